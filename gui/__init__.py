@@ -1,0 +1,1 @@
+"""Tilik's desktop app (PySide6). The only package that imports Qt."""

@@ -1,0 +1,26 @@
+"""Tilik's headless inference core.
+
+Loads model packs (``models/<pack-id>/manifest.json`` + ONNX files), checks them, runs them with
+onnxruntime and returns typed results. Imports neither Qt nor TensorFlow, so it runs in tests,
+on the command line and behind the desktop app alike.
+"""
+
+from inference.errors import (
+    ImageReadError,
+    InferenceError,
+    ManifestError,
+    PackError,
+    PackUnusableError,
+    ProviderError,
+    TilikError,
+)
+
+__all__ = [
+    "ImageReadError",
+    "InferenceError",
+    "ManifestError",
+    "PackError",
+    "PackUnusableError",
+    "ProviderError",
+    "TilikError",
+]

@@ -1,0 +1,322 @@
+"""The Inspector: runs one pack on images and turns its outputs into :class:`InspectionResult`s.
+
+Preprocessing, the decision policy and out-of-domain scoring are all read from the manifest, so a
+new pack needs a folder, not code. Sessions are cached per (model file, provider preference).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from inference.errors import ImageReadError, InferenceError, PackUnusableError, TilikError
+from inference.imageio import DecodedImage, ImageSource, load_image
+from inference.manifest import Manifest
+from inference.preprocess import Geometry, heatmap_to_image, preprocess
+from inference.providers import LoadedSession, create_session, display_name
+from inference.registry import Pack, PackRegistry
+from inference.results import ClassScore, InspectionResult, Timings
+
+_SESSION_CACHE: dict[tuple[str, str, str | None], LoadedSession] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_session(path: Path, sha256: str, provider: str | None = None) -> LoadedSession:
+    """A cached onnxruntime session for a (checked) model file."""
+    key = (str(Path(path).resolve()), sha256, provider)
+    with _CACHE_LOCK:
+        loaded = _SESSION_CACHE.get(key)
+        if loaded is None:
+            loaded = create_session(path, provider)
+            _SESSION_CACHE[key] = loaded
+        return loaded
+
+
+def clear_session_cache() -> None:
+    with _CACHE_LOCK:
+        _SESSION_CACHE.clear()
+
+
+def _softmax_energy(logits: np.ndarray, temperature: float) -> np.ndarray:
+    z = logits / temperature
+    m = z.max(axis=-1, keepdims=True)
+    return -temperature * (m[..., 0] + np.log(np.exp(z - m).sum(axis=-1)))
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One input of a batch: its result, or the error that stopped it."""
+
+    source: str
+    result: InspectionResult | None
+    error: TilikError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+@dataclass
+class _Prepared:
+    image: DecodedImage
+    tensor: np.ndarray
+    geometry: Geometry
+    decode_ms: float
+    preprocess_ms: float
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+class Inspector:
+    """Classify images with one pack.
+
+    >>> inspector = Inspector.for_pack("skin-binary")      # doctest: +SKIP
+    >>> result = inspector.classify("lesion.jpg")          # doctest: +SKIP
+    """
+
+    def __init__(self, pack: Pack, provider: str | None = None) -> None:
+        self.pack = pack
+        self.manifest: Manifest = pack.require_usable()
+        if self.manifest.task != "classify":
+            raise PackUnusableError(
+                f"Pack '{pack.id}' is a '{self.manifest.task}' pack; it cannot classify single images."
+            )
+        self.loaded = get_session(pack.model_path, self.manifest.model.sha256, provider)
+        self._check_signature()
+        self._batchable = self._input_batch_dim_is_dynamic()
+
+    @classmethod
+    def for_pack(cls, pack_id: str, registry: PackRegistry | None = None, provider: str | None = None) -> "Inspector":
+        return cls((registry or PackRegistry()).get(pack_id), provider)
+
+    # -- set-up checks -------------------------------------------------------------------------
+    def _check_signature(self) -> None:
+        m = self.manifest
+        session = self.loaded.session
+        inputs = {i.name: i for i in session.get_inputs()}
+        if m.input.name not in inputs:
+            raise PackUnusableError(
+                f"Pack '{m.id}': the model has no input named '{m.input.name}' "
+                f"(it has: {', '.join(inputs)})."
+            )
+        shape = inputs[m.input.name].shape
+        expected = ([m.input.height, m.input.width, m.input.channels] if m.input.layout == "NHWC"
+                    else [m.input.channels, m.input.height, m.input.width])
+        if len(shape) != 4 or any(isinstance(d, int) and d != e for d, e in zip(shape[1:], expected)):
+            raise PackUnusableError(
+                f"Pack '{m.id}': the model's input shape {shape} does not match the manifest "
+                f"({m.input.layout} {m.input.height}×{m.input.width}×{m.input.channels})."
+            )
+        outputs = {o.name: o for o in session.get_outputs()}
+        for role, name in m.outputs.items():
+            if name not in outputs:
+                raise PackUnusableError(
+                    f"Pack '{m.id}': the manifest names output '{name}' ({role}) but the model has "
+                    f"only {', '.join(outputs)}."
+                )
+        probs_shape = outputs[m.outputs["probs"]].shape
+        if len(probs_shape) != 2 or (isinstance(probs_shape[1], int) and probs_shape[1] != len(m.classes)):
+            raise PackUnusableError(
+                f"Pack '{m.id}': the model gives {probs_shape[-1]} probabilities but the manifest "
+                f"lists {len(m.classes)} classes."
+            )
+        self._output_names = list(m.outputs.values())
+        self._roles = list(m.outputs.keys())
+
+    def _input_batch_dim_is_dynamic(self) -> bool:
+        for i in self.loaded.session.get_inputs():
+            if i.name == self.manifest.input.name:
+                return not isinstance(i.shape[0], int)
+        return False
+
+    @property
+    def provider(self) -> str:
+        return display_name(self.loaded.provider)
+
+    # -- public API ----------------------------------------------------------------------------
+    def classify(self, image: ImageSource, *, name: str | None = None) -> InspectionResult:
+        """Classify one image (path, bytes, numpy RGB array or DecodedImage)."""
+        t0 = time.perf_counter()
+        prepared = self._prepare(image, name)
+        return self._run([prepared], t0)[0]
+
+    def classify_batch(self, images: Sequence[ImageSource], *, batch_size: int = 16,
+                       names: Sequence[str] | None = None) -> list[BatchItem]:
+        """Classify many images; decoding errors are per item and do not stop the batch."""
+        return list(self.iter_batch(images, batch_size=batch_size, names=names))
+
+    def iter_batch(self, images: Iterable[ImageSource], *, batch_size: int = 16,
+                   names: Sequence[str] | None = None) -> Iterator[BatchItem]:
+        """Yield a :class:`BatchItem` per input, in order, running the model ``batch_size`` at a time."""
+        size = batch_size if self._batchable else 1
+        pending: list[tuple[int, str, _Prepared]] = []
+        done: dict[int, BatchItem] = {}
+        next_out = 0
+        for index, image in enumerate(images):
+            label = names[index] if names is not None else _source_name(image)
+            try:
+                pending.append((index, label, self._prepare(image, label)))
+            except TilikError as exc:
+                done[index] = BatchItem(label, None, exc)
+            if len(pending) >= size:
+                self._flush(pending, done)
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
+        self._flush(pending, done)
+        while next_out in done:
+            yield done.pop(next_out)
+            next_out += 1
+
+    # -- internals -----------------------------------------------------------------------------
+    def _flush(self, pending: list[tuple[int, str, _Prepared]], done: dict[int, BatchItem]) -> None:
+        if not pending:
+            return
+        t0 = time.perf_counter()
+        try:
+            results = self._run([p for _, _, p in pending], t0, include_prepare=False)
+            for (index, label, _), result in zip(pending, results):
+                done[index] = BatchItem(label, result, None)
+        except TilikError as exc:
+            for index, label, _ in pending:
+                done[index] = BatchItem(label, None, exc)
+        pending.clear()
+
+    def _prepare(self, image: ImageSource, name: str | None) -> _Prepared:
+        t0 = time.perf_counter()
+        decoded = load_image(image, name=name)
+        t1 = time.perf_counter()
+        tensor, geometry = preprocess(decoded.rgb, self.manifest.input)
+        t2 = time.perf_counter()
+        return _Prepared(decoded, tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+
+    def run_tensors(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Run the model on a preprocessed batch; returns role → array (probs, cam, ...)."""
+        try:
+            arrays = self.loaded.session.run(self._output_names, {self.manifest.input.name: batch})
+        except Exception as exc:  # onnxruntime raises its own types (Fail, InvalidArgument, ...)
+            raise InferenceError(f"The model '{self.manifest.id}' failed to run: {exc}") from exc
+        out = dict(zip(self._roles, arrays))
+        probs = out["probs"]
+        if probs.shape != (batch.shape[0], len(self.manifest.classes)) or not np.all(np.isfinite(probs)):
+            raise InferenceError(
+                f"The model '{self.manifest.id}' returned invalid probabilities (shape {probs.shape}, "
+                "or not finite numbers)."
+            )
+        return out
+
+    def _run(self, prepared: list[_Prepared], t0: float, include_prepare: bool = True) -> list[InspectionResult]:
+        batch = np.stack([p.tensor for p in prepared])
+        t_run = time.perf_counter()
+        out = self.run_tensors(batch)
+        run_ms = (time.perf_counter() - t_run) * 1e3 / len(prepared)
+        ood_scores = self._ood_scores(out)
+        results = []
+        for i, p in enumerate(prepared):
+            heatmap = None
+            if "cam" in out:
+                cam = np.asarray(out["cam"][i], dtype=np.float32)
+                cam = cam[..., 0] if cam.ndim == 3 else cam
+                heatmap = heatmap_to_image(cam, p.geometry)
+            embedding = np.asarray(out["embedding"][i], dtype=np.float32) if "embedding" in out else None
+            total = p.decode_ms + p.preprocess_ms + run_ms
+            if include_prepare:
+                total = (time.perf_counter() - t0) * 1e3
+            timings = Timings(p.decode_ms, p.preprocess_ms, run_ms, total)
+            results.append(self._decide(p.image, out["probs"][i], heatmap, embedding,
+                                        None if ood_scores is None else float(ood_scores[i]), timings))
+        return results
+
+    def _ood_scores(self, out: dict[str, np.ndarray]) -> np.ndarray | None:
+        policy = self.manifest.ood
+        if policy is None:
+            return None
+        if policy.score == "output":
+            return np.asarray(out["ood_score"], dtype=np.float64).reshape(len(out["probs"]), -1)[:, 0]
+        if policy.score == "energy":
+            return _softmax_energy(np.asarray(out["logits"], dtype=np.float64), policy.temperature)
+        return 1.0 - np.asarray(out["probs"], dtype=np.float64).max(axis=1)
+
+    def _decide(self, image: DecodedImage, probs: np.ndarray, heatmap: np.ndarray | None,
+                embedding: np.ndarray | None, ood_score: float | None, timings: Timings) -> InspectionResult:
+        m = self.manifest
+        policy = m.decision
+        names = m.class_names
+        probs = np.asarray(probs, dtype=np.float64)
+        order = np.argsort(-probs, kind="stable")
+        alarming_idx = [names.index(n) for n in policy.alarming]
+        p_alarm = float(probs[alarming_idx].sum()) if alarming_idx else 0.0
+        chosen = int(order[0])
+        if policy.alarm_threshold is not None and alarming_idx:
+            calm_idx = [i for i in range(len(names)) if i not in alarming_idx]
+            if p_alarm >= policy.alarm_threshold:
+                chosen = max(alarming_idx, key=lambda i: probs[i])
+            elif calm_idx:
+                chosen = max(calm_idx, key=lambda i: probs[i])
+        label = names[chosen]
+        confidence = float(probs[chosen])
+        reasons: list[str] = []
+        if policy.review_band is not None and alarming_idx:
+            low, high = policy.review_band
+            if low <= p_alarm < high:
+                what = " / ".join(m.class_label(n) for n in policy.alarming)
+                reasons.append(
+                    f"uncertain: {what} probability {_pct(p_alarm)} is inside the review band "
+                    f"{_pct(low)}–{_pct(high)}"
+                )
+        if policy.min_confidence is not None and confidence < policy.min_confidence:
+            reasons.append(f"low confidence: {_pct(confidence)} is below {_pct(policy.min_confidence)}")
+        out_of_domain = False
+        if ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
+            out_of_domain = True
+            reasons.append("the image does not look like the images this pack was trained on")
+        k = min(policy.top_k, len(names))
+        top = tuple(ClassScore(names[i], m.class_label(names[i]), float(probs[i])) for i in order[:k])
+        display = m.class_label(label)
+        verdict = policy.verdict_words.get(label, display)
+        if reasons:
+            verdict = f"{verdict} — review"
+        return InspectionResult(
+            source=image.source,
+            label=label,
+            display_label=display,
+            verdict=verdict,
+            confidence=confidence,
+            probabilities={n: float(p) for n, p in zip(names, probs)},
+            top_k=top,
+            alarming=label in policy.alarming,
+            needs_review=bool(reasons),
+            review_reasons=tuple(reasons),
+            out_of_domain=out_of_domain,
+            ood_score=ood_score,
+            heatmap=heatmap,
+            embedding=embedding,
+            pack_id=m.id,
+            pack_version=m.version,
+            pack_sha256=m.model.sha256,
+            provider=self.provider,
+            image_sha256=image.sha256,
+            image_size=(image.width, image.height),
+            image_notes=image.notes,
+            timings=timings,
+        )
+
+
+def _source_name(image: ImageSource) -> str:
+    if isinstance(image, DecodedImage):
+        return image.source
+    if isinstance(image, (str, Path)):
+        return str(image)
+    if isinstance(image, np.ndarray):
+        return "camera frame"
+    return "image"
+
+
+__all__ = ["BatchItem", "Inspector", "ImageReadError", "clear_session_cache", "get_session"]

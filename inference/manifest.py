@@ -1,0 +1,362 @@
+"""Model-pack manifests: the JSON schema, validation, and typed access.
+
+A pack is described, not coded: everything the core needs to preprocess, run and interpret a
+model lives in ``manifest.json``. This module validates a manifest against :data:`SCHEMA`
+(jsonschema, draft 2020-12) and turns it into frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+
+from inference.errors import ManifestError
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_FILE_REF = {
+    "type": "object",
+    "required": ["file", "sha256"],
+    "properties": {
+        "file": {"type": "string", "minLength": 1, "pattern": r"^[^/\\]+$"},
+        "sha256": _SHA256,
+    },
+    "additionalProperties": True,
+}
+_NUM3 = {"type": "array", "items": {"type": "number"}, "minItems": 1, "maxItems": 3}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Tilik model pack manifest",
+    "type": "object",
+    "required": [
+        "schema_version", "id", "name", "version", "task", "mode", "model", "input",
+        "outputs", "classes", "decision", "metrics", "data", "intended_use", "limitations",
+    ],
+    "properties": {
+        "schema_version": {"type": "integer"},
+        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
+        "name": {"type": "string", "minLength": 1},
+        "version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"},
+        "task": {"enum": ["classify", "verify"]},
+        "mode": {"enum": ["seal", "signature", "skin", "general"]},
+        "model": _FILE_REF,
+        "extra_files": {"type": "object", "additionalProperties": _FILE_REF},
+        "input": {
+            "type": "object",
+            "required": ["name", "size", "layout", "color", "resize", "scale", "mean", "std"],
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "size": {
+                    "type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 4096},
+                    "minItems": 2, "maxItems": 2,
+                    "description": "[height, width] the model expects",
+                },
+                "layout": {"enum": ["NHWC", "NCHW"]},
+                "color": {"enum": ["RGB", "BGR", "GRAY"]},
+                "resize": {"enum": ["stretch", "letterbox", "center_crop"]},
+                "crop_fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "pad_value": {"type": "integer", "minimum": 0, "maximum": 255},
+                "interpolation": {"enum": ["bilinear", "area", "bicubic", "nearest"]},
+                "scale": {"type": "number", "exclusiveMinimum": 0},
+                "mean": _NUM3,
+                "std": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0},
+                        "minItems": 1, "maxItems": 3},
+                "dtype": {"enum": ["float32"]},
+            },
+            "additionalProperties": False,
+        },
+        "outputs": {
+            "type": "object",
+            "required": ["probs"],
+            "properties": {
+                "probs": {"type": "string"},
+                "logits": {"type": "string"},
+                "cam": {"type": "string"},
+                "embedding": {"type": "string"},
+                "ood_score": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
+        "classes": {
+            "type": "array",
+            "minItems": 2,
+            "items": {
+                "type": "object",
+                "required": ["name", "label"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "label": {"type": "string", "minLength": 1},
+                    "description": {"type": "string"},
+                },
+                "additionalProperties": True,
+            },
+        },
+        "decision": {
+            "type": "object",
+            "properties": {
+                "alarming": {"type": "array", "items": {"type": "string"}},
+                "alarm_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+                "review_band": {
+                    "type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                    "minItems": 2, "maxItems": 2,
+                },
+                "min_confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "top_k": {"type": "integer", "minimum": 1},
+                "verdict_words": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "additionalProperties": True,
+        },
+        "ood": {
+            "type": ["object", "null"],
+            "required": ["score", "threshold"],
+            "properties": {
+                "score": {"enum": ["output", "energy", "max_softmax"]},
+                "threshold": {"type": "number"},
+                "temperature": {"type": "number", "exclusiveMinimum": 0},
+                "in_domain_acceptance": {"type": "number"},
+                "method": {"type": "string"},
+            },
+            "additionalProperties": True,
+        },
+        "guard": {"type": ["object", "null"]},
+        "verify": {"type": ["object", "null"]},
+        "metrics": {"type": "object"},
+        "data": {
+            "type": "object",
+            "required": ["source", "licence"],
+            "properties": {
+                "source": {"type": "string"},
+                "licence": {"type": "string"},
+                "split": {"type": "string"},
+            },
+            "additionalProperties": True,
+        },
+        "intended_use": {"type": "string"},
+        "limitations": {"type": "string"},
+        "card": {"type": "string"},
+        "samples": {"type": "string"},
+        "training": {"type": "object"},
+    },
+    "additionalProperties": True,
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """An ONNX (or other) file of the pack with the SHA-256 it must have."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How to turn a decoded RGB image into the model's input tensor."""
+
+    name: str
+    height: int
+    width: int
+    layout: str
+    color: str
+    resize: str
+    scale: float
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    crop_fraction: float = 0.875
+    pad_value: int = 0
+    interpolation: str = "bilinear"
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "GRAY" else 3
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """A class the model predicts: machine name and the words a person reads."""
+
+    name: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """How probabilities become a verdict, and when a person must look.
+
+    - ``alarming``: classes whose detection is the event of interest (damaged, malignant, forged).
+    - ``alarm_threshold``: if the summed probability of the alarming classes reaches it, the verdict
+      is the likeliest alarming class even when another class is more probable (a sensitivity
+      operating point chosen on validation data).
+    - ``review_band``: ``[low, high)`` on that alarming probability; inside it a person must review.
+    - ``min_confidence``: a verdict less confident than this needs review.
+    """
+
+    alarming: tuple[str, ...] = ()
+    alarm_threshold: float | None = None
+    review_band: tuple[float, float] | None = None
+    min_confidence: float | None = None
+    top_k: int = 3
+    verdict_words: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OodPolicy:
+    """Out-of-domain scoring: which score, and above which value an input is refused."""
+
+    score: str
+    threshold: float
+    temperature: float = 1.0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated pack manifest. ``raw`` keeps the full JSON for fields later issues add."""
+
+    schema_version: int
+    id: str
+    name: str
+    version: str
+    task: str
+    mode: str
+    model: FileRef
+    extra_files: Mapping[str, FileRef]
+    input: InputSpec
+    outputs: Mapping[str, str]
+    classes: tuple[ClassInfo, ...]
+    decision: DecisionPolicy
+    ood: OodPolicy | None
+    metrics: Mapping[str, Any]
+    data: Mapping[str, Any]
+    intended_use: str
+    limitations: str
+    raw: Mapping[str, Any]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.classes)
+
+    def class_label(self, name: str) -> str:
+        for c in self.classes:
+            if c.name == name:
+                return c.label
+        return name
+
+
+def _path_of(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def validate_manifest(data: Any) -> Manifest:
+    """Check ``data`` (parsed JSON) against the schema and cross-field rules; return a Manifest.
+
+    Raises :class:`ManifestError` naming the first problem in plain words.
+    """
+    if not isinstance(data, dict):
+        raise ManifestError("The manifest is not a JSON object.")
+    version = data.get("schema_version")
+    if isinstance(version, int) and version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise ManifestError(
+            f"The manifest uses schema version {version}, but this Tilik understands only "
+            f"version(s) {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}. Update Tilik or the pack."
+        )
+    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
+    if errors:
+        first = errors[0]
+        raise ManifestError(
+            f"The manifest is invalid at {_path_of(first)}: {first.message}",
+            detail="\n".join(f"{_path_of(e)}: {e.message}" for e in errors),
+        )
+
+    inp = data["input"]
+    channels = 1 if inp["color"] == "GRAY" else 3
+    for key in ("mean", "std"):
+        if len(inp[key]) not in (1, channels):
+            raise ManifestError(
+                f"The manifest is invalid at input.{key}: expected 1 or {channels} values "
+                f"for colour '{inp['color']}', got {len(inp[key])}."
+            )
+    names = [c["name"] for c in data["classes"]]
+    if len(set(names)) != len(names):
+        raise ManifestError("The manifest is invalid at classes: class names must be unique.")
+    dec = data["decision"]
+    for name in dec.get("alarming", []):
+        if name not in names:
+            raise ManifestError(
+                f"The manifest is invalid at decision.alarming: '{name}' is not one of the classes."
+            )
+    band = dec.get("review_band")
+    if band is not None and band[0] > band[1]:
+        raise ManifestError("The manifest is invalid at decision.review_band: low is above high.")
+    ood = data.get("ood")
+    if ood:
+        if ood["score"] == "output" and "ood_score" not in data["outputs"]:
+            raise ManifestError("The manifest is invalid at ood.score: 'output' needs outputs.ood_score.")
+        if ood["score"] == "energy" and "logits" not in data["outputs"]:
+            raise ManifestError("The manifest is invalid at ood.score: 'energy' needs outputs.logits.")
+
+    return Manifest(
+        schema_version=data["schema_version"],
+        id=data["id"],
+        name=data["name"],
+        version=data["version"],
+        task=data["task"],
+        mode=data["mode"],
+        model=FileRef(data["model"]["file"], data["model"]["sha256"]),
+        extra_files={k: FileRef(v["file"], v["sha256"]) for k, v in data.get("extra_files", {}).items()},
+        input=InputSpec(
+            name=inp["name"],
+            height=inp["size"][0],
+            width=inp["size"][1],
+            layout=inp["layout"],
+            color=inp["color"],
+            resize=inp["resize"],
+            scale=float(inp["scale"]),
+            mean=tuple(float(v) for v in inp["mean"]),
+            std=tuple(float(v) for v in inp["std"]),
+            crop_fraction=float(inp.get("crop_fraction", 0.875)),
+            pad_value=int(inp.get("pad_value", 0)),
+            interpolation=inp.get("interpolation", "bilinear"),
+        ),
+        outputs=dict(data["outputs"]),
+        classes=tuple(ClassInfo(c["name"], c["label"], c.get("description", "")) for c in data["classes"]),
+        decision=DecisionPolicy(
+            alarming=tuple(dec.get("alarming", [])),
+            alarm_threshold=dec.get("alarm_threshold"),
+            review_band=tuple(band) if band is not None else None,
+            min_confidence=dec.get("min_confidence"),
+            top_k=int(dec.get("top_k", 3)),
+            verdict_words=dict(dec.get("verdict_words", {})),
+        ),
+        ood=OodPolicy(ood["score"], float(ood["threshold"]), float(ood.get("temperature", 1.0))) if ood else None,
+        metrics=data["metrics"],
+        data=data["data"],
+        intended_use=data["intended_use"],
+        limitations=data["limitations"],
+        raw=data,
+    )
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate ``path`` (a manifest.json file)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"The pack has no manifest.json ({path}).") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"The manifest {path} could not be read: {exc}") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"The manifest {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
+    return validate_manifest(data)

@@ -1,0 +1,109 @@
+"""Manifest-driven preprocessing, and the inverse mapping that puts a heatmap back on the image.
+
+There are no per-pack code paths: size, resize mode, colour order, layout, scale, mean and std all
+come from the manifest's ``input`` block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inference.manifest import InputSpec
+
+_INTERP = {
+    "bilinear": cv2.INTER_LINEAR,
+    "area": cv2.INTER_AREA,
+    "bicubic": cv2.INTER_CUBIC,
+    "nearest": cv2.INTER_NEAREST,
+}
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the original image landed in the model input: ``(x, y, w, h)`` in input pixels of the
+    image content, and the crop ``(x, y, w, h)`` of the original that was used."""
+
+    image_width: int
+    image_height: int
+    content_box: tuple[int, int, int, int]
+    source_crop: tuple[int, int, int, int]
+
+
+def _resize(img: np.ndarray, width: int, height: int, interpolation: str) -> np.ndarray:
+    interp = _INTERP[interpolation]
+    # Area averaging is the right filter when shrinking a lot; it avoids aliasing of fine texture.
+    if interpolation == "bilinear" and (img.shape[1] > 2 * width and img.shape[0] > 2 * height):
+        interp = cv2.INTER_AREA
+    return cv2.resize(img, (width, height), interpolation=interp)
+
+
+def fit_to_input(rgb: np.ndarray, spec: InputSpec) -> tuple[np.ndarray, Geometry]:
+    """Resize/crop/pad an RGB uint8 image to the model's size; return it with its geometry."""
+    h0, w0 = rgb.shape[:2]
+    th, tw = spec.height, spec.width
+    if spec.resize == "stretch":
+        out = _resize(rgb, tw, th, spec.interpolation)
+        return out, Geometry(w0, h0, (0, 0, tw, th), (0, 0, w0, h0))
+    if spec.resize == "letterbox":
+        scale = min(tw / w0, th / h0)
+        nw, nh = max(1, round(w0 * scale)), max(1, round(h0 * scale))
+        resized = _resize(rgb, nw, nh, spec.interpolation)
+        out = np.full((th, tw, 3), spec.pad_value, dtype=np.uint8)
+        x, y = (tw - nw) // 2, (th - nh) // 2
+        out[y:y + nh, x:x + nw] = resized
+        return out, Geometry(w0, h0, (x, y, nw, nh), (0, 0, w0, h0))
+    # center_crop: the shorter side is scaled to size / crop_fraction, then the centre is cut out
+    # (the ImageNet "resize 256, crop 224" convention when crop_fraction = 0.875).
+    scale = max(th, tw) / spec.crop_fraction / min(h0, w0)
+    nw, nh = max(tw, round(w0 * scale)), max(th, round(h0 * scale))
+    resized = _resize(rgb, nw, nh, spec.interpolation)
+    x, y = (nw - tw) // 2, (nh - th) // 2
+    out = resized[y:y + th, x:x + tw]
+    crop = (round(x / scale), round(y / scale), round(tw / scale), round(th / scale))
+    return np.ascontiguousarray(out), Geometry(w0, h0, (0, 0, tw, th), crop)
+
+
+def to_tensor(fitted: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """uint8 RGB (H, W, 3) at model size → float32 tensor (H, W, C) or (C, H, W), no batch axis."""
+    if spec.color == "GRAY":
+        img = cv2.cvtColor(fitted, cv2.COLOR_RGB2GRAY)[:, :, None]
+    elif spec.color == "BGR":
+        img = fitted[:, :, ::-1]
+    else:
+        img = fitted
+    x = img.astype(np.float32) * np.float32(spec.scale)
+    x -= np.asarray(spec.mean, dtype=np.float32)
+    x /= np.asarray(spec.std, dtype=np.float32)
+    if spec.layout == "NCHW":
+        x = np.transpose(x, (2, 0, 1))
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def preprocess(rgb: np.ndarray, spec: InputSpec) -> tuple[np.ndarray, Geometry]:
+    """Full preprocessing of one image: returns the tensor (no batch axis) and its geometry."""
+    fitted, geometry = fit_to_input(rgb, spec)
+    return to_tensor(fitted, spec), geometry
+
+
+def heatmap_to_image(cam: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Map a heatmap at model-input size back onto the original image, as float32 in [0, 1].
+
+    Padding added by letterboxing is cut off; areas a centre crop never showed the model get 0.
+    """
+    cam = np.asarray(cam, dtype=np.float32)
+    x, y, w, h = geometry.content_box
+    content = cam[y:y + h, x:x + w]
+    cx, cy, cw, ch = geometry.source_crop
+    W, H = geometry.image_width, geometry.image_height
+    if (cx, cy, cw, ch) == (0, 0, W, H):
+        out = cv2.resize(content, (W, H), interpolation=cv2.INTER_LINEAR)
+    else:
+        out = np.zeros((H, W), dtype=np.float32)
+        patch = cv2.resize(content, (max(1, cw), max(1, ch)), interpolation=cv2.INTER_LINEAR)
+        x0, y0 = max(cx, 0), max(cy, 0)
+        x1, y1 = min(cx + cw, W), min(cy + ch, H)
+        out[y0:y1, x0:x1] = patch[y0 - cy:y1 - cy, x0 - cx:x1 - cx]
+    return np.clip(out, 0.0, 1.0)

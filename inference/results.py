@@ -1,0 +1,124 @@
+"""Typed results: what an inspection returns, in frozen dataclasses, and their JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds spent in each stage of one inspection."""
+
+    decode_ms: float
+    preprocess_ms: float
+    run_ms: float
+    total_ms: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """One class with its probability (machine name and human label)."""
+
+    name: str
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """The input guard's trust verdict (filled by the guard when a pack has one)."""
+
+    flagged: bool
+    score: float
+    reasons: tuple[str, ...] = ()
+    false_alarm_rate: Mapping[str, float] = field(default_factory=dict)
+    detectors: Mapping[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "flagged": self.flagged,
+            "score": round(float(self.score), 6),
+            "reasons": list(self.reasons),
+            "false_alarm_rate": dict(self.false_alarm_rate),
+            "detectors": {k: round(float(v), 6) for k, v in self.detectors.items()},
+        }
+
+
+@dataclass(frozen=True)
+class MitigatedVerdict:
+    """What the model says about the guard's reconstruction of a flagged input."""
+
+    label: str
+    confidence: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "confidence": round(float(self.confidence), 6)}
+
+
+@dataclass(frozen=True, eq=False)
+class InspectionResult:
+    """Everything one classification produced.
+
+    ``heatmap`` is float32 in [0, 1] at the original image size (None when the pack has no cam
+    output); ``embedding`` is the pooled feature vector when the pack exports one.
+    """
+
+    source: str
+    label: str
+    display_label: str
+    verdict: str
+    confidence: float
+    probabilities: Mapping[str, float]
+    top_k: tuple[ClassScore, ...]
+    alarming: bool
+    needs_review: bool
+    review_reasons: tuple[str, ...]
+    out_of_domain: bool
+    ood_score: float | None
+    heatmap: np.ndarray | None
+    embedding: np.ndarray | None
+    pack_id: str
+    pack_version: str
+    pack_sha256: str
+    provider: str
+    image_sha256: str
+    image_size: tuple[int, int]
+    image_notes: tuple[str, ...]
+    timings: Timings
+    guard: GuardVerdict | None = None
+    mitigated: MitigatedVerdict | None = None
+
+    def to_json_dict(self, *, heatmap_path: str | None = None) -> dict[str, Any]:
+        """The JSON object ``tilik classify --json`` prints for this result."""
+        return {
+            "path": self.source,
+            "pack": self.pack_id,
+            "pack_version": self.pack_version,
+            "pack_sha256": self.pack_sha256,
+            "provider": self.provider,
+            "label": self.label,
+            "display_label": self.display_label,
+            "verdict": self.verdict,
+            "confidence": round(float(self.confidence), 6),
+            "probabilities": {k: round(float(v), 6) for k, v in self.probabilities.items()},
+            "top_k": [{"class": c.name, "label": c.label, "probability": round(float(c.probability), 6)}
+                      for c in self.top_k],
+            "alarming": self.alarming,
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
+            "out_of_domain": self.out_of_domain,
+            "ood_score": None if self.ood_score is None else round(float(self.ood_score), 6),
+            "guard": self.guard.as_dict() if self.guard else None,
+            "mitigated": self.mitigated.as_dict() if self.mitigated else None,
+            "heatmap": heatmap_path,
+            "image_sha256": self.image_sha256,
+            "image_size": list(self.image_size),
+            "image_notes": list(self.image_notes),
+            "timings_ms": self.timings.as_dict(),
+        }

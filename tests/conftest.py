@@ -1,0 +1,45 @@
+"""Shared fixtures: tiny real packs in temporary folders, isolated user data, offscreen Qt."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import build_colour_model, write_pack  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Keep every test away from the real user data folder and log."""
+    home = tmp_path_factory.mktemp("tilik-user")
+    monkeypatch.setenv("TILIK_DATA_DIR", str(home))
+    monkeypatch.setenv("TILIK_PACKS_DIR", str(home / "packs"))
+    monkeypatch.setenv("TILIK_DB", str(home / "inspections.sqlite3"))
+    monkeypatch.delenv("TILIK_PROVIDER", raising=False)
+    yield
+
+
+@pytest.fixture
+def packs_dir(tmp_path, monkeypatch) -> Path:
+    """A bundled-packs folder holding one usable colour pack ("colour"); set as the bundled dir."""
+    folder = tmp_path / "models"
+    write_pack(folder / "colour", build_colour_model())
+    monkeypatch.setenv("TILIK_BUNDLED_PACKS_DIR", str(folder))
+    return folder
+
+
+def shared_data(name: str) -> Path:
+    """Path to a ../shared/data folder, or skip the test with the reason."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"needs ../shared/data/{name} (not on this machine; it is not shipped with Tilik)")
+    return path

@@ -1,0 +1,288 @@
+"""The ``tilik`` command line.
+
+``tilik`` with no arguments starts the desktop app. Subcommands:
+
+- ``tilik packs [--json]``: every pack found, usable or not, and why not;
+- ``tilik classify --pack ID [--json] [--heatmap-dir DIR] PATH...``: classify files/folders;
+- ``tilik self-test``: run every bundled pack on its shipped samples.
+
+Exit codes: 0 every input succeeded, 1 some input failed, 2 usage error (bad arguments, unknown
+or unusable pack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from inference.errors import PackError, TilikError, UsageError
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so ``main`` owns every exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _add_provider(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", default=None,
+                   help="execution provider: auto (default, or TILIK_PROVIDER), cpu, cuda, directml, coreml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tilik", description="Tilik: offline inspection with local models. "
+                     "Run without arguments to start the desktop app.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("packs", help="list model packs, usable or not")
+    p.add_argument("--json", action="store_true", help="one JSON object per pack")
+    _add_provider(p)
+
+    p = sub.add_parser("classify", help="classify image files or folders with a pack")
+    p.add_argument("--pack", required=True, help="pack id (see `tilik packs`)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per image")
+    p.add_argument("--heatmap-dir", type=Path, default=None, help="write heatmap overlays (PNG) here")
+    p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
+    p.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
+                   help="record each result in the inspection log (default database when DB is omitted)")
+    _add_provider(p)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders (recursed)")
+
+    p = sub.add_parser("self-test", help="run every bundled pack on its sample images")
+    p.add_argument("--json", action="store_true")
+    _add_provider(p)
+
+    for name, (_, help_text, add_args) in EXTRA_COMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text))
+    return parser
+
+
+# Later subsystems (verify, log) register here: name -> (runner, help, add_arguments).
+EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+# -- packs ------------------------------------------------------------------------------------------
+def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
+    from inference.providers import display_name, resolve_preference
+    from inference.registry import PackRegistry
+
+    provider = display_name(resolve_preference(args.provider)[0])
+    packs = PackRegistry().all()
+    rows = []
+    for pack in packs:
+        m = pack.manifest
+        rows.append({
+            "id": pack.id,
+            "name": m.name if m else None,
+            "version": pack.version,
+            "task": m.task if m else None,
+            "mode": m.mode if m else None,
+            "classes": list(m.class_names) if m else [],
+            "origin": pack.origin,
+            "folder": str(pack.folder),
+            "usable": pack.usable,
+            "provider": provider if pack.usable else None,
+            "reason": pack.problem,
+        })
+    if args.json:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+        return EXIT_OK
+    if not rows:
+        out.write("No model packs found.\n")
+        return EXIT_OK
+    for row in rows:
+        state = f"usable on {row['provider']}" if row["usable"] else f"UNUSABLE: {row['reason']}"
+        classes = ", ".join(row["classes"][:6]) + (f", … ({len(row['classes'])} classes)" if len(row["classes"]) > 6 else "")
+        out.write(f"{row['id']:<20} {row['version'] or '-':<8} {row['task'] or '-':<9} {row['origin']:<8} {state}\n")
+        if classes:
+            out.write(f"{'':<20} classes: {classes}\n")
+    return EXIT_OK
+
+
+# -- classify ---------------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on stderr for long runs (only when stderr is a terminal)."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, min_total: int = 5) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = total >= min_total and getattr(stream, "isatty", lambda: False)()
+        self.start = time.perf_counter()
+        self.count = 0
+
+    def step(self) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        rate = self.count / elapsed if elapsed > 0 else 0.0
+        filled = int(30 * self.count / self.total)
+        left = (self.total - self.count) / rate if rate > 0 else 0
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.count}/{self.total} "
+                          f"{rate:5.1f} img/s, {left:4.0f} s left")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _heatmap_file(heatmap_dir: Path, source: str, index: int) -> Path:
+    stem = Path(source).stem or "image"
+    return heatmap_dir / f"{index:05d}_{stem}_heatmap.png"
+
+
+def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
+    from inference.heatmap import overlay, save_rgb
+    from inference.imageio import iter_image_paths, load_image
+    from inference.inspector import Inspector
+
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1.")
+    missing = [str(p) for p in args.paths if not p.exists()]
+    files = iter_image_paths([p for p in args.paths if p.exists()])
+    inspector = Inspector.for_pack(args.pack, provider=args.provider)
+    recorder = _open_recorder(args, inspector)
+    failures = 0
+    table: list[tuple[str, str, str, str]] = []
+    progress = Progress(len(files) + len(missing))
+
+    def emit_error(path: str, message: str) -> None:
+        nonlocal failures
+        failures += 1
+        if args.json:
+            out.write(json.dumps({"path": path, "error": message}) + "\n")
+        else:
+            table.append((path, "ERROR", "", message))
+        progress.step()
+
+    for path in missing:
+        emit_error(path, f"{path}: no such file or folder.")
+    for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
+                                                      names=[str(f) for f in files])):
+        if item.error is not None:
+            emit_error(item.source, str(item.error))
+            continue
+        result = item.result
+        assert result is not None
+        heatmap_path = None
+        try:
+            if args.heatmap_dir is not None and result.heatmap is not None:
+                rgb = load_image(item.source).rgb
+                heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
+                                            overlay(rgb, result.heatmap)))
+            if recorder is not None:
+                recorder(result)
+        except TilikError as exc:
+            emit_error(item.source, str(exc))
+            continue
+        if args.json:
+            out.write(json.dumps(result.to_json_dict(heatmap_path=heatmap_path)) + "\n")
+        else:
+            review = "; ".join(result.review_reasons) if result.needs_review else ""
+            table.append((item.source, result.verdict, f"{100 * result.confidence:5.1f}%", review))
+        progress.step()
+        out.flush()
+    progress.close()
+    if not args.json:
+        _print_table(out, table, inspector)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _open_recorder(args: argparse.Namespace, inspector: Any) -> Callable[[Any], None] | None:
+    """Hook for ``--log``: returns a function that records one result, or None."""
+    if getattr(args, "log_db", None) is None:
+        return None
+    try:
+        from inference.log.recording import open_recorder  # added with the inspection log
+    except ImportError:
+        raise UsageError("--log is not available in this build: the inspection log is not installed.") from None
+    return open_recorder(args.log_db or None, inspector, mode=None)
+
+
+def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], inspector: Any) -> None:
+    if not rows:
+        out.write("No images found.\n")
+        return
+    width = min(60, max(len(r[0]) for r in rows))
+    vwidth = max(len(r[1]) for r in rows)
+    out.write(f"{'image':<{width}}  {'verdict':<{vwidth}}  {'conf.':>6}  notes\n")
+    for path, verdict, conf, note in rows:
+        shown = path if len(path) <= width else "…" + path[-(width - 1):]
+        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {conf:>6}  {note}\n")
+    ok = sum(1 for r in rows if r[1] != "ERROR")
+    out.write(f"\n{ok} of {len(rows)} images classified with {inspector.manifest.id} "
+              f"{inspector.manifest.version} on {inspector.provider}.\n")
+
+
+# -- self-test --------------------------------------------------------------------------------------
+def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
+    from inference.selftest import run_self_test
+
+    report = run_self_test(provider=args.provider)
+    if args.json:
+        out.write(json.dumps(report.as_dict()) + "\n")
+    else:
+        out.write(report.text())
+    return EXIT_OK if report.ok else EXIT_SOME_FAILED
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "packs": cmd_packs,
+    "classify": cmd_classify,
+    "self-test": cmd_self_test,
+}
+
+
+def _start_gui(argv: list[str]) -> int:
+    from gui.app import main as gui_main  # Qt is imported only when the window is wanted
+
+    return int(gui_main(argv) or 0)
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = out or sys.stdout
+    logging.basicConfig(level=os.environ.get("TILIK_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    if not argv:
+        return _start_gui(argv)
+    err = sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        if args.version:
+            from tilik import __version__
+            out.write(f"tilik {__version__}\n")
+            return EXIT_OK
+        if args.command is None:
+            return _start_gui([])
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args, out)
+        return EXTRA_COMMANDS[args.command][0](args)
+    except (UsageError, PackError) as exc:
+        err.write(f"tilik: {exc}\n")
+        return EXIT_USAGE
+    except TilikError as exc:
+        err.write(f"tilik: {exc}\n")
+        return EXIT_SOME_FAILED
+    except KeyboardInterrupt:
+        err.write("tilik: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
