@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from inference.errors import PackError, TilikError, UsageError
+from inference.errors import PackError, ProviderError, TilikError, UsageError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, out)
         return EXTRA_COMMANDS[args.command][0](args)
-    except (UsageError, PackError) as exc:
+    except (UsageError, PackError, ProviderError) as exc:
         err.write(f"tilik: {exc}\n")
         return EXIT_USAGE
     except TilikError as exc:
