@@ -62,13 +62,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_provider(p)
 
-    for name, (_, help_text, add_args) in EXTRA_COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text))
+    for name, module in EXTRA_COMMANDS.items():
+        module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
 
-# Later subsystems (verify, log) register here: name -> (runner, help, add_arguments).
-EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {}
+# Subsystems with their own subcommand: module -> it provides NAME, HELP, add_arguments(parser), run(args) -> int.
+EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd")
+
+
+def _extra_commands() -> dict[str, Any]:
+    import importlib
+    import importlib.util
+
+    found = {}
+    for name in EXTRA_COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            module = importlib.import_module(name)
+            found[module.NAME] = module
+    return found
+
+
+EXTRA_COMMANDS = _extra_commands()
 
 
 # -- packs ------------------------------------------------------------------------------------------
@@ -270,7 +285,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             return _start_gui([])
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, out)
-        return EXTRA_COMMANDS[args.command][0](args)
+        return int(EXTRA_COMMANDS[args.command].run(args) or 0)
     except (UsageError, PackError, ProviderError) as exc:
         err.write(f"tilik: {exc}\n")
         return EXIT_USAGE
