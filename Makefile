@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP_RUN := $(VENV)/.stamp-runtime
 STAMP_ALL := $(VENV)/.stamp-all
 
-.PHONY: run test lint selftest train-help clean-venv
+.PHONY: run test selftest bad-images clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,27 @@ bad-images: $(STAMP_RUN)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# -- packaging: a one-folder PyInstaller bundle built from a runtime-only environment ------------
+PKG_VENV := .venv-package
+PKG_STAMP := $(PKG_VENV)/.stamp
+ARCHIVE := dist/tilik-linux-x86_64.tar.gz
+
+$(PKG_STAMP): pyproject.toml
+	test -x $(PKG_VENV)/bin/python || $(PYTHON) -m venv $(PKG_VENV)
+	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade "pip>=24" "setuptools>=77" wheel
+	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
+	touch $@
+
+package: $(PKG_STAMP)
+	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install --force-reinstall --no-deps .
+	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install .
+	rm -rf build/pyinstaller dist/tilik $(ARCHIVE)
+	$(PKG_VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/tilik.spec
+	tar -czf $(ARCHIVE) -C dist tilik
+	$(PKG_VENV)/bin/python packaging/sizes.py dist/tilik $(ARCHIVE)
+
+package-selftest: package
+	env -u DISPLAY -u WAYLAND_DISPLAY dist/tilik/tilik self-test
+
+.PHONY: package package-selftest
