@@ -63,3 +63,9 @@ package-selftest: package
 	env -u DISPLAY -u WAYLAND_DISPLAY dist/tilik/tilik self-test
 
 .PHONY: package package-selftest
+
+# -- benchmarks: one run, medians and ratios, written to benchmarks/results.md -------------------
+bench: $(STAMP_ALL)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py
+
+.PHONY: bench
