@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from inference.content import content_stats
 from inference.errors import ImageReadError, InferenceError, PackUnusableError, TilikError
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
@@ -68,6 +69,7 @@ class _Prepared:
     geometry: Geometry
     decode_ms: float
     preprocess_ms: float
+    content_problem: str | None = None
 
 
 def _pct(x: float) -> str:
@@ -194,8 +196,9 @@ class Inspector:
         decoded = load_image(image, name=name)
         t1 = time.perf_counter()
         tensor, geometry = preprocess(decoded.rgb, self.manifest.input)
+        problem = content_stats(decoded.rgb).problem
         t2 = time.perf_counter()
-        return _Prepared(decoded, tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3)
+        return _Prepared(decoded, tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3, problem)
 
     def run_tensors(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run the model on a preprocessed batch; returns role → array (probs, cam, ...)."""
@@ -231,7 +234,8 @@ class Inspector:
                 total = (time.perf_counter() - t0) * 1e3
             timings = Timings(p.decode_ms, p.preprocess_ms, run_ms, total)
             results.append(self._decide(p.image, out["probs"][i], heatmap, embedding,
-                                        None if ood_scores is None else float(ood_scores[i]), timings))
+                                        None if ood_scores is None else float(ood_scores[i]), timings,
+                                        p.content_problem))
         return results
 
     def _ood_scores(self, out: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -245,7 +249,8 @@ class Inspector:
         return 1.0 - np.asarray(out["probs"], dtype=np.float64).max(axis=1)
 
     def _decide(self, image: DecodedImage, probs: np.ndarray, heatmap: np.ndarray | None,
-                embedding: np.ndarray | None, ood_score: float | None, timings: Timings) -> InspectionResult:
+                embedding: np.ndarray | None, ood_score: float | None, timings: Timings,
+                content_problem: str | None = None) -> InspectionResult:
         m = self.manifest
         policy = m.decision
         names = m.class_names
@@ -274,7 +279,11 @@ class Inspector:
         if policy.min_confidence is not None and confidence < policy.min_confidence:
             reasons.append(f"low confidence: {_pct(confidence)} is below {_pct(policy.min_confidence)}")
         out_of_domain = False
-        if ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
+        if content_problem is not None:
+            # Feature-space scores cannot see this (a grey frame can sit next to a class mean).
+            out_of_domain = True
+            reasons.append(content_problem)
+        elif ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
             out_of_domain = True
             reasons.append("the image does not look like the images this pack was trained on")
         k = min(policy.top_k, len(names))

@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tiny_models import build_colour_model, write_pack  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -35,11 +34,3 @@ def packs_dir(tmp_path, monkeypatch) -> Path:
     write_pack(folder / "colour", build_colour_model())
     monkeypatch.setenv("TILIK_BUNDLED_PACKS_DIR", str(folder))
     return folder
-
-
-def shared_data(name: str) -> Path:
-    """Path to a ../shared/data folder, or skip the test with the reason."""
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.skip(f"needs ../shared/data/{name} (not on this machine; it is not shipped with Tilik)")
-    return path

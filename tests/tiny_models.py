@@ -128,8 +128,17 @@ def write_pack(folder: Path, model_bytes: bytes | None = None, manifest: dict[st
     return folder
 
 
+def shade(img: np.ndarray) -> np.ndarray:
+    """Darken ``img`` smoothly from left (70%) to right (100%), as light falls off in a photo.
+
+    Every channel is scaled by the same factor, so colour ratios (and the colour model's answer)
+    stay put, but the image is no longer one flat colour, which the content check would refuse."""
+    ramp = np.linspace(0.7, 1.0, img.shape[1], dtype=np.float32)[None, :, None]
+    return np.clip(np.rint(img.astype(np.float32) * ramp), 0, 255).astype(np.uint8)
+
+
 def solid(colour: str, size: tuple[int, int] = (40, 60), value: int = 220) -> np.ndarray:
-    """An RGB uint8 image (H, W, 3) of one saturated colour."""
+    """An RGB uint8 image (H, W, 3) of one saturated colour, shaded like a photo (see :func:`shade`)."""
     img = np.zeros((*size, 3), dtype=np.uint8)
     img[:, :, CHANNEL_OF[colour]] = value
-    return img
+    return shade(img)

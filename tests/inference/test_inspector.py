@@ -8,7 +8,7 @@ import pytest
 from inference.errors import InferenceError, PackUnusableError
 from inference.inspector import Inspector
 from inference.registry import check_pack
-from tiny_models import build_colour_model, colour_manifest, solid, write_pack
+from tiny_models import build_colour_model, colour_manifest, shade, solid, write_pack
 
 
 def _inspector(tmp_path, name="colour", model=None, **overrides) -> Inspector:
@@ -99,7 +99,7 @@ def _mix(red: float, blue: float) -> np.ndarray:
     img = np.zeros((20, 20, 3), np.uint8)
     img[:, :, 0] = red
     img[:, :, 2] = blue
-    return img
+    return shade(img)
 
 
 def test_review_band_and_min_confidence(tmp_path):
