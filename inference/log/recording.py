@@ -1,0 +1,75 @@
+"""Recording results as they are produced: the hook behind ``tilik classify --log [DB]``.
+
+The command line knows neither the operator nor the station, so it takes them from
+``TILIK_OPERATOR`` / ``TILIK_STATION`` when set, else the login name and the computer's name:
+an auditor can always tell who ran a batch, and on which machine.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from inference.log.models import InspectionRecord
+from inference.log.store import InspectionLog
+from inference.results import InspectionResult
+
+
+def default_operator() -> str:
+    """``TILIK_OPERATOR``, else the login name ("" when even that is unknown)."""
+    name = os.environ.get("TILIK_OPERATOR", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers and services
+        return ""
+
+
+def default_station() -> str:
+    """``TILIK_STATION``, else this computer's host name."""
+    return os.environ.get("TILIK_STATION", "").strip() or socket.gethostname()
+
+
+class Recorder:
+    """Callable that records one :class:`InspectionResult` per call (committed before it returns).
+
+    When the result's source is a file that still exists, the file itself is kept as the image
+    (or a thumbnail, per the log's settings); a file changed since it was classified is refused
+    rather than stored against the wrong verdict.
+    """
+
+    def __init__(self, log: InspectionLog, mode: str | None, operator: str, station: str) -> None:
+        self.log = log
+        self.mode = mode
+        self.operator = operator
+        self.station = station
+        self.recorded: list[int] = []
+
+    def __call__(self, result: InspectionResult) -> None:
+        self.record(result)
+
+    def record(self, result: InspectionResult) -> InspectionRecord:
+        source = Path(result.source) if result.source else None
+        image: Any = source if source is not None and source.is_file() else None
+        rec = self.log.record_result(result, image=image, operator=self.operator, station=self.station,
+                                     mode=self.mode)
+        self.recorded.append(rec.id)
+        return rec
+
+    def close(self) -> None:
+        self.log.close()
+
+
+def open_recorder(db: Path | str | None, inspector: Any, mode: str | None = None, *,
+                  operator: str | None = None, station: str | None = None) -> Recorder:
+    """Open the log at ``db`` (None: the default log) and return a recorder for ``inspector``'s
+    results. ``mode`` defaults to the pack's mode."""
+    log = InspectionLog.open(Path(db) if db else None)
+    manifest = getattr(inspector, "manifest", None)
+    chosen = mode or getattr(manifest, "mode", None) or "general"
+    return Recorder(log, chosen, default_operator() if operator is None else operator,
+                    default_station() if station is None else station)

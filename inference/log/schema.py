@@ -1,0 +1,257 @@
+"""The log's SQLite schema and its numbered migrations.
+
+``PRAGMA user_version`` holds the schema version. Each migration runs inside its own
+``BEGIN IMMEDIATE`` transaction together with the ``user_version`` bump, so an upgrade
+interrupted by a crash leaves the file at the previous version, never half-way.
+
+Past migrations are never edited: a v1 file made by the first release must upgrade the same way
+forever, and the tests build one from :data:`MIGRATIONS` [0] to prove it.
+
+Every table holding evidence ("chained" tables) is append-only: triggers refuse UPDATE and
+DELETE, and each row carries ``seq`` (its position in the log's single hash chain) and ``hash``
+(see :mod:`inference.log.chain`). The triggers stop honest mistakes; the chain catches the rest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from inference.errors import StorageError
+
+# "TILK": lets Tilik tell its own log from any other SQLite file.
+APPLICATION_ID = 0x54494C4B
+GENESIS_HASH = "0" * 64
+
+
+def _append_only(table: str) -> str:
+    return f"""
+CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} rows are evidence and cannot be changed; add a new row instead'); END;
+CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} rows are evidence and cannot be deleted'); END;
+"""
+
+
+V1 = """
+CREATE TABLE chain_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+) STRICT;
+INSERT INTO chain_head (id, seq, hash) VALUES (1, 0, '""" + GENESIS_HASH + """');
+
+CREATE TABLE inspections (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq               INTEGER NOT NULL UNIQUE,
+    hash              TEXT NOT NULL,
+    time_utc          TEXT NOT NULL,
+    utc_offset_min    INTEGER NOT NULL,
+    operator          TEXT NOT NULL,
+    station           TEXT NOT NULL,
+    mode              TEXT NOT NULL CHECK (mode IN ('seal', 'signature', 'skin', 'general')),
+    app_version       TEXT NOT NULL,
+    source            TEXT,
+    pack_id           TEXT NOT NULL,
+    pack_version      TEXT NOT NULL,
+    pack_sha256       TEXT NOT NULL,
+    provider          TEXT NOT NULL,
+    image_sha256      TEXT NOT NULL,
+    image_width       INTEGER,
+    image_height      INTEGER,
+    image_notes       TEXT NOT NULL,
+    image_kind        TEXT NOT NULL CHECK (image_kind IN ('original', 'thumbnail', 'none')),
+    image_file        TEXT,
+    image_file_sha256 TEXT,
+    heatmap_file      TEXT,
+    heatmap_sha256    TEXT,
+    label             TEXT NOT NULL,
+    display_label     TEXT NOT NULL,
+    verdict           TEXT NOT NULL,
+    alarming          INTEGER NOT NULL,
+    confidence        REAL NOT NULL,
+    probabilities     TEXT NOT NULL,
+    needs_review      INTEGER NOT NULL,
+    review_reasons    TEXT NOT NULL,
+    guard             TEXT,
+    mitigated         TEXT,
+    out_of_domain     INTEGER NOT NULL,
+    ood_score         REAL,
+    timings           TEXT NOT NULL,
+    seal_number       TEXT,
+    container_number  TEXT,
+    container_check   TEXT CHECK (container_check IN ('valid', 'bad-check-digit', 'bad-format')),
+    container_check_confirmed INTEGER,
+    seal_class        TEXT CHECK (seal_class IN ('indicative', 'security', 'high-security')),
+    vvtt_view         INTEGER,
+    vvtt_verify       INTEGER,
+    vvtt_tug          INTEGER,
+    vvtt_twist        INTEGER,
+    customer_id       TEXT,
+    document_ref      TEXT,
+    reference_set     TEXT,
+    signature_score   REAL,
+    signature_threshold REAL,
+    patient_ref       TEXT,
+    body_site         TEXT
+) STRICT;
+-- Single-column indexes are enough: SQLite appends the rowid (= id) to every index entry, so
+-- "WHERE mode = ? ORDER BY id DESC LIMIT 100" walks one index in id order without sorting.
+CREATE INDEX inspections_time ON inspections (time_utc);
+CREATE INDEX inspections_mode ON inspections (mode);
+CREATE INDEX inspections_label ON inspections (label);
+CREATE INDEX inspections_needs_review ON inspections (needs_review);
+CREATE INDEX inspections_operator ON inspections (operator);
+CREATE INDEX inspections_seal ON inspections (seal_number) WHERE seal_number IS NOT NULL;
+CREATE INDEX inspections_container ON inspections (container_number) WHERE container_number IS NOT NULL;
+CREATE INDEX inspections_customer ON inspections (customer_id) WHERE customer_id IS NOT NULL;
+CREATE INDEX inspections_image ON inspections (image_sha256);
+""" + _append_only("inspections") + """
+CREATE TABLE reviews (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq             INTEGER NOT NULL UNIQUE,
+    hash            TEXT NOT NULL,
+    inspection_id   INTEGER NOT NULL REFERENCES inspections (id),
+    inspection_hash TEXT NOT NULL,
+    time_utc        TEXT NOT NULL,
+    utc_offset_min  INTEGER NOT NULL,
+    decision        TEXT NOT NULL CHECK (decision IN ('confirm', 'overturn', 'escalate')),
+    reviewer        TEXT NOT NULL,
+    note            TEXT NOT NULL,
+    corrected_label TEXT,
+    app_version     TEXT NOT NULL
+) STRICT;
+CREATE INDEX reviews_inspection ON reviews (inspection_id, id);
+""" + _append_only("reviews") + """
+CREATE TABLE settings_log (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq             INTEGER NOT NULL UNIQUE,
+    hash            TEXT NOT NULL,
+    time_utc        TEXT NOT NULL,
+    utc_offset_min  INTEGER NOT NULL,
+    key             TEXT NOT NULL,
+    value           TEXT NOT NULL,
+    changed_by      TEXT NOT NULL
+) STRICT;
+CREATE INDEX settings_key ON settings_log (key, id);
+""" + _append_only("settings_log")
+
+V2 = """
+CREATE TABLE signature_references (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq               INTEGER NOT NULL UNIQUE,
+    hash              TEXT NOT NULL,
+    time_utc          TEXT NOT NULL,
+    utc_offset_min    INTEGER NOT NULL,
+    customer_id       TEXT NOT NULL,
+    enrolled_by       TEXT NOT NULL,
+    source_document   TEXT NOT NULL,
+    image_sha256      TEXT NOT NULL,
+    image_file        TEXT NOT NULL,
+    image_file_sha256 TEXT NOT NULL,
+    image_width       INTEGER,
+    image_height      INTEGER,
+    note              TEXT NOT NULL
+) STRICT;
+CREATE INDEX signature_references_customer ON signature_references (customer_id);
+""" + _append_only("signature_references") + """
+CREATE TABLE reference_retirements (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq             INTEGER NOT NULL UNIQUE,
+    hash            TEXT NOT NULL,
+    reference_id    INTEGER NOT NULL UNIQUE REFERENCES signature_references (id),
+    time_utc        TEXT NOT NULL,
+    utc_offset_min  INTEGER NOT NULL,
+    retired_by      TEXT NOT NULL,
+    why             TEXT NOT NULL
+) STRICT;
+""" + _append_only("reference_retirements") + """
+CREATE INDEX inspections_patient ON inspections (patient_ref) WHERE patient_ref IS NOT NULL;
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Schema version ``version`` is reached by running ``sql`` on version ``version - 1``."""
+
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "inspections, reviews, settings and the hash chain", V1),
+    Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
+)
+CURRENT_VERSION = MIGRATIONS[-1].version
+
+# Chained tables in the order they appeared; verify walks all of those the file's version has.
+CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
+    1: ("inspections", "reviews", "settings_log"),
+    2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
+}
+
+
+def chained_tables(version: int) -> tuple[str, ...]:
+    return CHAINED_TABLES_BY_VERSION.get(version, CHAINED_TABLES_BY_VERSION[CURRENT_VERSION])
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _split(sql: str) -> list[str]:
+    """Split a migration script into statements (``sqlite3.complete_statement`` knows about
+    trigger bodies), because ``executescript`` would COMMIT our transaction first."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def migrate(conn: sqlite3.Connection, *, target: int | None = None,
+            migrations: Sequence[Migration] = MIGRATIONS,
+            on_step: Callable[[Migration], None] | None = None) -> int:
+    """Bring the database up to ``target`` (default: the newest version); returns the version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). Each step is one transaction:
+    its DDL and the ``user_version`` bump commit together or not at all.
+    """
+    target = migrations[-1].version if target is None else target
+    version = user_version(conn)
+    if version > migrations[-1].version:
+        raise StorageError(
+            f"This inspection log was made by a newer version of Tilik (schema {version}; this one "
+            f"understands up to {migrations[-1].version}). Update Tilik to open it.")
+    for step in migrations:
+        if step.version <= version or step.version > target:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            if user_version(conn) >= step.version:
+                conn.execute("ROLLBACK")
+                version = user_version(conn)
+                continue
+            for statement in _split(step.sql):
+                conn.execute(statement)
+            if step.version == 1:
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {int(step.version)}")
+            if on_step is not None:
+                on_step(step)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        version = step.version
+    return version

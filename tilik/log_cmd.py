@@ -1,0 +1,330 @@
+"""``tilik log``: check, search, review and export the inspection log.
+
+- ``tilik log verify [--db DB] [--anchor SEQ:HASH] [--no-files] [--json]``: exit 0 when the hash
+  chain, every stored file and SQLite's own check are intact, 1 when not (naming the first broken row);
+- ``tilik log list [filters] [--json]`` and ``tilik log show ID [--json]``;
+- ``tilik log review ID --decision confirm|overturn|escalate --by NAME [--note TEXT] [--label CORRECTED]``;
+- ``tilik log export --format csv|pdf [filters] OUT``;
+- ``tilik log dataset --out DIR [filters]``: reviewed inspections as a folder-per-class training set;
+- ``tilik log settings [KEY VALUE --by NAME]``: show or change the storage policy.
+
+The database is ``--db``, else ``TILIK_DB``, else the default log in the user data folder. Read
+commands open it read-only and never create it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from inference.errors import UsageError
+
+NAME = "log"
+HELP = "verify, search, review and export the inspection log"
+
+EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None,
+                   help="the log's database file (default: TILIK_DB, else the user data folder)")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    g.add_argument("--from", dest="start", metavar="WHEN", help="from this date/time (local, inclusive)")
+    g.add_argument("--to", dest="end", metavar="WHEN", help="up to this date (inclusive) or time (exclusive)")
+    g.add_argument("--mode", choices=("seal", "signature", "skin", "general"))
+    g.add_argument("--label", help="the machine's label (class name)")
+    g.add_argument("--needs-review", dest="needs_review", action="store_true", default=None,
+                   help="only inspections the machine flagged for review")
+    g.add_argument("--reviewed", dest="reviewed", action="store_true", default=None, help="only reviewed ones")
+    g.add_argument("--unreviewed", dest="reviewed", action="store_false", help="only ones nobody reviewed yet")
+    g.add_argument("--decision", choices=("confirm", "overturn", "escalate", "unreviewed"),
+                   help="the latest review's decision")
+    g.add_argument("--operator")
+    g.add_argument("--station")
+    g.add_argument("--pack", dest="pack_id")
+    g.add_argument("--seal", dest="seal_number", metavar="NUMBER")
+    g.add_argument("--container", dest="container_number", metavar="NUMBER")
+    g.add_argument("--customer", dest="customer_id", metavar="ID")
+    g.add_argument("--patient", dest="patient_ref", metavar="REF")
+    g.add_argument("--text", help="search text in sources, labels, names, numbers and review notes")
+    g.add_argument("--id", dest="ids", type=int, action="append", metavar="ID", help="this inspection (repeatable)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register ``tilik log ...`` (called by ``tilik.cli``)."""
+    sub = parser.add_subparsers(dest="log_command", parser_class=type(parser), metavar="COMMAND")
+
+    p = sub.add_parser("verify", help="check the hash chain, stored files and database; exit 1 if broken")
+    _add_db(p)
+    p.add_argument("--no-files", action="store_true", help="skip re-hashing the stored images (faster)")
+    p.add_argument("--anchor", metavar="SEQ:HASH", help="also prove the row at SEQ still has HASH (noted earlier)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("list", help="list inspections, newest first")
+    _add_db(p)
+    _add_filters(p)
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default 50; 0 = all)")
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--oldest-first", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    p = sub.add_parser("show", help="one inspection in full, with its reviews")
+    _add_db(p)
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("review", help="record a supervisor's decision about an inspection")
+    _add_db(p)
+    p.add_argument("id", type=int, help="inspection id")
+    p.add_argument("--decision", required=True, choices=("confirm", "overturn", "escalate"))
+    p.add_argument("--by", required=True, help="who decides")
+    p.add_argument("--note", default="", help="why (required to overturn or escalate)")
+    p.add_argument("--label", default=None, help="the right label when overturning")
+
+    p = sub.add_parser("export", help="export inspections as CSV or a printable PDF report")
+    _add_db(p)
+    _add_filters(p)
+    p.add_argument("--format", required=True, choices=("csv", "pdf"))
+    p.add_argument("--include-private", action="store_true", help="include patient references")
+    p.add_argument("out", type=Path, metavar="OUT")
+
+    p = sub.add_parser("dataset", help="export reviewed inspections as a folder-per-class training set")
+    _add_db(p)
+    _add_filters(p)
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="an empty or new folder")
+    p.add_argument("--include-unreviewed", action="store_true", help="use the machine's label for unreviewed ones")
+    p.add_argument("--include-thumbnails", action="store_true", help="also export thumbnail-only records")
+
+    p = sub.add_parser("settings", help="show the storage policy, or change one setting")
+    _add_db(p)
+    p.add_argument("key", nargs="?")
+    p.add_argument("value", nargs="?", help="JSON value, e.g. '[\"skin\"]', 256, true")
+    p.add_argument("--by", default="", help="who changes it (recorded)")
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _when(text: str | None, *, end: bool) -> datetime | date | None:
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return day + timedelta(days=1) if end else day
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"'{text}' is not a date or time (use 2025-03-01 or 2025-03-01T14:30).") from None
+
+
+def _query(args: argparse.Namespace, **extra: Any) -> Any:
+    from inference.log import LogQuery
+
+    return LogQuery(start=_when(args.start, end=False), end=_when(args.end, end=True), mode=args.mode,
+                    label=args.label, needs_review=args.needs_review, operator=args.operator,
+                    seal_number=args.seal_number, container_number=args.container_number,
+                    customer_id=args.customer_id, text=args.text, station=args.station, pack_id=args.pack_id,
+                    reviewed=args.reviewed, decision=args.decision, patient_ref=args.patient_ref,
+                    ids=tuple(args.ids) if args.ids else None, **extra)
+
+
+def _open(args: argparse.Namespace, *, write: bool = False) -> Any:
+    from inference.log import InspectionLog
+
+    if write:
+        return InspectionLog.open(args.db, create=False)
+    return InspectionLog.open(args.db, read_only=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def record_json(rec: Any, include_private: bool = False) -> dict[str, Any]:
+    """A record as a JSON-ready dict (latest review included, patient ref withheld unless asked)."""
+    data = _jsonable(asdict(rec))
+    data["time_local"] = rec.time_local.isoformat()
+    data["final_label"] = rec.final_label
+    data["review_state"] = rec.review_state
+    if data.get("skin") and not include_private:
+        data["skin"]["patient_ref"] = "(withheld)" if rec.skin.patient_ref else ""
+    return data
+
+
+# -- commands ------------------------------------------------------------------------------------------
+def _verify(args: argparse.Namespace, out: Any) -> int:
+    anchor = None
+    if args.anchor:
+        seq, _, digest = args.anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise UsageError("--anchor needs SEQ:HASH, e.g. 1234:9f86d08…(64 hex digits).")
+        anchor = (int(seq), digest.lower())
+    with _open(args) as log:
+        integrity = log.integrity_check()
+        status = log.verify_chain(check_files=not args.no_files, anchor=anchor)
+    ok = status.ok and integrity == "ok"
+    if args.json:
+        out.write(json.dumps({"ok": ok, "integrity": integrity, **asdict(status), "where": status.where}) + "\n")
+        return EXIT_OK if ok else EXIT_BROKEN
+    if integrity != "ok":
+        out.write(f"LOG DAMAGED: SQLite's integrity check failed: {integrity}\n")
+    if status.ok:
+        files = "" if args.no_files else f", {status.files_checked} stored files re-hashed"
+        out.write(f"Log intact: {status.checked} chained rows verified{files}.\n"
+                  f"Head: {status.head_seq}:{status.head_hash}\n"
+                  "Keep this head somewhere else; `tilik log verify --anchor` proves it later.\n")
+    else:
+        out.write(f"LOG BROKEN at {status.where}: {status.reason}\n"
+                  f"({status.checked} rows before it verified.)\n")
+    return EXIT_OK if ok else EXIT_BROKEN
+
+
+def _list(args: argparse.Namespace, out: Any) -> int:
+    limit = None if args.limit == 0 else args.limit
+    with _open(args) as log:
+        q = _query(args, offset=args.offset, limit=limit, newest_first=not args.oldest_first)
+        records = log.query(q)
+        total = log.count(q)
+    if args.json:
+        for rec in records:
+            out.write(json.dumps(record_json(rec)) + "\n")
+        return EXIT_OK
+    if not records:
+        out.write("No inspections match.\n")
+        return EXIT_OK
+    out.write(f"{'id':>7}  {'time (local)':<19}  {'mode':<9}  {'operator':<12}  {'label':<14}  {'conf.':>6}  "
+              f"{'review':<10}  notes\n")
+    for rec in records:
+        notes = []
+        if rec.needs_review:
+            notes.append("flagged")
+        if rec.out_of_domain:
+            notes.append("out of domain")
+        if rec.seal and rec.seal.container_number:
+            notes.append(rec.seal.container_number)
+        if rec.signature:
+            notes.append(f"customer {rec.signature.customer_id}")
+        state = rec.review_state if rec.final_label == rec.label else f"→ {rec.final_label}"
+        out.write(f"{rec.id:>7}  {rec.time_local.strftime('%Y-%m-%d %H:%M:%S'):<19}  {rec.mode:<9}  "
+                  f"{rec.operator[:12]:<12}  {rec.label[:14]:<14}  {100 * rec.confidence:5.1f}%  "
+                  f"{state[:10]:<10}  {', '.join(notes)}\n")
+    shown = f"{args.offset + 1}–{args.offset + len(records)}"
+    out.write(f"\n{shown} of {total} matching inspections.\n")
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace, out: Any) -> int:
+    with _open(args) as log:
+        rec = log.get(args.id)
+        reviews = log.reviews(args.id)
+    if args.json:
+        data = record_json(rec)
+        data["reviews"] = [_jsonable(asdict(r)) for r in reviews]
+        out.write(json.dumps(data) + "\n")
+        return EXIT_OK
+    out.write(f"Inspection {rec.id} — {rec.time_local.isoformat(timespec='seconds')} ({rec.mode})\n")
+    out.write(f"  verdict     {rec.verdict} ({rec.label}, {100 * rec.confidence:.1f}%)\n")
+    if rec.needs_review:
+        out.write(f"  review flag {'; '.join(rec.review_reasons)}\n")
+    out.write(f"  operator    {rec.operator or '-'} at {rec.station or '-'}\n")
+    out.write(f"  pack        {rec.pack_id} {rec.pack_version} (sha256 {rec.pack_sha256}) on {rec.provider}\n")
+    out.write(f"  image       sha256 {rec.image_sha256}, kept: {rec.image_kind}\n")
+    if rec.seal:
+        s = rec.seal
+        out.write(f"  seal        {s.seal_number or '-'} on {s.container_number or '-'} "
+                  f"({rec.container_check or 'no container'}), class {s.seal_class or '-'}\n")
+    if rec.signature:
+        out.write(f"  signature   customer {rec.signature.customer_id}, document {rec.signature.document_ref or '-'}\n")
+    if rec.skin:
+        out.write(f"  skin        body site {rec.skin.body_site or '-'}\n")
+    for r in reviews:
+        extra = f" → {r.corrected_label}" if r.corrected_label else ""
+        out.write(f"  review {r.id}    {r.time_local.isoformat(timespec='seconds')} {r.decision}{extra} by {r.by}: {r.note}\n")
+    if not reviews:
+        out.write("  review      none yet\n")
+    out.write(f"  chain       #{rec.seq} {rec.hash}\n")
+    return EXIT_OK
+
+
+def _review(args: argparse.Namespace, out: Any) -> int:
+    with _open(args, write=True) as log:
+        review = log.add_review(args.id, args.decision, by=args.by, note=args.note, corrected_label=args.label)
+    extra = f" → {review.corrected_label}" if review.corrected_label else ""
+    out.write(f"Review {review.id} recorded for inspection {review.inspection_id}: {review.decision}{extra} "
+              f"by {review.by}.\n")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, out: Any) -> int:
+    with _open(args) as log:
+        q = _query(args, limit=None, newest_first=False)
+        if args.format == "csv":
+            from inference.log.csv_export import export_csv
+
+            n = export_csv(log, args.out, q, include_private=args.include_private)
+            out.write(f"{n} inspections written to {args.out}\n")
+            return EXIT_OK
+        try:
+            from gui.report_pdf import export_pdf  # Qt is loaded only for PDF reports
+        except ImportError as exc:
+            raise UsageError(f"PDF reports need Qt (PySide6), which is not available: {exc}") from exc
+        pages = export_pdf(log, q, args.out, include_private=args.include_private)
+    out.write(f"{pages} pages written to {args.out}\n")
+    return EXIT_OK
+
+
+def _dataset(args: argparse.Namespace, out: Any) -> int:
+    from inference.log.dataset import export_dataset
+
+    with _open(args) as log:
+        summary = export_dataset(log, args.out, _query(args, limit=None), include_unreviewed=args.include_unreviewed,
+                                 include_thumbnails=args.include_thumbnails)
+    out.write(summary.text() + "\n")
+    return EXIT_OK
+
+
+def _settings(args: argparse.Namespace, out: Any) -> int:
+    if args.key is None:
+        with _open(args) as log:
+            for key, value in sorted(log.settings().items()):
+                out.write(f"{key} = {json.dumps(value)}\n")
+        return EXIT_OK
+    if args.value is None:
+        raise UsageError("Give a value to change a setting, e.g. tilik log settings thumbnail_px 320 --by NAME.")
+    try:
+        value = json.loads(args.value)
+    except json.JSONDecodeError:
+        value = args.value
+    from inference.log import InspectionLog
+
+    with InspectionLog.open(args.db) as log:
+        log.set_setting(args.key, value, by=args.by)
+        out.write(f"{args.key} = {json.dumps(log.get_setting(args.key))}\n")
+    return EXIT_OK
+
+
+_COMMANDS = {"verify": _verify, "list": _list, "show": _show, "review": _review, "export": _export,
+             "dataset": _dataset, "settings": _settings}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``tilik log <command>``; returns the exit code."""
+    command = getattr(args, "log_command", None)
+    if command is None:
+        raise UsageError("tilik log: choose a command: " + ", ".join(_COMMANDS) + " (see tilik log --help).")
+    out = sys.stdout
+    code = _COMMANDS[command](args, out)
+    out.flush()
+    return code
