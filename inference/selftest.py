@@ -86,9 +86,30 @@ def _check_classify(pack: Pack, folder: Path, entries: list[dict[str, Any]], pro
                                   f"({100 * result.confidence:.1f}%)")
 
 
+def _check_verify(pack: Pack, folder: Path, entries: list[dict[str, Any]], provider: str | None,
+                  check: PackCheck) -> None:
+    from inference.signature.verifier import Verifier
+
+    verifier = Verifier(pack, provider)
+    check.provider = verifier.provider
+    for entry in entries:
+        check.total += 1
+        try:
+            result = verifier.verify(folder / entry["file"], [folder / r for r in entry["references"]])
+        except TilikError as exc:
+            check.problems.append(f"{entry['file']}: {exc}")
+            continue
+        if result.label == entry["expected"]:
+            check.passed += 1
+        else:
+            check.problems.append(f"{entry['file']}: expected {entry['expected']}, got {result.label} "
+                                  f"(score {100 * result.score:.1f}%)")
+
+
 # task kind -> checker; later task kinds (verify) register theirs here.
 CHECKERS: dict[str, Callable[[Pack, Path, list[dict[str, Any]], str | None, PackCheck], None]] = {
     "classify": _check_classify,
+    "verify": _check_verify,
 }
 
 

@@ -1,0 +1,430 @@
+"""The signature Verifier: is a query signature by the same hand as a customer's references?
+
+>>> verifier = Verifier.for_pack("signature-verify")                      # doctest: +SKIP
+>>> result = verifier.verify("cheque.png", ["ref1.png", "ref2.png", "ref3.png"])  # doctest: +SKIP
+>>> result.label, result.score, result.needs_review                       # doctest: +SKIP
+
+Per image: decode → normalise (:mod:`inference.signature.preprocess`) → the pack's CNN on the
+canvas (``embedding``, the single-image ``probs`` and the ``cam`` heatmap) → GLCM, shape and
+overlay descriptors. Per (query, reference) pair: the dichotomy vector
+(:mod:`inference.signature.features`) → the SVM ONNX (``extra_files.svm``) → P(genuine).
+Per query: the per-reference probabilities are fused (mean or max, from the manifest), offset by the
+references' agreement with one another (reference normalisation), calibrated to [0, 1], and
+compared with the validation threshold for that number of references (EER, or the strict
+operating point). Everything numeric comes from the manifest's ``verify`` block.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from inference.errors import InferenceError, PackUnusableError, TilikError, UsageError
+from inference.imageio import DecodedImage, ImageSource, load_image
+from inference.inspector import get_session
+from inference.manifest import Manifest
+from inference.preprocess import preprocess, resize_float
+from inference.providers import display_name
+from inference.registry import Pack, PackRegistry
+from inference.signature.features import Descriptor, FeatureSpec, Projection, describe, pair_vector
+from inference.signature.overlay import OverlayCounts, compare, overlay_image
+from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
+
+GENUINE, FORGED = "genuine", "forged"
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class VerifyTimings:
+    """Milliseconds per stage of one verification (references included)."""
+
+    decode_ms: float
+    preprocess_ms: float
+    cnn_ms: float
+    svm_ms: float
+    total_ms: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class VerificationResult:
+    """Everything one verification produced. ``score`` is in [0, 1], higher = more likely genuine."""
+
+    source: str
+    label: str
+    display_label: str
+    verdict: str
+    score: float
+    threshold: float
+    operating_point: str                     # "standard" (validation EER) or "strict"
+    reference_sources: tuple[str, ...]
+    reference_scores: tuple[float, ...]      # calibrated P(genuine) of the query against each reference
+    closest_reference: int                   # index of the reference the overlay is drawn against
+    needs_review: bool
+    review_reasons: tuple[str, ...]
+    overlay: np.ndarray                      # RGB uint8 (canvas size): yellow both, red reference only, green query only
+    overlay_counts: Mapping[str, float]
+    heatmap: np.ndarray | None               # float32 [0, 1] at the query image's size
+    canvas: np.ndarray                       # the query's normalised canvas (uint8)
+    canvas_heatmap: np.ndarray | None        # float32 [0, 1] at canvas size
+    single_image: Mapping[str, float]        # the CNN's single-image genuine/forged probabilities (study protocol)
+    pack_id: str
+    pack_version: str
+    pack_sha256: str
+    provider: str
+    image_sha256: str
+    image_size: tuple[int, int]
+    image_notes: tuple[str, ...]
+    timings: VerifyTimings
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json_dict(self, *, overlay_path: str | None = None) -> dict[str, Any]:
+        """The JSON object ``tilik verify --json`` prints for this result."""
+        return {
+            "path": self.source,
+            "pack": self.pack_id,
+            "pack_version": self.pack_version,
+            "pack_sha256": self.pack_sha256,
+            "provider": self.provider,
+            "label": self.label,
+            "display_label": self.display_label,
+            "verdict": self.verdict,
+            "score": round(float(self.score), 6),
+            "threshold": round(float(self.threshold), 6),
+            "operating_point": self.operating_point,
+            "references": list(self.reference_sources),
+            "reference_scores": [round(float(s), 6) for s in self.reference_scores],
+            "closest_reference": self.reference_sources[self.closest_reference],
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
+            "overlay": overlay_path,
+            "overlay_counts": dict(self.overlay_counts),
+            "single_image": {k: round(float(v), 6) for k, v in self.single_image.items()},
+            "image_sha256": self.image_sha256,
+            "image_size": list(self.image_size),
+            "image_notes": list(self.image_notes),
+            "timings_ms": self.timings.as_dict(),
+        }
+
+
+@dataclass(eq=False)
+class _Described:
+    image: DecodedImage
+    descriptor: Descriptor
+    probs: np.ndarray | None
+    cam: np.ndarray | None
+    decode_ms: float
+    preprocess_ms: float
+    cnn_ms: float = 0.0
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
+def _by_refs(table: Mapping[str, Any] | None, n: int) -> Any:
+    """Value for ``n`` references from a {"1": v, "3": v, ...} table: the largest key <= n (else the smallest)."""
+    if not table:
+        return None
+    keys = sorted(int(k) for k in table)
+    below = [k for k in keys if k <= n]
+    return table[str(below[-1] if below else keys[0])]
+
+
+class Verifier:
+    """Verify query signatures against reference signatures with one ``verify``/``signature`` pack."""
+
+    def __init__(self, pack: Pack, provider: str | None = None) -> None:
+        self.pack = pack
+        self.manifest: Manifest = pack.require_usable()
+        m = self.manifest
+        if m.task != "verify" or m.mode != "signature":
+            raise PackUnusableError(f"Pack '{pack.id}' is a '{m.task}'/'{m.mode}' pack, not a signature verifier.")
+        block = m.raw.get("verify") or {}
+        for key in ("preprocess", "features", "svm", "thresholds"):
+            if key not in block:
+                raise PackUnusableError(f"Pack '{pack.id}': the manifest's verify block has no '{key}'.")
+        self.block = block
+        self.options = PreprocessOptions.from_mapping(block["preprocess"])
+        self.spec = FeatureSpec.from_mapping(block["features"])
+        self.cnn = get_session(pack.model_path, m.model.sha256, provider)
+        svm_ref = m.extra_files.get("svm")
+        if svm_ref is None:
+            raise PackUnusableError(f"Pack '{pack.id}' has no 'svm' file.")
+        self.svm = get_session(pack.extra_path("svm"), svm_ref.sha256, provider)
+        self.projection: Projection | None = None
+        if "cnn" in self.spec.blocks and self.spec.projection_dims:
+            try:
+                self.projection = Projection.load(pack.extra_path("projection"))
+            except (OSError, ValueError, KeyError) as exc:
+                raise PackUnusableError(f"Pack '{pack.id}': its projection file cannot be read ({exc}).") from exc
+        svm_cfg = block["svm"]
+        self._svm_input = svm_cfg.get("input", "input")
+        self._svm_output = svm_cfg.get("output", "probabilities")
+        self._genuine_col = int(svm_cfg.get("genuine_index", 1))
+        self._check_models()
+        self._cache: OrderedDict[str, _Described] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_pack(cls, pack_id: str = "signature-verify", registry: PackRegistry | None = None,
+                 provider: str | None = None) -> "Verifier":
+        return cls((registry or PackRegistry()).get(pack_id), provider)
+
+    # -- set-up checks -------------------------------------------------------------------------
+    def _check_models(self) -> None:
+        m = self.manifest
+        inputs = {i.name: i for i in self.cnn.session.get_inputs()}
+        if m.input.name not in inputs:
+            raise PackUnusableError(f"Pack '{m.id}': the CNN has no input named '{m.input.name}'.")
+        outs = {o.name for o in self.cnn.session.get_outputs()}
+        for role, name in m.outputs.items():
+            if name not in outs:
+                raise PackUnusableError(f"Pack '{m.id}': the CNN has no output '{name}' ({role}).")
+        if "cnn" in self.spec.blocks and "embedding" not in m.outputs:
+            raise PackUnusableError(f"Pack '{m.id}': the 'cnn' features need an 'embedding' output.")
+        svm_in = self.svm.session.get_inputs()
+        if [i.name for i in svm_in] != [self._svm_input]:
+            raise PackUnusableError(f"Pack '{m.id}': the SVM's input is not '{self._svm_input}'.")
+        expected = len(self.block.get("feature_names", [])) or None
+        width = svm_in[0].shape[1] if len(svm_in[0].shape) == 2 else None
+        if expected is not None and isinstance(width, int) and width != expected:
+            raise PackUnusableError(f"Pack '{m.id}': the SVM takes {width} features, the manifest lists {expected}.")
+        if self._svm_output not in {o.name for o in self.svm.session.get_outputs()}:
+            raise PackUnusableError(f"Pack '{m.id}': the SVM has no output '{self._svm_output}'.")
+
+    @property
+    def provider(self) -> str:
+        return display_name(self.cnn.provider)
+
+    # -- per image -----------------------------------------------------------------------------
+    def _normalize(self, image: ImageSource, name: str | None) -> tuple[DecodedImage, NormalizedSignature, float, float]:
+        t0 = time.perf_counter()
+        decoded = load_image(image, name=name)
+        t1 = time.perf_counter()
+        try:
+            sig = normalize(decoded.rgb, self.options)
+        except TilikError as exc:
+            raise type(exc)(f"{decoded.source}: {exc}") from exc
+        return decoded, sig, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+
+    def _run_cnn(self, sigs: Sequence[NormalizedSignature]) -> tuple[dict[str, np.ndarray], float]:
+        t0 = time.perf_counter()
+        batch = np.stack([preprocess(s.rgb(), self.manifest.input)[0] for s in sigs])
+        names = list(self.manifest.outputs.values())
+        try:
+            arrays = self.cnn.session.run(names, {self.manifest.input.name: batch})
+        except Exception as exc:  # onnxruntime raises its own types
+            raise InferenceError(f"The model '{self.manifest.id}' failed to run: {exc}") from exc
+        out = dict(zip(self.manifest.outputs.keys(), arrays))
+        return out, (time.perf_counter() - t0) * 1e3
+
+    def _describe_many(self, sources: Sequence[ImageSource], names: Sequence[str | None],
+                       use_cache: bool) -> list[_Described]:
+        """Describe images (CNN in one batch); cached by image SHA-256 when ``use_cache``."""
+        decoded, done, todo = [], {}, []
+        for i, (src, name) in enumerate(zip(sources, names)):
+            t0 = time.perf_counter()
+            img = load_image(src, name=name)
+            decode_ms = (time.perf_counter() - t0) * 1e3
+            decoded.append(img)
+            if use_cache:
+                with self._lock:
+                    hit = self._cache.get(img.sha256)
+                if hit is not None:
+                    done[i] = _Described(img, hit.descriptor, hit.probs, hit.cam, decode_ms, 0.0)
+                    continue
+            _, sig, _, prep_ms = self._normalize(img, None)
+            todo.append((i, sig, decode_ms, prep_ms))
+        if todo:
+            out, cnn_ms = self._run_cnn([t[1] for t in todo])
+            for k, (i, sig, decode_ms, prep_ms) in enumerate(todo):
+                emb = out["embedding"][k] if "embedding" in out else None
+                t0 = time.perf_counter()
+                desc = describe(sig, self.spec, emb, self.projection)
+                prep_ms += (time.perf_counter() - t0) * 1e3
+                cam = out.get("cam")
+                cam_k = None if cam is None else np.asarray(cam[k], np.float32).reshape(cam.shape[1], cam.shape[2])
+                probs = np.asarray(out["probs"][k], np.float64) if "probs" in out else None
+                d = _Described(decoded[i], desc, probs, cam_k, decode_ms, prep_ms, cnn_ms / len(todo))
+                done[i] = d
+                if use_cache:
+                    with self._lock:
+                        self._cache[decoded[i].sha256] = d
+                        while len(self._cache) > _CACHE_SIZE:
+                            self._cache.popitem(last=False)
+        return [done[i] for i in range(len(sources))]
+
+    # -- scoring -------------------------------------------------------------------------------
+    def _svm_probs(self, vectors: np.ndarray) -> np.ndarray:
+        if len(vectors) == 0:
+            return np.zeros(0)
+        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not np.all(np.isfinite(x)):
+            raise InferenceError("The signature features are not finite numbers (a degenerate image?).")
+        try:
+            (probs,) = self.svm.session.run([self._svm_output], {self._svm_input: x})
+        except Exception as exc:
+            raise InferenceError(f"The SVM of '{self.manifest.id}' failed to run: {exc}") from exc
+        probs = np.asarray(probs, np.float64)
+        return probs[:, self._genuine_col] if probs.ndim == 2 else probs
+
+    def pair_scores(self, query: Descriptor, refs: Sequence[Descriptor]) -> np.ndarray:
+        """P(genuine) of ``query`` against each reference (the SVM's calibrated output)."""
+        return self._svm_probs(np.stack([pair_vector(query, r, self.spec) for r in refs]))
+
+    def reference_agreement(self, refs: Sequence[Descriptor]) -> np.ndarray:
+        """For each reference: mean P(genuine) of it against the other references (n ≥ 2)."""
+        n = len(refs)
+        if n < 2:
+            return np.full(n, np.nan)
+        pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
+        probs = self._svm_probs(np.stack([pair_vector(refs[i], refs[j], self.spec) for i, j in pairs]))
+        out = np.zeros(n)
+        for (i, _), p in zip(pairs, probs):
+            out[i] += p / (n - 1)
+        return out
+
+    def fuse(self, per_ref: np.ndarray, agreement: np.ndarray) -> float:
+        """Fused, reference-normalised, calibrated score in [0, 1] (the manifest's recipe)."""
+        how = self.block.get("fusion", "mean")
+        fused = float(np.max(per_ref)) if how == "max" else float(np.mean(per_ref))
+        norm = self.block.get("reference_normalization") or {}
+        lam = float(norm.get("lambda", 0.0))
+        prior = float(norm.get("prior", 0.0))
+        ref_level = float(np.mean(agreement)) if len(agreement) >= 2 and np.all(np.isfinite(agreement)) else prior
+        raw = fused - lam * ref_level
+        cal = self.block.get("calibration")
+        if cal:
+            return _sigmoid(float(cal["a"]) * raw + float(cal["b"]))
+        return float(np.clip(raw, 0.0, 1.0))
+
+    # -- public API ----------------------------------------------------------------------------
+    def load_references(self, references: Sequence[ImageSource]) -> None:
+        """Decode, normalise and describe the references now (they are cached for :meth:`verify`);
+        raises the first reference's error, e.g. an unreadable file or one with no ink."""
+        if not references:
+            raise UsageError("Signature verification needs at least one reference signature.")
+        self._describe_many(references, [None] * len(references), use_cache=True)
+
+    def verify(self, query: ImageSource, references: Sequence[ImageSource], *, strict: bool = False,
+               name: str | None = None, reference_names: Sequence[str] | None = None) -> VerificationResult:
+        """Verify one query against the customer's reference signatures (paths, bytes or arrays)."""
+        if not references:
+            raise UsageError("Signature verification needs at least one reference signature.")
+        t0 = time.perf_counter()
+        ref_names = list(reference_names) if reference_names is not None else [None] * len(references)
+        refs = self._describe_many(references, ref_names, use_cache=True)
+        q = self._describe_many([query], [name], use_cache=False)[0]
+        t_svm = time.perf_counter()
+        ref_desc = [r.descriptor for r in refs]
+        per_ref = self.pair_scores(q.descriptor, ref_desc)
+        agreement = self.reference_agreement(ref_desc)
+        score = self.fuse(per_ref, agreement)
+        svm_ms = (time.perf_counter() - t_svm) * 1e3
+        n = len(refs)
+        threshold, point = self._threshold(n, strict)
+        label = GENUINE if score >= threshold else FORGED
+        reasons = self._review_reasons(score, n, per_ref, agreement, refs, strict)
+        closest = int(np.argmax(per_ref))
+        counts, aligned = compare(q.descriptor.signature.mask, ref_desc[closest].signature.mask,
+                                  q.descriptor.signature.skeleton, ref_desc[closest].signature.skeleton,
+                                  tolerance=self.spec.overlay_tolerance)
+        picture = overlay_image(aligned, ref_desc[closest].signature.mask)
+        heatmap = self._heatmap_on_image(q)
+        display = self.manifest.class_label(label)
+        verdict = self.manifest.decision.verdict_words.get(label, display)
+        if reasons:
+            verdict = f"{verdict} — review"
+        single = {}
+        if q.probs is not None:
+            single = {c: float(p) for c, p in zip(self.manifest.class_names, q.probs)}
+        total = (time.perf_counter() - t0) * 1e3
+        timings = VerifyTimings(q.decode_ms + sum(r.decode_ms for r in refs),
+                                q.preprocess_ms + sum(r.preprocess_ms for r in refs),
+                                q.cnn_ms + sum(r.cnn_ms for r in refs), svm_ms, total)
+        return VerificationResult(
+            source=q.image.source, label=label, display_label=display, verdict=verdict, score=score,
+            threshold=threshold, operating_point=point,
+            reference_sources=tuple(r.image.source for r in refs),
+            reference_scores=tuple(float(p) for p in per_ref), closest_reference=closest,
+            needs_review=bool(reasons), review_reasons=tuple(reasons), overlay=picture,
+            overlay_counts=counts.as_dict(), heatmap=heatmap, canvas=q.descriptor.signature.canvas,
+            canvas_heatmap=q.cam, single_image=single, pack_id=self.manifest.id,
+            pack_version=self.manifest.version, pack_sha256=self.manifest.model.sha256, provider=self.provider,
+            image_sha256=q.image.sha256, image_size=(q.image.width, q.image.height),
+            image_notes=tuple(q.image.notes) + tuple(q.descriptor.signature.notes), timings=timings,
+            details={"reference_agreement": [None if not np.isfinite(a) else round(float(a), 6) for a in agreement],
+                     "n_references": n},
+        )
+
+    # -- decision helpers ----------------------------------------------------------------------
+    def _threshold(self, n: int, strict: bool) -> tuple[float, str]:
+        if strict:
+            t = _by_refs(self.block.get("strict_thresholds"), n)
+            if t is not None:
+                return float(t), "strict"
+        return float(_by_refs(self.block["thresholds"], n)), "standard"
+
+    def _review_reasons(self, score: float, n: int, per_ref: np.ndarray, agreement: np.ndarray,
+                        refs: Sequence[_Described], strict: bool) -> list[str]:
+        reasons: list[str] = []
+        band = _by_refs(self.block.get("review_bands"), n)
+        if band is not None:
+            low, high = float(band[0]), float(band[1])
+            if low <= score < high:
+                reasons.append(f"uncertain: score {_pct(score)} is inside the review band {_pct(low)}–{_pct(high)} "
+                               f"for {n} reference{'s' if n != 1 else ''}")
+        min_refs = int(self.block.get("min_references", 1))
+        if n < min_refs:
+            eers = self.block.get("validation_eer_by_references") or {}
+            detail = ""
+            if str(n) in eers and str(min_refs) in eers:
+                detail = (f" (validation EER {100 * eers[str(n)]:.1f}% with {n} against "
+                          f"{100 * eers[str(min_refs)]:.1f}% with {min_refs})")
+            reasons.append(f"only {n} reference{'s' if n != 1 else ''}: use at least {min_refs}{detail}")
+        spread = float(self.block.get("disagreement", 0.5))
+        if n >= 2 and float(per_ref.max() - per_ref.min()) >= spread:
+            reasons.append(f"the references disagree: per-reference scores range from {_pct(per_ref.min())} "
+                           f"to {_pct(per_ref.max())}")
+        floor = self.block.get("reference_agreement_floor")
+        if floor is not None and n >= 3 and np.all(np.isfinite(agreement)):
+            odd = [i for i, a in enumerate(agreement) if a < float(floor)]
+            for i in odd:
+                reasons.append(f"reference {refs[i].image.source} does not match the other references "
+                               f"(agreement {_pct(agreement[i])}): check it is the customer's specimen")
+        return reasons
+
+    def _heatmap_on_image(self, q: _Described) -> np.ndarray | None:
+        """The query's CAM (canvas) mapped back onto the query image (zero outside the ink's box)."""
+        if q.cam is None:
+            return None
+        sig = q.descriptor.signature
+        cam = q.cam
+        H, W = sig.canvas.shape
+        if cam.shape != (H, W):
+            cam = resize_float(cam, W, H)
+        out = np.zeros((q.image.height, q.image.width), np.float32)
+        if sig.canvas_box is None:
+            return out
+        cx, cy, cw, ch = sig.canvas_box
+        x, y, w, h = sig.bbox
+        w, h = min(w, q.image.width - x), min(h, q.image.height - y)
+        if w <= 0 or h <= 0:
+            return out
+        out[y:y + h, x:x + w] = resize_float(cam[cy:cy + ch, cx:cx + cw], w, h)
+        return np.clip(out, 0.0, 1.0)
+
+
+__all__ = ["FORGED", "GENUINE", "VerificationResult", "Verifier", "VerifyTimings", "OverlayCounts"]

@@ -1,0 +1,126 @@
+"""``tilik verify``: compare query signatures with a customer's reference signatures.
+
+    tilik verify --pack signature-verify --reference R1 R2 R3 [--json] [--overlay-dir DIR] [--strict] -- Q1 Q2
+
+A bare ``--`` ends the reference list (the references take every path up to it). With ``--json``
+one JSON object per query: ``path, label, score, threshold, references, reference_scores,
+needs_review, review_reasons, overlay, heatmap, timings_ms`` (and more); a query that fails gives
+``{"path": ..., "error": ...}``. Exit codes as ``tilik classify``: 0 every query verified, 1 some
+failed, 2 usage error (bad arguments, unknown/unusable pack, unreadable reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from inference.errors import TilikError, UsageError
+
+NAME = "verify"
+HELP = "verify signatures against a customer's reference signatures (--reference R... -- QUERY...)"
+EXIT_OK, EXIT_SOME_FAILED = 0, 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pack", default="signature-verify", help="verify pack id (default signature-verify)")
+    parser.add_argument("--reference", "-r", dest="references", nargs="+", type=Path, required=True, metavar="R",
+                        help="the customer's genuine reference signatures (end the list with --)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line per query")
+    parser.add_argument("--overlay-dir", type=Path, default=None,
+                        help="write the red/green/yellow overlay (and the query heatmap) of each query here (PNG)")
+    parser.add_argument("--strict", action="store_true",
+                        help="strict operating point for high-value documents (fewer forgeries accepted, more genuine rejected)")
+    parser.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
+                        help="record each result in the inspection log (default database when DB is omitted)")
+    parser.add_argument("--provider", default=None,
+                        help="execution provider: auto (default, or TILIK_PROVIDER), cpu, cuda, directml, coreml")
+    parser.add_argument("queries", nargs="+", type=Path, metavar="QUERY", help="signature images to verify")
+
+
+def _overlay_file(folder: Path, source: str, index: int, kind: str) -> Path:
+    stem = Path(source).stem or "query"
+    return folder / f"{index:05d}_{stem}_{kind}.png"
+
+
+def _open_recorder(args: argparse.Namespace, verifier: Any) -> Callable[[Any], None] | None:
+    """Hook for ``--log``: the inspection log's recorder for verification results, when it has one."""
+    if args.log_db is None:
+        return None
+    try:
+        from inference.log.recording import open_verification_recorder  # type: ignore[import-not-found]
+    except ImportError:
+        raise UsageError("--log is not available for verification in this build: the inspection log "
+                         "has no verification recorder yet.") from None
+    return open_verification_recorder(args.log_db or None, verifier)
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from inference.heatmap import overlay as heat_overlay
+    from inference.heatmap import save_rgb
+    from inference.imageio import load_image
+    from inference.signature.verifier import Verifier
+
+    out = out or sys.stdout
+    verifier = Verifier.for_pack(args.pack, provider=args.provider)
+    missing = [str(r) for r in args.references if not r.is_file()]
+    if missing:
+        raise UsageError(f"reference signature not found: {', '.join(missing)}")
+    try:
+        verifier.load_references(args.references)
+    except TilikError as exc:
+        raise UsageError(f"a reference signature cannot be used: {exc}") from exc
+    recorder = _open_recorder(args, verifier)
+    failures = 0
+    rows: list[tuple[str, str, str, str]] = []
+    for index, query in enumerate(args.queries):
+        source = str(query)
+        try:
+            if not query.exists():
+                raise TilikError(f"{source}: no such file.")
+            if query.is_dir():
+                raise TilikError(f"{source}: this is a folder; pass signature image files.")
+            result = verifier.verify(query, args.references, strict=args.strict, name=source)
+            overlay_path = heatmap_path = None
+            if args.overlay_dir is not None:
+                overlay_path = str(save_rgb(_overlay_file(args.overlay_dir, source, index, "overlay"), result.overlay))
+                if result.heatmap is not None:
+                    rgb = load_image(query).rgb
+                    heatmap_path = str(save_rgb(_overlay_file(args.overlay_dir, source, index, "heatmap"),
+                                                heat_overlay(rgb, result.heatmap)))
+            if recorder is not None:
+                recorder(result)
+        except TilikError as exc:
+            failures += 1
+            if args.json:
+                out.write(json.dumps({"path": source, "error": str(exc)}) + "\n")
+            else:
+                rows.append((source, "ERROR", "", str(exc)))
+            out.flush()
+            continue
+        if args.json:
+            row = result.to_json_dict(overlay_path=overlay_path)
+            row["heatmap"] = heatmap_path
+            out.write(json.dumps(row) + "\n")
+        else:
+            note = "; ".join(result.review_reasons)
+            rows.append((source, result.verdict, f"{100 * result.score:5.1f}% (thr {100 * result.threshold:.0f}%)", note))
+        out.flush()
+    if not args.json:
+        _print_table(out, rows, verifier, len(args.references), args.strict)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], verifier: Any, n_refs: int, strict: bool) -> None:
+    width = min(50, max([len(r[0]) for r in rows] + [5]))
+    vwidth = max([len(r[1]) for r in rows] + [7])
+    out.write(f"{'query':<{width}}  {'verdict':<{vwidth}}  {'score':<20}  notes\n")
+    for path, verdict, score, note in rows:
+        shown = path if len(path) <= width else "…" + path[-(width - 1):]
+        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {score:<20}  {note}\n")
+    ok = sum(1 for r in rows if r[1] != "ERROR")
+    m = verifier.manifest
+    out.write(f"\n{ok} of {len(rows)} signatures verified against {n_refs} reference(s) with {m.id} {m.version} "
+              f"({'strict' if strict else 'standard'} operating point) on {verifier.provider}.\n")
