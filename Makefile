@@ -69,3 +69,21 @@ bench: $(STAMP_ALL)
 	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py
 
 .PHONY: bench
+
+.PHONY: translations screenshots
+
+# Translations: extract the GUI's strings into resources/i18n/*.ts (keeping existing translations)
+# and compile them to the .qm files the app loads (committed, so `make run` needs no Qt tools).
+I18N_TS := resources/i18n/tilik_id.ts
+translations: $(STAMP_RUN)
+	$(VENV)/bin/pyside6-lupdate -no-obsolete -locations relative gui/*.py gui/widgets/*.py -ts $(I18N_TS)
+	for ts in resources/i18n/*.ts; do $(VENV)/bin/pyside6-lrelease $$ts -qm $${ts%.ts}.qm; done
+
+# Screenshots of the main window's states into docs/screenshots/ (tiny test packs, or the real
+# packs in models/ when present). Uses Xvfb when installed, else Qt's offscreen platform.
+screenshots: $(STAMP_ALL)
+	if command -v xvfb-run >/dev/null 2>&1; then \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots; \
+	else \
+		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots; \
+	fi

@@ -1,23 +1,175 @@
-"""Desktop app entry point. A placeholder window until the full GUI lands (issue 8)."""
+"""Desktop app entry point: QApplication set-up, translator, error handling, the main window.
+
+``tilik`` (no arguments) calls :func:`main`. Environment knobs for tests and measurements:
+
+- ``TILIK_EXIT_AFTER_SHOWN=1`` (or ``TILIK_GUI_EXIT_AFTER_SHOW=1``): quit as soon as the main
+  window has been painted, printing ``TILIK_WINDOW_SHOWN <seconds since process start>`` on
+  stdout (used by ``gui/measure.py`` and ``benchmarks/run.py``); with ``TILIK_EXIT_AFTER_READY=1``
+  it waits until the packs are loaded and the model is ready, and also prints
+  ``TILIK_WINDOW_READY <seconds>``;
+- ``TILIK_SETTINGS``: the settings file (see :mod:`gui.settings`).
+"""
 
 from __future__ import annotations
 
+import datetime as _dt
+import logging
+import os
 import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from inference import paths
+
+log = logging.getLogger(__name__)
+
+_T0 = time.perf_counter()
+
+
+def error_log_path() -> Path:
+    return paths.user_data_dir() / "logs" / "errors.log"
+
+
+def write_error_log(error: BaseException, trace: str | None = None) -> Path | None:
+    """Append an unexpected error with its traceback to the user's error log; returns the file."""
+    path = error_log_path()
+    if trace is None:
+        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"\n=== {_dt.datetime.now().isoformat(timespec='seconds')} "
+                     f"{type(error).__name__}: {error}\n{trace}")
+    except OSError:
+        log.exception("could not write the error log")
+        return None
+    return path
+
+
+def install_excepthook() -> None:
+    """Unhandled exceptions in Qt slots and callbacks: show an internal-error dialog, keep running."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, error, tb)
+            return
+        trace = "".join(traceback.format_exception(kind, error, tb))
+        log.error("unhandled exception:\n%s", trace)
+        try:
+            from PySide6.QtCore import QThread
+            from PySide6.QtWidgets import QApplication
+
+            app = QApplication.instance()
+            if app is None or QThread.currentThread() is not app.thread():
+                write_error_log(error, trace)
+                return
+            from gui.main_window import MainWindow, internal_error_dialog
+
+            window = next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
+            if window is not None:
+                window.report_exception(error, trace)
+            else:
+                internal_error_dialog(None, error, write_error_log(error, trace), trace)
+        except Exception:  # noqa: BLE001 - the hook itself must never raise
+            previous(kind, error, tb)
+
+    sys.excepthook = hook
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            write_error_log(args.exc_value, "".join(traceback.format_exception(
+                args.exc_type, args.exc_value, args.exc_traceback)))
+
+    threading.excepthook = thread_hook
+
+
+def create_application(argv: list[str] | None = None) -> Any:
+    """The QApplication with Tilik's name, icon and style (reuses an existing one)."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setOrganizationName("Tilik")
+    QCoreApplication.setApplicationName("Tilik")
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1] + list(argv or []))
+    app.setStyle("Fusion")
+    from gui.widgets.common import icon
+
+    app.setWindowIcon(icon("tilik"))
+    app.setApplicationDisplayName("Tilik")
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    """Start the desktop app; returns the exit code."""
+    app = create_application(argv)
+    from gui import i18n
+    from gui.main_window import MainWindow
+    from gui.settings import Settings
 
-    from inference.registry import PackRegistry
-
-    app = QApplication.instance() or QApplication(sys.argv[:1] + list(argv or []))
-    window = QMainWindow()
-    window.setWindowTitle("Tilik")
-    packs = PackRegistry().usable()
-    text = "Tilik — the desktop window is coming.\n\nUsable packs: " + (", ".join(p.id for p in packs) or "none")
-    label = QLabel(text)
-    label.setMargin(24)
-    window.setCentralWidget(label)
-    window.resize(640, 360)
+    settings = Settings()
+    i18n.manager().install(settings.language)
+    install_excepthook()
+    window = MainWindow(settings)
+    if os.environ.get("TILIK_EXIT_AFTER_SHOWN") or os.environ.get("TILIK_GUI_EXIT_AFTER_SHOW") or \
+            os.environ.get("TILIK_EXIT_AFTER_READY"):
+        _exit_after_shown(app, window, wait_ready=bool(os.environ.get("TILIK_EXIT_AFTER_READY")))
     window.show()
-    return app.exec()
+    return int(app.exec())
+
+
+def seconds_since_start() -> float:
+    start = _process_start()
+    return time.time() - start if start is not None else time.perf_counter() - _T0
+
+
+def _exit_after_shown(app: Any, window: Any, wait_ready: bool) -> None:
+    """Measurement hook: print when the window is first painted (and ready), then quit."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def __init__(self) -> None:
+            super().__init__(window)
+            self.shown = False
+
+        def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt API
+            if not self.shown and event.type() == QEvent.Type.Paint:
+                self.shown = True
+                print(f"TILIK_WINDOW_SHOWN {seconds_since_start():.3f}", flush=True)
+                QTimer.singleShot(0, self.check)
+            return False
+
+        def check(self) -> None:
+            if wait_ready and not window.is_ready():
+                QTimer.singleShot(5, self.check)
+                return
+            if wait_ready:
+                print(f"TILIK_WINDOW_READY {seconds_since_start():.3f}", flush=True)
+            window.close()
+            app.quit()
+
+    window.installEventFilter(FirstPaint())
+
+
+def _process_start() -> float | None:
+    """Wall-clock time this process started (Linux /proc; None elsewhere)."""
+    try:
+        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[19])
+        hz = os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return time.time() - uptime + ticks / hz
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,271 @@
+"""Render the main window's states to PNG files (``make screenshots`` → docs/screenshots/).
+
+Uses the real packs in ``models/`` when present (e.g. imagenet-lite0 for General mode) and the
+tiny test packs of ``tests/gui/gui_packs.py`` for the modes that have no real pack yet. Everything
+runs in temporary folders: the user's settings, log and packs are never touched.
+
+    python -m gui.screenshots docs/screenshots      # under xvfb-run, or QT_QPA_PLATFORM=offscreen
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parent.parent
+SIZE = (1440, 900)
+
+
+def _prepare_environment(tmp: Path) -> dict[str, Any]:
+    """Temporary user data, settings and a bundled-packs folder mixing real and tiny packs."""
+    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO / "tests" / "gui"))
+    from gui_packs import build_gui_packs  # noqa: PLC0415 - test helpers, only for screenshots
+
+    os.environ["TILIK_DATA_DIR"] = str(tmp / "data")
+    os.environ["TILIK_PACKS_DIR"] = str(tmp / "data" / "packs")
+    os.environ["TILIK_DB"] = str(tmp / "data" / "inspections.sqlite3")
+    os.environ["TILIK_SETTINGS"] = str(tmp / "settings.ini")
+    os.environ.setdefault("TILIK_STATION", "Gate 3")
+    models = tmp / "models"
+    models.mkdir(parents=True)
+    real_modes = set()
+    from inference.registry import check_pack
+
+    real_dir = REPO / "models"
+    if real_dir.is_dir():
+        for sub in sorted(real_dir.iterdir()):
+            if sub.is_dir() and (sub / "manifest.json").is_file():
+                pack = check_pack(sub)
+                if pack.usable:
+                    (models / sub.name).symlink_to(sub, target_is_directory=True)
+                    real_modes.add(pack.manifest.mode)
+    tiny = [m for m in ("general", "seal", "skin") if m not in real_modes]
+    build_gui_packs(models, modes=tuple(tiny))
+    os.environ["TILIK_BUNDLED_PACKS_DIR"] = str(models)
+    return {"real_modes": real_modes, "tiny_modes": tiny}
+
+
+def _seal_photo(colour: str, number: str = "SL 778812") -> Any:
+    """A synthetic photo of a bolt seal on a container door (the tiny seal pack reads its colour)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    w, h = 960, 720
+    img = Image.new("RGB", (w, h), (70, 78, 84))
+    d = ImageDraw.Draw(img)
+    for x in range(0, w, 48):  # corrugated door
+        d.rectangle([x, 0, x + 22, h], fill=(82, 90, 96))
+    d.rectangle([380, 0, 470, h], fill=(110, 112, 108))  # locking bar
+    d.rectangle([300, 250, 560, 330], fill=(120, 120, 116))  # handle hasp
+    body = (200, 40, 40) if colour == "red" else (40, 70, 200)
+    d.rounded_rectangle([360, 300, 500, 470], radius=18, fill=body)
+    d.rectangle([420, 180, 440, 310], fill=(190, 190, 190))  # the bolt
+    d.text((378, 360), number, fill=(255, 255, 255))
+    if colour == "red":
+        d.line([(365, 420), (495, 380)], fill=(30, 30, 30), width=6)  # a cut
+    img = img.filter(ImageFilter.GaussianBlur(1.2))
+    return np.asarray(img)
+
+
+def _save_png(path: Path, rgb: Any) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = Path(argv[0] if argv else REPO / "docs" / "screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    tmp = Path(tempfile.mkdtemp(prefix="tilik-shots-"))
+    try:
+        info = _prepare_environment(tmp)
+        return _render(out, tmp, info)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from gui import i18n
+    from gui.app import create_application
+    from gui.main_window import MainWindow
+    from gui.settings import Settings
+
+    app = create_application([])
+    settings = Settings(Path(os.environ["TILIK_SETTINGS"]))
+    settings.operator = "Ana Wijaya"
+    settings.station = "Gate 3"
+    settings.last_mode = "general"
+    i18n.manager().install("en")
+    w = MainWindow(settings, probe_camera=True)
+    w.resize(*SIZE)
+    w.show()
+
+    def pump(seconds: float = 0.15) -> None:
+        end = time.time() + seconds
+        while time.time() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def wait(cond: Callable[[], bool], timeout: float = 60.0) -> None:
+        end = time.time() + timeout
+        while not cond():
+            if time.time() > end:
+                raise TimeoutError("screenshot state not reached")
+            app.processEvents()
+            time.sleep(0.01)
+        pump()
+
+    def idle() -> None:
+        wait(lambda: not w.is_busy())
+
+    def shot(name: str, widget: Any = None) -> None:
+        pump(0.3)
+        path = out / f"{name}.png"
+        (widget or w).grab().save(str(path))
+        print("wrote", path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+    wait(lambda: w.packs_loaded)
+    idle()
+    samples = REPO / "resources" / "samples" / "imagenet-lite0"
+    photos = sorted(samples.glob("*.JPEG")) if samples.is_dir() else []
+
+    # 1. General mode: one photo with its heatmap and top classes.
+    w.set_mode("general")
+    idle()
+    first = photos[0] if photos else _save_png(tmp / "red.png", _seal_photo("red"))
+    w.open_paths([first])
+    idle()
+    shot("01-general-result")
+
+    # 2. Side by side, zoomed.
+    w.act_side.trigger()
+    pump()
+    shot("02-general-side-by-side")
+    w.act_side.trigger()
+
+    # 3. Seal mode with the form filled in.
+    w.set_mode("seal")
+    idle()
+    form = w.seal_form
+    form.seal_number.setText("SL-778812")
+    form.container_number.setText("CSQU 305438 3")
+    form.seal_class.setCurrentIndex(1)
+    for key in ("view", "verify", "tug", "twist"):
+        form.checks[key].setChecked(True)
+    w.open_paths([_save_png(tmp / "seal_intact.png", _seal_photo("blue"))])
+    idle()
+    shot("03-seal-intact-with-form")
+
+    # 4. A damaged seal, and a wrong container check digit being typed.
+    form.checks["tug"].setChecked(False)
+    w.open_paths([_save_png(tmp / "seal_cut.png", _seal_photo("red"))])
+    idle()
+    form.container_number.setText("CSQU 305438 4")
+    shot("04-seal-damaged-check-digit")
+    form.container_number.setText("CSQU 305438 3")
+
+    # 5. Skin mode: the permanent banner and an out-of-domain photo refused.
+    w.set_mode("skin")
+    idle()
+    odd = next((p for p in photos if "barbell" in p.name), first)
+    w.open_paths([odd])
+    idle()
+    shot("05-skin-out-of-domain-refused")
+
+    # 6. Batch: a folder of photos (one of them broken), sorted, while and after it runs.
+    w.set_mode("general")
+    idle()
+    batch = tmp / "batch"
+    batch.mkdir()
+    shared = REPO.parent / "shared" / "data" / "imagenet-samples" / "images"
+    pool = photos + (sorted(shared.glob("*"))[:40] if shared.is_dir() else [])
+    for p in pool:
+        shutil.copy(p, batch / p.name)
+    (batch / "scan_0042_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    w.open_paths([batch])
+    wait(lambda: w.batch_view.model.rowCount() >= min(5, len(pool)), 120)
+    shot("06-batch-running")
+    wait(lambda: not w.batch_view.running, 300)
+    idle()
+    shot("07-batch-done")
+
+    # 7. History: the log with a record selected and a supervisor's review.
+    w.tabs.setCurrentIndex(2)
+    idle()
+    h = w.history
+    h.refresh()
+    row = next((i for i, r in enumerate(h.model.records) if r.mode == "seal" and r.needs_review), 0)
+    h.table.selectRow(row)
+    idle()
+    h.corrected.setCurrentIndex(max(0, h.corrected.findData("red")))
+    h.note.setText("Cut visible on the seal body; container held for customs.")
+    h.review("overturn")
+    idle()
+    shot("08-history-review")
+
+    # 8. Model card, settings, keyboard shortcuts.
+    w.tabs.setCurrentIndex(0)
+    w.set_mode("general")
+    idle()
+    w.act_card.trigger()
+    pump(0.5)
+    shot("09-model-card", w.model_card_dialog)
+    w.model_card_dialog.close()
+    dialog = w.show_settings()
+    pump(0.3)
+    shot("10-settings", dialog)
+    dialog.reject()
+
+    # 9. Bahasa Indonesia.
+    i18n.manager().install("id")
+    w.set_mode("seal")
+    idle()
+    w.session_pos = len(w.session) - 1
+    w.open_paths([tmp / "seal_cut.png"])
+    idle()
+    shot("11-bahasa-indonesia-seal")
+    i18n.manager().install("en")
+    pump()
+
+    # 10. A mode without a usable pack, and a damaged image.
+    w.set_mode("signature")
+    pump()
+    shot("12-signature-no-pack")
+    w.set_mode("general")
+    idle()
+    broken = tmp / "broken.jpg"
+    broken.write_bytes(first.read_bytes()[:2000])
+    w.open_paths([broken])
+    idle()
+    box = w.last_error_dialog
+    pump(0.3)
+    if box is not None:
+        shot("13-damaged-image-dialog", box)
+        box.close()
+    shot("14-damaged-image-window")
+
+    w.shutdown()
+    w.close()
+    QCoreApplication.processEvents()
+    print(f"screenshots: real packs for {sorted(info['real_modes']) or 'no mode'}, "
+          f"tiny test packs for {info['tiny_modes']}")
+    QApplication.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,637 @@
+"""History tab: the inspection log as a paged table, filters, the full record, supervisor review,
+export of the current filter, and the chain verification result.
+
+The table model pages through :meth:`InspectionLog.query` (``canFetchMore``/``fetchMore``), so a
+log of a million inspections opens as fast as one of ten. Everything here runs in the GUI thread,
+which is the only thread that talks to the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from datetime import datetime, time as dtime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QDate, QEvent, QLocale, QModelIndex,
+                            QPersistentModelIndex, Qt, QTimer, Signal)
+from PySide6.QtGui import QBrush, QColor, QImage
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTableView,
+                               QTextBrowser, QToolButton, QVBoxLayout, QWidget)
+
+from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon
+from gui.widgets.image_view import ImageView
+from gui.widgets.result_panel import pct, reason_text, words
+
+PAGE_SIZE = 100
+RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def mode_name(mode: str) -> str:
+    names = {
+        "seal": QCoreApplication.translate("Modes", "Seal"),
+        "signature": QCoreApplication.translate("Modes", "Signature"),
+        "skin": QCoreApplication.translate("Modes", "Skin lesion"),
+        "general": QCoreApplication.translate("Modes", "General"),
+    }
+    return names.get(mode, mode)
+
+
+def decision_name(decision: str) -> str:
+    names = {
+        "confirm": QCoreApplication.translate("HistoryModel", "confirmed"),
+        "overturn": QCoreApplication.translate("HistoryModel", "overturned"),
+        "escalate": QCoreApplication.translate("HistoryModel", "escalated"),
+        "unreviewed": QCoreApplication.translate("HistoryModel", "not reviewed"),
+    }
+    return names.get(decision, decision)
+
+
+def record_verdict(rec: Any) -> str:
+    from gui.widgets.result_panel import verdict_text
+
+    return verdict_text(rec)
+
+
+def fmt_time(rec: Any) -> str:
+    t = getattr(rec, "time_local", None) or getattr(rec, "time_utc", None)
+    if t is None:
+        return ""
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+class HistoryModel(QAbstractTableModel):
+    """A paged view of ``log.query(query)``."""
+
+    COLUMNS = ("id", "time", "mode", "verdict", "confidence", "review", "operator", "seal", "source")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.log: Any = None
+        self.query: Any = None
+        self.records: list[Any] = []
+        self.total = 0
+
+    def set_log(self, log: Any) -> None:
+        self.log = log
+        self.reload()
+
+    def set_query(self, query: Any) -> None:
+        self.query = query
+        self.reload()
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self.records = []
+        self.total = 0
+        if self.log is not None and self.query is not None:
+            self.total = int(self.log.count(self.query))
+            self.records = list(self.log.query(dataclasses.replace(self.query, offset=0, limit=PAGE_SIZE)))
+        self.endResetModel()
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: N802
+        return not parent.isValid() and self.log is not None and len(self.records) < self.total
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: N802
+        if not self.canFetchMore(parent):
+            return
+        q = self.query
+        if hasattr(q, "after_id") and self.records:
+            page_q = dataclasses.replace(q, offset=0, limit=PAGE_SIZE, after_id=self.records[-1].id)
+        else:
+            page_q = dataclasses.replace(q, offset=len(self.records), limit=PAGE_SIZE)
+        try:
+            page = list(self.log.query(page_q))
+        except Exception:  # noqa: BLE001 - a storage error: stop paging; the view reports it on refresh
+            page = []
+        if not page:
+            self.total = len(self.records)
+            return
+        first = len(self.records)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self.records.extend(page)
+        self.endInsertRows()
+
+    def replace_record(self, record: Any) -> None:
+        for i, rec in enumerate(self.records):
+            if rec.id == record.id:
+                self.records[i] = record
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
+                return
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            names = ("#", self.tr("Time"), self.tr("Mode"), self.tr("Verdict"), self.tr("Confidence"), self.tr("Review"),
+                     self.tr("Operator"), self.tr("Seal / container"), self.tr("Image"))
+            return names[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        rec = self.records[index.row()]
+        col = self.COLUMNS[index.column()]
+        if role == RECORD_ROLE:
+            return rec
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == "id":
+                return rec.id
+            if col == "time":
+                return fmt_time(rec)
+            if col == "mode":
+                return mode_name(rec.mode)
+            if col == "verdict":
+                if rec.out_of_domain and rec.mode == "skin":
+                    return self.tr("Refused (not a skin-lesion photo)")
+                return record_verdict(rec)
+            if col == "confidence":
+                return pct(rec.confidence)
+            if col == "review":
+                state = getattr(rec, "review_state", "unreviewed")
+                if state == "unreviewed":
+                    return self.tr("needs review") if rec.needs_review else ""
+                return decision_name(state)
+            if col == "operator":
+                return rec.operator
+            if col == "seal":
+                seal = getattr(rec, "seal", None)
+                if seal is None:
+                    return ""
+                return " / ".join(x for x in (seal.seal_number, seal.container_number) if x)
+            if col == "source":
+                return Path(rec.source).name if rec.source else ""
+        if role == Qt.ItemDataRole.ToolTipRole and col == "source":
+            return rec.source
+        if role == Qt.ItemDataRole.ForegroundRole and col == "verdict":
+            if rec.out_of_domain and rec.mode == "skin":
+                return QBrush(QColor(REFUSED))
+            if rec.needs_review:
+                return QBrush(QColor(REVIEW))
+            if rec.alarming:
+                return QBrush(QColor(ALARM))
+            return QBrush(QColor(CALM)) if rec.mode != "general" else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("id", "confidence"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class HistoryView(QWidget):
+    """Filters, the table, and the selected record with its review controls."""
+
+    export_csv_requested = Signal()
+    export_pdf_requested = Signal()
+    verify_requested = Signal()
+    reviewed = Signal(int)  # an inspection id that got a new review
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.log: Any = None
+        self.reviewer: Callable[[], str] = lambda: ""
+        self.load_image: Callable[[Any, Any, Callable[[QImage, Any], None]], None] | None = None
+        self.report_error: Callable[[BaseException], None] = lambda exc: None
+        self.labels_for_pack: Callable[[str], list[tuple[str, str]]] = lambda pack_id: []
+        outer = QVBoxLayout(self)
+
+        # -- filters ------------------------------------------------------------------------------
+        filters = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("historySearch")
+        self.search.setClearButtonEnabled(True)
+        self.mode_filter = QComboBox()
+        self.mode_filter.setObjectName("historyMode")
+        for _ in range(5):
+            self.mode_filter.addItem("")
+        self.review_filter = QComboBox()
+        self.review_filter.setObjectName("historyReview")
+        for _ in range(4):
+            self.review_filter.addItem("")
+        self.use_dates = QCheckBox()
+        self.date_from = QDateEdit(QDate.currentDate().addDays(-30))
+        self.date_to = QDateEdit(QDate.currentDate())
+        for d in (self.date_from, self.date_to):
+            d.setCalendarPopup(True)
+            d.setDisplayFormat("yyyy-MM-dd")
+            d.setEnabled(False)
+        self.operator_filter = QLineEdit()
+        self.operator_filter.setObjectName("historyOperator")
+        self.operator_filter.setMaximumWidth(140)
+        filters.addWidget(self.search, 2)
+        filters.addWidget(self.mode_filter)
+        filters.addWidget(self.review_filter)
+        filters.addWidget(self.operator_filter)
+        filters.addWidget(self.use_dates)
+        filters.addWidget(self.date_from)
+        filters.addWidget(self.date_to)
+        outer.addLayout(filters)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(self._debounce.start)
+        self.operator_filter.textChanged.connect(self._debounce.start)
+        self.mode_filter.currentIndexChanged.connect(self.apply_filters)
+        self.review_filter.currentIndexChanged.connect(self.apply_filters)
+        self.use_dates.toggled.connect(self._dates_toggled)
+        self.date_from.dateChanged.connect(self._debounce.start)
+        self.date_to.dateChanged.connect(self._debounce.start)
+
+        # -- table and detail ---------------------------------------------------------------------
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.model = HistoryModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("historyTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in enumerate((50, 150, 90, 200, 80, 100, 90, 150)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        split.addWidget(self.table)
+
+        detail = QWidget()
+        dl = QVBoxLayout(detail)
+        dl.setContentsMargins(6, 0, 0, 0)
+        self.image = ImageView()
+        self.image.setObjectName("historyImage")
+        self.image.setMinimumHeight(180)
+        dl.addWidget(self.image, 3)
+        hrow = QHBoxLayout()
+        self.heat_toggle = QCheckBox()
+        self.heat_toggle.setChecked(True)
+        self.heat_toggle.toggled.connect(self.image.set_overlay_visible)
+        hrow.addWidget(self.heat_toggle)
+        hrow.addStretch(1)
+        dl.addLayout(hrow)
+        self.record_text = QTextBrowser()
+        self.record_text.setObjectName("historyRecord")
+        self.record_text.setOpenLinks(False)
+        dl.addWidget(self.record_text, 3)
+
+        self.review_box = QGroupBox()
+        rl = QVBoxLayout(self.review_box)
+        form = QFormLayout()
+        self.note = QLineEdit()
+        self.note.setObjectName("reviewNote")
+        self.corrected = QComboBox()
+        self.corrected.setObjectName("reviewCorrected")
+        self.note_label = QLabel()
+        self.note_label.setBuddy(self.note)
+        self.corrected_label = QLabel()
+        self.corrected_label.setBuddy(self.corrected)
+        form.addRow(self.note_label, self.note)
+        form.addRow(self.corrected_label, self.corrected)
+        rl.addLayout(form)
+        brow = QHBoxLayout()
+        self.confirm_button = QPushButton(icon("confirm"), "")
+        self.confirm_button.setObjectName("reviewConfirm")
+        self.overturn_button = QPushButton(icon("overturn"), "")
+        self.overturn_button.setObjectName("reviewOverturn")
+        self.escalate_button = QPushButton(icon("escalate"), "")
+        self.escalate_button.setObjectName("reviewEscalate")
+        self.confirm_button.clicked.connect(lambda: self.review("confirm"))
+        self.overturn_button.clicked.connect(lambda: self.review("overturn"))
+        self.escalate_button.clicked.connect(lambda: self.review("escalate"))
+        for b in (self.confirm_button, self.overturn_button, self.escalate_button):
+            brow.addWidget(b)
+        rl.addLayout(brow)
+        self.review_status = QLabel()
+        self.review_status.setObjectName("reviewStatus")
+        self.review_status.setWordWrap(True)
+        rl.addWidget(self.review_status)
+        dl.addWidget(self.review_box)
+        split.addWidget(detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        outer.addWidget(split, 1)
+
+        # -- bottom bar ---------------------------------------------------------------------------
+        bottom = QHBoxLayout()
+        self.count_label = QLabel()
+        self.count_label.setObjectName("historyCount")
+        self.export_csv_button = QToolButton()
+        self.export_csv_button.setIcon(icon("export"))
+        self.export_csv_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.export_csv_button.clicked.connect(self.export_csv_requested)
+        self.export_pdf_button = QToolButton()
+        self.export_pdf_button.setIcon(icon("export"))
+        self.export_pdf_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.export_pdf_button.clicked.connect(self.export_pdf_requested)
+        self.verify_button = QToolButton()
+        self.verify_button.setIcon(icon("verify"))
+        self.verify_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.verify_button.clicked.connect(self.verify_requested)
+        self.chain_label = QLabel()
+        self.chain_label.setObjectName("chainLabel")
+        bottom.addWidget(self.count_label)
+        bottom.addStretch(1)
+        bottom.addWidget(self.chain_label)
+        bottom.addWidget(self.verify_button)
+        bottom.addWidget(self.export_csv_button)
+        bottom.addWidget(self.export_pdf_button)
+        outer.addLayout(bottom)
+
+        self._chain: Any = None
+        self._chain_text = ""
+        self._current: Any = None
+        self._unavailable = ""
+        self.retranslate()
+        self._show_record(None)
+
+    # -- log and query --------------------------------------------------------------------------
+    def set_log(self, log: Any, unavailable_reason: str = "") -> None:
+        self.log = log
+        self._unavailable = unavailable_reason
+        self.apply_filters()
+
+    def current_query(self) -> Any:
+        from inference.log import LogQuery
+
+        mode = (None, "seal", "signature", "skin", "general")[self.mode_filter.currentIndex()]
+        review_idx = self.review_filter.currentIndex()
+        kwargs: dict[str, Any] = {
+            "mode": mode,
+            "text": self.search.text().strip() or None,
+            "operator": self.operator_filter.text().strip() or None,
+            "limit": PAGE_SIZE,
+        }
+        if review_idx == 1:
+            kwargs.update(needs_review=True, reviewed=False)
+        elif review_idx == 2:
+            kwargs.update(needs_review=True)
+        elif review_idx == 3:
+            kwargs.update(reviewed=True)
+        if self.use_dates.isChecked():
+            start = self.date_from.date().toPython()
+            end = self.date_to.date().toPython() + timedelta(days=1)
+            kwargs.update(start=datetime.combine(start, dtime.min), end=datetime.combine(end, dtime.min))
+        fields = {f.name for f in dataclasses.fields(LogQuery)}
+        return LogQuery(**{k: v for k, v in kwargs.items() if k in fields})
+
+    def apply_filters(self) -> None:
+        if self.log is None:
+            self.model.set_log(None)
+            self._update_count()
+            self._show_record(None)
+            return
+        keep = self._current.id if self._current is not None else None
+        try:
+            self.model.query = self.current_query()
+            self.model.set_log(self.log)
+        except Exception as exc:  # noqa: BLE001 - a storage error is shown, the app goes on
+            self.report_error(exc)
+        self._update_count()
+        if keep is not None:
+            self.select_id(keep)
+        elif self.model.rowCount() == 0:
+            self._show_record(None)
+
+    def refresh(self) -> None:
+        self.apply_filters()
+
+    def select_id(self, inspection_id: int) -> bool:
+        for i, rec in enumerate(self.model.records):
+            if rec.id == inspection_id:
+                self.table.selectRow(i)
+                self.table.scrollTo(self.model.index(i, 0))
+                return True
+        self._show_record(None)
+        return False
+
+    def _dates_toggled(self, on: bool) -> None:
+        self.date_from.setEnabled(on)
+        self.date_to.setEnabled(on)
+        self.apply_filters()
+
+    def _update_count(self) -> None:
+        if self.log is None:
+            self.count_label.setText(self._unavailable or self.tr("The inspection log is not available."))
+        else:
+            self.count_label.setText(self.tr("{n} inspections match").format(n=self.model.total))
+
+    # -- the selected record --------------------------------------------------------------------
+    def current_record(self) -> Any:
+        return self._current
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        rec = self.model.data(self.model.index(current.row(), 0), RECORD_ROLE) if current.isValid() else None
+        self._show_record(rec)
+
+    def _show_record(self, rec: Any) -> None:
+        self._current = rec
+        enabled = rec is not None and self.log is not None
+        for w in (self.confirm_button, self.overturn_button, self.escalate_button, self.note, self.corrected):
+            w.setEnabled(enabled)
+        self.review_status.setText("")
+        if rec is None:
+            self.record_text.setHtml("<p style='color:#607d8b'>%s</p>" % html.escape(
+                self.tr("Select an inspection to see the full record.")))
+            self.image.clear()
+            self.corrected.clear()
+            return
+        self.record_text.setHtml(self.record_html(rec))
+        self.corrected.clear()
+        self.corrected.addItem(self.tr("(keep the machine's label)"), None)
+        for name, label in self.labels_for_pack(rec.pack_id) or [(n, n) for n in rec.probabilities]:
+            self.corrected.addItem(words(label), name)
+        self.image.clear()
+        if self.log is not None and self.load_image is not None:
+            image_path = self._stored_image(rec)
+            heat_path = self._heatmap(rec)
+            if image_path is not None:
+                self.load_image(image_path, heat_path, self._image_loaded(rec.id))
+
+    def _stored_image(self, rec: Any) -> Path | None:
+        for name in ("stored_image_path", "image_path"):
+            fn = getattr(self.log, name, None)
+            if fn is None:
+                continue
+            try:
+                path = fn(rec) if name == "stored_image_path" else fn(rec.image_sha256)
+            except Exception:  # noqa: BLE001 - a missing file just means no picture
+                continue
+            if path is not None and Path(path).is_file():
+                return Path(path)
+        return None
+
+    def _heatmap(self, rec: Any) -> Path | None:
+        fn = getattr(self.log, "heatmap_path", None)
+        if fn is None:
+            return None
+        try:
+            path = fn(rec)
+        except Exception:  # noqa: BLE001
+            return None
+        return Path(path) if path is not None and Path(path).is_file() else None
+
+    def _image_loaded(self, record_id: int) -> Callable[[QImage, Any], None]:
+        def done(image: QImage, heat: Any) -> None:
+            if self._current is not None and self._current.id == record_id:
+                self.image.set_image(image, heat)
+                self.image.set_overlay_visible(self.heat_toggle.isChecked())
+        return done
+
+    def record_html(self, rec: Any) -> str:
+        e = html.escape
+        rows: list[tuple[str, str]] = []
+        verdict = record_verdict(rec)
+        if rec.out_of_domain and rec.mode == "skin":
+            verdict = self.tr("Refused — not a skin-lesion photo")
+        rows.append((self.tr("Verdict"), verdict))
+        rows.append((self.tr("Confidence"), pct(rec.confidence)))
+        labels = dict(self.labels_for_pack(rec.pack_id))
+        final = getattr(rec, "final_label", rec.label)
+        if final != rec.label:
+            rows.append((self.tr("Label after review"), words(labels.get(final, final))))
+        rows.append((self.tr("Time"), fmt_time(rec)))
+        rows.append((self.tr("Mode"), mode_name(rec.mode)))
+        rows.append((self.tr("Operator"), rec.operator or "—"))
+        rows.append((self.tr("Station"), rec.station or "—"))
+        rows.append((self.tr("Image"), rec.source or "—"))
+        rows.append((self.tr("Pack"), f"{rec.pack_id} {rec.pack_version} ({rec.provider})"))
+        if rec.needs_review:
+            rows.append((self.tr("Why review"), "; ".join(reason_text(r) for r in rec.review_reasons)))
+        if rec.out_of_domain:
+            rows.append((self.tr("Out of domain"), self.tr("yes")))
+        guard = getattr(rec, "guard", None)
+        if guard:
+            rows.append((self.tr("Input check"), self.tr("flagged") if guard.get("flagged") else self.tr("passed")))
+        seal = getattr(rec, "seal", None)
+        if seal is not None:
+            rows.append((self.tr("Seal number"), seal.seal_number or "—"))
+            rows.append((self.tr("Container number"), seal.container_number or "—"))
+            if seal.seal_class:
+                classes = {"indicative": self.tr("Indicative"), "security": self.tr("Security"),
+                           "high-security": self.tr("High security")}
+                rows.append((self.tr("Seal class"), classes.get(seal.seal_class, seal.seal_class)))
+            marks = {True: "✓", False: "✗", None: "–"}
+            steps = ((self.tr("View"), seal.view), (self.tr("Verify"), seal.verify), (self.tr("Tug"), seal.tug),
+                     (self.tr("Twist"), seal.twist))
+            rows.append((self.tr("Checklist"), "  ".join(f"{name} {marks[v]}" for name, v in steps)))
+        skin = getattr(rec, "skin", None)
+        if skin is not None and (skin.patient_ref or skin.body_site):
+            rows.append((self.tr("Patient reference"), skin.patient_ref or "—"))
+        probs = sorted(rec.probabilities.items(), key=lambda kv: -kv[1])[:5]
+        rows.append((self.tr("Probabilities"), ", ".join(f"{words(labels.get(k, k))} {pct(v)}" for k, v in probs)))
+        rows.append((self.tr("Record hash"), rec.hash[:16] + "…"))
+        body = "".join(f"<tr><td style='color:#546e7a; padding-right:8px'>{e(k)}</td><td>{e(v)}</td></tr>"
+                       for k, v in rows)
+        reviews_html = ""
+        reviews = []
+        if self.log is not None:
+            try:
+                reviews = list(self.log.reviews(rec.id))
+            except Exception:  # noqa: BLE001
+                reviews = []
+        if reviews:
+            items = "".join(
+                "<li>{}</li>".format(e(self.tr("{time}: {decision} by {by}{label}{note}").format(
+                    time=r.time_local.strftime("%Y-%m-%d %H:%M"), decision=decision_name(r.decision),
+                    by=r.by or "?", label=f" → {r.corrected_label}" if r.corrected_label else "",
+                    note=f" — “{r.note}”" if r.note else "")))
+                for r in reviews)
+            reviews_title = self.tr("Reviews")
+            reviews_html = f"<p><b>{e(reviews_title)}</b></p><ul>{items}</ul>"
+        title = self.tr("Inspection #{id}").format(id=rec.id)
+        return (f"<h3>{e(title)}</h3>"
+                f"<table>{body}</table>{reviews_html}")
+
+    # -- review ---------------------------------------------------------------------------------
+    def review(self, decision: str) -> Any:
+        """Record a supervisor's decision on the selected inspection (GUI thread)."""
+        rec = self._current
+        if rec is None or self.log is None:
+            return None
+        by = self.reviewer().strip()
+        if not by:
+            self.review_status.setText(self.tr("Set your name in Settings first: reviews are signed."))
+            self.review_status.setStyleSheet("color: #c62828;")
+            return None
+        corrected = self.corrected.currentData() if decision == "overturn" else None
+        note = self.note.text().strip()
+        if decision == "overturn" and corrected is None and not note:
+            self.review_status.setText(self.tr("To overturn, choose the correct label or write a note."))
+            self.review_status.setStyleSheet("color: #c62828;")
+            return None
+        try:
+            review = self.log.add_review(rec.id, decision, by, note=note, corrected_label=corrected)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the app goes on
+            self.report_error(exc)
+            return None
+        self.note.clear()
+        try:
+            updated = self.log.get(rec.id)
+        except Exception:  # noqa: BLE001
+            updated = rec
+        self.model.replace_record(updated)
+        self._show_record(updated)
+        self.review_status.setText(self.tr("Saved: {decision} by {by}.").format(decision=decision_name(decision), by=by))
+        self.review_status.setStyleSheet("color: #2e7d32;")
+        self.reviewed.emit(rec.id)
+        return review
+
+    # -- chain ----------------------------------------------------------------------------------
+    def set_chain_status(self, status: Any, text: str) -> None:
+        self._chain = status
+        self._chain_text = text
+        self.chain_label.setText(text)
+        ok = status is not None and getattr(status, "ok", False)
+        self.chain_label.setStyleSheet("color: #2e7d32;" if ok else ("color: #c62828;" if status is not None else ""))
+
+    # -- text -----------------------------------------------------------------------------------
+    def retranslate(self) -> None:
+        self.search.setPlaceholderText(self.tr("Search source, labels, people, numbers, notes…"))
+        self.search.setToolTip(self.tr("Filter the log (Ctrl+F)"))
+        for i, text in enumerate((self.tr("All modes"), mode_name("seal"), mode_name("signature"),
+                                  mode_name("skin"), mode_name("general"))):
+            self.mode_filter.setItemText(i, text)
+        for i, text in enumerate((self.tr("All"), self.tr("Review queue"), self.tr("Flagged for review"),
+                                  self.tr("Reviewed"))):
+            self.review_filter.setItemText(i, text)
+        self.review_filter.setToolTip(self.tr("Review queue: flagged and not reviewed yet"))
+        self.operator_filter.setPlaceholderText(self.tr("Operator"))
+        self.use_dates.setText(self.tr("Dates:"))
+        self.heat_toggle.setText(self.tr("Heatmap"))
+        self.review_box.setTitle(self.tr("Supervisor review"))
+        self.note_label.setText(self.tr("&Note:"))
+        self.note.setPlaceholderText(self.tr("why (saved with the review)"))
+        self.corrected_label.setText(self.tr("Correct &label:"))
+        self.confirm_button.setText(self.tr("Confirm (Alt+C)"))
+        self.confirm_button.setToolTip(self.tr("The verdict is right"))
+        self.overturn_button.setText(self.tr("Overturn (Alt+X)"))
+        self.overturn_button.setToolTip(self.tr("The verdict is wrong; choose the correct label"))
+        self.escalate_button.setText(self.tr("Escalate (Alt+E)"))
+        self.escalate_button.setToolTip(self.tr("Pass it on to someone more senior"))
+        self.export_csv_button.setText(self.tr("Export CSV…"))
+        self.export_csv_button.setToolTip(self.tr("Save the inspections matching the filter as a spreadsheet"))
+        self.export_pdf_button.setText(self.tr("Export PDF…"))
+        self.export_pdf_button.setToolTip(self.tr("Save the inspections matching the filter as a PDF report"))
+        self.verify_button.setText(self.tr("Verify chain"))
+        self.verify_button.setToolTip(self.tr("Check that no record was changed or deleted"))
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(HistoryModel.COLUMNS) - 1)
+        self._update_count()
+        if self._current is not None:
+            self.record_text.setHtml(self.record_html(self._current))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+
+def locale_number(value: float, decimals: int = 0) -> str:
+    return QLocale().toString(float(value), "f", decimals)

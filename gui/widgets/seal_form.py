@@ -1,0 +1,239 @@
+"""Seal mode: seal number, container number (ISO 6346 check digit checked as you type), seal class,
+and the View–Verify–Tug–Twist checklist. Saved with the inspection."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout,
+                               QWidget)
+
+SEAL_CLASSES = ("indicative", "security", "high-security")
+CHECKLIST = ("view", "verify", "tug", "twist")
+
+# ISO 6346 letter values: A=10 … Z=38, skipping multiples of 11.
+_LETTER_VALUES: dict[str, int] = {}
+_v = 10
+for _c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+    if _v % 11 == 0:
+        _v += 1
+    _LETTER_VALUES[_c] = _v
+    _v += 1
+_CONTAINER = re.compile(r"^[A-Z]{3}[UJZ]\d{7}$")
+
+
+def normalise_container(text: str) -> str:
+    return re.sub(r"[\s\-/]", "", text).upper()
+
+
+def iso6346_check_digit(first10: str) -> int:
+    """The check digit of the owner code, category and serial (10 characters)."""
+    total = 0
+    for i, ch in enumerate(first10):
+        value = _LETTER_VALUES[ch] if ch.isalpha() else int(ch)
+        total += value * (2 ** i)
+    return total % 11 % 10
+
+
+def container_number_problem(text: str) -> str | None:
+    """None when ``text`` is a valid ISO 6346 container number; else "format" or
+    "check digit X should be Y".
+
+    Uses the log's :mod:`inference.log.iso6346` when it is installed, so the form and the log agree.
+    """
+    number = normalise_container(text)
+    try:
+        from inference.log import iso6346 as log_iso
+    except ImportError:
+        log_iso = None
+    if log_iso is not None and hasattr(log_iso, "validate"):
+        check = log_iso.validate(number)
+        if check.ok:
+            return None
+        if check.expected_digit is None:
+            return "format"
+        return f"check digit {check.number[-1]} should be {check.expected_digit}"
+    if not _CONTAINER.match(number):
+        return "format"
+    expected = iso6346_check_digit(number[:10])
+    if int(number[10]) != expected:
+        return f"check digit {number[10]} should be {expected}"
+    return None
+
+
+class ContainerValidator(QValidator):
+    """Accepts partial input while typing; Acceptable only with a correct check digit."""
+
+    def validate(self, text: str, pos: int) -> object:  # noqa: D401 - Qt API
+        number = normalise_container(text)
+        if len(number) > 11 or not re.match(r"^[A-Za-z]{0,4}\d{0,7}$", number):
+            return QValidator.State.Invalid, text, pos
+        if len(number) < 11:
+            return QValidator.State.Intermediate, text.upper(), pos
+        state = QValidator.State.Acceptable if container_number_problem(number) is None else \
+            QValidator.State.Intermediate
+        return state, text.upper(), pos
+
+
+class SealForm(QGroupBox):
+    """The seal details an inspector fills in before opening or capturing the photo."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.seal_number = QLineEdit()
+        self.seal_number.setObjectName("sealNumber")
+        self.seal_number.setMaxLength(40)
+        self.container_number = QLineEdit()
+        self.container_number.setObjectName("containerNumber")
+        self.container_number.setValidator(ContainerValidator(self.container_number))
+        self.container_number.setMaxLength(14)
+        self.container_status = QLabel()
+        self.container_status.setObjectName("containerStatus")
+        self.container_status.setWordWrap(True)
+        self.container_confirm = QCheckBox()
+        self.container_confirm.setObjectName("containerConfirm")
+        self.container_confirm.setVisible(False)
+        self.container_confirm.toggled.connect(self.changed)
+        self.seal_class = QComboBox()
+        self.seal_class.setObjectName("sealClass")
+        for _ in SEAL_CLASSES:
+            self.seal_class.addItem("")
+        self.seal_class.setCurrentIndex(1)
+        self.seal_label = QLabel()
+        self.container_label = QLabel()
+        self.class_label = QLabel()
+        self.seal_label.setBuddy(self.seal_number)
+        self.container_label.setBuddy(self.container_number)
+        self.class_label.setBuddy(self.seal_class)
+        form.addRow(self.seal_label, self.seal_number)
+        form.addRow(self.container_label, self.container_number)
+        form.addRow("", self.container_status)
+        form.addRow("", self.container_confirm)
+        form.addRow(self.class_label, self.seal_class)
+        outer.addLayout(form)
+        self.checklist_title = QLabel()
+        outer.addWidget(self.checklist_title)
+        self.checks: dict[str, QCheckBox] = {}
+        for key in CHECKLIST:
+            box = QCheckBox()
+            box.setObjectName(f"check_{key}")
+            self.checks[key] = box
+            outer.addWidget(box)
+            box.toggled.connect(self.changed)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: #607d8b;")
+        outer.addWidget(self.hint)
+        self.container_number.textChanged.connect(self._update_container_status)
+        self.container_number.textChanged.connect(self.changed)
+        self.seal_number.textChanged.connect(self.changed)
+        self.seal_class.currentIndexChanged.connect(self.changed)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setTitle(self.tr("Seal details"))
+        self.seal_label.setText(self.tr("&Seal number:"))
+        self.container_label.setText(self.tr("C&ontainer number:"))
+        self.class_label.setText(self.tr("Seal c&lass:"))
+        self.seal_number.setPlaceholderText(self.tr("as printed on the seal"))
+        self.container_number.setPlaceholderText(self.tr("e.g. CSQU 305438 3"))
+        self.container_number.setToolTip(self.tr("ISO 6346: owner code, category letter, six-digit serial "
+                                                 "number and check digit. Checked as you type."))
+        names = (self.tr("Indicative"), self.tr("Security"), self.tr("High security"))
+        for i, name in enumerate(names):
+            self.seal_class.setItemText(i, name)
+        self.seal_class.setToolTip(self.tr("ISO 17712 seal class"))
+        self.checklist_title.setText(self.tr("Checklist (View – Verify – Tug – Twist):"))
+        texts = {
+            "view": (self.tr("&View: no cuts, glue or repairs"),
+                     self.tr("Look at the seal and the locking area of the door for cuts, glue, scratches or "
+                             "repairs.")),
+            "verify": (self.tr("Ve&rify: number matches the papers"),
+                       self.tr("Compare the number on the seal with the shipping documents.")),
+            "tug": (self.tr("&Tug: holds when pulled"),
+                    self.tr("Pull the seal firmly; it must hold.")),
+            "twist": (self.tr("T&wist: does not turn or separate"),
+                      self.tr("Twist the seal; the parts must not turn or separate.")),
+        }
+        for key, (text, tip) in texts.items():
+            self.checks[key].setText(text)
+            self.checks[key].setToolTip(tip)
+        self.container_confirm.setText(self.tr("I checked: it really is written this way"))
+        self.container_confirm.setToolTip(self.tr("Store the number even though it does not pass the ISO 6346 "
+                                                  "check"))
+        self.hint.setText(self.tr("Fill these in, then open or capture the photo: they are saved with the verdict."))
+        self._update_container_status()
+
+    def _update_container_status(self) -> None:
+        text = self.container_number.text()
+        number = normalise_container(text)
+        full = len(number) >= 11 and container_number_problem(number) is not None
+        if not full and self.container_confirm.isChecked():
+            self.container_confirm.setChecked(False)
+        self.container_confirm.setVisible(full)
+        if not number:
+            self.container_status.setText("")
+            self.container_status.setStyleSheet("")
+            return
+        if len(number) < 11:
+            self.container_status.setText(self.tr("{n} of 11 characters").format(n=len(number)))
+            self.container_status.setStyleSheet("color: #607d8b;")
+            return
+        problem = container_number_problem(number)
+        if problem is None:
+            self.container_status.setText(self.tr("✓ Check digit correct"))
+            self.container_status.setStyleSheet("color: #2e7d32;")
+        elif problem == "format":
+            self.container_status.setText(self.tr("✗ Not a container number: 3 letters, U, J or Z, then 7 digits"))
+            self.container_status.setStyleSheet("color: #c62828;")
+        else:
+            m = re.match(r"check digit (\d) should be (\d)", problem)
+            if m:
+                msg = self.tr("✗ Check digit {found} is wrong: it should be {expected}. Re-read the number.").format(
+                    found=m[1], expected=m[2])
+            else:
+                msg = "✗ " + problem
+            self.container_status.setText(msg)
+            self.container_status.setStyleSheet("color: #c62828;")
+
+    def container_ok(self) -> bool:
+        """True when the number is empty, valid, or confirmed as written."""
+        number = normalise_container(self.container_number.text())
+        return not number or container_number_problem(number) is None or self.container_confirm.isChecked()
+
+    def values(self) -> dict[str, Any]:
+        """The fields of :class:`inference.log.SealFields` (unticked checklist items are False)."""
+        number = normalise_container(self.container_number.text())
+        out: dict[str, Any] = {
+            "seal_number": self.seal_number.text().strip(),
+            "container_number": number,
+            "seal_class": SEAL_CLASSES[self.seal_class.currentIndex()],
+            "container_check_confirmed": bool(number) and self.container_confirm.isChecked(),
+        }
+        out.update({key: box.isChecked() for key, box in self.checks.items()})
+        return out
+
+    def is_empty(self) -> bool:
+        return not (self.seal_number.text().strip() or self.container_number.text().strip()
+                    or any(b.isChecked() for b in self.checks.values()))
+
+    def clear(self) -> None:
+        self.seal_number.clear()
+        self.container_number.clear()
+        self.container_confirm.setChecked(False)
+        for box in self.checks.values():
+            box.setChecked(False)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+

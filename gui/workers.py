@@ -1,0 +1,386 @@
+"""Background work: every model run happens in a QRunnable on a dedicated QThreadPool.
+
+Workers never touch widgets or the inspection log. They report through :class:`WorkerHub`, a
+QObject living in the GUI thread, so its signals arrive there as queued calls:
+
+- ``finished(request_id, payload)``: the work is done (payload depends on the task);
+- ``failed(request_id, Failure)``: a known :class:`TilikError` or an unexpected exception;
+- ``progress(request_id, BatchProgress)``: a batch's rows so far (sent at most every 100 ms).
+
+Every request carries an id; the window drops answers to requests it has since superseded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from inference.errors import TilikError
+
+if TYPE_CHECKING:  # numpy and the registry load lazily: the window appears before they are needed
+    import numpy as np
+
+    from inference.registry import Pack
+
+HEAT_DISPLAY_SIDE = 512  # heatmaps are smooth: a 512-px copy looks the same and colours in ~2 ms
+BATCH_EMIT_INTERVAL_S = 0.1
+# Heatmaps are a 7×7 … 14×14 map upsampled: 512 px keeps every detail. Handing the log a 512-px
+# heatmap (it stores up to 1024) keeps its PNG encoding, done in the GUI thread, to a few ms.
+LOG_HEATMAP_SIDE = 512
+ROW_HEATMAP_SIDE = 128  # what a batch row keeps (uint8) once it is in the log
+
+
+@dataclass
+class Failure:
+    """Why a request failed. ``trace`` is set for unexpected (non-Tilik) errors."""
+
+    error: BaseException
+    trace: str | None = None
+    source: str = ""
+
+    @property
+    def known(self) -> bool:
+        return isinstance(self.error, TilikError)
+
+    @property
+    def message(self) -> str:
+        return str(self.error) or type(self.error).__name__
+
+
+@dataclass
+class Inspection:
+    """A classified image ready to show: the result, the picture, a small heatmap."""
+
+    result: Any  # InspectionResult
+    image: QImage
+    heat: np.ndarray | None  # float32 [0, 1], at most HEAT_DISPLAY_SIDE px a side
+    source: str
+    origin: str  # "file", "paste", "camera", "live", "batch", "history"
+    log_image: Any = None  # what to give the log: a Path, bytes, an RGB array, or None
+    pack_id: str = ""
+    record_id: Any = None
+    batch_row: Any = None  # the BatchRow it came from
+    log_error: str | None = None
+
+
+@dataclass(eq=False)
+class BatchRow:
+    index: int
+    source: str
+    result: Any  # InspectionResult with a reduced heatmap, or None
+    error: str | None
+    record_id: Any = None
+    log_error: str | None = None
+    heat_u8: Any = None  # the row's heatmap at ROW_HEATMAP_SIDE px, uint8, once the result is logged
+
+    def heat(self) -> Any:
+        """The heatmap to display (float32 [0, 1]) or None."""
+        if self.heat_u8 is not None:
+            return self.heat_u8.astype("float32") / 255.0
+        if self.result is not None and self.result.heatmap is not None:
+            return small_heatmap(self.result.heatmap)
+        return None
+
+    def shrink(self) -> None:
+        """Once logged: keep a small uint8 heatmap and drop the big one (thousands of rows stay small)."""
+        if self.result is not None and self.result.heatmap is not None:
+            import numpy as np
+
+            small = small_heatmap(self.result.heatmap, ROW_HEATMAP_SIDE)
+            self.heat_u8 = (np.clip(small, 0, 1) * 255).round().astype(np.uint8)
+            self.result = replace(self.result, heatmap=None, embedding=None)
+
+
+@dataclass
+class BatchProgress:
+    done: int
+    total: int
+    elapsed_s: float
+    rows: list[BatchRow] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else None
+
+
+@dataclass
+class BatchDone:
+    done: int
+    total: int
+    elapsed_s: float
+    cancelled: bool
+    errors: int
+
+
+class WorkerHub(QObject):
+    """The signals of every task. Create it in the GUI thread."""
+
+    finished = Signal(int, object)
+    failed = Signal(int, object)
+    progress = Signal(int, object)
+
+
+# -- helpers (safe in any thread) ------------------------------------------------------------------
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """An RGB uint8 array as a QImage that owns its pixels."""
+    import numpy as np
+
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    h, w = rgb.shape[:2]
+    if rgb.shape[2] == 4:
+        return QImage(rgb.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def qimage_to_rgb(image: QImage) -> np.ndarray:
+    """A QImage (any format) as an RGB uint8 array (copied)."""
+    import numpy as np
+
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : 3 * w].reshape(h, w, 3).copy()
+
+
+def small_heatmap(heatmap: np.ndarray | None, side: int = HEAT_DISPLAY_SIDE) -> np.ndarray | None:
+    """A copy of a heatmap at most ``side`` pixels a side (heatmaps are smooth: nothing is lost)."""
+    if heatmap is None:
+        return None
+    import numpy as np
+
+    from inference.preprocess import resize_float
+
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    h, w = heatmap.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1:
+        return heatmap
+    return resize_float(heatmap, max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def slim_result(result: Any, side: int = 256) -> Any:
+    """The same result with a smaller heatmap, so a batch of thousands stays small in memory."""
+    if result is None or result.heatmap is None:
+        return result
+    return replace(result, heatmap=small_heatmap(result.heatmap, side))
+
+
+# -- inspectors --------------------------------------------------------------------------------------
+class InspectorCache:
+    """One :class:`Inspector` per (pack, provider preference), created in a worker thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str | None, str | None], Any] = {}
+
+    def get(self, pack: Pack, provider: str | None) -> Any:
+        from inference.inspector import Inspector
+
+        key = (str(pack.folder), pack.version, provider)
+        with self._lock:
+            found = self._items.get(key)
+        if found is not None:
+            return found
+        inspector = Inspector(pack, provider)
+        with self._lock:
+            self._items[key] = inspector
+        return inspector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_THREAD_STATE = threading.local()
+BACKGROUND_NICENESS = 5
+
+
+def _lower_this_thread_priority() -> None:
+    """Background work yields the CPU to the GUI thread (Linux: per-thread nice value).
+
+    onnxruntime's own threads, created by the thread that creates the session, inherit it, so a
+    busy model never starves the window on a 2-core laptop. Elsewhere this does nothing.
+    """
+    if getattr(_THREAD_STATE, "lowered", False):
+        return
+    _THREAD_STATE.lowered = True
+    import os
+    import sys
+
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+        except OSError:
+            pass
+
+
+class _Task(QRunnable):
+    def __init__(self, hub: WorkerHub, request_id: int) -> None:
+        super().__init__()
+        self.hub = hub
+        self.request_id = request_id
+        self.setAutoDelete(True)
+
+    def work(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def source_name(self) -> str:
+        return ""
+
+    def run(self) -> None:
+        _lower_this_thread_priority()
+        try:
+            payload = self.work()
+        except TilikError as exc:
+            self.hub.failed.emit(self.request_id, Failure(exc, None, self.source_name()))
+        except Exception as exc:  # noqa: BLE001 - reported as an internal error, never kills the app
+            self.hub.failed.emit(self.request_id, Failure(exc, traceback.format_exc(), self.source_name()))
+        else:
+            self.hub.finished.emit(self.request_id, payload)
+
+
+class CallTask(_Task):
+    """Run any function in the pool and report its return value."""
+
+    def __init__(self, hub: WorkerHub, request_id: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(hub, request_id)
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+    def work(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
+
+
+class ClassifyTask(_Task):
+    """Decode one image (path, bytes, RGB array or QImage), classify it, and prepare it for display."""
+
+    def __init__(self, hub: WorkerHub, request_id: int, cache: InspectorCache, pack: Pack, provider: str | None,
+                 source: Any, name: str, origin: str, *, keep_pixels_for_log: bool = False) -> None:
+        super().__init__(hub, request_id)
+        self.cache, self.pack, self.provider = cache, pack, provider
+        self.source, self.name, self.origin = source, name, origin
+        self.keep_pixels_for_log = keep_pixels_for_log
+
+    def source_name(self) -> str:
+        return self.name
+
+    def work(self) -> Inspection:
+        from inference.imageio import load_image
+
+        inspector = self.cache.get(self.pack, self.provider)
+        source = qimage_to_rgb(self.source) if isinstance(self.source, QImage) else self.source
+        log_image: Any = None
+        if isinstance(source, (str, Path)):
+            # Read the file once here: the model and the log get the same bytes, and the GUI thread
+            # (which writes the log) does not wait on the disk.
+            from inference.imageio import MAX_FILE_BYTES
+
+            try:
+                path = Path(source)
+                if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+                    source = log_image = path.read_bytes()
+            except OSError:
+                pass  # load_image says why, in words
+        elif isinstance(source, (bytes, bytearray)):
+            log_image = bytes(source)
+        decoded = load_image(source, name=self.name)
+        result = inspector.classify(decoded, name=self.name)
+        if log_image is None and self.keep_pixels_for_log:
+            log_image = decoded.rgb
+        if self.origin == "live":
+            log_image = None
+        heat = small_heatmap(result.heatmap)
+        result = slim_result(result, LOG_HEATMAP_SIDE)
+        return Inspection(result=result, image=rgb_to_qimage(decoded.rgb), heat=heat,
+                          source=self.name, origin=self.origin, log_image=log_image, pack_id=self.pack.id)
+
+
+class LoadImageTask(_Task):
+    """Decode an image for display only (a batch row or a history record); no model run."""
+
+    def __init__(self, hub: WorkerHub, request_id: int, source: Any, name: str,
+                 heat_source: Any = None) -> None:
+        super().__init__(hub, request_id)
+        self.source, self.name, self.heat_source = source, name, heat_source
+
+    def source_name(self) -> str:
+        return self.name
+
+    def work(self) -> tuple[QImage, np.ndarray | None]:
+        import numpy as np
+
+        from inference.imageio import load_image
+
+        decoded = load_image(self.source, name=self.name)
+        heat = None
+        if self.heat_source is not None:
+            try:  # the log keeps heatmaps as 8-bit grayscale PNGs
+                heat = small_heatmap(load_image(self.heat_source).rgb[:, :, 0].astype(np.float32) / 255.0)
+            except TilikError:
+                heat = None
+        return rgb_to_qimage(decoded.rgb), heat
+
+
+class BatchTask(_Task):
+    """Classify many files; rows are sent in chunks; cancellable between model runs."""
+
+    def __init__(self, hub: WorkerHub, request_id: int, cache: InspectorCache, pack: Pack, provider: str | None,
+                 inputs: Sequence[Path], *, batch_size: int = 8) -> None:
+        super().__init__(hub, request_id)
+        self.cache, self.pack, self.provider = cache, pack, provider
+        self.inputs = list(inputs)
+        self.batch_size = batch_size
+        self.cancel_event = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def work(self) -> BatchDone:
+        from inference.imageio import iter_image_paths
+
+        start = time.perf_counter()
+        files = iter_image_paths(self.inputs)
+        total = len(files)
+        self.hub.progress.emit(self.request_id, BatchProgress(0, total, 0.0, []))
+        inspector = self.cache.get(self.pack, self.provider)
+        rows: list[BatchRow] = []
+        done = errors = 0
+        last_emit = time.perf_counter()
+        cancelled = self.cancel_event.is_set()
+        if not cancelled:
+            for index, item in enumerate(inspector.iter_batch(files, batch_size=self.batch_size,
+                                                              names=[str(f) for f in files])):
+                error = None if item.error is None else str(item.error)
+                errors += error is not None
+                # The log keeps heatmaps up to 1024 px; the table keeps 256 px once the row is logged.
+                rows.append(BatchRow(index, item.source, slim_result(item.result, LOG_HEATMAP_SIDE), error))
+                done += 1
+                now = time.perf_counter()
+                if now - last_emit >= BATCH_EMIT_INTERVAL_S:
+                    self.hub.progress.emit(self.request_id, BatchProgress(done, total, now - start, rows))
+                    rows, last_emit = [], now
+                if self.cancel_event.is_set():
+                    cancelled = done < total
+                    break
+        self.hub.progress.emit(self.request_id, BatchProgress(done, total, time.perf_counter() - start, rows))
+        return BatchDone(done, total, time.perf_counter() - start, cancelled, errors)
+
+
+def make_pool(max_threads: int = 2) -> QThreadPool:
+    pool = QThreadPool()
+    pool.setMaxThreadCount(max_threads)
+    pool.setObjectName("tilik-inference")
+    return pool

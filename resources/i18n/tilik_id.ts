@@ -1,0 +1,2189 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="id_ID">
+<context>
+    <name>BatchModel</name>
+    <message>
+        <location filename="../../gui/widgets/batch_view.py" line="+51"/>
+        <source>File</source>
+        <translation>Berkas</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Verdict</source>
+        <translation>Hasil</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Confidence</source>
+        <translation>Keyakinan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Review</source>
+        <translation>Tinjauan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Notes</source>
+        <translation>Catatan</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Error</source>
+        <translation>Galat</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refused (not a skin-lesion photo)</source>
+        <translation>Ditolak (bukan foto lesi kulit)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>needs review</source>
+        <translation>perlu ditinjau</translation>
+    </message>
+</context>
+<context>
+    <name>BatchView</name>
+    <message>
+        <location line="+142"/>
+        <source>The batch stopped: {reason}</source>
+        <translation>Pemeriksaan massal berhenti: {reason}</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>Finding images…</source>
+        <translation>Mencari gambar…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No batch yet. Open a folder (Ctrl+Shift+O) or several files to inspect them all.</source>
+        <translation>Belum ada pemeriksaan massal. Buka folder (Ctrl+Shift+O) atau beberapa berkas untuk memeriksa semuanya.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{done} of {total} images</source>
+        <translation>{done} dari {total} gambar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{rate} images/s</source>
+        <translation>{rate} gambar/dtk</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>about {s} s left</source>
+        <translation>sisa sekitar {s} dtk</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancelled</source>
+        <translation>Dibatalkan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Done</source>
+        <translation>Selesai</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{n} need review</source>
+        <translation>{n} perlu ditinjau</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} could not be read</source>
+        <translation>{n} tidak dapat dibaca</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cancel batch</source>
+        <translation>Batalkan pemeriksaan massal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop after the images being processed now (Esc)</source>
+        <translation>Berhenti setelah gambar yang sedang diproses (Esc)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only show images that need review</source>
+        <translation>Tampilkan hanya gambar yang perlu ditinjau</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Double-click or press Enter to open a result</source>
+        <translation>Klik dua kali atau tekan Enter untuk membuka hasil</translation>
+    </message>
+</context>
+<context>
+    <name>CameraPanel</name>
+    <message>
+        <location filename="../../gui/widgets/camera.py" line="+244"/>
+        <source>Camera</source>
+        <translation>Kamera</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Stop camera</source>
+        <translation>Matikan kamera</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Start camera</source>
+        <translation>Nyalakan kamera</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show the live camera picture</source>
+        <translation>Tampilkan gambar kamera secara langsung</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Capture (Space)</source>
+        <translation>Ambil gambar (Spasi)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Inspect the current camera picture</source>
+        <translation>Periksa gambar kamera saat ini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Live</source>
+        <translation>Langsung</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Classify the camera picture a few times a second (not saved to the log)</source>
+        <translation>Klasifikasikan gambar kamera beberapa kali per detik (tidak disimpan ke log)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Which camera to use</source>
+        <translation>Kamera yang digunakan</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Camera support is not available on this computer ({reason}). Open or paste images instead.</source>
+        <translation>Dukungan kamera tidak tersedia di komputer ini ({reason}). Buka atau tempel gambar saja.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No camera found</source>
+        <translation>Kamera tidak ditemukan</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The camera stopped: {reason}</source>
+        <translation>Kamera berhenti: {reason}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Camera off</source>
+        <translation>Kamera mati</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryModel</name>
+    <message>
+        <location filename="../../gui/widgets/history_view.py" line="+44"/>
+        <source>confirmed</source>
+        <translation>dikonfirmasi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>overturned</source>
+        <translation>dibalikkan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>escalated</source>
+        <translation>dieskalasi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>not reviewed</source>
+        <translation>belum ditinjau</translation>
+    </message>
+    <message>
+        <location line="+85"/>
+        <source>Time</source>
+        <translation>Waktu</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Mode</source>
+        <translation>Mode</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Verdict</source>
+        <translation>Hasil</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Confidence</source>
+        <translation>Keyakinan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Review</source>
+        <translation>Tinjauan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Operator</source>
+        <translation>Petugas</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Seal / container</source>
+        <translation>Segel / kontainer</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Image</source>
+        <translation>Gambar</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Refused (not a skin-lesion photo)</source>
+        <translation>Ditolak (bukan foto lesi kulit)</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>needs review</source>
+        <translation>perlu ditinjau</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryView</name>
+    <message>
+        <location line="+262"/>
+        <source>The inspection log is not available.</source>
+        <translation>Log pemeriksaan tidak tersedia.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} inspections match</source>
+        <translation>{n} pemeriksaan cocok</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Select an inspection to see the full record.</source>
+        <translation>Pilih pemeriksaan untuk melihat catatan lengkapnya.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>(keep the machine&apos;s label)</source>
+        <translation>(pertahankan label mesin)</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Refused — not a skin-lesion photo</source>
+        <translation>Ditolak — bukan foto lesi kulit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Verdict</source>
+        <translation>Hasil</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Confidence</source>
+        <translation>Keyakinan</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Label after review</source>
+        <translation>Label setelah ditinjau</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Time</source>
+        <translation>Waktu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mode</source>
+        <translation>Mode</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+104"/>
+        <source>Operator</source>
+        <translation>Petugas</translation>
+    </message>
+    <message>
+        <location line="-103"/>
+        <source>Station</source>
+        <translation>Pos</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Image</source>
+        <translation>Gambar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pack</source>
+        <translation>Paket</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Why review</source>
+        <translation>Alasan ditinjau</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Out of domain</source>
+        <translation>Di luar domain</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>yes</source>
+        <translation>ya</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Input check</source>
+        <translation>Pemeriksaan masukan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>flagged</source>
+        <translation>ditandai</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>passed</source>
+        <translation>lolos</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Seal number</source>
+        <translation>Nomor segel</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Container number</source>
+        <translation>Nomor kontainer</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Indicative</source>
+        <translation>Indikatif</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Security</source>
+        <translation>Keamanan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>High security</source>
+        <translation>Keamanan tinggi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seal class</source>
+        <translation>Kelas segel</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>View</source>
+        <translation>Lihat</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Verify</source>
+        <translation>Cocokkan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tug</source>
+        <translation>Tarik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Twist</source>
+        <translation>Putar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Checklist</source>
+        <translation>Daftar periksa</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Patient reference</source>
+        <translation>Referensi pasien</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Probabilities</source>
+        <translation>Probabilitas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Record hash</source>
+        <translation>Hash catatan</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>{time}: {decision} by {by}{label}{note}</source>
+        <translation>{time}: {decision} oleh {by}{label}{note}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Reviews</source>
+        <translation>Tinjauan</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Inspection #{id}</source>
+        <translation>Pemeriksaan #{id}</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Set your name in Settings first: reviews are signed.</source>
+        <translation>Isi nama Anda di Pengaturan dulu: setiap tinjauan ditandatangani.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>To overturn, choose the correct label or write a note.</source>
+        <translation>Untuk membalikkan, pilih label yang benar atau tulis catatan.</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Saved: {decision} by {by}.</source>
+        <translation>Tersimpan: {decision} oleh {by}.</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Search source, labels, people, numbers, notes…</source>
+        <translation>Cari sumber, label, orang, nomor, catatan…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Filter the log (Ctrl+F)</source>
+        <translation>Saring log (Ctrl+F)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>All modes</source>
+        <translation>Semua mode</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>All</source>
+        <translation>Semua</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Review queue</source>
+        <translation>Antrean tinjauan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Flagged for review</source>
+        <translation>Ditandai untuk ditinjau</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reviewed</source>
+        <translation>Sudah ditinjau</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Review queue: flagged and not reviewed yet</source>
+        <translation>Antrean tinjauan: ditandai dan belum ditinjau</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Dates:</source>
+        <translation>Tanggal:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Heatmap</source>
+        <translation>Peta panas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Supervisor review</source>
+        <translation>Tinjauan penyelia</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Note:</source>
+        <translation>&amp;Catatan:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>why (saved with the review)</source>
+        <translation>alasannya (disimpan bersama tinjauan)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Correct &amp;label:</source>
+        <translation>&amp;Label yang benar:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Confirm (Alt+C)</source>
+        <translation>Konfirmasi (Alt+C)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The verdict is right</source>
+        <translation>Hasilnya benar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Overturn (Alt+X)</source>
+        <translation>Balikkan (Alt+X)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The verdict is wrong; choose the correct label</source>
+        <translation>Hasilnya salah; pilih label yang benar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Escalate (Alt+E)</source>
+        <translation>Eskalasi (Alt+E)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pass it on to someone more senior</source>
+        <translation>Teruskan ke atasan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export CSV…</source>
+        <translation>Ekspor CSV…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save the inspections matching the filter as a spreadsheet</source>
+        <translation>Simpan pemeriksaan yang cocok dengan saringan sebagai lembar kerja</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export PDF…</source>
+        <translation>Ekspor PDF…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save the inspections matching the filter as a PDF report</source>
+        <translation>Simpan pemeriksaan yang cocok dengan saringan sebagai laporan PDF</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Verify chain</source>
+        <translation>Verifikasi rantai</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Check that no record was changed or deleted</source>
+        <translation>Periksa bahwa tidak ada catatan yang diubah atau dihapus</translation>
+    </message>
+</context>
+<context>
+    <name>InputPanel</name>
+    <message>
+        <location filename="../../gui/widgets/input_panel.py" line="+141"/>
+        <source>Images</source>
+        <translation>Gambar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Or drop image files or folders anywhere on this window.</source>
+        <translation>Atau seret berkas gambar atau folder ke mana saja di jendela ini.</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../gui/main_window.py" line="+55"/>
+        <source>No seal pack installed</source>
+        <translation>Belum ada paket segel terpasang</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signature verification pack not installed</source>
+        <translation>Paket verifikasi tanda tangan belum terpasang</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No skin-lesion pack installed</source>
+        <translation>Belum ada paket lesi kulit terpasang</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No general (ImageNet) pack installed</source>
+        <translation>Belum ada paket umum (ImageNet) terpasang</translation>
+    </message>
+    <message>
+        <location line="+596"/>
+        <source>Log: chain intact ✓</source>
+        <translation>Log: rantai utuh ✓</translation>
+    </message>
+    <message>
+        <location line="+580"/>
+        <source>Review saved.</source>
+        <translation>Tinjauan tersimpan.</translation>
+    </message>
+    <message>
+        <location line="-813"/>
+        <source>Tilik — offline inspection</source>
+        <translation>Tilik — pemeriksaan luring</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Open images…</source>
+        <translation>&amp;Buka gambar…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Open one image to inspect, or several for a batch (Ctrl+O)</source>
+        <translation>Buka satu gambar untuk diperiksa, atau beberapa untuk pemeriksaan massal (Ctrl+O)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open &amp;folder…</source>
+        <translation>Buka &amp;folder…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Inspect every image in a folder (Ctrl+Shift+O)</source>
+        <translation>Periksa setiap gambar dalam folder (Ctrl+Shift+O)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Paste image</source>
+        <translation>&amp;Tempel gambar</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Inspect the image on the clipboard (Ctrl+V)</source>
+        <translation>Periksa gambar di papan klip (Ctrl+V)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Capture</source>
+        <translation>&amp;Ambil gambar</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Inspect the current camera picture (Space)</source>
+        <translation>Periksa gambar kamera saat ini (Spasi)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Start/stop &amp;camera</source>
+        <translation>Nyalakan/matikan &amp;kamera</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Turn the camera on or off (Ctrl+K)</source>
+        <translation>Nyalakan atau matikan kamera (Ctrl+K)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Previous result</source>
+        <translation>Hasil se&amp;belumnya</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Previous result (Alt+Left)</source>
+        <translation>Hasil sebelumnya (Alt+Kiri)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Next result</source>
+        <translation>Hasil beri&amp;kutnya</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Next result (Alt+Right)</source>
+        <translation>Hasil berikutnya (Alt+Kanan)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Heatmap</source>
+        <translation>&amp;Peta panas</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Show where the model looked (H)</source>
+        <translation>Tunjukkan bagian yang diperhatikan model (H)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Side by side</source>
+        <translation>&amp;Berdampingan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Show the photo and the heatmap next to each other (S)</source>
+        <translation>Tampilkan foto dan peta panas berdampingan (S)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom &amp;in</source>
+        <translation>Per&amp;besar</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Zoom in (Ctrl++, or the mouse wheel)</source>
+        <translation>Perbesar (Ctrl++, atau roda tetikus)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom &amp;out</source>
+        <translation>Per&amp;kecil</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Zoom out (Ctrl+-, or the mouse wheel)</source>
+        <translation>Perkecil (Ctrl+-, atau roda tetikus)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Fit to window</source>
+        <translation>&amp;Sesuaikan dengan jendela</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Fit the image to the window (Ctrl+0)</source>
+        <translation>Sesuaikan gambar dengan jendela (Ctrl+0)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Actual size</source>
+        <translation>Ukuran &amp;asli</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Show the image at 100% (Ctrl+1)</source>
+        <translation>Tampilkan gambar pada 100% (Ctrl+1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel &amp;batch</source>
+        <translation>Batalkan pemeriksaan &amp;massal</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Stop the running batch (Esc)</source>
+        <translation>Hentikan pemeriksaan massal yang berjalan (Esc)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Model card…</source>
+        <translation>Kartu &amp;model…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>What this model is, how well it works and its limits (Ctrl+I)</source>
+        <translation>Apa model ini, seberapa baik kerjanya, dan batasannya (Ctrl+I)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Settings…</source>
+        <translation>Pe&amp;ngaturan…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Your name, language, storage, packs (Ctrl+,)</source>
+        <translation>Nama Anda, bahasa, penyimpanan, paket (Ctrl+,)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reload packs</source>
+        <translation>&amp;Muat ulang paket</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Look for new or changed model packs (F5)</source>
+        <translation>Cari paket model yang baru atau berubah (F5)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Quit</source>
+        <translation>&amp;Keluar</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Close Tilik (Ctrl+Q)</source>
+        <translation>Tutup Tilik (Ctrl+Q)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export history as &amp;CSV…</source>
+        <translation>Ekspor riwayat sebagai &amp;CSV…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Export the inspections matching the history filter (Ctrl+E)</source>
+        <translation>Ekspor pemeriksaan yang cocok dengan saringan riwayat (Ctrl+E)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export history as P&amp;DF…</source>
+        <translation>Ekspor riwayat sebagai P&amp;DF…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>A PDF report of the inspections matching the history filter</source>
+        <translation>Laporan PDF dari pemeriksaan yang cocok dengan saringan riwayat</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Verify log chain</source>
+        <translation>&amp;Verifikasi rantai log</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Check that no record in the log was changed</source>
+        <translation>Periksa bahwa tidak ada catatan di log yang diubah</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Search history</source>
+        <translation>&amp;Cari di riwayat</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Search the inspection log (Ctrl+F)</source>
+        <translation>Cari di log pemeriksaan (Ctrl+F)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Review: c&amp;onfirm</source>
+        <translation>Tinjauan: k&amp;onfirmasi</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>The selected verdict is right (Alt+C)</source>
+        <translation>Hasil yang dipilih benar (Alt+C)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Review: o&amp;verturn</source>
+        <translation>Tinjauan: &amp;balikkan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>The selected verdict is wrong (Alt+X)</source>
+        <translation>Hasil yang dipilih salah (Alt+X)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Review: &amp;escalate</source>
+        <translation>Tinjauan: &amp;eskalasi</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Pass the selected inspection on (Alt+E)</source>
+        <translation>Teruskan pemeriksaan yang dipilih ke atasan (Alt+E)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Keyboard shortcuts</source>
+        <translation>&amp;Pintasan papan ketik</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Every shortcut (F1)</source>
+        <translation>Semua pintasan (F1)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;About Tilik</source>
+        <translation>&amp;Tentang Tilik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Inspect</source>
+        <translation>&amp;Periksa</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Inspect tab (F2)</source>
+        <translation>Tab Periksa (F2)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Batch</source>
+        <translation>&amp;Massal</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Batch tab (F3)</source>
+        <translation>Tab Massal (F3)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hi&amp;story</source>
+        <translation>&amp;Riwayat</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>History tab (F4)</source>
+        <translation>Tab Riwayat (F4)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{mode} mode (Alt+{n})</source>
+        <translation>Mode {mode} (Alt+{n})</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;File</source>
+        <translation>&amp;Berkas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;View</source>
+        <translation>&amp;Tampilan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Mode</source>
+        <translation>&amp;Mode</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Tools</source>
+        <translation>&amp;Alat</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Help</source>
+        <translation>Ba&amp;ntuan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mode:</source>
+        <translation>Mode:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Pack:</source>
+        <translation>&amp;Paket:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The model pack used for this mode</source>
+        <translation>Paket model yang dipakai untuk mode ini</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Inspect</source>
+        <translation>Periksa</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Batch</source>
+        <translation>Massal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>History</source>
+        <translation>Riwayat</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>One image at a time (F2)</source>
+        <translation>Satu gambar setiap kali (F2)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Many images at once (F3)</source>
+        <translation>Banyak gambar sekaligus (F3)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The inspection log (F4)</source>
+        <translation>Log pemeriksaan (F4)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Opacity</source>
+        <translation>&amp;Opasitas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+593"/>
+        <source>Heatmap opacity: {n}%</source>
+        <translation>Opasitas peta panas: {n}%</translation>
+    </message>
+    <message>
+        <location line="-592"/>
+        <source>Turbo colours</source>
+        <translation>Warna Turbo</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Jet colours</source>
+        <translation>Warna Jet</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Grey</source>
+        <translation>Abu-abu</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Heatmap colours</source>
+        <translation>Warna peta panas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Decision support only — not a diagnosis. Tilik can be wrong; a doctor must examine any lesion that worries you or the patient.</source>
+        <translation>Hanya pendukung keputusan — bukan diagnosis. Tilik bisa salah; dokter harus memeriksa setiap lesi yang mengkhawatirkan Anda atau pasien.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Drop images or folders here, press Ctrl+O to open, Ctrl+V to paste, or start the camera.</source>
+        <translation>Seret gambar atau folder ke sini, tekan Ctrl+O untuk membuka, Ctrl+V untuk menempel, atau nyalakan kamera.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Mouse wheel or +/− to zoom, drag to pan, 0 to fit</source>
+        <translation>Roda tetikus atau +/− untuk memperbesar, seret untuk menggeser, 0 untuk menyesuaikan</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Looking for model packs…</source>
+        <translation>Mencari paket model…</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Signature verification is not available in this version yet.</source>
+        <translation>Verifikasi tanda tangan belum tersedia di versi ini.</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>The pack &apos;{id}&apos; cannot be used: {reason}</source>
+        <translation>Paket &apos;{id}&apos; tidak dapat dipakai: {reason}</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>The inspection log cannot be opened: {reason}</source>
+        <translation>Log pemeriksaan tidak dapat dibuka: {reason}</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Log: checking chain…</source>
+        <translation>Log: memeriksa rantai…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Log: chain check failed — {reason}</source>
+        <translation>Log: pemeriksaan rantai gagal — {reason}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Log: opening…</source>
+        <translation>Log: membuka…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Log: not available</source>
+        <translation>Log: tidak tersedia</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Log: chain not checked yet</source>
+        <translation>Log: rantai belum diperiksa</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Log: chain BROKEN at {where} — {reason}</source>
+        <translation>Log: rantai RUSAK di {where} — {reason}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Pack: {name} {version}</source>
+        <translation>Paket: {name} {version}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Pack: none</source>
+        <translation>Paket: tidak ada</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Runs on: {p}</source>
+        <translation>Berjalan di: {p}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The onnxruntime execution provider really in use</source>
+        <translation>Penyedia eksekusi onnxruntime yang benar-benar dipakai</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{path}
+{n} chained records checked at {time}; head {seq}:{hash}</source>
+        <translation>{path}
+{n} catatan berantai diperiksa pukul {time}; kepala {seq}:{hash}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>(set your name in Settings)</source>
+        <translation>(isi nama Anda di Pengaturan)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Operator: {name}</source>
+        <translation>Petugas: {name}</translation>
+    </message>
+    <message>
+        <location line="+124"/>
+        <location line="+541"/>
+        <source>Open images</source>
+        <translation>Buka gambar</translation>
+    </message>
+    <message>
+        <location line="-540"/>
+        <source>Images ({exts});;All files (*)</source>
+        <translation>Gambar ({exts});;Semua berkas (*)</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Open a folder of images</source>
+        <translation>Buka folder berisi gambar</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>pasted image</source>
+        <translation>gambar tempelan</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The clipboard holds no image.</source>
+        <translation>Papan klip tidak berisi gambar.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it really is written that way.</source>
+        <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
+    </message>
+    <message>
+        <location line="+80"/>
+        <source>the inspection log is not open</source>
+        <translation>log pemeriksaan tidak terbuka</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <location line="+22"/>
+        <location line="+185"/>
+        <source>Not saved to the log: {reason}</source>
+        <translation>Tidak tersimpan ke log: {reason}</translation>
+    </message>
+    <message>
+        <location line="-189"/>
+        <source>Live preview — not saved to the log</source>
+        <translation>Pratinjau langsung — tidak disimpan ke log</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Saved to the log as inspection #{id}</source>
+        <translation>Tersimpan di log sebagai pemeriksaan #{id}</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>file</source>
+        <translation>berkas</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>pasted</source>
+        <translation>tempelan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>camera</source>
+        <translation>kamera</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+101"/>
+        <source>live camera</source>
+        <translation>kamera langsung</translation>
+    </message>
+    <message>
+        <location line="-100"/>
+        <source>batch</source>
+        <translation>massal</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>log</source>
+        <translation>log</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>{i} of {n} (batch)</source>
+        <translation>{i} dari {n} (massal)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{i} of {n}</source>
+        <translation>{i} dari {n}</translation>
+    </message>
+    <message>
+        <location line="+73"/>
+        <source>camera capture</source>
+        <translation>tangkapan kamera</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>The previous batch was cancelled.</source>
+        <translation>Pemeriksaan massal sebelumnya dibatalkan.</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>{n} image(s) in the batch could not be read — see the table. Last: {reason}</source>
+        <translation>{n} gambar dalam pemeriksaan massal tidak dapat dibaca — lihat tabel. Terakhir: {reason}</translation>
+    </message>
+    <message>
+        <location line="+43"/>
+        <source>Batch cancelled after {done} of {total} images.</source>
+        <translation>Pemeriksaan massal dibatalkan setelah {done} dari {total} gambar.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Batch done: {done} images in {s} s.</source>
+        <translation>Pemeriksaan massal selesai: {done} gambar dalam {s} dtk.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{n} could not be read — see the table.</source>
+        <translation>{n} tidak dapat dibaca — lihat tabel.</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Cancelling the batch…</source>
+        <translation>Membatalkan pemeriksaan massal…</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>Reviews are made in the History tab (F4): select an inspection first.</source>
+        <translation>Tinjauan dilakukan di tab Riwayat (F4): pilih pemeriksaan terlebih dahulu.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <location line="+19"/>
+        <source>The inspection log is not open.</source>
+        <translation>Log pemeriksaan tidak terbuka.</translation>
+    </message>
+    <message>
+        <location line="-17"/>
+        <source>Export inspections as CSV</source>
+        <translation>Ekspor pemeriksaan sebagai CSV</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CSV files (*.csv)</source>
+        <translation>Berkas CSV (*.csv)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <location line="+23"/>
+        <source>Exporting…</source>
+        <translation>Mengekspor…</translation>
+    </message>
+    <message>
+        <location line="-15"/>
+        <source>Export inspections as PDF</source>
+        <translation>Ekspor pemeriksaan sebagai PDF</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>Berkas PDF (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>PDF export is not available</source>
+        <translation>Ekspor PDF tidak tersedia</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This build of Tilik has no PDF report writer. Export as CSV instead.</source>
+        <translation>Versi Tilik ini tidak memiliki penulis laporan PDF. Ekspor sebagai CSV saja.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Exported {n} inspections to {path}</source>
+        <translation>{n} pemeriksaan diekspor ke {path}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Exported to {path}</source>
+        <translation>Diekspor ke {path}</translation>
+    </message>
+    <message>
+        <location line="+53"/>
+        <source>Open a folder (batch)</source>
+        <translation>Buka folder (massal)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paste an image</source>
+        <translation>Tempel gambar</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Start or stop the camera</source>
+        <translation>Nyalakan atau matikan kamera</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Capture from the camera</source>
+        <translation>Ambil gambar dari kamera</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Previous / next result</source>
+        <translation>Hasil sebelumnya / berikutnya</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Heatmap on/off</source>
+        <translation>Peta panas hidup/mati</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Side by side</source>
+        <translation>Berdampingan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fit / actual size</source>
+        <translation>Sesuaikan / ukuran asli</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Zoom</source>
+        <translation>Perbesar/perkecil</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seal, Signature, Skin lesion, General mode</source>
+        <translation>Mode Segel, Tanda tangan, Lesi kulit, Umum</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Inspect, Batch, History tab</source>
+        <translation>Tab Periksa, Massal, Riwayat</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancel the batch</source>
+        <translation>Batalkan pemeriksaan massal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search the history</source>
+        <translation>Cari di riwayat</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Review: confirm / overturn / escalate</source>
+        <translation>Tinjauan: konfirmasi / balikkan / eskalasi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export the history as CSV</source>
+        <translation>Ekspor riwayat sebagai CSV</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Model card</source>
+        <translation>Kartu model</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings</source>
+        <translation>Pengaturan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reload packs</source>
+        <translation>Muat ulang paket</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Keyboard shortcuts</source>
+        <translation>Pintasan papan ketik</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>About Tilik</source>
+        <translation>Tentang Tilik</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tilik {version} — offline inspection with local models. No image ever leaves this computer.</source>
+        <translation>Tilik {version} — pemeriksaan luring dengan model lokal. Tidak ada gambar yang pernah keluar dari komputer ini.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+17"/>
+        <location line="+90"/>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <location line="-92"/>
+        <source>Tilik</source>
+        <translation>Tilik</translation>
+    </message>
+    <message>
+        <location line="+39"/>
+        <source>dropped image</source>
+        <translation>gambar yang diseret</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Something went wrong inside Tilik ({kind}). Your work so far is safe; you can keep working.</source>
+        <translation>Terjadi kesalahan di dalam Tilik ({kind}). Pekerjaan Anda sejauh ini aman; Anda dapat terus bekerja.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The details were saved to {path}. Please send that file to your support contact.</source>
+        <translation>Rinciannya disimpan di {path}. Mohon kirim berkas itu ke kontak dukungan Anda.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Internal error</source>
+        <translation>Kesalahan internal</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Open folder</source>
+        <translation>Buka folder</translation>
+    </message>
+</context>
+<context>
+    <name>ModelCardDialog</name>
+    <message>
+        <location filename="../../gui/widgets/model_card.py" line="+75"/>
+        <source>Model card — {name} {version}</source>
+        <translation>Kartu model — {name} {version}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Close</source>
+        <translation>Tutup</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source># {name}
+
+This pack has no model card. Its facts are on the right.</source>
+        <translation># {name}
+
+Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Pack</source>
+        <translation>Paket</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Mode</source>
+        <translation>Mode</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Classes</source>
+        <translation>Kelas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Intended use</source>
+        <translation>Penggunaan yang dimaksud</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Limitations</source>
+        <translation>Batasan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Metrics</source>
+        <translation>Metrik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Data</source>
+        <translation>Data</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Licence</source>
+        <translation>Lisensi</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Decision policy</source>
+        <translation>Kebijakan keputusan</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Alarming classes: {names}</source>
+        <translation>Kelas yang mengkhawatirkan: {names}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Alarm threshold: {t}</source>
+        <translation>Ambang peringatan: {t}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Review band: {low}–{high}</source>
+        <translation>Rentang tinjauan: {low}–{high}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Minimum confidence: {c}</source>
+        <translation>Keyakinan minimum: {c}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Out-of-domain check: {score} above {t}</source>
+        <translation>Pemeriksaan di luar domain: {score} di atas {t}</translation>
+    </message>
+</context>
+<context>
+    <name>Modes</name>
+    <message>
+        <location filename="../../gui/widgets/history_view.py" line="-590"/>
+        <source>Seal</source>
+        <translation>Segel</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signature</source>
+        <translation>Tanda tangan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Skin lesion</source>
+        <translation>Lesi kulit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>General</source>
+        <translation>Umum</translation>
+    </message>
+</context>
+<context>
+    <name>ResultPanel</name>
+    <message>
+        <location filename="../../gui/widgets/result_panel.py" line="+69"/>
+        <source>{verdict} — review</source>
+        <translation>{verdict} — tinjau</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>uncertain: {what} probability {p} is inside the review band {low}–{high}</source>
+        <translation>tidak pasti: probabilitas {what} {p} berada di dalam rentang tinjauan {low}–{high}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>low confidence: {conf} is below {minimum}</source>
+        <translation>keyakinan rendah: {conf} di bawah {minimum}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>the image does not look like the images this pack was trained on</source>
+        <translation>gambar ini tidak mirip dengan gambar yang dipakai untuk melatih paket ini</translation>
+    </message>
+    <message>
+        <location line="+132"/>
+        <source>No image yet</source>
+        <translation>Belum ada gambar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open, drop, paste or capture an image to inspect it.</source>
+        <translation>Buka, seret, tempel, atau ambil gambar untuk memeriksanya.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Inspecting…</source>
+        <translation>Memeriksa…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Could not inspect this image</source>
+        <translation>Gambar ini tidak dapat diperiksa</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Refused — not a skin-lesion photo</source>
+        <translation>Ditolak — bukan foto lesi kulit</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No verdict is given for this image.</source>
+        <translation>Tidak ada hasil untuk gambar ini.</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Confidence {value}</source>
+        <translation>Keyakinan {value}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>This image does not look like the skin-lesion photos this pack was trained on, so Tilik refuses to judge it. Take a close-up, in-focus photo of the lesion alone, in good light.</source>
+        <translation>Gambar ini tidak mirip dengan foto lesi kulit yang dipakai untuk melatih paket ini, jadi Tilik menolak menilainya. Ambil foto close-up yang tajam dari lesinya saja, dengan cahaya yang baik.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Out of domain: this image does not look like the images this pack was trained on. Treat the verdict with caution.</source>
+        <translation>Di luar domain: gambar ini tidak mirip dengan gambar yang dipakai untuk melatih paket ini. Perlakukan hasilnya dengan hati-hati.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>(score {score})</source>
+        <translation>(skor {score})</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Needs review by a person</source>
+        <translation>Perlu ditinjau oleh manusia</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Input check: this image looks altered or unusual — do not trust the verdict without a closer look.</source>
+        <translation>Pemeriksaan masukan: gambar ini tampak diubah atau tidak biasa — jangan percayai hasilnya tanpa melihat lebih teliti.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>After cleaning the image the model says: {label} ({conf}).</source>
+        <translation>Setelah gambar dibersihkan, model menyatakan: {label} ({conf}).</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Input check: passed — nothing suggests the image was tampered with.</source>
+        <translation>Pemeriksaan masukan: lolos — tidak ada tanda gambar telah dimanipulasi.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Pack: {pack} {version}</source>
+        <translation>Paket: {pack} {version}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ran on: {provider} in {ms} ms</source>
+        <translation>Berjalan di: {provider} dalam {ms} md</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Image: {w} × {h} px</source>
+        <translation>Gambar: {w} × {h} piksel</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Note: {note}</source>
+        <translation>Catatan: {note}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Top {n} of {total} classes</source>
+        <translation>{n} teratas dari {total} kelas</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Probabilities</source>
+        <translation>Probabilitas</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Probabilities (top 3: {names})</source>
+        <translation>Probabilitas (3 teratas: {names})</translation>
+    </message>
+</context>
+<context>
+    <name>SealForm</name>
+    <message>
+        <location filename="../../gui/widgets/seal_form.py" line="+142"/>
+        <source>Seal details</source>
+        <translation>Detail segel</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Seal number:</source>
+        <translation>Nomor &amp;segel:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>C&amp;ontainer number:</source>
+        <translation>Nomor &amp;kontainer:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seal c&amp;lass:</source>
+        <translation>Ke&amp;las segel:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>as printed on the seal</source>
+        <translation>seperti tercetak pada segel</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>e.g. CSQU 305438 3</source>
+        <translation>mis. CSQU 305438 3</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>ISO 6346: owner code, category letter, six-digit serial number and check digit. Checked as you type.</source>
+        <translation>ISO 6346: kode pemilik, huruf kategori, nomor seri enam digit, dan digit periksa. Diperiksa saat Anda mengetik.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Indicative</source>
+        <translation>Indikatif</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Security</source>
+        <translation>Keamanan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>High security</source>
+        <translation>Keamanan tinggi</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>ISO 17712 seal class</source>
+        <translation>Kelas segel ISO 17712</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Checklist (View – Verify – Tug – Twist):</source>
+        <translation>Daftar periksa (Lihat – Cocokkan – Tarik – Putar):</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;View: no cuts, glue or repairs</source>
+        <translation>&amp;Lihat: tanpa potongan, lem, atau perbaikan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Look at the seal and the locking area of the door for cuts, glue, scratches or repairs.</source>
+        <translation>Periksa segel dan area penguncian pintu dari potongan, lem, goresan, atau perbaikan.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ve&amp;rify: number matches the papers</source>
+        <translation>&amp;Cocokkan: nomor sesuai dokumen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Tug: holds when pulled</source>
+        <translation>&amp;Tarik: tetap utuh saat ditarik</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>T&amp;wist: does not turn or separate</source>
+        <translation>&amp;Putar: tidak berputar atau terlepas</translation>
+    </message>
+    <message>
+        <location line="-3"/>
+        <source>Compare the number on the seal with the shipping documents.</source>
+        <translation>Bandingkan nomor pada segel dengan dokumen pengiriman.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Pull the seal firmly; it must hold.</source>
+        <translation>Tarik segel dengan kuat; segel harus tetap bertahan.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Twist the seal; the parts must not turn or separate.</source>
+        <translation>Putar segel; bagian-bagiannya tidak boleh berputar atau terpisah.</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>I checked: it really is written this way</source>
+        <translation>Sudah saya periksa: memang tertulis demikian</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Store the number even though it does not pass the ISO 6346 check</source>
+        <translation>Simpan nomor ini meskipun tidak lolos pemeriksaan ISO 6346</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Fill these in, then open or capture the photo: they are saved with the verdict.</source>
+        <translation>Isi kolom ini, lalu buka atau ambil fotonya: semuanya disimpan bersama hasil.</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>{n} of 11 characters</source>
+        <translation>{n} dari 11 karakter</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>✓ Check digit correct</source>
+        <translation>✓ Digit periksa benar</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>✗ Not a container number: 3 letters, U, J or Z, then 7 digits</source>
+        <translation>✗ Bukan nomor kontainer: 3 huruf, U, J atau Z, lalu 7 angka</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>✗ Check digit {found} is wrong: it should be {expected}. Re-read the number.</source>
+        <translation>✗ Digit periksa {found} salah: seharusnya {expected}. Baca ulang nomornya.</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../gui/widgets/settings_dialog.py" line="+118"/>
+        <source>Packs folder</source>
+        <translation>Folder paket</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Inspection log file</source>
+        <translation>Berkas log pemeriksaan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Inspection log (*.sqlite3 *.db)</source>
+        <translation>Log pemeriksaan (*.sqlite3 *.db)</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Settings</source>
+        <translation>Pengaturan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Who and where</source>
+        <translation>Siapa dan di mana</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Operator name:</source>
+        <translation>Nama &amp;petugas:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Saved with every inspection and review</source>
+        <translation>Disimpan bersama setiap pemeriksaan dan tinjauan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>S&amp;tation:</source>
+        <translation>P&amp;os:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>e.g. Gate 3, Counter 2, Room B</source>
+        <translation>mis. Gerbang 3, Loket 2, Ruang B</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Application</source>
+        <translation>Aplikasi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Language:</source>
+        <translation>&amp;Bahasa:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Images in the log:</source>
+        <translation>&amp;Gambar di log:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>As the log&apos;s policy says (skin photos: thumbnails)</source>
+        <translation>Mengikuti kebijakan log (foto kulit: gambar mini)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thumbnails only (privacy)</source>
+        <translation>Hanya gambar mini (privasi)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Full images</source>
+        <translation>Gambar lengkap</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Run models on:</source>
+        <translation>&amp;Jalankan model di:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Automatic (best available)</source>
+        <translation>Otomatis (terbaik yang tersedia)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Available on this computer: {names}</source>
+        <translation>Tersedia di komputer ini: {names}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Default pack per mode</source>
+        <translation>Paket bawaan per mode</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>(first available)</source>
+        <translation>(yang pertama tersedia)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>(none installed)</source>
+        <translation>(tidak ada yang terpasang)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folders</source>
+        <translation>Folder</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Packs folder:</source>
+        <translation>Folder p&amp;aket:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+2"/>
+        <source>default</source>
+        <translation>bawaan</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Inspection lo&amp;g:</source>
+        <translation>Lo&amp;g pemeriksaan:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+1"/>
+        <source>Browse…</source>
+        <translation>Telusuri…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Batal</translation>
+    </message>
+</context>
+<context>
+    <name>SignaturePanel</name>
+    <message>
+        <location filename="../../gui/widgets/input_panel.py" line="-84"/>
+        <source>Signature verification</source>
+        <translation>Verifikasi tanda tangan</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Signature verification is not available in this version yet.</source>
+        <translation>Verifikasi tanda tangan belum tersedia di versi ini.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Signature verification pack not installed</source>
+        <translation>Paket verifikasi tanda tangan belum terpasang</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer ID or name</source>
+        <translation>ID atau nama nasabah</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Find</source>
+        <translation>Cari</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reference signatures:</source>
+        <translation>Tanda tangan referensi:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enrol references…</source>
+        <translation>Daftarkan referensi…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Score against threshold: —</source>
+        <translation>Skor terhadap ambang: —</translation>
+    </message>
+</context>
+<context>
+    <name>Verdicts</name>
+    <message>
+        <location filename="../../gui/widgets/result_panel.py" line="-293"/>
+        <source>Seal intact</source>
+        <translation>Segel utuh</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seal damaged</source>
+        <translation>Segel rusak</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seal damaged or tampered</source>
+        <translation>Segel rusak atau dibobol</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Seal tampered</source>
+        <translation>Segel dibobol</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Intact</source>
+        <translation>Utuh</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Damaged</source>
+        <translation>Rusak</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tampered</source>
+        <translation>Dibobol</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Genuine</source>
+        <translation>Asli</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Forged</source>
+        <translation>Palsu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signature genuine</source>
+        <translation>Tanda tangan asli</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signature forged</source>
+        <translation>Tanda tangan palsu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Benign</source>
+        <translation>Jinak</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Malignant</source>
+        <translation>Ganas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Likely benign</source>
+        <translation>Kemungkinan jinak</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Possibly malignant</source>
+        <translation>Mungkin ganas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Suspicious — see a doctor</source>
+        <translation>Mencurigakan — temui dokter</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Melanocytic nevus</source>
+        <translation>Nevus melanositik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Melanoma</source>
+        <translation>Melanoma</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Benign keratosis</source>
+        <translation>Keratosis jinak</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Benign keratosis-like lesion</source>
+        <translation>Lesi mirip keratosis jinak</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Basal cell carcinoma</source>
+        <translation>Karsinoma sel basal</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Actinic keratosis</source>
+        <translation>Keratosis aktinik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Actinic keratoses / intraepithelial carcinoma</source>
+        <translation>Keratosis aktinik / karsinoma intraepitel</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Vascular lesion</source>
+        <translation>Lesi vaskular</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dermatofibroma</source>
+        <translation>Dermatofibroma</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Red</source>
+        <translation>Merah</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Green</source>
+        <translation>Hijau</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Blue</source>
+        <translation>Biru</translation>
+    </message>
+</context>
+</TS>
