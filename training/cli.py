@@ -13,6 +13,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("training.pipeline.export_cmd", "export a trained run to models/<id>/ (ONNX + manifest + card)"),
     "seals": ("training.seals.cmd", "seal dataset tools: `seals generate --out DIR --count N --seed S`"),
     "imagenet-lite0": ("training.lite0.cmd", "build the imagenet-lite0 pack from the installed ImageNet weights"),
+    "signatures": ("training.signatures.cmd", "build the signature-verify pack (CEDAR, writer-independent)"),
 }
 
 

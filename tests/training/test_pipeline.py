@@ -1,0 +1,211 @@
+"""Round trip of the training pipeline on a tiny dataset made here: folder-per-class images with
+writer-like groups -> ``train_pack`` (tiny-cnn backbone, a handful of steps) -> ``export_run`` ->
+a pack that validates, loads in the app's Inspector, classifies, and passes the self-test.
+
+One module-scoped run keeps the whole file to seconds; no ../shared data is needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+tf = pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+from training.pipeline.config import build_config  # noqa: E402
+
+CLASSES = ("red", "blue")
+
+
+def make_tree(root: Path, per_class: int = 24, seed: int = 0) -> Path:
+    """``root/<class>/g<group>_<i>.png``: reddish or bluish noisy images, two per group."""
+    rng = np.random.default_rng(seed)
+    for c, name in enumerate(CLASSES):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            base = np.array([200, 40, 40] if name == "red" else [40, 60, 200], np.float32)
+            img = base + rng.normal(0, 30, (40, 48, 3))
+            y0, x0 = rng.integers(0, 20, 2)
+            img[y0:y0 + 12, x0:x0 + 12] = rng.uniform(0, 255, 3)  # a distracting patch
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(root / name / f"g{c}{i // 2:02d}_{i}.png")
+    return root
+
+
+def tiny_config(data: Path) -> dict:
+    return build_config({
+        "id": "tiny-colours", "name": "Tiny colours (test)", "mode": "general", "seed": 7,
+        "data": {"format": "folder", "folder": str(data), "group_pattern": r"^g(\d+)_",
+                 "source": "made by the test", "licence": "test data"},
+        "classes": [{"name": "red", "label": "Red"}, {"name": "blue", "label": "Blue"}],
+        "split": {"val": 0.25, "test": 0.25},
+        "input": {"size": 32},
+        "backbone": {"name": "tiny-cnn", "width": 8},
+        "augment": {"copies": 1, "brightness": 0.1},
+        "schedule": {"batch_size": 16, "monitor": "accuracy",
+                     "head": {"epochs": 4, "lr": 0.05, "patience": 4},
+                     "finetune": {"blocks": 1, "epochs": 1, "lr": 0.001, "patience": 1}},
+        "decision": {"alarming": ["blue"], "target_sensitivity": 0.9, "top_k": 2,
+                     "verdict_words": {"blue": "Blue: look closer"}},
+        "ood": {"limit": 6, "sets": [{"name": "documents", "kind": "synthetic-documents"}]},
+        "evaluation": {"samples": 2, "parity_images": 8,
+                       "robustness": {"fractions": [0.25, 0.5, 0.75], "blur_sigma": 1.0, "noise_sigma": 0.05}},
+        "card": {"intended_use": "Tests.", "limitations": "Tiny.", "not_tested": ["anything real"]},
+    }, source="test")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from training.pipeline.export import export_run
+    from training.pipeline.train_cmd import train_pack
+
+    root = tmp_path_factory.mktemp("pipeline")
+    data = make_tree(root / "data")
+    cfg = tiny_config(data)
+    logs: list[str] = []
+    run = train_pack(cfg, root / "run", cache_dir=root / "cache", log=logs.append)
+    report = export_run(run, models_dir=root / "models", samples_dir=root / "samples", log=logs.append)
+    return {"root": root, "run": run, "report": report, "cfg": cfg, "logs": logs, "data": data}
+
+
+def test_run_folder_records_split_history_and_weights(trained):
+    run = trained["run"]
+    for name in ("config.yaml", "split.csv", "split_summary.json", "history.csv", "training_curves.png",
+                 "weights.npz", "outputs.npz", "train_summary.json", "export_report.json"):
+        assert (run / name).is_file(), name
+    with open(run / "split.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 48
+    sides_of_group: dict[str, set] = {}
+    for r in rows:
+        sides_of_group.setdefault(r["group"], set()).add(r["side"])
+    assert all(len(s) == 1 for s in sides_of_group.values()), "a group is on two sides"
+    assert {r["side"] for r in rows} == {"train", "val", "test"}
+    with open(run / "history.csv", newline="") as f:
+        history = list(csv.DictReader(f))
+    assert [h["stage"] for h in history][:1] == ["head"] and history[-1]["stage"] == "finetune"
+    assert {"train_loss", "val_accuracy", "val_balanced_accuracy", "val_roc_auc", "seconds"} <= set(history[0])
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert summary["split"]["grouped"] and summary["boundary"] == "block2_conv"
+
+
+def test_export_writes_a_valid_pack_with_parity(trained):
+    from inference.manifest import load_manifest
+    from inference.registry import check_pack
+
+    pack_dir = trained["root"] / "models" / "tiny-colours"
+    for name in ("model.onnx", "manifest.json", "CARD.md", "confusion_matrix.png", "roc_curves.png",
+                 "training_curves.png"):
+        assert (pack_dir / name).is_file(), name
+    m = load_manifest(pack_dir / "manifest.json")
+    assert m.input.name == "input" and m.input.layout == "NHWC" and (m.input.height, m.input.width) == (32, 32)
+    assert set(m.outputs) >= {"probs", "logits", "cam", "embedding"}
+    assert m.decision.alarming == ("blue",) and m.decision.alarm_threshold is not None
+    assert m.decision.review_band is not None and m.decision.review_band[0] <= m.decision.alarm_threshold
+    assert m.ood is not None and m.ood.score in ("energy", "output")
+    if m.ood.score == "output":
+        assert "ood_score" in m.outputs
+    assert check_pack(pack_dir).usable
+    par = trained["report"]["parity"]
+    assert par["max_abs"]["probs"] <= 1e-4 and par["argmax_agree"] == 1.0 and par["n"] == 8
+    assert par["max_abs"]["cam"] < 1e-3
+    import onnx
+
+    model = onnx.load(str(pack_dir / "model.onnx"))
+    assert model.opset_import[0].version == 17 or any(o.version == 17 for o in model.opset_import)
+    dim0 = model.graph.input[0].type.tensor_type.shape.dim[0]
+    assert dim0.dim_param == "batch"
+
+
+def test_pack_loads_in_the_inspector_and_classifies(trained):
+    from inference.inspector import Inspector, clear_session_cache
+    from inference.registry import check_pack
+
+    clear_session_cache()
+    inspector = Inspector(check_pack(trained["root"] / "models" / "tiny-colours"), "cpu")
+    red = np.zeros((50, 60, 3), np.uint8)
+    red[:] = (210, 35, 35)
+    blue = np.zeros((50, 60, 3), np.uint8)
+    blue[:] = (35, 55, 210)
+    results = [inspector.classify(red), inspector.classify(blue)]
+    assert [r.label for r in results] == ["red", "blue"]
+    for r in results:
+        assert r.heatmap is not None and r.heatmap.shape == (50, 60)
+        assert set(r.probabilities) == {"red", "blue"} and abs(sum(r.probabilities.values()) - 1) < 1e-5
+        assert r.ood_score is not None
+    assert results[1].verdict.startswith("Blue: look closer")
+
+
+def test_self_test_passes_on_the_exported_samples(trained):
+    from inference.selftest import run_self_test
+
+    samples = trained["root"] / "samples" / "tiny-colours"
+    entries = json.loads((samples / "samples.json").read_text())
+    assert 1 <= len(entries) <= 2 and all((samples / e["file"]).is_file() for e in entries)
+    report = run_self_test(provider="cpu", models_dir=trained["root"] / "models", samples_root=trained["root"] / "samples")
+    assert report.ok, report.text()
+
+
+def test_metrics_card_and_robustness_table(trained):
+    rep = trained["report"]
+    test = rep["test_app"]
+    assert test["n"] == sum(sum(r) for r in test["confusion_matrix"])
+    assert 0 <= test["accuracy"] <= 1 and "specificity" in test["per_class"]["red"]
+    rows = rep["robustness"]
+    assert [(r["kind"], r["fraction"]) for r in rows] == [("clean", 0.0), ("blur", 0.25), ("blur", 0.5), ("blur", 0.75),
+                                                          ("noise", 0.25), ("noise", 0.5), ("noise", 0.75)]
+    assert all(r["n"] == test["n"] for r in rows)
+    assert set(rep["ood_report"]) == {"documents"} and rep["ood_report"]["documents"]["n"] == 3
+    assert rep["ood_selection"]["chosen"] in ("energy", "mahalanobis")
+    card = (trained["root"] / "models" / "tiny-colours" / "CARD.md").read_text()
+    for needle in ("Results at a glance", "Robustness", "Out-of-domain", "NOT tested", "specificity", "Parity"):
+        assert needle.lower() in card.lower(), needle
+
+
+def test_feature_cache_is_keyed_by_the_files(trained):
+    import os
+
+    from training.pipeline.backbones import backbone_from_config
+    from training.pipeline.features import FeatureCache, cached_trunk_features, input_block, spec_from_block
+    from training.pipeline.splits import read_split
+
+    run = trained["run"]
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert summary["cache"] == {"dir": str(trained["root"] / "cache"), "hits": 0, "misses": 4}  # train/val/test + 1 copy
+    cfg = trained["cfg"]
+    backbone = backbone_from_config(cfg)
+    block = input_block(cfg, backbone)
+    parts = {"backbone": backbone.weights_id, "boundary": summary["boundary"], "input": block}
+    paths = [s.path for s in read_split(run / "split.csv")["val"]]
+
+    def must_not_run():
+        raise AssertionError("features were recomputed instead of read from the cache")
+
+    cache = FeatureCache(trained["root"] / "cache")
+    feats = cached_trunk_features(cache, None, paths, must_not_run, spec_from_block(block), parts, log=lambda m: None)
+    assert cache.hits == 1 and len(feats) == len(paths) and feats.dtype == np.float16
+    # An edited image file changes the key: the cache misses (and would recompute).
+    st = os.stat(paths[0])
+    os.utime(paths[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    with pytest.raises(AssertionError, match="recomputed"):
+        cached_trunk_features(cache, None, paths, must_not_run, spec_from_block(block), parts, log=lambda m: None)
+
+
+def test_cli_reports_missing_inputs(tmp_path, capsys):
+    from training.cli import main
+
+    assert main(["export", str(tmp_path / "no-run")]) == 2
+    assert "not a finished training run" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "missing.yaml")]) == 2
+    assert "no config file" in capsys.readouterr().err
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("id: demo\ndata: {format: folder, folder: ../definitely-not-here/data}\n")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "run")]) == 2
+    assert not (tmp_path / "run").exists()
+    err = capsys.readouterr().err
+    assert "data folder not found" in err and "definitely-not-here" in err

@@ -1,0 +1,98 @@
+"""On-the-fly augmentation of uint8 RGB images at model size (OpenCV, seeded NumPy generator).
+
+The geometric recipe follows the studies Tilik's packs are modelled on (Keras
+``ImageDataGenerator`` terms): rotation +/-20 degrees, width/height shift 0.2 of the side, zoom
+0.15 (scale in [0.85, 1.15]), horizontal flip, ``nearest`` fill (edge pixels repeated). Vertical
+flips and colour jitter (brightness, contrast, saturation, hue) are switched on per domain in the
+config: a dermoscopy image has no "up", a signature does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Bumped when the augmentation code changes what a seed produces (part of the feature-cache key).
+AUGMENT_VERSION = 2
+
+_BORDER = {
+    "nearest": cv2.BORDER_REPLICATE,
+    "reflect": cv2.BORDER_REFLECT_101,
+    "wrap": cv2.BORDER_WRAP,
+    "constant": cv2.BORDER_CONSTANT,
+}
+
+
+@dataclass(frozen=True)
+class Augmenter:
+    """Random geometric + colour transform; ``params`` is the config's ``augment`` block."""
+
+    rotation: float = 20.0
+    width_shift: float = 0.2
+    height_shift: float = 0.2
+    zoom: float = 0.15
+    horizontal_flip: bool = True
+    vertical_flip: bool = False
+    fill: str = "nearest"
+    brightness: float = 0.0
+    contrast: float = 0.0
+    saturation: float = 0.0
+    hue: float = 0.0
+
+    @classmethod
+    def from_config(cls, params: dict) -> "Augmenter":
+        keys = cls.__dataclass_fields__
+        if params.get("fill", "nearest") not in _BORDER:
+            raise ValueError(f"augment.fill must be one of {sorted(_BORDER)}")
+        return cls(**{k: v for k, v in params.items() if k in keys})
+
+    def describe(self) -> dict:
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__}, "version": AUGMENT_VERSION}
+
+    def geometric_matrix(self, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+        """The 2x3 affine matrix of one random rotation + zoom + shift about the image centre."""
+        angle = rng.uniform(-self.rotation, self.rotation) if self.rotation else 0.0
+        scale = rng.uniform(1.0 - self.zoom, 1.0 + self.zoom) if self.zoom else 1.0
+        tx = rng.uniform(-self.width_shift, self.width_shift) * w if self.width_shift else 0.0
+        ty = rng.uniform(-self.height_shift, self.height_shift) * h if self.height_shift else 0.0
+        m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, scale)
+        m[0, 2] += tx
+        m[1, 2] += ty
+        return m
+
+    def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One random augmentation of ``img`` (uint8 H x W x 3); returns a new uint8 array."""
+        h, w = img.shape[:2]
+        out = img
+        if self.rotation or self.zoom or self.width_shift or self.height_shift:
+            out = cv2.warpAffine(out, self.geometric_matrix(h, w, rng), (w, h), flags=cv2.INTER_LINEAR,
+                                 borderMode=_BORDER[self.fill], borderValue=(0, 0, 0))
+        if self.horizontal_flip and rng.random() < 0.5:
+            out = out[:, ::-1]
+        if self.vertical_flip and rng.random() < 0.5:
+            out = out[::-1]
+        if self.brightness or self.contrast or self.saturation or self.hue:
+            out = self._colour(np.ascontiguousarray(out), rng)
+        return np.ascontiguousarray(out)
+
+    def _colour(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Hue shift, saturation, contrast and brightness, all in uint8 OpenCV ops (fast)."""
+        out = img
+        if self.hue:
+            hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV_FULL)
+            shift = int(round(rng.uniform(-self.hue, self.hue) * 256.0))
+            hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 256).astype(np.uint8)
+            out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+        if self.saturation:
+            f = rng.uniform(1.0 - self.saturation, 1.0 + self.saturation)
+            gray = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+            out = cv2.addWeighted(out, f, gray, 1.0 - f, 0.0)
+        c = rng.uniform(1.0 - self.contrast, 1.0 + self.contrast) if self.contrast else 1.0
+        b = rng.uniform(1.0 - self.brightness, 1.0 + self.brightness) if self.brightness else 1.0
+        if c != 1.0 or b != 1.0:
+            # b * (mean + c * (x - mean)) as one saturating affine map.
+            mean = float(out.mean())
+            out = cv2.addWeighted(out, b * c, out, 0.0, b * (1.0 - c) * mean)
+        return out

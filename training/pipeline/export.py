@@ -1,0 +1,585 @@
+"""Turn a training run into a model pack: ``models/<id>/`` and ``resources/samples/<id>/``.
+
+1. Rebuild the trained Keras model from ``weights.npz``.
+2. Out-of-domain score: energy vs Mahalanobis, each thresholded at 95% in-domain acceptance on the
+   validation images, measured on the *selection* half of each OOD set; the better one is used
+   (Mahalanobis is baked into the graph as ``ood_score``).
+3. Export to ONNX (tf2onnx, opset 17, input ``input`` NHWC float32, dynamic batch) with outputs
+   ``probs``, ``logits``, ``cam`` (exact CAM of the GAP -> Dense head), ``embedding`` and maybe
+   ``ood_score``; parity Keras vs onnxruntime on real validation images (fails above 1e-4 on probs).
+4. Thresholds on the validation images *through the ONNX file and the app's preprocessing*: alarm
+   threshold (sensitivity target), review band, OOD threshold.
+5. Manifest (validated by :func:`inference.manifest.validate_manifest`), then the pack is loaded by
+   :class:`inference.inspector.Inspector` and evaluated on the held-out test images, the degraded
+   test images (robustness) and the *report* half of each OOD set: the card's numbers are the app's.
+6. Plots, self-test samples, CARD.md; ``export_report.json`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training.pipeline.config import REPO_ROOT, build_config
+
+PARITY_TOLERANCE = 1e-4
+ONNX_NAME = "model.onnx"
+PACK_FILES = (ONNX_NAME, "manifest.json", "CARD.md", "confusion_matrix.png", "confusion_matrix_argmax.png",
+              "roc_curves.png", "training_curves.png", "ood_scores.png")
+
+
+class ExportError(RuntimeError):
+    """The export failed a check (parity, manifest, self-test samples)."""
+
+
+def load_run_config(run_dir: Path) -> dict:
+    import yaml
+
+    raw = yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+    meta = raw.pop("_meta", {}) or {}
+    cfg = build_config(raw, source=str(run_dir / "config.yaml"))
+    cfg["_quick"] = bool(meta.get("quick"))
+    cfg["_path"] = meta.get("source_config")
+    return cfg
+
+
+# ------------------------------------------------------------------------------------------------
+# ONNX
+
+
+def export_onnx(keras_model, path: Path, opset: int = 17) -> list[str]:
+    """Convert a dict-output Keras model to ONNX at ``path`` (input ``input``, batch ``batch``).
+
+    Same recipe as :func:`training.lite0.cam_export.export_onnx`, which insists on exactly the four
+    outputs probs/logits/cam/embedding; this one also carries ``ood_score``.
+    """
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = tuple(keras_model.inputs[0].shape[1:])
+    keras_model(np.zeros((1, *shape), np.float32), training=False)
+    spec = tf.TensorSpec((None, *shape), tf.float32, name="input")
+
+    @tf.function(input_signature=[spec])
+    def serve(x):
+        return keras_model(x, training=False)
+
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=[spec], opset=opset)
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_param = "batch"
+    if [i.name for i in proto.graph.input] != ["input"]:
+        raise ExportError(f"unexpected ONNX inputs {[i.name for i in proto.graph.input]}")
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return [o.name for o in proto.graph.output]
+
+
+def parity(keras_model, onnx_path: Path, images: np.ndarray, tolerance: float = PARITY_TOLERANCE) -> dict:
+    """Max |Keras - onnxruntime| per output on real images; raises ExportError above ``tolerance``
+    on probs or when an argmax differs."""
+    import onnxruntime as ort
+
+    from training.pipeline.features import make_predict_fn
+
+    keras_out = make_predict_fn(keras_model, tuple(images.shape[1:]), 16)(images)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    onnx_out = {}
+    for i in range(0, len(images), 16):
+        for k, v in zip(names, session.run(names, {"input": images[i:i + 16]})):
+            onnx_out.setdefault(k, []).append(v)
+    onnx_out = {k: np.concatenate(v) for k, v in onnx_out.items()}
+    max_abs = {k: float(np.max(np.abs(np.asarray(keras_out[k], np.float64) - onnx_out[k]))) for k in names}
+    rel = {}
+    if "ood_score" in names:
+        rel["ood_score"] = float(np.max(np.abs(keras_out["ood_score"] - onnx_out["ood_score"])
+                                        / np.maximum(np.abs(keras_out["ood_score"]), 1e-6)))
+    agree = float(np.mean(np.argmax(keras_out["probs"], 1) == np.argmax(onnx_out["probs"], 1)))
+    report = {"n": int(len(images)), "max_abs": max_abs, "max_rel": rel, "argmax_agree": agree,
+              "tolerance_probs": tolerance}
+    if max_abs["probs"] > tolerance or agree < 1.0:
+        raise ExportError(f"Keras vs onnxruntime parity failed: {report}")
+    return report
+
+
+def onnx_outputs(onnx_path: Path, tensors: np.ndarray, batch: int = 32) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs() if o.name != "cam"]
+    out: dict[str, list] = {}
+    for i in range(0, len(tensors), batch):
+        for k, v in zip(names, session.run(names, {"input": tensors[i:i + batch]})):
+            out.setdefault(k, []).append(v)
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def preprocess_items(items: list, spec) -> np.ndarray:
+    """Paths or RGB arrays -> model tensors with the app's decoding and preprocessing."""
+    from inference.imageio import load_image
+    from inference.preprocess import preprocess
+
+    return np.stack([preprocess(load_image(it).rgb, spec)[0] for it in items]).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------
+# the export
+
+
+def _inspect(inspector, items: list, names: list[str] | None = None) -> dict:
+    """Run the app's inspector on paths/arrays; arrays of probs, labels and flags (errors counted)."""
+    class_names = list(inspector.manifest.class_names)
+    probs, labels, ood, review, scores, errors = [], [], [], [], [], []
+    for i, item in enumerate(inspector.iter_batch(items, batch_size=32, names=names)):
+        if not item.ok:
+            errors.append((item.source, str(item.error)))
+            continue
+        r = item.result
+        probs.append([r.probabilities[n] for n in class_names])
+        labels.append(class_names.index(r.label))
+        ood.append(r.out_of_domain)
+        review.append(r.needs_review)
+        scores.append(np.nan if r.ood_score is None else r.ood_score)
+    return {"probs": np.asarray(probs, np.float64).reshape(-1, len(class_names)), "labels": np.asarray(labels, int),
+            "ood": np.asarray(ood, bool), "review": np.asarray(review, bool), "ood_score": np.asarray(scores),
+            "errors": errors}
+
+
+def _alarm_summary(y: np.ndarray, pred: np.ndarray, alarming_idx: list[int]) -> dict | None:
+    """Sensitivity/specificity of "an alarming class was reported" vs "the truth is alarming"."""
+    if not alarming_idx:
+        return None
+    t = np.isin(y, alarming_idx)
+    p = np.isin(pred, alarming_idx)
+    tp, fn = int(np.sum(t & p)), int(np.sum(t & ~p))
+    tn, fp = int(np.sum(~t & ~p)), int(np.sum(~t & p))
+    return {"sensitivity": tp / max(tp + fn, 1), "specificity": tn / max(tn + fp, 1),
+            "ppv": tp / max(tp + fp, 1), "npv": tn / max(tn + fn, 1), "tp": tp, "fn": fn, "tn": tn, "fp": fp}
+
+
+def _pick_samples(y: np.ndarray, res: dict, class_names: list[str], count: int, preferred: list[str]) -> list[int]:
+    """Indices of correctly classified, in-domain, no-review, confident test images, spread over classes."""
+    ok = (res["labels"] == y) & ~res["ood"]
+    conf = res["probs"][np.arange(len(y)), res["labels"]]
+    order = [class_names.index(n) for n in preferred if n in class_names]
+    # Then the other classes, commonest first.
+    order += sorted((i for i in range(len(class_names)) if i not in order), key=lambda i: -int(np.sum(y == i)))
+    per_class = max(1, count // len(class_names)) if len(class_names) <= count else 1
+    chosen: list[int] = []
+    for rnd in range(per_class):
+        for c in order:
+            if len(chosen) >= count:
+                break
+            cand = [i for i in np.flatnonzero(ok & (y == c) & ~res["review"]) if i not in chosen]
+            if not cand:
+                cand = [i for i in np.flatnonzero(ok & (y == c)) if i not in chosen]
+            if cand:
+                # Not the most confident (often trivial): the median-confidence correct one.
+                cand = sorted(cand, key=lambda i: conf[i])
+                chosen.append(int(cand[len(cand) // 2] if rnd == 0 else cand[-1]))
+    return chosen[:count]
+
+
+def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
+               samples_dir: Path = REPO_ROOT / "resources" / "samples", log=print) -> dict:
+    """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report."""
+    import keras
+
+    from inference.inspector import Inspector, clear_session_cache
+    from inference.manifest import validate_manifest
+    from inference.registry import check_pack, sha256_file
+    from training.lite0.cam_export import build_cam_model
+    from training.pipeline import card, plots
+    from training.pipeline.backbones import backbone_from_config, build_classifier
+    from training.pipeline.evaluate import classification_metrics
+    from training.pipeline.features import input_block, make_predict_fn, spec_from_block
+    from training.pipeline.ood import Mahalanobis, energy_score, load_ood_sets, max_softmax_score
+    from training.pipeline.robustness import KINDS, degrade
+    from training.pipeline.splits import read_split
+    from training.pipeline.thresholds import acceptance_threshold, alarm_decisions, alarm_threshold, review_band
+
+    t_start = time.perf_counter()
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    cfg["_path_rel"] = _rel(Path(cfg["_path"])) if cfg.get("_path") else "CONFIG"
+    seed = int(cfg["seed"])
+    keras.utils.set_random_seed(seed)
+    pack_id = cfg["id"]
+    names = [c["name"] for c in cfg["classes"]]
+    alarming = list(cfg["decision"]["alarming"])
+    alarming_idx = [names.index(a) for a in alarming]
+    split = read_split(run_dir / "split.csv")
+    arrays = dict(np.load(run_dir / "outputs.npz"))
+    train_summary = json.loads((run_dir / "train_summary.json").read_text(encoding="utf-8"))
+    pack_dir = Path(models_dir) / pack_id
+    pack_dir.mkdir(parents=True, exist_ok=True)
+    for f in PACK_FILES:
+        (pack_dir / f).unlink(missing_ok=True)
+    index = {n: i for i, n in enumerate(names)}
+    y = {s: np.array([index[x.label] for x in split[s]], int) for s in split}
+    log(f"exporting {pack_id} from {run_dir} to {pack_dir}")
+
+    # -- 1. the trained model ----------------------------------------------------------------------
+    from training.pipeline.train_cmd import load_weights
+
+    backbone = backbone_from_config(cfg)
+    block = input_block(cfg, backbone)
+    spec = spec_from_block(block)
+    size = int(cfg["input"]["size"])
+    model, base = build_classifier(backbone, size, len(names), float(cfg["schedule"]["head"]["dropout"]), weights=None)
+    load_weights(model, run_dir / "weights.npz")
+    cam_model = build_cam_model(model)
+
+    # -- 2. which out-of-domain score -------------------------------------------------------------
+    t0 = time.perf_counter()
+    ood_cfg = cfg["ood"]
+    acceptance = float(ood_cfg["acceptance"])
+    maha = Mahalanobis.fit(arrays["train_embedding"], arrays["train_labels"], ood_cfg["mahalanobis"].get("shrinkage", "ledoit-wolf"))
+    val_probs_k = _softmax(arrays["val_logits"])
+    scorers = {
+        "energy": lambda logits, emb: energy_score(logits),
+        "mahalanobis": lambda logits, emb: maha.score(emb),
+        "max_softmax": lambda logits, emb: max_softmax_score(_softmax(logits)),
+    }
+    methods = [m for m in ood_cfg["methods"] if m in scorers]
+    ood_sets = load_ood_sets(ood_cfg["sets"], int(ood_cfg["limit"]), seed, log=log)
+    halves = {s.name: s.halves() for s in ood_sets}
+    feat_model = keras.Model(model.input, {"logits": model.output, "embedding": model.get_layer("avg_pool").output})
+    feat_fn = make_predict_fn(feat_model, (size, size, 3), 32)
+    selection: dict = {"val_thresholds": {}, "rejection": {}, "n": {}}
+    sel_scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
+    for name, (sel, _) in halves.items():
+        out = feat_fn(preprocess_items(sel.items, spec))
+        selection["n"][name] = len(sel.items)
+        for m in methods:
+            sel_scores[m][name] = scorers[m](out["logits"], out["embedding"])
+    for m in methods:
+        val_s = scorers[m](arrays["val_logits"], arrays["val_embedding"])
+        thr = acceptance_threshold(val_s, acceptance)
+        selection["val_thresholds"][m] = thr
+        selection["rejection"][m] = {k: float(np.mean(v > thr)) for k, v in sel_scores[m].items()}
+    mean_rej = {m: float(np.mean(list(selection["rejection"][m].values()))) if selection["rejection"][m] else 0.0
+                for m in methods}
+    # Prefer the score the app computes without extra weights when they tie.
+    preference = {"energy": 0, "max_softmax": 1, "mahalanobis": 2}
+    chosen = max(methods, key=lambda m: (round(mean_rej[m], 4), -preference[m])) if methods else None
+    selection["mean_rejection"] = mean_rej
+    selection["chosen"] = chosen
+    for m in methods:
+        log(f"  OOD {m:12s}: val threshold {selection['val_thresholds'][m]:.4g}, rejects "
+            + ", ".join(f"{k} {100 * v:.1f}%" for k, v in selection["rejection"][m].items())
+            + f" (selection halves; mean {100 * mean_rej[m]:.1f}%)")
+    log(f"  OOD score used: {chosen}")
+    timings = {"ood_selection_s": time.perf_counter() - t0}
+
+    # -- 3. ONNX export and parity ----------------------------------------------------------------
+    t0 = time.perf_counter()
+    inp = keras.Input((size, size, 3), name="input")
+    outs = dict(cam_model(inp))
+    if chosen == "mahalanobis":
+        outs["ood_score"] = maha.keras_layer()(outs["embedding"])
+    export_model = keras.Model(inp, outs, name=f"{pack_id.replace('-', '_')}_export")
+    onnx_path = pack_dir / ONNX_NAME
+    output_names = export_onnx(export_model, onnx_path)
+    timings["onnx_export_s"] = time.perf_counter() - t0
+    log(f"  ONNX {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), outputs {output_names}, "
+        f"{timings['onnx_export_s']:.0f} s")
+    n_par = min(int(cfg["evaluation"]["parity_images"]), len(split["val"]))
+    par_idx = np.linspace(0, len(split["val"]) - 1, n_par).astype(int)
+    par = parity(export_model, onnx_path, preprocess_items([split["val"][i].path for i in par_idx], spec))
+    log("  parity on %d validation images: " % par["n"] + ", ".join(f"{k} {v:.1e}" for k, v in par["max_abs"].items()))
+
+    # -- 4. thresholds on validation data, through the ONNX file --------------------------------------
+    t0 = time.perf_counter()
+    val_out = onnx_outputs(onnx_path, preprocess_items([s.path for s in split["val"]], spec))
+    val_probs = val_out["probs"].astype(np.float64)
+    dec = cfg["decision"]
+    decision: dict = {"top_k": int(min(dec["top_k"], len(names)))}
+    if alarming_idx:
+        p_alarm = val_probs[:, alarming_idx].sum(1)
+        is_alarm = np.isin(y["val"], alarming_idx)
+        thr = alarm_threshold(p_alarm, is_alarm, float(dec["target_sensitivity"]), float(dec["max_alarm_threshold"]))
+        band = review_band(p_alarm, is_alarm, thr, sensitivity=float(dec["review"]["sensitivity"]),
+                           precision=float(dec["review"]["precision"]), max_rate=dec["review"].get("max_rate"))
+        decision.update({"alarming": alarming, "alarm_threshold": thr, "review_band": list(band)})
+    if dec.get("min_confidence") is not None:
+        decision["min_confidence"] = float(dec["min_confidence"])
+    if dec.get("verdict_words"):
+        decision["verdict_words"] = dict(dec["verdict_words"])
+    ood_block = None
+    if chosen is not None:
+        if chosen == "mahalanobis":
+            val_ood = val_out["ood_score"].reshape(-1)
+            score_kind = "output"
+            method = ("Mahalanobis distance of the pooled embedding to the nearest class mean (shared "
+                      "Ledoit-Wolf covariance of the training embeddings), divided by the embedding size")
+        elif chosen == "energy":
+            val_ood = energy_score(val_out["logits"])
+            score_kind = "energy"
+            method = "energy score -T*logsumexp(logits/T), T = 1"
+        else:
+            val_ood = max_softmax_score(val_probs)
+            score_kind = "max_softmax"
+            method = "1 - maximum softmax probability"
+        ood_thr = acceptance_threshold(val_ood, acceptance)
+        ood_block = {"score": score_kind, "threshold": float(ood_thr), "temperature": 1.0,
+                     "in_domain_acceptance": acceptance, "method": method}
+    val_decided = alarm_decisions(val_probs, alarming_idx, decision.get("alarm_threshold"))
+    val_metrics_app = classification_metrics(y["val"], val_decided, val_probs, names)
+    timings["thresholds_s"] = time.perf_counter() - t0
+
+    # -- 5. manifest, then the app's inspector on the test set -----------------------------------------
+    samples_rel = _rel(Path(samples_dir) / pack_id)
+    outputs_block = {k: k for k in ("probs", "logits", "cam", "embedding", "ood_score") if k in output_names}
+    manifest = {
+        "schema_version": 1, "id": pack_id, "name": cfg["name"], "version": str(cfg["version"]),
+        "task": cfg["task"], "mode": cfg["mode"],
+        "model": {"file": ONNX_NAME, "sha256": sha256_file(onnx_path)},
+        "input": block, "outputs": outputs_block, "classes": cfg["classes"], "decision": decision,
+        "ood": ood_block, "metrics": {},
+        "data": {"source": " ".join(str(cfg["data"]["source"]).split()),
+                 "licence": " ".join(str(cfg["data"]["licence"]).split()),
+                 "split": _split_text(train_summary["split"], cfg)},
+        "intended_use": " ".join(str(cfg["card"]["intended_use"]).split()) or "See CARD.md.",
+        "limitations": " ".join(str(cfg["card"]["limitations"]).split()) or "See CARD.md.",
+        "card": "CARD.md", "samples": samples_rel,
+    }
+    validate_manifest(manifest)
+    (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    clear_session_cache()
+    pack = check_pack(pack_dir)
+    inspector = Inspector(pack, "cpu")
+
+    t0 = time.perf_counter()
+    test_paths = [s.path for s in split["test"]]
+    res = _inspect(inspector, test_paths)
+    if res["errors"]:
+        raise ExportError(f"{len(res['errors'])} test images failed in the inspector: {res['errors'][:3]}")
+    yt = y["test"]
+    test_app = classification_metrics(yt, res["labels"], res["probs"], names)
+    test_argmax = classification_metrics(yt, res["probs"].argmax(1), res["probs"], names)
+    alarm_test = _alarm_summary(yt, res["labels"], alarming_idx)
+    from training.pipeline.evaluate import bootstrap_ci
+
+    ci = {"most_probable": bootstrap_ci(yt, res["probs"].argmax(1), res["probs"], len(names), seed=seed),
+          "app": bootstrap_ci(yt, res["labels"], res["probs"], len(names), seed=seed)}
+    np.savez_compressed(run_dir / "test_predictions.npz", ids=np.array([s.id for s in split["test"]]), y=yt,
+                        probs=res["probs"], decided=res["labels"], ood=res["ood"], review=res["review"],
+                        ood_score=res["ood_score"])
+    review_rate = float(res["review"].mean())
+    outside = ~res["review"]
+    acc_outside = float(np.mean(res["labels"][outside] == yt[outside])) if outside.any() else None
+    false_reject = float(res["ood"].mean())
+    timings["test_eval_s"] = time.perf_counter() - t0
+    log(f"  test (n={len(yt)}, app decision): accuracy {test_app['accuracy']:.3f}, balanced {test_app['balanced_accuracy']:.3f}, "
+        f"macro F1 {test_app['macro']['f1']:.3f}, ROC-AUC {test_app['roc_auc']:.3f}")
+    log(f"  test (argmax): accuracy {test_argmax['accuracy']:.3f}, balanced {test_argmax['balanced_accuracy']:.3f}, "
+        f"macro F1 {test_argmax['macro']['f1']:.3f}" + "".join(f", top-{k} {v:.3f}" for k, v in test_argmax.get("top_k", {}).items()))
+
+    # robustness
+    t0 = time.perf_counter()
+    from inference.imageio import load_image
+
+    rb = cfg["evaluation"]["robustness"]
+    decoded = [load_image(p).rgb for p in test_paths]
+    robustness = [_robust_row("clean", 0.0, yt, res, names)]
+    for kind in KINDS:
+        for frac in rb["fractions"]:
+            imgs, _ = degrade(decoded, kind, float(frac), seed=seed, blur_sigma=float(rb["blur_sigma"]),
+                              noise_sigma=float(rb["noise_sigma"]), input_size=size)
+            r = _inspect(inspector, imgs, names=[f"test{i}" for i in range(len(imgs))])
+            robustness.append(_robust_row(kind, float(frac), yt, r, names))
+    timings["robustness_s"] = time.perf_counter() - t0
+    log("  robustness: " + "; ".join(f"{r['kind']} {int(100 * r['fraction'])}% acc {r['accuracy']:.3f}" for r in robustness))
+
+    # OOD report halves
+    t0 = time.perf_counter()
+    ood_report = {}
+    ood_scores_report = {}
+    for name, (_, rep) in halves.items():
+        r = _inspect(inspector, rep.items, names=rep.ids)
+        ood_report[name] = {"n": int(len(r["ood"])), "rejected": int(r["ood"].sum()),
+                            "rejection_rate": float(r["ood"].mean()) if len(r["ood"]) else None,
+                            "description": rep.description,
+                            "predicted_if_accepted": {names[c]: int(np.sum((r["labels"] == c) & ~r["ood"]))
+                                                      for c in range(len(names))}}
+        ood_scores_report[name] = r["ood_score"]
+    timings["ood_report_s"] = time.perf_counter() - t0
+    if ood_report:
+        log("  OOD refused (report halves): " + ", ".join(f"{k} {v['rejected']}/{v['n']}" for k, v in ood_report.items())
+            + f"; in-domain test refused {int(res['ood'].sum())}/{len(yt)}")
+
+    # -- 6. plots, samples, card, final manifest -------------------------------------------------------
+    labels_h = [c["label"] for c in cfg["classes"]]
+    plots.confusion_matrix(test_app["confusion_matrix"], labels_h, pack_dir / "confusion_matrix.png",
+                           f"{pack_id}: test set (n={len(yt)}), app decision")
+    if len(names) > 2 or alarming_idx:
+        plots.confusion_matrix(test_argmax["confusion_matrix"], labels_h, pack_dir / "confusion_matrix_argmax.png",
+                               f"{pack_id}: test set (n={len(yt)}), most probable class")
+    op = []
+    if len(names) == 2 and alarm_test:
+        op = [(f"alarm threshold {decision['alarm_threshold']:.2f}", 1 - alarm_test["specificity"], alarm_test["sensitivity"])]
+    plots.roc_curves(yt, res["probs"], labels_h, pack_dir / "roc_curves.png", f"{pack_id}: ROC on the test set", op)
+    if (run_dir / "training_curves.png").is_file():
+        shutil.copy2(run_dir / "training_curves.png", pack_dir / "training_curves.png")
+    if ood_block is not None:
+        plots.ood_histogram({"validation (in-domain)": val_ood, "test (in-domain)": res["ood_score"]},
+                            ood_scores_report, ood_block["threshold"], pack_dir / "ood_scores.png",
+                            f"{pack_id}: out-of-domain score ({chosen})", log_scale=chosen == "mahalanobis")
+
+    sample_idx = _pick_samples(yt, res, names, int(cfg["evaluation"]["samples"]), alarming)
+    sdir = Path(samples_dir) / pack_id
+    if sdir.exists():
+        shutil.rmtree(sdir)
+    sdir.mkdir(parents=True)
+    entries = []
+    for i in sample_idx:
+        src = split["test"][i].path
+        shutil.copy2(src, sdir / src.name)
+        entries.append({"file": src.name, "expected": names[yt[i]]})
+    (sdir / "samples.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    for e in entries:
+        r = inspector.classify(sdir / e["file"])
+        if r.label != e["expected"] or r.out_of_domain:
+            raise ExportError(f"sample {e['file']} came back {r.label} (ood={r.out_of_domain}), expected {e['expected']}")
+    log(f"  {len(entries)} self-test samples in {sdir}: " + ", ".join(f"{e['file']} ({e['expected']})" for e in entries))
+
+    timings["export_total_s"] = time.perf_counter() - t_start
+    report = {
+        "pack": pack_id, "classes": names, "onnx": {"file": ONNX_NAME, "bytes": onnx_path.stat().st_size,
+                                                   "sha256": manifest["model"]["sha256"], "outputs": output_names},
+        "parity": par, "decision": decision, "ood": ood_block, "ood_selection": selection,
+        "ood_report": ood_report, "in_domain_false_rejection_test": false_reject,
+        "in_domain_false_rejection_test_count": [int(res["ood"].sum()), int(len(yt))],
+        "test_app": test_app, "test_argmax": test_argmax, "alarm_test": alarm_test, "test_ci95": ci,
+        "alarm_val": _alarm_summary(y["val"], val_decided, alarming_idx), "val_app": val_metrics_app,
+        "review_rate_test": review_rate, "accuracy_outside_review_test": acc_outside,
+        "robustness": robustness, "robustness_params": rb, "samples": entries, "timings": timings,
+        "train_summary": train_summary, "provider": inspector.provider,
+    }
+    manifest["metrics"] = _manifest_metrics(report, names)
+    manifest["training"] = {
+        "backbone": train_summary["backbone"], "finetuned_blocks": train_summary["finetune_blocks"],
+        "cut": train_summary["boundary"], "augment": cfg["augment"], "schedule": cfg["schedule"],
+        "class_weights": train_summary["class_weights"], "seed": seed,
+        "train_seconds": round(train_summary["seconds"]["total_s"], 1),
+        "export_seconds": round(timings["export_total_s"], 1),
+        "parity": {"n": par["n"], "max_abs": par["max_abs"]},
+        "ood_selection": {"mean_rejection": mean_rej, "chosen": chosen},
+        "built_by": f"python -m training train {cfg['_path_rel']} --export",
+    }
+    validate_manifest(manifest)
+    (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    clear_session_cache()
+    check = check_pack(pack_dir)
+    if not check.usable:
+        raise ExportError(f"the written pack is not usable: {check.problem}")
+    card.write_card(pack_dir / "CARD.md", cfg=cfg, manifest=manifest, report=report)
+    (run_dir / "export_report.json").write_text(json.dumps(report, indent=2, default=_json_default), encoding="utf-8")
+    log(f"exported {pack_id} in {timings['export_total_s']:.0f} s -> {pack_dir}")
+    return report
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def _robust_row(kind: str, fraction: float, y: np.ndarray, res: dict, names: list[str]) -> dict:
+    from training.pipeline.evaluate import classification_metrics
+
+    m = classification_metrics(y, res["labels"], res["probs"], names)
+    return {"kind": kind, "fraction": fraction, "n": m["n"], "correct": m["correct"], "accuracy": m["accuracy"],
+            "balanced_accuracy": m["balanced_accuracy"], "precision_macro": m["macro"]["precision"],
+            "recall_macro": m["macro"]["recall"], "f1_macro": m["macro"]["f1"],
+            "specificity_macro": m["macro"]["specificity"], "roc_auc": m.get("roc_auc"),
+            "ood_refused": int(res["ood"].sum())}
+
+
+def _manifest_metrics(report: dict, names: list[str]) -> dict:
+    """A compact metrics block for the manifest (the card has everything)."""
+    def summary(m: dict) -> dict:
+        out = {"n": m["n"], "accuracy": round(m["accuracy"], 4), "balanced_accuracy": round(m["balanced_accuracy"], 4),
+               "macro_f1": round(m["macro"]["f1"], 4), "weighted_f1": round(m["weighted"]["f1"], 4),
+               "roc_auc": None if m.get("roc_auc") is None else round(m["roc_auc"], 4),
+               "per_class": {n: {"recall": round(m["per_class"][n]["recall"], 4),
+                                 "specificity": round(m["per_class"][n]["specificity"], 4),
+                                 "precision": round(m["per_class"][n]["precision"], 4),
+                                 "support": m["per_class"][n]["support"]} for n in names}}
+        if m.get("top_k"):
+            out["top_k"] = {k: round(v, 4) for k, v in m["top_k"].items()}
+        return out
+
+    return {
+        "test_app_decision": summary(report["test_app"]),
+        "test_most_probable": summary(report["test_argmax"]),
+        "alarm_test": report["alarm_test"],
+        "review_rate_test": round(report["review_rate_test"], 4),
+        "ood_rejection": {k: v["rejection_rate"] for k, v in report["ood_report"].items()},
+        "in_domain_false_rejection_test": round(report["in_domain_false_rejection_test"], 4),
+        "split": "lesion/group-disjoint held-out test set; see CARD.md",
+    }
+
+
+def _split_text(summary: dict, cfg: dict) -> str:
+    key = summary.get("group_key")
+    how = f"grouped by {key} (no {key} on two sides), stratified" if summary.get("grouped") else "stratified by class"
+    t = summary["totals"]
+    return f"{how}: train {t['train']}, validation {t['val']}, test {t['test']} images (seed {cfg['seed']})."
+
+
+def _rel(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return Path(path).resolve().as_posix()
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def rewrite_card(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models", log=print) -> Path:
+    """Write ``CARD.md`` again from the run's ``export_report.json`` and the *current* card texts of
+    the source config (wording changes without re-exporting; the numbers stay the measured ones)."""
+    from training.pipeline import card
+    from training.pipeline.config import load_config
+
+    run_dir = Path(run_dir)
+    cfg = load_run_config(run_dir)
+    cfg["_path_rel"] = _rel(Path(cfg["_path"])) if cfg.get("_path") else "CONFIG"
+    if cfg.get("_path") and Path(cfg["_path"]).is_file():
+        cfg["card"] = load_config(cfg["_path"])["card"]
+    report = json.loads((run_dir / "export_report.json").read_text(encoding="utf-8"))
+    pack_dir = Path(models_dir) / cfg["id"]
+    manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
+    path = card.write_card(pack_dir / "CARD.md", cfg=cfg, manifest=manifest, report=report)
+    log(f"rewrote {path}")
+    return path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:  # used by export_cmd
+    parser.add_argument("run_dir", type=Path, help="a run folder written by `python -m training train`")
+    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models", help="default models/")
+    parser.add_argument("--samples-dir", type=Path, default=REPO_ROOT / "resources" / "samples",
+                        help="default resources/samples/")
+    parser.add_argument("--card-only", action="store_true",
+                        help="only rewrite CARD.md from the run's export_report.json and the config's card texts")

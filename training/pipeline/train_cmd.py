@@ -1,0 +1,309 @@
+"""``python -m training train CONFIG [--data PATH] [--out RUN_DIR] [--quick] [--export]``.
+
+Trains a pack from its YAML config and writes a run folder:
+
+- ``config.yaml`` (the resolved config), ``split.csv`` + ``split_summary.json`` (ids per side),
+- ``history.csv`` (one row per epoch of each stage) and ``training_curves.png``,
+- ``weights.npz`` (every layer's weights by name), ``outputs.npz`` (logits and embeddings of the
+  train/val/test images, for thresholds and the Mahalanobis fit), ``train_summary.json``.
+
+With ``--export`` it then runs ``python -m training export RUN_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training.pipeline.config import (REPO_ROOT, ConfigError, DataNotFoundError, apply_quick, load_config,
+                                      override_data, resolve_path)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.pipeline.features import DEFAULT_CACHE
+
+    parser.add_argument("config", type=Path, help="pack config (YAML), e.g. training/configs/skin-binary.yaml")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="your own data: a folder with one sub-folder per class, or a CSV file with the "
+                             "config's columns (overrides the config's data source)")
+    parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<pack id>)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: few images per class, one augmented copy, one or two epochs")
+    parser.add_argument("--export", action="store_true", help="export the pack to models/<id>/ when done")
+    parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models",
+                        help="where --export writes the pack folder (default models/)")
+    parser.add_argument("--samples-dir", type=Path, default=REPO_ROOT / "resources" / "samples",
+                        help="where --export writes the self-test samples (default resources/samples/)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help=f"feature cache folder (default {DEFAULT_CACHE}; env TILIK_FEATURE_CACHE)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def maybe_generate(cfg: dict, log=_log) -> None:
+    """Make a synthetic dataset first when the config says how (``data.generate``) and it is missing."""
+    gen = cfg["data"].get("generate")
+    if not gen:
+        return
+    if cfg["data"]["format"] == "csv":
+        target = resolve_path(cfg["data"].get("csv"))
+        folder = target.parent if target is not None else None
+    else:
+        folder = target = resolve_path(cfg["data"].get("folder"))
+    if folder is None or target.exists():
+        return
+    import importlib
+
+    module = importlib.import_module(gen.get("module", "training.seals"))
+    kwargs = {k: v for k, v in gen.items() if k not in ("module", "count", "seed")}
+    log(f"generating {gen['count']} images into {folder} with {module.__name__}.generate_dataset")
+    module.generate_dataset(folder, int(gen["count"]), int(gen.get("seed", cfg["seed"])), **kwargs)
+
+
+def _dump_yaml(cfg: dict, path: Path) -> None:
+    import yaml
+
+    clean = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    clean["_meta"] = {"source_config": cfg.get("_path"), "quick": bool(cfg.get("_quick"))}
+    path.write_text(yaml.safe_dump(clean, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) -> Path:
+    """Train the pack ``cfg`` describes into ``run_dir``; returns ``run_dir``."""
+    import keras
+    import tensorflow as tf
+
+    from training.pipeline import plots
+    from training.pipeline.augment import Augmenter
+    from training.pipeline.backbones import backbone_from_config, build_classifier
+    from training.pipeline.datasets import load_dataset
+    from training.pipeline.features import FeatureCache, cached_trunk_features, input_block, load_fitted, \
+        make_predict_fn, spec_from_block
+    from training.pipeline.heads import class_weights, train_stage
+    from training.pipeline.splits import split_samples, split_summary, write_split
+
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    seed = int(cfg["seed"])
+    keras.utils.set_random_seed(seed)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _dump_yaml(cfg, run_dir / "config.yaml")
+
+    # -- data and split --------------------------------------------------------------------------
+    maybe_generate(cfg, log)
+    ds = load_dataset(cfg)
+    names = ds.class_names
+    cfg["classes"] = ds.classes
+    _dump_yaml(cfg, run_dir / "config.yaml")
+    index = {n: i for i, n in enumerate(names)}
+    split = split_samples(ds.samples, val=float(cfg["split"]["val"]), test=float(cfg["split"]["test"]), seed=seed)
+    write_split(split, run_dir / "split.csv")
+    summary = split_summary(split, names)
+    summary["group_key"] = cfg["data"].get("group_column") or cfg["data"].get("group_pattern")
+    (run_dir / "split_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    log(f"{len(ds.samples)} images, {len(names)} classes from {ds.description}")
+    log("split (" + ("grouped by " + str(summary["group_key"]) if summary["grouped"] else "ungrouped, stratified")
+        + "): " + ", ".join(f"{s} {summary['totals'][s]}" for s in ("train", "val", "test")))
+    for name in names:
+        log(f"  {name:12s} " + "  ".join(f"{s} {summary['per_class'][s][name]:5d}" for s in ("train", "val", "test")))
+    y = {s: np.array([index[x.label] for x in split[s]], np.int32) for s in split}
+    paths = {s: [x.path for x in split[s]] for s in split}
+
+    # -- model and its cut -----------------------------------------------------------------------
+    backbone = backbone_from_config(cfg)
+    block = input_block(cfg, backbone)
+    spec = spec_from_block(block)
+    size = int(cfg["input"]["size"])
+    sched = cfg["schedule"]
+    n_blocks = int(sched["finetune"]["blocks"])
+    model, base = build_classifier(backbone, size, len(names), float(sched["head"]["dropout"]))
+    boundary_name = backbone.boundary_layer(base, n_blocks)
+    boundary = base.get_layer(boundary_name).output
+    trunk = keras.Model(base.input, boundary, name="trunk")
+    top = keras.Model(boundary, model.output, name="top")
+    embed = keras.Model(boundary, model.get_layer("avg_pool").output, name="embed")
+    log(f"backbone {backbone.describe()}, input {size}x{size} ({block['resize']}), "
+        f"cut after {boundary_name}: {tuple(boundary.shape[1:])}; fine-tuning the top {n_blocks} block(s)")
+
+    # -- cached trunk features -------------------------------------------------------------------
+    t0 = time.perf_counter()
+    cache = FeatureCache(cache_dir)
+    key_parts = {"backbone": backbone.weights_id, "boundary": boundary_name, "input": block}
+    fitted_mem: dict[str, np.ndarray] = {}
+
+    def loader(side):
+        def load():
+            if side not in fitted_mem:
+                fitted_mem[side] = load_fitted(paths[side], spec)
+            return fitted_mem[side]
+        return load
+
+    batch = int(sched["batch_size"])
+    clean = {s: cached_trunk_features(cache, trunk, paths[s], loader(s), spec, key_parts,
+                                      batch_size=batch, label=f"{s} (clean)", log=log) for s in ("train", "val", "test")}
+    augmenter = Augmenter.from_config({k: v for k, v in cfg["augment"].items() if k != "copies"})
+    copies = []
+    for k in range(int(cfg["augment"]["copies"])):
+        copies.append(cached_trunk_features(cache, trunk, paths["train"], loader("train"), spec, key_parts,
+                                            augmenter=augmenter, seed=seed * 1000 + k + 1, batch_size=batch,
+                                            label=f"train (augmented copy {k + 1})", log=log))
+    fitted_mem.clear()
+    if not copies:
+        copies = [clean["train"]]
+    timings["features_s"] = time.perf_counter() - t0
+
+    weights = class_weights(y["train"], len(names), sched["class_weight"])
+    log("class weights: " + ", ".join(f"{n} {w:.2f}" for n, w in zip(names, weights)))
+    monitor = sched["monitor"]
+    if monitor == "roc_auc" and len(names) > 2:
+        log("  (roc_auc on more than two classes is the one-vs-rest macro average)")
+
+    # -- stage 1: the head on pooled embeddings ---------------------------------------------------
+    t0 = time.perf_counter()
+    for layer in base.layers:
+        layer.trainable = False
+    embed_fn = make_predict_fn(embed, tuple(boundary.shape[1:]), 128)
+    emb_copies = [embed_fn(c) for c in copies]
+    emb_val = embed_fn(clean["val"])
+    emb_in = keras.Input((emb_val.shape[1],), name="embedding")
+    head_model = keras.Model(emb_in, model.get_layer("head")(model.get_layer("head_dropout")(emb_in)), name="head_only")
+    hs = sched["head"]
+    head_result = train_stage(
+        head_model, stage="head", train_inputs=lambda e: emb_copies[e % len(emb_copies)], train_labels=y["train"],
+        val_inputs=emb_val, val_labels=y["val"], n_classes=len(names), weights=weights,
+        epochs=int(hs["epochs"]), lr=float(hs["lr"]), patience=int(hs["patience"]), monitor=monitor,
+        batch_size=batch, seed=seed, label_smoothing=float(sched["label_smoothing"]),
+        weight_decay=float(hs.get("weight_decay", 0.0)), log=log)
+    timings["head_s"] = time.perf_counter() - t0
+    del emb_copies
+
+    # -- stage 2: fine-tune the top blocks ----------------------------------------------------------
+    t0 = time.perf_counter()
+    fs = sched["finetune"]
+    ft_result = None
+    if int(fs["epochs"]) > 0:
+        trainable = backbone.unfreeze_top(model, n_blocks, train_batchnorm=bool(fs.get("train_batchnorm")))
+        log(f"fine-tuning {len(trainable)} layers: {', '.join(trainable[:4])}{' ...' if len(trainable) > 4 else ''}")
+        ft_result = train_stage(
+            top, stage="finetune", train_inputs=lambda e: copies[e % len(copies)], train_labels=y["train"],
+            val_inputs=clean["val"], val_labels=y["val"], n_classes=len(names), weights=weights,
+            epochs=int(fs["epochs"]), lr=float(fs["lr"]), patience=int(fs["patience"]), monitor=monitor,
+            batch_size=batch, seed=seed + 1, label_smoothing=float(sched["label_smoothing"]),
+            weight_decay=float(hs.get("weight_decay", 0.0)),
+            lr_groups={"head": float(fs.get("head_lr") or fs["lr"])}, cosine=bool(fs.get("cosine")), log=log)
+        for layer in model.layers:
+            layer.trainable = False
+    timings["finetune_s"] = time.perf_counter() - t0
+
+    # -- outputs for the export: logits and embeddings of every side --------------------------------
+    t0 = time.perf_counter()
+    both = keras.Model(boundary, {"logits": model.output, "embedding": model.get_layer("avg_pool").output})
+    out_fn = make_predict_fn(both, tuple(boundary.shape[1:]), 128)
+    arrays = {}
+    for s in ("train", "val", "test"):
+        o = out_fn(clean[s])
+        arrays[f"{s}_logits"] = o["logits"].astype(np.float32)
+        arrays[f"{s}_embedding"] = o["embedding"].astype(np.float32)
+        arrays[f"{s}_labels"] = y[s]
+        arrays[f"{s}_ids"] = np.array([x.id for x in split[s]])
+    np.savez_compressed(run_dir / "outputs.npz", **arrays)
+    save_weights(model, run_dir / "weights.npz")
+    timings["outputs_s"] = time.perf_counter() - t0
+
+    # -- logs ----------------------------------------------------------------------------------
+    history = head_result.history + (ft_result.history if ft_result else [])
+    with open(run_dir / "history.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(history[0].keys()) if history else ["stage", "epoch"])
+        w.writeheader()
+        w.writerows(history)
+    plots.training_curves(history, run_dir / "training_curves.png", monitor=monitor)
+    timings["total_s"] = time.perf_counter() - t_start
+    from training.pipeline.evaluate import quick_metrics
+
+    val_probs = tf.nn.softmax(arrays["val_logits"]).numpy()
+    result = {
+        "pack": cfg["id"], "classes": names, "seconds": timings, "quick": bool(cfg.get("_quick")),
+        "backbone": backbone.describe(), "boundary": boundary_name, "finetune_blocks": n_blocks,
+        "input": block, "class_weights": dict(zip(names, map(float, weights))),
+        "monitor": monitor,
+        "head": {"best_epoch": head_result.best_epoch, "best_value": head_result.best_value,
+                 "epochs_run": len(head_result.history), "seconds": head_result.seconds},
+        "finetune": ({"best_epoch": ft_result.best_epoch, "best_value": ft_result.best_value,
+                      "epochs_run": len(ft_result.history), "seconds": ft_result.seconds} if ft_result else None),
+        "val_metrics": quick_metrics(y["val"], val_probs, weights),
+        "cache": {"dir": str(cache_dir) if cache_dir else None, "hits": cache.hits, "misses": cache.misses},
+        "augment": cfg["augment"],
+        "split": summary,
+    }
+    (run_dir / "train_summary.json").write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
+    log(f"trained {cfg['id']} in {timings['total_s']:.0f} s (features {timings['features_s']:.0f} s, head "
+        f"{timings['head_s']:.0f} s, fine-tune {timings['finetune_s']:.0f} s); run folder {run_dir}")
+    vm = result["val_metrics"]
+    log(f"validation: accuracy {vm['accuracy']:.3f}, balanced accuracy {vm['balanced_accuracy']:.3f}, "
+        f"macro F1 {vm['macro_f1']:.3f}, ROC-AUC {vm['roc_auc']:.3f}")
+    return run_dir
+
+
+def save_weights(model, path: Path) -> None:
+    """Every layer's weights by layer name (``name::index``), so a run can be rebuilt anywhere."""
+    arrays = {}
+    for layer in model.layers:
+        for i, w in enumerate(layer.get_weights()):
+            arrays[f"{layer.name}::{i}"] = w
+    np.savez(path, **arrays)
+
+
+def load_weights(model, path: Path) -> int:
+    """Set the weights :func:`save_weights` stored; returns the number of layers set."""
+    data = np.load(path)
+    by_layer: dict[str, dict[int, np.ndarray]] = {}
+    for key in data.files:
+        name, i = key.rsplit("::", 1)
+        by_layer.setdefault(name, {})[int(i)] = data[key]
+    count = 0
+    for layer in model.layers:
+        if layer.get_weights():
+            if layer.name not in by_layer:
+                raise ValueError(f"{path} has no weights for layer {layer.name}")
+            stored = by_layer[layer.name]
+            layer.set_weights([stored[i] for i in range(len(stored))])
+            count += 1
+    return count
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+        if args.data is not None:
+            cfg = override_data(cfg, args.data)
+        if args.quick:
+            cfg = apply_quick(cfg)
+    except (ConfigError, DataNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run_dir = args.out or (REPO_ROOT / "runs" / (cfg["id"] + ("-quick" if args.quick else "")))
+    try:
+        # Check the data before anything is written or TensorFlow is loaded.
+        from training.pipeline.datasets import load_dataset
+
+        maybe_generate(cfg)
+        load_dataset(cfg)
+        train_pack(cfg, run_dir, cache_dir=None if args.no_cache else args.cache)
+    except (ConfigError, DataNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.export:
+        from training.pipeline.export import export_run
+
+        export_run(run_dir, models_dir=args.models_dir, samples_dir=args.samples_dir)
+    return 0
