@@ -15,13 +15,14 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from inference.content import content_stats
-from inference.errors import ImageReadError, InferenceError, PackUnusableError, TilikError
+from inference.errors import ImageReadError, InferenceError, ManifestError, PackUnusableError, TilikError
+from inference.guard import Guard, GuardOutcome, parse_guard
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
 from inference.preprocess import Geometry, heatmap_to_image, preprocess
 from inference.providers import LoadedSession, create_session, display_name
 from inference.registry import Pack, PackRegistry
-from inference.results import ClassScore, InspectionResult, Timings
+from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
 
 _SESSION_CACHE: dict[tuple[str, str, str | None], LoadedSession] = {}
 _CACHE_LOCK = threading.Lock()
@@ -83,7 +84,9 @@ class Inspector:
     >>> result = inspector.classify("lesion.jpg")          # doctest: +SKIP
     """
 
-    def __init__(self, pack: Pack, provider: str | None = None) -> None:
+    def __init__(self, pack: Pack, provider: str | None = None, *, use_guard: bool = True) -> None:
+        """``use_guard=False`` skips the pack's input guard; only benchmarks and the guard's own
+        calibration use it (the app and the CLI always run the guard a pack has)."""
         self.pack = pack
         self.manifest: Manifest = pack.require_usable()
         if self.manifest.task != "classify":
@@ -93,6 +96,7 @@ class Inspector:
         self.loaded = get_session(pack.model_path, self.manifest.model.sha256, provider)
         self._check_signature()
         self._batchable = self._input_batch_dim_is_dynamic()
+        self.guard: Guard | None = self._load_guard(provider) if use_guard else None
 
     @classmethod
     def for_pack(cls, pack_id: str, registry: PackRegistry | None = None, provider: str | None = None) -> "Inspector":
@@ -131,6 +135,27 @@ class Inspector:
             )
         self._output_names = list(m.outputs.values())
         self._roles = list(m.outputs.keys())
+
+    def _load_guard(self, provider: str | None) -> Guard | None:
+        try:
+            policy = parse_guard(self.manifest)
+            if policy is None:
+                return None
+            ref = self.manifest.extra_files[policy.autoencoder]
+            ae = get_session(self.pack.extra_path(policy.autoencoder), ref.sha256, provider)
+            return Guard(self.manifest, policy, ae.session, self._classifier_outputs)
+        except ManifestError as exc:
+            raise PackUnusableError(f"Pack '{self.manifest.id}' has a broken input guard: {exc}") from exc
+
+    def _classifier_outputs(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """probs (and logits when the pack has them) only: what the guard's extra runs need."""
+        roles = [r for r in ("probs", "logits") if r in self.manifest.outputs]
+        try:
+            arrays = self.loaded.session.run([self.manifest.outputs[r] for r in roles],
+                                             {self.manifest.input.name: batch})
+        except Exception as exc:  # onnxruntime's own exception types
+            raise InferenceError(f"The model '{self.manifest.id}' failed to run: {exc}") from exc
+        return dict(zip(roles, arrays))
 
     def _input_batch_dim_is_dynamic(self) -> bool:
         for i in self.loaded.session.get_inputs():
@@ -221,6 +246,14 @@ class Inspector:
         out = self.run_tensors(batch)
         run_ms = (time.perf_counter() - t_run) * 1e3 / len(prepared)
         ood_scores = self._ood_scores(out)
+        outcomes: list[GuardOutcome | None] = [None] * len(prepared)
+        guard_ms = 0.0
+        if self.guard is not None:
+            t_guard = time.perf_counter()
+            thr = self.manifest.ood.threshold if self.manifest.ood is not None else None
+            ood = None if ood_scores is None else [(float(v), thr) for v in ood_scores]
+            outcomes = self.guard.check(batch, out, ood)
+            guard_ms = (time.perf_counter() - t_guard) * 1e3 / len(prepared)
         results = []
         for i, p in enumerate(prepared):
             heatmap = None
@@ -229,13 +262,13 @@ class Inspector:
                 cam = cam[..., 0] if cam.ndim == 3 else cam
                 heatmap = heatmap_to_image(cam, p.geometry)
             embedding = np.asarray(out["embedding"][i], dtype=np.float32) if "embedding" in out else None
-            total = p.decode_ms + p.preprocess_ms + run_ms
+            total = p.decode_ms + p.preprocess_ms + run_ms + guard_ms
             if include_prepare:
                 total = (time.perf_counter() - t0) * 1e3
-            timings = Timings(p.decode_ms, p.preprocess_ms, run_ms, total)
+            timings = Timings(p.decode_ms, p.preprocess_ms, run_ms, total, guard_ms)
             results.append(self._decide(p.image, out["probs"][i], heatmap, embedding,
                                         None if ood_scores is None else float(ood_scores[i]), timings,
-                                        p.content_problem))
+                                        p.content_problem, outcomes[i]))
         return results
 
     def _ood_scores(self, out: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -250,25 +283,17 @@ class Inspector:
 
     def _decide(self, image: DecodedImage, probs: np.ndarray, heatmap: np.ndarray | None,
                 embedding: np.ndarray | None, ood_score: float | None, timings: Timings,
-                content_problem: str | None = None) -> InspectionResult:
+                content_problem: str | None = None, guard: GuardOutcome | None = None) -> InspectionResult:
         m = self.manifest
         policy = m.decision
         names = m.class_names
         probs = np.asarray(probs, dtype=np.float64)
         order = np.argsort(-probs, kind="stable")
-        alarming_idx = [names.index(n) for n in policy.alarming]
-        p_alarm = float(probs[alarming_idx].sum()) if alarming_idx else 0.0
-        chosen = int(order[0])
-        if policy.alarm_threshold is not None and alarming_idx:
-            calm_idx = [i for i in range(len(names)) if i not in alarming_idx]
-            if p_alarm >= policy.alarm_threshold:
-                chosen = max(alarming_idx, key=lambda i: probs[i])
-            elif calm_idx:
-                chosen = max(calm_idx, key=lambda i: probs[i])
+        chosen, p_alarm = self._choose(probs)
         label = names[chosen]
         confidence = float(probs[chosen])
         reasons: list[str] = []
-        if policy.review_band is not None and alarming_idx:
+        if policy.review_band is not None and policy.alarming:
             low, high = policy.review_band
             if low <= p_alarm < high:
                 what = " / ".join(m.class_label(n) for n in policy.alarming)
@@ -286,6 +311,13 @@ class Inspector:
         elif ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
             out_of_domain = True
             reasons.append("the image does not look like the images this pack was trained on")
+        mitigated = None
+        if guard is not None and guard.verdict.flagged:
+            detectors = [r.split(":", 1)[0] for r in guard.verdict.reasons]
+            reasons.append("input guard flagged the image (" + ", ".join(detectors) + ")")
+            if self.guard is not None and self.guard.policy.reform and guard.reconstruction_probs is not None:
+                r_idx, _ = self._choose(guard.reconstruction_probs)
+                mitigated = MitigatedVerdict(names[r_idx], float(guard.reconstruction_probs[r_idx]))
         k = min(policy.top_k, len(names))
         top = tuple(ClassScore(names[i], m.class_label(names[i]), float(probs[i])) for i in order[:k])
         display = m.class_label(label)
@@ -315,7 +347,25 @@ class Inspector:
             image_size=(image.width, image.height),
             image_notes=image.notes,
             timings=timings,
+            guard=None if guard is None else guard.verdict,
+            mitigated=mitigated,
         )
+
+    def _choose(self, probs: np.ndarray) -> tuple[int, float]:
+        """The class the decision policy picks, and the summed probability of the alarming classes."""
+        policy = self.manifest.decision
+        names = self.manifest.class_names
+        probs = np.asarray(probs, dtype=np.float64)
+        alarming_idx = [names.index(n) for n in policy.alarming]
+        p_alarm = float(probs[alarming_idx].sum()) if alarming_idx else 0.0
+        chosen = int(np.argmax(probs))
+        if policy.alarm_threshold is not None and alarming_idx:
+            calm_idx = [i for i in range(len(names)) if i not in alarming_idx]
+            if p_alarm >= policy.alarm_threshold:
+                chosen = max(alarming_idx, key=lambda i: probs[i])
+            elif calm_idx:
+                chosen = max(calm_idx, key=lambda i: probs[i])
+        return chosen, p_alarm
 
 
 def _source_name(image: ImageSource) -> str:

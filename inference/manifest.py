@@ -29,6 +29,57 @@ _FILE_REF = {
     },
     "additionalProperties": True,
 }
+DETECTORS = ("reconstruction", "divergence", "squeeze")
+SQUEEZERS = ("bits", "median")
+
+# JSON schema of the manifest's ``guard`` block (typed by inference.guard.parse_guard).
+_DETECTOR = {
+    "type": "object",
+    "required": ["threshold", "false_alarm_rate"],
+    "properties": {
+        "threshold": {"type": "number"},
+        "false_alarm_rate": {"type": "number", "minimum": 0, "maximum": 1},
+    },
+    "additionalProperties": True,
+}
+GUARD_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["autoencoder", "detectors"],
+    "properties": {
+        "autoencoder": {"type": "string", "minLength": 1,
+                        "description": "role in extra_files of the autoencoder ONNX file"},
+        "autoencoder_input": {"type": "string"},
+        "autoencoder_output": {"type": "string"},
+        "detectors": {
+            "type": "object",
+            "minProperties": 1,
+            "properties": {
+                "reconstruction": {**_DETECTOR, "properties": {
+                    **_DETECTOR["properties"], "norm": {"enum": ["l1", "l2"]}}},
+                "divergence": {**_DETECTOR, "properties": {
+                    **_DETECTOR["properties"], "temperature": {"type": "number", "exclusiveMinimum": 0}}},
+                "squeeze": {**_DETECTOR, "properties": {
+                    **_DETECTOR["properties"],
+                    "squeezers": {"type": "array", "minItems": 1, "items": {
+                        "type": "object", "required": ["kind"],
+                        "properties": {"kind": {"enum": list(SQUEEZERS)},
+                                       "bits": {"type": "integer", "minimum": 1, "maximum": 7},
+                                       "size": {"type": "integer", "minimum": 3, "maximum": 7}},
+                        "additionalProperties": False}}}},
+            },
+            "additionalProperties": False,
+        },
+        "false_alarm_rate": {"type": "number", "minimum": 0, "maximum": 1,
+                             "description": "measured share of clean validation images flagged by any detector"},
+        "reform": {"type": "boolean"},
+        "screen": {"type": ["object", "null"], "required": ["threshold"],
+                   "properties": {"threshold": {"type": "number"},
+                                  "clean_pass_rate": {"type": "number", "minimum": 0, "maximum": 1}}},
+    },
+    "additionalProperties": True,
+}
+
+
 _NUM3 = {"type": "array", "items": {"type": "number"}, "minItems": 1, "maxItems": 3}
 
 SCHEMA: dict[str, Any] = {
@@ -125,7 +176,7 @@ SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": True,
         },
-        "guard": {"type": ["object", "null"]},
+        "guard": GUARD_SCHEMA,
         "verify": {"type": ["object", "null"]},
         "metrics": {"type": "object"},
         "data": {
@@ -304,6 +355,14 @@ def validate_manifest(data: Any) -> Manifest:
             raise ManifestError("The manifest is invalid at ood.score: 'output' needs outputs.ood_score.")
         if ood["score"] == "energy" and "logits" not in data["outputs"]:
             raise ManifestError("The manifest is invalid at ood.score: 'energy' needs outputs.logits.")
+
+    guard = data.get("guard")
+    if guard and guard["autoencoder"] not in data.get("extra_files", {}):
+        raise ManifestError(
+            f"The manifest is invalid at guard.autoencoder: '{guard['autoencoder']}' is not listed in extra_files."
+        )
+    if guard and inp["color"] == "GRAY":
+        raise ManifestError("The manifest is invalid at guard: the input guard needs an RGB or BGR model input.")
 
     return Manifest(
         schema_version=data["schema_version"],

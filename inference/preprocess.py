@@ -69,7 +69,11 @@ def fit_to_input(rgb: np.ndarray, spec: InputSpec) -> tuple[np.ndarray, Geometry
         out[y:y + nh, x:x + nw] = resized
         return out, Geometry(w0, h0, (x, y, nw, nh), (0, 0, w0, h0))
     # center_crop: the shorter side is scaled to size / crop_fraction, then the centre is cut out
-    # (the ImageNet "resize 256, crop 224" convention when crop_fraction = 0.875).
+    # (the ImageNet "resize 256, crop 224" convention when crop_fraction = 0.875). An image already
+    # at the input size is taken as fitted: cropping it again would throw away its border and
+    # resample it, and such files are what the guard's tools (e.g. FGSM images) write.
+    if (h0, w0) == (th, tw):
+        return rgb, Geometry(w0, h0, (0, 0, tw, th), (0, 0, w0, h0))
     scale = max(th, tw) / spec.crop_fraction / min(h0, w0)
     nw, nh = max(tw, round(w0 * scale)), max(th, round(h0 * scale))
     resized = _resize(rgb, nw, nh, spec.interpolation)

@@ -16,6 +16,7 @@ class Timings:
     preprocess_ms: float
     run_ms: float
     total_ms: float
+    guard_ms: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in self.__dict__.items()}

@@ -142,3 +142,71 @@ def solid(colour: str, size: tuple[int, int] = (40, 60), value: int = 220) -> np
     img = np.zeros((*size, 3), dtype=np.uint8)
     img[:, :, CHANNEL_OF[colour]] = value
     return shade(img)
+
+
+def build_autoencoder_model(kind: str = "identity", size: tuple[int, int] = (32, 32),
+                            output_size: tuple[int, int] | None = None) -> bytes:
+    """A tiny "autoencoder" for guard tests: NHWC RGB in [0, 1] → ``reconstruction``.
+
+    ``identity`` returns its input; ``blur`` a 3×3 box blur (so fine noise is "removed");
+    ``swap`` exchanges the red and green channels (so the colour model's verdict flips).
+    ``output_size`` makes a deliberately broken model whose output has another size.
+    """
+    h, w = size
+    inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", h, w, 3])
+    oh, ow = output_size or size
+    out = helper.make_tensor_value_info("reconstruction", TensorProto.FLOAT, ["N", oh, ow, 3])
+    nodes, inits = [], []
+    if kind == "identity" and output_size is None:
+        nodes.append(helper.make_node("Identity", ["input"], ["reconstruction"]))
+    else:
+        nodes.append(helper.make_node("Transpose", ["input"], ["x"], perm=[0, 3, 1, 2]))
+        if kind == "blur":
+            nodes.append(helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                          count_include_pad=0))
+        elif kind == "swap":
+            perm = np.zeros((3, 3, 1, 1), np.float32)
+            perm[0, 1] = perm[1, 0] = perm[2, 2] = 1.0
+            inits.append(numpy_helper.from_array(perm, "perm"))
+            nodes.append(helper.make_node("Conv", ["x", "perm"], ["y"]))
+        else:
+            nodes.append(helper.make_node("Identity", ["x"], ["y"]))
+        src = "y"
+        if output_size is not None:
+            inits.append(numpy_helper.from_array(np.array([1, 1, oh / h, ow / w], np.float32), "scales"))
+            nodes.append(helper.make_node("Resize", ["y", "", "scales"], ["y2"], mode="nearest"))
+            src = "y2"
+        nodes.append(helper.make_node("Transpose", [src], ["reconstruction"], perm=[0, 2, 3, 1]))
+    graph = helper.make_graph(nodes, "tiny_autoencoder", [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def guard_block(thresholds: dict[str, float] | None = None, *, screen: float | None = None,
+                rate: float = 0.05) -> dict[str, Any]:
+    """A manifest ``guard`` block naming extra file ``guard_autoencoder``."""
+    thresholds = thresholds or {"reconstruction": 0.05, "divergence": 0.05, "squeeze": 0.5}
+    dets: dict[str, Any] = {}
+    for name, thr in thresholds.items():
+        dets[name] = {"threshold": thr, "false_alarm_rate": rate}
+    if "squeeze" in dets:
+        dets["squeeze"]["squeezers"] = [{"kind": "median", "size": 3}]
+    return {"autoencoder": "guard_autoencoder", "detectors": dets, "reform": True, "false_alarm_rate": rate,
+            "screen": None if screen is None else {"threshold": screen, "clean_pass_rate": 0.3}}
+
+
+def write_guarded_pack(folder: Path, kind: str = "identity", thresholds: dict[str, float] | None = None,
+                       *, screen: float | None = None, ae_bytes: bytes | None = None) -> Path:
+    """A colour pack with an input guard (the tiny autoencoder of ``kind``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model_bytes = build_colour_model()
+    ae_bytes = ae_bytes if ae_bytes is not None else build_autoencoder_model(kind)
+    (folder / "guard_ae.onnx").write_bytes(ae_bytes)
+    manifest = colour_manifest(model_bytes, pack_id=folder.name)
+    manifest["extra_files"] = {"guard_autoencoder": {"file": "guard_ae.onnx",
+                                                     "sha256": hashlib.sha256(ae_bytes).hexdigest()}}
+    manifest["guard"] = guard_block(thresholds, screen=screen)
+    return write_pack(folder, model_bytes, manifest)

@@ -157,4 +157,4 @@ def test_json_form_has_the_cli_fields(tmp_path):
     for key in ("path", "pack", "pack_version", "label", "confidence", "probabilities", "top_k", "needs_review",
                 "review_reasons", "out_of_domain", "heatmap", "timings_ms", "guard", "mitigated"):
         assert key in data
-    assert data["heatmap"] == "h.png" and set(data["timings_ms"]) == {"decode_ms", "preprocess_ms", "run_ms", "total_ms"}
+    assert data["heatmap"] == "h.png" and set(data["timings_ms"]) == {"decode_ms", "preprocess_ms", "run_ms", "guard_ms", "total_ms"}

@@ -1,0 +1,399 @@
+"""The input guard: is this image one the pack can be trusted on?
+
+MagNet-style detectors around a pack's classifier, all ONNX (no TensorFlow at run time):
+
+- ``reconstruction``: how far the image is from its reconstruction by the pack's convolutional
+  autoencoder (trained on clean in-domain images). Adversarial noise and unfamiliar content are
+  reconstructed badly.
+- ``divergence``: Jensen-Shannon divergence between the classifier's outputs on the image and on
+  its reconstruction. A verdict that the autoencoder's clean-up changes was fragile.
+- ``squeeze``: feature squeezing (Xu et al. 2018): the largest L1 distance between the outputs on
+  the image and on squeezed copies of it (bit-depth reduction, median filter).
+- ``ood``: the pack's out-of-domain score (its own threshold, from the manifest's ``ood`` block).
+
+Each threshold was set on clean validation images at a stated false-alarm rate (the manifest
+records both). When any detector fires the result is ``flagged`` (and always needs review), and
+the *reformer* classifies the reconstruction too, so the user sees both answers.
+
+The guard works in "pixel space": float32 RGB in [0, 1] at the pack's input size, NHWC. The
+classifier's normalised tensor is mapped back there with the manifest's own scale/mean/std, so the
+guard needs no second decode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from inference.errors import InferenceError, ManifestError
+from inference.manifest import DETECTORS, SQUEEZERS, InputSpec, Manifest
+from inference.results import GuardVerdict
+
+# Detectors that need extra classifier runs; with a screen they run only on screened images.
+GATED = ("divergence", "squeeze")
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """One detector: its threshold and the false-alarm rate it was set at."""
+
+    name: str
+    threshold: float
+    false_alarm_rate: float
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """The manifest's ``guard`` block, typed."""
+
+    autoencoder: str
+    autoencoder_input: str
+    autoencoder_output: str
+    detectors: tuple[DetectorSpec, ...]
+    false_alarm_rate: float | None
+    reform: bool
+    screen: float | None = None  # reconstruction error above which the classifier-based detectors run
+
+    def detector(self, name: str) -> DetectorSpec | None:
+        for d in self.detectors:
+            if d.name == name:
+                return d
+        return None
+
+
+def parse_guard(manifest: Manifest) -> GuardPolicy | None:
+    """The pack's guard policy, or None when the pack has no guard."""
+    raw = manifest.raw.get("guard")
+    if not raw:
+        return None
+    dets = []
+    for name in DETECTORS:
+        d = raw["detectors"].get(name)
+        if d is None:
+            continue
+        options = {k: v for k, v in d.items() if k not in ("threshold", "false_alarm_rate")}
+        dets.append(DetectorSpec(name, float(d["threshold"]), float(d["false_alarm_rate"]), options))
+    return GuardPolicy(
+        autoencoder=raw["autoencoder"],
+        autoencoder_input=raw.get("autoencoder_input", "input"),
+        autoencoder_output=raw.get("autoencoder_output", "reconstruction"),
+        detectors=tuple(dets),
+        false_alarm_rate=raw.get("false_alarm_rate"),
+        reform=bool(raw.get("reform", True)),
+        screen=None if raw.get("screen") is None else float(raw["screen"]["threshold"]),
+    )
+
+
+# -- pixel space <-> model tensor ------------------------------------------------------------------
+
+
+def _channel_params(spec: InputSpec) -> tuple[np.ndarray, np.ndarray, float]:
+    mean = np.asarray(spec.mean, dtype=np.float32)
+    std = np.asarray(spec.std, dtype=np.float32)
+    return mean, std, float(spec.scale) * 255.0
+
+
+def tensor_to_pixels(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Model tensors (N, …) → RGB in [0, 1], NHWC: the inverse of :func:`inference.preprocess.to_tensor`."""
+    x = np.asarray(batch, dtype=np.float32)
+    if spec.layout == "NCHW":
+        x = np.transpose(x, (0, 2, 3, 1))
+    mean, std, unit = _channel_params(spec)
+    x = (x * std + mean) / unit
+    if spec.color == "BGR":
+        x = x[..., ::-1]
+    return np.clip(x, 0.0, 1.0).astype(np.float32)
+
+
+def pixels_to_tensor(x01: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """RGB in [0, 1], NHWC → model tensors, exactly as the app's preprocessing would make them."""
+    x = np.asarray(x01, dtype=np.float32)
+    if spec.color == "BGR":
+        x = x[..., ::-1]
+    mean, std, unit = _channel_params(spec)
+    x = (x * unit - mean) / std
+    if spec.layout == "NCHW":
+        x = np.transpose(x, (0, 3, 1, 2))
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+# -- squeezers and scores ----------------------------------------------------------------------------
+
+
+def squeeze_bits(x01: np.ndarray, bits: int) -> np.ndarray:
+    """Reduce every channel to ``bits`` bits (Xu et al.'s colour-depth squeezer)."""
+    levels = float(2 ** bits - 1)
+    return (np.round(x01 * levels) / levels).astype(np.float32)
+
+
+def squeeze_median(x01: np.ndarray, size: int) -> np.ndarray:
+    """Median filter of ``size``×``size`` per channel (Pillow, on the 8-bit image)."""
+    out = np.empty_like(x01, dtype=np.float32)
+    filt = ImageFilter.MedianFilter(size)
+    for i, img in enumerate(x01):
+        u8 = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+        out[i] = np.asarray(Image.fromarray(u8).filter(filt), dtype=np.float32) / 255.0
+    return out
+
+
+def apply_squeezer(x01: np.ndarray, squeezer: Mapping[str, Any]) -> np.ndarray:
+    kind = squeezer["kind"]
+    if kind == "bits":
+        return squeeze_bits(x01, int(squeezer.get("bits", 5)))
+    if kind == "median":
+        return squeeze_median(x01, int(squeezer.get("size", 3)))
+    raise ValueError(f"unknown squeezer {kind!r}")
+
+
+def reconstruction_error(x01: np.ndarray, recon: np.ndarray, norm: str = "l1") -> np.ndarray:
+    """Per-image mean absolute (l1) or root-mean-square (l2) difference."""
+    d = np.asarray(x01, np.float64) - np.asarray(recon, np.float64)
+    axes = tuple(range(1, d.ndim))
+    if norm == "l2":
+        return np.sqrt(np.mean(d * d, axis=axes))
+    return np.mean(np.abs(d), axis=axes)
+
+
+def softmax(z: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(z, np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen-Shannon divergence (natural log, in [0, ln 2]) between rows of ``p`` and ``q``."""
+    p = np.clip(np.asarray(p, np.float64), 1e-12, 1.0)
+    q = np.clip(np.asarray(q, np.float64), 1e-12, 1.0)
+    m = 0.5 * (p + q)
+    return 0.5 * (np.sum(p * np.log(p / m), axis=-1) + np.sum(q * np.log(q / m), axis=-1))
+
+
+def l1_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return np.sum(np.abs(np.asarray(p, np.float64) - np.asarray(q, np.float64)), axis=-1)
+
+
+# -- calibration (used by training, tested here because the runtime trusts its output) --------------
+
+
+def threshold_at_false_alarm_rate(clean_scores: Sequence[float], rate: float) -> float:
+    """The threshold that lets ``rate`` of the clean scores exceed it (MagNet's convention).
+
+    A score fires when it is strictly above the threshold; the threshold is the ``1 - rate``
+    empirical quantile ("higher" interpolation, so at most ``rate`` of the clean scores exceed it).
+    """
+    s = np.asarray(clean_scores, dtype=np.float64)
+    if s.size == 0:
+        raise ValueError("no clean scores to calibrate on")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError("rate must be in [0, 1]")
+    return float(np.quantile(s, 1.0 - rate, method="higher"))
+
+
+def fired_any(scores: Mapping[str, np.ndarray], thresholds: Mapping[str, float],
+              screen: float | None = None) -> np.ndarray:
+    """Which images any detector flags. With a ``screen`` threshold, the classifier-based detectors
+    (divergence, squeeze) only count where the reconstruction error exceeds it — as at run time,
+    where they are not even computed elsewhere."""
+    n = len(next(iter(scores.values())))
+    fired = np.zeros(n, bool)
+    gate = np.ones(n, bool)
+    if screen is not None and "reconstruction" in scores:
+        gate = np.asarray(scores["reconstruction"]) > screen
+    for name, thr in thresholds.items():
+        hit = np.asarray(scores[name]) > thr
+        fired |= hit & gate if name in GATED else hit
+    return fired
+
+
+def joint_thresholds(clean: Mapping[str, Sequence[float]], target_rate: float, *, screen: float | None = None,
+                     steps: int = 200) -> tuple[dict[str, float], float, float]:
+    """Thresholds for several detectors so that *any* of them fires on at most ``target_rate`` of
+    the clean images: every detector gets the same per-detector rate r, the largest r whose union
+    stays within the target. Returns ``(thresholds, r, union rate)``."""
+    arrays = {n: np.asarray(v, np.float64) for n, v in clean.items()}
+    best: tuple[dict[str, float], float, float] | None = None
+    for r in np.linspace(target_rate / len(arrays), target_rate, steps):
+        thr = {n: threshold_at_false_alarm_rate(a, float(r)) for n, a in arrays.items()}
+        union = float(fired_any(arrays, thr, screen).mean())
+        if union <= target_rate + 1e-12:
+            best = (thr, float(r), union)
+    if best is None:
+        r = target_rate / len(arrays)
+        thr = {n: threshold_at_false_alarm_rate(a, r) for n, a in arrays.items()}
+        best = (thr, r, float(fired_any(arrays, thr, screen).mean()))
+    return best
+
+
+# -- the runtime guard --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuardOutcome:
+    """What the guard found for one image."""
+
+    verdict: GuardVerdict
+    reconstruction_probs: np.ndarray | None  # the classifier's probabilities on the reconstruction
+
+
+_WORDS = {
+    "reconstruction": "the image differs from what the pack's autoencoder reconstructs",
+    "divergence": "the verdict changes when the image is cleaned up by the autoencoder",
+    "squeeze": "the verdict changes when the image is slightly simplified (feature squeezing)",
+    "ood": "the image does not look like the images this pack was trained on",
+}
+
+
+class Guard:
+    """Runs a pack's guard detectors on a batch whose classifier outputs are already known.
+
+    ``classify`` runs the pack's classifier on model tensors and returns ``{"probs": ...,
+    "logits": ... (if the pack has them)}``; the Inspector passes its own session runner so the
+    guard shares the cached session.
+    """
+
+    def __init__(self, manifest: Manifest, policy: GuardPolicy, autoencoder_session,
+                 classify: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> None:
+        self.manifest = manifest
+        self.policy = policy
+        self.session = autoencoder_session
+        self.classify = classify
+        self._check_autoencoder()
+
+    def _check_autoencoder(self) -> None:
+        ins = {i.name: i for i in self.session.get_inputs()}
+        outs = {o.name for o in self.session.get_outputs()}
+        p = self.policy
+        if p.autoencoder_input not in ins or p.autoencoder_output not in outs:
+            raise ManifestError(
+                f"Pack '{self.manifest.id}': the guard autoencoder has inputs {sorted(ins)} and outputs "
+                f"{sorted(outs)}, but the manifest names '{p.autoencoder_input}' → '{p.autoencoder_output}'."
+            )
+        shape = ins[p.autoencoder_input].shape
+        want = [self.manifest.input.height, self.manifest.input.width, 3]
+        if len(shape) != 4 or any(isinstance(d, int) and d != w for d, w in zip(shape[1:], want)):
+            raise ManifestError(
+                f"Pack '{self.manifest.id}': the guard autoencoder takes {shape}, not NHWC {want} pixels."
+            )
+
+    def reconstruct(self, x01: np.ndarray) -> np.ndarray:
+        """The autoencoder's reconstruction of pixel images (N, H, W, 3) in [0, 1]."""
+        try:
+            (recon,) = self.session.run([self.policy.autoencoder_output],
+                                        {self.policy.autoencoder_input: np.ascontiguousarray(x01, np.float32)})
+        except Exception as exc:  # onnxruntime's own exception types
+            raise InferenceError(f"The input guard of '{self.manifest.id}' failed to run: {exc}") from exc
+        recon = np.asarray(recon, dtype=np.float32)
+        if recon.shape != x01.shape or not np.all(np.isfinite(recon)):
+            raise InferenceError(f"The input guard of '{self.manifest.id}' returned an invalid reconstruction.")
+        return np.clip(recon, 0.0, 1.0)
+
+    def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
+               screen: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw detector scores for a batch of model tensors whose classifier ``outputs`` are known.
+
+        Returns ``(scores, reconstruction_probs)``. One classifier run covers the reconstructions
+        and every squeezed copy together. With a screen in the policy (and ``screen=True``), that
+        run covers only the images whose reconstruction error is above the screen; the others get
+        NaN for divergence and squeeze and no reconstruction probabilities (NaN rows).
+        """
+        spec = self.manifest.input
+        p = self.policy
+        x01 = tensor_to_pixels(batch, spec)
+        recon = self.reconstruct(x01)
+        n = len(x01)
+        rec = p.detector("reconstruction")
+        recon_err = reconstruction_error(x01, recon, rec.options.get("norm", "l1") if rec else "l1")
+        out: dict[str, np.ndarray] = {}
+        if rec:
+            out["reconstruction"] = recon_err
+        div, squeeze = p.detector("divergence"), p.detector("squeeze")
+        recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
+        if not (div or squeeze or p.reform):
+            return out, recon_probs
+        idx = np.arange(n)
+        if screen and p.screen is not None:
+            idx = np.flatnonzero(recon_err > p.screen)
+        if div:
+            out["divergence"] = np.full(n, np.nan)
+        if squeeze:
+            out["squeeze"] = np.full(n, np.nan)
+        if len(idx) == 0:
+            return out, recon_probs
+        m = len(idx)
+        variants = [recon[idx]]
+        squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
+        for sq in squeezers:
+            variants.append(apply_squeezer(x01[idx], sq))
+        extra = self.classify(pixels_to_tensor(np.concatenate(variants), spec))
+        probs_all = np.asarray(extra["probs"], np.float64)
+        probs0 = np.asarray(outputs["probs"], np.float64)[idx]
+        recon_probs[idx] = probs_all[:m]
+        if div:
+            t = float(div.options.get("temperature", 1.0))
+            if "logits" in outputs and "logits" in extra:
+                pa = softmax(np.asarray(outputs["logits"])[idx], t)
+                pb = softmax(np.asarray(extra["logits"])[:m], t)
+            else:
+                pa, pb = probs0, probs_all[:m]
+            out["divergence"][idx] = js_divergence(pa, pb)
+        if squeeze:
+            dists = [l1_distance(probs0, probs_all[(k + 1) * m:(k + 2) * m]) for k in range(len(squeezers))]
+            out["squeeze"][idx] = np.max(np.stack(dists), axis=0)
+        return out, recon_probs
+
+    def check(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
+              ood: Sequence[tuple[float, float] | None] | None = None) -> list[GuardOutcome]:
+        """The trust verdict per image. ``ood`` gives (score, threshold) per image when the pack
+        scores out-of-domain inputs, so the OOD detector joins the others."""
+        scores, recon_probs = self.scores(batch, outputs)
+        results = []
+        for i in range(len(batch)):
+            ratios: dict[str, float] = {}
+            values: dict[str, float] = {}
+            rates: dict[str, float] = {}
+            for d in self.policy.detectors:
+                v = float(scores[d.name][i])
+                if np.isnan(v):  # screened out: not computed for this image
+                    continue
+                values[d.name] = v
+                rates[d.name] = d.false_alarm_rate
+                ratios[d.name] = v / d.threshold if d.threshold > 0 else (np.inf if v > 0 else 0.0)
+            if ood is not None and ood[i] is not None:
+                s, thr = ood[i]
+                values["ood"] = float(s)
+                ratios["ood"] = _ratio_signed(s, thr)
+            reasons = []
+            for name, r in sorted(ratios.items(), key=lambda kv: -kv[1]):
+                if r > 1.0:
+                    rate = rates.get(name)
+                    at = f", threshold set at {100 * rate:.0f}% false alarms on clean images" if rate is not None else ""
+                    reasons.append(f"{name}: {_WORDS[name]} ({r:.1f}× its threshold{at})")
+            flagged = bool(reasons)
+            verdict = GuardVerdict(
+                flagged=flagged,
+                score=float(max(ratios.values())) if ratios else 0.0,
+                reasons=tuple(reasons),
+                false_alarm_rate=rates,
+                detectors=values,
+            )
+            results.append(GuardOutcome(verdict, None))
+        # The reformer: every flagged image's reconstruction is classified (most already were).
+        for i, res in enumerate(results):
+            if res.verdict.flagged and self.policy.reform:
+                if np.isnan(recon_probs[i]).any():
+                    x01 = self.reconstruct(tensor_to_pixels(batch[i:i + 1], self.manifest.input))
+                    recon_probs[i] = self.classify(pixels_to_tensor(x01, self.manifest.input))["probs"][0]
+                results[i] = GuardOutcome(res.verdict, np.asarray(recon_probs[i]))
+        return results
+
+
+def _ratio_signed(score: float, threshold: float) -> float:
+    """score / threshold for positive thresholds; for scores that may be negative (energy), the
+    ratio is measured from a shifted origin so that 1.0 still means "at the threshold"."""
+    if threshold > 0:
+        return float(score) / threshold
+    return 1.0 + (float(score) - threshold) / max(abs(threshold), 1.0)

@@ -1,0 +1,234 @@
+"""The input guard: calibration, each detector on a fixture, the reformer, and broken guards.
+
+Real tiny ONNX models throughout: the colour classifier of ``tiny_models`` and tiny
+"autoencoders" (identity, box blur, red/green swap) that make each detector's behaviour known.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from inference.errors import PackUnusableError
+from inference.guard import (
+    fired_any,
+    joint_thresholds,
+    js_divergence,
+    pixels_to_tensor,
+    reconstruction_error,
+    squeeze_bits,
+    squeeze_median,
+    tensor_to_pixels,
+    threshold_at_false_alarm_rate,
+)
+from inference.inspector import Inspector
+from inference.manifest import InputSpec
+from inference.registry import check_pack
+from tiny_models import build_autoencoder_model, solid, write_guarded_pack
+
+
+def _inspector(folder) -> Inspector:
+    return Inspector(check_pack(folder))
+
+
+def _checkerboard_red(size=(32, 32)) -> np.ndarray:
+    """Isolated red pixels on black: a 3×3 median filter removes every one of them."""
+    img = np.zeros((*size, 3), np.uint8)
+    img[::2, ::2, 0] = 255
+    return img
+
+
+# -- calibration ---------------------------------------------------------------------------------
+
+
+def test_threshold_is_the_quantile_that_keeps_false_alarms_within_the_rate():
+    scores = np.arange(1, 101, dtype=float)  # 1..100
+    thr = threshold_at_false_alarm_rate(scores, 0.05)
+    assert thr == 96.0
+    assert np.mean(scores > thr) == pytest.approx(0.04)
+    # The next lower score as threshold would let more than 5% through: 96 is the tightest valid one.
+    assert np.mean(scores > 95.0) > 0.04
+    assert threshold_at_false_alarm_rate(scores, 0.0) == 100.0
+    with pytest.raises(ValueError):
+        threshold_at_false_alarm_rate([], 0.05)
+
+
+def test_joint_thresholds_keep_any_detector_within_the_target():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=1000)
+    clean = {"reconstruction": base + rng.normal(scale=0.5, size=1000),
+             "divergence": rng.normal(size=1000), "squeeze": rng.exponential(size=1000)}
+    thr, per_rate, union = joint_thresholds(clean, 0.05)
+    fired = fired_any(clean, thr)
+    assert fired.mean() == pytest.approx(union)
+    assert union <= 0.05
+    # three detectors at the same rate: each fires on fewer than the target, the union near it
+    assert 0.05 / 3 <= per_rate <= 0.05
+    assert union > 0.04
+
+
+def test_screen_gates_the_classifier_based_detectors_only():
+    scores = {"reconstruction": np.array([0.1, 0.1, 0.9]), "divergence": np.array([5.0, 0.0, 5.0])}
+    thr = {"reconstruction": 0.8, "divergence": 1.0}
+    assert fired_any(scores, thr).tolist() == [True, False, True]
+    # image 0 has a high divergence but a reconstruction error below the screen: not computed, not fired
+    assert fired_any(scores, thr, screen=0.5).tolist() == [False, False, True]
+
+
+# -- pieces ----------------------------------------------------------------------------------------
+
+
+def test_pixel_space_round_trip_matches_the_apps_preprocessing():
+    from inference.preprocess import to_tensor
+
+    spec = InputSpec("input", 8, 8, "NHWC", "RGB", "stretch", 1 / 255, (0.5, 0.4, 0.3), (0.5, 0.2, 0.25))
+    img = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    t = to_tensor(img, spec)[None]
+    x01 = tensor_to_pixels(t, spec)
+    assert np.allclose(x01[0] * 255, img, atol=1e-3)
+    assert np.allclose(pixels_to_tensor(x01, spec), t, atol=1e-5)
+    nchw = InputSpec("input", 8, 8, "NCHW", "BGR", "stretch", 1 / 255, (0.0,), (1.0,))
+    t2 = to_tensor(img, nchw)[None]
+    assert np.allclose(tensor_to_pixels(t2, nchw)[0] * 255, img, atol=1e-3)
+
+
+def test_squeezers_and_distances_on_known_inputs():
+    x = np.array([[[[0.6, 0.26, 1.0]]]], np.float32)
+    assert np.allclose(squeeze_bits(x, 1), [[[[1.0, 0.0, 1.0]]]])  # 1 bit: two levels, 0 and 1
+    assert np.allclose(squeeze_bits(x, 2), [[[[2 / 3, 1 / 3, 1.0]]]])  # 2 bits: 0, 1/3, 2/3, 1
+    board = _checkerboard_red()[None].astype(np.float32) / 255
+    assert squeeze_median(board, 3).max() == 0.0  # isolated pixels are removed
+    p = np.array([[1.0, 0.0]])
+    assert js_divergence(p, p)[0] == pytest.approx(0.0, abs=1e-9)
+    assert js_divergence(p, np.array([[0.0, 1.0]]))[0] == pytest.approx(np.log(2), rel=1e-6)
+    a = np.zeros((1, 4, 4, 3), np.float32)
+    assert reconstruction_error(a, a + 0.1)[0] == pytest.approx(0.1)
+    assert reconstruction_error(a, a + 0.1, "l2")[0] == pytest.approx(0.1)
+
+
+# -- detectors on fixtures -----------------------------------------------------------------------
+
+
+def test_identity_guard_passes_a_clean_image_and_reports_its_verdict(tmp_path):
+    folder = write_guarded_pack(tmp_path / "guarded", "identity",
+                                {"reconstruction": 0.01, "divergence": 0.01, "squeeze": 0.5})
+    r = _inspector(folder).classify(solid("green", (32, 32)))
+    assert r.label == "green"
+    assert r.guard is not None and not r.guard.flagged
+    assert r.guard.detectors["reconstruction"] == pytest.approx(0.0, abs=1e-7)
+    assert r.guard.detectors["divergence"] == pytest.approx(0.0, abs=1e-7)
+    assert set(r.guard.false_alarm_rate) == {"reconstruction", "divergence", "squeeze"}
+    assert r.mitigated is None
+    assert not any("guard" in x for x in r.review_reasons)
+
+
+def test_reconstruction_detector_fires_on_noise_a_blur_removes(tmp_path):
+    folder = write_guarded_pack(tmp_path / "blur", "blur", {"reconstruction": 0.02})
+    insp = _inspector(folder)
+    smooth = solid("red", (32, 32))
+    noisy = smooth.astype(np.int16) + np.random.default_rng(0).choice([-40, 40], smooth.shape)
+    noisy = np.clip(noisy, 0, 255).astype(np.uint8)
+    r_smooth, r_noisy = insp.classify(smooth), insp.classify(noisy)
+    assert r_noisy.guard.detectors["reconstruction"] > 5 * r_smooth.guard.detectors["reconstruction"]
+    assert not r_smooth.guard.flagged
+    assert r_noisy.guard.flagged and r_noisy.needs_review
+    assert r_noisy.guard.reasons[0].startswith("reconstruction:")
+    assert "5% false alarms" in r_noisy.guard.reasons[0]
+    assert any("input guard flagged" in x for x in r_noisy.review_reasons)
+
+
+def test_divergence_detector_and_reformer_with_a_verdict_changing_autoencoder(tmp_path):
+    folder = write_guarded_pack(tmp_path / "swap", "swap", {"divergence": 0.1})
+    r = _inspector(folder).classify(solid("red", (32, 32)))
+    assert r.label == "red"
+    assert r.guard.flagged and r.guard.detectors["divergence"] > 0.1
+    # the reformer classified the reconstruction: red and green swapped
+    assert r.mitigated is not None and r.mitigated.label == "green"
+    assert r.mitigated.confidence > 0.5
+    data = r.to_json_dict()
+    assert data["guard"]["flagged"] is True and data["mitigated"]["label"] == "green"
+    assert data["timings_ms"]["guard_ms"] > 0
+
+
+def test_squeeze_detector_fires_when_a_median_filter_changes_the_verdict(tmp_path):
+    folder = write_guarded_pack(tmp_path / "sq", "identity", {"squeeze": 0.3})
+    insp = _inspector(folder)
+    r = insp.classify(_checkerboard_red())
+    assert r.guard.detectors["squeeze"] > 0.3 and r.guard.flagged
+    assert "squeeze" in r.guard.reasons[0]
+    assert not insp.classify(solid("red", (32, 32))).guard.flagged
+
+
+def test_screen_skips_the_expensive_detectors_but_the_reformer_still_runs(tmp_path):
+    # Reconstruction error of the identity AE is 0, below the screen: divergence is not computed.
+    folder = write_guarded_pack(tmp_path / "screen", "swap", {"reconstruction": 10.0, "divergence": 0.1},
+                                screen=0.5)
+    r = _inspector(folder).classify(solid("red", (32, 32)))
+    assert "divergence" not in r.guard.detectors
+    assert not r.guard.flagged and r.mitigated is None
+
+
+def test_batch_and_single_guard_verdicts_agree(tmp_path):
+    folder = write_guarded_pack(tmp_path / "b", "blur", {"reconstruction": 0.02, "divergence": 0.05, "squeeze": 0.3})
+    insp = _inspector(folder)
+    images = [solid("red", (32, 32)), _checkerboard_red(), solid("blue", (32, 32))]
+    batch = insp.classify_batch(images, batch_size=3)
+    for img, item in zip(images, batch):
+        single = insp.classify(img)
+        assert item.result.guard.flagged == single.guard.flagged
+        for k, v in single.guard.detectors.items():
+            assert item.result.guard.detectors[k] == pytest.approx(v, abs=1e-5)
+
+
+def test_use_guard_false_skips_it(tmp_path):
+    folder = write_guarded_pack(tmp_path / "off", "swap", {"divergence": 0.1})
+    r = Inspector(check_pack(folder), use_guard=False).classify(solid("red", (32, 32)))
+    assert r.guard is None and r.mitigated is None
+
+
+# -- broken guards -----------------------------------------------------------------------------
+
+
+def test_guard_naming_a_missing_file_makes_the_pack_unusable(tmp_path):
+    folder = write_guarded_pack(tmp_path / "missing", "identity")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["guard"]["autoencoder"] = "no_such_role"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    pack = check_pack(folder)
+    assert not pack.usable and "guard.autoencoder" in pack.problem
+
+
+def test_guard_autoencoder_with_the_wrong_shape_is_refused(tmp_path):
+    bad = build_autoencoder_model("identity", size=(16, 16))
+    folder = write_guarded_pack(tmp_path / "wrong", "identity", ae_bytes=bad)
+    with pytest.raises(PackUnusableError, match="broken input guard"):
+        _inspector(folder)
+
+
+def test_altered_guard_autoencoder_fails_the_hash_check(tmp_path):
+    folder = write_guarded_pack(tmp_path / "tampered", "identity")
+    (folder / "guard_ae.onnx").write_bytes(build_autoencoder_model("swap"))
+    pack = check_pack(folder)
+    assert not pack.usable and "SHA-256" in pack.problem
+
+
+def test_cli_json_carries_guard_and_mitigated(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    write_guarded_pack(models / "guarded", "swap", {"divergence": 0.1})
+    img = tmp_path / "red.png"
+    from PIL import Image
+
+    Image.fromarray(solid("red", (32, 32))).save(img)
+    env = {**__import__("os").environ, "TILIK_BUNDLED_PACKS_DIR": str(models)}
+    proc = subprocess.run([sys.executable, "-m", "tilik", "classify", "--pack", "guarded", "--json", str(img)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout.strip().splitlines()[0])
+    assert row["guard"]["flagged"] is True
+    assert row["guard"]["false_alarm_rate"]["divergence"] == 0.05
+    assert row["mitigated"]["label"] == "green"
+    assert row["needs_review"] is True
