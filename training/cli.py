@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "seals": ("training.seals.cmd", "seal dataset tools: `seals generate --out DIR --count N --seed S`"),
     "imagenet-lite0": ("training.lite0.cmd", "build the imagenet-lite0 pack from the installed ImageNet weights"),
     "signatures": ("training.signatures.cmd", "build the signature-verify pack (CEDAR, writer-independent)"),
+    "fgsm": ("training.guard.fgsm_cmd", "FGSM / BIM / PGD adversarial images against a pack's Keras model"),
 }
 
 
