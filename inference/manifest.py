@@ -55,7 +55,9 @@ GUARD_SCHEMA: dict[str, Any] = {
             "minProperties": 1,
             "properties": {
                 "reconstruction": {**_DETECTOR, "properties": {
-                    **_DETECTOR["properties"], "norm": {"enum": ["l1", "l2"]}}},
+                    **_DETECTOR["properties"], "norm": {"enum": ["l1", "l2"]},
+                    "aggregate": {"enum": ["mean", "patch_min"]},
+                    "patch": {"type": "integer", "minimum": 1, "maximum": 256}}},
                 "divergence": {**_DETECTOR, "properties": {
                     **_DETECTOR["properties"], "temperature": {"type": "number", "exclusiveMinimum": 0}}},
                 "squeeze": {**_DETECTOR, "properties": {

@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "imagenet-lite0": ("training.lite0.cmd", "build the imagenet-lite0 pack from the installed ImageNet weights"),
     "signatures": ("training.signatures.cmd", "build the signature-verify pack (CEDAR, writer-independent)"),
     "fgsm": ("training.guard.fgsm_cmd", "FGSM / BIM / PGD adversarial images against a pack's Keras model"),
+    "guard": ("training.guard.guard_cmd", "train, calibrate and evaluate a pack's input guard (autoencoder + detectors)"),
 }
 
 

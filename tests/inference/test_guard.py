@@ -108,6 +108,12 @@ def test_squeezers_and_distances_on_known_inputs():
     a = np.zeros((1, 4, 4, 3), np.float32)
     assert reconstruction_error(a, a + 0.1)[0] == pytest.approx(0.1)
     assert reconstruction_error(a, a + 0.1, "l2")[0] == pytest.approx(0.1)
+    # the noise floor: one untouched 2x2 tile makes the patch minimum 0 while the mean is not
+    b = a + 0.1
+    b[0, :2, :2] = 0.0
+    assert reconstruction_error(a, b)[0] == pytest.approx(0.1 * 12 / 16)
+    assert reconstruction_error(a, b, aggregate="patch_min", patch=2)[0] == 0.0
+    assert reconstruction_error(a, a + 0.1, aggregate="patch_min", patch=2)[0] == pytest.approx(0.1)
 
 
 # -- detectors on fixtures -----------------------------------------------------------------------
