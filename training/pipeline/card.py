@@ -74,9 +74,16 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
     L += [f"Pack `{cfg['id']}` version {cfg['version']}, built by `{manifest['training']['built_by']}`.", ""]
 
     # --- headline --------------------------------------------------------------------------------
+    test_src = next((x for x in split.get("sources") or [] if x["holdout"] == "all"), None)
+    if test_src is not None:
+        what = " ".join(str((cfg.get("test_data") or {}).get("source") or "").split()) or test_src["description"]
+        test_what = (f"Test set: **{n_test} images** from a separate source, used for nothing else (not for "
+                     f"training, validation, early stopping or thresholds): {what.rstrip('.')}. They were")
+    else:
+        test_what = (f"Test set: **{n_test} images** that share no {split.get('group_key') or 'group'} with the "
+                     "training or validation images")
     L += ["## Results at a glance (held-out test set)", "",
-          f"Test set: **{n_test} images** that share no {split.get('group_key') or 'group'} with the training or "
-          "validation images, run through the exported ONNX file with the app's own decoding and "
+          test_what + (" " if test_src is not None else ", ") + "run through the exported ONNX file with the app's own decoding and "
           "preprocessing (`inference.inspector.Inspector`).", "",
           "| metric | most probable class [95% CI] | app decision (alarm threshold applied) [95% CI] | target |",
           "|---|---|---|---|"]
@@ -96,6 +103,20 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
         if tgt is not None and va is not None:
             mark = f"{_f(tgt, 2)} ({'met' if va >= tgt else 'missed'})"
         L.append(f"| {_NAMES[key]} | {with_ci(va, 'most_probable', key)} | {with_ci(vp, 'app', key)} | {mark or '-'} |")
+    rob50 = [r for r in report.get("robustness", []) if r["kind"] != "clean" and abs(r["fraction"] - 0.5) < 1e-9]
+    if rob50:
+        worst = min(rob50, key=lambda r: r["accuracy"])
+        tgt = targets.get("robust50_accuracy")
+        L.append(f"| accuracy with 50% of test images degraded (worst of {', '.join(r['kind'] for r in rob50)}) | "
+                 f"- | {_f(worst['accuracy'])} ({worst['kind']}) | "
+                 + (f"{_f(tgt, 2)} ({'met' if worst['accuracy'] >= tgt else 'missed'})" if tgt is not None else "-") + " |")
+    heat = report.get("heatmap") or {}
+    if heat.get("all", {}).get("n"):
+        a = heat["all"]
+        tgt = targets.get("pointing_game")
+        L.append(f"| heatmap pointing game (peak within {a['tolerance_px']:g} px of the defect, n={a['n']}) | - | "
+                 f"{_f(a['pointing_game'])} | "
+                 + (f"{_f(tgt, 2)} ({'met' if a['pointing_game'] >= tgt else 'missed'})" if tgt is not None else "-") + " |")
     if ci:
         L += ["", "95% CI: percentile bootstrap over the test images (1,000 resamples)."]
     L += ["", f"- Correct: {arg['correct']}/{n_test} (most probable class), {app['correct']}/{n_test} (app decision)."]
@@ -128,6 +149,29 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
         L.append(f"| {n} | {row[0]} | {row[1]} | {row[2]} | {sum(row)} |")
     tot = [split["totals"][s] for s in ("train", "val", "test")]
     L += [f"| **total** | {tot[0]} | {tot[1]} | {tot[2]} | {sum(tot)} |", ""]
+    if split.get("sources"):
+        roles = {"carve": "train / validation / test", "none": "train / validation", "all": "test only"}
+        L += ["Data sources (each split on its own):", "", "| source | used for | train | validation | test | what |",
+              "|---|---|---|---|---|---|"]
+        for x in split["sources"]:
+            ps = x["per_side"]
+            L.append(f"| {x['name']} | {roles[x['holdout']]} | {ps['train']} | {ps['val']} | {ps['test']} | "
+                     f"{x['description']} |")
+        L.append("")
+    for name, blk in (("data", cfg["data"]), ("test_data", cfg.get("test_data"))):
+        gen = (blk or {}).get("generate")
+        if gen:
+            L.append(f"- `{name}` rendered by `{gen.get('module', '?')}.generate_dataset`: "
+                     + ", ".join(f"{k} {v}" for k, v in gen.items() if k not in ("module", "workers")) + ".")
+    if cfg["data"].get("generate") or (cfg.get("test_data") or {}).get("generate"):
+        L.append("")
+    if split.get("user_data"):
+        u = split["user_data"]
+        L += [f"- Retrained on user data `{u['path']}` (mode {u['mode']}, test images from "
+              + ("those photos" if u["test"] == "own" else "the config's test source") + ").", ""]
+    if report.get("contact_sheet"):
+        L += ["Contact sheet of test images (class, seal family, defect, background / lighting; defect masks outlined):",
+              "", f"![contact sheet]({report['contact_sheet']})", ""]
 
     # --- model & training --------------------------------------------------------------------------
     inp = manifest["input"]
@@ -149,7 +193,12 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
           + f"; early stopping on validation {ts['monitor']}; class weights "
           + ", ".join(f"{k} {v:.2f}" for k, v in ts["class_weights"].items()) + ".",
           "- Augmentation (on the fly, per copy): " + ", ".join(
-              f"{k} {v}" for k, v in cfg["augment"].items() if k != "copies") + ".",
+              f"{k} {v}" for k, v in cfg["augment"].items() if k != "copies"
+              and not (k.startswith("blur") and not cfg["augment"].get("blur"))
+              and not (k.startswith("noise") and not cfg["augment"].get("noise"))) + ".",
+          (f"- Rendering the generated data took {ts['seconds']['generate_s'] / 60:.1f} min (included below)."
+           if ts["seconds"].get("generate_s", 0) > 1 else "- Data: read from disk (nothing rendered in this run)."
+           if "generate_s" in ts["seconds"] else None),
           f"- Time on the 2-core build machine: training {ts['seconds']['total_s'] / 60:.1f} min "
           f"(features {ts['seconds']['features_s']:.0f} s, of which cached: {ts['cache']['hits']} of "
           f"{ts['cache']['hits'] + ts['cache']['misses']} feature sets), export and evaluation "
@@ -200,7 +249,54 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
         L.append(f"| {r['kind']} | {int(100 * r['fraction'])}% | {_f(r['accuracy'])} ({r['correct']}/{r['n']}) | "
                  f"{_f(r['balanced_accuracy'])} | {_f(r['precision_macro'])} | {_f(r['recall_macro'])} | {_f(r['f1_macro'])} | "
                  f"{_f(r['specificity_macro'])} | {_f(r['roc_auc'])} | {r['ood_refused']} |")
+    if cfg["augment"].get("blur") or cfg["augment"].get("noise"):
+        L += ["", "The training augmentation blurs and adds noise to some images itself (see Model and training), "
+              "so this table measures robustness to degradations of a kind the model was trained with."]
     L.append("")
+
+    # --- unseen conditions ----------------------------------------------------------------------------------------
+    subsets = report.get("test_subsets") or []
+    if subsets:
+        L += ["## Test images under conditions never seen in training", "",
+              "The same test metrics on the test images whose "
+              + " / ".join(f"`{c}`" for c in cfg["evaluation"].get("unseen") or [])
+              + " never occurs among the training or validation images.", "",
+              "| subset | values | n | accuracy (most probable) | accuracy (app decision) | ROC-AUC | "
+              + " | ".join(f"recall {n}" for n in names) + " |",
+              "|---|---|---|---|---|---|" + "---|" * len(names)]
+        for sub in subsets:
+            vals = "; ".join(f"{k}: {', '.join(v)}" for k, v in sub["values"].items() if v) or "-"
+            L.append(f"| {sub['name']} | {vals} | {sub['n']} | {_f(sub['accuracy'])} | {_f(sub['accuracy_app'])} | "
+                     f"{_f(sub['roc_auc'])} | " + " | ".join(_f(sub['per_class_recall_app'][n]) for n in names) + " |")
+        L.append("")
+
+    # --- heatmap quality ----------------------------------------------------------------------------------------
+    if heat.get("all", {}).get("n"):
+        a, d = heat["all"], heat["detected"]
+        L += ["## Heatmap quality (does the heatmap point at the defect?)", "",
+              f"Measured on the {a['n']} test images that have a ground-truth region mask (`{heat['column']}` column), "
+              f"with {heat['heatmap']}. **Pointing game**: a hit when the heatmap's highest pixel lies inside the mask "
+              f"or within {a['tolerance_px']:g} px of it (image pixels; the exact score uses 0 px). **Mass inside**: "
+              "the share of the heatmap's total that falls on the mask; a heatmap that knows nothing would put the "
+              "mask's area fraction there (the chance level).", "",
+              "| images | n | pointing game | exact (0 px) | mass inside (mean) | mass inside (median) | chance (mask area) | lift | median peak distance |",
+              "|---|---|---|---|---|---|---|---|---|"]
+
+        def heat_row(label, x):
+            if not x.get("n"):
+                return f"| {label} | 0 | - | - | - | - | - | - | - |"
+            return (f"| {label} | {x['n']} | {_f(x['pointing_game'])} ({x['hits']}/{x['n']}) | {_f(x['pointing_game_exact'])} | "
+                    f"{_f(x['mass_inside_mean'])} | {_f(x['mass_inside_median'])} | {_f(x['mask_area_mean'])} | "
+                    f"{_f(x['mass_lift'], 1)}x | {_f(x.get('peak_distance_median_px'), 1)} px |")
+
+        L.append(heat_row("all with a mask", a))
+        L.append(heat_row("called " + (", ".join(dec.get("alarming") or []) or "correctly") + " by the app", d))
+        for k, g in (heat.get("groups") or {}).items():
+            L.append(heat_row(f"{heat['by']} = {k}", g))
+        L.append("")
+        if heat.get("examples"):
+            L += ["Examples (a seeded random choice; mask outlined in white, peak marked with a cross):", "",
+                  f"![heatmap examples]({heat['examples']})", ""]
 
     # --- out of domain ----------------------------------------------------------------------------------------
     sel = report["ood_selection"]
@@ -229,9 +325,11 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
     if c.get("anchors"):
         L += ["## Reference points from the literature", ""] + [f"- {a}" for a in c["anchors"]] + [""]
     L += ["## What it was NOT tested on", ""] + [f"- {x}" for x in c.get("not_tested") or []] + [""]
+    for sec in c.get("sections") or []:
+        L += [f"## {sec['title']}", "", str(sec["text"]).strip(), ""]
     L += ["## Limitations", "", " ".join(str(c.get("limitations", "")).split()), ""]
     L += ["## Reproduce", "", "```", f"{manifest['training']['built_by']}",
           "# or in two steps:", f"python -m training train {cfg.get('_path_rel', 'CONFIG')} --out runs/{cfg['id']}",
           f"python -m training export runs/{cfg['id']}", "```", ""]
-    path.write_text("\n".join(L), encoding="utf-8")
+    path.write_text("\n".join(x for x in L if x is not None), encoding="utf-8")
     return path

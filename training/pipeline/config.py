@@ -48,17 +48,37 @@ DEFAULTS: dict[str, Any] = {
         "source": "",
         "licence": "unknown: check before redistributing",
         "generate": None,        # {"module": "training.seals", "count": N, "seed": S, ...}
+        # Whether this source gives the test side: "auto" (carved from it unless test_data is set),
+        # "carve" (train/val/test from it) or "none" (train/val only).
+        "holdout": "auto",
+    },
+    # A separate test source (same keys as data; column settings default to data's). When set, the
+    # test side is exactly these images and data is split into train/validation only: e.g. a render
+    # with another seed and backgrounds/lighting the training render never had.
+    "test_data": None,
+    # More sources mixed into train/validation (same keys as data; holdout defaults to "none").
+    "extra_data": [],
+    # What `train --data PATH` (your own photos) does.
+    "retrain": {
+        "mode": "replace",       # replace: only your photos; mix: your photos plus the config's data
+        "test": "own",           # own: the test side is carved from your photos; config: the config's test source
+        "version_bump": "minor",  # minor (1.0.0 -> 1.1.0), patch (1.0.0 -> 1.0.1) or none
     },
     "classes": None,             # [{"name": ..., "label": ..., "description": ...}] or names
     "split": {"val": 0.15, "test": 0.15},
     "input": {"size": 224, "resize": None, "interpolation": None, "crop_fraction": None,
               "color": None, "mean": None, "std": None, "scale": None},
-    "backbone": {"name": "lite0", "weights": "imagenet", "width": 16},
+    "backbone": {"name": "lite0", "weights": "imagenet", "width": 16,
+                 # 16: the last stride-2 block runs at stride 1 and the blocks above it are dilated
+                 # (same weights), so the feature map and the CAM have twice the resolution.
+                 "output_stride": 32},
     "augment": {
         "rotation": 20.0, "width_shift": 0.2, "height_shift": 0.2, "zoom": 0.15,
         "horizontal_flip": True, "vertical_flip": False, "fill": "nearest",
         "brightness": 0.0, "contrast": 0.0, "saturation": 0.0, "hue": 0.0,
         "copies": 4,             # augmented copies of the training set whose features are cached
+        # Photographic degradations (probability per image; sigma ranges at model size / x 255).
+        "blur": 0.0, "blur_sigma": [0.5, 2.5], "noise": 0.0, "noise_sigma": [0.01, 0.1],
     },
     "schedule": {
         "batch_size": 32,
@@ -89,15 +109,34 @@ DEFAULTS: dict[str, Any] = {
         "robustness": {"fractions": [0.25, 0.5, 0.75], "blur_sigma": 2.0, "noise_sigma": 0.08},
         "samples": 4,
         "parity_images": 48,
+        # Test metrics again on the test images whose value in each of these columns never occurs in
+        # the training or validation images (e.g. [background, lighting] of a generated set).
+        "unseen": [],
+        # Heatmap quality against ground-truth region masks: {column: mask} names a CSV column of
+        # mask image paths (relative to the CSV's root; non-zero = inside), tolerance_px the pointing
+        # game's tolerance in image pixels, examples the number of overlays drawn for the card.
+        "masks": None,
     },
     "card": {"title": None, "intended_use": "", "limitations": "", "not_tested": [], "anchors": [],
-             "targets": {}, "notes": []},
+             "targets": {}, "notes": [],
+             # Extra sections: [{title: ..., text: ...}]; text is Markdown (kept as written).
+             "sections": [],
+             # A contact sheet of the test images: {module: training.seals, limit: 32}; the module's
+             # contact_sheet(data_dir, out_png, limit=...) draws it from the test source's folder.
+             "contact_sheet": None},
     "quick": {"limit_per_class": 40, "copies": 1, "head_epochs": 5, "finetune_epochs": 1,
               "ood_limit": 20},
 }
 
+SOURCE_KEYS = tuple(DEFAULTS["data"])
+# Keys of data that a test_data / extra_data source inherits when it does not set them.
+INHERITED_KEYS = ("path_column", "label_column", "group_column", "group_pattern", "id_column",
+                  "stratify_column", "label_map", "licence")
+MASK_DEFAULTS = {"column": "mask", "tolerance_px": 3, "examples": 8, "by": None}
 
-FREE_FORM = frozenset({"verdict_words", "label_map", "targets", "generate", "mahalanobis"})
+
+FREE_FORM = frozenset({"verdict_words", "label_map", "targets", "generate", "mahalanobis", "masks",
+                       "contact_sheet"})
 
 
 def _merge(base: dict, override: dict, where: str = "") -> dict:
@@ -140,6 +179,54 @@ def normalise_classes(classes: Any) -> list[dict]:
     return out
 
 
+def build_source(raw: dict, data: dict, where: str, source: str = "<dict>", holdout: str = "none") -> dict:
+    """A test_data / extra_data source: ``raw`` over ``data``'s column settings (not its location,
+    generator or limit). ``format`` defaults to csv when a csv is named, else folder."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {where} must be a mapping with the keys of data")
+    base = {k: (data[k] if k in INHERITED_KEYS else copy.deepcopy(DEFAULTS["data"][k])) for k in SOURCE_KEYS}
+    base["source"] = data.get("source", "")
+    base["holdout"] = holdout
+    out = _merge(base, raw, f"{where}.")
+    if "format" not in raw:
+        out["format"] = "csv" if out.get("csv") else "folder"
+    if out["format"] not in ("folder", "csv"):
+        raise ConfigError(f"{source}: {where}.format must be 'folder' or 'csv'")
+    if holdout == "all":
+        out["holdout"] = "all"
+    elif out["holdout"] not in ("carve", "none"):
+        raise ConfigError(f"{source}: {where}.holdout must be carve or none")
+    return out
+
+
+def data_sources(cfg: dict) -> list[tuple[str, dict, str]]:
+    """``(name, source config, holdout)`` for every data source, holdout resolved to carve (train/val/
+    test), none (train/val) or all (test only). Without test_data or extra_data this is just
+    ``[("data", cfg["data"], "carve")]``."""
+    test = cfg.get("test_data")
+    extras = cfg.get("extra_data") or []
+    main = cfg["data"]["holdout"]
+    if main == "auto":
+        main = "none" if test is not None or any(x["holdout"] == "carve" for x in extras) else "carve"
+    out = [("data", cfg["data"], main)]
+    out += [(f"extra{i + 1}" if len(extras) > 1 else "extra", x, x["holdout"]) for i, x in enumerate(extras)]
+    if test is not None:
+        out.append(("test_data", test, "all"))
+    if not any(h in ("carve", "all") for _, _, h in out):
+        raise ConfigError("no data source gives test images: set data.holdout to carve or add test_data")
+    return out
+
+
+def bump_version(version: str, how: str) -> str:
+    """``1.2.3`` -> ``1.3.0`` (minor), ``1.2.4`` (patch) or unchanged (none)."""
+    if how == "none":
+        return version
+    core, _, rest = str(version).partition("-")
+    parts = [int(p) for p in core.split("+")[0].split(".")] + [0, 0, 0]
+    major, minor, patch = parts[:3]
+    return f"{major}.{minor + 1}.0" if how == "minor" else f"{major}.{minor}.{patch + 1}"
+
+
 def build_config(raw: dict, *, source: str = "<dict>") -> dict:
     """Merge ``raw`` over the defaults and check it. Paths stay as written (see :func:`data_paths`)."""
     if not isinstance(raw, dict):
@@ -155,6 +242,34 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
     fmt = cfg["data"]["format"]
     if fmt not in ("folder", "csv"):
         raise ConfigError(f"{source}: data.format must be 'folder' or 'csv', not {fmt!r}")
+    if cfg["data"]["holdout"] not in ("auto", "carve", "none"):
+        raise ConfigError(f"{source}: data.holdout must be auto, carve or none")
+    if cfg["test_data"] is not None:
+        cfg["test_data"] = build_source(cfg["test_data"], cfg["data"], "test_data", source, holdout="all")
+    if not isinstance(cfg["extra_data"], list):
+        raise ConfigError(f"{source}: extra_data must be a list of data sources")
+    cfg["extra_data"] = [build_source(x, cfg["data"], f"extra_data[{i}]", source, holdout="none")
+                         for i, x in enumerate(cfg["extra_data"])]
+    if cfg["data"]["holdout"] == "carve" and cfg["test_data"] is not None:
+        raise ConfigError(f"{source}: data.holdout is carve but test_data is set; the test side comes from one place")
+    r = cfg["retrain"]
+    if r["mode"] not in ("replace", "mix") or r["test"] not in ("own", "config") \
+            or r["version_bump"] not in ("minor", "patch", "none"):
+        raise ConfigError(f"{source}: retrain: mode replace|mix, test own|config, version_bump minor|patch|none")
+    ev = cfg["evaluation"]
+    if not isinstance(ev["unseen"], list) or not all(isinstance(c, str) for c in ev["unseen"]):
+        raise ConfigError(f"{source}: evaluation.unseen must be a list of column names")
+    if ev["masks"] is not None:
+        if not isinstance(ev["masks"], dict) or set(ev["masks"]) - set(MASK_DEFAULTS):
+            raise ConfigError(f"{source}: evaluation.masks takes {', '.join(MASK_DEFAULTS)}")
+        ev["masks"] = {**MASK_DEFAULTS, **ev["masks"]}
+    if int(cfg["backbone"].get("output_stride") or 32) not in (16, 32):
+        raise ConfigError(f"{source}: backbone.output_stride must be 32 or 16")
+    if int(cfg["backbone"].get("output_stride") or 32) != 32 and cfg["backbone"]["name"] != "lite0":
+        raise ConfigError(f"{source}: backbone.output_stride applies to lite0 only")
+    for sec in cfg["card"]["sections"] or []:
+        if not isinstance(sec, dict) or not {"title", "text"} <= set(sec):
+            raise ConfigError(f"{source}: card.sections entries need a title and a text")
     for key in ("val", "test"):
         frac = cfg["split"][key]
         if not 0 < float(frac) < 0.5:
@@ -197,6 +312,9 @@ def apply_quick(cfg: dict) -> dict:
     cfg["schedule"]["head"]["epochs"] = min(cfg["schedule"]["head"]["epochs"], q["head_epochs"])
     cfg["schedule"]["finetune"]["epochs"] = min(cfg["schedule"]["finetune"]["epochs"], q["finetune_epochs"])
     cfg["ood"]["limit"] = min(cfg["ood"]["limit"], q["ood_limit"])
+    for src in [cfg.get("test_data"), *(cfg.get("extra_data") or [])]:
+        if src is not None:
+            src["limit_per_class"] = min(q["limit_per_class"], src["limit_per_class"] or 10**9)
     cfg["_quick"] = True
     return cfg
 
@@ -212,6 +330,52 @@ def override_data(cfg: dict, data: str | Path) -> dict:
     else:
         cfg["data"].update({"format": "csv", "csv": str(path), "root": None})
     cfg["data"]["source"] = f"user data: {path}"
+    return cfg
+
+
+def apply_user_data(cfg: dict, data: str | Path, *, mode: str | None = None, test: str | None = None,
+                    version: str | None = None) -> dict:
+    """What ``train --data PATH`` does with your photos (a folder per class or a CSV with the
+    config's columns), by the config's ``retrain`` block (``mode``/``test`` override it):
+
+    - mode ``replace``: your photos are the data; ``mix``: they are added to the config's data.
+    - test ``own``: the test side is carved from your photos (what matters for a pack you will trust
+      on them); ``config``: the config's test source stays (test_data, or carved from data).
+    - the version is bumped (``retrain.version_bump``) unless ``version`` is given, so the retrained
+      pack in the user packs folder overrides the bundled one.
+    """
+    mode = mode or cfg["retrain"]["mode"]
+    test = test or cfg["retrain"]["test"]
+    if mode not in ("replace", "mix") or test not in ("own", "config"):
+        raise ConfigError("retrain mode must be replace or mix, test own or config")
+    path = Path(data).expanduser().resolve()
+    if not path.exists():
+        raise DataNotFoundError(f"--data {data}: no such file or folder")
+    user = {"format": "folder", "folder": str(path), "csv": None} if path.is_dir() else \
+        {"format": "csv", "csv": str(path), "folder": None, "root": None}
+    user["source"] = f"user data: {path}"
+    cfg = copy.deepcopy(cfg)
+    original_source = " ".join(str(cfg["data"]["source"]).split())
+    if mode == "replace":
+        cfg["data"].update(user)
+        cfg["data"]["generate"] = None
+        cfg["extra_data"] = []
+        if test == "own":
+            cfg["test_data"] = None
+            cfg["data"]["holdout"] = "carve"
+        else:
+            cfg["data"]["holdout"] = "auto"
+    else:
+        extra = build_source(user, cfg["data"], "--data", holdout="carve" if test == "own" else "none")
+        if test == "own":
+            cfg["test_data"] = None
+            cfg["data"]["holdout"] = "none"
+            for x in cfg["extra_data"]:
+                x["holdout"] = "none"
+        cfg["extra_data"] = [*cfg["extra_data"], extra]
+        cfg["data"]["source"] = f"user data: {path}, mixed with: {original_source}"
+    cfg["version"] = str(version) if version else bump_version(str(cfg["version"]), cfg["retrain"]["version_bump"])
+    cfg["_user_data"] = {"path": str(path), "mode": mode, "test": test}
     return cfg
 
 

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from inference.imageio import IMAGE_EXTENSIONS
 from training.pipeline.config import ConfigError, DataNotFoundError, normalise_classes, resolve_path
@@ -110,8 +111,11 @@ def load_folder(folder: str | Path, classes: list[dict] | None = None, *,
 def load_csv(csv_path: str | Path, *, path_column: str = "path", label_column: str = "label",
              group_column: str | None = None, id_column: str | None = None,
              stratify_column: str | None = None, root: str | Path | None = None,
-             classes: list[dict] | None = None, label_map: dict | None = None) -> Dataset:
-    """Samples from a CSV table. Image paths are relative to ``root`` (default: the CSV's folder)."""
+             classes: list[dict] | None = None, label_map: dict | None = None,
+             path_columns: Sequence[str] = ()) -> Dataset:
+    """Samples from a CSV table. Image paths are relative to ``root`` (default: the CSV's folder),
+    and so are the values of ``path_columns`` (e.g. a defect-mask column), which are stored resolved
+    in each sample's ``extra`` (empty values stay empty; a column the table lacks is ignored)."""
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise _missing(csv_path, "data table (CSV)", _HINT)
@@ -146,13 +150,20 @@ def load_csv(csv_path: str | Path, *, path_column: str = "path", label_column: s
         samples.append(Sample(
             id=r[id_column] if id_column else r[path_column], path=path, label=label, group=group,
             stratum=label_map.get(r[stratify_column], r[stratify_column]) if stratify_column else None,
-            extra={k: v for k, v in r.items()},
+            extra={k: (_resolve_extra(v, root) if k in path_columns else v) for k, v in r.items()},
         ))
     if missing:
         raise _missing(missing[0], f"{len(missing)} of {len(rows)} images listed in {csv_path.name}, e.g.", _HINT)
     if len({s.id for s in samples}) != len(samples):
         raise ConfigError(f"{csv_path}: ids are not unique (set data.id_column to a unique column)")
     return Dataset(samples, list(classes), f"table {csv_path}")
+
+
+def _resolve_extra(value: str | None, root: Path) -> str:
+    if not value:
+        return ""
+    p = Path(value)
+    return str(p if p.is_absolute() else root / p)
 
 
 def limit_per_class(ds: Dataset, limit: int | None, seed: int) -> Dataset:
@@ -180,8 +191,52 @@ def limit_per_class(ds: Dataset, limit: int | None, seed: int) -> Dataset:
 
 def load_dataset(cfg: dict) -> Dataset:
     """The dataset a config names (after ``--data`` overrides), limited when ``limit_per_class`` is set."""
-    d = cfg["data"]
+    return load_source(cfg["data"], cfg["classes"] or None, cfg["seed"], path_columns=_path_columns(cfg))
+
+
+def _path_columns(cfg: dict) -> tuple[str, ...]:
+    masks = (cfg.get("evaluation") or {}).get("masks")
+    return (masks["column"],) if masks and masks.get("column") else ()
+
+
+@dataclass
+class Pool:
+    """One data source and which sides it feeds: ``carve`` (train/val/test), ``none`` (train/val)
+    or ``all`` (test only)."""
+
+    name: str
+    dataset: Dataset
+    holdout: str
+
+
+def load_pools(cfg: dict) -> list[Pool]:
+    """Every data source of ``cfg`` (data, extra_data, test_data) as a :class:`Pool`. The first one
+    fixes the classes; ids and groups of the others get their source name as a prefix
+    (``test_data:intact/seal_000001.jpg``) so two renders with the same file names never collide.
+    Every sample's ``extra["source"]`` names its source."""
+    from training.pipeline.config import data_sources
+
+    pools: list[Pool] = []
     classes = cfg["classes"] or None
+    for name, src, holdout in data_sources(cfg):
+        ds = load_source(src, classes, cfg["seed"], path_columns=_path_columns(cfg))
+        if classes is None:
+            classes = ds.classes
+        samples = []
+        for x in ds.samples:
+            extra = dict(x.extra)
+            extra["source"] = name
+            if name == "data":
+                samples.append(Sample(x.id, x.path, x.label, x.group, x.stratum, extra))
+            else:
+                samples.append(Sample(f"{name}:{x.id}", x.path, x.label,
+                                      None if x.group is None else f"{name}:{x.group}", x.stratum, extra))
+        pools.append(Pool(name, Dataset(samples, list(classes), ds.description), holdout))
+    return pools
+
+
+def load_source(d: dict, classes: list[dict] | None, seed: int, path_columns: Sequence[str] = ()) -> Dataset:
+    """The images one data-source block names (``data``, an ``extra_data`` entry or ``test_data``)."""
     if d["format"] == "folder":
         folder = resolve_path(d["folder"])
         if folder is None:
@@ -194,9 +249,9 @@ def load_dataset(cfg: dict) -> Dataset:
         ds = load_csv(csv_path, path_column=d["path_column"], label_column=d["label_column"],
                       group_column=d["group_column"], id_column=d["id_column"],
                       stratify_column=d["stratify_column"], root=resolve_path(d["root"]),
-                      classes=classes, label_map=d["label_map"])
+                      classes=classes, label_map=d["label_map"], path_columns=path_columns)
     counts = ds.counts()
     empty = [k for k, v in counts.items() if v == 0]
     if empty:
         raise ConfigError(f"classes with no images in {ds.description}: {empty}")
-    return limit_per_class(ds, d["limit_per_class"], cfg["seed"])
+    return limit_per_class(ds, d["limit_per_class"], seed)

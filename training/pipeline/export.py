@@ -12,7 +12,12 @@
 5. Manifest (validated by :func:`inference.manifest.validate_manifest`), then the pack is loaded by
    :class:`inference.inspector.Inspector` and evaluated on the held-out test images, the degraded
    test images (robustness) and the *report* half of each OOD set: the card's numbers are the app's.
-6. Plots, self-test samples, CARD.md; ``export_report.json`` in the run folder.
+   With ``evaluation.unseen`` the test metrics are repeated on the test images whose value of
+   those columns (background, lighting, ...) never occurs in the training or validation images;
+   with ``evaluation.masks`` the app's heatmaps are scored against ground-truth region masks
+   (pointing game, heatmap mass inside the mask; :mod:`training.pipeline.heatmaps`).
+6. Plots, self-test samples, CARD.md (with an optional contact sheet of the test images);
+   ``export_report.json`` in the run folder.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from training.pipeline.config import REPO_ROOT, build_config
 PARITY_TOLERANCE = 1e-4
 ONNX_NAME = "model.onnx"
 PACK_FILES = (ONNX_NAME, "manifest.json", "CARD.md", "confusion_matrix.png", "confusion_matrix_argmax.png",
-              "roc_curves.png", "training_curves.png", "ood_scores.png")
+              "roc_curves.png", "training_curves.png", "ood_scores.png", "contact_sheet.png", "heatmap_examples.png")
 
 
 class ExportError(RuntimeError):
@@ -347,9 +352,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "model": {"file": ONNX_NAME, "sha256": sha256_file(onnx_path)},
         "input": block, "outputs": outputs_block, "classes": cfg["classes"], "decision": decision,
         "ood": ood_block, "metrics": {},
-        "data": {"source": " ".join(str(cfg["data"]["source"]).split()),
-                 "licence": " ".join(str(cfg["data"]["licence"]).split()),
-                 "split": _split_text(train_summary["split"], cfg)},
+        "data": _data_block(cfg, train_summary["split"]),
         "intended_use": " ".join(str(cfg["card"]["intended_use"]).split()) or "See CARD.md.",
         "limitations": " ".join(str(cfg["card"]["limitations"]).split()) or "See CARD.md.",
         "card": "CARD.md", "samples": samples_rel,
@@ -380,7 +383,11 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     outside = ~res["review"]
     acc_outside = float(np.mean(res["labels"][outside] == yt[outside])) if outside.any() else None
     false_reject = float(res["ood"].mean())
+    test_subsets = unseen_subsets(split, cfg["evaluation"].get("unseen") or [], yt, res, names)
     timings["test_eval_s"] = time.perf_counter() - t0
+    for sub in test_subsets:
+        log(f"  test subset {sub['name']} (n={sub['n']}): accuracy {sub['accuracy']:.3f}, app decision "
+            f"{sub['accuracy_app']:.3f}, ROC-AUC " + ("n/a" if sub["roc_auc"] is None else f"{sub['roc_auc']:.3f}"))
     log(f"  test (n={len(yt)}, app decision): accuracy {test_app['accuracy']:.3f}, balanced {test_app['balanced_accuracy']:.3f}, "
         f"macro F1 {test_app['macro']['f1']:.3f}, ROC-AUC {test_app['roc_auc']:.3f}")
     log(f"  test (argmax): accuracy {test_argmax['accuracy']:.3f}, balanced {test_argmax['balanced_accuracy']:.3f}, "
@@ -400,6 +407,12 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
             r = _inspect(inspector, imgs, names=[f"test{i}" for i in range(len(imgs))])
             robustness.append(_robust_row(kind, float(frac), yt, r, names))
     timings["robustness_s"] = time.perf_counter() - t0
+    heat = None
+    if cfg["evaluation"].get("masks"):
+        t0 = time.perf_counter()
+        heat = heatmap_quality(inspector, split["test"], cfg["evaluation"]["masks"], names, alarming,
+                               pack_dir / "heatmap_examples.png", seed=seed, log=log)
+        timings["heatmap_s"] = time.perf_counter() - t0
     log("  robustness: " + "; ".join(f"{r['kind']} {int(100 * r['fraction'])}% acc {r['accuracy']:.3f}" for r in robustness))
 
     # OOD report halves
@@ -437,6 +450,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
                             ood_scores_report, ood_block["threshold"], pack_dir / "ood_scores.png",
                             f"{pack_id}: out-of-domain score ({chosen})", log_scale=chosen == "mahalanobis")
 
+    sheet = contact_sheet_hook(cfg, pack_dir / "contact_sheet.png", log=log)
     sample_idx = _pick_samples(yt, res, names, int(cfg["evaluation"]["samples"]), alarming)
     sdir = Path(samples_dir) / pack_id
     if sdir.exists():
@@ -466,6 +480,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "review_rate_test": review_rate, "accuracy_outside_review_test": acc_outside,
         "robustness": robustness, "robustness_params": rb, "samples": entries, "timings": timings,
         "train_summary": train_summary, "provider": inspector.provider,
+        "test_subsets": test_subsets, "heatmap": heat, "contact_sheet": sheet,
+        "version": str(cfg["version"]),
     }
     manifest["metrics"] = _manifest_metrics(report, names)
     manifest["training"] = {
@@ -476,7 +492,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "export_seconds": round(timings["export_total_s"], 1),
         "parity": {"n": par["n"], "max_abs": par["max_abs"]},
         "ood_selection": {"mean_rejection": mean_rej, "chosen": chosen},
-        "built_by": f"python -m training train {cfg['_path_rel']} --export",
+        "built_by": f"python -m training train {cfg['_path_rel']}" + _user_data_args(train_summary["split"]) + " --export",
     }
     validate_manifest(manifest)
     (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -522,22 +538,204 @@ def _manifest_metrics(report: dict, names: list[str]) -> dict:
             out["top_k"] = {k: round(v, 4) for k, v in m["top_k"].items()}
         return out
 
-    return {
+    def rnd(v):
+        return None if v is None else round(float(v), 4)
+
+    out = {
         "test_app_decision": summary(report["test_app"]),
         "test_most_probable": summary(report["test_argmax"]),
         "alarm_test": report["alarm_test"],
         "review_rate_test": round(report["review_rate_test"], 4),
         "ood_rejection": {k: v["rejection_rate"] for k, v in report["ood_report"].items()},
         "in_domain_false_rejection_test": round(report["in_domain_false_rejection_test"], 4),
-        "split": "lesion/group-disjoint held-out test set; see CARD.md",
+        "split": _test_description(report["train_summary"]["split"]) + "; see CARD.md",
     }
+    rob = [r for r in report.get("robustness", []) if r["kind"] != "clean"]
+    if rob:
+        out["robustness_accuracy"] = {f"{r['kind']}_{int(round(100 * r['fraction']))}": rnd(r["accuracy"]) for r in rob}
+    if report.get("test_subsets"):
+        out["test_subsets"] = {s["name"]: {"n": s["n"], "accuracy": rnd(s["accuracy"]),
+                                           "accuracy_app": rnd(s["accuracy_app"]), "roc_auc": rnd(s["roc_auc"]),
+                                           "values": s["values"]} for s in report["test_subsets"]}
+    heat = report.get("heatmap")
+    if heat and heat.get("all", {}).get("n"):
+        a = heat["all"]
+        out["heatmap"] = {"n": a["n"], "tolerance_px": a["tolerance_px"], "pointing_game": rnd(a["pointing_game"]),
+                          "pointing_game_exact": rnd(a["pointing_game_exact"]),
+                          "mass_inside_mean": rnd(a["mass_inside_mean"]), "mask_area_mean": rnd(a["mask_area_mean"]),
+                          "pointing_game_detected": rnd(heat["detected"]["pointing_game"]),
+                          "heatmap": heat["heatmap"]}
+    return out
+
+
+def _user_data_args(summary: dict) -> str:
+    u = summary.get("user_data")
+    if not u:
+        return ""
+    return f" --data {u['path']}" + (" --mix" if u["mode"] == "mix" else "") + (
+        " --test-from config" if u["test"] == "config" else "")
+
+
+def _test_description(summary: dict) -> str:
+    for src in summary.get("sources") or []:
+        if src["holdout"] == "all":
+            return f"separate test source ({src['description']}), never used for training, validation or thresholds"
+    key = summary.get("group_key")
+    return f"{key}/group-disjoint held-out test set" if summary.get("grouped") else "held-out test set (stratified)"
 
 
 def _split_text(summary: dict, cfg: dict) -> str:
     key = summary.get("group_key")
     how = f"grouped by {key} (no {key} on two sides), stratified" if summary.get("grouped") else "stratified by class"
     t = summary["totals"]
-    return f"{how}: train {t['train']}, validation {t['val']}, test {t['test']} images (seed {cfg['seed']})."
+    text = f"{how}: train {t['train']}, validation {t['val']}, test {t['test']} images (seed {cfg['seed']})."
+    sources = summary.get("sources")
+    if sources:
+        roles = {"carve": "train/validation/test", "none": "train/validation only", "all": "test only"}
+        text += " Sources: " + "; ".join(f"{s['name']} ({roles[s['holdout']]}): {s['description']}"
+                                         for s in sources) + "."
+    return text
+
+
+def _data_block(cfg: dict, summary: dict) -> dict:
+    block = {"source": " ".join(str(cfg["data"]["source"]).split()),
+             "licence": " ".join(str(cfg["data"]["licence"]).split()),
+             "split": _split_text(summary, cfg)}
+    if cfg.get("test_data") is not None and any(s["holdout"] == "all" for s in summary.get("sources") or []):
+        block["test_source"] = " ".join(str(cfg["test_data"].get("source") or "").split())
+    if summary.get("user_data"):
+        block["retrained_on"] = summary["user_data"]
+    return block
+
+
+# ------------------------------------------------------------------------------------------------
+# optional evaluation hooks
+
+
+def unseen_subsets(split: dict, columns: list[str], y: np.ndarray, res: dict, names: list[str]) -> list[dict]:
+    """Test metrics on the test images whose value in ``columns`` never occurs on the train or
+    validation side: one subset per column, one for "any of them unseen" and one for "all seen"
+    (each only when it holds images). ``res`` is the inspector's output on the test side in order."""
+    from training.pipeline.evaluate import classification_metrics
+
+    if not columns:
+        return []
+    test = split["test"]
+    unseen: dict[str, np.ndarray] = {}
+    values: dict[str, list[str]] = {}
+    for col in columns:
+        seen = {s.extra.get(col) for side in ("train", "val") for s in split[side]}
+        have = [s.extra.get(col) not in (None, "") for s in test]
+        if not any(have):
+            continue
+        mask = np.array([h and s.extra.get(col) not in seen for s, h in zip(test, have)], bool)
+        unseen[col] = mask
+        values[col] = sorted({s.extra[col] for s, m in zip(test, mask) if m})
+    subsets = [(f"unseen {c}", m, {c: values[c]}) for c, m in unseen.items()]
+    if len(unseen) > 1:
+        anym = np.any(list(unseen.values()), axis=0)
+        subsets.append((f"unseen {' or '.join(unseen)}", anym, dict(values)))
+    if unseen:
+        subsets.append(("all seen", ~np.any(list(unseen.values()), axis=0), {}))
+    out = []
+    for name, mask, vals in subsets:
+        if not mask.any():
+            continue
+        yy, probs, decided = y[mask], res["probs"][mask], res["labels"][mask]
+        m_arg = classification_metrics(yy, probs.argmax(1), probs, names)
+        m_app = classification_metrics(yy, decided, probs, names)
+        out.append({"name": name, "n": int(mask.sum()), "values": vals,
+                    "accuracy": m_arg["accuracy"], "accuracy_app": m_app["accuracy"],
+                    "balanced_accuracy": m_arg["balanced_accuracy"], "roc_auc": m_arg.get("roc_auc"),
+                    "per_class_recall_app": {n: m_app["per_class"][n]["recall"] for n in names},
+                    "confusion_matrix_app": m_app["confusion_matrix"]})
+    return out
+
+
+def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], alarming: list[str],
+                    examples_png: Path | None = None, *, seed: int = 0, log=print) -> dict | None:
+    """Score the app's heatmaps (``inspector.classify(path).heatmap``) on the test images that have a
+    region mask (``extra[masks_cfg["column"]]``): all of them, those the app called alarming (or got
+    right, without alarming classes), and per ``masks_cfg["by"]`` value. Draws a few overlays."""
+    import cv2
+
+    from inference.imageio import load_image
+    from training.pipeline import heatmaps as hm
+
+    column, tol = masks_cfg["column"], float(masks_cfg["tolerance_px"])
+    items = [s for s in test if s.extra.get(column)]
+    if not items:
+        log(f"  heatmap quality: no test image has a mask in column {column!r}; skipped")
+        return None
+    rows, detected, keys, kept = [], [], [], []
+    for s in items:
+        mask = cv2.imread(str(s.extra[column]), cv2.IMREAD_GRAYSCALE)
+        if mask is None:
+            raise ExportError(f"mask {s.extra[column]} of {s.id} could not be read")
+        r = inspector.classify(s.path)
+        if r.heatmap is None:
+            log("  heatmap quality: the pack has no cam output; skipped")
+            return None
+        if mask.shape != r.heatmap.shape:
+            mask = cv2.resize(mask, (r.heatmap.shape[1], r.heatmap.shape[0]), interpolation=cv2.INTER_NEAREST)
+        row = hm.image_scores(r.heatmap, mask, tol)
+        rows.append(row)
+        detected.append(r.label in alarming if alarming else r.label == s.label)
+        keys.append(s.extra.get(masks_cfg["by"]) if masks_cfg.get("by") else None)
+        kept.append((s, r, mask, row))
+    out = {
+        "column": column, "tolerance_px": tol,
+        "heatmap": "the app's heatmap (InspectionResult.heatmap: the CAM of the predicted class at image size)",
+        "all": hm.summarise(rows, tol),
+        "detected": hm.summarise([r for r, d in zip(rows, detected) if d], tol),
+        "by": masks_cfg.get("by"),
+        "groups": hm.grouped(rows, keys, tol) if masks_cfg.get("by") else {},
+    }
+    a = out["all"]
+    log(f"  heatmap quality on {a['n']} masked test images: pointing game {a['pointing_game']:.3f} "
+        f"(tolerance {tol:g} px; exact {a['pointing_game_exact']:.3f}), mass inside {a['mass_inside_mean']:.3f} "
+        f"vs mask area {a['mask_area_mean']:.3f}")
+    n_ex = int(masks_cfg.get("examples") or 0)
+    if examples_png is not None and n_ex > 0:
+        rng = np.random.default_rng(seed)
+        pick = sorted(rng.permutation(len(kept))[:n_ex].tolist())
+        tiles = []
+        for i in pick:
+            s, r, mask, row = kept[i]
+            rgb = load_image(s.path).rgb
+            caption = (f"{'hit' if row['hit'] else 'miss'} {row['mass_inside']:.0%} "
+                       + (str(s.extra.get(masks_cfg['by'])) + " " if masks_cfg.get("by") else "") + f"-> {r.label}")
+            tiles.append((hm.overlay(rgb, r.heatmap, mask, row["peak"]), caption))
+        hm.examples_sheet(tiles, examples_png, cols=4)
+        out["examples"] = examples_png.name
+    return out
+
+
+def contact_sheet_hook(cfg: dict, out_png: Path, log=print) -> str | None:
+    """``card.contact_sheet: {module: M, limit: N, source: test_data|data}``: ``M.contact_sheet(folder,
+    out_png, limit=N)`` on that source's folder. Optional: a failure is logged, not raised."""
+    import importlib
+
+    from training.pipeline.config import resolve_path
+
+    hook = cfg["card"].get("contact_sheet")
+    if not hook:
+        return None
+    name = hook.get("source") or ("test_data" if cfg.get("test_data") is not None else "data")
+    src = cfg.get(name) if name in ("data", "test_data") else None
+    if not src:
+        log(f"  contact sheet: no data source {name!r}; skipped")
+        return None
+    folder = resolve_path(src["csv"]).parent if src["format"] == "csv" and src.get("csv") else resolve_path(src.get("folder"))
+    try:
+        module = importlib.import_module(hook.get("module", "training.seals"))
+        module.contact_sheet(folder, out_png, limit=int(hook.get("limit", 32)),
+                             **{k: v for k, v in hook.items() if k in ("cols", "thumb")})
+    except (ImportError, AttributeError, OSError, ValueError, KeyError, RuntimeError) as exc:
+        log(f"  contact sheet skipped: {exc}")
+        return None
+    log(f"  contact sheet of {folder} -> {out_png}")
+    return out_png.name
 
 
 def _rel(path: Path) -> str:
@@ -579,7 +777,10 @@ def rewrite_card(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models", log=
 def add_arguments(parser: argparse.ArgumentParser) -> None:  # used by export_cmd
     parser.add_argument("run_dir", type=Path, help="a run folder written by `python -m training train`")
     parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models", help="default models/")
-    parser.add_argument("--samples-dir", type=Path, default=REPO_ROOT / "resources" / "samples",
-                        help="default resources/samples/")
+    parser.add_argument("--user-packs", action="store_true",
+                        help="write into the user packs folder the app reads (TILIK_PACKS_DIR, default "
+                             "<user data dir>/packs) instead of models/")
+    parser.add_argument("--samples-dir", type=Path, default=None,
+                        help="default resources/samples/, or MODELS_DIR/_samples/ when --models-dir is not models/")
     parser.add_argument("--card-only", action="store_true",
                         help="only rewrite CARD.md from the run's export_report.json and the config's card texts")

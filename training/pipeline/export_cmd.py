@@ -24,7 +24,9 @@ def run(args: argparse.Namespace) -> int:
         if not (run_dir / "export_report.json").is_file():
             print(f"error: {run_dir} has no export_report.json: export it first", file=sys.stderr)
             return 2
-        rewrite_card(run_dir, models_dir=args.models_dir)
+        from training.pipeline.train_cmd import resolve_models_dir
+
+        rewrite_card(run_dir, models_dir=resolve_models_dir(args))
         return 0
     missing = [f for f in ("config.yaml", "split.csv", "weights.npz", "outputs.npz", "train_summary.json")
                if not (run_dir / f).is_file()]
@@ -33,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
               "run `python -m training train CONFIG --out RUN_DIR` first", file=sys.stderr)
         return 2
     try:
-        export_run(run_dir, models_dir=args.models_dir, samples_dir=args.samples_dir)
+        from training.pipeline.train_cmd import default_samples_dir, resolve_models_dir
+
+        models_dir = resolve_models_dir(args)
+        export_run(run_dir, models_dir=models_dir, samples_dir=default_samples_dir(models_dir, args.samples_dir))
     except (ExportError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -6,8 +6,14 @@
 - Without any group: a stratified random split (``train_test_split(stratify=...)``). This is the
   only case where images are split one by one.
 
-The split is recorded in the run folder (``split.csv``: id, path, label, group, side) so a run can
-be audited and the export evaluates exactly the held-out test images.
+With more than one data source (:func:`split_pools`) each source is split on its own: a source
+that is carved gives train/val/test as above, a train/val-only source is split into train and
+validation (``val`` of it), and a test-only source (``test_data``, e.g. a render with another seed
+and unseen backgrounds) is the whole test side.
+
+The split is recorded in the run folder (``split.csv``: id, path, label, group, side, then any
+extra columns such as the source, the columns the evaluation compares, or a mask path) so a run
+can be audited and the export evaluates exactly the held-out test images.
 """
 
 from __future__ import annotations
@@ -99,6 +105,50 @@ def split_samples(samples: list[Sample], *, val: float, test: float, seed: int) 
     return out
 
 
+def split_train_val(samples: list[Sample], *, val: float, seed: int) -> dict[str, list[Sample]]:
+    """Train/validation only (no test side): ``val`` of the samples, grouped and stratified as above."""
+    if len(samples) < 2:
+        raise SplitError(f"need at least 2 images to split into train and validation, got {len(samples)}")
+    groups = [s.group for s in samples]
+    g = None
+    if any(x is not None for x in groups):
+        g = np.asarray([str(x) if x is not None else f"__item{i}" for i, x in enumerate(groups)], dtype=object)
+    labels = np.asarray([s.strat_key for s in samples], dtype=object).astype(str)
+    # seed + 1: the same stream split_indices uses for its validation fold.
+    mask = _fold(labels, g, val, seed + 1)
+    out = {"train": [x for x, m in zip(samples, mask) if not m], "val": [x for x, m in zip(samples, mask) if m],
+           "test": []}
+    for side in ("train", "val"):
+        if not out[side]:
+            raise SplitError(f"the {side} side came out empty: too few images or groups to split")
+    return out
+
+
+def split_pools(pools: list, *, val: float, test: float, seed: int) -> dict[str, list[Sample]]:
+    """Split every data source by its ``holdout`` (carve / none / all, see the module docstring).
+    A single carved source gives exactly :func:`split_samples`."""
+    if len(pools) == 1 and pools[0].holdout == "carve":
+        return split_samples(pools[0].dataset.samples, val=val, test=test, seed=seed)
+    out: dict[str, list[Sample]] = {s: [] for s in SIDES}
+    for pool in pools:
+        samples = pool.dataset.samples
+        if pool.holdout == "all":
+            part = {"train": [], "val": [], "test": list(samples)}
+        elif pool.holdout == "carve":
+            part = split_samples(samples, val=val, test=test, seed=seed)
+        elif pool.holdout == "none":
+            part = split_train_val(samples, val=val, seed=seed)
+        else:
+            raise SplitError(f"unknown holdout {pool.holdout!r} for source {pool.name}")
+        for side in SIDES:
+            out[side].extend(part[side])
+    for side in SIDES:
+        if not out[side]:
+            raise SplitError(f"the {side} side came out empty: no data source gives {side} images")
+    check_disjoint(out)
+    return out
+
+
 def check_disjoint(split: dict[str, list[Sample]]) -> None:
     """Raise if an id or a group appears on two sides."""
     seen_ids: dict[str, str] = {}
@@ -111,8 +161,9 @@ def check_disjoint(split: dict[str, list[Sample]]) -> None:
                 raise SplitError(f"group {s.group} is on {seen_groups[s.group]} and {side}")
 
 
-def split_summary(split: dict[str, list[Sample]], class_names: list[str]) -> dict:
-    """Counts per class per side, groups per side, and the grouping used."""
+def split_summary(split: dict[str, list[Sample]], class_names: list[str], pools: list | None = None) -> dict:
+    """Counts per class per side, groups per side, and the grouping used; with ``pools`` also the
+    sources (name, description, holdout, images per side)."""
     out: dict = {"per_class": {}, "totals": {}, "groups": {}}
     for side in SIDES:
         c = Counter(s.label for s in split[side])
@@ -120,23 +171,36 @@ def split_summary(split: dict[str, list[Sample]], class_names: list[str]) -> dic
         out["totals"][side] = len(split[side])
         out["groups"][side] = len({s.group for s in split[side] if s.group is not None})
     out["grouped"] = any(out["groups"].values())
+    if pools is not None and (len(pools) > 1 or pools[0].holdout != "carve"):
+        out["sources"] = []
+        for pool in pools:
+            per_side = {side: sum(1 for s in split[side] if s.extra.get("source") == pool.name) for side in SIDES}
+            out["sources"].append({"name": pool.name, "description": pool.dataset.description,
+                                   "holdout": pool.holdout, "per_side": per_side})
     return out
 
 
-def write_split(split: dict[str, list[Sample]], path: Path) -> None:
-    """``split.csv``: one row per image with its side."""
+BASE_COLUMNS = ("id", "path", "label", "group", "side")
+
+
+def write_split(split: dict[str, list[Sample]], path: Path, extra_columns: Sequence[str] = ()) -> None:
+    """``split.csv``: one row per image with its side, then ``extra_columns`` taken from each
+    sample's ``extra`` (empty where a sample lacks one)."""
+    extra_columns = [c for c in dict.fromkeys(extra_columns) if c not in BASE_COLUMNS]
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["id", "path", "label", "group", "side"])
+        w.writerow([*BASE_COLUMNS, *extra_columns])
         for side in SIDES:
             for s in split[side]:
-                w.writerow([s.id, str(s.path), s.label, s.group or "", side])
+                w.writerow([s.id, str(s.path), s.label, s.group or "", side,
+                            *(s.extra.get(c, "") for c in extra_columns)])
 
 
 def read_split(path: Path) -> dict[str, list[Sample]]:
-    """Read ``split.csv`` back (paths as recorded)."""
+    """Read ``split.csv`` back (paths as recorded; extra columns into each sample's ``extra``)."""
     out: dict[str, list[Sample]] = {s: [] for s in SIDES}
     with open(path, newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
-            out[r["side"]].append(Sample(r["id"], Path(r["path"]), r["label"], r["group"] or None))
+            extra = {k: v for k, v in r.items() if k not in BASE_COLUMNS}
+            out[r["side"]].append(Sample(r["id"], Path(r["path"]), r["label"], r["group"] or None, extra=extra))
     return out

@@ -8,6 +8,11 @@ Trains a pack from its YAML config and writes a run folder:
   train/val/test images, for thresholds and the Mahalanobis fit), ``train_summary.json``.
 
 With ``--export`` it then runs ``python -m training export RUN_DIR``.
+
+With ``--data PATH`` (your own photos: a folder per class or a CSV) the config's ``retrain`` block
+says whether they replace or are mixed with the configured data and where the test images come
+from, and the pack version is bumped (or set with ``--version``) so that the retrained pack, put in
+the user packs folder (``--models-dir``), overrides the bundled one.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.pipeline.config import (REPO_ROOT, ConfigError, DataNotFoundError, apply_quick, load_config,
-                                      override_data, resolve_path)
+from training.pipeline.config import (REPO_ROOT, ConfigError, DataNotFoundError, apply_quick, apply_user_data,
+                                      load_config, resolve_path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +37,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="your own data: a folder with one sub-folder per class, or a CSV file with the "
                              "config's columns (overrides the config's data source)")
+    parser.add_argument("--mix", dest="retrain_mode", action="store_const", const="mix", default=None,
+                        help="with --data: add your photos to the config's data instead of replacing it "
+                             "(default: the config's retrain.mode)")
+    parser.add_argument("--replace", dest="retrain_mode", action="store_const", const="replace",
+                        help="with --data: train on your photos only")
+    parser.add_argument("--test-from", choices=("own", "config"), default=None,
+                        help="with --data: carve the test images from your photos (own) or keep the config's "
+                             "test source (config); default: the config's retrain.test")
+    parser.add_argument("--version", default=None,
+                        help="pack version to write (default: the config's; with --data bumped by "
+                             "retrain.version_bump, e.g. 1.0.0 -> 1.1.0, so it overrides the bundled pack)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<pack id>)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: few images per class, one augmented copy, one or two epochs")
     parser.add_argument("--export", action="store_true", help="export the pack to models/<id>/ when done")
     parser.add_argument("--models-dir", type=Path, default=REPO_ROOT / "models",
-                        help="where --export writes the pack folder (default models/)")
-    parser.add_argument("--samples-dir", type=Path, default=REPO_ROOT / "resources" / "samples",
-                        help="where --export writes the self-test samples (default resources/samples/)")
+                        help="where --export writes the pack folder (default models/; for a retrained pack the "
+                             "user packs folder, e.g. ~/.local/share/tilik/packs or $TILIK_PACKS_DIR)")
+    parser.add_argument("--user-packs", action="store_true",
+                        help="--export into the user packs folder the app reads (TILIK_PACKS_DIR, default "
+                             "<user data dir>/packs) instead of models/")
+    parser.add_argument("--samples-dir", type=Path, default=None,
+                        help="where --export writes the self-test samples (default resources/samples/, or "
+                             "MODELS_DIR/_samples/ when --models-dir is not models/)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
                         help=f"feature cache folder (default {DEFAULT_CACHE}; env TILIK_FEATURE_CACHE)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
@@ -49,24 +70,68 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
+GENERATE_STAMP = ".tilik-generate.json"
+
+
+def _generate_target(src: dict) -> tuple[Path | None, Path | None]:
+    if src["format"] == "csv":
+        target = resolve_path(src.get("csv"))
+        return (target.parent if target is not None else None), target
+    folder = resolve_path(src.get("folder"))
+    return folder, folder
+
+
 def maybe_generate(cfg: dict, log=_log) -> None:
-    """Make a synthetic dataset first when the config says how (``data.generate``) and it is missing."""
-    gen = cfg["data"].get("generate")
-    if not gen:
-        return
-    if cfg["data"]["format"] == "csv":
-        target = resolve_path(cfg["data"].get("csv"))
-        folder = target.parent if target is not None else None
-    else:
-        folder = target = resolve_path(cfg["data"].get("folder"))
-    if folder is None or target.exists():
-        return
+    """Make the synthetic datasets first where a data source says how (``generate``: data,
+    extra_data, test_data) and its data is missing, or was generated with other settings (the
+    folder's ``.tilik-generate.json`` records them; ``workers`` does not change the images)."""
     import importlib
 
-    module = importlib.import_module(gen.get("module", "training.seals"))
-    kwargs = {k: v for k, v in gen.items() if k not in ("module", "count", "seed")}
-    log(f"generating {gen['count']} images into {folder} with {module.__name__}.generate_dataset")
-    module.generate_dataset(folder, int(gen["count"]), int(gen.get("seed", cfg["seed"])), **kwargs)
+    sources = [cfg["data"], *(cfg.get("extra_data") or []), cfg.get("test_data")]
+    for src in sources:
+        gen = (src or {}).get("generate")
+        if not gen:
+            continue
+        folder, target = _generate_target(src)
+        if folder is None:
+            continue
+        wanted = {k: v for k, v in gen.items() if k != "workers"}
+        wanted.setdefault("seed", cfg["seed"])
+        stamp = folder / GENERATE_STAMP
+        if target.exists():
+            if not stamp.is_file():
+                continue  # generated before stamps existed, or put there by hand: keep it
+            try:
+                if json.loads(stamp.read_text(encoding="utf-8")) == json.loads(json.dumps(wanted)):
+                    continue
+            except (OSError, ValueError):
+                pass
+            log(f"{folder} was generated with other settings: generating it again")
+        module = importlib.import_module(gen.get("module", "training.seals"))
+        kwargs = {k: v for k, v in gen.items() if k not in ("module", "count", "seed")}
+        log(f"generating {gen['count']} images into {folder} with {module.__name__}.generate_dataset")
+        t0 = time.perf_counter()
+        module.generate_dataset(folder, int(gen["count"]), int(gen.get("seed", cfg["seed"])), **kwargs)
+        stamp.write_text(json.dumps(wanted, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        log(f"  {gen['count']} images in {time.perf_counter() - t0:.0f} s")
+
+
+def split_columns(cfg: dict, samples) -> list[str]:
+    """The extra ``split.csv`` columns: the source (with more than one), the columns the evaluation
+    compares (``evaluation.unseen``) and the mask column, where the samples have them."""
+    present = set()
+    for s in samples:
+        present.update(s.extra)
+    cols = []
+    if len({s.extra.get("source") for s in samples}) > 1:
+        cols.append("source")
+    cols += [c for c in cfg["evaluation"].get("unseen") or [] if c in present]
+    masks = cfg["evaluation"].get("masks")
+    if masks and masks.get("column") in present:
+        cols.append(masks["column"])
+    if masks and masks.get("by") in present:
+        cols.append(masks["by"])
+    return list(dict.fromkeys(cols))
 
 
 def _dump_yaml(cfg: dict, path: Path) -> None:
@@ -85,11 +150,11 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     from training.pipeline import plots
     from training.pipeline.augment import Augmenter
     from training.pipeline.backbones import backbone_from_config, build_classifier
-    from training.pipeline.datasets import load_dataset
+    from training.pipeline.datasets import load_pools
     from training.pipeline.features import FeatureCache, cached_trunk_features, input_block, load_fitted, \
         make_predict_fn, spec_from_block
     from training.pipeline.heads import class_weights, train_stage
-    from training.pipeline.splits import split_samples, split_summary, write_split
+    from training.pipeline.splits import split_pools, split_summary, write_split
 
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -100,18 +165,26 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     _dump_yaml(cfg, run_dir / "config.yaml")
 
     # -- data and split --------------------------------------------------------------------------
+    t0 = time.perf_counter()
     maybe_generate(cfg, log)
-    ds = load_dataset(cfg)
+    timings["generate_s"] = time.perf_counter() - t0
+    pools = load_pools(cfg)
+    ds = pools[0].dataset
     names = ds.class_names
     cfg["classes"] = ds.classes
     _dump_yaml(cfg, run_dir / "config.yaml")
     index = {n: i for i, n in enumerate(names)}
-    split = split_samples(ds.samples, val=float(cfg["split"]["val"]), test=float(cfg["split"]["test"]), seed=seed)
-    write_split(split, run_dir / "split.csv")
-    summary = split_summary(split, names)
+    split = split_pools(pools, val=float(cfg["split"]["val"]), test=float(cfg["split"]["test"]), seed=seed)
+    write_split(split, run_dir / "split.csv", split_columns(cfg, [x for side in split.values() for x in side]))
+    summary = split_summary(split, names, pools)
     summary["group_key"] = cfg["data"].get("group_column") or cfg["data"].get("group_pattern")
+    if cfg.get("_user_data"):
+        summary["user_data"] = cfg["_user_data"]
     (run_dir / "split_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    log(f"{len(ds.samples)} images, {len(names)} classes from {ds.description}")
+    for pool in pools:
+        log(f"{len(pool.dataset.samples)} images, {len(names)} classes from {pool.dataset.description}"
+            + ("" if len(pools) == 1 else f" [{pool.name}: " + {"carve": "train/val/test", "none": "train/val",
+                                                               "all": "test only"}[pool.holdout] + "]"))
     log("split (" + ("grouped by " + str(summary["group_key"]) if summary["grouped"] else "ungrouped, stratified")
         + "): " + ", ".join(f"{s} {summary['totals'][s]}" for s in ("train", "val", "test")))
     for name in names:
@@ -232,7 +305,8 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
 
     val_probs = tf.nn.softmax(arrays["val_logits"]).numpy()
     result = {
-        "pack": cfg["id"], "classes": names, "seconds": timings, "quick": bool(cfg.get("_quick")),
+        "pack": cfg["id"], "version": str(cfg["version"]), "classes": names, "seconds": timings,
+        "quick": bool(cfg.get("_quick")),
         "backbone": backbone.describe(), "boundary": boundary_name, "finetune_blocks": n_blocks,
         "input": block, "class_weights": dict(zip(names, map(float, weights))),
         "monitor": monitor,
@@ -281,11 +355,26 @@ def load_weights(model, path: Path) -> int:
     return count
 
 
+def default_samples_dir(models_dir: Path, samples_dir: Path | None) -> Path:
+    """``resources/samples`` for the bundled models folder, else ``MODELS_DIR/_samples`` (the pack
+    registry skips folders starting with "_"), so a retrained pack never replaces the samples the
+    bundled pack's self-test uses."""
+    if samples_dir is not None:
+        return Path(samples_dir)
+    if Path(models_dir).resolve() == (REPO_ROOT / "models").resolve():
+        return REPO_ROOT / "resources" / "samples"
+    return Path(models_dir) / "_samples"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
         if args.data is not None:
-            cfg = override_data(cfg, args.data)
+            cfg = apply_user_data(cfg, args.data, mode=args.retrain_mode, test=args.test_from, version=args.version)
+        elif args.retrain_mode or args.test_from:
+            raise ConfigError("--mix, --replace and --test-from go with --data PATH")
+        elif args.version:
+            cfg["version"] = str(args.version)
         if args.quick:
             cfg = apply_quick(cfg)
     except (ConfigError, DataNotFoundError) as exc:
@@ -294,16 +383,27 @@ def run(args: argparse.Namespace) -> int:
     run_dir = args.out or (REPO_ROOT / "runs" / (cfg["id"] + ("-quick" if args.quick else "")))
     try:
         # Check the data before anything is written or TensorFlow is loaded.
-        from training.pipeline.datasets import load_dataset
+        from training.pipeline.datasets import load_pools
+        from training.pipeline.splits import SplitError
 
         maybe_generate(cfg)
-        load_dataset(cfg)
+        load_pools(cfg)
         train_pack(cfg, run_dir, cache_dir=None if args.no_cache else args.cache)
-    except (ConfigError, DataNotFoundError) as exc:
+    except (ConfigError, DataNotFoundError, SplitError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.export:
         from training.pipeline.export import export_run
 
-        export_run(run_dir, models_dir=args.models_dir, samples_dir=args.samples_dir)
+        models_dir = resolve_models_dir(args)
+        export_run(run_dir, models_dir=models_dir, samples_dir=default_samples_dir(models_dir, args.samples_dir))
     return 0
+
+
+def resolve_models_dir(args: argparse.Namespace) -> Path:
+    """``--user-packs``: the app's user packs folder; otherwise ``--models-dir``."""
+    if getattr(args, "user_packs", False):
+        from inference.paths import user_packs_dir
+
+        return user_packs_dir()
+    return Path(args.models_dir)

@@ -7,12 +7,15 @@ named lighting set-ups, with physical defects (cut, crack, lifted VOID label, mi
 prised) whose region is written out as a mask.
 
 Run ``python -m training seals generate --out DIR --count N --seed S``; from Python use
-:func:`generate_dataset` or :func:`render_sample`. Only numpy, OpenCV and Pillow are needed.
+:func:`generate_dataset` or :func:`render_sample`; :func:`contact_sheet` draws a captioned grid of a
+generated set (the seal pack's card shows one of its test render). Only numpy, OpenCV and Pillow are
+needed.
 """
 
 from training.seals.generator import (BACKGROUND_NAMES, CSV_COLUMNS, DEFECTS, DEFECTS_BY_FAMILY, FAMILY_NAMES,
                                       LABELS, LIGHTING_NAMES, generate_dataset, render_sample, resolve_names,
                                       sample_spec)
+from training.seals.sheet import contact_sheet
 
 __all__ = ["BACKGROUND_NAMES", "CSV_COLUMNS", "DEFECTS", "DEFECTS_BY_FAMILY", "FAMILY_NAMES", "LABELS",
-           "LIGHTING_NAMES", "generate_dataset", "render_sample", "resolve_names", "sample_spec"]
+           "LIGHTING_NAMES", "contact_sheet", "generate_dataset", "render_sample", "resolve_names", "sample_spec"]
