@@ -41,32 +41,43 @@ clean-venv:
 	rm -rf $(VENV)
 
 # -- packaging: a one-folder PyInstaller bundle built from a runtime-only environment ------------
+# .venv-package holds the app's runtime dependencies and PyInstaller, nothing else (no TensorFlow,
+# Keras, OpenCV, test tools), so nothing only training needs can be collected into the bundle.
 PKG_VENV := .venv-package
+PKG_PIP := $(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q
 PKG_STAMP := $(PKG_VENV)/.stamp
 ARCHIVE := dist/tilik-linux-x86_64.tar.gz
 
 $(PKG_STAMP): pyproject.toml
 	test -x $(PKG_VENV)/bin/python || $(PYTHON) -m venv $(PKG_VENV)
-	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install --upgrade "pip>=24" "setuptools>=77" wheel
-	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
+	$(PKG_PIP) install --upgrade "pip>=24" "setuptools>=77" wheel
+	$(PKG_PIP) install "pyinstaller==6.22.3" "pyinstaller-hooks-contrib==2026.9"
 	touch $@
 
+# dist/tilik/ (the app: dist/tilik/tilik) and dist/tilik-linux-x86_64.tar.gz; prints what each part
+# weighs and fails when a size budget is exceeded or training-only code got in (packaging/sizes.py).
 package: $(PKG_STAMP)
-	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install --force-reinstall --no-deps .
-	$(PKG_VENV)/bin/python -m pip --disable-pip-version-check -q install .
+	$(PKG_PIP) install --force-reinstall --no-deps .
+	$(PKG_PIP) install .
 	rm -rf build/pyinstaller dist/tilik $(ARCHIVE)
 	$(PKG_VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/tilik.spec
 	tar -czf $(ARCHIVE) -C dist tilik
 	$(PKG_VENV)/bin/python packaging/sizes.py dist/tilik $(ARCHIVE)
 
+# Build the bundle, then run its self-test with no display: every bundled pack on its samples, and
+# the desktop app started offscreen (packaging/selftest.sh). CI runs this after `make test`.
 package-selftest: package
-	env -u DISPLAY -u WAYLAND_DISPLAY dist/tilik/tilik self-test
+	packaging/selftest.sh dist/tilik/tilik
 
 .PHONY: package package-selftest
 
 # -- benchmarks: one run, medians and ratios, written to benchmarks/results.md -------------------
+# `make bench BENCH_ARGS=--quick` for a short, indicative run (written to benchmarks/results-quick.md).
+# The frozen bundle's cold start is measured when dist/tilik exists (built here when missing).
+BENCH_ARGS ?=
 bench: $(STAMP_ALL)
-	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py
+	test -x dist/tilik/tilik || $(MAKE) package
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py $(BENCH_ARGS)
 
 .PHONY: bench
 
