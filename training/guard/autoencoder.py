@@ -120,6 +120,7 @@ def train_autoencoder(train01: np.ndarray, val01: np.ndarray, *, adv_train01: np
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
+    crop = min(crop, train01.shape[1], train01.shape[2])
     val_rng = np.random.default_rng(seed + 1)
     val_in = noisy_batch(val01, val_rng)
     history = []

@@ -1,0 +1,88 @@
+"""``python -m training guard`` on a tiny pack: autoencoder trained and exported, thresholds set on
+clean validation images, attacks evaluated, and the result loads in the app with its guard."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+from test_pipeline import trained  # noqa: E402,F401  (module fixture: train -> export a tiny-cnn pack)
+
+
+@pytest.fixture(scope="module")
+def guarded(trained, tmp_path_factory):
+    from training.cli import main
+
+    models = tmp_path_factory.mktemp("guarded") / "models"
+    shutil.copytree(trained["root"] / "models", models)
+    pack_id = trained["cfg"]["id"]
+    code = main(["guard", "--pack", pack_id, "--models-dir", str(models), "--run-dir", str(trained["run"]),
+                 "--quick", "--eps", "2,8", "--bim-steps", "2"])
+    assert code == 0
+    return models / pack_id
+
+
+def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
+    from inference.registry import check_pack, sha256_file
+
+    m = json.loads((guarded / "manifest.json").read_text())
+    ref = m["extra_files"]["guard_autoencoder"]
+    assert sha256_file(guarded / ref["file"]) == ref["sha256"]
+    g = m["guard"]
+    assert "reconstruction" in g["detectors"]
+    for d in g["detectors"].values():
+        assert d["threshold"] > 0 and 0 <= d["false_alarm_rate"] <= 0.05
+    assert g["false_alarm_rate"] <= 0.05 + 1e-9
+    assert {r["detectors"][0] for r in g["selection"]["subsets"]} == {"reconstruction"}
+    assert check_pack(guarded).usable
+
+
+def test_evaluation_is_recorded_in_metrics_and_card(guarded):
+    m = json.loads((guarded / "manifest.json").read_text())
+    res = m["metrics"]["guard"]
+    assert [r["eps_255"] for r in res["attacks"]] == [2.0, 8.0, 2.0]
+    assert res["attacks"][-1]["attack"].startswith("BIM")
+    for r in res["attacks"]:
+        assert 0 <= r["attacked_accuracy"] <= 1 and r["successful_attacks"] <= r["n"]
+        # an attack never makes more successes than images the model had right
+        assert r["successful_attacks"] <= round(r["clean_accuracy"] * r["n"])
+    assert res["cost"]["with_guard_ms"] > 0
+    card = (guarded / "CARD.md").read_text()
+    assert card.count("<!-- guard:begin -->") == 1 and "white-box limit" in card
+    assert (guarded / "guard_accuracy_vs_eps.png").is_file()
+
+
+def test_rerunning_replaces_the_card_section(guarded, trained):
+    from training.guard.guard_cmd import write_card_section
+
+    m = json.loads((guarded / "manifest.json").read_text())
+    write_card_section(guarded, m, m["metrics"]["guard"])
+    assert (guarded / "CARD.md").read_text().count("## Input guard") == 1
+
+
+def test_the_app_runs_the_guard_the_command_made(guarded, trained):
+    from inference.inspector import Inspector
+    from inference.registry import check_pack
+
+    insp = Inspector(check_pack(guarded))
+    img = sorted((trained["data"] / "red").glob("*.png"))[0]
+    r = insp.classify(img)
+    assert r.guard is not None and "reconstruction" in r.guard.detectors
+    assert np.isfinite(r.guard.score)
+
+
+def test_a_pack_without_kept_weights_is_refused(trained, tmp_path, capsys):
+    from training.cli import main
+
+    models = tmp_path / "models"
+    shutil.copytree(trained["root"] / "models", models)
+    code = main(["guard", "--pack", trained["cfg"]["id"], "--models-dir", str(models),
+                 "--run-dir", str(tmp_path / "no-run"), "--quick"])
+    assert code == 2
+    assert "no-run" in capsys.readouterr().err
