@@ -29,6 +29,7 @@ from gui.widgets.history_view import HistoryView, mode_name
 from gui.widgets.image_view import ImageView
 from gui.widgets.input_panel import InputPanel
 from gui.widgets.result_panel import ResultPanel
+from gui.widgets.signature_view import SignatureView
 from gui.workers import (BatchDone, BatchProgress, BatchRow, BatchTask, CallTask, ClassifyTask, Failure, Inspection,
                          InspectorCache, LoadImageTask, WorkerHub, make_pool)
 from inference import paths
@@ -124,6 +125,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_central()
+        from gui.signature_controller import SignatureController
+
+        self.signature = SignatureController(self)
         self._build_status()
         self.retranslate()
         self._apply_mode_ui()
@@ -361,6 +365,7 @@ class MainWindow(QMainWindow):
         self.image_view.set_colormap(self.colormap_name())
         cl.addWidget(self.image_view, 1)
         split.addWidget(center)
+        self.inspect_center = center
 
         self.result_panel = ResultPanel()
         self.result_panel.setObjectName("resultPanel")
@@ -368,7 +373,12 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setStretchFactor(2, 0)
-        split.setSizes([300, 720, 340])
+        self.signature_view = SignatureView()  # replaces the centre and the result panel in Signature mode
+        self.signature_view.setObjectName("signatureView")
+        self.signature_view.hide()
+        split.addWidget(self.signature_view)
+        split.setStretchFactor(3, 1)
+        split.setSizes([300, 720, 340, 1060])
         il.addWidget(split, 1)
         self.tabs.addTab(inspect, icon("inspect"), "")
 
@@ -528,6 +538,7 @@ class MainWindow(QMainWindow):
         self.all_packs = packs
         self.packs_loaded = True
         self.inspectors.clear()
+        self.signature.verifiers.clear()
         if not self.mode:  # first start: the first mode that has a pack (a remembered mode stays, and says why)
             self.mode = next((m for m in (self.mode, "seal", "skin", "general", "signature")
                               if m and self.usable_packs(m) and self._classifiable(m)), self.mode or "general")
@@ -553,15 +564,13 @@ class MainWindow(QMainWindow):
         return [best[k] for k in sorted(best)]
 
     def _classifiable(self, mode: str) -> bool:
-        return mode != "signature"
+        return True  # signature mode verifies (gui/signature_controller.py) instead of classifying
 
     def unusable_reason(self, mode: str) -> str | None:
         """Why ``mode`` cannot be used now, in words (None when it can)."""
         if not self.packs_loaded:
             return None
         usable = self.usable_packs(mode)
-        if usable and not self._classifiable(mode):
-            return self.tr("Signature verification is not available in this version yet.")
         if usable:
             return None
         broken = []
@@ -725,7 +734,8 @@ class MainWindow(QMainWindow):
         self._provider_text = ""
         self._update_status_labels()
         if pack is not None:
-            self._prepare_rid = self._submit(CallTask, self.inspectors.get, pack, self.settings.provider_argument(),
+            getter = self.signature.verifiers.get if pack.manifest.task == "verify" else self.inspectors.get
+            self._prepare_rid = self._submit(CallTask, getter, pack, self.settings.provider_argument(),
                                              on_ok=self._inspector_ready, on_fail=self._inspector_failed(pack))
         self._apply_mode_ui()
 
@@ -756,11 +766,15 @@ class MainWindow(QMainWindow):
         self.mode_banner.setVisible(bool(reason))
         if reason:
             self.mode_banner.set_text(reason)
-        if mode == "signature":
-            self.signature_panel.set_available(bool(self.usable_packs("signature")), reason or "")
+        signature = mode == "signature"
+        self.inspect_center.setVisible(not signature)
+        self.result_panel.setVisible(not signature)
+        self.signature_view.setVisible(signature)
+        if signature:
+            self.signature.apply_mode(reason)
         available = self.mode_available()
         for act in (self.act_open, self.act_folder, self.act_paste):
-            act.setEnabled(available)
+            act.setEnabled(available and not (signature and act is self.act_folder))
         self.act_card.setEnabled(self.pack is not None)
         self._camera_state_changed()
 
@@ -828,6 +842,9 @@ class MainWindow(QMainWindow):
             return
         if len(items) == 1 and not items[0].is_dir():
             self.inspect_source(items[0], str(items[0]), "file")
+        elif self.mode == "signature":
+            self.statusBar().showMessage(self.tr("Signature mode checks one signature at a time: open or drop a "
+                                                 "single image."), 8000)
         else:
             self.start_batch(items)
 
@@ -851,6 +868,8 @@ class MainWindow(QMainWindow):
         """Classify one image (path, bytes, RGB array or QImage) for the Inspect tab."""
         if not self.mode_available():
             return 0
+        if self.mode == "signature":
+            return self.signature.verify_source(source, name, origin)
         if origin != "live" and self.mode == "seal" and not self.seal_form.container_ok():
             self.statusBar().showMessage(self.tr("The container number does not pass the ISO 6346 check. Correct it, "
                                              "or tick “I checked” if it really is written that way."), 10000)
@@ -1332,6 +1351,7 @@ class MainWindow(QMainWindow):
             i18n.manager().install(changed["language"])
         if "provider" in changed:
             self.inspectors.clear()
+            self.signature.verifiers.clear()
             from inference.inspector import clear_session_cache
 
             clear_session_cache()

@@ -52,6 +52,10 @@ def decision_name(decision: str) -> str:
 def record_verdict(rec: Any) -> str:
     from gui.widgets.result_panel import verdict_text
 
+    if getattr(rec, "mode", None) == "signature" and rec.label in ("genuine", "forged"):
+        from gui.widgets.signature_view import signature_verdict  # the words Signature mode shows
+
+        return signature_verdict(rec.label, rec.needs_review)[0]
     return verdict_text(rec)
 
 
@@ -130,7 +134,7 @@ class HistoryModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             names = ("#", self.tr("Time"), self.tr("Mode"), self.tr("Verdict"), self.tr("Confidence"), self.tr("Review"),
-                     self.tr("Operator"), self.tr("Seal / container"), self.tr("Image"))
+                     self.tr("Operator"), self.tr("Seal / customer"), self.tr("Image"))
             return names[section]
         return None
 
@@ -163,6 +167,9 @@ class HistoryModel(QAbstractTableModel):
                 return rec.operator
             if col == "seal":
                 seal = getattr(rec, "seal", None)
+                sig = getattr(rec, "signature", None)
+                if sig is not None:
+                    return sig.customer_id
                 if seal is None:
                     return ""
                 return " / ".join(x for x in (seal.seal_number, seal.container_number) if x)
@@ -170,6 +177,11 @@ class HistoryModel(QAbstractTableModel):
                 return Path(rec.source).name if rec.source else ""
         if role == Qt.ItemDataRole.ToolTipRole and col == "source":
             return rec.source
+        if role == Qt.ItemDataRole.ToolTipRole and col in ("confidence", "verdict"):
+            sig = getattr(rec, "signature", None)
+            if sig is not None and sig.score is not None:
+                return self.tr("Signature score {score} (threshold {threshold})").format(
+                    score=pct(sig.score), threshold="—" if sig.threshold is None else pct(sig.threshold))
         if role == Qt.ItemDataRole.ForegroundRole and col == "verdict":
             if rec.out_of_domain and rec.mode == "skin":
                 return QBrush(QColor(REFUSED))
@@ -492,7 +504,13 @@ class HistoryView(QWidget):
         if rec.out_of_domain and rec.mode == "skin":
             verdict = self.tr("Refused — not a skin-lesion photo")
         rows.append((self.tr("Verdict"), verdict))
-        rows.append((self.tr("Confidence"), pct(rec.confidence)))
+        sig = getattr(rec, "signature", None)
+        if sig is not None and sig.score is not None:
+            threshold = "—" if sig.threshold is None else pct(sig.threshold)
+            rows.append((self.tr("Score"), self.tr("{score} (threshold {threshold})").format(
+                score=pct(sig.score), threshold=threshold)))
+        else:
+            rows.append((self.tr("Confidence"), pct(rec.confidence)))
         labels = dict(self.labels_for_pack(rec.pack_id))
         final = getattr(rec, "final_label", rec.label)
         if final != rec.label:
@@ -504,7 +522,10 @@ class HistoryView(QWidget):
         rows.append((self.tr("Image"), rec.source or "—"))
         rows.append((self.tr("Pack"), f"{rec.pack_id} {rec.pack_version} ({rec.provider})"))
         if rec.needs_review:
-            rows.append((self.tr("Why review"), "; ".join(reason_text(r) for r in rec.review_reasons)))
+            explain = reason_text
+            if rec.mode == "signature":
+                from gui.widgets.signature_view import signature_reason_text as explain
+            rows.append((self.tr("Why review"), "; ".join(explain(r) for r in rec.review_reasons)))
         if rec.out_of_domain:
             rows.append((self.tr("Out of domain"), self.tr("yes")))
         guard = getattr(rec, "guard", None)
@@ -522,11 +543,16 @@ class HistoryView(QWidget):
             steps = ((self.tr("View"), seal.view), (self.tr("Verify"), seal.verify), (self.tr("Tug"), seal.tug),
                      (self.tr("Twist"), seal.twist))
             rows.append((self.tr("Checklist"), "  ".join(f"{name} {marks[v]}" for name, v in steps)))
+        if sig is not None:
+            rows.append((self.tr("Customer or account"), sig.customer_id))
+            rows.append((self.tr("Document checked"), sig.document_ref or "—"))
+            rows.append((self.tr("References used"), ", ".join(f"#{i}" for i in sig.reference_ids) or "—"))
         skin = getattr(rec, "skin", None)
         if skin is not None and (skin.patient_ref or skin.body_site):
             rows.append((self.tr("Patient reference"), skin.patient_ref or "—"))
         probs = sorted(rec.probabilities.items(), key=lambda kv: -kv[1])[:5]
-        rows.append((self.tr("Probabilities"), ", ".join(f"{words(labels.get(k, k))} {pct(v)}" for k, v in probs)))
+        if sig is None:
+            rows.append((self.tr("Probabilities"), ", ".join(f"{words(labels.get(k, k))} {pct(v)}" for k, v in probs)))
         rows.append((self.tr("Record hash"), rec.hash[:16] + "…"))
         body = "".join(f"<tr><td style='color:#546e7a; padding-right:8px'>{e(k)}</td><td>{e(v)}</td></tr>"
                        for k, v in rows)

@@ -34,6 +34,8 @@ _KNOWN_WORDS = (
     QT_TRANSLATE_NOOP("Verdicts", "Forged"),
     QT_TRANSLATE_NOOP("Verdicts", "Signature genuine"),
     QT_TRANSLATE_NOOP("Verdicts", "Signature forged"),
+    QT_TRANSLATE_NOOP("Verdicts", "Signature matches"),
+    QT_TRANSLATE_NOOP("Verdicts", "Possible forgery"),
     QT_TRANSLATE_NOOP("Verdicts", "Benign"),
     QT_TRANSLATE_NOOP("Verdicts", "Malignant"),
     QT_TRANSLATE_NOOP("Verdicts", "Likely benign"),

@@ -4,7 +4,7 @@
 <context>
     <name>BatchModel</name>
     <message>
-        <location filename="../../gui/widgets/batch_view.py" line="+51"/>
+        <location filename="../../gui/widgets/batch_view.py" line="+56"/>
         <source>File</source>
         <translation>Berkas</translation>
     </message>
@@ -62,7 +62,7 @@
         <translation>Belum ada pemeriksaan massal. Buka folder (Ctrl+Shift+O) atau beberapa berkas untuk memeriksa semuanya.</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>{done} of {total} images</source>
         <translation>{done} dari {total} gambar</translation>
     </message>
@@ -186,6 +186,59 @@
     </message>
 </context>
 <context>
+    <name>EnrolDialog</name>
+    <message>
+        <location filename="../../gui/widgets/signature_enrol.py" line="+21"/>
+        <source>Enrol reference signatures</source>
+        <translation>Daftarkan tanda tangan referensi</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Enrol {n} specimen signature(s) of customer “{id}”. They stay in the inspection log; a reference is retired, never deleted.</source>
+        <translation>Daftarkan {n} spesimen tanda tangan nasabah “{id}”. Semuanya tetap tersimpan di log pemeriksaan; referensi dinonaktifkan, tidak pernah dihapus.</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>e.g. account opening form 2024-117, ID card</source>
+        <translation>mis. formulir pembukaan rekening 2024-117, KTP</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>optional</source>
+        <translation>opsional</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From &amp;document:</source>
+        <translation>Dari &amp;dokumen:</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Note:</source>
+        <translation>&amp;Catatan:</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Enrolled by:</source>
+        <translation>Didaftarkan oleh:</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>(set your name in Settings)</source>
+        <translation>(isi nama Anda di Pengaturan)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Enrol</source>
+        <translation>Daftarkan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Batal</translation>
+    </message>
+</context>
+<context>
     <name>HistoryModel</name>
     <message>
         <location filename="../../gui/widgets/history_view.py" line="+44"/>
@@ -208,7 +261,7 @@
         <translation>belum ditinjau</translation>
     </message>
     <message>
-        <location line="+85"/>
+        <location line="+89"/>
         <source>Time</source>
         <translation>Waktu</translation>
     </message>
@@ -238,14 +291,19 @@
         <translation>Petugas</translation>
     </message>
     <message>
-        <location line="+0"/>
-        <source>Seal / container</source>
-        <translation>Segel / kontainer</translation>
+        <location line="+46"/>
+        <source>Signature score {score} (threshold {threshold})</source>
+        <translation>Skor tanda tangan {score} (ambang {threshold})</translation>
+    </message>
+    <message>
+        <location line="-46"/>
+        <source>Image</source>
+        <translation>Gambar</translation>
     </message>
     <message>
         <location line="+0"/>
-        <source>Image</source>
-        <translation>Gambar</translation>
+        <source>Seal / customer</source>
+        <translation>Segel / nasabah</translation>
     </message>
     <message>
         <location line="+20"/>
@@ -261,7 +319,7 @@
 <context>
     <name>HistoryView</name>
     <message>
-        <location line="+262"/>
+        <location line="+270"/>
         <source>The inspection log is not available.</source>
         <translation>Log pemeriksaan tidak tersedia.</translation>
     </message>
@@ -291,7 +349,17 @@
         <translation>Hasil</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+4"/>
+        <source>Score</source>
+        <translation>Skor</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{score} (threshold {threshold})</source>
+        <translation>{score} (ambang {threshold})</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Confidence</source>
         <translation>Keyakinan</translation>
     </message>
@@ -312,12 +380,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+104"/>
+        <location line="+112"/>
         <source>Operator</source>
         <translation>Petugas</translation>
     </message>
     <message>
-        <location line="-103"/>
+        <location line="-111"/>
         <source>Station</source>
         <translation>Pos</translation>
     </message>
@@ -332,7 +400,7 @@
         <translation>Paket</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+5"/>
         <source>Why review</source>
         <translation>Alasan ditinjau</translation>
     </message>
@@ -417,12 +485,27 @@
         <translation>Daftar periksa</translation>
     </message>
     <message>
+        <location line="+2"/>
+        <source>Customer or account</source>
+        <translation>Nasabah atau rekening</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Document checked</source>
+        <translation>Dokumen yang diperiksa</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>References used</source>
+        <translation>Referensi yang dipakai</translation>
+    </message>
+    <message>
         <location line="+3"/>
         <source>Patient reference</source>
         <translation>Referensi pasien</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Probabilities</source>
         <translation>Probabilitas</translation>
     </message>
@@ -595,7 +678,7 @@
 <context>
     <name>InputPanel</name>
     <message>
-        <location filename="../../gui/widgets/input_panel.py" line="+141"/>
+        <location filename="../../gui/widgets/input_panel.py" line="+396"/>
         <source>Images</source>
         <translation>Gambar</translation>
     </message>
@@ -608,7 +691,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/main_window.py" line="+55"/>
+        <location filename="../../gui/main_window.py" line="+59"/>
         <source>No seal pack installed</source>
         <translation>Belum ada paket segel terpasang</translation>
     </message>
@@ -628,17 +711,17 @@
         <translation>Belum ada paket umum (ImageNet) terpasang</translation>
     </message>
     <message>
-        <location line="+596"/>
+        <location line="+604"/>
         <source>Log: chain intact ✓</source>
         <translation>Log: rantai utuh ✓</translation>
     </message>
     <message>
-        <location line="+580"/>
+        <location line="+645"/>
         <source>Review saved.</source>
         <translation>Tinjauan tersimpan.</translation>
     </message>
     <message>
-        <location line="-813"/>
+        <location line="-877"/>
         <source>Tilik — offline inspection</source>
         <translation>Tilik — pemeriksaan luring</translation>
     </message>
@@ -1019,12 +1102,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+593"/>
+        <location line="+627"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
     <message>
-        <location line="-592"/>
+        <location line="-626"/>
         <source>Turbo colours</source>
         <translation>Warna Turbo</translation>
     </message>
@@ -1064,12 +1147,7 @@
         <translation>Mencari paket model…</translation>
     </message>
     <message>
-        <location line="+41"/>
-        <source>Signature verification is not available in this version yet.</source>
-        <translation>Verifikasi tanda tangan belum tersedia di versi ini.</translation>
-    </message>
-    <message>
-        <location line="+11"/>
+        <location line="+51"/>
         <source>The pack &apos;{id}&apos; cannot be used: {reason}</source>
         <translation>Paket &apos;{id}&apos; tidak dapat dipakai: {reason}</translation>
     </message>
@@ -1146,13 +1224,13 @@
         <translation>Petugas: {name}</translation>
     </message>
     <message>
-        <location line="+124"/>
-        <location line="+541"/>
+        <location line="+129"/>
+        <location line="+602"/>
         <source>Open images</source>
         <translation>Buka gambar</translation>
     </message>
     <message>
-        <location line="-540"/>
+        <location line="-601"/>
         <source>Images ({exts});;All files (*)</source>
         <translation>Gambar ({exts});;Semua berkas (*)</translation>
     </message>
@@ -1162,7 +1240,12 @@
         <translation>Buka folder berisi gambar</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+16"/>
+        <source>Signature mode checks one signature at a time: open or drop a single image.</source>
+        <translation>Mode tanda tangan memeriksa satu tanda tangan setiap kali: buka atau seret satu gambar saja.</translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>pasted image</source>
         <translation>gambar tempelan</translation>
     </message>
@@ -1172,24 +1255,26 @@
         <translation>Papan klip tidak berisi gambar.</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+9"/>
         <source>The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it really is written that way.</source>
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+96"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
     </message>
     <message>
-        <location line="+12"/>
-        <location line="+22"/>
-        <location line="+185"/>
+        <location line="+19"/>
+        <location line="+23"/>
+        <location line="+163"/>
+        <location line="+38"/>
+        <location line="+15"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
     </message>
     <message>
-        <location line="-189"/>
+        <location line="-220"/>
         <source>Live preview — not saved to the log</source>
         <translation>Pratinjau langsung — tidak disimpan ke log</translation>
     </message>
@@ -1199,7 +1284,7 @@
         <translation>Tersimpan di log sebagai pemeriksaan #{id}</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+28"/>
         <source>file</source>
         <translation>berkas</translation>
     </message>
@@ -1250,12 +1335,12 @@
         <translation>Pemeriksaan massal sebelumnya dibatalkan.</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+18"/>
         <source>{n} image(s) in the batch could not be read — see the table. Last: {reason}</source>
         <translation>{n} gambar dalam pemeriksaan massal tidak dapat dibaca — lihat tabel. Terakhir: {reason}</translation>
     </message>
     <message>
-        <location line="+43"/>
+        <location line="+72"/>
         <source>Batch cancelled after {done} of {total} images.</source>
         <translation>Pemeriksaan massal dibatalkan setelah {done} dari {total} gambar.</translation>
     </message>
@@ -1332,7 +1417,7 @@
         <translation>Diekspor ke {path}</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+54"/>
         <source>Open a folder (batch)</source>
         <translation>Buka folder (massal)</translation>
     </message>
@@ -1569,7 +1654,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>Modes</name>
     <message>
-        <location filename="../../gui/widgets/history_view.py" line="-590"/>
+        <location filename="../../gui/widgets/history_view.py" line="-616"/>
         <source>Seal</source>
         <translation>Segel</translation>
     </message>
@@ -1590,9 +1675,27 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
 </context>
 <context>
+    <name>OverlayLegend</name>
+    <message>
+        <location filename="../../gui/widgets/signature_view.py" line="+81"/>
+        <source>Red: ink only in the reference</source>
+        <translation>Merah: tinta hanya di referensi</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Green: ink only in the signature checked</source>
+        <translation>Hijau: tinta hanya di tanda tangan yang diperiksa</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Yellow: ink in both</source>
+        <translation>Kuning: tinta di keduanya</translation>
+    </message>
+</context>
+<context>
     <name>ResultPanel</name>
     <message>
-        <location filename="../../gui/widgets/result_panel.py" line="+69"/>
+        <location filename="../../gui/widgets/result_panel.py" line="+71"/>
         <source>{verdict} — review</source>
         <translation>{verdict} — tinjau</translation>
     </message>
@@ -1715,6 +1818,39 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <location line="+3"/>
         <source>Probabilities (top 3: {names})</source>
         <translation>Probabilitas (3 teratas: {names})</translation>
+    </message>
+</context>
+<context>
+    <name>RetireDialog</name>
+    <message>
+        <location filename="../../gui/widgets/signature_enrol.py" line="+22"/>
+        <source>Retire reference signature</source>
+        <translation>Nonaktifkan tanda tangan referensi</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Retire reference #{id} of customer “{customer}”? New checks will not use it; the log keeps it, marked retired, with your name and reason.</source>
+        <translation>Nonaktifkan referensi #{id} milik nasabah “{customer}”? Pemeriksaan baru tidak akan memakainya; log tetap menyimpannya, ditandai nonaktif, beserta nama dan alasan Anda.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>e.g. signature changed, poor scan, not the customer&apos;s</source>
+        <translation>mis. tanda tangan berubah, hasil pindai buruk, bukan milik nasabah</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reason:</source>
+        <translation>&amp;Alasan:</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Retire</source>
+        <translation>Nonaktifkan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Batal</translation>
     </message>
 </context>
 <context>
@@ -2001,52 +2137,451 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
 </context>
 <context>
-    <name>SignaturePanel</name>
+    <name>SignatureController</name>
     <message>
-        <location filename="../../gui/widgets/input_panel.py" line="-84"/>
-        <source>Signature verification</source>
-        <translation>Verifikasi tanda tangan</translation>
+        <location filename="../../gui/signature_controller.py" line="+114"/>
+        <source>The inspection log is not open yet: reference signatures live in it. Try again in a moment.</source>
+        <translation>Log pemeriksaan belum terbuka: tanda tangan referensi tersimpan di sana. Coba lagi sebentar lagi.</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>Signature verification is not available in this version yet.</source>
-        <translation>Verifikasi tanda tangan belum tersedia di versi ini.</translation>
+        <location line="+65"/>
+        <source>Find the customer first: type their customer or account id and press Find. A new id starts a new customer.</source>
+        <translation>Cari nasabah terlebih dahulu: ketik ID nasabah atau nomor rekening lalu tekan Cari. ID baru berarti nasabah baru.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+8"/>
+        <source>Reference signatures of {id}</source>
+        <translation>Tanda tangan referensi {id}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Images ({exts});;All files (*)</source>
+        <translation>Gambar ({exts});;Semua berkas (*)</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Find the customer first.</source>
+        <translation>Cari nasabah terlebih dahulu.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Say which document the reference signatures come from (for example the account opening form).</source>
+        <translation>Sebutkan dari dokumen mana tanda tangan referensi berasal (misalnya formulir pembukaan rekening).</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+80"/>
         <source>Signature verification pack not installed</source>
         <translation>Paket verifikasi tanda tangan belum terpasang</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Customer ID or name</source>
-        <translation>ID atau nama nasabah</translation>
+        <location line="-77"/>
+        <source>Checking {n} reference signature(s)…</source>
+        <translation>Memeriksa {n} tanda tangan referensi…</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Enrolled {n} reference signature(s) for {id}.</source>
+        <translation>{n} tanda tangan referensi terdaftar untuk {id}.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{n} file(s) could not be enrolled as reference signatures:</source>
+        <translation>{n} berkas tidak dapat didaftarkan sebagai tanda tangan referensi:</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>The inspection log is not open.</source>
+        <translation>Log pemeriksaan tidak terbuka.</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Reference #{id} retired; it stays in the log.</source>
+        <translation>Referensi #{id} dinonaktifkan; tetap tersimpan di log.</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Find the customer first: type their customer or account id and press Find, then check the signature.</source>
+        <translation>Cari nasabah terlebih dahulu: ketik ID nasabah atau nomor rekening lalu tekan Cari, baru periksa tanda tangannya.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Customer “{id}” has no active reference signatures. Add their specimen signatures (Add references…) before checking one.</source>
+        <translation>Nasabah “{id}” tidak punya tanda tangan referensi yang aktif. Tambahkan spesimen tanda tangannya (Tambah referensi…) sebelum memeriksa.</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The image of reference #{id} is missing from the log&apos;s folder. Run “Verify log chain”, or retire that reference.</source>
+        <translation>Gambar referensi #{id} hilang dari folder log. Jalankan “Verifikasi rantai log”, atau nonaktifkan referensi itu.</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Saved to the log as inspection #{id}</source>
+        <translation>Tersimpan di log sebagai pemeriksaan #{id}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+20"/>
+        <source>Not saved to the log: {reason}</source>
+        <translation>Tidak tersimpan ke log: {reason}</translation>
+    </message>
+    <message>
+        <location line="-13"/>
+        <source>the inspection log is not open</source>
+        <translation>log pemeriksaan tidak terbuka</translation>
+    </message>
+</context>
+<context>
+    <name>SignaturePanel</name>
+    <message>
+        <location filename="../../gui/widgets/input_panel.py" line="-194"/>
+        <source>Reference #{id}</source>
+        <translation>Referensi #{id}</translation>
     </message>
     <message>
         <location line="+1"/>
+        <source>From: {document}</source>
+        <translation>Dari: {document}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enrolled by {who} on {when}</source>
+        <translation>Didaftarkan oleh {who} pada {when}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Note: {note}</source>
+        <translation>Catatan: {note}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>#{id} retired</source>
+        <translation>#{id} nonaktif</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Retired by {who} on {when}: {why}</source>
+        <translation>Dinonaktifkan oleh {who} pada {when}: {why}</translation>
+    </message>
+    <message>
+        <location line="+65"/>
+        <source>Press Enter or Find to load this customer&apos;s reference signatures.</source>
+        <translation>Tekan Enter atau Cari untuk memuat tanda tangan referensi nasabah ini.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Type the customer or account id and press Find.</source>
+        <translation>Ketik ID nasabah atau nomor rekening lalu tekan Cari.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>New customer “{id}”: no reference signatures yet. Add their specimen signatures to enrol them.</source>
+        <translation>Nasabah baru “{id}”: belum ada tanda tangan referensi. Tambahkan spesimen tanda tangannya untuk mendaftarkannya.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Customer “{id}”: {n} active reference signature(s)</source>
+        <translation>Nasabah “{id}”: {n} tanda tangan referensi aktif</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>({n} retired)</source>
+        <translation>({n} nonaktif)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Signature verification</source>
+        <translation>Verifikasi tanda tangan</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Customer or account id:</source>
+        <translation>ID &amp;nasabah atau nomor rekening:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>e.g. 0012-3456-78</source>
+        <translation>mis. 0012-3456-78</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Load this customer&apos;s reference signatures (Enter)</source>
+        <translation>Muat tanda tangan referensi nasabah ini (Enter)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Fewer than {m} references: verification is less reliable with {n}. Enrol more specimen signatures.</source>
+        <translation>Kurang dari {m} referensi: verifikasi kurang andal dengan {n}. Daftarkan lebih banyak spesimen tanda tangan.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Reference signatures (drop image files here to add):</source>
+        <translation>Tanda tangan referensi (seret berkas gambar ke sini untuk menambah):</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The customer&apos;s specimen signatures. Hover for who enrolled each, when and from which document.</source>
+        <translation>Spesimen tanda tangan nasabah. Arahkan kursor untuk melihat siapa yang mendaftarkan, kapan, dan dari dokumen mana.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add references…</source>
+        <translation>Tambah referensi…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enrol specimen signatures of this customer from image files</source>
+        <translation>Daftarkan spesimen tanda tangan nasabah ini dari berkas gambar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Retire…</source>
+        <translation>Nonaktifkan…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop using the selected reference (it stays in the log, marked retired)</source>
+        <translation>Berhenti memakai referensi yang dipilih (tetap tersimpan di log, ditandai nonaktif)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Show retired references</source>
+        <translation>Tampilkan referensi nonaktif</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Document checked:</source>
+        <translation>&amp;Dokumen yang diperiksa:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>cheque, slip or form number</source>
+        <translation>nomor cek, slip, atau formulir</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Saved with the verdict in the inspection log</source>
+        <translation>Disimpan bersama hasilnya di log pemeriksaan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;High-value document</source>
+        <translation>Dokumen bernilai &amp;tinggi</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Strict threshold {t}: fewer forgeries accepted, more genuine signatures sent to review.</source>
+        <translation>Ambang ketat {t}: lebih sedikit pemalsuan yang lolos, lebih banyak tanda tangan asli yang dikirim untuk ditinjau.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This pack has no strict threshold for high-value documents.</source>
+        <translation>Paket ini tidak punya ambang ketat untuk dokumen bernilai tinggi.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Then open, drop, paste or capture the signature to check.</source>
+        <translation>Lalu buka, seret, tempel, atau ambil foto tanda tangan yang akan diperiksa.</translation>
+    </message>
+    <message>
+        <location line="-32"/>
+        <source>Signature verification pack not installed</source>
+        <translation>Paket verifikasi tanda tangan belum terpasang</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Find</source>
         <translation>Cari</translation>
     </message>
+</context>
+<context>
+    <name>SignatureView</name>
     <message>
-        <location line="+1"/>
-        <source>Reference signatures:</source>
-        <translation>Tanda tangan referensi:</translation>
+        <location filename="../../gui/widgets/signature_view.py" line="-42"/>
+        <source>uncertain: the score {score} is inside the review band {low}–{high} for {n} references</source>
+        <translation>tidak pasti: skor {score} berada di dalam rentang tinjauan {low}–{high} untuk {n} referensi</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>only {n} reference(s): use at least {m}</source>
+        <translation>hanya {n} referensi: gunakan minimal {m}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>(validation error rate {e1} with {n} against {e2} with {m})</source>
+        <translation>(tingkat kesalahan validasi {e1} dengan {n} dibanding {e2} dengan {m})</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>the references disagree: per-reference scores range from {a} to {b}</source>
+        <translation>referensi tidak sepakat: skor per referensi berkisar dari {a} sampai {b}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>reference {ref} does not match the other references (agreement {p}): check it is the customer&apos;s specimen</source>
+        <translation>referensi {ref} tidak cocok dengan referensi lainnya (kesesuaian {p}): periksa apakah itu spesimen milik nasabah</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Possible forgery — review</source>
+        <translation>Kemungkinan pemalsuan — tinjau</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Signature looks genuine — review</source>
+        <translation>Tanda tangan tampak asli — tinjau</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>Enrol references…</source>
-        <translation>Daftarkan referensi…</translation>
+        <source>Signature looks genuine</source>
+        <translation>Tanda tangan tampak asli</translation>
+    </message>
+    <message>
+        <location line="+212"/>
+        <source>Fewer than {m} references: this customer has {n}. The pack&apos;s stated accuracy needs at least {m}; treat the result with caution and enrol more specimen signatures.</source>
+        <translation>Kurang dari {m} referensi: nasabah ini punya {n}. Akurasi yang dinyatakan paket membutuhkan minimal {m}; perlakukan hasil dengan hati-hati dan daftarkan lebih banyak spesimen tanda tangan.</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <location line="+65"/>
+        <source>Overlay against the closest reference</source>
+        <translation>Perbandingan tumpuk dengan referensi terdekat</translation>
+    </message>
+    <message>
+        <location line="-63"/>
+        <source>No signature checked yet</source>
+        <translation>Belum ada tanda tangan yang diperiksa</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>Score against threshold: —</source>
-        <translation>Skor terhadap ambang: —</translation>
+        <source>Find or enrol the customer, then open, drop, paste or capture the signature to check.</source>
+        <translation>Cari atau daftarkan nasabah, lalu buka, seret, tempel, atau ambil foto tanda tangan yang akan diperiksa.</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Checking the signature…</source>
+        <translation>Memeriksa tanda tangan…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Could not check this signature</source>
+        <translation>Tanda tangan ini tidak dapat diperiksa</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Score {score} — threshold {threshold}</source>
+        <translation>Skor {score} — ambang {threshold}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Strict threshold for high-value documents, {n} references</source>
+        <translation>Ambang ketat untuk dokumen bernilai tinggi, {n} referensi</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Standard threshold for {n} references</source>
+        <translation>Ambang standar untuk {n} referensi</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Strict threshold for high-value documents: {threshold} (this score passes it)</source>
+        <translation>Ambang ketat untuk dokumen bernilai tinggi: {threshold} (skor ini lolos)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Strict threshold for high-value documents: {threshold} (this score does not pass it)</source>
+        <translation>Ambang ketat untuk dokumen bernilai tinggi: {threshold} (skor ini tidak lolos)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Scores from {low} to {high} go to review</source>
+        <translation>Skor dari {low} sampai {high} harus ditinjau</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Needs review by a person</source>
+        <translation>Perlu ditinjau oleh manusia</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Overlay against the closest reference (#{id})</source>
+        <translation>Perbandingan tumpuk dengan referensi terdekat (#{id})</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Score against each reference</source>
+        <translation>Skor terhadap setiap referensi</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reference</source>
+        <translation>Referensi</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>From document</source>
+        <translation>Dari dokumen</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Score</source>
+        <translation>Skor</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>The closest reference: the overlay is drawn against it</source>
+        <translation>Referensi terdekat: perbandingan tumpuk digambar terhadapnya</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Customer: {id}</source>
+        <translation>Nasabah: {id}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Document: {ref}</source>
+        <translation>Dokumen: {ref}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>References used: {ids}</source>
+        <translation>Referensi yang dipakai: {ids}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pack: {pack} {version}</source>
+        <translation>Paket: {pack} {version}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ran on: {provider} in {ms} ms</source>
+        <translation>Berjalan di: {provider} dalam {ms} md</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Note: {note}</source>
+        <translation>Catatan: {note}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Heatmap</source>
+        <translation>Peta panas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show where the model looked on the signature (H)</source>
+        <translation>Tampilkan bagian tanda tangan yang diperhatikan model (H)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signature checked</source>
+        <translation>Tanda tangan yang diperiksa</translation>
     </message>
 </context>
 <context>
     <name>Verdicts</name>
     <message>
-        <location filename="../../gui/widgets/result_panel.py" line="-293"/>
+        <location filename="../../gui/widgets/result_panel.py" line="-295"/>
         <source>Seal intact</source>
         <translation>Segel utuh</translation>
     </message>
@@ -2099,6 +2634,16 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <location line="+1"/>
         <source>Signature forged</source>
         <translation>Tanda tangan palsu</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signature matches</source>
+        <translation>Tanda tangan cocok</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Possible forgery</source>
+        <translation>Kemungkinan pemalsuan</translation>
     </message>
     <message>
         <location line="+1"/>

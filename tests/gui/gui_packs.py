@@ -5,12 +5,15 @@ All are the colour model of ``tests/tiny_models.py`` wearing another mode's clot
 - ``general``: classes red/green/blue (the plain colour pack);
 - ``seal``: blue = "Seal intact", red = "Seal damaged" (alarming, review band 40–60 %);
 - ``skin``: blue = benign, red = malignant, with an out-of-domain check (max-softmax): a grey or
-  green photo is refused.
+  green photo is refused;
+- ``signature`` (only when asked for: it trains a small SVM): the tiny real ``verify`` pack of
+  ``tests/inference/signature/sig_fixtures.py``, with drawn signatures (:func:`signature_images`).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,46 @@ Not a real model.
 """
 
 
+SIG_FIXTURES = Path(__file__).resolve().parent.parent / "inference" / "signature"
+
+
+def _sig_fixtures():  # the signature tests' fixtures, imported (not copied)
+    if str(SIG_FIXTURES) not in sys.path:
+        sys.path.insert(0, str(SIG_FIXTURES))
+    import sig_fixtures
+
+    return sig_fixtures
+
+
+def build_signature_pack(folder: Path, pack_id: str = "signature-test") -> Path:
+    """The tiny verify pack (min 3 references, threshold 50 %, strict 80 %) in ``folder/pack_id``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn's deprecations while training the SVM
+        return _sig_fixtures().write_verify_pack(Path(folder) / pack_id, pack_id=pack_id)
+
+
+def signature_images(folder: Path) -> dict[str, Path]:
+    """Drawn signatures: three references, a genuine and a forged query, a blank page, a broken file."""
+    fx = _sig_fixtures()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {
+        "r1": fx.save(folder / "ref1.png", fx.draw_signature("loops")),
+        "r2": fx.save(folder / "ref2.png", fx.draw_signature("loops", shift=4, width=5)),
+        "r3": fx.save(folder / "ref3.png", fx.draw_signature("loops", shift=-3, background=245)),
+        "r4": fx.save(folder / "ref4.png", fx.draw_signature("loops", shift=1, width=4, background=240)),
+        "genuine": fx.save(folder / "cheque_genuine.png", fx.draw_signature("loops", shift=2, background=250, ink=40)),
+        "forged": fx.save(folder / "cheque_forged.png", fx.draw_signature("zigzag")),
+        "blank": fx.save(folder / "blank.png", np.full((80, 160), 250, np.uint8)),
+    }
+    broken = folder / "broken.png"
+    broken.write_bytes(out["genuine"].read_bytes()[:50])
+    out["broken"] = broken
+    return out
+
+
 def build_gui_packs(folder: Path, modes: tuple[str, ...] = ("general", "seal", "skin")) -> Path:
     """Write one tiny pack per mode into ``folder`` (a bundled-packs folder)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +117,8 @@ def build_gui_packs(folder: Path, modes: tuple[str, ...] = ("general", "seal", "
         write_manifest_pack(folder / "seal-test", two, seal_manifest(two), CARD)
     if "skin" in modes:
         write_manifest_pack(folder / "skin-test", two, skin_manifest(two))
+    if "signature" in modes:
+        build_signature_pack(folder)
     return folder
 
 

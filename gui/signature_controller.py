@@ -1,0 +1,398 @@
+"""Signature mode's workflow: customers and their reference signatures, verification, the log.
+
+- Find a customer by id (``InspectionLog.references``), or enrol a new one: reference files are
+  read and checked in a worker (they must decode and hold ink), then enrolled by the GUI thread
+  (``InspectionLog.enrol_reference``: who from Settings, when, from which document).
+- Retire a reference (``InspectionLog.retire_reference``): never deleted, shown greyed when asked.
+- Verify the query (file, drop, paste, camera: the window's usual input paths) against the
+  customer's active references with :class:`gui.signature_worker.VerifyTask` on the window's pool;
+  an answer to a superseded request (another query, another customer) is dropped.
+- Every verification is recorded by the GUI thread with the customer, the document, the reference
+  set, the score and the threshold (``InspectionLog.record_result(signature=SignatureFields(...))``).
+
+Only the GUI thread talks to the log; workers get the reference images as file paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from PySide6.QtCore import QLocale, QObject, Signal
+from PySide6.QtWidgets import QDialog, QFileDialog
+
+from gui.signature_worker import (PackPolicy, ReferenceCandidate, ReferenceInfo, SignatureCheck, VerifierCache,
+                                  VerifyTask, check_reference_files, load_thumbnails)
+from gui.widgets.common import elide_middle
+from gui.workers import CallTask, Failure
+from inference.errors import TilikError, UsageError
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+
+class SignatureController(QObject):
+    """Owns Signature mode's state; the window routes its inputs here in that mode."""
+
+    verified = Signal(object)  # SignatureCheck, once shown (and recorded)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.panel = window.signature_panel
+        self.view = window.signature_view
+        self.verifiers = VerifierCache()
+        self.customer: str | None = None
+        self.refs: list[Any] = []            # the customer's references, retired included
+        self.thumbs: dict[int, Any] = {}     # reference id → QImage
+        self.current: SignatureCheck | None = None
+        self.checks: list[SignatureCheck] = []
+        self._verify_rid = 0
+        self._thumb_rid = 0
+        self._enrol_rid = 0
+        self._dialogs: list[QDialog] = []
+        self.panel.find_requested.connect(lambda: self.find_customer())
+        self.panel.customer_edited.connect(self._customer_edited)
+        self.panel.enrol_requested.connect(lambda: self.enrol_dialog())
+        self.panel.files_dropped.connect(lambda files: self.enrol_dialog([Path(f) for f in files]))
+        self.panel.retire_requested.connect(self.retire_dialog)
+        self.panel.show_retired_changed.connect(lambda _on: self._show_customer())
+        window.act_heat.toggled.connect(self.view.set_heatmap_visible)
+
+    # ================================================================ state
+    def pack(self) -> Any:
+        pack = self.w.pack
+        if pack is None or pack.manifest is None or pack.manifest.task != "verify":
+            return None
+        return pack
+
+    def policy(self) -> PackPolicy:
+        return PackPolicy.of(self.pack())
+
+    def active_references(self) -> list[Any]:
+        return [r for r in self.refs if not r.retired]
+
+    def apply_mode(self, reason: str | None) -> None:
+        """The window's mode or pack changed (called from its ``_apply_mode_ui``)."""
+        pack = self.pack()
+        self.panel.set_available(pack is not None and not reason, reason or "")
+        policy = self.policy()
+        n = max(1, len(self.active_references()) or policy.min_references)
+        strict = policy.strict_threshold(n)
+        self.panel.set_strict_threshold(None if strict is None else self._pct(strict))
+        self.view.set_references_state(policy, len(self.active_references()) if self.customer else 0)
+
+    @staticmethod
+    def _pct(value: float) -> str:
+        return QLocale().toString(100.0 * float(value), "f", 1) + "%"
+
+    def is_busy(self) -> bool:
+        return any(rid in self.w._handlers for rid in (self._verify_rid, self._thumb_rid, self._enrol_rid) if rid)
+
+    def _error(self, message: str) -> None:
+        self.w.show_error_dialog(UsageError(message))
+
+    # ================================================================ customers
+    def _customer_edited(self, _text: str) -> None:
+        if self.customer is not None and self.panel.customer_id() != self.customer:
+            self._set_customer(None, [])  # never verify against the previous customer's references
+        else:
+            self.panel.retranslate()  # the status line and the Find button follow the text
+
+    def find_customer(self, customer_id: str | None = None) -> bool:
+        """Load a customer's references (retired included) from the log; False when it cannot."""
+        if customer_id is not None:
+            self.panel.customer.setText(customer_id)
+        cid = self.panel.customer_id()
+        if not cid:
+            self.panel.customer.setFocus()
+            return False
+        if self.w.log is None:
+            self._error(self.w.log_problem or self.tr("The inspection log is not open yet: reference signatures "
+                                                      "live in it. Try again in a moment."))
+            return False
+        try:
+            refs = self.w.log.references(cid, include_retired=True)
+        except TilikError as exc:
+            self.w.show_error_dialog(exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the window down
+            self.w.report_exception(exc)
+            return False
+        self._set_customer(cid, refs)
+        return True
+
+    def _set_customer(self, cid: str | None, refs: list[Any]) -> None:
+        if cid != self.customer:
+            self._verify_rid = 0  # a running check was for someone else: drop its answer
+            self.thumbs = {}
+            if self.current is not None:
+                self.current = None
+                self.view.show_empty()
+        self.customer = cid
+        self.refs = list(refs)
+        self._show_customer()
+        self._load_thumbnails()
+        self.apply_mode(self.w.unusable_reason("signature") if self.w.packs_loaded else None)
+
+    def _show_customer(self) -> None:
+        self.panel.set_customer(self.customer, self.refs, self.policy().min_references)
+        for ref_id, image in self.thumbs.items():
+            self.panel.set_thumbnail(ref_id, image)
+
+    def _load_thumbnails(self) -> None:
+        todo = []
+        for ref in self.refs:
+            if ref.id in self.thumbs:
+                continue
+            path = self._reference_path(ref)
+            todo.append((ref.id, str(path) if path is not None else None))
+        if not todo:
+            return
+        customer = self.customer
+
+        def done(thumbs: dict[int, Any]) -> None:
+            if customer != self.customer:
+                return
+            for ref_id, image in thumbs.items():
+                if image is not None:
+                    self.thumbs[ref_id] = image
+                    self.panel.set_thumbnail(ref_id, image)
+
+        self._thumb_rid = self.w._submit(CallTask, load_thumbnails, todo, on_ok=done,
+                                         on_fail=lambda f: self.w.statusBar().showMessage(f.message, 8000))
+
+    def _reference_path(self, ref: Any) -> Path | None:
+        try:
+            path = self.w.log.stored_image_path(ref)
+        except TilikError:
+            return None
+        return Path(path) if path is not None and Path(path).is_file() else None
+
+    # ================================================================ enrolment
+    def enrol_dialog(self, paths: Sequence[Path] | None = None) -> QDialog | None:
+        """Ask for the files (unless given) and the source document, then enrol."""
+        if self.customer is None:
+            self._error(self.tr("Find the customer first: type their customer or account id and press Find. A new "
+                                "id starts a new customer."))
+            return None
+        if paths is None:
+            from gui.main_window import _image_extensions
+
+            exts = " ".join(f"*{e}" for e in sorted(_image_extensions()))
+            files, _ = QFileDialog.getOpenFileNames(
+                self.w, self.tr("Reference signatures of {id}").format(id=self.customer), self.w.settings.last_dir,
+                self.tr("Images ({exts});;All files (*)").format(exts=exts))
+            if not files:
+                return None
+            self.w.settings.last_dir = str(Path(files[0]).parent)
+            paths = [Path(f) for f in files]
+        from gui.widgets.signature_enrol import EnrolDialog
+
+        dialog = EnrolDialog(self.customer, list(paths), self.w.reviewer_name(), self.w)
+        customer = self.customer
+
+        def accepted() -> None:
+            files, document, note = dialog.values()
+            if customer == self.customer:
+                self.enrol_files(files, document, note)
+
+        dialog.accepted.connect(accepted)
+        self._keep(dialog)
+        dialog.open()
+        self.enrol_dialog_shown = dialog
+        return dialog
+
+    def _keep(self, dialog: QDialog) -> None:
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda _r, d=dialog: (self._dialogs.remove(d) if d in self._dialogs else None,
+                                                      d.deleteLater()))
+
+    def enrol_files(self, paths: Sequence[str | Path], document: str, note: str = "") -> int:
+        """Check the files in a worker, then enrol the usable ones (GUI thread). Returns the request id."""
+        if self.customer is None:
+            self._error(self.tr("Find the customer first."))
+            return 0
+        if not document.strip():
+            self._error(self.tr("Say which document the reference signatures come from (for example the account "
+                                "opening form)."))
+            return 0
+        pack = self.pack()
+        if pack is None:
+            self._error(self.w.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
+            return 0
+        customer = self.customer
+        self.w.statusBar().showMessage(self.tr("Checking {n} reference signature(s)…").format(n=len(paths)))
+        self._enrol_rid = self.w._submit(
+            CallTask, check_reference_files, self.verifiers, pack, self.w.settings.provider_argument(),
+            [str(p) for p in paths],
+            on_ok=lambda cands: self._enrol_checked(customer, cands, document, note), on_fail=self.w.report_failure)
+        return self._enrol_rid
+
+    def _enrol_checked(self, customer: str, candidates: list[ReferenceCandidate], document: str, note: str) -> None:
+        if customer != self.customer or self.w.log is None:
+            return
+        by = self.w.reviewer_name()
+        enrolled, problems = [], []
+        for cand in candidates:
+            if cand.error is not None or cand.data is None:
+                problems.append(cand.error or cand.path)
+                continue
+            try:
+                ref = self.w.log.enrol_reference(customer, cand.data, by, document, note)
+            except TilikError as exc:
+                problems.append(f"{Path(cand.path).name}: {exc}")
+                continue
+            except Exception as exc:  # noqa: BLE001
+                self.w.report_exception(exc)
+                return
+            enrolled.append(ref)
+            if cand.thumb is not None:
+                self.thumbs[ref.id] = cand.thumb
+        if enrolled:
+            self.w._chain_timer.start()
+            self.w.statusBar().showMessage(self.tr("Enrolled {n} reference signature(s) for {id}.").format(
+                n=len(enrolled), id=customer), 8000)
+        self.find_customer(customer)
+        if problems:
+            head = self.tr("{n} file(s) could not be enrolled as reference signatures:").format(n=len(problems))
+            self._error(head + "\n\n" + "\n".join("• " + p for p in problems))
+
+    # ================================================================ retiring
+    def retire_dialog(self, ref_id: int) -> QDialog | None:
+        if self.customer is None:
+            return None
+        from gui.widgets.signature_enrol import RetireDialog
+
+        dialog = RetireDialog(ref_id, self.customer, self.w)
+        dialog.accepted.connect(lambda: self.retire(ref_id, dialog.reason()))
+        self._keep(dialog)
+        dialog.open()
+        self.retire_dialog_shown = dialog
+        return dialog
+
+    def retire(self, ref_id: int, why: str) -> bool:
+        """Retire a reference (GUI thread; it stays in the log, marked retired)."""
+        if self.w.log is None:
+            self._error(self.w.log_problem or self.tr("The inspection log is not open."))
+            return False
+        try:
+            self.w.log.retire_reference(ref_id, self.w.reviewer_name(), why)
+        except TilikError as exc:
+            self.w.show_error_dialog(exc)
+            return False
+        except Exception as exc:  # noqa: BLE001
+            self.w.report_exception(exc)
+            return False
+        self.w._chain_timer.start()
+        self.w.statusBar().showMessage(self.tr("Reference #{id} retired; it stays in the log.").format(id=ref_id),
+                                       8000)
+        if self.customer is not None:
+            self.find_customer(self.customer)
+        return True
+
+    # ================================================================ verification
+    def verify_source(self, source: Any, name: str, origin: str) -> int:
+        """Verify one query (path, bytes, RGB array or QImage) against the customer's active references."""
+        if origin == "live":
+            self.w.camera.set_busy(False)  # no live verification: a clerk captures the signature
+            return 0
+        pack = self.pack()
+        if pack is None:
+            self._error(self.w.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
+            return 0
+        if self.customer is None or self.panel.customer_id() != self.customer:
+            if self.panel.customer_id() and self.find_customer():
+                pass
+            else:
+                self._error(self.tr("Find the customer first: type their customer or account id and press Find, "
+                                    "then check the signature."))
+                self.panel.customer.setFocus()
+                return 0
+        active = self.active_references()
+        if not active:
+            self._error(self.tr("Customer “{id}” has no active reference signatures. Add their specimen signatures "
+                                "(Add references…) before checking one.").format(id=self.customer))
+            return 0
+        refs = []
+        for ref in active:
+            path = self._reference_path(ref)
+            if path is None:
+                self._error(self.tr("The image of reference #{id} is missing from the log's folder. Run "
+                                    "“Verify log chain”, or retire that reference.").format(id=ref.id))
+                return 0
+            refs.append(ReferenceInfo(ref.id, str(path), ref.source_document))
+        if origin == "camera":
+            self.w.camera.live.setChecked(False)
+        strict = self.panel.strict.isChecked() and self.panel.strict.isEnabled()
+        rid = self.w._submit(VerifyTask, self.verifiers, pack, self.w.settings.provider_argument(), source, name,
+                             origin, customer_id=self.customer, document_ref=self.panel.document_ref(),
+                             references=refs, strict=strict, on_ok=self._verified, on_fail=self._verify_failed)
+        self._verify_rid = rid
+        self.w.tabs.setCurrentIndex(0)
+        self.view.show_busy(Path(name).name if origin == "file" else name)
+        self.view.caption.setText(elide_middle(name, 90))
+        return rid
+
+    def _verified(self, check: SignatureCheck) -> None:
+        if self.w.answering != self._verify_rid or check.customer_id != self.customer:
+            return  # superseded: another query or another customer since
+        self._record(check)
+        self.current = check
+        self.checks.append(check)
+        del self.checks[:-20]
+        for old in self.checks[:-1]:
+            old.log_image = None
+        self.view.show_check(check, self._record_note(check))
+        self.verified.emit(check)
+
+    def _verify_failed(self, failure: Failure) -> None:
+        if self.w.answering != self._verify_rid:
+            return
+        self.current = None
+        self.view.show_error(failure.message, elide_middle(failure.source, 90))
+        self.w.statusBar().showMessage(failure.message, 10000)
+        self.w.report_failure(failure)
+
+    def _record_note(self, check: SignatureCheck) -> str:
+        if check.record_id is not None:
+            return self.tr("Saved to the log as inspection #{id}").format(id=check.record_id)
+        if check.log_error:
+            return self.tr("Not saved to the log: {reason}").format(reason=check.log_error)
+        return ""
+
+    def _record(self, check: SignatureCheck) -> None:
+        """Write the verification to the log (GUI thread)."""
+        w = self.w
+        if w.log is None:
+            check.log_error = w.log_problem or self.tr("the inspection log is not open")
+            return
+        from inference.log import SignatureFields
+
+        r = check.result
+        fields = SignatureFields(customer_id=check.customer_id, document_ref=check.document_ref,
+                                 reference_ids=check.reference_ids, score=float(r.score),
+                                 threshold=float(r.threshold))
+        try:
+            record = w.log.record_result(check.record, image=check.log_image, signature=fields,
+                                         **w._log_kwargs("signature"))
+        except TilikError as exc:
+            check.log_error = str(exc)
+            w.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=exc), 15000)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug in saving must not lose the verdict on screen
+            check.log_error = str(exc)
+            w.report_exception(exc)
+            return
+        check.record_id = record.id
+        check.log_error = None
+        check.log_image = None
+        check.record = None  # the log has it now
+        w._history_dirty = True
+        w._chain_timer.start()
+        if w.tabs.currentIndex() == 2:
+            w._refresh_history()
+        w.log_written.emit(record)
