@@ -1,7 +1,8 @@
 """Render the main window's states to PNG files (``make screenshots`` → docs/screenshots/).
 
-Uses the real packs in ``models/`` when present (e.g. imagenet-lite0 for General mode) and the
-tiny test packs of ``tests/gui/gui_packs.py`` for the modes that have no real pack yet. Everything
+Uses the real packs in ``models/`` when present (e.g. imagenet-lite0 for General mode, and
+signature-verify with ``resources/samples/signature-verify/`` for Signature mode) and the tiny test
+packs of ``tests/gui/gui_packs.py`` for the modes that have no real pack yet. Everything
 runs in temporary folders: the user's settings, log and packs are never touched.
 
     python -m gui.screenshots docs/screenshots      # under xvfb-run, or QT_QPA_PLATFORM=offscreen
@@ -45,7 +46,7 @@ def _prepare_environment(tmp: Path) -> dict[str, Any]:
                 if pack.usable:
                     (models / sub.name).symlink_to(sub, target_is_directory=True)
                     real_modes.add(pack.manifest.mode)
-    tiny = [m for m in ("general", "seal", "skin") if m not in real_modes]
+    tiny = [m for m in ("general", "seal", "skin", "signature") if m not in real_modes]
     build_gui_packs(models, modes=tuple(tiny))
     os.environ["TILIK_BUNDLED_PACKS_DIR"] = str(models)
     return {"real_modes": real_modes, "tiny_modes": tiny}
@@ -241,10 +242,28 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     i18n.manager().install("en")
     pump()
 
-    # 10. A mode without a usable pack, and a damaged image.
+    # 10. Signature mode: a customer's specimen signatures enrolled, a cheque's signature checked.
     w.set_mode("signature")
-    pump()
-    shot("12-signature-no-pack")
+    idle()
+    samples_sig = REPO / "resources" / "samples" / "signature-verify"
+    if "signature" in info["real_modes"] and samples_sig.is_dir():
+        refs = [samples_sig / f"w36_ref{i}.jpg" for i in (1, 2, 3)]
+        query = tmp / "cheque_004512_signature.jpg"  # a skilled forgery of writer 36 (CEDAR)
+        shutil.copy(samples_sig / "w36_forged.jpg", query)
+    else:
+        from gui_packs import signature_images  # noqa: PLC0415
+
+        drawn = signature_images(tmp / "signatures")
+        refs, query = [drawn["r1"], drawn["r2"], drawn["r3"]], drawn["forged"]
+    w.signature.find_customer("0036-5521-07")
+    w.signature.enrol_files(refs, "Account opening form AO-2024-117")
+    idle()
+    w.signature_panel.document.setText("Cheque 004512")
+    w.open_paths([query])
+    idle()
+    shot("12-signature-verification")
+
+    # 11. A damaged image.
     w.set_mode("general")
     idle()
     broken = tmp / "broken.jpg"
