@@ -278,6 +278,37 @@ def test_high_value_document_uses_the_strict_threshold(qtbot, sw, images):
     assert w.log.get(w.signature.current.record_id).signature.threshold == pytest.approx(0.8)
 
 
+def test_paste_camera_capture_and_gallery_drop(qtbot, sw, images):
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    w = sw
+    c = w.signature
+    assert c.find_customer("P-9")
+    # Files dropped on the gallery open the enrolment dialog for them.
+    w.signature_panel.files_dropped.emit([str(images["ref1"]), str(images["ref2"]), str(images["ref3"])])
+    dialog = c.enrol_dialog_shown
+    assert dialog.isVisible() and dialog.files.count() == 3
+    dialog.document.setText("Specimen card")
+    dialog.accept()
+    wait_idle(qtbot, w)
+    assert len(w.log.references("P-9")) == 3
+
+    # A pasted picture (pixels, no file) is verified and stored in the log.
+    QGuiApplication.clipboard().setImage(QImage(str(images["cheque_genuine"])))
+    w.paste()
+    wait_idle(qtbot, w)
+    check = c.current
+    assert check is not None and check.origin == "paste" and check.result.label == "genuine"
+    rec = w.log.get(check.record_id)
+    assert rec.source == "pasted image" and w.log.stored_image_path(rec) is not None
+
+    # A camera capture goes the same way.
+    w._camera_captured(QImage(str(images["cheque_forged"])))
+    wait_idle(qtbot, w)
+    assert c.current.origin == "camera" and c.current.result.label == "forged"
+    assert w.log.count() == 2
+
+
 def test_multiple_files_and_camera_live_frames_are_not_verified(qtbot, sw, images):
     w = sw
     enrol(qtbot, w, "A-1", [images["ref1"], images["ref2"], images["ref3"]])
