@@ -50,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bim-steps", type=int, default=5, help="steps of the iterative attack at ε = 2/255")
     parser.add_argument("--adv-train", type=int, default=600,
                         help="training images attacked with FGSM to train the reformer on (0: noise only)")
+    parser.add_argument("--reuse-autoencoder", metavar="PACK", default=None,
+                        help="copy the autoencoder of another pack on the same images instead of training one")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps-per-epoch", type=int, default=60)
     parser.add_argument("--max-train", type=int, default=1200, help="most clean images to train the autoencoder on")
@@ -232,32 +234,50 @@ def run(args: argparse.Namespace) -> int:
     x_train, x_val, x_test = (fitted01(p, spec) for p in (train_paths, val_paths, test_paths))
 
     # -- 1. autoencoder ------------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    adv_train = None
-    if args.adv_train > 0:
-        k = min(args.adv_train, len(x_train))
-        adv_train = x_train.copy()
-        y_train = np.argmax(kp.logits(x_train[:k]), axis=1)  # the model's own answers: no labels needed
-        eps_of = np.random.default_rng(args.seed + 7).choice([1, 2, 4, 8], size=k)
-        for e in (1, 2, 4, 8):
-            sel = np.flatnonzero(eps_of == e)
-            if len(sel):
-                adv_train[sel] = attacks.quantize01(attacks.fgsm(kp, x_train[sel], y_train[sel], e / 255), x_train[sel], e / 255)
-        _log(f"  {k} training images attacked (FGSM, ε 1-8/255) for the reformer in {time.perf_counter() - t0:.0f} s")
-        if k < len(x_train):
-            adv_train[k:] = x_train[k:]  # beyond the attacked ones, clean pairs
-    ae, history = autoencoder.train_autoencoder(
-        x_train, x_val[:64], adv_train01=adv_train, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        seed=args.seed, log=_log)
-    ae_train_s = time.perf_counter() - t0
     onnx_path = pack_dir / autoencoder.ONNX_NAME
-    autoencoder.export_autoencoder(ae, onnx_path, size)
-    ae_parity = autoencoder.parity(ae, onnx_path, x_val[:16])
-    _log(f"  autoencoder: {ae.count_params()} weights, best epoch {history['best_epoch']}, "
-         f"{ae_train_s:.0f} s; ONNX parity {ae_parity:.1e}")
-    if ae_parity > 1e-4:
-        print(f"error: autoencoder parity {ae_parity:.2e} above 1e-4", file=sys.stderr)
-        return 1
+    if args.reuse_autoencoder:
+        # A pack on the same images (skin-ham7 and skin-binary share their split) can share the
+        # autoencoder: the thresholds and the evaluation are still this pack's own.
+        import shutil
+
+        src_pack = Path(args.models_dir) / args.reuse_autoencoder
+        src = src_pack / autoencoder.ONNX_NAME
+        if not src.is_file():
+            print(f"error: {src} does not exist: run the guard for {args.reuse_autoencoder} first", file=sys.stderr)
+            return 2
+        shutil.copyfile(src, onnx_path)
+        ae_info = dict(json.loads((src_pack / "manifest.json").read_text(encoding="utf-8"))["metrics"]["guard"]["autoencoder"])
+        ae_info["reused_from"] = args.reuse_autoencoder
+        _log(f"  autoencoder reused from {args.reuse_autoencoder}")
+    else:
+        t0 = time.perf_counter()
+        adv_train = None
+        if args.adv_train > 0:
+            k = min(args.adv_train, len(x_train))
+            adv_train = x_train.copy()
+            y_train = np.argmax(kp.logits(x_train[:k]), axis=1)  # the model's own answers: no labels needed
+            eps_of = np.random.default_rng(args.seed + 7).choice([1, 2, 4, 8], size=k)
+            for e in (1, 2, 4, 8):
+                sel = np.flatnonzero(eps_of == e)
+                if len(sel):
+                    adv_train[sel] = attacks.quantize01(attacks.fgsm(kp, x_train[sel], y_train[sel], e / 255), x_train[sel], e / 255)
+            _log(f"  {k} training images attacked (FGSM, ε 1-8/255) for the reformer in {time.perf_counter() - t0:.0f} s")
+            if k < len(x_train):
+                adv_train[k:] = x_train[k:]  # beyond the attacked ones, clean pairs
+        ae, history = autoencoder.train_autoencoder(
+            x_train, x_val[:64], adv_train01=adv_train, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+            seed=args.seed, log=_log)
+        ae_train_s = time.perf_counter() - t0
+        onnx_path = pack_dir / autoencoder.ONNX_NAME
+        autoencoder.export_autoencoder(ae, onnx_path, size)
+        ae_parity = autoencoder.parity(ae, onnx_path, x_val[:16])
+        _log(f"  autoencoder: {ae.count_params()} weights, best epoch {history['best_epoch']}, "
+             f"{ae_train_s:.0f} s; ONNX parity {ae_parity:.1e}")
+        if ae_parity > 1e-4:
+            print(f"error: autoencoder parity {ae_parity:.2e} above 1e-4", file=sys.stderr)
+            return 1
+        ae_info = {"weights": int(ae.count_params()), "best_epoch": history["best_epoch"], "epochs": args.epochs,
+                   "parity_max_abs": ae_parity, "train_s": round(ae_train_s, 1)}
 
     # -- 2. thresholds on clean validation images ---------------------------------------------------
     from inference.guard import joint_thresholds, threshold_at_false_alarm_rate
@@ -330,8 +350,7 @@ def run(args: argparse.Namespace) -> int:
     results = {
         "data": sets.how,
         "n_train": len(train_paths), "n_val": len(val_paths), "n_test": len(test_paths),
-        "autoencoder": {"weights": int(ae.count_params()), "best_epoch": history["best_epoch"],
-                        "epochs": args.epochs, "parity_max_abs": ae_parity, "train_s": round(ae_train_s, 1)},
+        "autoencoder": ae_info,
         "target_false_alarm_rate": args.false_alarm_rate,
         "per_detector_rate": round(per_rate, 4),
         "validation_false_alarm_rate": round(union, 4),
@@ -406,7 +425,8 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
     lines.append(
         f"Every image is also checked by the pack's input guard (`guard_ae.onnx`, a {ae['weights']:,}-weight "
         f"residual denoising autoencoder trained on clean training images, their noisy copies and FGSM versions "
-        f"of them made against this classifier, best of {ae['epochs']} epochs; ONNX parity "
+        f"of them made against {'the ' + ae['reused_from'] + ' classifier (shared with that pack)' if ae.get('reused_from') else 'this classifier'}, "
+        f"best of {ae['epochs']} epochs; ONNX parity "
         f"{ae['parity_max_abs']:.1e}). Data: {results['data']}.")
     lines += ["", "| detector | what it measures | threshold | clean validation images flagged |", "|---|---|---|---|"]
     what = {"reconstruction": "noise floor: the smallest mean absolute difference between image and reconstruction over 8×8 tiles",
