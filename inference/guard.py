@@ -328,7 +328,8 @@ class Guard:
             out["reconstruction"] = recon_err
         div, squeeze = p.detector("divergence"), p.detector("squeeze")
         recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
-        if not (div or squeeze or p.reform):
+        if not (div or squeeze):
+            # Nothing needs the classifier again; the reformer (check) runs on flagged images only.
             return out, recon_probs
         idx = np.arange(n)
         if screen and p.screen is not None:
