@@ -131,30 +131,11 @@ class SignatureCheck:
 
 
 def as_inspection_result(vr: Any, manifest: Any) -> InspectionResult:
-    """A :class:`VerificationResult` in the shape the inspection log records.
+    """A :class:`VerificationResult` in the shape the inspection log records (see
+    :func:`inference.log.verification.verification_as_inspection`)."""
+    from inference.log.verification import verification_as_inspection
 
-    ``probabilities`` are {genuine: score, forged: 1 − score}; ``confidence`` is that of the label;
-    the heatmap is the query's (at the query image's size).
-    """
-    from inference.results import ClassScore, InspectionResult, Timings
-
-    names = list(manifest.class_names) if manifest is not None else ["genuine", "forged"]
-    score = float(vr.score)
-    probs: dict[str, float] = {}
-    for name in names:
-        probs[name] = score if name == "genuine" else (1.0 - score if name == "forged" else 0.0)
-    ranked = sorted(probs.items(), key=lambda kv: -kv[1])
-    top = tuple(ClassScore(n, manifest.class_label(n) if manifest is not None else n, p) for n, p in ranked)
-    alarming = vr.label in tuple(getattr(getattr(manifest, "decision", None), "alarming", ()) or ("forged",))
-    t = vr.timings
-    return InspectionResult(
-        source=vr.source, label=vr.label, display_label=vr.display_label, verdict=vr.verdict,
-        confidence=probs.get(vr.label, score), probabilities=probs, top_k=top, alarming=bool(alarming),
-        needs_review=bool(vr.needs_review), review_reasons=tuple(vr.review_reasons), out_of_domain=False,
-        ood_score=None, heatmap=vr.heatmap, embedding=None, pack_id=vr.pack_id, pack_version=vr.pack_version,
-        pack_sha256=vr.pack_sha256, provider=vr.provider, image_sha256=vr.image_sha256,
-        image_size=tuple(vr.image_size), image_notes=tuple(vr.image_notes),
-        timings=Timings(t.decode_ms, t.preprocess_ms, t.cnn_ms + t.svm_ms, t.total_ms))
+    return verification_as_inspection(vr, manifest)
 
 
 def _read_source(source: Any, keep_pixels: bool) -> tuple[Any, Any]:

@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="strict operating point for high-value documents (fewer forgeries accepted, more genuine rejected)")
     parser.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
                         help="record each result in the inspection log (default database when DB is omitted)")
+    parser.add_argument("--customer", default=None, metavar="ID",
+                        help="with --log: the customer or account id; the reference files are enrolled for "
+                             "this customer (once) and every record names them")
+    parser.add_argument("--document", default=None, metavar="REF",
+                        help="with --log: the document the queried signature is on (cheque or form number)")
     parser.add_argument("--provider", default=None,
                         help="execution provider: auto (default, or TILIK_PROVIDER), cpu, cuda, directml, coreml")
     parser.add_argument("queries", nargs="+", type=Path, metavar="QUERY", help="signature images to verify")
@@ -46,15 +51,13 @@ def _overlay_file(folder: Path, source: str, index: int, kind: str) -> Path:
 
 
 def _open_recorder(args: argparse.Namespace, verifier: Any) -> Callable[[Any], None] | None:
-    """Hook for ``--log``: the inspection log's recorder for verification results, when it has one."""
+    """For ``--log``: a recorder that writes every verification into the inspection log."""
     if args.log_db is None:
         return None
-    try:
-        from inference.log.recording import open_verification_recorder  # type: ignore[import-not-found]
-    except ImportError:
-        raise UsageError("--log is not available for verification in this build: the inspection log "
-                         "has no verification recorder yet.") from None
-    return open_verification_recorder(args.log_db or None, verifier)
+    from inference.log.verification import open_verification_recorder
+
+    return open_verification_recorder(args.log_db or None, verifier, customer_id=args.customer or "",
+                                      document_ref=args.document or "", reference_files=args.references)
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
