@@ -2,8 +2,12 @@
 
 Threading: every model run (and pack scan, image load, chain check, export) is a QRunnable on
 ``self.pool``; results come back through ``self.hub`` in the GUI thread, tagged with a request id.
-Answers to superseded requests are dropped. Only the GUI thread writes to the inspection log; a
-batch's rows are written from a queue a few at a time, so the window never freezes.
+Answers to superseded requests are dropped. The GUI thread alone decides what goes into the
+inspection log, and in which order, but never waits for it: the writes run, in the order asked, on
+``self.log_pool`` (one thread). A write flushes files and the database to disk, which takes from
+a few ms to a few hundred on a busy disk; a batch's rows go a group at a time (files flushed
+together, one transaction per group). The workers prepare everything else that is slow: the
+picture converted for display, the heatmap shrunk and coloured.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from gui.widgets.input_panel import InputPanel
 from gui.widgets.result_panel import ResultPanel
 from gui.widgets.signature_view import SignatureView
 from gui.workers import (BatchDone, BatchProgress, BatchRow, BatchTask, CallTask, ClassifyTask, Failure, Inspection,
-                         InspectorCache, LoadImageTask, WorkerHub, make_pool)
+                         InspectorCache, LoadImageTask, WorkerHub, make_pool, record_one, record_rows)
 from inference import paths
 from inference.errors import TilikError
 
@@ -40,7 +44,7 @@ log = logging.getLogger(__name__)
 MODE_ICONS = {"seal": "seal", "signature": "signature", "skin": "skin", "general": "general"}
 SESSION_LIMIT = 50        # results kept for previous/next
 SESSION_IMAGES = 10       # of which this many keep their picture in memory
-LOG_BUDGET_S = 0.02       # time the GUI thread spends writing queued batch rows before yielding
+LOG_JOB_ROWS = 256        # batch rows handed to the log thread in one job at most
 COLORMAP_NAMES = ("turbo", "jet", "gray")
 
 
@@ -77,6 +81,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.hub = WorkerHub(self)
         self.pool = make_pool(2)
+        self.log_pool = make_pool(1)  # the log's writes, one at a time, in the order submitted
+        self.log_pool.setObjectName("tilik-log")
         self.inspectors = InspectorCache()
         self._ids = itertools.count(1)
         self._handlers: dict[int, tuple[Callable[[Any], None], Callable[[Failure], None]]] = {}
@@ -589,6 +595,7 @@ class MainWindow(QMainWindow):
     def open_log(self) -> None:
         """Open (create, upgrade) the inspection log in a worker; results wait for it meanwhile."""
         if self.log is not None:
+            self.log_pool.waitForDone()  # what was asked of the old log is written to it first
             self.history.set_log(None)
             try:
                 self.log.close()
@@ -783,14 +790,20 @@ class MainWindow(QMainWindow):
 
     # ================================================================ requests to the pool
     def _submit(self, task_cls: type, *args: Any, on_ok: Callable[[Any], None],
-                on_fail: Callable[[Failure], None] | None = None, **kwargs: Any) -> int:
+                on_fail: Callable[[Failure], None] | None = None, pool: Any = None, **kwargs: Any) -> int:
         rid = next(self._ids)
         self._handlers[rid] = (on_ok, on_fail or self.report_failure)
         task = task_cls(self.hub, rid, *args, **kwargs)
         if isinstance(task, BatchTask):
             self._batch_task = task
-        self.pool.start(task)
+        (pool or self.pool).start(task)
         return rid
+
+    def _write_log(self, fn: Callable[..., Any], *args: Any, on_ok: Callable[[Any], None],
+                   on_fail: Callable[[Failure], None], **kwargs: Any) -> int:
+        """Run a write to the log (``fn(*args, **kwargs)``) on the log's own thread, after every
+        write asked before it; ``on_ok``/``on_fail`` are called here with its outcome."""
+        return self._submit(CallTask, fn, *args, on_ok=on_ok, on_fail=on_fail, pool=self.log_pool, **kwargs)
 
     def _on_finished(self, rid: int, payload: Any) -> None:
         handler = self._handlers.pop(rid, None)
@@ -881,6 +894,7 @@ class MainWindow(QMainWindow):
         live = origin == "live"
         rid = self._submit(ClassifyTask, self.inspectors, self.pack, self.settings.provider_argument(), source,
                            name, origin, keep_pixels_for_log=origin in ("paste", "camera"),
+                           colormap=self.colormap_name(),
                            on_ok=self._inspection_done, on_fail=self._live_failed if live else self._inspection_failed)
         if live:
             self._live_rid = rid
@@ -945,7 +959,7 @@ class MainWindow(QMainWindow):
                 "mode": mode, "keep_full_image": self.settings.keep_full_image()}
 
     def _record_single(self, insp: Inspection, mode: str, seal: dict[str, Any] | None = None) -> None:
-        """Write one interactive inspection to the log (GUI thread)."""
+        """Have one interactive inspection written to the log (on the log's thread)."""
         if self.log is None and self._log_opening:
             self._waiting_for_log.append((insp, mode, seal))  # written as soon as the log is open
             return
@@ -958,26 +972,32 @@ class MainWindow(QMainWindow):
             from inference.log import SealFields
 
             kwargs["seal"] = SealFields(**seal)
-        try:
-            record = self.log.record_result(insp.result, image=insp.log_image, **kwargs)
-        except TilikError as exc:
-            insp.record_id = None
-            insp.log_error = str(exc)
-            self.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=exc), 15000)
-            return
-        except Exception as exc:  # noqa: BLE001 - a bug in saving must not lose the verdict on screen
-            insp.record_id = None
-            insp.log_error = str(exc)
-            self.report_exception(exc)
-            return
+        self._write_log(record_one, self.log, insp.result, insp.log_image,
+                        on_ok=lambda record: self._single_recorded(insp, record),
+                        on_fail=lambda failure: self._single_not_recorded(insp, failure), **kwargs)
+
+    def _single_recorded(self, insp: Inspection, record: Any) -> None:
         insp.record_id = record.id
         insp.log_error = None
         insp.log_image = None  # the log has it now; do not keep a second copy in memory
+        if insp is self.current:
+            self._show_record_note(insp)
         self._history_dirty = True
         self._chain_timer.start()
         if self.tabs.currentIndex() == 2:
             self._refresh_history()
         self.log_written.emit(record)
+
+    def _single_not_recorded(self, insp: Inspection, failure: Failure) -> None:
+        insp.record_id = None
+        insp.log_error = failure.message
+        if insp is self.current:
+            self._show_record_note(insp)
+        if failure.known:
+            self.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=failure.message),
+                                         15000)
+        else:  # a bug in saving must not lose the verdict on screen
+            self.report_exception(failure.error, failure.trace)
 
     def _show_record_note(self, insp: Inspection) -> None:
         if insp.origin == "live":
@@ -996,7 +1016,8 @@ class MainWindow(QMainWindow):
         mode = self._mode_of_pack(insp.pack_id) if insp.pack_id else self.mode
         refused = self.result_panel.is_refused(insp.result, mode)
         if insp.image is not None:
-            self.image_view.set_image(insp.image, None if refused else insp.heat, keep_view=insp.origin == "live")
+            self.image_view.set_image(insp.image, None if refused else insp.heat, keep_view=insp.origin == "live",
+                                      heat_coloured=None if refused else insp.heat_image)
             self.image_view.set_overlay_visible(self.act_heat.isChecked())
         else:
             self.image_view.clear()
@@ -1020,6 +1041,7 @@ class MainWindow(QMainWindow):
             del self.session[0]
         for old in self.session[:-SESSION_IMAGES]:
             old.image = None  # reloaded from the file, or from the log's copy, when shown again
+            old.heat_image = None  # recoloured from old.heat if shown again
         self.session_pos = len(self.session) - 1
 
     def _update_nav(self) -> None:
@@ -1148,33 +1170,57 @@ class MainWindow(QMainWindow):
             self._log_timer.start()
 
     def _drain_log_queue(self) -> None:
-        """Write queued batch rows to the log for at most LOG_BUDGET_S, then let the window breathe."""
+        """Hand every queued batch row to the log's thread (a job per mode, at most LOG_JOB_ROWS
+        rows each). The window waits for none of it."""
         if self.log is None and self._log_opening:
             return  # resumed by _log_ready
-        start = time.perf_counter()
-        while self._log_queue and (time.perf_counter() - start < LOG_BUDGET_S or self._closing):
-            row, mode = self._log_queue.popleft()
-            self._record_batch_row(row, mode)
-        if self._log_queue:
-            self._log_timer.start()
-        else:
-            self._history_dirty = True
-            self._chain_timer.start()
-            if self.tabs.currentIndex() == 2 and not (self._batch_task and self.batch_view.running):
-                self._refresh_history()
+        while self._log_queue:
+            rows: list[BatchRow] = []
+            mode = self._log_queue[0][1]
+            while self._log_queue and len(rows) < LOG_JOB_ROWS and self._log_queue[0][1] == mode:
+                rows.append(self._log_queue.popleft()[0])
+            if self.log is None:
+                for row in rows:
+                    row.log_error = self.log_problem or self.tr("the inspection log is not open")
+                    row.shrink()
+                continue
+            self._write_log(record_rows, self.log, [(r.result, Path(r.source)) for r in rows],
+                            **self._log_kwargs(mode), on_ok=self._rows_recorded(rows),
+                            on_fail=self._rows_not_recorded(rows))
 
-    def _record_batch_row(self, row: BatchRow, mode: str) -> None:
-        if self.log is not None:
-            try:
-                record = self.log.record_result(row.result, image=Path(row.source), **self._log_kwargs(mode))
-                row.record_id = record.id
-            except TilikError as exc:
-                row.log_error = str(exc)
-                self.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=exc), 10000)
-            except Exception as exc:  # noqa: BLE001
-                row.log_error = str(exc)
-                log.exception("recording a batch row failed")
-        row.shrink()
+    def _rows_recorded(self, rows: list[BatchRow]) -> Callable[[list[Any]], None]:
+        def done(outcomes: list[Any]) -> None:
+            failed = None
+            for row, (outcome, heat_u8) in zip(rows, outcomes):
+                if isinstance(outcome, BaseException):
+                    row.log_error = failed = str(outcome)
+                else:
+                    row.record_id = outcome
+                row.shrink(heat_u8)
+            if failed:
+                self.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=failed), 10000)
+            self._logged_some()
+        return done
+
+    def _rows_not_recorded(self, rows: list[BatchRow]) -> Callable[[Failure], None]:
+        def failed(failure: Failure) -> None:  # nothing of the group was stored
+            for row in rows:
+                row.log_error = failure.message
+                row.shrink()
+            if failure.known:
+                self.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=failure.message),
+                                             10000)
+            else:
+                log.error("recording batch rows failed:\n%s", failure.trace)
+            self._logged_some()
+        return failed
+
+    def _logged_some(self) -> None:
+        self._history_dirty = True
+        self._chain_timer.start()
+        if self.tabs.currentIndex() == 2 and not (self._batch_task and self.batch_view.running) \
+                and not self._log_queue:
+            self._refresh_history()
 
     def _batch_done(self, done: BatchDone) -> None:
         self._batch_task = None
@@ -1468,6 +1514,7 @@ class MainWindow(QMainWindow):
         QCoreApplication.processEvents()  # deliver the last batch rows so they are logged
         self._closing = True
         self._drain_log_queue()
+        self.log_pool.waitForDone(timeout_ms)  # every row asked for is written before the log closes
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         if self.log is not None:
@@ -1481,7 +1528,9 @@ class MainWindow(QMainWindow):
 
 def _open_log(path: str | None) -> Any:
     from inference.log import InspectionLog
+    from inference.log.recording import default_station
 
+    default_station()  # imports what recording needs here, not later in the GUI thread
     return InspectionLog.open(path)
 
 

@@ -122,16 +122,22 @@ def measure_stall(n_images: int, large: int, tmp: Path) -> dict[str, Any]:
     from gui.main_window import MainWindow
     from gui.settings import Settings
 
+    from PySide6.QtCore import QEventLoop
+
     app = create_application([])
     settings = Settings(Path(os.environ["TILIK_SETTINGS"]))
     beat = Heartbeat()
+    # PySide6 6.12's static QCoreApplication.processEvents() drops a reference to None on every
+    # call: the tens of thousands this loop makes would crash the interpreter ("deallocating
+    # None"). A QEventLoop's own processEvents() does not.
+    events = QEventLoop(app)
 
     def wait(cond: Callable[[], bool], timeout: float = 600) -> None:
         end = time.time() + timeout
         while not cond():
             if time.time() > end:
                 raise TimeoutError("measurement state not reached")
-            app.processEvents()
+            events.processEvents()
             time.sleep(0.0005)
 
     photos = _photos(tmp / "photos", n_images, large)
@@ -140,7 +146,7 @@ def measure_stall(n_images: int, large: int, tmp: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     window = MainWindow(settings, probe_camera=False)
     window.show()
-    app.processEvents()
+    events.processEvents()
     results["window_built_s"] = round(time.perf_counter() - t0, 3)
     beat.start()  # from here on the window is on screen: every gap is a freeze the user could see
     wait(lambda: window.packs_loaded)

@@ -1,6 +1,7 @@
 """Background work: every model run happens in a QRunnable on a dedicated QThreadPool.
 
-Workers never touch widgets or the inspection log. They report through :class:`WorkerHub`, a
+Workers never touch widgets, and only the window's log thread (:func:`record_one`,
+:func:`record_rows`) writes to the inspection log. They report through :class:`WorkerHub`, a
 QObject living in the GUI thread, so its signals arrive there as queued calls:
 
 - ``finished(request_id, payload)``: the work is done (payload depends on the task);
@@ -8,6 +9,11 @@ QObject living in the GUI thread, so its signals arrive there as queued calls:
 - ``progress(request_id, BatchProgress)``: a batch's rows so far (sent at most every 100 ms).
 
 Every request carries an id; the window drops answers to requests it has since superseded.
+
+Everything heavy about a result is done off the GUI thread, which only shows it: the picture is
+converted (and, when huge, shrunk) to the pixmap format and the heatmap shrunk and coloured here,
+and the log is written by :func:`record_rows` / :func:`record_one` on the window's log thread
+(files encoded, written and flushed together, then one transaction per group of rows).
 """
 
 from __future__ import annotations
@@ -29,12 +35,16 @@ if TYPE_CHECKING:  # numpy and the registry load lazily: the window appears befo
 
     from inference.registry import Pack
 
-HEAT_DISPLAY_SIDE = 512  # heatmaps are smooth: a 512-px copy looks the same and colours in ~2 ms
+HEAT_DISPLAY_SIDE = 512  # heatmaps are smooth: a 512-px copy looks the same
 BATCH_EMIT_INTERVAL_S = 0.1
-# Heatmaps are a 7×7 … 14×14 map upsampled: 512 px keeps every detail. Handing the log a 512-px
-# heatmap (it stores up to 1024) keeps its PNG encoding, done in the GUI thread, to a few ms.
+# Heatmaps are a 7×7 … 14×14 map upsampled: 512 px keeps every detail, so that is what the log
+# gets (it stores up to 1024) and its PNG stays small and quick to make.
 LOG_HEATMAP_SIDE = 512
-ROW_HEATMAP_SIDE = 128  # what a batch row keeps (uint8) once it is in the log
+ROW_HEATMAP_SIDE = 128  # what a batch row keeps (uint8) once it is logged
+# Pictures are shown from a copy in the pixmap format (QPixmap.fromImage is then a cheap share, not
+# a conversion in the GUI thread) of at most this many pixels a side: full detail for any phone
+# photo, while a huge scan does not cost the window a long conversion and a few hundred MB.
+DISPLAY_MAX_SIDE = 4096
 
 
 @dataclass
@@ -68,6 +78,7 @@ class Inspection:
     record_id: Any = None
     batch_row: Any = None  # the BatchRow it came from
     log_error: str | None = None
+    heat_image: Any = None  # (colormap, QImage): the heatmap already coloured for display
 
 
 @dataclass(eq=False)
@@ -88,14 +99,22 @@ class BatchRow:
             return small_heatmap(self.result.heatmap)
         return None
 
-    def shrink(self) -> None:
-        """Once logged: keep a small uint8 heatmap and drop the big one (thousands of rows stay small)."""
+    def shrink(self, heat_u8: Any = None) -> None:
+        """Once logged: keep a small uint8 heatmap (``heat_u8``, from :func:`row_heat_u8`, or made
+        now) and drop the big one, so thousands of rows stay small."""
         if self.result is not None and self.result.heatmap is not None:
-            import numpy as np
-
-            small = small_heatmap(self.result.heatmap, ROW_HEATMAP_SIDE)
-            self.heat_u8 = (np.clip(small, 0, 1) * 255).round().astype(np.uint8)
+            self.heat_u8 = row_heat_u8(self.result.heatmap) if heat_u8 is None else heat_u8
             self.result = replace(self.result, heatmap=None, embedding=None)
+
+
+def row_heat_u8(heatmap: Any) -> Any:
+    """What a batch row keeps of its heatmap once logged: ROW_HEATMAP_SIDE px, uint8."""
+    if heatmap is None:
+        return None
+    import numpy as np
+
+    small = small_heatmap(heatmap, ROW_HEATMAP_SIDE)
+    return (np.clip(small, 0, 1) * 255).round().astype(np.uint8)
 
 
 @dataclass
@@ -146,6 +165,39 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def display_qimage(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> QImage:
+    """A picture ready to show: at most ``max_side`` pixels a side, in the pixmap format (RGB32),
+    so the GUI thread's ``QPixmap.fromImage`` shares it instead of converting it."""
+    import numpy as np
+
+    rgb = np.asarray(rgb)
+    h, w = rgb.shape[:2]
+    if max(h, w) > max_side:
+        from PIL import Image
+
+        scale = max_side / max(h, w)
+        rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).resize(
+            (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR))
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    if rgb.ndim == 2:
+        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
+    h, w = rgb.shape[:2]
+    if rgb.shape[2] == 4:
+        src = QImage(rgb.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        return src.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    src = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return src.convertToFormat(QImage.Format.Format_RGB32)  # a new image: it owns its pixels
+
+
+def colour_heat(heat: np.ndarray | None, colormap: str | None) -> tuple[str, QImage] | None:
+    """The display heatmap coloured with ``colormap`` (done in a worker; see ImageView.set_image)."""
+    if heat is None or not colormap:
+        return None
+    from gui.widgets.image_view import heat_rgba
+
+    return colormap, heat_rgba(heat, colormap)
+
+
 def qimage_to_rgb(image: QImage) -> np.ndarray:
     """A QImage (any format) as an RGB uint8 array (copied)."""
     import numpy as np
@@ -177,6 +229,40 @@ def slim_result(result: Any, side: int = 256) -> Any:
     if result is None or result.heatmap is None:
         return result
     return replace(result, heatmap=small_heatmap(result.heatmap, side))
+
+
+# -- writing the log (run on the window's log thread, never in the GUI thread) ------------------------
+LOG_GROUP = 32  # inspections whose files are written and flushed together, and committed together
+
+
+def record_one(log: Any, result: Any, image: Any, **details: Any) -> Any:
+    """Record one interactive inspection; returns its record (InspectionLog.record_result)."""
+    return log.record_result(result, image=image, **details)
+
+
+def record_rows(log: Any, items: Sequence[tuple[Any, Any]], *, operator: str, station: str, mode: str,
+                keep_full_image: bool | None) -> list[tuple[Any, Any]]:
+    """Record a batch's rows (``(result, image)`` pairs) a group at a time: each group's files
+    are written and flushed together, then its rows commit in one transaction. Returns, per row,
+    its inspection id or the error (TilikError) that kept it out of the log, and the small uint8
+    heatmap the row keeps from then on."""
+    from inference.log import StagedInspection
+
+    out: list[tuple[Any, Any]] = []
+    stager = None
+    for start in range(0, len(items), LOG_GROUP):
+        group = items[start:start + LOG_GROUP]
+        outcomes: list[Any]
+        try:
+            stager = stager or log.stager(mode, keep_full_image=keep_full_image)
+            staged = stager.stage_many(group)
+            ids = iter(log.commit_staged([s for s in staged if isinstance(s, StagedInspection)],
+                                         operator=operator, station=station))
+            outcomes = [next(ids) if isinstance(s, StagedInspection) else s for s in staged]
+        except TilikError as exc:  # nothing of the group was stored
+            outcomes = [exc] * len(group)
+        out.extend((outcome, row_heat_u8(result.heatmap)) for outcome, (result, _) in zip(outcomes, group))
+    return out
 
 
 # -- inspectors --------------------------------------------------------------------------------------
@@ -268,11 +354,13 @@ class ClassifyTask(_Task):
     """Decode one image (path, bytes, RGB array or QImage), classify it, and prepare it for display."""
 
     def __init__(self, hub: WorkerHub, request_id: int, cache: InspectorCache, pack: Pack, provider: str | None,
-                 source: Any, name: str, origin: str, *, keep_pixels_for_log: bool = False) -> None:
+                 source: Any, name: str, origin: str, *, keep_pixels_for_log: bool = False,
+                 colormap: str | None = None) -> None:
         super().__init__(hub, request_id)
         self.cache, self.pack, self.provider = cache, pack, provider
         self.source, self.name, self.origin = source, name, origin
         self.keep_pixels_for_log = keep_pixels_for_log
+        self.colormap = colormap  # the heatmap is coloured with it here (ImageView recolours if it changes)
 
     def source_name(self) -> str:
         return self.name
@@ -304,8 +392,9 @@ class ClassifyTask(_Task):
             log_image = None
         heat = small_heatmap(result.heatmap)
         result = slim_result(result, LOG_HEATMAP_SIDE)
-        return Inspection(result=result, image=rgb_to_qimage(decoded.rgb), heat=heat,
-                          source=self.name, origin=self.origin, log_image=log_image, pack_id=self.pack.id)
+        return Inspection(result=result, image=display_qimage(decoded.rgb), heat=heat,
+                          source=self.name, origin=self.origin, log_image=log_image, pack_id=self.pack.id,
+                          heat_image=colour_heat(heat, self.colormap))
 
 
 class LoadImageTask(_Task):
@@ -331,7 +420,7 @@ class LoadImageTask(_Task):
                 heat = small_heatmap(load_image(self.heat_source).rgb[:, :, 0].astype(np.float32) / 255.0)
             except TilikError:
                 heat = None
-        return rgb_to_qimage(decoded.rgb), heat
+        return display_qimage(decoded.rgb), heat
 
 
 class BatchTask(_Task):

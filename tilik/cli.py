@@ -18,6 +18,8 @@ import logging
 import os
 import sys
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -185,24 +187,15 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
 
     for path in missing:
         emit_error(path, f"{path}: no such file or folder.")
-    for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
-                                                      names=[str(f) for f in files])):
+
+    def emit(item: Any, heatmap_path: str | None, logged: Any) -> None:
         if item.error is not None:
             emit_error(item.source, str(item.error))
-            continue
+            return
+        if isinstance(logged, BaseException):
+            emit_error(item.source, str(logged))
+            return
         result = item.result
-        assert result is not None
-        heatmap_path = None
-        try:
-            if args.heatmap_dir is not None and result.heatmap is not None:
-                rgb = load_image(item.source).rgb
-                heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
-                                            overlay(rgb, result.heatmap)))
-            if recorder is not None:
-                recorder(result)
-        except TilikError as exc:
-            emit_error(item.source, str(exc))
-            continue
         if args.json:
             out.write(json.dumps(result.to_json_dict(heatmap_path=heatmap_path)) + "\n")
         else:
@@ -210,14 +203,66 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             table.append((item.source, result.verdict, f"{100 * result.confidence:5.1f}%", review))
         progress.step()
         out.flush()
+
+    # With --log, each model batch is recorded as a group (files flushed together, one commit) in
+    # a writer thread while the next batch runs; results are printed in order once recorded.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="tilik-log") if recorder is not None else None
+    waiting: deque[tuple[list[tuple[Any, str | None, Any]], Future[list[Any]] | None]] = deque()
+
+    def finish_oldest() -> None:
+        rows, future = waiting.popleft()
+        logged = future.result() if future is not None else [None] * len(rows)
+        for (item, heatmap_path, error), outcome in zip(rows, logged):
+            emit(item, heatmap_path, error or outcome)
+
+    def submit(rows: list[tuple[Any, str | None, Any]]) -> None:
+        wanted = [item.error is None and error is None for item, _, error in rows]
+        future = writer.submit(_record_group, recorder, rows, wanted) if writer is not None and any(wanted) else None
+        waiting.append((rows, future))
+        while len(waiting) > 1 or (waiting and waiting[0][1] is None):  # one batch in the writer at a time
+            finish_oldest()
+
+    rows: list[tuple[Any, str | None, Any]] = []
+    try:
+        for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
+                                                          names=[str(f) for f in files])):
+            heatmap_path, error = None, None
+            if item.error is None and args.heatmap_dir is not None and item.result.heatmap is not None:
+                try:
+                    rgb = load_image(item.source).rgb
+                    heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
+                                                overlay(rgb, item.result.heatmap)))
+                except TilikError as exc:
+                    error = exc
+            if writer is None:
+                emit(item, heatmap_path, error)
+                continue
+            rows.append((item, heatmap_path, error))
+            if len(rows) >= args.batch_size:
+                submit(rows)
+                rows = []
+        if rows:
+            submit(rows)
+        while waiting:
+            finish_oldest()
+    finally:
+        if writer is not None:
+            writer.shutdown(wait=True, cancel_futures=True)
     progress.close()
     if not args.json:
         _print_table(out, table, inspector)
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def _open_recorder(args: argparse.Namespace, inspector: Any) -> Callable[[Any], None] | None:
-    """Hook for ``--log``: returns a function that records one result, or None."""
+def _record_group(recorder: Any, rows: list[tuple[Any, Any, Any]], wanted: list[bool]) -> list[Any]:
+    """Record the ``wanted`` rows' results as one group; returns per row its id, the error that
+    kept it out of the log, or None (not wanted)."""
+    outcomes = iter(recorder.record_many([item.result for (item, _, _), w in zip(rows, wanted) if w]))
+    return [next(outcomes) if w else None for w in wanted]
+
+
+def _open_recorder(args: argparse.Namespace, inspector: Any) -> Any:
+    """Hook for ``--log``: returns a recorder (``record_many(results)``), or None."""
     if getattr(args, "log_db", None) is None:
         return None
     try:

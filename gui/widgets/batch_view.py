@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import (QAbstractTableModel, QEvent, QLocale, QModelIndex,
-                            QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal)
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QEvent, QLocale, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
@@ -19,88 +18,82 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-class BatchModel(QAbstractTableModel):
+class BatchModel(QStandardItemModel):
+    """The table's rows. Each cell's text, sort key, tooltip and colour are set once, when its row
+    arrives, in Qt's own items: a repaint (dozens of cells, each asked for a dozen roles) then runs
+    entirely in C++ instead of calling into Python thousands of times."""
+
     COLUMNS = ("#", "File", "Verdict", "Confidence", "Review", "Notes")
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(self.COLUMNS), parent)
         self.rows: list[BatchRow] = []
         self.mode = "general"
+        self.errors = 0   # rows that could not be read
+        self.review = 0   # rows whose result needs review (counted as rows arrive, not per update)
+        self.retranslate()
 
-    def clear(self) -> None:
-        self.beginResetModel()
+    def clear(self) -> None:  # keeps the columns and their titles (QStandardItemModel.clear would not)
+        self.setRowCount(0)
         self.rows = []
-        self.endResetModel()
+        self.errors = self.review = 0
+
+    def retranslate(self) -> None:
+        self.setHorizontalHeaderLabels(["#", self.tr("File"), self.tr("Verdict"), self.tr("Confidence"),
+                                        self.tr("Review"), self.tr("Notes")])
+        for i, row in enumerate(self.rows):
+            for col, item in enumerate(self._items(row)):
+                self.setItem(i, col, item)
 
     def add_rows(self, rows: list[BatchRow]) -> None:
-        if not rows:
-            return
-        first = len(self.rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        self.rows.extend(rows)
-        self.endInsertRows()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            names = ("#", self.tr("File"), self.tr("Verdict"), self.tr("Confidence"), self.tr("Review"), self.tr("Notes"))
-            return names[section]
-        return None
+        for row in rows:
+            self.rows.append(row)
+            self.appendRow(self._items(row))
+        self.errors += sum(1 for r in rows if r.result is None)
+        self.review += sum(1 for r in rows if r.result is not None and r.result.needs_review)
 
     def refused(self, row: BatchRow) -> bool:
         return row.result is not None and row.result.out_of_domain and self.mode == "skin"
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        col = index.column()
+    def _items(self, row: BatchRow) -> list[QStandardItem]:
         r = row.result
-        if role == ROW_ROLE:
-            return row
-        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            sort = role == SORT_ROLE
-            if col == 0:
-                return row.index + 1
-            if col == 1:
-                return row.source if sort else Path(row.source).name
-            if col == 2:
-                if r is None:
-                    return self.tr("Error")
-                return self.tr("Refused (not a skin-lesion photo)") if self.refused(row) else verdict_text(r)
-            if col == 3:
-                if r is None or self.refused(row):
-                    return -1.0 if sort else ""
-                return float(r.confidence) if sort else pct(r.confidence)
-            if col == 4:
-                flag = r is None or r.needs_review
-                return int(flag) if sort else (self.tr("needs review") if flag else "")
-            if col == 5:
-                if r is None:
-                    return row.error or ""
-                return "; ".join(r.review_reasons)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == 1:
-                return row.source
-            if r is None:
-                return row.error
-            return "\n".join(r.review_reasons) or None
-        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
-            if r is None or self.refused(row):
-                return QBrush(QColor(REFUSED))
-            if r.needs_review:
-                return QBrush(QColor(REVIEW))
-            if r.alarming:
-                return QBrush(QColor(ALARM))
-            return QBrush(QColor(CALM)) if self.mode != "general" else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 3):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        refused = self.refused(row)
+        if r is None:
+            verdict, conf, conf_key = self.tr("Error"), "", -1.0
+        elif refused:
+            verdict, conf, conf_key = self.tr("Refused (not a skin-lesion photo)"), "", -1.0
+        else:
+            verdict, conf, conf_key = verdict_text(r), pct(r.confidence), float(r.confidence)
+        flag = r is None or r.needs_review
+        notes = (row.error or "") if r is None else "; ".join(r.review_reasons)
+        tip = row.error if r is None else ("\n".join(r.review_reasons) or None)
+        cells = ((row.index + 1, row.index + 1, tip), (Path(row.source).name, row.source, row.source),
+                 (verdict, verdict, tip), (conf, conf_key, tip),
+                 (self.tr("needs review") if flag else "", int(flag), tip), (notes, notes, tip))
+        items = []
+        for col, (shown, key, cell_tip) in enumerate(cells):
+            item = QStandardItem()
+            item.setData(shown, Qt.ItemDataRole.DisplayRole)
+            item.setData(key, SORT_ROLE)
+            if cell_tip:
+                item.setToolTip(cell_tip)
+            item.setEditable(False)
+            if col in (0, 3):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            items.append(item)
+        items[0].setData(row, ROW_ROLE)
+        colour = None
+        if r is None or refused:
+            colour = REFUSED
+        elif r.needs_review:
+            colour = REVIEW
+        elif r.alarming:
+            colour = ALARM
+        elif self.mode != "general":
+            colour = CALM
+        if colour is not None:
+            items[2].setForeground(QBrush(QColor(colour)))
+        return items
 
 
 class ReviewFilterProxy(QSortFilterProxyModel):
@@ -260,8 +253,7 @@ class BatchView(QWidget):
             self.status.setText(self.tr("No batch yet. Open a folder (Ctrl+Shift+O) or several files to "
                                         "inspect them all."))
             return
-        errors = sum(1 for r in self.model.rows if r.result is None)
-        review = sum(1 for r in self.model.rows if r.result is not None and r.result.needs_review)
+        errors, review = self.model.errors, self.model.review
         counts = self.tr("{done} of {total} images").format(done=p.done, total=p.total)
         rate = self.tr("{rate} images/s").format(rate=loc.toString(p.rate, "f", 1))
         parts = [counts, rate]
@@ -281,13 +273,10 @@ class BatchView(QWidget):
         self.cancel_button.setToolTip(self.tr("Stop after the images being processed now (Esc)"))
         self.review_only.setText(self.tr("Only show images that need review"))
         self.table.setToolTip(self.tr("Double-click or press Enter to open a result"))
-        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(BatchModel.COLUMNS) - 1)
         self._update_status()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.LanguageChange:
+            self.model.retranslate()
             self.retranslate()
-            if self.model.rows:
-                self.model.dataChanged.emit(self.model.index(0, 0),
-                                            self.model.index(len(self.model.rows) - 1, len(BatchModel.COLUMNS) - 1))
         super().changeEvent(event)

@@ -34,7 +34,8 @@ def heat_rgba(heat: np.ndarray, colormap: str) -> QImage:
     # edges of a centre crop) leave the photo untouched.
     fade = np.clip((heat - 0.05) / 0.15, 0, 1)
     alpha = (np.sqrt(heat) * fade * 255).round().astype(np.uint8)
-    return rgb_to_qimage(np.dstack([rgb, alpha]))
+    # Premultiplied ARGB is what a pixmap holds: QPixmap.fromImage then converts nothing.
+    return rgb_to_qimage(np.dstack([rgb, alpha])).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
 
 
 class ImageView(QGraphicsView):
@@ -64,6 +65,7 @@ class ImageView(QGraphicsView):
         self._plain.setVisible(False)
         self._heat_data: np.ndarray | None = None
         self._heat_image: QImage | None = None  # an already coloured heatmap (from the log)
+        self._heat_coloured: tuple[str, QImage] | None = None  # _heat_data coloured in a worker
         self._colormap = "turbo"
         self._opacity = 0.55
         self._overlay_on = True
@@ -82,19 +84,26 @@ class ImageView(QGraphicsView):
         self._heat.setPixmap(QPixmap())
         self._heat_data = None
         self._heat_image = None
+        self._heat_coloured = None
         self._has_image = False
         self.scene().setSceneRect(QRectF())
         self.viewport().update()
 
     def set_image(self, image: QImage, heat: np.ndarray | None = None, *, heat_image: QImage | None = None,
-                  keep_view: bool = False) -> None:
-        """Show ``image``; ``heat`` is a float [0, 1] map of any size (scaled to cover the image)."""
+                  keep_view: bool = False, heat_coloured: tuple[str, QImage] | None = None) -> None:
+        """Show ``image``; ``heat`` is a float [0, 1] map of any size (scaled to cover the image).
+
+        ``heat_coloured`` is ``heat`` already coloured (:func:`heat_rgba`, in a worker) with the
+        named colormap: used as it is while that colormap is chosen. ``image`` in Format_RGB32
+        (see ``gui.workers.display_qimage``) is shown without any conversion in this thread.
+        """
         pixmap = QPixmap.fromImage(image)
         self._plain.setPixmap(pixmap)
         self._base.setPixmap(pixmap)
         self._has_image = not pixmap.isNull()
         self._heat_data = heat
         self._heat_image = heat_image
+        self._heat_coloured = heat_coloured if heat is not None else None
         self._render_heat()
         self._layout_items()
         if not keep_view or self._fit:
@@ -142,7 +151,9 @@ class ImageView(QGraphicsView):
 
     def _render_heat(self) -> None:
         if self._heat_data is not None:
-            img = heat_rgba(self._heat_data, self._colormap)
+            ready = self._heat_coloured
+            img = ready[1] if ready is not None and ready[0] == self._colormap else heat_rgba(self._heat_data,
+                                                                                              self._colormap)
         elif self._heat_image is not None:
             img = self._heat_image
         else:

@@ -8,9 +8,15 @@ Layout, relative to the media folder (``<db stem>-media/`` next to the database)
 
 Every file is named by the SHA-256 of its own bytes, so one distinct file is stored once however
 many inspections use it, and a swapped file can never pass for the original. Files are written
-to a temporary name, flushed to disk and renamed into place (``os.replace``) before the database
-row that names them commits: after a crash a row never points at a missing or half-written file
-(a file without a row is harmless and is simply reused next time).
+to a temporary name, flushed to disk and renamed into place (``os.replace``), and the folders
+holding them are flushed too, before the database row that names them commits: after a crash a
+row never points at a missing or half-written file (a file without a row is harmless and is
+simply reused next time).
+
+:meth:`MediaStore.put_many` stores a group of files (a batch's images and heatmaps) at once: it
+writes them all, then flushes every file and then every folder concurrently. Each ``fsync`` waits
+for the disk's journal; issued together they share one journal commit instead of queueing for one
+each, which makes a batch several times faster to make durable without weakening any guarantee.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ import errno
 import hashlib
 import io
 import os
+import struct
 import tempfile
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import Any, Callable, Iterable, Sequence, Union
 
 import numpy as np
 from PIL import Image
@@ -36,6 +46,9 @@ ImageInput = Union[bytes, bytearray, np.ndarray, Path, str, None]
 _EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp",
                "PPM": ".ppm", "ICO": ".ico", "MPO": ".jpg", "DIB": ".bmp", "TGA": ".tga"}
 THUMBNAIL_QUALITY = 85
+HEATMAP_PNG_LEVEL = 1  # zlib level of heatmap PNGs (see png_gray8)
+FSYNC_THREADS = 16
+FSYNC_WINDOW = 64  # files written and flushed together (each holds a descriptor meanwhile)
 
 
 @dataclass(frozen=True)
@@ -69,14 +82,6 @@ def storage_error_from_os(exc: OSError, what: str) -> StorageError:
     else:
         msg = f"Could not save {what}: {exc.strerror or exc}."
     return StorageError(msg, detail=f"{type(exc).__name__}: {exc}")
-
-
-def _format_ext(data: bytes) -> str:
-    try:
-        with Image.open(io.BytesIO(data)) as img:  # reads the header only
-            return _EXTENSIONS.get(img.format or "", "." + (img.format or "bin").lower())
-    except Exception:  # noqa: BLE001 - an unreadable header just means "unknown type"
-        return ".bin"
 
 
 def _encode(rgb: np.ndarray, fmt: str) -> bytes:
@@ -119,8 +124,8 @@ def prepare_image(image: ImageInput, *, expected_sha256: str | None, keep_full: 
         sha = hashlib.sha256(data).hexdigest()
         _check_same(sha, expected_sha256)
         if keep_full:
-            with_size = _header_size(data)
-            return PreparedImage("original", data, _format_ext(data), sha, *with_size)
+            ext, width, height = _header(data)
+            return PreparedImage("original", data, ext, sha, width, height)
         try:
             decoded = load_image(data, name="image")
         except ImageReadError as exc:
@@ -143,12 +148,14 @@ def prepare_image(image: ImageInput, *, expected_sha256: str | None, keep_full: 
     return PreparedImage("thumbnail", _encode(small, "JPEG"), ".jpg", sha, rgb.shape[1], rgb.shape[0], rgb)
 
 
-def _header_size(data: bytes) -> tuple[int | None, int | None]:
+def _header(data: bytes) -> tuple[str, int | None, int | None]:
+    """The file's extension (from its format) and size, from its header alone (one parse)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return int(img.size[0]), int(img.size[1])
-    except Exception:  # noqa: BLE001
-        return None, None
+            ext = _EXTENSIONS.get(img.format or "", "." + (img.format or "bin").lower())
+            return ext, int(img.size[0]), int(img.size[1])
+    except Exception:  # noqa: BLE001 - an unreadable header just means "unknown type", no size
+        return ".bin", None, None
 
 
 def _check_same(sha: str, expected: str | None) -> None:
@@ -164,15 +171,37 @@ def encode_heatmap(heatmap: np.ndarray, max_px: int) -> bytes:
     The map is upsampled from a coarse activation map, so halving a large one loses nothing a
     person could see, and keeps the folder small.
     """
-    values = np.clip(np.nan_to_num(np.asarray(heatmap, dtype=np.float32)), 0.0, 1.0)
-    img = Image.fromarray((values * 255.0).round().astype(np.uint8), mode="L")
-    w, h = img.size
+    values = np.nan_to_num(np.asarray(heatmap, dtype=np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    gray = np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+    h, w = gray.shape[:2]
     scale = max_px / max(w, h)
     if scale < 1:
-        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+        img = Image.fromarray(gray, mode="L")
+        gray = np.asarray(img.resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                     Image.Resampling.BILINEAR))
+    return png_gray8(gray)
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def png_gray8(gray: np.ndarray, level: int = HEATMAP_PNG_LEVEL) -> bytes:
+    """An 8-bit grayscale image as a standard PNG, every row "Sub"-filtered (PNG filter 1).
+
+    Heatmaps are smooth, so the difference to the left neighbour is nearly always tiny: with it,
+    zlib at level 1 makes files smaller than Pillow's adaptive filtering at its default level 6,
+    about ten times faster (the filter is one numpy subtraction). Any PNG reader reads them.
+    """
+    gray = np.ascontiguousarray(gray, dtype=np.uint8)
+    h, w = gray.shape
+    rows = np.empty((h, w + 1), dtype=np.uint8)
+    rows[:, 0] = 1  # filter type Sub
+    rows[:, 1:2] = gray[:, :1]
+    np.subtract(gray[:, 1:], gray[:, :-1], out=rows[:, 2:])  # wraps modulo 256, as PNG wants
+    header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # 8-bit, grayscale, deflate, adaptive, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) + _png_chunk(b"IEND", b""))
 
 
 def decode_heatmap(data: bytes) -> np.ndarray:
@@ -193,6 +222,38 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _run_all(fn: Callable[[Any], None], items: Sequence[Any]) -> None:
+    """``fn`` on every item, concurrently when there are several (``fsync`` releases the GIL, and
+    concurrent flushes of one file system share a journal commit). Raises the first error."""
+    global _pool
+    if len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="tilik-fsync")
+        pool = _pool
+    futures = [pool.submit(fn, item) for item in items]
+    wait(futures)  # all of them, even after a failure: nobody may still hold a descriptor we close
+    for future in futures:
+        future.result()
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """One file to store: which folder (``images``, ``thumbs``, ``heatmaps``), its bytes, its extension."""
+
+    kind: str
+    data: bytes
+    ext: str
+    what: str = "the image"
 
 
 class MediaStore:
@@ -218,33 +279,77 @@ class MediaStore:
 
     def put(self, kind: str, data: bytes, ext: str, what: str = "the image") -> StoredFile:
         """Store ``data`` under its SHA-256 (atomically, durably); returns where it is."""
-        sha = hashlib.sha256(data).hexdigest()
-        relative = self.relative_for(kind, sha, ext)
-        final = self.root / relative
+        return self.put_many([PendingFile(kind, data, ext, what)])[0]
+
+    def put_many(self, files: Iterable[PendingFile]) -> list[StoredFile]:
+        """Store every file under its SHA-256, atomically and durably; returns where each is, in order.
+
+        When this returns, every file and every folder entry naming it is on disk: the rows naming
+        them may commit. A file already stored (same name, same bytes) is not rewritten, but its
+        folder is flushed all the same (its writer may have been killed just after the rename).
+        On an error nothing is half-written (temporary files are removed; files already renamed
+        into place are complete and harmless) and :class:`StorageError` says why.
+        """
+        files = list(files)
+        out: list[StoredFile] = []
+        folders: dict[Path, None] = {}  # ordered set: every folder whose entries must reach the disk
+        what = files[0].what if files else "the image"
         try:
-            if final.is_file() and final.stat().st_size == len(data):
-                with open(final, "rb") as fh:
-                    if hashlib.sha256(fh.read()).hexdigest() == sha:
-                        return StoredFile(relative, sha)
-            if not final.parent.is_dir():
-                final.parent.mkdir(parents=True, exist_ok=True)
-                # A new folder's own entry must reach the disk too, or a power cut could lose it.
-                _fsync_dir(final.parent.parent)
-                _fsync_dir(self.root)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-            _fsync_dir(final.parent)
+            for start in range(0, len(files), FSYNC_WINDOW):  # bounded: a few dozen files open at once
+                window = files[start:start + FSYNC_WINDOW]
+                what = window[0].what
+                out.extend(self._put_window(window, folders))
+            _run_all(_fsync_dir, list(folders))
         except OSError as exc:
             raise storage_error_from_os(exc, what) from exc
-        return StoredFile(relative, sha)
+        return out
+
+    def _put_window(self, files: Sequence[PendingFile], folders: dict[Path, None]) -> list[StoredFile]:
+        out: list[StoredFile] = []
+        fresh: dict[Path, Path] = {}  # final path -> temporary path
+        handles: list[tuple[Path, io.BufferedWriter]] = []
+        try:
+            for item in files:
+                sha = hashlib.sha256(item.data).hexdigest()
+                relative = self.relative_for(item.kind, sha, item.ext)
+                out.append(StoredFile(relative, sha))
+                final = self.root / relative
+                folders[final.parent] = None
+                if final in fresh or self._already_stored(final, item.data, sha):
+                    continue
+                if not final.parent.is_dir():
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    # A new folder's own entry must reach the disk too, or a power cut could lose it.
+                    folders[final.parent.parent] = None
+                    folders[self.root] = None
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+                fh = os.fdopen(fd, "wb")
+                handles.append((Path(tmp), fh))
+                fh.write(item.data)
+                fh.flush()
+                fresh[final] = Path(tmp)
+            # Every file's bytes first; only once they are safe, the renames.
+            _run_all(lambda h: os.fsync(h[1].fileno()), handles)
+            for _, fh in handles:
+                fh.close()
+            for final, tmp in fresh.items():
+                os.replace(tmp, final)
+        except BaseException:
+            for tmp, fh in handles:
+                try:
+                    fh.close()
+                except OSError:
+                    pass
+                try:
+                    os.unlink(tmp)  # gone already when it was renamed into place
+                except OSError:
+                    pass
+            raise
+        return out
+
+    @staticmethod
+    def _already_stored(final: Path, data: bytes, sha: str) -> bool:
+        if not (final.is_file() and final.stat().st_size == len(data)):
+            return False
+        with open(final, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest() == sha

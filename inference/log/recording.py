@@ -3,6 +3,9 @@
 The command line knows neither the operator nor the station, so it takes them from
 ``TILIK_OPERATOR`` / ``TILIK_STATION`` when set, else the login name and the computer's name:
 an auditor can always tell who ran a batch, and on which machine.
+
+``tilik classify --log`` hands the recorder one model batch at a time (:meth:`Recorder.record_many`):
+the batch's files are written and flushed together and its rows commit in one transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from inference.errors import TilikError
 from inference.log.models import InspectionRecord
+from inference.log.staging import StagedInspection
 from inference.log.store import InspectionLog
 from inference.results import InspectionResult
 
@@ -52,13 +57,33 @@ class Recorder:
     def __call__(self, result: InspectionResult) -> None:
         self.record(result)
 
-    def record(self, result: InspectionResult) -> InspectionRecord:
+    @staticmethod
+    def _image_of(result: InspectionResult) -> Any:
         source = Path(result.source) if result.source else None
-        image: Any = source if source is not None and source.is_file() else None
-        rec = self.log.record_result(result, image=image, operator=self.operator, station=self.station,
-                                     mode=self.mode)
+        return source if source is not None and source.is_file() else None
+
+    def record(self, result: InspectionResult) -> InspectionRecord:
+        rec = self.log.record_result(result, image=self._image_of(result), operator=self.operator,
+                                     station=self.station, mode=self.mode)
         self.recorded.append(rec.id)
         return rec
+
+    def record_many(self, results: list[InspectionResult]) -> list[int | TilikError]:
+        """Record a group of results (one model batch) at once: every file written and flushed
+        together, then every row in one transaction. Returns, per result, its inspection id or
+        why it was not stored (an image changed since it was classified fails alone; a disk or
+        database error fails the whole group, and nothing of it is stored)."""
+        if not results:
+            return []
+        try:
+            staged = self.log.stager(self.mode).stage_many([(r, self._image_of(r)) for r in results])
+            good = [s for s in staged if isinstance(s, StagedInspection)]
+            ids = iter(self.log.commit_staged(good, operator=self.operator, station=self.station))
+        except TilikError as exc:
+            return [exc] * len(results)
+        out: list[int | TilikError] = [next(ids) if isinstance(s, StagedInspection) else s for s in staged]
+        self.recorded.extend(i for i in out if isinstance(i, int))
+        return out
 
     def close(self) -> None:
         self.log.close()

@@ -30,7 +30,7 @@ import numpy as np
 from inference import paths
 from inference.errors import StorageError, TilikError
 from inference.log import chain, iso6346
-from inference.log.media import ImageInput, MediaStore, PreparedImage, decode_heatmap, encode_heatmap, prepare_image
+from inference.log.media import ImageInput, MediaStore, decode_heatmap, prepare_image
 from inference.log.models import (
     DECISIONS,
     MODES,
@@ -47,12 +47,14 @@ from inference.log.models import (
     ValidationError,
 )
 from inference.log.schema import APPLICATION_ID, CURRENT_VERSION, chained_tables, migrate, user_version
+from inference.log.staging import MediaStager, StagedInspection
 from inference.results import InspectionResult
 
 log = logging.getLogger(__name__)
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _MISSING = object()
+STAGE_GROUP = 32  # inspections whose files are written and flushed together by record_results
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # Skin photos are health data: by default only a 256-px thumbnail is kept (enough for a
@@ -202,6 +204,10 @@ def storage_error(exc: BaseException, doing: str, db_path: Path) -> StorageError
 class InspectionLog:
     """An open inspection log. Thread-safe; one instance per process is enough.
 
+    Writes are serialized on one connection; reads use a second one, so a read (a window showing
+    the history) never waits for a write that is waiting on the disk (WAL lets it read the last
+    committed state meanwhile).
+
     >>> with InspectionLog.open() as log:                       # doctest: +SKIP
     ...     rec = log.record_result(result, image=Path(result.source), operator="ana")
     ...     log.add_review(rec.id, "confirm", by="supervisor")
@@ -214,6 +220,9 @@ class InspectionLog:
         self.read_only = read_only
         self.media = MediaStore(media_root_for(path))
         self._lock = threading.RLock()
+        self._reader: sqlite3.Connection | None = conn if read_only else None
+        self._read_lock = self._lock if read_only else threading.RLock()
+        self._closed = False
         self._column_types = {t: self._types(t) for t in chained_tables(version)}
         self._pack_modes: dict[str, str] = {}
 
@@ -290,6 +299,14 @@ class InspectionLog:
 
     def close(self) -> None:
         """Close the database (idempotent)."""
+        with self._read_lock:
+            self._closed = True
+            if self._reader is not None and self._reader is not self._conn:
+                try:
+                    self._reader.close()
+                except sqlite3.Error:
+                    pass
+            self._reader = None
         with self._lock:
             try:
                 self._conn.close()
@@ -329,11 +346,23 @@ class InspectionLog:
 
     @contextmanager
     def _read(self, doing: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._read_lock:
             try:
-                yield self._conn
+                yield self._read_connection()
             except sqlite3.Error as exc:
                 raise storage_error(exc, doing, self.path) from exc
+
+    def _read_connection(self) -> sqlite3.Connection:
+        """The connection reads use (opened on first use; the same as the writer's for a
+        read-only log). Call with ``_read_lock`` held."""
+        if self._reader is None:
+            if self._closed:
+                return self._conn  # closed: let SQLite say so ("Cannot operate on a closed database")
+            conn = sqlite3.connect(f"{_uri(self.path)}?mode=rw", uri=True, isolation_level=None,
+                                   check_same_thread=False, timeout=30.0)
+            conn.execute("PRAGMA query_only = ON")
+            self._reader = conn
+        return self._reader
 
     def _coerce(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         """Give each value its column's type now, so the hash we compute is the hash of what
@@ -537,21 +566,20 @@ class InspectionLog:
                 raise ValidationError(f"Reference signature {ref_id} of customer {customer} was retired "
                                       f"({ref.retired_why}); it cannot be used any more.")
 
-    def _inspection_values(self, result: InspectionResult, prepared: PreparedImage, *, image_file: Any,
-                           heatmap_file: Any, operator: str, station: str, mode: str, omit_source: bool,
+    def _inspection_values(self, staged: StagedInspection, *, operator: str, station: str, omit_source: bool,
                            domain: Mapping[str, Any], now: tuple[str, int]) -> dict[str, Any]:
         t, off = now
-        width, height = result.image_size if result.image_size else (prepared.width, prepared.height)
+        result, image_file, heatmap_file = staged.result, staged.image_file, staged.heatmap_file
         values: dict[str, Any] = {
             "time_utc": t, "utc_offset_min": off,
-            "operator": (operator or "").strip(), "station": (station or "").strip(), "mode": mode,
+            "operator": (operator or "").strip(), "station": (station or "").strip(), "mode": staged.mode,
             "app_version": _app_version(),
             "source": None if omit_source else (result.source or None),
             "pack_id": result.pack_id, "pack_version": result.pack_version, "pack_sha256": result.pack_sha256,
             "provider": result.provider,
-            "image_sha256": result.image_sha256, "image_width": width, "image_height": height,
+            "image_sha256": result.image_sha256, "image_width": staged.width, "image_height": staged.height,
             "image_notes": _dumps(list(result.image_notes)),
-            "image_kind": prepared.kind if image_file is not None else "none",
+            "image_kind": staged.image_kind,
             "image_file": image_file.relative if image_file is not None else None,
             "image_file_sha256": image_file.sha256 if image_file is not None else None,
             "heatmap_file": heatmap_file.relative if heatmap_file is not None else None,
@@ -568,21 +596,45 @@ class InspectionLog:
         values.update(domain)
         return values
 
-    def _store_media(self, result: InspectionResult, image: ImageInput, mode: str,
-                     keep_full_image: bool | None, settings: Mapping[str, Any]) -> tuple[PreparedImage, Any, Any]:
-        keep_full = (mode not in settings["thumbnails_only_modes"]) if keep_full_image is None else bool(keep_full_image)
-        thumb_px = int(settings["thumbnail_px"])
-        prepared = prepare_image(image, expected_sha256=result.image_sha256, keep_full=keep_full,
-                                 thumbnail_px=thumb_px)
-        image_file = None
-        if prepared.data is not None:
-            folder = "images" if prepared.kind == "original" else "thumbs"
-            image_file = self.media.put(folder, prepared.data, prepared.ext, "the inspected image")
-        heatmap_file = None
-        if result.heatmap is not None and settings["store_heatmaps"]:
-            cap = int(settings["heatmap_max_px"]) if keep_full else thumb_px
-            heatmap_file = self.media.put("heatmaps", encode_heatmap(result.heatmap, cap), ".png", "the heatmap")
-        return prepared, image_file, heatmap_file
+    def stager(self, mode: str | None = None, keep_full_image: bool | None = None) -> MediaStager:
+        """A :class:`MediaStager` for this log: it writes inspections' files (durably) without
+        touching the database, in any thread; :meth:`commit_staged` then writes their rows.
+        ``mode`` None records each result under its pack's mode; ``keep_full_image`` None follows
+        the ``thumbnails_only_modes`` setting. The storage settings are those in force now."""
+        if self.read_only:
+            raise StorageError(f"The inspection log {self.path} was opened read-only: the inspection was not saved.")
+        return MediaStager(self.media, self.settings(), mode, keep_full_image, self._mode_of_pack)
+
+    def commit_staged(self, staged: Sequence[StagedInspection], *, operator: str = "", station: str = "",
+                      seal: SealFields | None = None, signature: SignatureFields | None = None,
+                      skin: SkinFields | None = None) -> list[int]:
+        """Write the rows of staged inspections (see :meth:`stager`), sharing the same details, in
+        order and in one transaction; returns their ids. Durable when it returns (one disk flush
+        for all). Raises :class:`ValidationError` (nothing stored) for inconsistent details, or
+        inspections staged for another log, and :class:`StorageError` (nothing stored) when the
+        disk is full or the log read-only."""
+        staged = list(staged)
+        if not staged:
+            return []
+        if self.read_only:
+            raise StorageError(f"The inspection log {self.path} was opened read-only: the inspection was not saved.")
+        for s in staged:
+            if not isinstance(s, StagedInspection):
+                raise ValidationError(f"Expected staged inspections, got {type(s).__name__}.")
+            if Path(s.media_root) != self.media.root:
+                raise ValidationError("These inspections were staged for another inspection log "
+                                      f"({s.media_root}); stage them again for {self.path}.")
+        omit = set(self.settings()["omit_source_modes"])
+        domains: dict[str, dict[str, Any]] = {}
+        rows = []
+        for s in staged:
+            if s.mode not in domains:
+                domains[s.mode] = self._domain_values(s.mode, seal, signature, skin)
+            rows.append(self._inspection_values(s, operator=operator, station=station, omit_source=s.mode in omit,
+                                                domain=domains[s.mode], now=_now()))
+        what = "the inspection" if len(rows) == 1 else f"{len(rows)} inspections"
+        with self._write(what) as conn:
+            return [row["id"] for row in self._append_many(conn, "inspections", rows)]
 
     def record_result(self, result: InspectionResult, *, image: ImageInput = None, operator: str = "",
                       station: str = "", mode: str | None = None, seal: SealFields | None = None,
@@ -597,10 +649,10 @@ class InspectionLog:
         number whose check digit is wrong and not confirmed, and :class:`StorageError` (nothing
         stored) when the disk is full or the log is read-only.
         """
-        rows = self._record(iter([result]), iter([image]), operator=operator, station=station, mode=mode,
-                            seal=seal, signature=signature, skin=skin, keep_full_image=keep_full_image,
-                            per_transaction=1)
-        return self._record_from_row(rows[0])
+        ids = self._record(iter([result]), iter([image]), operator=operator, station=station, mode=mode,
+                           seal=seal, signature=signature, skin=skin, keep_full_image=keep_full_image,
+                           per_transaction=1)
+        return self.get(ids[0])
 
     def record_results(self, results: Iterable[InspectionResult], *, images: Iterable[ImageInput] | None = None,
                        operator: str = "", station: str = "", mode: str | None = None,
@@ -609,48 +661,48 @@ class InspectionLog:
                        per_transaction: int = 500) -> list[int]:
         """Record many inspections sharing the same details, ``per_transaction`` per commit (bulk
         imports, batch runs); returns their ids. ``images`` pairs up with ``results`` (None: no
-        images kept). A failure stops the run: batches committed before it stay, the failing batch
-        is not stored at all.
+        images kept). Files are written and flushed a group at a time, each commit after all the
+        files of its rows are durable. A failure stops the run: batches committed before it stay,
+        the failing batch is not stored at all.
         """
-        rows = self._record(iter(results), iter(images) if images is not None else None, operator=operator,
+        return self._record(iter(results), iter(images) if images is not None else None, operator=operator,
                             station=station, mode=mode, seal=seal, signature=signature, skin=skin,
                             keep_full_image=keep_full_image, per_transaction=per_transaction)
-        return [row["id"] for row in rows]
 
     def _record(self, results: Iterator[InspectionResult], images: Iterator[ImageInput] | None, *,
                 operator: str, station: str, mode: str | None, seal: SealFields | None,
                 signature: SignatureFields | None, skin: SkinFields | None, keep_full_image: bool | None,
-                per_transaction: int) -> list[dict[str, Any]]:
-        if mode is not None and mode not in MODES:
-            raise ValidationError(f"Mode '{mode}' is not one of {', '.join(MODES)}.")
-        if self.read_only:
-            raise StorageError(f"The inspection log {self.path} was opened read-only: the inspection was not saved.")
-        settings = self.settings()
-        done: list[dict[str, Any]] = []
-        pending: list[dict[str, Any]] = []
+                per_transaction: int) -> list[int]:
+        stager = self.stager(mode, keep_full_image)
+        per_transaction = max(1, per_transaction)
+        done: list[int] = []
+        staged: list[StagedInspection] = []
+        pending: list[tuple[InspectionResult, ImageInput]] = []
+        checked: set[str] = set()
 
-        def flush() -> None:
-            if not pending:
-                return
-            what = "the inspection" if len(pending) == 1 else f"{len(pending)} inspections"
-            with self._write(what) as conn:
-                done.extend(self._append_many(conn, "inspections", pending))
-            pending.clear()
+        def stage() -> None:
+            if pending:
+                staged.extend(stager.stage_many(pending, stop_at_error=True))  # type: ignore[arg-type]
+                pending.clear()
 
-        domain_cache: dict[str, dict[str, Any]] = {}
+        def commit() -> None:
+            stage()
+            done.extend(self.commit_staged(staged, operator=operator, station=station, seal=seal,
+                                           signature=signature, skin=skin))
+            staged.clear()
+
         for result in results:
             image = next(images, None) if images is not None else None
-            chosen = mode or self._mode_of_pack(result.pack_id)
-            if chosen not in domain_cache:
-                domain_cache[chosen] = self._domain_values(chosen, seal, signature, skin)
-            prepared, image_file, heatmap_file = self._store_media(result, image, chosen, keep_full_image, settings)
-            pending.append(self._inspection_values(
-                result, prepared, image_file=image_file, heatmap_file=heatmap_file, operator=operator,
-                station=station, mode=chosen, omit_source=chosen in settings["omit_source_modes"],
-                domain=domain_cache[chosen], now=_now()))
-            if len(pending) >= max(1, per_transaction):
-                flush()
-        flush()
+            chosen = stager.mode_for(result)
+            if chosen not in checked:  # refuse wrong details before writing any file
+                self._domain_values(chosen, seal, signature, skin)
+                checked.add(chosen)
+            pending.append((result, image))
+            if len(staged) + len(pending) >= per_transaction:
+                commit()
+            elif len(pending) >= STAGE_GROUP:
+                stage()
+        commit()
         return done
 
     # -- reading inspections ------------------------------------------------------------------------

@@ -230,3 +230,41 @@ def test_bad_image_corpus_as_a_batch_never_kills_the_window(qtbot, make_window, 
     assert not visible_message_boxes()  # per-image problems are shown in the table, not as dialogs
     assert w.log.count() == info.done - info.errors
     assert w.log.verify_chain().ok
+
+
+def test_batch_rows_are_logged_in_groups_off_the_gui_thread(qtbot, make_window, gui_packs, tmp_path, monkeypatch):
+    """The window decides what is logged; the log's thread writes it, a group of rows per
+    transaction, so a slow disk never freezes the window."""
+    import threading
+
+    from inference.log import InspectionLog
+
+    commits: list[tuple[str, int]] = []
+    real_commit = InspectionLog.commit_staged
+
+    def commit_staged(self, staged, **kwargs):
+        commits.append((threading.current_thread().name, len(staged)))
+        return real_commit(self, staged, **kwargs)
+
+    monkeypatch.setattr(InspectionLog, "commit_staged", commit_staged)
+    w = make_window("seal")
+    gui_thread = threading.current_thread().name
+    with qtbot.waitSignal(w.batch_finished, timeout=20000):
+        w.open_paths([_folder(tmp_path, 12, 12)])
+    wait_idle(qtbot, w)
+    rows = w.batch_view.model.rows
+    assert len(rows) == 24 and all(r.record_id is not None and r.log_error is None for r in rows)
+    assert all(r.result.heatmap is None and r.heat_u8 is not None for r in rows)  # small once logged
+    assert commits and all(name != gui_thread for name, _ in commits)
+    assert sum(n for _, n in commits) == 24 and len(commits) < 24  # grouped, not one by one
+    records = {rec.id: rec for rec in w.log.query()}
+    for row in rows:
+        rec = records[row.record_id]
+        assert rec.source == row.source and rec.image_kind == "original" and rec.heatmap_file
+    assert w.log.verify_chain().ok
+
+    # One interactive inspection: recorded off the GUI thread too, and the note says where.
+    commits.clear()
+    open_and_wait(qtbot, w, save(tmp_path / "one.png", image("blue")))
+    assert commits and commits[0][0] != gui_thread
+    assert f"inspection #{w.current.record_id}" in w.result_panel.details.text()

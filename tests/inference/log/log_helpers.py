@@ -50,8 +50,9 @@ def raw(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def writer_command(db: Path, count: int, tag: str, go_file: Path | None = None) -> list[str]:
-    return [sys.executable, str(WRITER), str(db), str(count), tag, *([str(go_file)] if go_file else [])]
+def writer_command(db: Path, count: int, tag: str, go_file: Path | None = None, group: int = 0) -> list[str]:
+    return [sys.executable, str(WRITER), str(db), str(count), tag, *([str(go_file)] if go_file else []),
+            *(["--group", str(group)] if group else [])]
 
 
 def bulk_fill(db: Path, n: int) -> None:

@@ -83,6 +83,41 @@ def test_sigkill_mid_batch_loses_nothing_committed(packs_dir, tmp_path):
     print(f"\n4 SIGKILLs survived, {len(reported)} committed inspections all present, chain intact")
 
 
+def test_sigkill_mid_batched_record_keeps_whole_groups_and_the_chain(packs_dir, tmp_path):
+    """The batched path (record_results: a group's files flushed together, then one transaction):
+    killed at random moments, every group reported committed is there, no group is there in part,
+    every stored file is whole (verify_chain re-hashes them) and the chain is intact."""
+    db = tmp_path / "crash-batched.sqlite3"
+    rng = random.Random(1717)
+    group = 8
+    reported: list[int] = []
+    for round_no in range(3):
+        tag = f"batch{round_no}"
+        proc = subprocess.Popen(writer_command(db, 100_000, tag, group=group), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=_env(packs_dir), text=True)
+        try:
+            first = proc.stdout.readline()
+            assert first.strip() == "ready", first + proc.stderr.read()
+            first_id = proc.stdout.readline()  # the first group has committed
+            assert first_id.strip().isdigit(), first_id + proc.stderr.read()
+            reported.append(int(first_id))
+            time.sleep(rng.uniform(0.2, 1.0))
+            proc.send_signal(signal.SIGKILL)
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        reported.extend(_ids(out))
+        _check_log(db, reported)
+        with InspectionLog.open(db, read_only=True) as log:
+            stored = log.count(LogQuery(operator=tag))
+            assert stored % group == 0, f"a group of {group} was stored in part ({stored} rows)"
+            assert stored >= group
+    print(f"\n3 SIGKILLs during batched writes: {len(reported)} reported rows present, whole groups only")
+
+
 def test_two_processes_writing_at_once_lose_nothing(packs_dir, tmp_path):
     db = tmp_path / "shared.sqlite3"
     InspectionLog.open(db).close()  # created and migrated once, as the app would have done
