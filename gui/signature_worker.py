@@ -7,7 +7,6 @@ images are handed over as file paths read in the GUI thread.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from gui.workers import WorkerHub, _Task, qimage_to_rgb, rgb_to_qimage, small_heatmap
+from gui.workers import PackObjectCache, WorkerHub, _Task, qimage_to_rgb, rgb_to_qimage, small_heatmap
 
 if TYPE_CHECKING:
     from inference.registry import Pack
@@ -72,29 +71,17 @@ class PackPolicy:
         return band_for(self.review_bands, max(1, n))
 
 
-class VerifierCache:
+def _make_verifier(pack: Pack, provider: str | None) -> Any:
+    from inference.signature.verifier import Verifier
+
+    return Verifier(pack, provider)
+
+
+class VerifierCache(PackObjectCache):
     """One :class:`Verifier` per (pack, provider preference), created in a worker thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[tuple[str, str | None, str | None], Any] = {}
-
-    def get(self, pack: Pack, provider: str | None) -> Any:
-        from inference.signature.verifier import Verifier
-
-        key = (str(pack.folder), pack.version, provider)
-        with self._lock:
-            found = self._items.get(key)
-        if found is not None:
-            return found
-        verifier = Verifier(pack, provider)
-        with self._lock:
-            self._items[key] = verifier
-        return verifier
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        super().__init__(_make_verifier)
 
 
 @dataclass(frozen=True)

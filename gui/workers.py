@@ -266,29 +266,42 @@ def record_rows(log: Any, items: Sequence[tuple[Any, Any]], *, operator: str, st
 
 
 # -- inspectors --------------------------------------------------------------------------------------
-class InspectorCache:
-    """One :class:`Inspector` per (pack, provider preference), created in a worker thread."""
+class PackObjectCache:
+    """One object per (pack, provider preference), made by ``factory(pack, provider)`` in a worker
+    thread (an Inspector, a Verifier)."""
 
-    def __init__(self) -> None:
+    def __init__(self, factory: Callable[[Pack, str | None], Any]) -> None:
+        self._factory = factory
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str | None, str | None], Any] = {}
 
     def get(self, pack: Pack, provider: str | None) -> Any:
-        from inference.inspector import Inspector
-
         key = (str(pack.folder), pack.version, provider)
         with self._lock:
             found = self._items.get(key)
         if found is not None:
             return found
-        inspector = Inspector(pack, provider)
+        made = self._factory(pack, provider)
         with self._lock:
-            self._items[key] = inspector
-        return inspector
+            self._items[key] = made
+        return made
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def _make_inspector(pack: Pack, provider: str | None) -> Any:
+    from inference.inspector import Inspector
+
+    return Inspector(pack, provider)
+
+
+class InspectorCache(PackObjectCache):
+    """One :class:`Inspector` per (pack, provider preference), created in a worker thread."""
+
+    def __init__(self) -> None:
+        super().__init__(_make_inspector)
 
 
 _THREAD_STATE = threading.local()
