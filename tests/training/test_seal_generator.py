@@ -219,3 +219,49 @@ def test_cli_generate_and_list(tmp_path, capsys):
     assert "plastic_strip" in capsys.readouterr().out
     assert main(["seals", "generate", "--out", str(out), "--count", "2", "--seed", "2",
                  "--lighting", "moonlight"]) == 2
+
+
+def test_defect_masks_lie_inside_the_image_and_match_the_recorded_box():
+    """The mask is image-sized, its box is the recorded defect_bbox, and (but for a missing tape,
+    which may run off the frame) it does not hug the border: the defect is in the picture."""
+    size = 96
+    for k, family in enumerate(FAMILY_NAMES):
+        for j, defect in enumerate(DEFECTS_BY_FAMILY[family]):
+            seed = 200 + 10 * k + j
+            _, mask, meta = render_sample(np.random.default_rng(seed), "damaged", family, defect,
+                                          BACKGROUND_NAMES[seed % len(BACKGROUND_NAMES)],
+                                          LIGHTING_NAMES[seed % len(LIGHTING_NAMES)], size)
+            assert mask.shape == (size, size)
+            ys, xs = np.nonzero(mask)
+            assert len(xs) == meta["defect_area"] > 0
+            x0, y0, x1, y1 = meta["defect_bbox"]
+            assert (x0, y0, x1, y1) == (xs.min(), ys.min(), xs.max(), ys.max())
+            assert 0 <= x0 <= x1 < size and 0 <= y0 <= y1 < size
+            if defect != "missing":
+                assert (x1 - x0 + 1) * (y1 - y0 + 1) < size * size
+
+
+def test_a_damaged_image_and_its_mask_share_the_stem(dataset):
+    for r in _read_rows(dataset):
+        if r["mask"]:
+            assert Path(r["mask"]).stem == Path(r["file"]).stem
+            m = cv2.imread(str(dataset / r["mask"]), cv2.IMREAD_GRAYSCALE)
+            img = cv2.imread(str(dataset / r["file"]), cv2.IMREAD_COLOR)
+            assert m.shape == img.shape[:2]
+
+
+def test_paired_scenes_differ_only_by_the_defect(tmp_path):
+    out = tmp_path / "paired"
+    rows = generate_dataset(out, 6, seed=8, size=96, paired=True)
+    assert [int(r["scene"]) for r in rows] == [0, 0, 1, 1, 2, 2]
+    for a, b in zip(rows[0::2], rows[1::2]):
+        assert (a["label"], b["label"]) == ("intact", "damaged")
+        assert all(a[k] == b[k] for k in ("family", "background", "lighting", "seed", "serial"))
+        ia = cv2.imread(str(out / a["file"]), cv2.IMREAD_COLOR).astype(int)
+        ib = cv2.imread(str(out / b["file"]), cv2.IMREAD_COLOR).astype(int)
+        changed = np.abs(ia - ib).max(axis=2) > 48
+        near = cv2.dilate(cv2.imread(str(out / b["mask"]), cv2.IMREAD_GRAYSCALE), np.ones((9, 9), np.uint8)) > 0
+        assert changed.sum() > 0 and (changed & near).sum() / changed.sum() > 0.85
+    # unpaired datasets are unchanged by the option's existence: scene is the index
+    plain = generate_dataset(tmp_path / "plain", 4, seed=8, size=64)
+    assert [int(r["scene"]) for r in plain] == [0, 1, 2, 3]

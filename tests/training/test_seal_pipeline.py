@@ -37,10 +37,12 @@ def seal_config(root: Path, **over) -> dict:
     raw["test_data"]["generate"].update({"count": 24, "size": 64, "workers": 1})
     raw["split"] = {"val": 0.25, "test": 0.25}
     raw["input"] = {"size": 32}
-    raw["backbone"] = {"name": "tiny-cnn", "width": 8}
+    # The bundled recipe's shape (cut backbone + neck from scratch, no head stage, mask loss), tiny.
+    raw["backbone"] = {"name": "tiny-cnn", "width": 8, "cut": "block2", "neck": [[8, 3]]}
     raw["augment"]["copies"] = 1
-    raw["schedule"].update({"batch_size": 16, "head": {"epochs": 3, "lr": 0.05, "patience": 3},
-                            "finetune": {"blocks": 1, "epochs": 1, "lr": 0.001, "patience": 1}})
+    raw["schedule"].update({"batch_size": 16, "head": {"epochs": 0},
+                            "finetune": {"blocks": 1, "epochs": 2, "lr": 0.001, "head_lr": 0.01, "patience": 2}})
+    assert raw["schedule"]["mask_loss"]["column"] == "mask"
     raw["ood"] = {"limit": 6, "sets": [{"name": "documents", "kind": "synthetic-documents"}]}
     raw["evaluation"].update({"samples": 2, "parity_images": 8})
     raw["evaluation"]["masks"]["examples"] = 4
@@ -82,6 +84,19 @@ def test_the_bundled_config_holds_a_background_and_a_lighting_out_of_training():
     assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("test_data", "all")]
     assert cfg["evaluation"]["unseen"] == ["background", "lighting"]
     assert cfg["evaluation"]["masks"]["column"] == "mask"
+
+
+def test_the_mask_loss_and_the_neck_were_used(trained):
+    import csv as _csv
+
+    logs = "\n".join(trained["logs"])
+    assert "mask loss (weight 1.0)" in logs and "covered cells each" in logs
+    with open(trained["run"] / "history.csv", newline="") as f:
+        rows = list(_csv.DictReader(f))
+    assert [r["stage"] for r in rows] == ["finetune", "finetune"]
+    assert all(float(r["train_mask_loss"]) > 0 for r in rows)
+    manifest = json.loads((trained["root"] / "models" / "seal-integrity" / "manifest.json").read_text())
+    assert "neck" in manifest["training"]["backbone"] and "cut after block2" in manifest["training"]["backbone"]
 
 
 def test_test_side_is_exactly_the_separate_render(trained):
@@ -172,7 +187,7 @@ def test_export_reports_unseen_conditions_heatmaps_and_a_contact_sheet(trained):
         assert needle in card, needle
 
 
-def test_retrain_on_a_photo_folder_bumps_the_version_and_overrides_the_bundled_pack(trained, tmp_path):
+def test_retrain_on_a_photo_folder_bumps_the_version_and_overrides_the_bundled_pack(trained, tmp_path, capsys):
     from inference.registry import PackRegistry
     from training.cli import main
     from training.seals import generate_dataset
@@ -192,6 +207,7 @@ def test_retrain_on_a_photo_folder_bumps_the_version_and_overrides_the_bundled_p
     rc = main(["train", str(config), "--data", str(photos), "--out", str(tmp_path / "run"), "--no-cache",
                "--export", "--models-dir", str(user_packs)])
     assert rc == 0
+    assert "mask loss: no damaged training image has a mask" in capsys.readouterr().out
     assert sorted(p.name for p in (REPO / "resources" / "samples").glob("*")) == samples_before
     pack = user_packs / "seal-integrity"
     manifest = json.loads((pack / "manifest.json").read_text())

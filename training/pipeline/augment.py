@@ -82,17 +82,27 @@ class Augmenter:
         m[1, 2] += ty
         return m
 
-    def __call__(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One random augmentation of ``img`` (uint8 H x W x 3); returns a new uint8 array."""
+    def __call__(self, img: np.ndarray, rng: np.random.Generator, mask: np.ndarray | None = None):
+        """One random augmentation of ``img`` (uint8 H x W x 3); returns a new uint8 array.
+
+        With ``mask`` (H x W, e.g. a defect region) the same geometry (warp, flips; the fill mode for
+        masks is always zero) is applied to it and ``(image, mask)`` is returned. The random stream
+        is consumed exactly as without a mask, so a mask can be replayed for cached features."""
         h, w = img.shape[:2]
         out = img
         if self.rotation or self.zoom or self.width_shift or self.height_shift:
-            out = cv2.warpAffine(out, self.geometric_matrix(h, w, rng), (w, h), flags=cv2.INTER_LINEAR,
+            matrix = self.geometric_matrix(h, w, rng)
+            out = cv2.warpAffine(out, matrix, (w, h), flags=cv2.INTER_LINEAR,
                                  borderMode=_BORDER[self.fill], borderValue=(0, 0, 0))
+            if mask is not None:
+                mask = cv2.warpAffine(np.ascontiguousarray(mask), matrix, (w, h), flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if self.horizontal_flip and rng.random() < 0.5:
             out = out[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
         if self.vertical_flip and rng.random() < 0.5:
             out = out[::-1]
+            mask = None if mask is None else mask[::-1]
         if self.brightness or self.contrast or self.saturation or self.hue:
             out = self._colour(np.ascontiguousarray(out), rng)
         if self.blur and rng.random() < self.blur:
@@ -103,6 +113,8 @@ class Augmenter:
             sigma = float(rng.uniform(*self.noise_sigma)) * 255.0
             noisy = out.astype(np.float32) + rng.normal(0.0, sigma, out.shape).astype(np.float32)
             out = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
+        if mask is not None:
+            return np.ascontiguousarray(out), np.ascontiguousarray(mask)
         return np.ascontiguousarray(out)
 
     def _colour(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

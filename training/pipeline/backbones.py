@@ -14,6 +14,13 @@ and dilates every depthwise convolution above it by 2, with the same weights (th
 the last feature map, and so the exported CAM, is 14x14 instead of 7x7 at 224 px, for about twice
 the compute. Localising small regions (a cut in a seal) needs that resolution: a 7x7 CAM's peak can
 only fall on one of 49 grid points.
+
+``cut: BLOCK`` (lite0) keeps the backbone up to that block only (e.g. ``block4c``: 14x14x80 at 224 px,
+mid-level features that still see a crack a few pixels wide, which the ImageNet top blocks average
+away), and ``neck: [[filters, kernel(, dilation)], ...]`` adds convolutions + ReLU trained from
+scratch (``neck_conv1`` ...) between it and the GlobalAveragePooling -> Dense head, so the CAM is
+still exact, on the neck's last map. ``finetune.blocks`` then counts blocks of the cut backbone
+trained with the neck (0: only the neck and the head; the frozen trunk is the whole cut backbone).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ class Backbone:
     width: int = 16
     seed: int = 0
     output_stride: int = 32
+    cut: str | None = None
+    neck: tuple = ()
 
     # -- identity and preprocessing -----------------------------------------------------------
     @property
@@ -57,8 +66,15 @@ class Backbone:
                     if self.weights == "imagenet" else "EfficientNet-Lite0 (random weights)")
             if self.output_stride != 32:
                 text += f", output stride {self.output_stride} (block6a at stride 1, blocks above dilated)"
-            return text
-        return f"tiny-cnn (4 convolutions, width {self.width}, random weights; for tests)"
+        else:
+            text = f"tiny-cnn (4 convolutions, width {self.width}, random weights; for tests)"
+        if self.cut:
+            text += f", cut after {self.cut}"
+        if self.neck:
+            text += ", neck " + " -> ".join(
+                f"conv{n[1]}x{n[1]}x{n[0]}" + (f" dilation {n[2]}" if len(n) > 2 and n[2] != 1 else "")
+                for n in self.neck) + " (ReLU, trained from scratch)"
+        return text
 
     # -- building ---------------------------------------------------------------------------
     def build(self, input_size: int, weights: str | None = "default"):
@@ -69,21 +85,44 @@ class Backbone:
             from training.lite0.model import build_lite0_backbone
 
             model = build_lite0_backbone(input_size, weights=w)
-            return model if self.output_stride == 32 else dilate_last_stride(model)
-        return _tiny_cnn(input_size, self.width, self.seed)
+            if self.output_stride != 32:
+                model = dilate_last_stride(model)
+        else:
+            model = _tiny_cnn(input_size, self.width, self.seed)
+        if self.cut:
+            import keras
+
+            model = keras.Model(model.input, model.get_layer(self._cut_layer(model)).output,
+                                name=f"{model.name}_to_{self.cut}")
+        if self.neck:
+            model = _add_neck(model, self.neck, self.seed)
+        return model
+
+    def _cut_layer(self, model) -> str:
+        names = [layer.name for layer in model.layers if layer.name.startswith(f"{self.cut}_")]
+        if not names:
+            raise ValueError(f"backbone.cut: no block {self.cut!r} in {self.name}")
+        return names[-1]
 
     def block_names(self) -> list[str]:
         if self.name == "lite0":
             from training.lite0.model import block_names
 
-            return block_names()
-        return ["block1", "block2", "block3"]
+            blocks = block_names()
+        else:
+            blocks = ["block1", "block2", "block3"]
+        if self.cut:
+            if self.cut not in blocks:
+                raise ValueError(f"backbone.cut must be one of {', '.join(blocks)}, not {self.cut!r}")
+            blocks = blocks[:blocks.index(self.cut) + 1]
+        return blocks
 
     def boundary_layer(self, model, n_blocks: int) -> str:
         """Name of the layer whose output feeds the top ``n_blocks`` blocks (1 <= n <= all - 1)."""
         blocks = self.block_names()
-        if not 1 <= n_blocks < len(blocks):
-            raise ValueError(f"finetune.blocks must be in 1..{len(blocks) - 1} for {self.name}")
+        low = 0 if self.neck else 1
+        if not low <= n_blocks < len(blocks):
+            raise ValueError(f"finetune.blocks must be in {low}..{len(blocks) - 1} for this backbone")
         below = blocks[len(blocks) - n_blocks - 1]
         names = [layer.name for layer in model.layers if layer.name.startswith(f"{below}_")]
         if not names:
@@ -92,21 +131,44 @@ class Backbone:
 
     def unfreeze_top(self, model, n_blocks: int, train_batchnorm: bool = False) -> list[str]:
         """Make the top ``n_blocks`` blocks and the ``top_*`` layers trainable; freeze the rest.
-        BatchNorm layers stay frozen (inference mode) unless ``train_batchnorm``."""
-        if self.name == "lite0":
+        BatchNorm layers stay frozen (inference mode) unless ``train_batchnorm``. With a cut
+        backbone, "top" means the top of the cut (the ImageNet ``top_*`` layers are gone) and the
+        ``neck_*`` layers are trained too."""
+        if self.name == "lite0" and not self.cut and not self.neck:
             from training.lite0.model import unfreeze_top_blocks
 
             return unfreeze_top_blocks(model, n_blocks, train_batchnorm=train_batchnorm)
+        from keras import layers
+
         blocks = self.block_names()
-        open_prefixes = tuple(f"{b}_" for b in blocks[len(blocks) - n_blocks:]) + ("top_",)
-        backbone_prefixes = ("stem_", "top_") + tuple(f"{b}_" for b in blocks)
+        open_prefixes = tuple(f"{b}_" for b in blocks[len(blocks) - n_blocks:]) if n_blocks else ()
+        open_prefixes += ("neck_",) + (("top_",) if not self.cut else ())
+        all_blocks = Backbone(self.name, self.weights, self.width, self.seed).block_names()
+        backbone_prefixes = ("stem_", "top_", "neck_") + tuple(f"{b}_" for b in all_blocks)
         trainable = []
         for layer in model.layers:
             if layer.name.startswith(backbone_prefixes):
                 layer.trainable = layer.name.startswith(open_prefixes)
+                if self.name == "lite0" and isinstance(layer, layers.BatchNormalization) and not train_batchnorm:
+                    layer.trainable = False
             if layer.trainable and layer.weights:
                 trainable.append(layer.name)
         return trainable
+
+
+def _add_neck(model, neck, seed: int):
+    """``model`` followed by ``neck`` convolutions (same padding, ReLU) named ``neck_conv1`` ..."""
+    import keras
+    from keras import layers
+
+    x = model.output
+    for i, spec in enumerate(neck):
+        filters, kernel = int(spec[0]), int(spec[1])
+        dilation = int(spec[2]) if len(spec) > 2 else 1
+        x = layers.Conv2D(filters, kernel, padding="same", dilation_rate=dilation, activation="relu",
+                          kernel_initializer=keras.initializers.HeNormal(seed=seed + 101 + i),
+                          name=f"neck_conv{i + 1}")(x)
+    return keras.Model(model.input, x, name=f"{model.name}_neck")
 
 
 def dilate_last_stride(model):
@@ -173,7 +235,8 @@ def _tiny_cnn(input_size: int, width: int, seed: int):
 def backbone_from_config(cfg: dict) -> Backbone:
     b = cfg["backbone"]
     return Backbone(name=b["name"], weights=b.get("weights"), width=int(b.get("width") or 16),
-                    seed=int(cfg["seed"]), output_stride=int(b.get("output_stride") or 32))
+                    seed=int(cfg["seed"]), output_stride=int(b.get("output_stride") or 32),
+                    cut=b.get("cut") or None, neck=tuple(tuple(int(v) for v in n) for n in (b.get("neck") or ())))
 
 
 def build_classifier(backbone: Backbone, input_size: int, n_classes: int, dropout: float,

@@ -187,9 +187,15 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
           + ", ".join(f"{k} {v:.1e}" for k, v in par["max_abs"].items())
           + f"; argmax agreement {_p(par['argmax_agree'])} (export fails above {par['tolerance_probs']:.0e} on probs).",
           f"- Training: frozen-trunk features cached once per image and augmented copy ({cfg['augment']['copies']} "
-          f"copies), cut after `{ts['boundary']}`; head trained for {ts['head']['epochs_run']} epochs "
-          f"(best {ts['head']['best_epoch']}), then the top {ts['finetune_blocks']} block(s) + head fine-tuned for "
+          f"copies), cut after `{ts['boundary']}`; "
+          + (f"head trained for {ts['head']['epochs_run']} epochs (best {ts['head']['best_epoch']}), then "
+             if ts['head']['epochs_run'] else "no separate head stage; ")
+          + f"the top {ts['finetune_blocks']} block(s)" + (" + neck" if "neck" in ts["backbone"] else "")
+          + " + head " + ("fine-tuned" if ts['head']['epochs_run'] else "trained together") + " for "
           + (f"{ts['finetune']['epochs_run']} epochs (best {ts['finetune']['best_epoch']})" if ts.get("finetune") else "0 epochs")
+          + (f"; with the mask loss (weight {cfg['schedule']['mask_loss']['weight']}: the ground-truth "
+             f"`{cfg['schedule']['mask_loss']['column']}` regions teach the last feature map where the "
+             f"{cfg['schedule']['mask_loss']['positive']} evidence is)" if ts.get("mask_loss", bool(cfg["schedule"].get("mask_loss"))) else "")
           + f"; early stopping on validation {ts['monitor']}; class weights "
           + ", ".join(f"{k} {v:.2f}" for k, v in ts["class_weights"].items()) + ".",
           "- Augmentation (on the fly, per copy): " + ", ".join(

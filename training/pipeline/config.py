@@ -71,7 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "backbone": {"name": "lite0", "weights": "imagenet", "width": 16,
                  # 16: the last stride-2 block runs at stride 1 and the blocks above it are dilated
                  # (same weights), so the feature map and the CAM have twice the resolution.
-                 "output_stride": 32},
+                 "output_stride": 32,
+                 # Keep the backbone up to this block only (e.g. block4c) ...
+                 "cut": None,
+                 # ... and add convolutions trained from scratch: [[filters, kernel(, dilation)], ...].
+                 "neck": []},
     "augment": {
         "rotation": 20.0, "width_shift": 0.2, "height_shift": 0.2, "zoom": 0.15,
         "horizontal_flip": True, "vertical_flip": False, "fill": "nearest",
@@ -85,6 +89,9 @@ DEFAULTS: dict[str, Any] = {
         "class_weight": "balanced",   # balanced | sqrt | none
         "label_smoothing": 0.0,
         "monitor": "balanced_accuracy",  # accuracy | balanced_accuracy | macro_f1 | roc_auc | loss
+        # {weight, column, positive}: during fine-tuning, ground-truth region masks (a CSV column)
+        # teach the last feature map where the positive class's evidence is (training/pipeline/masks.py).
+        "mask_loss": None,
         "head": {"epochs": 40, "lr": 1e-3, "patience": 8, "dropout": 0.2, "weight_decay": 1e-4},
         "finetune": {"blocks": 2, "epochs": 4, "lr": 1e-4, "patience": 2, "head_lr": 1e-4, "cosine": False,
                      "train_batchnorm": False},
@@ -136,7 +143,7 @@ MASK_DEFAULTS = {"column": "mask", "tolerance_px": 3, "examples": 8, "by": None}
 
 
 FREE_FORM = frozenset({"verdict_words", "label_map", "targets", "generate", "mahalanobis", "masks",
-                       "contact_sheet"})
+                       "contact_sheet", "mask_loss"})
 
 
 def _merge(base: dict, override: dict, where: str = "") -> dict:
@@ -267,6 +274,19 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
         raise ConfigError(f"{source}: backbone.output_stride must be 32 or 16")
     if int(cfg["backbone"].get("output_stride") or 32) != 32 and cfg["backbone"]["name"] != "lite0":
         raise ConfigError(f"{source}: backbone.output_stride applies to lite0 only")
+    neck = cfg["backbone"].get("neck") or []
+    if not isinstance(neck, list) or not all(isinstance(n, (list, tuple)) and 2 <= len(n) <= 3
+                                             and all(isinstance(v, int) and v > 0 for v in n) for n in neck):
+        raise ConfigError(f"{source}: backbone.neck is a list of [filters, kernel] or [filters, kernel, dilation]")
+    ml = cfg["schedule"].get("mask_loss")
+    if ml is not None:
+        if not isinstance(ml, dict) or set(ml) - {"weight", "column", "positive"}:
+            raise ConfigError(f"{source}: schedule.mask_loss takes weight, column and positive")
+        ml.setdefault("weight", 1.0)
+        ml.setdefault("column", "mask")
+        ml.setdefault("positive", (cfg["decision"]["alarming"] or [None])[0])
+        if cfg["classes"] and ml["positive"] not in [c["name"] for c in cfg["classes"]]:
+            raise ConfigError(f"{source}: schedule.mask_loss.positive must name a class")
     for sec in cfg["card"]["sections"] or []:
         if not isinstance(sec, dict) or not {"title", "text"} <= set(sec):
             raise ConfigError(f"{source}: card.sections entries need a title and a text")

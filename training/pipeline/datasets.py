@@ -195,8 +195,14 @@ def load_dataset(cfg: dict) -> Dataset:
 
 
 def _path_columns(cfg: dict) -> tuple[str, ...]:
+    cols = []
     masks = (cfg.get("evaluation") or {}).get("masks")
-    return (masks["column"],) if masks and masks.get("column") else ()
+    if masks and masks.get("column"):
+        cols.append(masks["column"])
+    ml = (cfg.get("schedule") or {}).get("mask_loss")
+    if ml and ml.get("column"):
+        cols.append(ml["column"])
+    return tuple(dict.fromkeys(cols))
 
 
 @dataclass

@@ -55,13 +55,18 @@ def train_stage(model, *, stage: str, train_inputs: Callable[[int], np.ndarray],
                 val_inputs: np.ndarray, val_labels: np.ndarray, n_classes: int, weights: np.ndarray,
                 epochs: int, lr: float, patience: int, monitor: str, batch_size: int, seed: int,
                 label_smoothing: float = 0.0, weight_decay: float = 0.0,
-                lr_groups: dict[str, float] | None = None, cosine: bool = False, log=print) -> StageResult:
+                lr_groups: dict[str, float] | None = None, cosine: bool = False, aux: dict | None = None,
+                log=print) -> StageResult:
     """Train ``model`` (inputs -> logits) for up to ``epochs`` epochs with early stopping.
 
     ``train_inputs(epoch)`` returns that epoch's inputs (same order as ``train_labels``).
     ``lr_groups`` maps a layer-name prefix to its own learning rate (e.g. the head learns faster
     than the fine-tuned blocks); variables of other layers use ``lr``. ``cosine`` decays every rate
     along half a cosine over the planned epochs (to 5% of its start).
+
+    ``aux`` adds a second loss (the mask loss of :mod:`training.pipeline.masks`): the model then
+    returns ``[logits, extra]``; ``aux["targets"](epoch)`` gives that epoch's per-item ``(pos, neg)``
+    arrays, ``aux["loss"](extra, pos, neg)`` a scalar added with weight ``aux["weight"]``.
     """
     import keras
     import tensorflow as tf
@@ -92,28 +97,37 @@ def train_stage(model, *, stage: str, train_inputs: Callable[[int], np.ndarray],
     cw = tf.constant(weights, tf.float32)
     smoothing = float(label_smoothing)
 
+    aux_weight = float(aux["weight"]) if aux else 0.0
+
     @tf.function(reduce_retracing=True)
-    def step(x, y):
+    def step(x, y, pos, neg):
         with tf.GradientTape() as tape:
-            logits = model(x, training=True)
+            out = model(x, training=True)
+            logits, extra = (out[0], out[1]) if aux else (out, None)
             onehot = tf.one_hot(y, n_classes)
             if smoothing:
                 onehot = onehot * (1.0 - smoothing) + smoothing / n_classes
             per_item = tf.nn.softmax_cross_entropy_with_logits(onehot, logits)
             w = tf.gather(cw, y)
             loss = tf.reduce_sum(per_item * w) / tf.reduce_sum(w)
+            aux_loss = aux["loss"](extra, pos, neg) if aux else tf.constant(0.0)
+            total = loss + aux_weight * aux_loss
         all_vars = [v for _, vs in ordered for v in vs]
-        grads = tape.gradient(loss, all_vars)
+        grads = tape.gradient(total, all_vars)
         k = 0
         for opt, vs in ordered:
             opt.apply_gradients(zip(grads[k:k + len(vs)], vs))
             k += len(vs)
         correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), y), tf.float32))
-        return loss, correct
+        return loss, correct, aux_loss
 
     in_shape = tuple(model.inputs[0].shape[1:])
-    predict = tf.function(lambda x: tf.nn.softmax(model(x, training=False)),
-                          input_signature=[tf.TensorSpec((None, *in_shape), tf.float32)])
+
+    def _probs(x):
+        out = model(x, training=False)
+        return tf.nn.softmax(out[0] if aux else out)
+
+    predict = tf.function(_probs, input_signature=[tf.TensorSpec((None, *in_shape), tf.float32)])
 
     def val_probs() -> np.ndarray:
         return np.concatenate([np.asarray(predict(np.asarray(val_inputs[i:i + 256], np.float32)))
@@ -132,25 +146,35 @@ def train_stage(model, *, stage: str, train_inputs: Callable[[int], np.ndarray],
             for rate, opt in optimizers.items():
                 opt.learning_rate.assign(rate * factor)
         x_all = train_inputs(epoch - 1)
+        pos_all, neg_all = aux["targets"](epoch - 1) if aux else (None, None)
         order = rng.permutation(len(y_train))
         n_batches = int(np.ceil(len(order) / batch_size))
         progress = Progress(f"  {stage} epoch {epoch}/{epochs}")
-        loss_sum, correct_sum, seen = 0.0, 0.0, 0
+        loss_sum, correct_sum, aux_sum, seen = 0.0, 0.0, 0.0, 0
+        empty = tf.zeros((0,), tf.float32)
         for b in range(n_batches):
             idx = np.sort(order[b * batch_size:(b + 1) * batch_size])
             x = np.asarray(x_all[idx], np.float32)
-            loss, correct = step(tf.constant(x), tf.constant(y_train[idx]))
+            if aux:
+                pos, neg = tf.constant(pos_all[idx], tf.float32), tf.constant(neg_all[idx], tf.float32)
+            else:
+                pos = neg = empty
+            loss, correct, aux_loss = step(tf.constant(x), tf.constant(y_train[idx]), pos, neg)
             loss_sum += float(loss) * len(idx)
             correct_sum += float(correct)
+            aux_sum += float(aux_loss) * len(idx)
             seen += len(idx)
             progress(b + 1, n_batches, f"loss {loss_sum / seen:.4f}")
         vm = quick_metrics(val_labels, val_probs(), weights)
         row = {"stage": stage, "epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct_sum / seen,
                **{f"val_{k}": v for k, v in vm.items()}, "seconds": time.perf_counter() - t0}
+        if aux:
+            row["train_mask_loss"] = aux_sum / seen
         result.history.append(row)
         value = vm[monitor]
         improved = _better(monitor, value, best)
-        log(f"  {stage} epoch {epoch:2d}/{epochs}: loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f} | "
+        log(f"  {stage} epoch {epoch:2d}/{epochs}: loss {row['train_loss']:.4f} acc {row['train_accuracy']:.3f}"
+            + (f" mask {row['train_mask_loss']:.4f}" if aux else "") + " | "
             f"val loss {vm['loss']:.4f} acc {vm['accuracy']:.3f} bal {vm['balanced_accuracy']:.3f} "
             f"F1 {vm['macro_f1']:.3f} AUC {vm['roc_auc']:.3f} ({row['seconds']:.1f} s){' *' if improved else ''}")
         if improved:

@@ -246,11 +246,12 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     for layer in base.layers:
         layer.trainable = False
     embed_fn = make_predict_fn(embed, tuple(boundary.shape[1:]), 128)
-    emb_copies = [embed_fn(c) for c in copies]
-    emb_val = embed_fn(clean["val"])
+    hs = sched["head"]
+    # Head epochs 0 (e.g. a neck trained from scratch: its pooled output means nothing yet): skip.
+    emb_copies = [embed_fn(c) for c in copies] if int(hs["epochs"]) > 0 else [None]
+    emb_val = embed_fn(clean["val"][:1]) if int(hs["epochs"]) <= 0 else embed_fn(clean["val"])
     emb_in = keras.Input((emb_val.shape[1],), name="embedding")
     head_model = keras.Model(emb_in, model.get_layer("head")(model.get_layer("head_dropout")(emb_in)), name="head_only")
-    hs = sched["head"]
     head_result = train_stage(
         head_model, stage="head", train_inputs=lambda e: emb_copies[e % len(emb_copies)], train_labels=y["train"],
         val_inputs=emb_val, val_labels=y["val"], n_classes=len(names), weights=weights,
@@ -264,16 +265,21 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     t0 = time.perf_counter()
     fs = sched["finetune"]
     ft_result = None
+    aux = None
     if int(fs["epochs"]) > 0:
         trainable = backbone.unfreeze_top(model, n_blocks, train_batchnorm=bool(fs.get("train_batchnorm")))
         log(f"fine-tuning {len(trainable)} layers: {', '.join(trainable[:4])}{' ...' if len(trainable) > 4 else ''}")
+        aux = mask_loss_aux(cfg, split["train"], y["train"], names, spec, augmenter, seed, int(cfg["augment"]["copies"]),
+                            model, base, log) if sched.get("mask_loss") else None
+        ft_model = keras.Model(boundary, [model.output, base.output], name="top_with_map") if aux else top
         ft_result = train_stage(
-            top, stage="finetune", train_inputs=lambda e: copies[e % len(copies)], train_labels=y["train"],
+            ft_model, stage="finetune", train_inputs=lambda e: copies[e % len(copies)], train_labels=y["train"],
             val_inputs=clean["val"], val_labels=y["val"], n_classes=len(names), weights=weights,
             epochs=int(fs["epochs"]), lr=float(fs["lr"]), patience=int(fs["patience"]), monitor=monitor,
             batch_size=batch, seed=seed + 1, label_smoothing=float(sched["label_smoothing"]),
             weight_decay=float(hs.get("weight_decay", 0.0)),
-            lr_groups={"head": float(fs.get("head_lr") or fs["lr"])}, cosine=bool(fs.get("cosine")), log=log)
+            lr_groups={"head": float(fs.get("head_lr") or fs["lr"]), "neck_": float(fs.get("head_lr") or fs["lr"])},
+            cosine=bool(fs.get("cosine")), aux=aux, log=log)
         for layer in model.layers:
             layer.trainable = False
     timings["finetune_s"] = time.perf_counter() - t0
@@ -296,7 +302,8 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     # -- logs ----------------------------------------------------------------------------------
     history = head_result.history + (ft_result.history if ft_result else [])
     with open(run_dir / "history.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(history[0].keys()) if history else ["stage", "epoch"])
+        fields = list(dict.fromkeys(k for h in history for k in h)) if history else ["stage", "epoch"]
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()
         w.writerows(history)
     plots.training_curves(history, run_dir / "training_curves.png", monitor=monitor)
@@ -315,6 +322,7 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
         "finetune": ({"best_epoch": ft_result.best_epoch, "best_value": ft_result.best_value,
                       "epochs_run": len(ft_result.history), "seconds": ft_result.seconds} if ft_result else None),
         "val_metrics": quick_metrics(y["val"], val_probs, weights),
+        "mask_loss": bool(aux),
         "cache": {"dir": str(cache_dir) if cache_dir else None, "hits": cache.hits, "misses": cache.misses},
         "augment": cfg["augment"],
         "split": summary,
@@ -326,6 +334,38 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     log(f"validation: accuracy {vm['accuracy']:.3f}, balanced accuracy {vm['balanced_accuracy']:.3f}, "
         f"macro F1 {vm['macro_f1']:.3f}, ROC-AUC {vm['roc_auc']:.3f}")
     return run_dir
+
+
+def mask_loss_aux(cfg: dict, train: list, y_train: np.ndarray, names: list[str], spec, augmenter, seed: int,
+                  n_copies: int, model, base, log=_log) -> dict | None:
+    """The fine-tuning stage's mask loss (``schedule.mask_loss``, :mod:`training.pipeline.masks`): cell
+    targets per augmented copy (the copies' own augmentation draws, replayed on the masks) on the
+    last feature map's grid. None, with a log line, when no training image of the positive class
+    has a mask (e.g. your own photos): training then uses the image labels alone."""
+    from training.pipeline import masks as mk
+
+    ml = cfg["schedule"]["mask_loss"]
+    positive = names.index(ml["positive"])
+    column = ml["column"]
+    paths = [s.extra.get(column) or None for s in train]
+    is_pos = y_train == positive
+    has_mask = np.array([p is not None for p in paths])
+    if not np.any(has_mask & is_pos):
+        log(f"mask loss: no {ml['positive']} training image has a mask in column {column!r}; off")
+        return None
+    fitted = mk.fit_masks(paths, spec)
+    grid = tuple(int(v) for v in base.output.shape[1:3])
+    targets = []
+    for k in range(max(n_copies, 1)):
+        m = mk.replay_augmented(fitted, augmenter, seed * 1000 + k + 1) if n_copies else fitted
+        pos, neg = mk.cell_targets(mk.coverage(m, grid), is_pos, has_mask)
+        targets.append((pos.astype(np.float32), neg.astype(np.float32)))
+    kernel = model.get_layer("head").kernel
+    n_pos = float(np.mean([t[0][is_pos & has_mask].sum((1, 2)).mean() for t in targets]))
+    log(f"mask loss (weight {ml['weight']}): {int(np.sum(has_mask & is_pos))} {ml['positive']} training images "
+        f"with a mask, {n_pos:.1f} covered cells each on the {grid[0]}x{grid[1]} grid")
+    return {"weight": float(ml["weight"]), "targets": lambda e: targets[e % len(targets)],
+            "loss": lambda fmap, pos, neg: mk.tf_cell_loss(fmap, kernel, positive, pos, neg)}
 
 
 def save_weights(model, path: Path) -> None:

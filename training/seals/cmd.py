@@ -2,7 +2,7 @@
 the named families, defects, backgrounds and lighting set-ups.
 
     python -m training seals generate --out DIR --count N --seed S [--size 256]
-        [--backgrounds LIST] [--lighting LIST] [--families LIST] [--defects LIST] [--workers K]
+        [--backgrounds LIST] [--lighting LIST] [--families LIST] [--defects LIST] [--paired] [--workers K]
     python -m training seals sheet --data DIR --out sheet.png [--cols 8] [--thumb 192] [--limit 48]
     python -m training seals list
 
@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lighting", default=None, help="comma-separated lighting set-ups (default: all)")
     g.add_argument("--families", default=None, help="comma-separated seal families (default: all)")
     g.add_argument("--defects", default=None, help="comma-separated defect types for damaged images (default: all)")
+    g.add_argument("--paired", action="store_true",
+                   help="render every scene twice, intact and damaged (they differ only where the defect is)")
     g.add_argument("--workers", type=int, default=1, help="worker processes (output is identical for any value)")
     g.add_argument("--jpeg-quality", type=int, default=95, help="quality of the written JPEG files (default 95)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         rows = generate_dataset(args.out, args.count, args.seed, size=args.size, backgrounds=args.backgrounds,
                                 lighting=args.lighting, families=args.families, defects=args.defects,
-                                workers=args.workers, jpeg_quality=args.jpeg_quality, progress=progress)
+                                paired=args.paired, workers=args.workers, jpeg_quality=args.jpeg_quality,
+                                progress=progress)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

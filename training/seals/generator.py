@@ -38,7 +38,7 @@ LIGHTING_NAMES: tuple[str, ...] = tuple(LIGHTING)
 DEFECTS: tuple[str, ...] = ("none", "cut", "crack", "lifted_void", "missing", "frayed", "prised")
 DEFECTS_BY_FAMILY: dict[str, tuple[str, ...]] = {name: fam.defects for name, fam in FAMILIES.items()}
 CSV_COLUMNS: tuple[str, ...] = ("file", "label", "family", "defect", "serial", "background", "lighting", "seed",
-                                "mask")
+                                "mask", "scene")
 
 # Salts that keep the per-sample choice stream and render stream independent of each other.
 _CHOICE_SALT = 0x5EA1
@@ -145,14 +145,20 @@ def resolve_names(names: Iterable[str] | str | None, universe: Iterable[str], ki
 
 
 def sample_spec(seed: int, index: int, families: list[str], backgrounds: list[str], lighting: list[str],
-                defects: list[str] | None = None) -> dict:
+                defects: list[str] | None = None, paired: bool = False) -> dict:
     """What sample ``index`` of a dataset is: label, family, defect, background, lighting, render seed.
 
     Labels alternate (even index intact, odd damaged) so every prefix of a dataset is balanced; the
     family, background and lighting are drawn before (and independently of) the defect, so both
     classes share one distribution of everything but the defect.
+
+    ``paired``: samples ``2j`` and ``2j + 1`` are one scene (same seal, fixture, background, light,
+    camera and render seed), photographed intact and then damaged: the two images differ only where
+    the defect is. ``scene`` is ``j`` then (the index otherwise), so a split grouped by it keeps
+    the pair on one side.
     """
-    sel = np.random.default_rng([seed, index, _CHOICE_SALT])
+    scene = index // 2 if paired else index
+    sel = np.random.default_rng([seed, scene, _CHOICE_SALT])
     label = LABELS[index % 2]
     family = families[int(sel.integers(len(families)))]
     background = backgrounds[int(sel.integers(len(backgrounds)))]
@@ -161,9 +167,9 @@ def sample_spec(seed: int, index: int, families: list[str], backgrounds: list[st
     if label == "damaged":
         allowed = [d for d in DEFECTS_BY_FAMILY[family] if defects is None or d in defects]
         defect = allowed[int(sel.integers(len(allowed)))]
-    render_seed = int(np.random.default_rng([seed, index, _RENDER_SALT]).integers(0, 2**62))
+    render_seed = int(np.random.default_rng([seed, scene, _RENDER_SALT]).integers(0, 2**62))
     return dict(index=index, label=label, family=family, defect=defect, background=background, lighting=light,
-                seed=render_seed)
+                seed=render_seed, scene=scene)
 
 
 def _write_sample(job: tuple) -> dict:
@@ -186,7 +192,8 @@ def _write_sample(job: tuple) -> dict:
             raise RuntimeError(f"could not encode {mask_rel}")
         (out / mask_rel).write_bytes(mbuf.tobytes())
     return dict(file=rel, label=spec["label"], family=spec["family"], defect=meta["defect"], serial=meta["serial"],
-                background=spec["background"], lighting=spec["lighting"], seed=spec["seed"], mask=mask_rel)
+                background=spec["background"], lighting=spec["lighting"], seed=spec["seed"], mask=mask_rel,
+                scene=spec["scene"])
 
 
 def _init_worker() -> None:
@@ -208,14 +215,15 @@ def _prepare(out: Path) -> None:
 
 
 def generate_dataset(out_dir, count: int, seed: int, size: int = 256, backgrounds=None, lighting=None,
-                     families=None, *, defects=None, workers: int = 1, jpeg_quality: int = 95,
+                     families=None, *, defects=None, paired: bool = False, workers: int = 1, jpeg_quality: int = 95,
                      progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Write ``count`` samples (half intact, half damaged) to ``out_dir``; returns the labels.csv rows.
 
     ``backgrounds``, ``lighting``, ``families`` and ``defects`` restrict the named lists (lists or
     comma-separated strings; ``all`` and glob patterns such as ``steel_door_*`` work), which is how a
     held-out split gets backgrounds or lighting never seen in training. ``workers`` > 1 renders in
-    that many processes with identical output.
+    that many processes with identical output. ``paired`` renders each scene twice, intact and
+    damaged (see :func:`sample_spec`); ``labels.csv``'s ``scene`` column names the pair.
     """
     if count < 1:
         raise ValueError("count must be at least 1")
@@ -232,7 +240,7 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
                                  f"it supports {', '.join(DEFECTS_BY_FAMILY[f])}")
     out = Path(out_dir)
     _prepare(out)
-    specs = [sample_spec(seed, i, fams, bgs, lights, defs) for i in range(count)]
+    specs = [sample_spec(seed, i, fams, bgs, lights, defs, paired=bool(paired)) for i in range(count)]
     jobs = [(str(out), s, int(size), int(jpeg_quality)) for s in specs]
     rows: list[dict] = []
     if workers > 1 and count > 1:
@@ -253,6 +261,7 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
         writer.writeheader()
         writer.writerows(rows)
     params = dict(generator="training.seals", version=GENERATOR_VERSION, count=count, seed=seed, size=size,
-                  families=fams, backgrounds=bgs, lighting=lights, defects=defs, jpeg_quality=jpeg_quality)
+                  families=fams, backgrounds=bgs, lighting=lights, defects=defs, jpeg_quality=jpeg_quality,
+                  paired=bool(paired))
     (out / "generator.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return rows
