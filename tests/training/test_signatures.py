@@ -175,3 +175,190 @@ def test_cedar_normalisation_removes_the_background():
     assert np.mean(raw_bg[False]) - np.mean(raw_bg[True]) > 5  # the trap is there in the raw scans
     print(f"Zhang–Suen vs skimage on CEDAR canvases: mean IoU {np.mean(ious):.3f}")
     assert np.mean(ious) > 0.75
+
+
+# -- the embedding, the pair-feature cache, fine-tuning labels, the card ------------------------------
+def test_grid_pool_and_embedding_transform():
+    from training.signatures import cnn
+
+    fm = np.arange(2 * 5 * 7 * 3, dtype=np.float32).reshape(2, 5, 7, 3)
+    g = cnn.grid_pool(fm, 2, 3)
+    assert g.shape == (2, 2 * 3 * 3)
+    # first cell = rows 0-2, cols 0-2 (np.array_split of 5 and 7), channels inner
+    assert np.allclose(g[:, :3], fm[:, 0:3, 0:3].mean(axis=(1, 2)))
+    assert np.allclose(g[:, -3:], fm[:, 3:5, 5:7].mean(axis=(1, 2)))
+    x = np.array([[4.0, -9.0, 0.0]])
+    e = cnn.transform(x, np.zeros(3), np.eye(3), power=0.5)
+    assert np.allclose(e, np.array([[2.0, -3.0, 0.0]]) / np.sqrt(13.0))
+
+
+def test_keras_embedding_layers_match_numpy():
+    """The graph's GridPool/Embed layers (what the ONNX computes) equal the numpy twins training uses."""
+    pytest.importorskip("keras")
+    from training.signatures import cnn
+
+    rng = np.random.default_rng(0)
+    fm = rng.normal(size=(3, 14, 14, 4)).astype(np.float32)
+    GridPool, Embed = cnn._pool_layer_class()
+    pooled = np.asarray(GridPool(2, 3)(fm))
+    assert np.allclose(pooled, cnn.grid_pool(fm, 2, 3), atol=1e-6)
+    mean, matrix = rng.normal(size=24) * 0.1, rng.normal(size=(24, 5))
+    out = np.asarray(Embed(mean, matrix, 0.5)(pooled))
+    assert np.allclose(out, cnn.transform(pooled, mean, matrix, 0.5), atol=1e-4)
+
+
+def test_metric_layer_is_fitted_on_the_fit_rows_only():
+    from training.signatures import metric as MT
+
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(size=(120, 30)))
+    writers = np.repeat(np.arange(10), 12)
+    genuine = np.tile(np.r_[np.ones(6, bool), np.zeros(6, bool)], 10)
+    fit = writers < 6
+    a = MT.fit(X, writers, genuine, fit, pca_dims=8)
+    X2 = X.copy()
+    X2[~fit] = 100.0  # the other writers' images must not change the layer
+    b = MT.fit(X2, writers, genuine, fit, pca_dims=8)
+    assert np.allclose(a.mean, b.mean) and np.allclose(np.abs(a.matrix), np.abs(b.matrix))
+    z = a(X)[fit]
+    assert z.shape == (72, 8) and np.allclose(z.mean(axis=0), 0, atol=1e-9)
+    assert np.allclose(z.std(axis=0), 1.0, atol=1e-6)  # whitened on the fit rows
+    lda = MT.fit(X, writers, genuine, fit, pca_dims=8, lda_dims=3)
+    assert lda.matrix.shape == (30, 3)
+
+
+def test_finetune_classes_cover_training_writers_only():
+    from training.signatures.finetune import class_labels
+
+    writers = np.array([1, 1, 2, 2, 3, 3])
+    genuine = np.array([True, False, True, False, True, False])
+    y, n = class_labels(writers, genuine, np.isin(writers, [1, 2]))
+    assert n == 4 and list(y) == [0, 1, 2, 3, -1, -1]  # genuine-of-w, forgery-of-w; writer 3 unseen
+
+
+def _tiny_store(n=6, size=48):
+    from inference.signature.features import shape_features
+    from inference.signature.glcm import glcm_features
+    from inference.signature.preprocess import PreprocessOptions, normalize
+    from training.signatures.cache import NormStore
+
+    opts = PreprocessOptions(canvas_height=size, canvas_width=size, margin=2, min_component_px=2)
+    rng = np.random.default_rng(0)
+    sigs = []
+    for i in range(n):
+        img = np.full((60, 120), 240, np.uint8)
+        ys = (30 + 12 * np.sin(np.linspace(0, 6 + i, 100))).astype(int)
+        xs = np.linspace(10, 110, 100).astype(int)
+        for dy in (-1, 0, 1):
+            img[np.clip(ys + dy + rng.integers(-1, 2), 0, 59), xs] = 40
+        sigs.append(normalize(img, opts))
+    gl = [glcm_features(s.canvas) for s in sigs]
+    sh = [shape_features(s) for s in sigs]
+    return NormStore(opts, np.stack([s.canvas for s in sigs]), np.stack([s.mask for s in sigs]),
+                     np.stack([s.skeleton for s in sigs]), np.array([s.threshold for s in sigs]),
+                     np.array([s.bbox for s in sigs]), np.array([s.ink_fraction for s in sigs]), np.stack(gl),
+                     np.stack([a for a, _ in sh]), np.stack([b for _, b in sh]), key="tiny")
+
+
+def test_cached_pair_features_equal_the_apps_pair_vector(tmp_path):
+    """Training's vectorised/cached pair features are exactly what the app's Verifier computes."""
+    from inference.signature.features import FeatureSpec, pair_vector
+    from training.signatures import cache as C
+
+    store = _tiny_store()
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(len(store), 10))
+    spec = FeatureSpec(projection_dims=4)
+    proj = C.fit_projection(emb, 4)
+    pairs = np.array([[0, 1, 1], [2, 3, 0], [5, 0, 1], [4, 4, 0]])
+    X = C.pair_features(store, pairs, spec, emb, proj, cache_dir=tmp_path)
+    desc = store.descriptors(emb, proj, None, spec.overlay_tolerance)
+    ref = np.stack([pair_vector(desc[q], desc[r], spec) for q, r, _ in pairs])
+    assert np.allclose(X, ref, atol=1e-12)
+    assert len(list(tmp_path.glob("pairs-*.npy"))) == 1
+    X2 = C.pair_features(store, pairs, spec, emb * 2 + 1, proj, cache_dir=tmp_path)  # new CNN, cached rest
+    assert np.allclose(X2[:, 2 + 4:], X[:, 2 + 4:]) and len(list(tmp_path.glob("pairs-*.npy"))) == 1
+    sub = store.subset(np.array([1, 0]))
+    assert sub.key != store.key  # a subset must never hit its parent's caches
+
+
+def _fake_results():
+    refs = ["1", "3", "5", "10"]
+    pw = {"writers": [36, 37], "eer_mean": 0.1, "eer_std": 0.05, "eer_min": 0.05, "eer_max": 0.15,
+          "eer_median": 0.1, "accuracy_mean": 0.9, "accuracy_std": 0.02, "accuracy_min": 0.88, "writers_perfect": 0,
+          "per_writer_eer": [0.05, 0.15], "per_writer_accuracy": [0.92, 0.88]}
+    test = {n: {"eer": 0.1, "eer_threshold": 0.5, "auc": 0.95, "n_genuine": 10, "n_forged": 12, "frr": 0.1,
+                "far": 0.1, "accuracy": 0.9, "balanced_accuracy": 0.9, "threshold": 0.5,
+                "strict": {"frr": 0.3, "far": 0.01}, "per_writer": pw, "review_rate": 0.2,
+                "accuracy_outside_review": 0.95} for n in refs}
+    kern = {k: {"params": {"kernel": k, "C": 2.0}, "study": k != "rbf-scale", "val_eer": 0.1, "val_auc": 0.9,
+                "test_eer": 0.12, "test_auc": 0.93, "test_accuracy": 0.88}
+            for k in ("linear", "rbf", "poly", "sigmoid", "rbf-scale")}
+    acc = {"random_image_split": 0.99, "writer_disjoint": 0.52, "n_test_random": 648, "n_test_writer": 480}
+    rob = [{"kind": k, "severity": 2.0, "fraction": f, "eer": 0.1, "accuracy": 0.9, "frr": 0.1, "far": 0.1,
+            "auc": 0.95} for k in ("blur", "noise") for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    cfg = {"preprocess": {"median_size": 3, "min_component_px": 12, "canvas": [224, 224], "margin": 8,
+                          "skeletonize": False},
+           "features": {"projection_dims": 32, "overlay_tolerance": 2},
+           "data": {"split": {"train": "1-27", "val": "28-35", "test": "36-45"}},
+           "decision": {"strict_far": 0.01, "review_frr": 0.05, "draws": 5, "min_references": 3, "disagreement": 0.5},
+           "svm": {"select_refs": 5, "augment": {"fraction": 0.3, "blur": 1.5}},
+           "ablation": {"train_writers": "1-14", "refs": 5, "draws": 3},
+           "robustness": {"kinds": {"blur": 2.0, "noise": 25.0}},
+           "cnn": {"finetune": {"from_layer": "block4c_add", "margin": 0.2, "lr": 3e-4, "epochs": 4}}}
+    return {
+        "config": cfg, "counts": {"train": 1296, "val": 384, "test": 480}, "quick": False,
+        "previous": {"what": "1.0.0", "eer_5": 0.118, "accuracy_5": 0.861},
+        "embedding": {"taps": [{"layer": "block5c_add", "rows": 2, "cols": 3}], "dims": 256, "pooled_dims": 672,
+                      "power": 0.5, "pca_dims": 256, "lda_dims": 0},
+        "embedding_study": [{"name": "top GAP", "dims": 1280, "layer": "none", "cv_eer": 0.2, "shipped": False},
+                            {"name": "block5c_add 2×3", "dims": 672, "layer": "whitening PCA 256", "cv_eer": 0.12,
+                             "shipped": True}],
+        "finetune": {"history": {"val_eer": {0: 0.07, 2: 0.08}}, "best_epoch": 0, "best_val_reference_eer": 0.07,
+                     "epochs_run": 2, "images": 1296, "classes": 54, "trainable_weights": 123456, "seconds": 200.0,
+                     "finetuned_val_reference_eer": 0.07, "finetuned_val_eer": 0.05, "frozen_val_reference_eer": 0.07,
+                     "frozen_val_eer": 0.05},
+        "test": test, "kernels": kern, "kernel": "rbf-scale", "fusion": "mean", "lambda": 0.25, "prior": 0.8,
+        "calibration": {"a": 10.0, "b": -5.0},
+        "fusion_grid": [{"fusion": "mean", "lambda": 0.25, "val_eer": {int(n): 0.1 for n in refs},
+                         "test_eer": {int(n): 0.1 for n in refs}}],
+        "thresholds": {n: 0.5 for n in refs}, "strict_thresholds": {n: 0.9 for n in refs},
+        "review_bands": {n: [0.3, 0.9] for n in refs},
+        "feature_ablation": [{"variant": "all blocks", "features": 67, "val_eer": None, "test_eer": 0.1,
+                              "test_auc": 0.95}],
+        "preprocess_ablation": [{"variant": "as shipped", "test_eer": 0.1, "test_auc": 0.95, "pair_auc": 0.9}],
+        "robustness": rob, "single_image_head": {"development": 0.7, "test": 0.55},
+        "baselines": {"background_raw": acc, "background_normalized": {**acc, "writer_disjoint": 0.5},
+                      "cnn_raw": acc, "cnn_normalized": acc, "embedding_normalized": acc},
+        "pairs": {"train": 6000, "train_genuine": 3000, "dev": 100, "test": 100, "features": 67},
+        "folds": [[1, 2], [3, 4]],
+        "parity": {"cnn": {"n": 16, "max_abs": {"probs": 1e-6, "cam": 1e-5}, "argmax_agree": 1.0,
+                           "embedding_vs_training": 1e-5},
+                   "svm": {"n": 100, "max_abs_prob": 1e-5, "label_agree": 1.0}},
+        "runtime_parity": {"checked": 6, "max_abs_score_diff": 1e-6},
+        "sizes": {"model.onnx": 14_000_000}, "timings": {"normalise": 10.0, "total": 100.0},
+    }
+
+
+def test_card_holds_every_required_section(tmp_path):
+    """The model card is written from the results: every section the issue asks for is there."""
+    pytest.importorskip("matplotlib")
+    from training.signatures import card as K
+
+    r = _fake_results()
+    scores = {}
+    rng = np.random.default_rng(0)
+    for n in (1, 3, 5, 10):
+        y = np.r_[np.ones(20), np.zeros(20)].astype(int)
+        scores[n] = (y, np.clip(y * 0.4 + rng.random(40) * 0.6, 0, 1), np.repeat([36, 37], 20))
+    written = K.write_plots(tmp_path, scores, r)
+    assert set(written) >= {"roc_det.png", "score_hist.png", "per_writer_eer.png", "robustness.png"}
+    manifest = {"name": "Signature verification", "id": "signature-verify", "version": "2.0.0"}
+    text = K.write_card(tmp_path, r, manifest).read_text(encoding="utf-8")
+    for needle in ("research use", "36–45", "| 1 |", "| 3 |", "| 5 |", "| 10 |", "FRR", "FAR", "EER",
+                   "ROC-AUC", "Per-writer", "linear (study)", "rbf (study)", "poly (study)", "sigmoid (study)",
+                   "Preprocessing ablation", "Feature ablation", "Robustness", "25%", "50%", "75%",
+                   "background-only", "random image split", "Anchors", "100%", "99.40%", "EER < 1%",
+                   "NOT met", "roc_det.png", "score_hist.png", "Not tested on", "Fine-tuning the CNN",
+                   "Embedding (chosen on the development writers only)"):
+        assert needle in text, needle

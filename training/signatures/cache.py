@@ -93,7 +93,7 @@ class NormStore:
     def subset(self, rows: np.ndarray) -> "NormStore":
         return NormStore(self.opts, self.canvas[rows], self.mask[rows], self.skeleton[rows], self.threshold[rows],
                          self.bbox[rows], self.ink_fraction[rows], self.glcm[rows], self.shape[rows],
-                         self.profiles[rows], self.key)
+                         self.profiles[rows], _key(self.key, "subset", np.asarray(rows).tolist()))
 
 
 def normalize_items(items: Sequence[Item], opts: PreprocessOptions, cache_dir: Path, *, workers: int = 2,
@@ -173,16 +173,17 @@ def run_onnx(onnx_path: Path, tensors_fn, n: int, outputs: Sequence[str] = ("emb
 
 
 def embeddings(onnx_path: Path, store_or_paths, input_spec, cache_dir: Path, *, raw: bool = False,
-               log=print) -> dict[str, np.ndarray]:
-    """Embedding and probs of every canvas of a store (or raw scans when ``raw``); cached."""
+               outputs: Sequence[str] = ("embedding", "probs"), log=print) -> dict[str, np.ndarray]:
+    """The ONNX model's ``outputs`` for every canvas of a store (or raw scans when ``raw``); cached."""
     from inference.registry import sha256_file
 
     sha = sha256_file(onnx_path)
+    outputs = tuple(outputs)
     if raw:
         paths = list(store_or_paths)
-        key = _key(CACHE_VERSION, "raw", sha, [str(p) for p in paths])
+        key = _key(CACHE_VERSION, "raw", sha, [str(p) for p in paths], outputs)
     else:
-        key = _key(CACHE_VERSION, "emb", sha, store_or_paths.key)
+        key = _key(CACHE_VERSION, "emb", sha, store_or_paths.key, outputs)
     path = Path(cache_dir) / f"emb-{key}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as d:
@@ -194,9 +195,11 @@ def embeddings(onnx_path: Path, store_or_paths, input_spec, cache_dir: Path, *, 
     else:
         fn = lambda a, b: input_tensor(store_or_paths.canvas[a:b], input_spec)  # noqa: E731
         n = len(store_or_paths)
-    out = run_onnx(onnx_path, fn, n)
-    np.savez(path, **out)
-    log(f"  embedded {n} {'raw scans' if raw else 'canvases'} in {time.perf_counter() - t0:.0f} s")
+    out = run_onnx(onnx_path, fn, n, outputs=outputs)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **out)
+    tmp.replace(path)
+    log(f"  CNN features of {n} {'raw scans' if raw else 'canvases'} in {time.perf_counter() - t0:.0f} s")
     return out
 
 
@@ -208,20 +211,90 @@ def fit_projection(emb: np.ndarray, dims: int) -> Projection:
     return Projection(mean, vt[:max(dims, 1)])
 
 
-def pair_features(store: NormStore, pairs: np.ndarray, spec: FeatureSpec, emb: np.ndarray | None,
-                  projection: Projection | None, *, query_store: NormStore | None = None,
-                  query_emb: np.ndarray | None = None) -> np.ndarray:
-    """Pair vectors for rows (query, reference, y). Queries may come from another (degraded) store."""
+def cnn_pair_block(emb_q: np.ndarray, emb_r: np.ndarray, proj_q: np.ndarray | None, proj_r: np.ndarray | None,
+                   dims: int) -> np.ndarray:
+    """The ``cnn`` block of :func:`inference.signature.features.pair_vector`, vectorised over rows."""
+    a = emb_q / np.maximum(np.linalg.norm(emb_q, axis=1, keepdims=True), 1e-12)
+    b = emb_r / np.maximum(np.linalg.norm(emb_r, axis=1, keepdims=True), 1e-12)
+    cos = 1.0 - np.sum(a * b, axis=1)
+    euc = np.linalg.norm(a - b, axis=1)
+    proj = np.zeros((len(a), dims)) if not dims else np.abs(proj_q[:, :dims] - proj_r[:, :dims])
+    return np.concatenate([cos[:, None], euc[:, None], proj], axis=1)
+
+
+def _block_widths(spec: FeatureSpec) -> dict[str, int]:
+    from inference.signature.features import pair_feature_names
+
+    return {b: len(pair_feature_names(FeatureSpec(blocks=(b,), projection_dims=spec.projection_dims,
+                                                  overlay_tolerance=spec.overlay_tolerance,
+                                                  glcm_levels=spec.glcm_levels, glcm_distances=spec.glcm_distances)))
+            for b in spec.blocks}
+
+
+def static_pair_features(store: NormStore, pairs: np.ndarray, spec: FeatureSpec, cache_dir: Path | None, *,
+                         query_store: NormStore | None = None, log=print) -> np.ndarray:
+    """The blocks of the pair vector that do not depend on the CNN (GLCM, overlay, shape), in
+    ``spec.blocks`` order; cached by the stores, the spec and the pair list (the overlay is the
+    slow part of a pair vector, and it does not change when the CNN does)."""
     from inference.signature.features import pair_vector
 
+    blocks = tuple(b for b in spec.blocks if b != "cnn")
+    if not blocks:
+        return np.zeros((len(pairs), 0))
+    sub = FeatureSpec(blocks=blocks, projection_dims=0, overlay_tolerance=spec.overlay_tolerance,
+                      glcm_levels=spec.glcm_levels, glcm_distances=spec.glcm_distances)
     qstore = query_store or store
-    qemb = emb if query_emb is None else query_emb
+    path = None
+    if cache_dir is not None:
+        key = _key(CACHE_VERSION, "pairs", store.key, qstore.key, sub.as_dict(),
+                   hashlib.sha256(np.ascontiguousarray(pairs[:, :2], dtype=np.int64).tobytes()).hexdigest())
+        path = Path(cache_dir) / f"pairs-{key}.npy"
+        if path.is_file():
+            return np.load(path)
+    t0 = time.perf_counter()
     needed_r = sorted(set(pairs[:, 1].tolist()))
     needed_q = sorted(set(pairs[:, 0].tolist()))
-    rdesc = store.descriptors(emb, projection, needed_r)
-    qdesc = rdesc if (qstore is store and qemb is emb) else {}
-    missing = [i for i in needed_q if i not in qdesc]
-    if missing:
-        qdesc = {**qdesc, **qstore.descriptors(qemb, projection, missing)} if qstore is store and qemb is emb \
-            else qstore.descriptors(qemb, projection, needed_q)
-    return np.stack([pair_vector(qdesc[q], rdesc[r], spec) for q, r, _ in pairs])
+    rdesc = store.descriptors(None, None, needed_r, spec.overlay_tolerance)
+    if qstore is store:
+        qdesc = {**rdesc, **store.descriptors(None, None, [i for i in needed_q if i not in rdesc],
+                                              spec.overlay_tolerance)}
+    else:
+        qdesc = qstore.descriptors(None, None, needed_q, spec.overlay_tolerance)
+    X = np.stack([pair_vector(qdesc[q], rdesc[r], sub) for q, r in pairs[:, :2]])
+    if path is not None:
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, X)
+        tmp.replace(path)
+    if len(pairs) > 500:
+        log(f"  static pair features of {len(pairs)} pairs in {time.perf_counter() - t0:.0f} s")
+    return X
+
+
+def pair_features(store: NormStore, pairs: np.ndarray, spec: FeatureSpec, emb: np.ndarray | None,
+                  projection: Projection | None, *, query_store: NormStore | None = None,
+                  query_emb: np.ndarray | None = None, cache_dir: Path | None = None) -> np.ndarray:
+    """Pair vectors for rows (query, reference[, y]), exactly as
+    :func:`inference.signature.features.pair_vector` computes them. Queries may come from another
+    (degraded) store with its own embeddings. The CNN block is vectorised; the rest comes from
+    :func:`static_pair_features` (cached when ``cache_dir`` is given)."""
+    pairs = np.asarray(pairs)
+    static = static_pair_features(store, pairs, spec, cache_dir, query_store=query_store)
+    widths = _block_widths(spec)
+    parts, col = [], 0
+    for b in spec.blocks:
+        if b == "cnn":
+            if emb is None:
+                raise ValueError("the 'cnn' feature block needs embeddings")
+            qe = emb if query_emb is None else query_emb
+            q, r = pairs[:, 0], pairs[:, 1]
+            pq = pr = None
+            if spec.projection_dims:
+                if projection is None:
+                    raise ValueError("projection_dims > 0 needs a projection")
+                pq, pr = projection(qe[q]), projection(emb[r])
+            parts.append(cnn_pair_block(np.asarray(qe[q], np.float64), np.asarray(emb[r], np.float64), pq, pr,
+                                        spec.projection_dims))
+        else:
+            parts.append(static[:, col:col + widths[b]])
+            col += widths[b]
+    return np.concatenate(parts, axis=1).astype(np.float64)

@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cache and run folder (default runs/signatures)")
     parser.add_argument("--quick", action="store_true",
                         help="skip ablations, robustness and baselines (a smoke run; the card says so)")
+    parser.add_argument("--card-only", action="store_true",
+                        help="rewrite CARD.md and the plots from the last run's results (runs/signatures), no training")
     parser.add_argument("--compare-finetune", action="store_true",
                         help="also fine-tune the CNN's top block and report the SVM with those embeddings")
 
@@ -69,6 +71,8 @@ class Clock:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.card_only:
+        return write_card_only(args)
     from inference.signature.features import FeatureSpec, pair_feature_names
     from inference.signature.preprocess import PreprocessOptions
     from training.signatures import cache as C
@@ -102,16 +106,19 @@ def run(args: argparse.Namespace) -> int:
     side = D.side_of(items, split)
     results: dict = {"config": cfg, "split": {k: v for k, v in split.items()},
                      "counts": {s: int(np.sum(side == s)) for s in D.SIDES}, "quick": bool(args.quick)}
+    if cfg.get("previous"):
+        results["previous"] = cfg["previous"]
     print(f"CEDAR: {len(items)} images, {len(writers_all)} writers; split {cfg['data']['split']}", flush=True)
 
     # 1. normalise ------------------------------------------------------------------------------
     store = C.normalize_items(items, opts, cache_dir, workers=workers)
     clock.lap("normalise")
 
-    # 2. CNN embeddings (frozen ImageNet backbone) ---------------------------------------------
+    # 2. CNN embeddings: frozen ImageNet Lite0 taps, pooled; the learned layer on development writers
     from inference.manifest import InputSpec
     from training.lite0.model import PREPROCESSING
     from training.signatures import cnn
+    from training.signatures import metric as MT
 
     input_spec = InputSpec("input", opts.canvas_height, opts.canvas_width, "NHWC", "RGB", "letterbox",
                            float(PREPROCESSING["scale"]), tuple(PREPROCESSING["mean"]), tuple(PREPROCESSING["std"]),
@@ -119,19 +126,31 @@ def run(args: argparse.Namespace) -> int:
     import keras
 
     keras.utils.set_random_seed(seed)
-    classifier, backbone = cnn.build_classifier("imagenet")
-    dense = classifier.get_layer("verdict")
-    dense.set_weights([np.zeros_like(w) for w in dense.get_weights()])
-    frozen_onnx = work / "cnn_frozen.onnx"
-    if not frozen_onnx.is_file():
-        from training.lite0.cam_export import build_cam_model, export_onnx
-
-        export_onnx(build_cam_model(classifier), frozen_onnx)
-    emb_all = C.embeddings(frozen_onnx, store, input_spec, cache_dir)["embedding"]
-    clock.lap("CNN embeddings")
-
+    ccfg = cfg["cnn"]
+    taps = cnn.parse_taps(ccfg["taps"])
+    backbone = cnn.build_backbone("imagenet")
+    feat_onnx = work / f"features-{C._key([t.__dict__ for t in taps])}.onnx"
+    if not feat_onnx.is_file():
+        cnn.export_feature_model(backbone, taps, feat_onnx)
+    feats_all = C.embeddings(feat_onnx, store, input_spec, cache_dir, outputs=cnn.FEATURE_OUTPUTS)
     dev_writers = sorted(set(split["train"]) | set(split["val"]))
     dev_mask = np.isin(writer_of, dev_writers)
+    layer_kw = dict(power=float(ccfg["power"]), pca_dims=int(ccfg["pca_dims"]), lda_dims=int(ccfg.get("lda_dims", 0)),
+                    ridge=float(ccfg.get("ridge", 0.1)))
+    fold_writers = _writer_folds(dev_writers, int(cfg["svm"].get("cv_folds", 5)), seed)
+    # emb_all: what the SVM sees. Development images are embedded out of sample (cross-fitted by writer
+    # fold), test images by the shipped layer (fitted on all development writers).
+    emb_all, layer, layer_of = MT.cross_fitted(feats_all["pooled"], writer_of, genuine, fold_writers, **layer_kw)
+    emb_shipped = layer(feats_all["pooled"])
+    gap_all = feats_all["gap"]
+    embed = Embedder(feat_onnx, input_spec, cache_dir, layer, layer_of)
+    results["embedding"] = {"taps": [t.__dict__ for t in taps], "dims": int(emb_all.shape[1]),
+                            "pooled_dims": int(feats_all["pooled"].shape[1]), "power": layer.power,
+                            "pca_dims": layer.pca_dims, "lda_dims": layer.lda_dims}
+    clock.lap("CNN embeddings")
+    results["embedding_study"] = _embedding_study(items, feats_all, taps, backbone, ccfg, fold_writers, seed)
+    clock.lap("embedding study")
+
     projection = C.fit_projection(emb_all[dev_mask], spec.projection_dims)
 
     # 3. pairs, SVMs and writer-grouped cross-validation on the development writers ---------------
@@ -146,13 +165,13 @@ def run(args: argparse.Namespace) -> int:
     D.check_pairs(items, dev_pairs, dev_writers)
     D.check_pairs(items, test_pairs, split["test"])
     names = pair_feature_names(spec)
-    X_train = C.pair_features(store, train_pairs, spec, emb_all, projection)
-    X_dev = C.pair_features(store, dev_pairs, spec, emb_all, projection)
-    X_test = C.pair_features(store, test_pairs, spec, emb_all, projection)
+    X_train = C.pair_features(store, train_pairs, spec, emb_all, projection, cache_dir=cache_dir)
+    X_dev = C.pair_features(store, dev_pairs, spec, emb_all, projection, cache_dir=cache_dir)
+    X_test = C.pair_features(store, test_pairs, spec, emb_all, projection, cache_dir=cache_dir)
     aug_cfg = svm_cfg.get("augment") or {}
     if aug_cfg.get("fraction", 0) > 0:
         train_pairs, X_train = _augment_pairs(items, dev_writers, train_pairs, X_train, store, emb_all, projection,
-                                              spec, opts, aug_cfg, frozen_onnx, input_spec, cache_dir, workers, seed)
+                                              spec, opts, aug_cfg, embed, cache_dir, workers, seed)
     y_train = train_pairs[:, 2]
     train_fold = np.array([fold_of[items[q].writer] for q in train_pairs[:, 0]])
     dev_fold = np.array([fold_of[items[q].writer] for q in dev_pairs[:, 0]])
@@ -299,52 +318,62 @@ def run(args: argparse.Namespace) -> int:
     pre_rows = []
     acfg = cfg.get("ablation", {})
     if acfg.get("enabled") and not args.quick:
-        pre_rows = _preprocess_ablation(items, split, opts, spec, acfg, best, fusion, lam, cache_dir, frozen_onnx,
-                                        input_spec, workers, seed, store, emb_all)
+        pre_rows = _preprocess_ablation(items, split, opts, spec, acfg, best, fusion, lam, cache_dir, embed, ccfg,
+                                        workers, seed, store, feats_all["pooled"])
         clock.lap("preprocessing ablation")
     results["preprocess_ablation"] = pre_rows
 
     # fine-tuning comparison (optional)
     if args.compare_finetune or cfg["cnn"]["finetune"].get("compare"):
-        results["finetune"] = _finetune_compare(cfg, items, split, side, store, classifier, backbone, input_spec,
-                                                cache_dir, work, spec, emb_all, best, test_sets, sel_n, seed)
-        classifier, backbone = cnn.build_classifier("imagenet")  # the export uses the frozen backbone
+        results["finetune"] = _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spec,
+                                                feats_all["pooled"], best, sel_n, seed)
         clock.lap("fine-tuning comparison")
 
     # robustness
     rob_rows = []
     rcfg = cfg.get("robustness", {})
     if rcfg.get("enabled") and not args.quick:
-        rob_rows = _robustness(items, split, opts, spec, rcfg, model, store, emb_all, projection, frozen_onnx,
-                               input_spec, cache_dir, workers, fusion, lam, prior, calibration, thresholds, seed)
+        rob_rows = _robustness(items, split, opts, spec, rcfg, model, store, emb_all, projection, embed,
+                               cache_dir, workers, fusion, lam, prior, calibration, thresholds, seed)
         clock.lap("robustness")
     results["robustness"] = rob_rows
 
     # 5. single-image protocol and background-only baseline ---------------------------------------
     from training.signatures import baselines as B
 
-    head_kernel, head_bias, head_model = B.fit_verdict_head(emb_all, genuine, dev_mask, C=cfg["cnn"]["head_C"])
-    z = emb_all @ head_kernel + head_bias
+    head_kernel, head_bias, head_model = B.fit_verdict_head(gap_all, genuine, dev_mask, C=cfg["cnn"]["head_C"])
+    z = gap_all @ head_kernel + head_bias
     p_forged = np.exp(z[:, 1]) / np.exp(z).sum(axis=1)
     head_acc = {"development": float(np.mean((p_forged[dev_mask] < 0.5) == genuine[dev_mask])),
                 "test": float(np.mean((p_forged[side == "test"] < 0.5) == genuine[side == "test"]))}
     results["single_image_head"] = head_acc
     if cfg.get("baselines", {}).get("enabled") and not args.quick:
-        results["baselines"] = _baselines(items, split, store, emb_all, frozen_onnx, input_spec, cache_dir, seed)
+        results["baselines"] = _baselines(items, split, store, embed, emb_all, gap_all, seed)
         clock.lap("baselines")
 
     # 6. export ----------------------------------------------------------------------------------
     out_dir.mkdir(parents=True, exist_ok=True)
-    dense = classifier.get_layer("verdict")
-    dense.set_weights([head_kernel, head_bias])
-    parity_imgs = C.input_tensor(store.canvas[np.flatnonzero(side == "test")[::30]], input_spec)
-    cnn_parity = cnn.export(classifier, out_dir / "model.onnx", parity_imgs)
+    pack_model = cnn.build_pack_model(backbone, taps, layer.mean, layer.matrix, layer.power, head_kernel, head_bias)
+    parity_rows = np.flatnonzero(side == "test")[::30]
+    parity_imgs = C.input_tensor(store.canvas[parity_rows], input_spec)
+    cnn_parity = cnn.export(pack_model, out_dir / "model.onnx", parity_imgs)
+    # the shipped graph's embedding must be the one the SVM was trained on
+    onnx_emb = C.run_onnx(out_dir / "model.onnx", lambda a, b: parity_imgs[a:b], len(parity_imgs),
+                          outputs=("embedding",))["embedding"]
+    cnn_parity["embedding_vs_training"] = float(np.max(np.abs(onnx_emb - emb_shipped[parity_rows])))
+    if cnn_parity["embedding_vs_training"] > 1e-3:
+        raise SystemExit(f"exported embedding differs from the training embedding: {cnn_parity}")
     final = S.fit(best, X_train, y_train, seed=seed, log=lambda *a: None)  # same data, same seed: identical
     svm_path = S.export_onnx(final, X_train.shape[1], out_dir / "svm.onnx")
     svm_parity = S.check_onnx(final, svm_path, X_test.astype(np.float32))
-    projection.save(out_dir / "projection.npz")
+    shipped = [out_dir / "model.onnx", svm_path]
+    if spec.projection_dims:
+        projection.save(out_dir / "projection.npz")
+        shipped.append(out_dir / "projection.npz")
+    elif (out_dir / "projection.npz").exists():
+        (out_dir / "projection.npz").unlink()  # a stale file from an older pack
     results["parity"] = {"cnn": cnn_parity, "svm": svm_parity}
-    results["sizes"] = {p.name: p.stat().st_size for p in (out_dir / "model.onnx", svm_path, out_dir / "projection.npz")}
+    results["sizes"] = {p.name: p.stat().st_size for p in shipped}
 
     from training.signatures import card as K
 
@@ -371,15 +400,62 @@ def run(args: argparse.Namespace) -> int:
     results["samples"] = samples
     results["timings"] = dict(clock.stages)
     results["timings"]["total"] = clock.total
+    # results first, so a failure in the plots or the card can be redone with --card-only
+    (work / "results.json").write_text(json.dumps(_jsonable(results), indent=1), encoding="utf-8")
+    np.savez(work / "test_scores.npz", **{f"{k}_{n}": v for n, t in test_scores.items()
+                                          for k, v in zip(("y", "s", "w"), t)})
     K.write_plots(out_dir, test_scores, results)
     K.write_card(out_dir, results, manifest)
-    (work / "results.json").write_text(json.dumps(_jsonable(results), indent=1), encoding="utf-8")
-    # the manifest records metrics; rewrite it now the card and plots exist (hashes unchanged)
     print(f"Wrote {out_dir} in {clock.total:.0f} s", flush=True)
     return 0
 
 
+def write_card_only(args: argparse.Namespace) -> int:
+    """Plots and CARD.md again from ``<work>/results.json`` and ``test_scores.npz`` (no training)."""
+    from training.signatures import card as K
+
+    cfg = load_config(args.config)
+    work = Path(args.work)
+    out_dir = args.out or REPO_ROOT / "models" / cfg["pack"]["id"]
+    rpath, spath = work / "results.json", work / "test_scores.npz"
+    if not rpath.is_file() or not spath.is_file():
+        raise SystemExit(f"--card-only needs {rpath} and {spath} from a full run")
+    results = json.loads(rpath.read_text(encoding="utf-8"))
+    with np.load(spath) as d:
+        ns = sorted({int(k.split("_")[1]) for k in d.files})
+        test_scores = {n: (d[f"y_{n}"], d[f"s_{n}"], d[f"w_{n}"]) for n in ns}
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    K.write_plots(out_dir, test_scores, results)
+    path = K.write_card(out_dir, results, manifest)
+    print(f"Wrote {path}", flush=True)
+    return 0
+
+
 # -- helpers -----------------------------------------------------------------------------------------
+class Embedder:
+    """Embeddings of a store (or of raw scans): the cached feature model through the learned layer."""
+
+    def __init__(self, feature_onnx: Path, input_spec, cache_dir: Path, layer, layer_of: dict | None = None) -> None:
+        self.feature_onnx, self.input_spec, self.cache_dir, self.layer = feature_onnx, input_spec, cache_dir, layer
+        self.layer_of = layer_of or {}
+
+    def features(self, store_or_paths, raw: bool = False) -> dict[str, np.ndarray]:
+        from training.signatures import cache as C
+        from training.signatures import cnn
+
+        return C.embeddings(self.feature_onnx, store_or_paths, self.input_spec, self.cache_dir, raw=raw,
+                            outputs=cnn.FEATURE_OUTPUTS)
+
+    def __call__(self, store_or_paths, writers=None, raw: bool = False) -> np.ndarray:
+        """Embeddings; with ``writers`` (one per row), development writers' rows are cross-fitted."""
+        from training.signatures import metric as MT
+
+        pooled = self.features(store_or_paths, raw)["pooled"]
+        if writers is None:
+            return self.layer(pooled)
+        return MT.apply_by_writer(pooled, writers, self.layer, self.layer_of)
+
+
 def _block_of(name: str) -> str:
     if name.startswith("cnn_"):
         return "cnn"
@@ -391,30 +467,42 @@ def _block_of(name: str) -> str:
 
 
 def _augment_pairs(items, dev_writers, train_pairs, X_train, store, emb, projection, spec, opts, aug_cfg,
-                   onnx_path, input_spec, cache_dir, workers, seed):
+                   embed, cache_dir, workers, seed):
     """Add copies of a share of the training pairs in which the query, the reference or both are
     blurred (Gaussian, ``aug_cfg["blur"]`` px, milder than the robustness test's), so the SVM learns
     that a blurred scan of the same hand is still the same hand."""
-    from inference.signature.features import pair_vector
     from training.signatures import cache as C
 
     dev_items = [it for it in items if it.writer in set(dev_writers)]
     degraded = C.normalize_items(dev_items, opts, cache_dir, workers=workers, degrade=("blur", float(aug_cfg["blur"])))
-    e = C.embeddings(onnx_path, degraded, input_spec, cache_dir)["embedding"]
-    deg = {dev_items[i].index: d for i, d in degraded.descriptors(e, projection, None, spec.overlay_tolerance).items()}
+    e = embed(degraded, writers=[it.writer for it in dev_items])
+    # the degraded store is indexed 0..k-1 over dev_items; map item index -> row
+    row_of = {it.index: k for k, it in enumerate(dev_items)}
     rng = np.random.default_rng(seed + 11)
     pick = np.flatnonzero(rng.random(len(train_pairs)) < float(aug_cfg["fraction"]))
     which = rng.integers(0, 3, size=len(pick))  # 0 query blurred, 1 reference blurred, 2 both
-    needed = sorted(set(train_pairs[pick, 0].tolist()) | set(train_pairs[pick, 1].tolist()))
-    clean = store.descriptors(emb, projection, needed, spec.overlay_tolerance)
-    rows = []
-    for i, w in zip(pick, which):
-        q, r, _ = train_pairs[i]
-        dq = deg[q] if w in (0, 2) else clean[q]
-        dr = deg[r] if w in (1, 2) else clean[r]
-        rows.append(pair_vector(dq, dr, spec))
+    q, r = train_pairs[pick, 0], train_pairs[pick, 1]
+    qd = np.isin(which, (0, 2))
+    rd = np.isin(which, (1, 2))
+    # one combined store: rows 0..N-1 clean (item index), N.. degraded copies
+    N = len(store)
+    both = _concat_stores(store, degraded)
+    emb_both = np.concatenate([emb, e])
+    rows = np.stack([np.where(qd, N + np.array([row_of[i] for i in q]), q),
+                     np.where(rd, N + np.array([row_of[i] for i in r]), r),
+                     train_pairs[pick, 2]], axis=1)
+    Xa = C.pair_features(both, rows, spec, emb_both, projection, cache_dir=cache_dir)
     print(f"  augmented {len(pick)} training pairs with blurred copies (sigma {aug_cfg['blur']} px)", flush=True)
-    return np.concatenate([train_pairs, train_pairs[pick]]), np.concatenate([X_train, np.stack(rows)])
+    return np.concatenate([train_pairs, train_pairs[pick]]), np.concatenate([X_train, Xa])
+
+
+def _concat_stores(a, b):
+    from training.signatures.cache import NormStore
+
+    cat = lambda x, y: np.concatenate([x, y])  # noqa: E731
+    return NormStore(a.opts, cat(a.canvas, b.canvas), cat(a.mask, b.mask), cat(a.skeleton, b.skeleton),
+                     cat(a.threshold, b.threshold), cat(a.bbox, b.bbox), cat(a.ink_fraction, b.ink_fraction),
+                     cat(a.glcm, b.glcm), cat(a.shape, b.shape), cat(a.profiles, b.profiles), f"{a.key}+{b.key}")
 
 
 def _writer_folds(writers, k: int, seed: int) -> list[list[int]]:
@@ -439,11 +527,53 @@ def _jsonable(obj):
     return obj
 
 
-def _preprocess_ablation(items, split, opts, spec, acfg, kernel, fusion, lam, cache_dir, onnx_path, input_spec,
-                         workers, seed, main_store, main_emb):
+def _embedding_study(items, feats, taps, backbone, ccfg, folds, seed):
+    """Reference EER (cosine, 5 references) of candidate embeddings, cross-validated over the
+    development writers' folds (the learned layer fitted on the other folds)."""
+    from training.signatures import finetune as F
+    from training.signatures import metric as MT
+
+    writers = np.array([it.writer for it in items])
+    genuine = np.array([it.genuine for it in items])
+    pooled, gap = feats["pooled"], feats["gap"]
+    widths = [t.rows * t.cols * int(backbone.get_layer(t.layer).output.shape[-1]) for t in taps]
+    starts = np.cumsum([0] + widths)
+    power, k = float(ccfg["power"]), int(ccfg["pca_dims"])
+    cands = [("top GAP (1280-d, the previous pack's embedding)", gap, "none", None),
+             ("top GAP", gap, f"whitening PCA {k}", dict(power=power, pca_dims=k))]
+    if len(taps) > 1:
+        for t, a, b in zip(taps, starts[:-1], starts[1:]):
+            cands.append((f"{t.layer} {t.rows}×{t.cols}", pooled[:, a:b], f"whitening PCA {k}",
+                          dict(power=power, pca_dims=k)))
+    name = " + ".join(f"{t.layer} {t.rows}×{t.cols}" for t in taps)
+    cands.append((name, pooled, f"whitening PCA {k}", dict(power=power, pca_dims=k)))
+    lda = int(ccfg.get("study_lda_dims", 128))
+    cands.append((name, pooled, f"whitening PCA {k} + genuine/forgery discriminant {lda}",
+                  dict(power=power, pca_dims=k, lda_dims=lda, ridge=float(ccfg.get("ridge", 0.1)))))
+    rows = []
+    for label, X, layer_name, kw in cands:
+        eers = []
+        for fw in folds:
+            fit_w = [w for f in folds if f is not fw for w in f]
+            Z = X if kw is None else MT.fit(X, writers, genuine, np.isin(writers, fit_w), **kw)(X)
+            eers.append(F.reference_eer(Z, items, fw, draws=3, seed=seed))
+        rows.append({"name": label, "dims": int(X.shape[1]), "layer": layer_name, "cv_eer": float(np.mean(eers)),
+                     "cv_eer_folds": [round(float(e), 4) for e in eers],
+                     "shipped": bool(X is pooled and kw is not None and not kw.get("lda_dims"))})
+        print(f"  embedding study: {label:<48} {layer_name:<40} CV reference EER {rows[-1]['cv_eer']:.3f}", flush=True)
+    return rows
+
+
+def _preprocess_ablation(items, split, opts, spec, acfg, kernel, fusion, lam, cache_dir, embed, ccfg,
+                         workers, seed, main_store, main_pooled):
+    """Each preprocessing switch flipped, reduced protocol: SVM (and the embedding's learned layer)
+    fitted on ``acfg["train_writers"]``, EER on the test writers."""
+    from dataclasses import replace
+
     from training.signatures import cache as C
     from training.signatures import data as D
     from training.signatures import evaluate as E
+    from training.signatures import metric as MT
     from training.signatures import metrics as M
     from training.signatures import svm as S
 
@@ -451,19 +581,24 @@ def _preprocess_ablation(items, split, opts, spec, acfg, kernel, fusion, lam, ca
     sub = [it for it in items if it.writer in set(abl_train) | set(split["test"])]
     rows_idx = np.array([it.index for it in sub])
     # re-index the subset 0..k-1 so the caches and pairs work on it alone
-    from dataclasses import replace
-
     sub_items = [replace(it, index=i) for i, it in enumerate(sub)]
     tr_pairs = D.training_pairs(sub_items, abl_train, pos_per_writer=100, neg_per_writer=100, seed=seed)
     te_pairs = D.all_reference_pairs(sub_items, split["test"])
     sets = E.draw_sets(sub_items, split["test"], int(acfg["refs"]), draws=int(acfg["draws"]), seed=seed + 2)
     train_rows = np.array([it.writer in set(abl_train) for it in sub_items])
+    w_sub = np.array([it.writer for it in sub_items])
+    g_sub = np.array([it.genuine for it in sub_items])
     out = []
 
-    def measure(label, store, emb, changes):
+    abl_folds = _writer_folds(abl_train, 5, seed)
+
+    def measure(label, store, pooled, changes):
+        emb, _, _ = MT.cross_fitted(pooled, w_sub, g_sub, abl_folds, power=float(ccfg["power"]),
+                                    pca_dims=int(ccfg["pca_dims"]), lda_dims=int(ccfg.get("lda_dims", 0)),
+                                    ridge=float(ccfg.get("ridge", 0.1)))
         proj = C.fit_projection(emb[train_rows], spec.projection_dims)
-        Xtr = C.pair_features(store, tr_pairs, spec, emb, proj)
-        Xte = C.pair_features(store, te_pairs, spec, emb, proj)
+        Xtr = C.pair_features(store, tr_pairs, spec, emb, proj, cache_dir=cache_dir)
+        Xte = C.pair_features(store, te_pairs, spec, emb, proj, cache_dir=cache_dir)
         m = S.fit(kernel, Xtr, tr_pairs[:, 2], seed=seed, log=lambda *a: None)
         pt = S.genuine_proba(m, Xte)
         pr = float(S.genuine_proba(m, Xtr)[tr_pairs[:, 2] == 1].mean())
@@ -473,18 +608,18 @@ def _preprocess_ablation(items, split, opts, spec, acfg, kernel, fusion, lam, ca
         print(f"  preprocessing {label:<44} test EER {row['test_eer']:.3f} AUC {row['test_auc']:.4f}", flush=True)
         out.append(row)
 
-    measure("as shipped", main_store.subset(rows_idx), main_emb[rows_idx], {})
+    measure("as shipped", main_store.subset(rows_idx), main_pooled[rows_idx], {})
     for variant in acfg["variants"]:
         o = opts.with_(**variant["preprocess"])
         st = C.normalize_items(sub_items, o, cache_dir, workers=workers)
-        emb = C.embeddings(onnx_path, st, input_spec, cache_dir)["embedding"]
-        measure(variant["name"], st, emb, variant["preprocess"])
+        measure(variant["name"], st, embed.features(st)["pooled"], variant["preprocess"])
     return out
 
 
-def _robustness(items, split, opts, spec, rcfg, model, store, emb, projection, onnx_path, input_spec, cache_dir,
+def _robustness(items, split, opts, spec, rcfg, model, store, emb, projection, embed, cache_dir,
                 workers, fusion, lam, prior, calibration, thresholds, seed):
-    from inference.signature.features import pair_vector
+    """A share of the test images degraded (blur, noise) before normalisation; the shipped SVM,
+    fusion, calibration and thresholds unchanged."""
     from training.signatures import cache as C
     from training.signatures import evaluate as E
     from training.signatures import metrics as M
@@ -493,23 +628,31 @@ def _robustness(items, split, opts, spec, rcfg, model, store, emb, projection, o
 
     test_items = [it for it in items if it.writer in set(split["test"])]
     test_idx = np.array([it.index for it in test_items])
+    row_of = {int(i): k for k, i in enumerate(test_idx)}
     n = int(rcfg["refs"])
     sets = E.draw_sets(items, split["test"], n, draws=int(rcfg["draws"]), seed=seed + 3)
-    clean = store.descriptors(emb, projection, test_idx.tolist(), spec.overlay_tolerance)
+    needed = E.needed_pairs(sets)
+    N = len(store)
     rows = []
     for kind, severity in rcfg["kinds"].items():
         st = C.normalize_items(test_items, opts, cache_dir, workers=workers, degrade=(kind, float(severity)))
-        e = C.embeddings(onnx_path, st, input_spec, cache_dir)["embedding"]
-        dd = st.descriptors(e, projection, None, spec.overlay_tolerance)
-        degraded = {int(test_idx[i]): d for i, d in dd.items()}
+        both = _concat_stores(store, st)
+        emb_both = np.concatenate([emb, embed(st, writers=[it.writer for it in test_items])])
+        deg_row = lambda idx: N + np.array([row_of[int(i)] for i in idx])  # noqa: E731
+        probs = {}
+        for qd in (False, True):      # every combination of a clean/degraded query and reference
+            for rd in (False, True):
+                q = deg_row(needed[:, 0]) if qd else needed[:, 0]
+                r = deg_row(needed[:, 1]) if rd else needed[:, 1]
+                X = C.pair_features(both, np.stack([q, r], axis=1), spec, emb_both, projection, cache_dir=cache_dir)
+                probs[(qd, rd)] = S.genuine_proba(model, X)
+        where = {(int(q), int(r)): k for k, (q, r) in enumerate(needed)}
         for frac in [0.0] + list(rcfg["fractions"]) + [1.0]:
             mask = R.choose_degraded(len(test_idx), frac, seed + int(frac * 100))
             deg = {int(i): bool(m) for i, m in zip(test_idx, mask)}
 
-            def pair_prob(rows_, deg=deg, degraded=degraded):
-                X = np.stack([pair_vector((degraded if deg[q] else clean)[q], (degraded if deg[r] else clean)[r], spec)
-                              for q, r in rows_])
-                return S.genuine_proba(model, X)
+            def pair_prob(rows_, deg=deg, probs=probs):
+                return np.array([probs[(deg[int(q)], deg[int(r)])][where[(int(q), int(r))]] for q, r in rows_])
 
             sc = E.score_sets(items, sets, pair_prob, fusion)
             s = sc.score(lam, prior, calibration)
@@ -520,10 +663,11 @@ def _robustness(items, split, opts, spec, rcfg, model, store, emb, projection, o
     return rows
 
 
-def _baselines(items, split, store, emb_norm, onnx_path, input_spec, cache_dir, seed):
+def _baselines(items, split, store, embed, emb_norm, gap_norm, seed):
+    """The study's single-image protocol (genuine/forged from one image, no reference) and the
+    background-only baseline, each on raw scans and on normalised canvases."""
     from inference.imageio import load_image
     from training.signatures import baselines as B
-    from training.signatures import cache as C
 
     out = {}
     t0 = time.perf_counter()
@@ -533,62 +677,86 @@ def _baselines(items, split, store, emb_norm, onnx_path, input_spec, cache_dir, 
     out["background_normalized"] = B.single_image_accuracy(bg_norm, items, split, seed=seed)
     print(f"  background-only: raw {out['background_raw']}, normalised {out['background_normalized']} "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    emb_raw = C.embeddings(onnx_path, [it.path for it in items], input_spec, cache_dir, raw=True)["embedding"]
-    out["cnn_raw"] = B.single_image_accuracy(emb_raw, items, split, seed=seed)
-    out["cnn_normalized"] = B.single_image_accuracy(emb_norm, items, split, seed=seed)
-    print(f"  single-image CNN+SVM: raw {out['cnn_raw']}, normalised {out['cnn_normalized']}", flush=True)
+    raw = embed.features([it.path for it in items], raw=True)
+    out["cnn_raw"] = B.single_image_accuracy(raw["gap"], items, split, seed=seed)
+    out["cnn_normalized"] = B.single_image_accuracy(gap_norm, items, split, seed=seed)
+    out["embedding_normalized"] = B.single_image_accuracy(emb_norm, items, split, seed=seed)
+    print(f"  single-image CNN+SVM: raw {out['cnn_raw']}, normalised {out['cnn_normalized']}, "
+          f"pack embedding {out['embedding_normalized']}", flush=True)
     return out
 
 
-def _finetune_compare(cfg, items, split, side, store, classifier, backbone, input_spec, cache_dir, work, spec,
-                      emb_frozen, kernel, test_sets, sel_n, seed):
-    """Fine-tune the top block(s) on the training writers (1-27) and compare the SVM on validation
-    writers (28-35) with fine-tuned vs frozen embeddings (both SVMs trained on writers 1-27)."""
+def _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spec, pooled_frozen, kernel, sel_n,
+                      seed):
+    """Fine-tune the CNN on the training writers (1-27) and compare with the frozen network on the
+    validation writers (28-35): the embedding's own reference EER and the SVM's (both SVMs trained
+    on pairs of writers 1-27, both embeddings' learned layers fitted on writers 1-27). Test writers
+    are not looked at."""
+    import keras
+
     from training.signatures import cache as C
     from training.signatures import cnn
     from training.signatures import data as D
     from training.signatures import evaluate as E
+    from training.signatures import finetune as F
+    from training.signatures import metric as MT
     from training.signatures import metrics as M
     from training.signatures import svm as S
 
     fcfg = cfg["cnn"]["finetune"]
-    nb = int(fcfg["blocks"])
-    trunk_path = work / f"trunk{nb}.onnx"
-    if not trunk_path.is_file():
-        cnn.export_trunk(backbone, nb, trunk_path)
-    feats_path = cache_dir / f"trunk{nb}-{store.key}.npy"
-    if feats_path.is_file():
-        feats = np.load(feats_path)
-    else:
-        feats = C.run_onnx(trunk_path, lambda a, b: C.input_tensor(store.canvas[a:b], input_spec), len(store),
-                           outputs=("trunk",))["trunk"]
-        np.save(feats_path, feats)
+    ccfg = cfg["cnn"]
+    taps = cnn.parse_taps(ccfg["taps"])
     writers = np.array([it.writer for it in items])
     genuine = np.array([it.genuine for it in items])
-    info = cnn.finetune(classifier, backbone, feats, writers, genuine, side == "train", n_blocks=nb,
-                        epochs=int(fcfg["epochs"]), lr=float(fcfg["lr"]), batch_size=32,
-                        forgery_weight=float(fcfg["forgery_weight"]), seed=seed)
-    tuned = cnn.top_embeddings(backbone, feats, nb)
+    train = np.isin(writers, split["train"])
+    keras.utils.set_random_seed(seed)
+    bb = cnn.build_backbone("imagenet")
+    start = str(fcfg["from_layer"])
+    trunk_path = work / f"trunk-{start}.onnx"
+    if not trunk_path.is_file():
+        F.export_trunk_at(bb, start, trunk_path)
+    feats = [F.trunk_features(trunk_path, store.canvas, input_spec, cache_dir / f"trunk-{start}-{store.key}.npy")]
+    labels, n_classes = F.class_labels(writers, genuine, train)
+    val_idx = np.flatnonzero(np.isin(writers, split["val"]))
+    from dataclasses import replace
+
+    val_items = [replace(items[i], index=k) for k, i in enumerate(val_idx)]
+    net = F.TapNet(bb, start, taps, embed_dims=int(fcfg["embed_dims"]))
+
+    train_folds = _writer_folds(split["train"], 5, seed)
+
+    def layer_emb(pooled):  # training writers cross-fitted, validation writers by the layer of all of them
+        return MT.cross_fitted(pooled, writers, genuine, train_folds, power=float(ccfg["power"]),
+                               pca_dims=int(ccfg["pca_dims"]))[0]
+
+    def val_eer(_epoch):
+        return F.reference_eer(layer_emb(net.pooled(feats[0]))[val_idx], val_items, split["val"])
+
+    info = F.train_tapnet(net, feats, labels, n_classes, epochs=int(fcfg["epochs"]), lr=float(fcfg["lr"]),
+                          margin=float(fcfg["margin"]), seed=seed, evaluate=val_eer, eval_every=int(fcfg["eval_every"]),
+                          patience=int(fcfg["patience"]))
+    tuned = net.pooled(feats[0])
     train_pairs = D.training_pairs(items, split["train"], pos_per_writer=100, neg_per_writer=100, seed=seed)
     val_pairs = D.all_reference_pairs(items, split["val"])
-    test_pairs = D.all_reference_pairs(items, split["test"])
     val_sets = E.draw_sets(items, split["val"], sel_n, draws=5, seed=seed)
-    out = {**{k: v for k, v in info.items() if k != "history"}}
-    for label, emb in (("finetuned", tuned), ("frozen", emb_frozen)):
-        proj = C.fit_projection(emb[side == "train"], spec.projection_dims)
-        Xtr = C.pair_features(store, train_pairs, spec, emb, proj)
-        Xva = C.pair_features(store, val_pairs, spec, emb, proj)
-        Xte = C.pair_features(store, test_pairs, spec, emb, proj)
+    out = {k: v for k, v in info.items()}
+    for label, pooled in (("finetuned", tuned), ("frozen", pooled_frozen)):
+        emb = layer_emb(pooled)
+        out[f"{label}_val_reference_eer"] = F.reference_eer(emb[val_idx], val_items, split["val"])
+        if info["best_epoch"] == 0:  # the frozen network won: the same embedding, no SVM to compare
+            out[f"{label}_val_eer"] = None
+            continue
+        proj = C.fit_projection(emb[train], spec.projection_dims)
+        Xtr = C.pair_features(store, train_pairs, spec, emb, proj, cache_dir=cache_dir)
+        Xva = C.pair_features(store, val_pairs, spec, emb, proj, cache_dir=cache_dir)
         m = S.fit(kernel, Xtr, train_pairs[:, 2], seed=seed, log=lambda *a: None)
-        pv, pt = S.genuine_proba(m, Xva), S.genuine_proba(m, Xte)
-        sv = E.score_sets(items, val_sets, E.table_prob(val_pairs, pv), "mean")
-        st = E.score_sets(items, test_sets[sel_n], E.table_prob(test_pairs, pt), "mean")
+        sv = E.score_sets(items, val_sets, E.table_prob(val_pairs, S.genuine_proba(m, Xva)), "mean")
         out[f"{label}_val_eer"] = M.eer(sv.y, sv.fused)[0]
-        out[f"{label}_test_eer"] = M.eer(st.y, st.fused)[0]
-        print(f"  fine-tune comparison, {label}: val EER {out[f'{label}_val_eer']:.3f} "
-              f"test EER {out[f'{label}_test_eer']:.3f}", flush=True)
-    z = feats  # single-image head after fine-tuning, for the record
-    del z
+        print(f"  fine-tune comparison, {label}: validation reference-EER of the embedding "
+              f"{out[f'{label}_val_reference_eer']:.3f}, SVM validation EER {out[f'{label}_val_eer']:.3f}", flush=True)
+    if info["best_epoch"] == 0:
+        print(f"  fine-tune comparison: no epoch beat the frozen network on validation writers "
+              f"({out['frozen_val_reference_eer']:.3f})", flush=True)
     return out
 
 
@@ -616,10 +784,12 @@ def _runtime_parity(out_dir, items, test_sets, fusion, lam, prior, calibration, 
     return {"checked": len(diffs), "max_abs_score_diff": float(max(diffs)) if diffs else None}
 
 
-def _write_samples(out_dir, samples_dir, items, split, seed):
-    """Copy a few test-writer signatures the shipped pack gets right (outside the review band)."""
+def _write_samples(out_dir, samples_dir, items, split, seed, per_kind: int = 3):
+    """Copy a few test-writer signatures the shipped pack gets right (outside the review band when
+    possible): up to ``per_kind`` genuine and ``per_kind`` forged queries, each with 3 references."""
     from inference.registry import check_pack
     from inference.signature.verifier import Verifier
+    from training.signatures.data import by_writer
 
     verifier = Verifier(check_pack(out_dir, "bundled"))
     rng = np.random.default_rng(seed)
@@ -627,29 +797,38 @@ def _write_samples(out_dir, samples_dir, items, split, seed):
         shutil.rmtree(samples_dir)
     samples_dir.mkdir(parents=True)
     entries = []
-    from training.signatures.data import by_writer
-
-    groups = by_writer(items, split["test"])
-    for w in list(groups)[:: max(1, len(groups) // 4)]:
-        gen, forg = groups[w]
+    count = {"genuine": 0, "forged": 0}
+    for w, (gen, forg) in by_writer(items, split["test"]).items():
+        if min(count.values()) >= per_kind:
+            break
         refs = [items[i] for i in rng.choice(gen, size=3, replace=False)]
-        ref_names = []
-        for k, it in enumerate(refs, 1):
-            name = f"w{w}_ref{k}{it.path.suffix}"
-            shutil.copyfile(it.path, samples_dir / name)
-            ref_names.append(name)
+        ref_names = [f"w{w}_ref{k}{it.path.suffix}" for k, it in enumerate(refs, 1)]
+        found = []
         for want, pool in (("genuine", [g for g in gen if items[g].path not in {r.path for r in refs}]),
                            ("forged", forg)):
-            for q in rng.permutation(pool):
+            if count[want] >= per_kind:
+                continue
+            fallback = None
+            for q in rng.permutation(pool)[:12]:
                 res = verifier.verify(items[q].path, [r.path for r in refs])
-                if res.label == want and not res.needs_review:
-                    name = f"w{w}_{want}{items[q].path.suffix}"
-                    shutil.copyfile(items[q].path, samples_dir / name)
-                    entries.append({"file": name, "references": ref_names, "expected": want,
-                                    "score": round(res.score, 4), "source": str(items[q].path.name)})
+                if res.label != want:
+                    continue
+                if not res.needs_review:
+                    fallback = (q, res)
                     break
-        if len(entries) >= 6:
-            break
+                fallback = fallback or (q, res)
+            if fallback is not None:
+                found.append((want, *fallback))
+        if not found:
+            continue
+        for it, name in zip(refs, ref_names):
+            shutil.copyfile(it.path, samples_dir / name)
+        for want, q, res in found:
+            name = f"w{w}_{want}{items[q].path.suffix}"
+            shutil.copyfile(items[q].path, samples_dir / name)
+            count[want] += 1
+            entries.append({"file": name, "references": ref_names, "expected": want, "score": round(res.score, 4),
+                            "needs_review": bool(res.needs_review), "source": str(items[q].path.name)})
     (samples_dir / "samples.json").write_text(json.dumps(entries, indent=1), encoding="utf-8")
     return entries
 

@@ -1,0 +1,197 @@
+"""Fine-tuning the CNN for the embedding, on the training writers (the ``--compare-finetune`` study).
+
+The frozen *trunk* (input → ``from_layer``) runs once per canvas through onnxruntime and is cached;
+only the layers above it up to the embedding's taps are trained (BatchNorm frozen), on trunk
+features, with a light head: the grid-pooled taps → signed square root → Dense(``embed_dims``).
+
+Objective (SigNet-F-like, with the forgeries as their own classes): a cosine softmax with an
+additive margin (CosFace) over ``2 × writers`` classes, "genuine signature of writer w" and
+"skilled forgery of writer w's signature": genuine signatures of one hand are pulled together and
+the forgeries of that hand pushed away from them. Early stopping and every choice use the
+validation writers only (:func:`reference_eer`: EER of the mean cosine similarity of a query to
+``n`` genuine references). The measured outcome is in ``models/signature-verify/CARD.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+INPUT_SIZE = 224
+
+
+def trunk_features(trunk_onnx: Path, canvases: np.ndarray, input_spec, cache_path: Path, log=print) -> np.ndarray:
+    """Trunk output of every canvas (N, h, w, c) float16, cached at ``cache_path`` (.npy)."""
+    from training.signatures import cache as C
+
+    cache_path = Path(cache_path)
+    if cache_path.is_file():
+        return np.load(cache_path)
+    t0 = time.perf_counter()
+    feats = C.run_onnx(trunk_onnx, lambda a, b: C.input_tensor(canvases[a:b], input_spec), len(canvases),
+                       outputs=("trunk",))["trunk"].astype(np.float16)
+    tmp = cache_path.with_suffix(".tmp.npy")
+    np.save(tmp, feats)
+    tmp.replace(cache_path)
+    log(f"  trunk features of {len(canvases)} canvases {feats.shape[1:]} in {time.perf_counter() - t0:.0f} s")
+    return feats
+
+
+def class_labels(writers: np.ndarray, genuine: np.ndarray, train_mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Class id per image: 2k = genuine of the k-th training writer, 2k+1 = forgery of it; -1 outside."""
+    ws = np.unique(writers[train_mask])
+    wmap = {int(w): i for i, w in enumerate(ws)}
+    y = np.full(len(writers), -1, np.int64)
+    for i in np.flatnonzero(train_mask):
+        y[i] = 2 * wmap[int(writers[i])] + (0 if genuine[i] else 1)
+    return y, 2 * len(ws)
+
+
+def reference_eer(emb: np.ndarray, items, writers_eval: Sequence[int], n_refs: int = 5, draws: int = 5,
+                  seed: int = 0) -> float:
+    """EER of "mean cosine similarity to n genuine references" (genuine vs skilled forgery) on the
+    given writers: a quick, threshold-free measure of how well an embedding verifies."""
+    from training.signatures import evaluate as E
+    from training.signatures import metrics as M
+
+    e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    sets = E.draw_sets(items, writers_eval, n_refs, draws=draws, seed=seed)
+    ys, ss = [], []
+    for s in sets:
+        refs = e[list(s.refs)]
+        for q in s.queries:
+            ss.append(float((refs @ e[q]).mean()))
+            ys.append(1 if items[q].genuine else 0)
+    return M.eer(np.array(ys), np.array(ss))[0]
+
+
+
+
+def export_trunk_at(bb, layer: str, path: Path) -> Path:
+    """ONNX of input → the output of ``layer`` (the frozen part), output name ``trunk``."""
+    import keras
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    trunk = keras.Model(bb.input, bb.get_layer(layer).output)
+    spec = tf.TensorSpec((None, INPUT_SIZE, INPUT_SIZE, 3), tf.float32, name="input")
+
+    @tf.function(input_signature=[spec])
+    def serve(x):
+        return {"trunk": trunk(x, training=False)}
+
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=[spec], opset=17)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(path))
+    return path
+
+
+class TapNet:
+    """Trunk features at ``start`` → the backbone's layers above it → the grid-pooled taps (what the
+    pack's embedding is made of) and a Dense training head. The backbone's layers are shared, so
+    training this trains ``bb`` in place."""
+
+    def __init__(self, bb, start: str, taps, embed_dims: int = 256) -> None:
+        import keras
+
+        from training.signatures.cnn import _pool_layer_class
+
+        GridPool, _ = _pool_layer_class()
+        self.bb, self.start, self.taps = bb, start, tuple(taps)
+        start_t = bb.get_layer(start).output
+        later = [t for t in self.taps if t.layer != start]
+        sub = keras.Model(start_t, [bb.get_layer(t.layer).output for t in later], name="above_trunk") if later else None
+        inp = keras.Input(tuple(start_t.shape[1:]), name="trunk")
+        maps = dict(zip([t.layer for t in later], (lambda o: o if isinstance(o, list) else [o])(sub(inp)))) \
+            if sub is not None else {}
+        maps[start] = inp
+        pooled = [GridPool(t.rows, t.cols, name=f"ft_pool_{t.layer}")(maps[t.layer]) for t in self.taps]
+        cat = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
+        sq = keras.ops.sign(cat) * keras.ops.sqrt(keras.ops.abs(cat) + 1e-6)
+        emb = keras.layers.Dense(embed_dims, name="ft_embed")(sq)
+        self.model = keras.Model(inp, {"pooled": cat, "embedding": emb})
+        # trainable: the backbone layers above ``start`` that lead to a tap (BatchNorm frozen)
+        names = {l.name for l in sub.layers} if sub is not None else set()
+        for layer in bb.layers:
+            layer.trainable = (layer.name in names and layer.name != start and layer.weights != []
+                               and not isinstance(layer, keras.layers.BatchNormalization))
+
+    def pooled(self, feats: np.ndarray, batch_size: int = 128) -> np.ndarray:
+        return np.concatenate([np.asarray(self.model(feats[a:a + batch_size].astype(np.float32), training=False)["pooled"])
+                               for a in range(0, len(feats), batch_size)])
+
+
+def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n_classes: int, *, epochs: int,
+                 lr: float, batch_size: int = 32, scale: float = 24.0, margin: float = 0.2, seed: int = 0,
+                 evaluate: Callable[[int], float] | None = None, eval_every: int = 2, patience: int = 2,
+                 log=print) -> dict:
+    """CosFace training of ``net`` on cached trunk features (``feats``: a list of arrays of the same
+    images, clean first; one copy drawn per image and step). ``labels`` -1 = not trained on.
+    ``evaluate(epoch)`` → validation EER; the best evaluation's weights are kept (epoch 0 = frozen)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    model = net.model
+    d = int(model.get_layer("ft_embed").units)
+    rng = np.random.default_rng(seed)
+    W = tf.Variable(rng.normal(0, 0.05, size=(d, n_classes)).astype(np.float32), name="class_centres")
+    variables = model.trainable_variables + [W]
+    opt = keras.optimizers.Adam(lr)
+    train_idx = np.flatnonzero(labels >= 0)
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            e = tf.math.l2_normalize(model(x, training=True)["embedding"], axis=1)
+            cos = tf.matmul(e, tf.math.l2_normalize(W, axis=0))
+            onehot = tf.one_hot(y, n_classes)
+            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(onehot, scale * (cos - margin * onehot)))
+        grads = tape.gradient(loss, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return loss
+
+    history: dict = {"loss": [], "val_eer": {}}
+    t0 = time.perf_counter()
+    best = (np.inf, -1, None)
+    if evaluate is not None:
+        v = float(evaluate(0))
+        history["val_eer"][0] = v
+        best = (v, 0, [w.numpy() for w in model.weights])
+        log(f"    epoch  0 (frozen): validation EER {v:.4f}")
+    stale = 0
+    for ep in range(1, epochs + 1):
+        order = rng.permutation(train_idx)
+        losses = []
+        for k in range(0, len(order), batch_size):
+            b = order[k:k + batch_size]
+            if len(b) < 2:
+                continue
+            copy = rng.integers(0, len(feats), size=len(b))
+            x = np.stack([feats[c][i] for c, i in zip(copy, b)]).astype(np.float32)
+            losses.append(float(step(tf.constant(x), tf.constant(labels[b]))))
+        history["loss"].append(round(float(np.mean(losses)), 4))
+        msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
+        if evaluate is not None and (ep % eval_every == 0 or ep == epochs):
+            v = float(evaluate(ep))
+            history["val_eer"][ep] = v
+            msg += f"  validation EER {v:.4f}"
+            if v < best[0] - 1e-9:
+                best, stale = (v, ep, [w.numpy() for w in model.weights]), 0
+            else:
+                stale += 1
+        log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
+        if evaluate is not None and stale >= patience:
+            break
+    if best[2] is not None:
+        for w, v in zip(model.weights, best[2]):
+            w.assign(v)
+    return {"history": history, "best_epoch": int(best[1]), "best_val_reference_eer": float(best[0]),
+            "epochs_run": len(history["loss"]), "images": int(len(train_idx)), "classes": int(n_classes),
+            "trainable_weights": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables)),
+            "seconds": round(time.perf_counter() - t0, 1)}
