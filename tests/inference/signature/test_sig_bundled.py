@@ -1,0 +1,79 @@
+"""The bundled ``signature-verify`` pack: manifest, card and plots, self-test samples, ``tilik verify``.
+
+Runs the real shipped models on the shipped samples (no shared data needed); skips with the reason
+when the pack is not in ``models/`` (a checkout without the bundled models).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+PACK = REPO / "models" / "signature-verify"
+SAMPLES = REPO / "resources" / "samples" / "signature-verify"
+
+
+@pytest.fixture(scope="module")
+def pack():
+    if not (PACK / "manifest.json").is_file():
+        pytest.skip("models/signature-verify is not in this checkout")
+    from inference.registry import check_pack
+
+    return check_pack(PACK, "bundled")
+
+
+def test_manifest_card_and_plots(pack):
+    m = pack.require_usable()
+    assert m.task == "verify" and m.mode == "signature"
+    raw = json.loads((PACK / "manifest.json").read_text(encoding="utf-8"))
+    card = PACK / raw["card"]
+    assert card.is_file(), "the manifest names a CARD.md that is missing"
+    text = card.read_text(encoding="utf-8")
+    for png in re.findall(r"\]\(([^)]+\.png)\)", text):
+        assert (PACK / png).is_file(), png
+    for n in ("1", "3", "5", "10"):
+        assert n in raw["metrics"]["test_by_references"]
+    t = raw["metrics"]["targets"]
+    # the card says plainly whether the targets are met, and says the same as the manifest
+    assert ("EER ≤ 3% — **met**" in text) == t["eer_met"]
+    assert ("accuracy ≥ 97% — **met**" in text) == t["accuracy_met"]
+    assert raw["metrics"]["background_only_accuracy"]["normalized_writer_disjoint"] <= 0.6
+    assert "research use" in raw["data"]["licence"]
+    size = sum(p.stat().st_size for p in PACK.iterdir())
+    assert size < 20 * 2**20
+
+
+def test_shipped_samples_pass_the_self_test(pack, tmp_path):
+    from inference.selftest import run_self_test
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copytree(PACK, models / "signature-verify")
+    report = run_self_test("cpu", models_dir=models, samples_root=REPO / "resources" / "samples")
+    assert report.ok, report.text()
+    entries = json.loads((SAMPLES / "samples.json").read_text(encoding="utf-8"))
+    kinds = {e["expected"] for e in entries}
+    assert kinds == {"genuine", "forged"}, "the samples should show both answers"
+    names = {e["file"] for e in entries} | {r for e in entries for r in e["references"]} | {"samples.json"}
+    assert names == {p.name for p in SAMPLES.iterdir()}, "stray or missing sample files"
+
+
+def test_tilik_verify_on_the_shipped_pack(pack, capsys, monkeypatch):
+    from tilik.cli import main
+
+    monkeypatch.setenv("TILIK_BUNDLED_PACKS_DIR", str(PACK.parent))
+    entries = json.loads((SAMPLES / "samples.json").read_text(encoding="utf-8"))
+    e = entries[0]
+    code = main(["verify", "--pack", "signature-verify", "--json", "--reference",
+                 *[str(SAMPLES / r) for r in e["references"]], "--", str(SAMPLES / e["file"])])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert code == 0 and len(rows) == 1
+    r = rows[0]
+    assert r["label"] == e["expected"] and r["pack"] == "signature-verify"
+    assert abs(r["score"] - e["score"]) < 1e-3
+    assert len(r["reference_scores"]) == len(e["references"])
