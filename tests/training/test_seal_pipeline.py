@@ -161,6 +161,9 @@ def test_export_reports_unseen_conditions_heatmaps_and_a_contact_sheet(trained):
     assert n_any > 0, "a 24-image render with 10 backgrounds and 7 lightings holds some unseen ones"
     assert subsets["unseen background or lighting"]["n"] == n_any
     assert subsets["all seen"]["n"] == len(rows) - n_any
+    by_defect = rep["test_breakdown"]["defect"]
+    assert sum(r["n"] for r in by_defect.values()) == len(rows) and by_defect["none"]["true"] == {"intact": 12}
+    assert set(rep["test_breakdown"]) == {"defect", "family"}
     heat = rep["heatmap"]
     n_damaged = sum(r["label"] == "damaged" for r in rows)
     assert heat["all"]["n"] == n_damaged and heat["tolerance_px"] == 3
@@ -177,13 +180,13 @@ def test_export_reports_unseen_conditions_heatmaps_and_a_contact_sheet(trained):
     assert m["heatmap"]["tolerance_px"] == 3 and "mask_area_mean" in m["heatmap"]
     assert "unseen background or lighting" in m["test_subsets"]
     assert {"blur_50", "noise_50"} <= set(m["robustness_accuracy"])
-    assert "separate test source" in m["split"]
+    assert "separate test source" in m["split"] and "defect" in m["test_breakdown"]
     assert "test_source" in manifest["data"] and "9191" in manifest["data"]["test_source"]
     card = (pack / "CARD.md").read_text()
     for needle in ("from a separate source", "conditions never seen in training", "Pointing game",
                    "chance (mask area)", "contact_sheet.png", "heatmap_examples.png",
                    "Retraining on your own photos", "Trained on generated images only", "test only",
-                   "pointing game (peak within 3 px"):
+                   "pointing game (peak within 3 px", "Test images by defect", "Test images by family"):
         assert needle in card, needle
 
 
@@ -226,6 +229,13 @@ def test_retrain_on_a_photo_folder_bumps_the_version_and_overrides_the_bundled_p
     chosen = registry.get("seal-integrity")
     assert chosen.origin == "user" and chosen.version == "1.1.0"
     assert [p.id for p in registry.all()].count("seal-integrity") == 2
+    # Export again with the evaluation/card settings as the config says now (no retraining).
+    cfg["card"]["title"] = "Retitled seal pack"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    again = tmp_path / "again"
+    assert main(["export", str(tmp_path / "run"), "--refresh-config", "--models-dir", str(again)]) == 0
+    assert (again / "seal-integrity" / "CARD.md").read_text().startswith("# Retitled seal pack")
+    assert (again / "_samples" / "seal-integrity" / "samples.json").is_file()
 
 
 def test_retrain_mix_keeps_generated_data_for_training_and_tests_on_the_photos(trained, tmp_path):

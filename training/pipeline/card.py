@@ -276,6 +276,16 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
                      f"{_f(sub['roc_auc'])} | " + " | ".join(_f(sub['per_class_recall_app'][n]) for n in names) + " |")
         L.append("")
 
+    # --- breakdown ----------------------------------------------------------------------------------------------
+    for col, rows in (report.get("test_breakdown") or {}).items():
+        L += [f"## Test images by {col} (app decision)", "",
+              f"| {col} | n | true class | decided right | " + " | ".join(f"called {n}" for n in names) + " |",
+              "|---|---|---|---|" + "---|" * len(names)]
+        for v, r in rows.items():
+            L.append(f"| {v} | {r['n']} | " + ", ".join(f"{k} {c}" for k, c in r["true"].items()) + f" | "
+                     f"{_p(r['accuracy_app'])} | " + " | ".join(_p(r["called"][n]) for n in names) + " |")
+        L.append("")
+
     # --- heatmap quality ----------------------------------------------------------------------------------------
     if heat.get("all", {}).get("n"):
         a, d = heat["all"], heat["detected"]

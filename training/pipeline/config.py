@@ -119,6 +119,8 @@ DEFAULTS: dict[str, Any] = {
         # Test metrics again on the test images whose value in each of these columns never occurs in
         # the training or validation images (e.g. [background, lighting] of a generated set).
         "unseen": [],
+        # Test metrics per value of these columns (e.g. [defect, family]): which kinds it gets right.
+        "breakdown": [],
         # Heatmap quality against ground-truth region masks: {column: mask} names a CSV column of
         # mask image paths (relative to the CSV's root; non-zero = inside), tolerance_px the pointing
         # game's tolerance in image pixels, examples the number of overlays drawn for the card.
@@ -264,8 +266,9 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
             or r["version_bump"] not in ("minor", "patch", "none"):
         raise ConfigError(f"{source}: retrain: mode replace|mix, test own|config, version_bump minor|patch|none")
     ev = cfg["evaluation"]
-    if not isinstance(ev["unseen"], list) or not all(isinstance(c, str) for c in ev["unseen"]):
-        raise ConfigError(f"{source}: evaluation.unseen must be a list of column names")
+    for key in ("unseen", "breakdown"):
+        if not isinstance(ev[key], list) or not all(isinstance(c, str) for c in ev[key]):
+            raise ConfigError(f"{source}: evaluation.{key} must be a list of column names")
     if ev["masks"] is not None:
         if not isinstance(ev["masks"], dict) or set(ev["masks"]) - set(MASK_DEFAULTS):
             raise ConfigError(f"{source}: evaluation.masks takes {', '.join(MASK_DEFAULTS)}")

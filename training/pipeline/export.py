@@ -195,9 +195,15 @@ def _pick_samples(y: np.ndarray, res: dict, class_names: list[str], count: int, 
     return chosen[:count]
 
 
+REFRESHABLE = ("decision", "ood", "evaluation", "card")
+
+
 def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
-               samples_dir: Path = REPO_ROOT / "resources" / "samples", log=print) -> dict:
-    """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report."""
+               samples_dir: Path = REPO_ROOT / "resources" / "samples", refresh_config: bool = False,
+               log=print) -> dict:
+    """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report. With
+    ``refresh_config`` the blocks that play no part in training (decision, ood, evaluation, card)
+    come from the source config as it is now, not as it was when the run was trained."""
     import keras
 
     from inference.inspector import Inspector, clear_session_cache
@@ -217,6 +223,15 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     run_dir = Path(run_dir)
     cfg = load_run_config(run_dir)
     cfg["_path_rel"] = _rel(Path(cfg["_path"])) if cfg.get("_path") else "CONFIG"
+    if refresh_config:
+        from training.pipeline.config import load_config
+
+        if not cfg.get("_path") or not Path(cfg["_path"]).is_file():
+            raise ExportError(f"--refresh-config: the run's source config {cfg.get('_path')} is not there")
+        current = load_config(cfg["_path"])
+        for key in REFRESHABLE:
+            cfg[key] = current[key]
+        log(f"  {', '.join(REFRESHABLE)} taken from {cfg['_path_rel']} as it is now")
     seed = int(cfg["seed"])
     keras.utils.set_random_seed(seed)
     pack_id = cfg["id"]
@@ -384,6 +399,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     acc_outside = float(np.mean(res["labels"][outside] == yt[outside])) if outside.any() else None
     false_reject = float(res["ood"].mean())
     test_subsets = unseen_subsets(split, cfg["evaluation"].get("unseen") or [], yt, res, names)
+    breakdown = test_breakdown(split, cfg["evaluation"].get("breakdown") or [], yt, res, names)
     timings["test_eval_s"] = time.perf_counter() - t0
     for sub in test_subsets:
         log(f"  test subset {sub['name']} (n={sub['n']}): accuracy {sub['accuracy']:.3f}, app decision "
@@ -480,7 +496,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "review_rate_test": review_rate, "accuracy_outside_review_test": acc_outside,
         "robustness": robustness, "robustness_params": rb, "samples": entries, "timings": timings,
         "train_summary": train_summary, "provider": inspector.provider,
-        "test_subsets": test_subsets, "heatmap": heat, "contact_sheet": sheet,
+        "test_subsets": test_subsets, "test_breakdown": breakdown, "heatmap": heat, "contact_sheet": sheet,
         "version": str(cfg["version"]),
     }
     manifest["metrics"] = _manifest_metrics(report, names)
@@ -557,6 +573,9 @@ def _manifest_metrics(report: dict, names: list[str]) -> dict:
         out["test_subsets"] = {s["name"]: {"n": s["n"], "accuracy": rnd(s["accuracy"]),
                                            "accuracy_app": rnd(s["accuracy_app"]), "roc_auc": rnd(s["roc_auc"]),
                                            "values": s["values"]} for s in report["test_subsets"]}
+    if report.get("test_breakdown"):
+        out["test_breakdown"] = {col: {v: {"n": r["n"], "accuracy_app": rnd(r["accuracy_app"])} for v, r in rows.items()}
+                                 for col, rows in report["test_breakdown"].items()}
     heat = report.get("heatmap")
     if heat and heat.get("all", {}).get("n"):
         a = heat["all"]
@@ -649,6 +668,26 @@ def unseen_subsets(split: dict, columns: list[str], y: np.ndarray, res: dict, na
                     "balanced_accuracy": m_arg["balanced_accuracy"], "roc_auc": m_arg.get("roc_auc"),
                     "per_class_recall_app": {n: m_app["per_class"][n]["recall"] for n in names},
                     "confusion_matrix_app": m_app["confusion_matrix"]})
+    return out
+
+
+def test_breakdown(split: dict, columns: list[str], y: np.ndarray, res: dict, names: list[str]) -> dict:
+    """Per value of each column (e.g. defect, family): n, the true classes, and the share the app
+    decided right (and the share called each class), on the test side in order."""
+    out: dict = {}
+    test = split["test"]
+    for col in columns:
+        values = [s.extra.get(col) for s in test]
+        if not any(v not in (None, "") for v in values):
+            continue
+        rows = {}
+        for v in sorted({v for v in values if v not in (None, "")}):
+            m = np.array([x == v for x in values], bool)
+            rows[v] = {"n": int(m.sum()),
+                       "true": {names[c]: int(np.sum(y[m] == c)) for c in range(len(names)) if np.any(y[m] == c)},
+                       "accuracy_app": float(np.mean(res["labels"][m] == y[m])),
+                       "called": {names[c]: float(np.mean(res["labels"][m] == c)) for c in range(len(names))}}
+        out[col] = rows
     return out
 
 
@@ -782,5 +821,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:  # used by export_cm
                              "<user data dir>/packs) instead of models/")
     parser.add_argument("--samples-dir", type=Path, default=None,
                         help="default resources/samples/, or MODELS_DIR/_samples/ when --models-dir is not models/")
+    parser.add_argument("--refresh-config", action="store_true",
+                        help="take decision, ood, evaluation and card from the source config as it is now "
+                             "(they play no part in training), not from the run's copy")
     parser.add_argument("--card-only", action="store_true",
                         help="only rewrite CARD.md from the run's export_report.json and the config's card texts")

@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
         from training.pipeline.train_cmd import default_samples_dir, resolve_models_dir
 
         models_dir = resolve_models_dir(args)
-        export_run(run_dir, models_dir=models_dir, samples_dir=default_samples_dir(models_dir, args.samples_dir))
+        export_run(run_dir, models_dir=models_dir, samples_dir=default_samples_dir(models_dir, args.samples_dir),
+                   refresh_config=args.refresh_config)
     except (ExportError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -125,7 +125,8 @@ def split_columns(cfg: dict, samples) -> list[str]:
     cols = []
     if len({s.extra.get("source") for s in samples}) > 1:
         cols.append("source")
-    cols += [c for c in cfg["evaluation"].get("unseen") or [] if c in present]
+    cols += [c for c in [*(cfg["evaluation"].get("unseen") or []), *(cfg["evaluation"].get("breakdown") or [])]
+             if c in present]
     masks = cfg["evaluation"].get("masks")
     if masks and masks.get("column") in present:
         cols.append(masks["column"])
