@@ -500,6 +500,10 @@ def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
         else:
             add("Fine-tuning was measured but is not shipped (`cnn.finetune.ship` is off).")
         add("")
+        add("TensorFlow's CPU training is not bit-reproducible (threaded reductions), so a rerun of the "
+            "command can pick another best epoch and land a little elsewhere; the validation writers are "
+            "only 8, so differences of a point or two between runs are noise.")
+        add("")
     if r.get("robustness"):
         add("### Robustness (5 references, thresholds unchanged)")
         add("")
