@@ -9,11 +9,18 @@ MagNet-style detectors around a pack's classifier, all ONNX (no TensorFlow at ru
   its reconstruction. A verdict that the autoencoder's clean-up changes was fragile.
 - ``squeeze``: feature squeezing (Xu et al. 2018): the largest L1 distance between the outputs on
   the image and on squeezed copies of it (bit-depth reduction, median filter).
+- ``noise``: the image's *colour-noise floor*: the smallest, over ``patch``×``patch`` tiles, of the
+  mean absolute Laplacian of the two chroma channels (YCbCr). Camera photos and JPEG files carry
+  almost no fine colour detail (sensors and JPEG's 4:2:0 sampling smooth the chroma), so nearly every
+  clean photo has a tile whose chroma is flat; gradient-sign attacks (FGSM, BIM, PGD) perturb the
+  three channels independently at every pixel, which lifts that floor everywhere. It needs no model.
 - ``ood``: the pack's out-of-domain score (its own threshold, from the manifest's ``ood`` block).
 
 Each threshold was set on clean validation images at a stated false-alarm rate (the manifest
 records both). When any detector fires the result is ``flagged`` (and always needs review), and
-the *reformer* classifies the reconstruction too, so the user sees both answers.
+the *reformer* cleans the image and classifies it again, so the user sees both answers. The
+reformer is the autoencoder's reconstruction or a strong JPEG re-compression (``reformer`` in the
+manifest: whichever restored more attacked validation images when the guard was calibrated).
 
 The guard works in "pixel space": float32 RGB in [0, 1] at the pack's input size, NHWC. The
 classifier's normalised tensor is mapped back there with the manifest's own scale/mean/std, so the
@@ -26,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import io
+
 from PIL import Image, ImageFilter
 
 from inference.errors import InferenceError, ManifestError
@@ -56,6 +65,7 @@ class GuardPolicy:
     false_alarm_rate: float | None
     reform: bool
     screen: float | None = None  # reconstruction error above which the classifier-based detectors run
+    reformer: Mapping[str, Any] = field(default_factory=lambda: {"kind": "autoencoder"})
 
     def detector(self, name: str) -> DetectorSpec | None:
         for d in self.detectors:
@@ -84,6 +94,7 @@ def parse_guard(manifest: Manifest) -> GuardPolicy | None:
         false_alarm_rate=raw.get("false_alarm_rate"),
         reform=bool(raw.get("reform", True)),
         screen=None if raw.get("screen") is None else float(raw["screen"]["threshold"]),
+        reformer=dict(raw.get("reformer") or {"kind": "autoencoder"}),
     )
 
 
@@ -148,6 +159,40 @@ def apply_squeezer(x01: np.ndarray, squeezer: Mapping[str, Any]) -> np.ndarray:
     raise ValueError(f"unknown squeezer {kind!r}")
 
 
+def _tile_min(per_pixel: np.ndarray, patch: int) -> np.ndarray:
+    """Per image, the smallest mean over ``patch``×``patch`` tiles of an (N, H, W) map."""
+    n, h, w = per_pixel.shape
+    p = max(1, min(patch, h, w))
+    tiles = per_pixel[:, : h // p * p, : w // p * p].reshape(n, h // p, p, w // p, p).mean(axis=(2, 4))
+    return tiles.reshape(n, -1).min(axis=1)
+
+
+# RGB -> (Cb, Cr) rows of the JPEG (BT.601 full-range) colour transform.
+_CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
+
+
+def chroma_noise_floor(x01: np.ndarray, patch: int = 16) -> np.ndarray:
+    """The ``noise`` detector's score per image (N, H, W, 3) in [0, 1]: the smallest mean absolute
+    5-point Laplacian of the chroma channels over ``patch``×``patch`` tiles (see the module doc)."""
+    c = np.asarray(x01, np.float32) @ _CHROMA.T
+    lap = 4.0 * c[:, 1:-1, 1:-1] - c[:, :-2, 1:-1] - c[:, 2:, 1:-1] - c[:, 1:-1, :-2] - c[:, 1:-1, 2:]
+    return _tile_min(np.abs(lap).mean(axis=-1), patch).astype(np.float64)
+
+
+def jpeg_reform(x01: np.ndarray, quality: int) -> np.ndarray:
+    """Re-compress each image as a JPEG of ``quality`` (Pillow) and decode it: a reformer that
+    discards most of the fine, dense perturbation an attack needs (Das et al. 2017)."""
+    out = np.empty_like(x01, dtype=np.float32)
+    for i, img in enumerate(x01):
+        u8 = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(u8).save(buf, format="JPEG", quality=int(quality))
+        buf.seek(0)
+        with Image.open(buf) as decoded:
+            out[i] = np.asarray(decoded.convert("RGB"), dtype=np.float32) / 255.0
+    return out
+
+
 def reconstruction_error(x01: np.ndarray, recon: np.ndarray, norm: str = "l1", aggregate: str = "mean",
                          patch: int = 8) -> np.ndarray:
     """Per-image difference between images and their reconstructions.
@@ -161,11 +206,7 @@ def reconstruction_error(x01: np.ndarray, recon: np.ndarray, norm: str = "l1", a
     d = np.asarray(x01, np.float64) - np.asarray(recon, np.float64)
     d = d * d if norm == "l2" else np.abs(d)
     if aggregate == "patch_min":
-        per_pixel = d.mean(axis=-1)
-        n, h, w = per_pixel.shape
-        p = max(1, min(patch, h, w))
-        tiles = per_pixel[:, : h // p * p, : w // p * p].reshape(n, h // p, p, w // p, p).mean(axis=(2, 4))
-        v = tiles.reshape(n, -1).min(axis=1)
+        v = _tile_min(d.mean(axis=-1), patch)
     else:
         v = d.reshape(len(d), -1).mean(axis=1)
     return np.sqrt(v) if norm == "l2" else v
@@ -257,6 +298,7 @@ _WORDS = {
     "reconstruction": "the image carries fine noise or detail the pack's autoencoder does not reproduce",
     "divergence": "the verdict changes when the image is cleaned up by the autoencoder",
     "squeeze": "the verdict changes when the image is slightly simplified (feature squeezing)",
+    "noise": "the image carries fine colour noise that camera photos do not have, as adversarial perturbations do",
     "ood": "the image does not look like the images this pack was trained on",
 }
 
@@ -305,6 +347,14 @@ class Guard:
             raise InferenceError(f"The input guard of '{self.manifest.id}' returned an invalid reconstruction.")
         return np.clip(recon, 0.0, 1.0)
 
+    def reform(self, x01: np.ndarray, reformer: Mapping[str, Any] | None = None) -> np.ndarray:
+        """The reformer's cleaned copies of pixel images (see the module doc); ``reformer``
+        overrides the pack's choice (calibration compares them)."""
+        r = reformer or self.policy.reformer
+        if r.get("kind") == "jpeg":
+            return jpeg_reform(x01, int(r.get("quality", 20)))
+        return self.reconstruct(x01)
+
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
                screen: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Raw detector scores for a batch of model tensors whose classifier ``outputs`` are known.
@@ -317,23 +367,31 @@ class Guard:
         spec = self.manifest.input
         p = self.policy
         x01 = tensor_to_pixels(batch, spec)
-        recon = self.reconstruct(x01)
         n = len(x01)
-        rec = p.detector("reconstruction")
-        opts = rec.options if rec else {}
-        recon_err = reconstruction_error(x01, recon, opts.get("norm", "l1"), opts.get("aggregate", "mean"),
-                                         int(opts.get("patch", 8)))
         out: dict[str, np.ndarray] = {}
-        if rec:
-            out["reconstruction"] = recon_err
+        noise = p.detector("noise")
+        if noise:
+            out["noise"] = chroma_noise_floor(x01, int(noise.options.get("patch", 16)))
+        rec = p.detector("reconstruction")
         div, squeeze = p.detector("divergence"), p.detector("squeeze")
         recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
-        if not (div or squeeze):
+        gated = bool(div or squeeze)
+        if not (rec or gated):
+            return out, recon_probs
+        # The autoencoder runs only where a detector needs it (it is the guard's largest cost).
+        use_screen = gated and screen and p.screen is not None
+        recon = recon_err = None
+        if rec or div or use_screen:
+            recon = self.reconstruct(x01)
+            opts = rec.options if rec else {}
+            recon_err = reconstruction_error(x01, recon, opts.get("norm", "l1"), opts.get("aggregate", "mean"),
+                                             int(opts.get("patch", 8)))
+            if rec:
+                out["reconstruction"] = recon_err
+        if not gated:
             # Nothing needs the classifier again; the reformer (check) runs on flagged images only.
             return out, recon_probs
-        idx = np.arange(n)
-        if screen and p.screen is not None:
-            idx = np.flatnonzero(recon_err > p.screen)
+        idx = np.flatnonzero(recon_err > p.screen) if use_screen else np.arange(n)
         if div:
             out["divergence"] = np.full(n, np.nan)
         if squeeze:
@@ -341,14 +399,17 @@ class Guard:
         if len(idx) == 0:
             return out, recon_probs
         m = len(idx)
-        variants = [recon[idx]]
+        variants = [recon[idx]] if recon is not None else []
         squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
         for sq in squeezers:
             variants.append(apply_squeezer(x01[idx], sq))
         extra = self.classify(pixels_to_tensor(np.concatenate(variants), spec))
         probs_all = np.asarray(extra["probs"], np.float64)
         probs0 = np.asarray(outputs["probs"], np.float64)[idx]
-        recon_probs[idx] = probs_all[:m]
+        first = 0
+        if recon is not None:
+            recon_probs[idx] = probs_all[:m]
+            first = m
         if div:
             t = float(div.options.get("temperature", 1.0))
             if "logits" in outputs and "logits" in extra:
@@ -358,7 +419,7 @@ class Guard:
                 pa, pb = probs0, probs_all[:m]
             out["divergence"][idx] = js_divergence(pa, pb)
         if squeeze:
-            dists = [l1_distance(probs0, probs_all[(k + 1) * m:(k + 2) * m]) for k in range(len(squeezers))]
+            dists = [l1_distance(probs0, probs_all[first + k * m:first + (k + 1) * m]) for k in range(len(squeezers))]
             out["squeeze"][idx] = np.max(np.stack(dists), axis=0)
         return out, recon_probs
 
@@ -398,13 +459,20 @@ class Guard:
                 detectors=values,
             )
             results.append(GuardOutcome(verdict, None))
-        # The reformer: every flagged image's reconstruction is classified (most already were).
-        for i, res in enumerate(results):
-            if res.verdict.flagged and self.policy.reform:
-                if np.isnan(recon_probs[i]).any():
-                    x01 = self.reconstruct(tensor_to_pixels(batch[i:i + 1], self.manifest.input))
-                    recon_probs[i] = self.classify(pixels_to_tensor(x01, self.manifest.input))["probs"][0]
-                results[i] = GuardOutcome(res.verdict, np.asarray(recon_probs[i]))
+        # The reformer: every flagged image is cleaned and classified again (the autoencoder's
+        # reconstructions of screened images already were).
+        if self.policy.reform:
+            todo = [i for i, r in enumerate(results) if r.verdict.flagged
+                    and (self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any())]
+            if todo:
+                spec = self.manifest.input
+                reformed = self.reform(tensor_to_pixels(batch[todo], spec))
+                probs = np.asarray(self.classify(pixels_to_tensor(reformed, spec))["probs"], np.float64)
+                for k, i in enumerate(todo):
+                    recon_probs[i] = probs[k]
+            for i, res in enumerate(results):
+                if res.verdict.flagged:
+                    results[i] = GuardOutcome(res.verdict, np.asarray(recon_probs[i]))
         return results
 
 

@@ -29,7 +29,8 @@ _FILE_REF = {
     },
     "additionalProperties": True,
 }
-DETECTORS = ("reconstruction", "divergence", "squeeze")
+DETECTORS = ("reconstruction", "divergence", "squeeze", "noise")
+REFORMERS = ("autoencoder", "jpeg")
 SQUEEZERS = ("bits", "median")
 
 # JSON schema of the manifest's ``guard`` block (typed by inference.guard.parse_guard).
@@ -68,12 +69,20 @@ GUARD_SCHEMA: dict[str, Any] = {
                                        "bits": {"type": "integer", "minimum": 1, "maximum": 7},
                                        "size": {"type": "integer", "minimum": 3, "maximum": 7}},
                         "additionalProperties": False}}}},
+                "noise": {**_DETECTOR, "properties": {
+                    **_DETECTOR["properties"], "patch": {"type": "integer", "minimum": 2, "maximum": 256}}},
             },
             "additionalProperties": False,
         },
         "false_alarm_rate": {"type": "number", "minimum": 0, "maximum": 1,
                              "description": "measured share of clean validation images flagged by any detector"},
         "reform": {"type": "boolean"},
+        "reformer": {"type": "object", "required": ["kind"],
+                     "properties": {"kind": {"enum": list(REFORMERS)},
+                                    "quality": {"type": "integer", "minimum": 5, "maximum": 95}},
+                     "additionalProperties": False,
+                     "description": "what the flagged image is cleaned with before it is classified again "
+                                    "(default: the autoencoder's reconstruction)"},
         "screen": {"type": ["object", "null"], "required": ["threshold"],
                    "properties": {"threshold": {"type": "number"},
                                   "clean_pass_rate": {"type": "number", "minimum": 0, "maximum": 1}}},

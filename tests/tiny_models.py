@@ -185,7 +185,7 @@ def build_autoencoder_model(kind: str = "identity", size: tuple[int, int] = (32,
 
 
 def guard_block(thresholds: dict[str, float] | None = None, *, screen: float | None = None,
-                rate: float = 0.05) -> dict[str, Any]:
+                rate: float = 0.05, reformer: dict[str, Any] | None = None) -> dict[str, Any]:
     """A manifest ``guard`` block naming extra file ``guard_autoencoder``."""
     thresholds = thresholds or {"reconstruction": 0.05, "divergence": 0.05, "squeeze": 0.5}
     dets: dict[str, Any] = {}
@@ -193,12 +193,18 @@ def guard_block(thresholds: dict[str, float] | None = None, *, screen: float | N
         dets[name] = {"threshold": thr, "false_alarm_rate": rate}
     if "squeeze" in dets:
         dets["squeeze"]["squeezers"] = [{"kind": "median", "size": 3}]
-    return {"autoencoder": "guard_autoencoder", "detectors": dets, "reform": True, "false_alarm_rate": rate,
-            "screen": None if screen is None else {"threshold": screen, "clean_pass_rate": 0.3}}
+    if "noise" in dets:
+        dets["noise"]["patch"] = 8
+    block = {"autoencoder": "guard_autoencoder", "detectors": dets, "reform": True, "false_alarm_rate": rate,
+             "screen": None if screen is None else {"threshold": screen, "clean_pass_rate": 0.3}}
+    if reformer is not None:
+        block["reformer"] = reformer
+    return block
 
 
 def write_guarded_pack(folder: Path, kind: str = "identity", thresholds: dict[str, float] | None = None,
-                       *, screen: float | None = None, ae_bytes: bytes | None = None) -> Path:
+                       *, screen: float | None = None, ae_bytes: bytes | None = None,
+                       reformer: dict[str, Any] | None = None) -> Path:
     """A colour pack with an input guard (the tiny autoencoder of ``kind``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -208,5 +214,5 @@ def write_guarded_pack(folder: Path, kind: str = "identity", thresholds: dict[st
     manifest = colour_manifest(model_bytes, pack_id=folder.name)
     manifest["extra_files"] = {"guard_autoencoder": {"file": "guard_ae.onnx",
                                                      "sha256": hashlib.sha256(ae_bytes).hexdigest()}}
-    manifest["guard"] = guard_block(thresholds, screen=screen)
+    manifest["guard"] = guard_block(thresholds, screen=screen, reformer=reformer)
     return write_pack(folder, model_bytes, manifest)

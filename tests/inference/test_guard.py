@@ -15,7 +15,10 @@ import pytest
 
 from inference.errors import PackUnusableError
 from inference.guard import (
+    Guard,
+    chroma_noise_floor,
     fired_any,
+    jpeg_reform,
     joint_thresholds,
     js_divergence,
     pixels_to_tensor,
@@ -188,6 +191,65 @@ def test_batch_and_single_guard_verdicts_agree(tmp_path):
         assert item.result.guard.flagged == single.guard.flagged
         for k, v in single.guard.detectors.items():
             assert item.result.guard.detectors[k] == pytest.approx(v, abs=1e-5)
+
+
+def _sign_noise(img: np.ndarray, amount: int, seed: int = 0) -> np.ndarray:
+    """±amount on every channel of every pixel, independently: FGSM's pattern at ε = amount/255."""
+    noise = np.random.default_rng(seed).choice([-amount, amount], img.shape)
+    return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def test_chroma_noise_floor_on_known_inputs():
+    from scipy import ndimage
+
+    grey = np.full((1, 32, 32, 3), 0.5, np.float32)
+    assert chroma_noise_floor(grey, 8)[0] == pytest.approx(0.0, abs=1e-7)
+    # Noise in luma only (the same change in R, G and B) leaves the chroma flat: the detector's blind spot.
+    rng = np.random.default_rng(1)
+    luma = np.clip(0.5 + rng.choice([-2, 2], (1, 32, 32, 1)) / 255.0, 0, 1) * np.ones((1, 1, 1, 3))
+    assert chroma_noise_floor(luma.astype(np.float32), 8)[0] == pytest.approx(0.0, abs=1e-6)
+    # Independent sign noise: the floor equals scipy's Laplacian of Cb/Cr averaged over a tile.
+    noisy = _sign_noise(np.full((32, 32, 3), 128, np.uint8), 2)[None].astype(np.float32) / 255.0
+    floor = chroma_noise_floor(noisy, 30)[0]  # one 30×30 tile over the interior pixels
+    chroma = noisy[0] @ np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32).T
+    ref = np.mean([np.abs(-ndimage.laplace(chroma[..., c].astype(np.float64)))[1:31, 1:31].mean() for c in (0, 1)])
+    assert floor == pytest.approx(ref, rel=1e-5)
+    assert floor > 1.5 / 255.0
+    # The floor is the *smallest* tile: a photo with one flat corner is not noisy.
+    half = noisy.copy()
+    half[0, :16, :16] = 0.5
+    assert chroma_noise_floor(half, 8)[0] < 0.1 * chroma_noise_floor(noisy, 8)[0]
+
+
+def test_noise_detector_flags_sign_noise_without_running_the_autoencoder(tmp_path, monkeypatch):
+    folder = write_guarded_pack(tmp_path / "noise", "identity", {"noise": 1.0 / 255.0})
+    insp = _inspector(folder)
+    calls = []
+    real = Guard.reconstruct
+    monkeypatch.setattr(Guard, "reconstruct", lambda self, x: calls.append(len(x)) or real(self, x))
+    clean = solid("red", (32, 32))
+    r_clean, r_noisy = insp.classify(clean), insp.classify(_sign_noise(clean, 2))
+    assert not r_clean.guard.flagged and r_clean.guard.detectors["noise"] < 0.25 / 255.0
+    assert r_noisy.guard.flagged and r_noisy.guard.reasons[0].startswith("noise:")
+    assert "colour noise" in r_noisy.guard.reasons[0]
+    # only the reformer (the autoencoder by default) ran it, once, for the flagged image
+    assert calls == [1]
+    assert r_noisy.mitigated is not None
+
+
+def test_jpeg_reformer_classifies_the_recompressed_image(tmp_path):
+    folder = write_guarded_pack(tmp_path / "jpeg", "swap", {"noise": 1.0 / 255.0},
+                                reformer={"kind": "jpeg", "quality": 20})
+    insp = _inspector(folder)
+    noisy = _sign_noise(solid("red", (32, 32)), 2)
+    r = insp.classify(noisy)
+    assert r.guard.flagged
+    # the swap autoencoder would have said green: the JPEG reformer ran instead
+    reformed = jpeg_reform(noisy[None].astype(np.float32) / 255.0, 20)
+    assert np.abs(reformed - noisy / 255.0).max() > 0  # it did change the pixels
+    probs = insp.run_tensors(pixels_to_tensor(reformed, insp.manifest.input))["probs"][0]
+    assert r.mitigated.label == "red" == insp.manifest.class_names[int(np.argmax(probs))]
+    assert r.mitigated.confidence == pytest.approx(float(np.max(probs)), abs=1e-6)
 
 
 def test_use_guard_false_skips_it(tmp_path):

@@ -34,12 +34,22 @@ def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
     m = json.loads((guarded / "manifest.json").read_text())
     ref = m["extra_files"]["guard_autoencoder"]
     assert sha256_file(guarded / ref["file"]) == ref["sha256"]
+    from training.guard.guard_cmd import REFORMERS, SUBSETS
+
     g = m["guard"]
-    assert "reconstruction" in g["detectors"]
+    assert set(g["detectors"]) in [set(s) for s in SUBSETS]
     for d in g["detectors"].values():
         assert d["threshold"] > 0 and 0 <= d["false_alarm_rate"] <= 0.05
     assert g["false_alarm_rate"] <= 0.05 + 1e-9
-    assert {r["detectors"][0] for r in g["selection"]["subsets"]} == {"reconstruction"}
+    # every candidate set was measured on both validation attacks (1/255 and 2/255)
+    assert [tuple(r["detectors"]) for r in g["selection"]["subsets"]] == list(SUBSETS)
+    assert all(len(r["validation_detection_per_attack"]) == 2 for r in g["selection"]["subsets"])
+    best = max(r["validation_detection"] for r in g["selection"]["subsets"])
+    chosen = next(r for r in g["selection"]["subsets"] if set(r["detectors"]) == set(g["detectors"]))
+    assert chosen["validation_detection"] == best
+    # the reformer is one of the candidates, each measured
+    assert g["reformer"] in [dict(r) for r in REFORMERS]
+    assert [r["reformer"] for r in g["selection"]["reformers"]] == [dict(r) for r in REFORMERS]
     assert check_pack(guarded).usable
 
 
@@ -73,8 +83,22 @@ def test_the_app_runs_the_guard_the_command_made(guarded, trained):
     insp = Inspector(check_pack(guarded))
     img = sorted((trained["data"] / "red").glob("*.png"))[0]
     r = insp.classify(img)
-    assert r.guard is not None and "reconstruction" in r.guard.detectors
+    m = json.loads((guarded / "manifest.json").read_text())
+    assert r.guard is not None and set(r.guard.detectors) >= set(m["guard"]["detectors"]) - {"divergence", "squeeze"}
     assert np.isfinite(r.guard.score)
+
+
+def test_keep_autoencoder_recalibrates_without_retraining(guarded, trained):
+    from inference.registry import sha256_file
+    from training.cli import main
+
+    before = sha256_file(guarded / "guard_ae.onnx")
+    code = main(["guard", "--pack", guarded.name, "--models-dir", str(guarded.parent), "--run-dir", str(trained["run"]),
+                 "--quick", "--eps", "2", "--bim-steps", "0", "--keep-autoencoder"])
+    assert code == 0
+    m = json.loads((guarded / "manifest.json").read_text())
+    assert sha256_file(guarded / "guard_ae.onnx") == before == m["extra_files"]["guard_autoencoder"]["sha256"]
+    assert [r["eps_255"] for r in m["metrics"]["guard"]["attacks"]] == [2.0]
 
 
 def test_a_pack_without_kept_weights_is_refused(trained, tmp_path, capsys):

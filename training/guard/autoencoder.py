@@ -14,8 +14,9 @@ it work as a *reformer* on 224-pixel photos within the app's latency budget:
 Fully convolutional: it trains on random crops (fast on a CPU) and runs at the pack's input size.
 Much lighter than the study's (6 conv layers in the encoder, 5 of them depthwise-separable, and 2
 in the decoder, about 8,000 weights): the study's 14 full-size layers cost more than the classifier
-itself, and the guard may add at most 60% to an inspection. One pass takes about a quarter of the
-time of an EfficientNet-Lite0 pass on a laptop CPU.
+itself, and the guard may add at most 60% to an inspection. Measured in onnxruntime on 2 CPU cores,
+one pass still costs about 60% of an EfficientNet-Lite0 pass (its depthwise convolutions are slow
+there), so the app runs it only when a shipped detector or the reformer needs it.
 """
 
 from __future__ import annotations

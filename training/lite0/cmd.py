@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 PACK_ID = "imagenet-lite0"
-PACK_VERSION = "1.0.0"
+PACK_VERSION = "1.0.1"
 INPUT_SIZE = 224
 MIN_CONFIDENCE = 0.3
 REPO_ROOT = Path(__file__).resolve().parents[2]
