@@ -7,10 +7,11 @@
 - Verify the query (file, drop, paste, camera: the window's usual input paths) against the
   customer's active references with :class:`gui.signature_worker.VerifyTask` on the window's pool;
   an answer to a superseded request (another query, another customer) is dropped.
-- Every verification is recorded by the GUI thread with the customer, the document, the reference
+- Every verification is recorded (on the log's own thread, like every write) with the customer, the document, the reference
   set, the score and the threshold (``InspectionLog.record_result(signature=SignatureFields(...))``).
 
-Only the GUI thread talks to the log; workers get the reference images as file paths.
+Reads of the log happen on the GUI thread, writes on ``MainWindow.log_pool`` (one thread, in the
+order asked); verification workers get the reference images as file paths.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 from gui.signature_worker import (PackPolicy, ReferenceCandidate, ReferenceInfo, SignatureCheck, VerifierCache,
                                   VerifyTask, check_reference_files, load_thumbnails)
 from gui.widgets.common import elide_middle
-from gui.workers import CallTask, Failure
+from gui.workers import CallTask, Failure, record_one
 from inference.errors import TilikError, UsageError
 
 if TYPE_CHECKING:
@@ -365,7 +366,7 @@ class SignatureController(QObject):
         return ""
 
     def _record(self, check: SignatureCheck) -> None:
-        """Write the verification to the log (GUI thread)."""
+        """Have the verification written to the log, on the log's own thread (as every write is)."""
         w = self.w
         if w.log is None:
             check.log_error = w.log_problem or self.tr("the inspection log is not open")
@@ -376,23 +377,30 @@ class SignatureController(QObject):
         fields = SignatureFields(customer_id=check.customer_id, document_ref=check.document_ref,
                                  reference_ids=check.reference_ids, score=float(r.score),
                                  threshold=float(r.threshold))
-        try:
-            record = w.log.record_result(check.record, image=check.log_image, signature=fields,
-                                         **w._log_kwargs("signature"))
-        except TilikError as exc:
-            check.log_error = str(exc)
-            w.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=exc), 15000)
-            return
-        except Exception as exc:  # noqa: BLE001 - a bug in saving must not lose the verdict on screen
-            check.log_error = str(exc)
-            w.report_exception(exc)
-            return
+        w._write_log(record_one, w.log, check.record, check.log_image, signature=fields,
+                     on_ok=lambda record: self._recorded(check, record),
+                     on_fail=lambda failure: self._not_recorded(check, failure), **w._log_kwargs("signature"))
+
+    def _recorded(self, check: SignatureCheck, record) -> None:
+        w = self.w
         check.record_id = record.id
         check.log_error = None
         check.log_image = None
         check.record = None  # the log has it now
+        if check is self.current:
+            self.view.set_record_note(self._record_note(check))
         w._history_dirty = True
         w._chain_timer.start()
         if w.tabs.currentIndex() == 2:
             w._refresh_history()
         w.log_written.emit(record)
+
+    def _not_recorded(self, check: SignatureCheck, failure: Failure) -> None:
+        check.log_error = failure.message
+        if check is self.current:
+            self.view.set_record_note(self._record_note(check))
+        if failure.known:
+            self.w.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=failure.message),
+                                           15000)
+        else:  # a bug in saving must not lose the verdict on screen
+            self.w.report_exception(failure.error, failure.trace)

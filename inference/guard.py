@@ -174,7 +174,29 @@ _CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], n
 def chroma_noise_floor(x01: np.ndarray, patch: int = 16) -> np.ndarray:
     """The ``noise`` detector's score per image (N, H, W, 3) in [0, 1]: the smallest mean absolute
     5-point Laplacian of the chroma channels over ``patch``×``patch`` tiles (see the module doc)."""
-    c = np.asarray(x01, np.float32) @ _CHROMA.T
+    return _chroma_floor(np.asarray(x01, np.float32) @ _CHROMA.T, patch)
+
+
+def chroma_noise_floor_from_tensor(batch: np.ndarray, spec: InputSpec, patch: int = 16) -> np.ndarray:
+    """:func:`chroma_noise_floor` of the pixels behind model tensors, without mapping them back.
+
+    The Laplacian ignores constant offsets, so the pack's per-channel normalisation (an affine map)
+    folds into the colour matrix: only the scale ``std / (scale·255)`` of each channel remains.
+    Grey tensors have no chroma (score 0).
+    """
+    x = np.asarray(batch, np.float32)
+    if spec.layout == "NCHW":
+        x = np.moveaxis(x, 1, -1)
+    if x.shape[-1] != 3 or spec.color == "GRAY":
+        return np.zeros(len(x))
+    _, std, unit = _channel_params(spec)
+    m = _CHROMA * np.broadcast_to(std / unit, (3,))[None, :]
+    if spec.color == "BGR":
+        m = m[:, ::-1]
+    return _chroma_floor(x @ np.ascontiguousarray(m.T, np.float32), patch)
+
+
+def _chroma_floor(c: np.ndarray, patch: int) -> np.ndarray:
     lap = 4.0 * c[:, 1:-1, 1:-1] - c[:, :-2, 1:-1] - c[:, 2:, 1:-1] - c[:, 1:-1, :-2] - c[:, 1:-1, 2:]
     return _tile_min(np.abs(lap).mean(axis=-1), patch).astype(np.float64)
 
@@ -366,18 +388,18 @@ class Guard:
         """
         spec = self.manifest.input
         p = self.policy
-        x01 = tensor_to_pixels(batch, spec)
-        n = len(x01)
+        n = len(batch)
         out: dict[str, np.ndarray] = {}
         noise = p.detector("noise")
         if noise:
-            out["noise"] = chroma_noise_floor(x01, int(noise.options.get("patch", 16)))
+            out["noise"] = chroma_noise_floor_from_tensor(batch, spec, int(noise.options.get("patch", 16)))
         rec = p.detector("reconstruction")
         div, squeeze = p.detector("divergence"), p.detector("squeeze")
         recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
         gated = bool(div or squeeze)
         if not (rec or gated):
             return out, recon_probs
+        x01 = tensor_to_pixels(batch, spec)
         # The autoencoder runs only where a detector needs it (it is the guard's largest cost).
         use_screen = gated and screen and p.screen is not None
         recon = recon_err = None

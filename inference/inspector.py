@@ -19,7 +19,7 @@ from inference.errors import ImageReadError, InferenceError, ManifestError, Pack
 from inference.guard import Guard, GuardOutcome, parse_guard
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
-from inference.preprocess import Geometry, heatmap_to_image, preprocess
+from inference.preprocess import Geometry, fit_to_input, heatmap_to_image, to_tensor
 from inference.providers import LoadedSession, create_session, display_name
 from inference.registry import Pack, PackRegistry
 from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
@@ -220,8 +220,11 @@ class Inspector:
         t0 = time.perf_counter()
         decoded = load_image(image, name=name)
         t1 = time.perf_counter()
-        tensor, geometry = preprocess(decoded.rgb, self.manifest.input)
-        problem = content_stats(decoded.rgb).problem
+        fitted, geometry = fit_to_input(decoded.rgb, self.manifest.input)
+        tensor = to_tensor(fitted, self.manifest.input)
+        # Checked on what the model sees (already small): as telling for a blank or noise frame as
+        # the full photo, without a second pass over millions of pixels.
+        problem = content_stats(fitted).problem
         t2 = time.perf_counter()
         return _Prepared(decoded, tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3, problem)
 
@@ -330,7 +333,7 @@ class Inspector:
             display_label=display,
             verdict=verdict,
             confidence=confidence,
-            probabilities={n: float(p) for n, p in zip(names, probs)},
+            probabilities=dict(zip(names, np.asarray(probs, np.float64).tolist())),
             top_k=top,
             alarming=label in policy.alarming,
             needs_review=bool(reasons),

@@ -7,6 +7,7 @@ model lives in ``manifest.json``. This module validates a manifest against :data
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,15 +304,21 @@ class Manifest:
     limitations: str
     raw: Mapping[str, Any]
 
-    @property
+    # Cached: a 1000-class pack asks for them for every image (cached_property writes to the
+    # instance __dict__ directly, which a frozen dataclass allows).
+    @functools.cached_property
     def class_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.classes)
 
-    def class_label(self, name: str) -> str:
+    @functools.cached_property
+    def _labels(self) -> dict[str, str]:
+        labels: dict[str, str] = {}
         for c in self.classes:
-            if c.name == name:
-                return c.label
-        return name
+            labels.setdefault(c.name, c.label)
+        return labels
+
+    def class_label(self, name: str) -> str:
+        return self._labels.get(name, name)
 
 
 def _path_of(error: jsonschema.ValidationError) -> str:

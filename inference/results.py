@@ -107,7 +107,8 @@ class InspectionResult:
             "display_label": self.display_label,
             "verdict": self.verdict,
             "confidence": round(float(self.confidence), 6),
-            "probabilities": {k: round(float(v), 6) for k, v in self.probabilities.items()},
+            "probabilities": dict(zip(self.probabilities, np.round(np.fromiter(
+                self.probabilities.values(), np.float64, len(self.probabilities)), 6).tolist())),
             "top_k": [{"class": c.name, "label": c.label, "probability": round(float(c.probability), 6)}
                       for c in self.top_k],
             "alarming": self.alarming,

@@ -215,6 +215,14 @@ def test_chroma_noise_floor_on_known_inputs():
     ref = np.mean([np.abs(-ndimage.laplace(chroma[..., c].astype(np.float64)))[1:31, 1:31].mean() for c in (0, 1)])
     assert floor == pytest.approx(ref, rel=1e-5)
     assert floor > 1.5 / 255.0
+    # From model tensors (any normalisation, layout and channel order) it is the same number.
+    from inference.guard import chroma_noise_floor_from_tensor
+
+    for layout, color in (("NHWC", "RGB"), ("NCHW", "BGR")):
+        spec = InputSpec(name="input", layout=layout, height=32, width=32, color=color, resize="stretch",
+                         scale=1 / 255, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+        t = pixels_to_tensor(noisy, spec)
+        assert chroma_noise_floor_from_tensor(t, spec, 30)[0] == pytest.approx(floor, rel=1e-4)
     # The floor is the *smallest* tile: a photo with one flat corner is not noisy.
     half = noisy.copy()
     half[0, :16, :16] = 0.5

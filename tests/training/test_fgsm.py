@@ -69,6 +69,25 @@ def test_fgsm_raises_the_loss_within_the_ball(tiny):
     assert adv[:, :2, :2].max() <= EPS + 1e-6 and adv[:, -2:, -2:].min() >= 1 - EPS - 1e-6
 
 
+def test_grey_fgsm_moves_all_channels_together_and_still_raises_the_loss(tiny):
+    from inference.guard import chroma_noise_floor
+
+    model, x, y = tiny
+    adv = fgsm(model, x, y, EPS, grey=True)
+    d = adv - x
+    assert float(np.max(np.abs(d))) <= EPS + 1e-6
+    inside = (x > EPS) & (x < 1 - EPS)  # away from the clipped ends every channel moves alike
+    same = np.all(inside, axis=-1)
+    assert np.allclose(d[same][:, 0], d[same][:, 1], atol=1e-6) and np.allclose(d[same][:, 1], d[same][:, 2], atol=1e-6)
+    assert loss_per_example(model, adv, y).mean() > loss_per_example(model, x, y).mean()
+    # no colour added: the colour-noise floor of the perturbation alone is zero (the detector's blind
+    # spot, measured in the cards), while ordinary FGSM's is not
+    grey_mid = 0.5 + np.where(same[..., None], d, 0.0)
+    colour_mid = 0.5 + (fgsm(model, x, y, EPS) - x)
+    assert chroma_noise_floor(grey_mid.astype(np.float32), 4).max() < 1e-6
+    assert chroma_noise_floor(colour_mid.astype(np.float32), 4).mean() > 1 / 255
+
+
 def test_bim_and_pgd_raise_the_loss_at_least_as_much_as_fgsm(tiny):
     model, x, y = tiny
     one = loss_per_example(model, fgsm(model, x, y, EPS), y).mean()

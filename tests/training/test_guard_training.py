@@ -56,8 +56,9 @@ def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
 def test_evaluation_is_recorded_in_metrics_and_card(guarded):
     m = json.loads((guarded / "manifest.json").read_text())
     res = m["metrics"]["guard"]
-    assert [r["eps_255"] for r in res["attacks"]] == [2.0, 8.0, 2.0]
-    assert res["attacks"][-1]["attack"].startswith("BIM")
+    assert [r["eps_255"] for r in res["attacks"]] == [2.0, 8.0, 2.0, 2.0]
+    assert res["attacks"][2]["attack"].startswith("BIM")
+    assert res["attacks"][3]["attack"] == "FGSM, grey (no colour)"
     for r in res["attacks"]:
         assert 0 <= r["attacked_accuracy"] <= 1 and r["successful_attacks"] <= r["n"]
         # an attack never makes more successes than images the model had right
@@ -98,7 +99,7 @@ def test_keep_autoencoder_recalibrates_without_retraining(guarded, trained):
     assert code == 0
     m = json.loads((guarded / "manifest.json").read_text())
     assert sha256_file(guarded / "guard_ae.onnx") == before == m["extra_files"]["guard_autoencoder"]["sha256"]
-    assert [r["eps_255"] for r in m["metrics"]["guard"]["attacks"]] == [2.0]
+    assert [r["attack"] for r in m["metrics"]["guard"]["attacks"]] == ["FGSM", "FGSM, grey (no colour)"]
 
 
 def test_a_pack_without_kept_weights_is_refused(trained, tmp_path, capsys):

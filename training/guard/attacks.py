@@ -8,6 +8,9 @@
 - Default ``step_size``: ``eps`` for FGSM; ``2.5 * eps / K`` for K > 1 (Madry et al.'s choice: the
   steps together travel 2.5 eps, so a start anywhere in the ball can reach its far boundary and
   still move along it).
+- ``grey=True``: the same signed step on R, G and B (the sign of the gradient summed over the
+  channels), so the perturbation has no colour: the adaptive attacker who knows of the guard's
+  colour-noise floor (:mod:`inference.guard`) and keeps out of its sight.
 - Loss: softmax cross-entropy from the logits. Untargeted: its gradient is *ascended* for
   ``labels`` (the true classes, or, when unknown, the model's own clean predictions). Targeted:
   the loss of the target class in ``labels`` is *descended*.
@@ -118,14 +121,14 @@ def loss_per_example(kp_or_model, x01: np.ndarray, labels, *, to_model_input=Non
 
 def fgsm(kp_or_model, x01: np.ndarray, labels: np.ndarray, eps: float, *, to_model_input=None,
          targeted: bool = False, steps: int = 1, step_size: float | None = None, random_start: bool = False,
-         seed: int = 0, batch_size: int = 16) -> np.ndarray:
+         seed: int = 0, batch_size: int = 16, grey: bool = False) -> np.ndarray:
     """Adversarial images for ``x01`` (N, H, W, 3) float in [0, 1] at the model's input size.
 
     ``kp_or_model``: a :class:`~training.guard.keras_pack.KerasPack` (its ``to_model_input`` is used
     unless another is given) or a Keras model returning logits, fed ``to_model_input(x01)`` (the
     identity when None). ``labels``: class indices to move away from (untargeted) or towards
-    (``targeted``); one per image, or one for all. Returns float32 in [0, 1] with
-    ``|x_adv - x01|_inf <= eps``.
+    (``targeted``); one per image, or one for all. ``grey``: one step for all three channels
+    (see the module doc). Returns float32 in [0, 1] with ``|x_adv - x01|_inf <= eps``.
     """
     x0 = _images(x01)
     y = _labels(labels, len(x0))
@@ -151,10 +154,14 @@ def fgsm(kp_or_model, x01: np.ndarray, labels: np.ndarray, eps: float, *, to_mod
         high = np.minimum(clean + np.float32(eps), 1.0)
         x = clean.copy()
         if random_start:
-            x = np.clip(x + rng.uniform(-eps, eps, x.shape).astype(np.float32), low, high)
+            shape = (*x.shape[:-1], 1) if grey else x.shape
+            x = np.clip(x + rng.uniform(-eps, eps, shape).astype(np.float32), low, high)
         for _ in range(steps):
             _, grad = grad_fn(x, yb)
-            x = x + direction * np.float32(alpha) * np.sign(np.asarray(grad, np.float32))
+            g = np.asarray(grad, np.float32)
+            if grey:
+                g = g.sum(axis=-1, keepdims=True)
+            x = x + direction * np.float32(alpha) * np.sign(g)
             x = np.clip(x, low, high)  # the ε-ball intersected with [0, 1]
         out[i:i + batch_size] = x
     return out.astype(np.float32)

@@ -1,7 +1,7 @@
 """``python -m training fgsm``: adversarial images against a pack's own Keras model.
 
     python -m training fgsm --pack ID --eps EPS [--targeted CLASS] [--steps K] [--step-size A]
-                            [--random-start] [--seed S] [--run-dir RUN] [--models-dir DIR]
+                            [--random-start] [--grey] [--seed S] [--run-dir RUN] [--models-dir DIR]
                             [--batch-size N] [--report FILE] --out DIR PATH...
 
 Every input image is decoded and fitted to the pack's input size with the app's own code, attacked
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-size", type=parse_amount, default=None,
                         help="step size in pixel scale (default: EPS for one step, 2.5*EPS/K for K steps)")
     parser.add_argument("--random-start", action="store_true", help="start from a uniform random point in the ball (PGD)")
+    parser.add_argument("--grey", action="store_true",
+                        help="the same step on R, G and B: a perturbation without colour (what an attacker who "
+                             "knows of the guard's colour-noise floor would do)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random start (default 0)")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="training run folder of a pipeline pack (default runs/<pack id>)")
@@ -171,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     # -- attack, quantise to what the PNG holds, look again -----------------------------------
     t0 = time.perf_counter()
     adv = fgsm(kp, x01, labels, eps, targeted=targeted, steps=steps, step_size=alpha,
-               random_start=args.random_start, seed=args.seed, batch_size=args.batch_size)
+               random_start=args.random_start, seed=args.seed, batch_size=args.batch_size, grey=args.grey)
     attack_s = time.perf_counter() - t0
     adv_q = quantize01(adv, x01, eps)
     adv_onnx = kp.onnx_probs(adv_q, args.batch_size)
