@@ -10,6 +10,8 @@ runs in temporary folders: the user's settings, log and packs are never touched.
 
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 import sys
@@ -158,6 +160,18 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     shot("02-general-side-by-side")
     w.act_side.trigger()
 
+    # Seal photos: the real pack's own held-out samples when it is bundled, else drawn ones the tiny
+    # pack reads by colour.
+    seal_intact, seal_cut = tmp / "seal_intact.png", tmp / "seal_cut.png"
+    seal_samples = REPO / "resources" / "samples" / "seal-integrity"
+    if "seal" in info["real_modes"] and (seal_samples / "samples.json").is_file():
+        listed = json.loads((seal_samples / "samples.json").read_text(encoding="utf-8"))
+        seal_intact = seal_samples / next(x["file"] for x in listed if x["expected"] == "intact")
+        seal_cut = seal_samples / next(x["file"] for x in listed if x["expected"] == "damaged")
+    else:
+        _save_png(seal_intact, _seal_photo("blue"))
+        _save_png(seal_cut, _seal_photo("red"))
+
     # 3. Seal mode with the form filled in.
     w.set_mode("seal")
     idle()
@@ -167,13 +181,13 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     form.seal_class.setCurrentIndex(1)
     for key in ("view", "verify", "tug", "twist"):
         form.checks[key].setChecked(True)
-    w.open_paths([_save_png(tmp / "seal_intact.png", _seal_photo("blue"))])
+    w.open_paths([seal_intact])
     idle()
     shot("03-seal-intact-with-form")
 
     # 4. A damaged seal, and a wrong container check digit being typed.
     form.checks["tug"].setChecked(False)
-    w.open_paths([_save_png(tmp / "seal_cut.png", _seal_photo("red"))])
+    w.open_paths([seal_cut])
     idle()
     form.container_number.setText("CSQU 305438 4")
     shot("04-seal-damaged-check-digit")
@@ -236,7 +250,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     w.set_mode("seal")
     idle()
     w.session_pos = len(w.session) - 1
-    w.open_paths([tmp / "seal_cut.png"])
+    w.open_paths([seal_cut])
     idle()
     shot("11-bahasa-indonesia-seal")
     i18n.manager().install("en")

@@ -481,21 +481,34 @@ class Guard:
                 detectors=values,
             )
             results.append(GuardOutcome(verdict, None))
-        # The reformer: every flagged image is cleaned and classified again (the autoencoder's
-        # reconstructions of screened images already were).
+        # The reformer: every image an adversarial detector flagged is cleaned and classified again
+        # (the autoencoder's reconstructions of screened images already were). Not for an image
+        # only the out-of-domain check flagged: cleaning does not make it a photo of the domain, and
+        # a second answer would contradict the refusal.
         if self.policy.reform:
-            todo = [i for i, r in enumerate(results) if r.verdict.flagged
-                    and (self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any())]
+            hit = [i for i, r in enumerate(results)
+                   if any(k != "ood" and v > 1.0 for k, v in _ratios(r.verdict, self.policy).items())]
+            todo = [i for i in hit
+                    if self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any()]
             if todo:
                 spec = self.manifest.input
                 reformed = self.reform(tensor_to_pixels(batch[todo], spec))
                 probs = np.asarray(self.classify(pixels_to_tensor(reformed, spec))["probs"], np.float64)
                 for k, i in enumerate(todo):
                     recon_probs[i] = probs[k]
-            for i, res in enumerate(results):
-                if res.verdict.flagged:
-                    results[i] = GuardOutcome(res.verdict, np.asarray(recon_probs[i]))
+            for i in hit:
+                results[i] = GuardOutcome(results[i].verdict, np.asarray(recon_probs[i]))
         return results
+
+
+def _ratios(verdict: GuardVerdict, policy: GuardPolicy) -> dict[str, float]:
+    """score / threshold of each detector the verdict holds a score for (OOD excluded)."""
+    out = {}
+    for d in policy.detectors:
+        v = verdict.detectors.get(d.name)
+        if v is not None:
+            out[d.name] = v / d.threshold if d.threshold > 0 else (np.inf if v > 0 else 0.0)
+    return out
 
 
 def _ratio_signed(score: float, threshold: float) -> float:

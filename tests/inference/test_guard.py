@@ -308,3 +308,17 @@ def test_cli_json_carries_guard_and_mitigated(tmp_path, monkeypatch):
     assert row["guard"]["false_alarm_rate"]["divergence"] == 0.05
     assert row["mitigated"]["label"] == "green"
     assert row["needs_review"] is True
+
+
+def test_an_image_only_the_ood_check_flags_gets_no_reformed_answer(tmp_path):
+    folder = write_guarded_pack(tmp_path / "ood", "swap", {"noise": 1.0, "divergence": 10.0})
+    insp = _inspector(folder)
+    tensor = pixels_to_tensor(solid("red", (32, 32))[None].astype(np.float32) / 255.0, insp.manifest.input)
+    outputs = insp.run_tensors(tensor)
+    (ood_only,) = insp.guard.check(tensor, outputs, ood=[(9.0, 3.0)])
+    assert ood_only.verdict.flagged and ood_only.verdict.reasons[0].startswith("ood:")
+    assert ood_only.reconstruction_probs is None  # a refusal is not followed by a second answer
+    # the same image with an adversarial detector over its threshold does get one
+    (noisy,) = Inspector(check_pack(write_guarded_pack(tmp_path / "ood2", "swap", {"divergence": 0.1}))).guard.check(
+        tensor, outputs, ood=[(9.0, 3.0)])
+    assert noisy.verdict.flagged and noisy.reconstruction_probs is not None
