@@ -14,6 +14,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "seals": ("training.seals.cmd", "seal dataset tools: `seals generate --out DIR --count N --seed S`"),
     "imagenet-lite0": ("training.lite0.cmd", "build the imagenet-lite0 pack from the installed ImageNet weights"),
     "signatures": ("training.signatures.cmd", "build the signature-verify pack (CEDAR, writer-independent)"),
+    "signature-attacks": ("training.signatures.perturb_cmd",
+                          "small ε-bounded perturbations of the scan against the signature-verify pack"),
     "fgsm": ("training.guard.fgsm_cmd", "FGSM / BIM / PGD adversarial images against a pack's Keras model"),
     "guard": ("training.guard.guard_cmd", "train, calibrate and evaluate a pack's input guard (autoencoder + detectors)"),
 }
