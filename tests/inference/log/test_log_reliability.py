@@ -51,29 +51,34 @@ def _check_log(db, reported: list[int]) -> int:
     return len(present)
 
 
+def _kill_after_first_commit(command, packs_dir, rng) -> tuple[int, str]:
+    """Start a writer and SIGKILL it 0.2-1 s after its first commit (timed from the first commit, so
+    the kill always lands among writes in progress); returns that first id and what it printed."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(packs_dir), text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.strip() == "ready", first + proc.stderr.read()
+        first_id = proc.stdout.readline()
+        assert first_id.strip().isdigit(), first_id + proc.stderr.read()
+        time.sleep(rng.uniform(0.2, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return int(first_id), out
+
+
 def test_sigkill_mid_batch_loses_nothing_committed(packs_dir, tmp_path):
     db = tmp_path / "crash.sqlite3"
     rng = random.Random(6346)
     reported: list[int] = []
     kills = 0
     for round_no in range(4):
-        proc = subprocess.Popen(writer_command(db, 100_000, f"round{round_no}"), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=_env(packs_dir), text=True)
-        try:
-            first = proc.stdout.readline()
-            assert first.strip() == "ready", first + proc.stderr.read()
-            # Time the kill from the first commit, so it always lands among writes in progress.
-            first_id = proc.stdout.readline()
-            assert first_id.strip().isdigit(), first_id + proc.stderr.read()
-            reported.append(int(first_id))
-            time.sleep(rng.uniform(0.2, 1.0))
-            proc.send_signal(signal.SIGKILL)
-            out, _ = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert proc.returncode == -signal.SIGKILL
+        first_id, out = _kill_after_first_commit(writer_command(db, 100_000, f"round{round_no}"), packs_dir, rng)
+        reported.append(first_id)
         kills += 1
         reported.extend(_ids(out))
         rows = _check_log(db, reported)
@@ -93,22 +98,8 @@ def test_sigkill_mid_batched_record_keeps_whole_groups_and_the_chain(packs_dir, 
     reported: list[int] = []
     for round_no in range(3):
         tag = f"batch{round_no}"
-        proc = subprocess.Popen(writer_command(db, 100_000, tag, group=group), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=_env(packs_dir), text=True)
-        try:
-            first = proc.stdout.readline()
-            assert first.strip() == "ready", first + proc.stderr.read()
-            first_id = proc.stdout.readline()  # the first group has committed
-            assert first_id.strip().isdigit(), first_id + proc.stderr.read()
-            reported.append(int(first_id))
-            time.sleep(rng.uniform(0.2, 1.0))
-            proc.send_signal(signal.SIGKILL)
-            out, _ = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        assert proc.returncode == -signal.SIGKILL
+        first_id, out = _kill_after_first_commit(writer_command(db, 100_000, tag, group=group), packs_dir, rng)
+        reported.append(first_id)  # the first group has committed
         reported.extend(_ids(out))
         _check_log(db, reported)
         with InspectionLog.open(db, read_only=True) as log:
