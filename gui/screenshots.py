@@ -11,7 +11,6 @@ runs in temporary folders: the user's settings, log and packs are never touched.
 from __future__ import annotations
 
 import json
-
 import os
 import shutil
 import sys

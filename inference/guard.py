@@ -29,12 +29,11 @@ guard needs no second decode.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-import io
-
 from PIL import Image, ImageFilter
 
 from inference.errors import InferenceError, ManifestError
@@ -451,6 +450,7 @@ class Guard:
         scores out-of-domain inputs, so the OOD detector joins the others."""
         scores, recon_probs = self.scores(batch, outputs)
         results = []
+        adversarial: list[int] = []  # images a detector other than OOD flagged
         for i in range(len(batch)):
             ratios: dict[str, float] = {}
             values: dict[str, float] = {}
@@ -473,6 +473,8 @@ class Guard:
                     at = f", threshold set at {100 * rate:.0f}% false alarms on clean images" if rate is not None else ""
                     reasons.append(f"{name}: {_WORDS[name]} ({r:.1f}× its threshold{at})")
             flagged = bool(reasons)
+            if any(r > 1.0 for name, r in ratios.items() if name != "ood"):
+                adversarial.append(i)
             verdict = GuardVerdict(
                 flagged=flagged,
                 score=float(max(ratios.values())) if ratios else 0.0,
@@ -486,9 +488,7 @@ class Guard:
         # only the out-of-domain check flagged: cleaning does not make it a photo of the domain, and
         # a second answer would contradict the refusal.
         if self.policy.reform:
-            hit = [i for i, r in enumerate(results)
-                   if any(k != "ood" and v > 1.0 for k, v in _ratios(r.verdict, self.policy).items())]
-            todo = [i for i in hit
+            todo = [i for i in adversarial
                     if self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any()]
             if todo:
                 spec = self.manifest.input
@@ -496,19 +496,9 @@ class Guard:
                 probs = np.asarray(self.classify(pixels_to_tensor(reformed, spec))["probs"], np.float64)
                 for k, i in enumerate(todo):
                     recon_probs[i] = probs[k]
-            for i in hit:
+            for i in adversarial:
                 results[i] = GuardOutcome(results[i].verdict, np.asarray(recon_probs[i]))
         return results
-
-
-def _ratios(verdict: GuardVerdict, policy: GuardPolicy) -> dict[str, float]:
-    """score / threshold of each detector the verdict holds a score for (OOD excluded)."""
-    out = {}
-    for d in policy.detectors:
-        v = verdict.detectors.get(d.name)
-        if v is not None:
-            out[d.name] = v / d.threshold if d.threshold > 0 else (np.inf if v > 0 else 0.0)
-    return out
 
 
 def _ratio_signed(score: float, threshold: float) -> float:

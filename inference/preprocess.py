@@ -91,13 +91,9 @@ def to_tensor(fitted: np.ndarray, spec: InputSpec) -> np.ndarray:
         img = fitted[:, :, ::-1]
     else:
         img = fitted
-    # (img * scale - mean) / std as one multiply-add: a = scale / std, b = -mean / std.
-    std = np.asarray(spec.std, dtype=np.float32)
-    a = np.float32(spec.scale) / std
-    b = -np.asarray(spec.mean, dtype=np.float32) / std
-    x = img.astype(np.float32)
-    x *= a
-    x += b
+    x = img.astype(np.float32) * np.float32(spec.scale)
+    x -= np.asarray(spec.mean, dtype=np.float32)
+    x /= np.asarray(spec.std, dtype=np.float32)
     if spec.layout == "NCHW":
         x = np.transpose(x, (2, 0, 1))
     return np.ascontiguousarray(x, dtype=np.float32)

@@ -369,15 +369,15 @@ def run(args: argparse.Namespace) -> int:
     # Which detectors to ship: chosen on FGSM (ε = 1/255 and 2/255) attacks of the *validation*
     # images against the model's own answers; the thresholds still come from the clean validation
     # images only.
-    val_attacks = []
+    val_attacks, adv_val = [], {}
     for e in (1, 2):
-        adv_val = attacks.quantize01(attacks.fgsm(kp, x_val, val_pred, e / 255), x_val, e / 255)
-        adv_scores, adv_pred = detector_scores(insp, adv_val)
+        adv_val[e] = attacks.quantize01(attacks.fgsm(kp, x_val, val_pred, e / 255), x_val, e / 255)
+        adv_scores, adv_pred = detector_scores(insp, adv_val[e])
         val_attacks.append((adv_scores, adv_pred != val_pred))
-    success = val_attacks[-1][1]
+    success = val_attacks[-1][1]  # at 2/255: the reformer is chosen on these
     subset, thr, per_rate, union, screen, table = choose_detectors(scores, val_attacks, args.false_alarm_rate,
                                                                    screen)
-    reformer, reformer_table = choose_reformer(insp, adv_val, success, x_val, val_pred)
+    reformer, reformer_table = choose_reformer(insp, adv_val[2], success, x_val, val_pred)
     manifest["guard"]["reformer"] = reformer
     for row in table:
         _log(f"  validation, FGSM 1 and 2/255 ({int(success.sum())} successful at 2/255): {'+'.join(row['detectors'])}: "

@@ -67,15 +67,16 @@ def perturb(gray: np.ndarray, attack: str, eps: int, seed: int = 0) -> np.ndarra
     return np.clip(g + step, 0, 255).astype(np.uint8)
 
 
-def _ink_changed(gray: np.ndarray, attacked: np.ndarray) -> float:
-    """Share of the clean ink mask's pixels that the attack flipped (either way), at the app's own
-    working resolution."""
+def _ink_mask(gray: np.ndarray) -> np.ndarray:
+    """The app's ink mask of a grey scan, at its own working resolution."""
     from inference.signature.preprocess import PreprocessOptions, binarize, shrink_to
 
-    opts = PreprocessOptions()
-    a, _ = binarize(shrink_to(gray), opts)
-    b, _ = binarize(shrink_to(attacked), opts)
-    return float(np.sum(a != b) / max(1, np.sum(a)))
+    return binarize(shrink_to(gray), PreprocessOptions())[0]
+
+
+def _ink_changed(clean_mask: np.ndarray, attacked: np.ndarray) -> float:
+    """Share of the clean ink mask's pixels that the attack flipped (either way)."""
+    return float(np.sum(clean_mask != _ink_mask(attacked)) / max(1, np.sum(clean_mask)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {pack.problem}", file=sys.stderr)
         return 2
     verifier = Verifier(pack)
-    threshold = float(verifier._threshold(args.refs, False)[0])
+    threshold = float("nan")
     eps_list = [int(e) for e in str(args.eps).split(",") if e.strip()]
     rng = np.random.default_rng(args.seed)
     ys: list[int] = []
@@ -119,13 +120,16 @@ def run(args: argparse.Namespace) -> int:
                                                               replace=False))]
         for k, q in enumerate(queries):
             gray = to_gray(load_image(q.path).rgb)
+            mask = _ink_mask(gray)
             ys.append(int(q.genuine))
-            scores[("clean", 0)].append(verifier.verify(gray, refs).score)
+            result = verifier.verify(gray, refs)
+            threshold = result.threshold  # the pack's, for this number of references
+            scores[("clean", 0)].append(result.score)
             for a in ATTACKS:
                 for e in eps_list:
                     attacked = perturb(gray, a, e, seed=args.seed * 1000 + k)
                     scores[(a, e)].append(verifier.verify(attacked, refs).score)
-                    changed[(a, e)].append(_ink_changed(gray, attacked))
+                    changed[(a, e)].append(_ink_changed(mask, attacked))
         print(f"  writer {w}: {len(queries)} queries ({time.perf_counter() - t_start:.0f} s)", flush=True)
     y = np.array(ys)
     clean = np.array(scores[("clean", 0)])
