@@ -83,8 +83,9 @@ def _generate_target(src: dict) -> tuple[Path | None, Path | None]:
 
 def maybe_generate(cfg: dict, log=_log) -> None:
     """Make the synthetic datasets first where a data source says how (``generate``: data,
-    extra_data, test_data) and its data is missing, or was generated with other settings (the
-    folder's ``.tilik-generate.json`` records them; ``workers`` does not change the images)."""
+    extra_data, test_data) and its data is missing, or was generated with other settings or another
+    ``GENERATOR_VERSION`` of the module (the folder's ``.tilik-generate.json`` records them;
+    ``workers`` does not change the images)."""
     import importlib
 
     sources = [cfg["data"], *(cfg.get("extra_data") or []), cfg.get("test_data")]
@@ -95,8 +96,12 @@ def maybe_generate(cfg: dict, log=_log) -> None:
         folder, target = _generate_target(src)
         if folder is None:
             continue
+        module = importlib.import_module(gen.get("module", "training.seals"))
         wanted = {k: v for k, v in gen.items() if k != "workers"}
         wanted.setdefault("seed", cfg["seed"])
+        # A new generator version draws other images from the same settings.
+        if getattr(module, "GENERATOR_VERSION", None) is not None:
+            wanted["generator_version"] = module.GENERATOR_VERSION
         stamp = folder / GENERATE_STAMP
         if target.exists():
             if not stamp.is_file():
@@ -107,7 +112,6 @@ def maybe_generate(cfg: dict, log=_log) -> None:
             except (OSError, ValueError):
                 pass
             log(f"{folder} was generated with other settings: generating it again")
-        module = importlib.import_module(gen.get("module", "training.seals"))
         kwargs = {k: v for k, v in gen.items() if k not in ("module", "count", "seed")}
         log(f"generating {gen['count']} images into {folder} with {module.__name__}.generate_dataset")
         t0 = time.perf_counter()

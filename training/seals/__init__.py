@@ -13,9 +13,9 @@ needed.
 """
 
 from training.seals.generator import (BACKGROUND_NAMES, CSV_COLUMNS, DEFECTS, DEFECTS_BY_FAMILY, FAMILY_NAMES,
-                                      LABELS, LIGHTING_NAMES, generate_dataset, render_sample, resolve_names,
-                                      sample_spec)
+                                      GENERATOR_VERSION, LABELS, LIGHTING_NAMES, generate_dataset, render_sample,
+                                      resolve_names, sample_spec)
 from training.seals.sheet import contact_sheet
 
-__all__ = ["BACKGROUND_NAMES", "CSV_COLUMNS", "DEFECTS", "DEFECTS_BY_FAMILY", "FAMILY_NAMES", "LABELS",
-           "LIGHTING_NAMES", "contact_sheet", "generate_dataset", "render_sample", "resolve_names", "sample_spec"]
+__all__ = ["BACKGROUND_NAMES", "CSV_COLUMNS", "DEFECTS", "DEFECTS_BY_FAMILY", "FAMILY_NAMES", "GENERATOR_VERSION",
+           "LABELS", "LIGHTING_NAMES", "contact_sheet", "generate_dataset", "render_sample", "resolve_names", "sample_spec"]

@@ -117,13 +117,13 @@ def draw_crack(layer: Layer, sc, part_mask: np.ndarray, poly: np.ndarray, drng: 
     span = max(np.ptp(poly[:, 0]), np.ptp(poly[:, 1]))
     length = span * drng.uniform(*size_frac)
     main = crack_path(drng, poly, length, max(1.0, 0.8 * u))
-    lines = [(main, drng.uniform(0.9, 1.6))]
+    lines = [(main, drng.uniform(1.3, 2.2))]  # mm at the mouth: a crack you can see in a phone photo
     for _ in range(int(drng.integers(0, 3))):
         if len(main) < 4:
             break
         j = int(drng.integers(1, len(main) - 1))
         lines.append((crack_path(drng, poly, length * drng.uniform(0.25, 0.5), max(1.0, 0.7 * u), start=main[j]),
-                      drng.uniform(0.5, 0.8)))
+                      drng.uniform(0.7, 1.1)))
     m = sc.blank()
     for ln, mm in lines:
         if len(ln) >= 2:

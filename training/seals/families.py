@@ -221,7 +221,7 @@ class PlasticStrip:
             # The forced body lets go of the strap: its end springs back out of the lock.
             full = legs["B"]
             s = arclength(full)
-            lift = drng.uniform(3.0, 7.0) * u
+            lift = drng.uniform(5.0, 10.0) * u
             legs["B"] = full[s <= s[-1] - 2.0 * u - lift]
             region = cv2.max(region, ribbon_region(sc, stretch(full, s[-1] - lift - 3 * u, s[-1]), 1.8 * w))
         order = ["B", "A"] if p["front"] == "A" else ["A", "B"]
@@ -231,7 +231,7 @@ class PlasticStrip:
                 self._strap(seal, sc, pts, p)
                 continue
             crange = (0.2, 0.6) if name == "A" else (0.4, 0.8)
-            before, after, (s0, s1) = split_polyline(pts, drng, crange, drng.uniform(0.8, 2.6) * w)
+            before, after, (s0, s1) = split_polyline(pts, drng, crange, drng.uniform(1.2, 3.0) * w)
             off = drng.uniform(0.25, 0.6) * w * drng.choice([-1, 1])
             before = spring_apart(before, True, off, 6 * u)
             after = spring_apart(after, False, -off * drng.uniform(0.3, 1.0), 6 * u)
@@ -529,9 +529,9 @@ class Bolt:
             if len(spans) == 2:
                 sections.append((spans[0][1], spans[1][0]))
             y0, y1 = sections[int(drng.integers(len(sections)))]
-            g = drng.uniform(2.5, 5.5)
+            g = drng.uniform(4.0, 8.0)
             c = drng.uniform(y0 + 2.0 + g / 2, max(y0 + 2.0 + g / 2, y1 - 2.0 - g / 2))
-            shift = drng.uniform(-0.5, 0.5) * r
+            shift = drng.uniform(0.3, 0.8) * r * drng.choice([-1, 1])  # the pieces no longer line up
             pieces = [(-p["hh"] * 0.4, c - g / 2, 0.0, False, True), (c + g / 2, yb + 3.0, shift, True, False)]
             box = frame([(-r - 2.5, c - g / 2 - 2.5), (r + 2.5, c - g / 2 - 2.5), (r + 2.5, c + g / 2 + 2.5),
                          (-r - 2.5, c + g / 2 + 2.5)])

@@ -30,7 +30,8 @@ from training.seals.camera import LIGHTING, develop, sample_camera, sample_light
 from training.seals.families import FAMILIES
 from training.seals.fixtures import Scene
 
-GENERATOR_VERSION = "1.0"
+# 1.1: close-up framing (the extent fills 70-115% of the frame), JPEG quality 55-95, wider cuts and cracks.
+GENERATOR_VERSION = "1.1"
 LABELS: tuple[str, ...] = ("intact", "damaged")
 FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
 BACKGROUND_NAMES: tuple[str, ...] = BACKGROUNDS
