@@ -141,6 +141,31 @@ def test_pack_loads_in_the_inspector_and_classifies(trained):
     assert results[1].verdict.startswith("Blue: look closer")
 
 
+def test_robustness_reruns_only_the_degraded_images_with_the_same_answers(trained):
+    from inference.inspector import Inspector, clear_session_cache
+    from inference.registry import check_pack
+    from training.pipeline.export import _inspect, _inspect_degraded
+    from training.pipeline.robustness import degrade
+
+    clear_session_cache()
+    inspector = Inspector(check_pack(trained["root"] / "models" / "tiny-colours"), "cpu")
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (40, 48, 3), dtype=np.uint8) for _ in range(12)]
+    clean = _inspect(inspector, images, names=[f"test{i}" for i in range(12)])
+    imgs, idx = degrade(images, "noise", 0.5, seed=1, blur_sigma=1.0, noise_sigma=0.3, input_size=32)
+    assert len(idx) == 6
+    full = _inspect(inspector, imgs, names=[f"test{i}" for i in range(12)])
+    part = _inspect_degraded(inspector, imgs, idx, clean)
+    for k in ("labels", "ood", "review"):
+        assert np.array_equal(part[k], full[k]), k
+    assert np.allclose(part["probs"], full["probs"], atol=1e-5)
+    assert np.allclose(part["ood_score"], full["ood_score"], atol=1e-4)
+    # The images left clean keep the clean answers; the degraded ones got new ones.
+    keep = np.setdiff1d(np.arange(12), idx)
+    assert np.array_equal(part["probs"][keep], clean["probs"][keep])
+    assert not np.allclose(part["probs"][idx], clean["probs"][idx])
+
+
 def test_self_test_passes_on_the_exported_samples(trained):
     from inference.selftest import run_self_test
 
