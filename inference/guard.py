@@ -19,8 +19,9 @@ MagNet-style detectors around a pack's classifier, all ONNX (no TensorFlow at ru
 Each threshold was set on clean validation images at a stated false-alarm rate (the manifest
 records both). When any detector fires the result is ``flagged`` (and always needs review), and
 the *reformer* cleans the image and classifies it again, so the user sees both answers. The
-reformer is the autoencoder's reconstruction or a strong JPEG re-compression (``reformer`` in the
-manifest: whichever restored more attacked validation images when the guard was calibrated).
+reformer is the autoencoder's reconstruction, a strong JPEG re-compression, or the *purifier* (a
+denoiser trained through the pack's classifier, its own ONNX file); ``reformer`` in the manifest
+names whichever restored the most attacked validation images when the guard was calibrated.
 
 The guard works in "pixel space": float32 RGB in [0, 1] at the pack's input size, NHWC. The
 classifier's normalised tensor is mapped back there with the manifest's own scale/mean/std, so the
@@ -333,40 +334,58 @@ class Guard:
     """
 
     def __init__(self, manifest: Manifest, policy: GuardPolicy, autoencoder_session,
-                 classify: Callable[[np.ndarray], Mapping[str, np.ndarray]]) -> None:
+                 classify: Callable[[np.ndarray], Mapping[str, np.ndarray]], purifier_session=None) -> None:
         self.manifest = manifest
         self.policy = policy
         self.session = autoencoder_session
+        self.purifier = purifier_session
         self.classify = classify
-        self._check_autoencoder()
+        self._check_pixel_model(self.session, policy.autoencoder_input, policy.autoencoder_output, "autoencoder")
+        if purifier_session is not None:
+            self._check_pixel_model(purifier_session, *self._purifier_names(), "purifier")
+        elif policy.reformer.get("kind") == "purifier":
+            raise ManifestError(f"Pack '{manifest.id}': the guard's reformer is a purifier, but none was loaded.")
 
-    def _check_autoencoder(self) -> None:
-        ins = {i.name: i for i in self.session.get_inputs()}
-        outs = {o.name for o in self.session.get_outputs()}
-        p = self.policy
-        if p.autoencoder_input not in ins or p.autoencoder_output not in outs:
+    def _purifier_names(self) -> tuple[str, str]:
+        r = self.policy.reformer
+        return str(r.get("input", "input")), str(r.get("output", "purified"))
+
+    def _check_pixel_model(self, session, input_name: str, output_name: str, what: str) -> None:
+        """The guard's own models take and give NHWC pixels at the pack's input size."""
+        ins = {i.name: i for i in session.get_inputs()}
+        outs = {o.name for o in session.get_outputs()}
+        if input_name not in ins or output_name not in outs:
             raise ManifestError(
-                f"Pack '{self.manifest.id}': the guard autoencoder has inputs {sorted(ins)} and outputs "
-                f"{sorted(outs)}, but the manifest names '{p.autoencoder_input}' → '{p.autoencoder_output}'."
+                f"Pack '{self.manifest.id}': the guard {what} has inputs {sorted(ins)} and outputs "
+                f"{sorted(outs)}, but the manifest names '{input_name}' → '{output_name}'."
             )
-        shape = ins[p.autoencoder_input].shape
+        shape = ins[input_name].shape
         want = [self.manifest.input.height, self.manifest.input.width, 3]
         if len(shape) != 4 or any(isinstance(d, int) and d != w for d, w in zip(shape[1:], want)):
             raise ManifestError(
-                f"Pack '{self.manifest.id}': the guard autoencoder takes {shape}, not NHWC {want} pixels."
+                f"Pack '{self.manifest.id}': the guard {what} takes {shape}, not NHWC {want} pixels."
             )
+
+    def _run_pixel_model(self, session, input_name: str, output_name: str, x01: np.ndarray, what: str) -> np.ndarray:
+        try:
+            (out,) = session.run([output_name], {input_name: np.ascontiguousarray(x01, np.float32)})
+        except Exception as exc:  # onnxruntime's own exception types
+            raise InferenceError(f"The input guard of '{self.manifest.id}' failed to run: {exc}") from exc
+        out = np.asarray(out, dtype=np.float32)
+        if out.shape != x01.shape or not np.all(np.isfinite(out)):
+            raise InferenceError(f"The input guard of '{self.manifest.id}' returned an invalid {what}.")
+        return np.clip(out, 0.0, 1.0)
 
     def reconstruct(self, x01: np.ndarray) -> np.ndarray:
         """The autoencoder's reconstruction of pixel images (N, H, W, 3) in [0, 1]."""
-        try:
-            (recon,) = self.session.run([self.policy.autoencoder_output],
-                                        {self.policy.autoencoder_input: np.ascontiguousarray(x01, np.float32)})
-        except Exception as exc:  # onnxruntime's own exception types
-            raise InferenceError(f"The input guard of '{self.manifest.id}' failed to run: {exc}") from exc
-        recon = np.asarray(recon, dtype=np.float32)
-        if recon.shape != x01.shape or not np.all(np.isfinite(recon)):
-            raise InferenceError(f"The input guard of '{self.manifest.id}' returned an invalid reconstruction.")
-        return np.clip(recon, 0.0, 1.0)
+        return self._run_pixel_model(self.session, self.policy.autoencoder_input, self.policy.autoencoder_output,
+                                     x01, "reconstruction")
+
+    def purify(self, x01: np.ndarray) -> np.ndarray:
+        """The purifier's cleaned copies of pixel images (N, H, W, 3) in [0, 1]."""
+        if self.purifier is None:
+            raise InferenceError(f"The input guard of '{self.manifest.id}' has no purifier.")
+        return self._run_pixel_model(self.purifier, *self._purifier_names(), x01, "purified image")
 
     def reform(self, x01: np.ndarray, reformer: Mapping[str, Any] | None = None) -> np.ndarray:
         """The reformer's cleaned copies of pixel images (see the module doc); ``reformer``
@@ -374,6 +393,8 @@ class Guard:
         r = reformer or self.policy.reformer
         if r.get("kind") == "jpeg":
             return jpeg_reform(x01, int(r.get("quality", 20)))
+        if r.get("kind") == "purifier":
+            return self.purify(x01)
         return self.reconstruct(x01)
 
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],

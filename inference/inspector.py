@@ -143,7 +143,13 @@ class Inspector:
                 return None
             ref = self.manifest.extra_files[policy.autoencoder]
             ae = get_session(self.pack.extra_path(policy.autoencoder), ref.sha256, provider)
-            return Guard(self.manifest, policy, ae.session, self._classifier_outputs)
+            purifier = None
+            if policy.reformer.get("kind") == "purifier":
+                # Loaded (and its hash checked) with the pack, not at the first flagged image.
+                role = policy.reformer["model"]
+                purifier = get_session(self.pack.extra_path(role), self.manifest.extra_files[role].sha256,
+                                       provider).session
+            return Guard(self.manifest, policy, ae.session, self._classifier_outputs, purifier)
         except ManifestError as exc:
             raise PackUnusableError(f"Pack '{self.manifest.id}' has a broken input guard: {exc}") from exc
 

@@ -31,7 +31,7 @@ _FILE_REF = {
     "additionalProperties": True,
 }
 DETECTORS = ("reconstruction", "divergence", "squeeze", "noise")
-REFORMERS = ("autoencoder", "jpeg")
+REFORMERS = ("autoencoder", "jpeg", "purifier")
 SQUEEZERS = ("bits", "median")
 
 # JSON schema of the manifest's ``guard`` block (typed by inference.guard.parse_guard).
@@ -80,7 +80,10 @@ GUARD_SCHEMA: dict[str, Any] = {
         "reform": {"type": "boolean"},
         "reformer": {"type": "object", "required": ["kind"],
                      "properties": {"kind": {"enum": list(REFORMERS)},
-                                    "quality": {"type": "integer", "minimum": 5, "maximum": 95}},
+                                    "quality": {"type": "integer", "minimum": 5, "maximum": 95},
+                                    "model": {"type": "string", "minLength": 1,
+                                              "description": "purifier: role in extra_files of its ONNX file"},
+                                    "input": {"type": "string"}, "output": {"type": "string"}},
                      "additionalProperties": False,
                      "description": "what the flagged image is cleaned with before it is classified again "
                                     "(default: the autoencoder's reconstruction)"},
@@ -378,6 +381,11 @@ def validate_manifest(data: Any) -> Manifest:
     if guard and guard["autoencoder"] not in data.get("extra_files", {}):
         raise ManifestError(
             f"The manifest is invalid at guard.autoencoder: '{guard['autoencoder']}' is not listed in extra_files."
+        )
+    reformer = (guard or {}).get("reformer") or {}
+    if reformer.get("kind") == "purifier" and reformer.get("model") not in data.get("extra_files", {}):
+        raise ManifestError(
+            "The manifest is invalid at guard.reformer: a purifier needs 'model', a role listed in extra_files."
         )
     if guard and inp["color"] == "GRAY":
         raise ManifestError("The manifest is invalid at guard: the input guard needs an RGB or BGR model input.")

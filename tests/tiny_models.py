@@ -145,20 +145,21 @@ def solid(colour: str, size: tuple[int, int] = (40, 60), value: int = 220) -> np
 
 
 def build_autoencoder_model(kind: str = "identity", size: tuple[int, int] = (32, 32),
-                            output_size: tuple[int, int] | None = None) -> bytes:
+                            output_size: tuple[int, int] | None = None, output_name: str = "reconstruction") -> bytes:
     """A tiny "autoencoder" for guard tests: NHWC RGB in [0, 1] → ``reconstruction``.
 
     ``identity`` returns its input; ``blur`` a 3×3 box blur (so fine noise is "removed");
     ``swap`` exchanges the red and green channels (so the colour model's verdict flips).
     ``output_size`` makes a deliberately broken model whose output has another size.
+    ``output_name="purified"`` makes the same model a guard *purifier*.
     """
     h, w = size
     inp = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", h, w, 3])
     oh, ow = output_size or size
-    out = helper.make_tensor_value_info("reconstruction", TensorProto.FLOAT, ["N", oh, ow, 3])
+    out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["N", oh, ow, 3])
     nodes, inits = [], []
     if kind == "identity" and output_size is None:
-        nodes.append(helper.make_node("Identity", ["input"], ["reconstruction"]))
+        nodes.append(helper.make_node("Identity", ["input"], [output_name]))
     else:
         nodes.append(helper.make_node("Transpose", ["input"], ["x"], perm=[0, 3, 1, 2]))
         if kind == "blur":
@@ -176,7 +177,7 @@ def build_autoencoder_model(kind: str = "identity", size: tuple[int, int] = (32,
             inits.append(numpy_helper.from_array(np.array([1, 1, oh / h, ow / w], np.float32), "scales"))
             nodes.append(helper.make_node("Resize", ["y", "", "scales"], ["y2"], mode="nearest"))
             src = "y2"
-        nodes.append(helper.make_node("Transpose", [src], ["reconstruction"], perm=[0, 2, 3, 1]))
+        nodes.append(helper.make_node("Transpose", [src], [output_name], perm=[0, 2, 3, 1]))
     graph = helper.make_graph(nodes, "tiny_autoencoder", [inp], [out], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -204,8 +205,9 @@ def guard_block(thresholds: dict[str, float] | None = None, *, screen: float | N
 
 def write_guarded_pack(folder: Path, kind: str = "identity", thresholds: dict[str, float] | None = None,
                        *, screen: float | None = None, ae_bytes: bytes | None = None,
-                       reformer: dict[str, Any] | None = None) -> Path:
-    """A colour pack with an input guard (the tiny autoencoder of ``kind``)."""
+                       reformer: dict[str, Any] | None = None, purifier_bytes: bytes | None = None) -> Path:
+    """A colour pack with an input guard (the tiny autoencoder of ``kind``); with
+    ``purifier_bytes``, also a purifier (``guard_purifier.onnx``) that is the reformer."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model_bytes = build_colour_model()
@@ -214,5 +216,10 @@ def write_guarded_pack(folder: Path, kind: str = "identity", thresholds: dict[st
     manifest = colour_manifest(model_bytes, pack_id=folder.name)
     manifest["extra_files"] = {"guard_autoencoder": {"file": "guard_ae.onnx",
                                                      "sha256": hashlib.sha256(ae_bytes).hexdigest()}}
+    if purifier_bytes is not None:
+        (folder / "guard_purifier.onnx").write_bytes(purifier_bytes)
+        manifest["extra_files"]["guard_purifier"] = {"file": "guard_purifier.onnx",
+                                                     "sha256": hashlib.sha256(purifier_bytes).hexdigest()}
+        reformer = reformer or {"kind": "purifier", "model": "guard_purifier"}
     manifest["guard"] = guard_block(thresholds, screen=screen, reformer=reformer)
     return write_pack(folder, model_bytes, manifest)

@@ -260,6 +260,43 @@ def test_jpeg_reformer_classifies_the_recompressed_image(tmp_path):
     assert r.mitigated.confidence == pytest.approx(float(np.max(probs)), abs=1e-6)
 
 
+def test_purifier_reformer_classifies_the_purified_image_without_the_autoencoder(tmp_path, monkeypatch):
+    # A "swap" purifier turns red into green, so its answer is known; the autoencoder is identity.
+    folder = write_guarded_pack(tmp_path / "purifier", "identity", {"noise": 1.0 / 255.0},
+                                purifier_bytes=build_autoencoder_model("swap", output_name="purified"))
+    insp = _inspector(folder)
+    calls = []
+    monkeypatch.setattr(Guard, "reconstruct", lambda self, x: calls.append(len(x)))
+    clean = solid("red", (32, 32))
+    r_clean, r_noisy = insp.classify(clean), insp.classify(_sign_noise(clean, 2))
+    assert not r_clean.guard.flagged and r_clean.mitigated is None
+    assert r_noisy.guard.flagged and r_noisy.label == "red"
+    assert r_noisy.mitigated.label == "green"
+    assert calls == []
+    x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    np.testing.assert_allclose(insp.guard.purify(x), x[..., [1, 0, 2]], atol=1e-6)
+
+
+def test_purifier_not_listed_in_extra_files_makes_the_pack_unusable(tmp_path):
+    folder = write_guarded_pack(tmp_path / "nopur", "identity", {"noise": 1.0 / 255.0},
+                                reformer={"kind": "purifier", "model": "guard_purifier"})
+    pack = check_pack(folder)
+    assert not pack.usable and "guard.reformer" in pack.problem and "extra_files" in pack.problem
+
+
+def test_altered_or_misnamed_purifier_is_refused(tmp_path):
+    folder = write_guarded_pack(tmp_path / "tampered", "identity", {"noise": 1.0 / 255.0},
+                                purifier_bytes=build_autoencoder_model("identity", output_name="purified"))
+    (folder / "guard_purifier.onnx").write_bytes(build_autoencoder_model("swap", output_name="purified"))
+    pack = check_pack(folder)
+    assert not pack.usable and "SHA-256" in pack.problem
+    # output named "reconstruction", the manifest's reformer expects the default "purified"
+    folder = write_guarded_pack(tmp_path / "misnamed", "identity", {"noise": 1.0 / 255.0},
+                                purifier_bytes=build_autoencoder_model("identity"))
+    with pytest.raises(PackUnusableError, match="guard purifier has inputs"):
+        _inspector(folder)
+
+
 def test_use_guard_false_skips_it(tmp_path):
     folder = write_guarded_pack(tmp_path / "off", "swap", {"divergence": 0.1})
     r = Inspector(check_pack(folder), use_guard=False).classify(solid("red", (32, 32)))

@@ -47,9 +47,17 @@ def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
     best = max(r["validation_detection"] for r in g["selection"]["subsets"])
     chosen = next(r for r in g["selection"]["subsets"] if set(r["detectors"]) == set(g["detectors"]))
     assert chosen["validation_detection"] == best
-    # the reformer is one of the candidates, each measured
-    assert g["reformer"] in [dict(r) for r in REFORMERS]
-    assert [r["reformer"] for r in g["selection"]["reformers"]] == [dict(r) for r in REFORMERS]
+    # the reformer is one of the candidates (the purifier the command trained among them), each measured
+    from training.guard.guard_cmd import PURIFIER, PURIFIER_ROLE
+
+    candidates = [dict(r) for r in REFORMERS] + [PURIFIER]
+    assert g["reformer"] in candidates
+    assert [r["reformer"] for r in g["selection"]["reformers"]] == candidates
+    pur = m["metrics"]["guard"]["purifier"]
+    assert pur["epochs"] == 1 and pur["parity_max_abs"] <= 1e-4 and 0 <= pur["validation_restored"] <= 1
+    # shipped only when chosen: the file, its hash entry and the record agree
+    shipped = g["reformer"] == PURIFIER
+    assert pur["shipped"] == shipped == (PURIFIER_ROLE in m["extra_files"]) == (guarded / "guard_purifier.onnx").is_file()
     assert check_pack(guarded).usable
 
 
@@ -100,6 +108,37 @@ def test_keep_autoencoder_recalibrates_without_retraining(guarded, trained):
     m = json.loads((guarded / "manifest.json").read_text())
     assert sha256_file(guarded / "guard_ae.onnx") == before == m["extra_files"]["guard_autoencoder"]["sha256"]
     assert [r["attack"] for r in m["metrics"]["guard"]["attacks"]] == ["FGSM", "FGSM, grey (no colour)"]
+
+
+def test_keep_purifier_without_one_is_refused(guarded, trained, tmp_path, capsys):
+    from training.cli import main
+
+    models = tmp_path / "models"
+    shutil.copytree(guarded.parent, models)
+    (models / guarded.name / "guard_purifier.onnx").unlink(missing_ok=True)
+    code = main(["guard", "--pack", guarded.name, "--models-dir", str(models), "--run-dir", str(trained["run"]),
+                 "--quick", "--keep-autoencoder", "--keep-purifier"])
+    assert code == 2 and "no purifier to keep" in capsys.readouterr().err
+
+
+def test_purifier_starts_as_the_identity_and_training_lowers_its_logit_loss(tmp_path):
+    import keras
+
+    from training.guard import purifier
+
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 16, 16, 3)).astype(np.float32)
+    inp = keras.Input((16, 16, 3))
+    clf = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    np.testing.assert_allclose(purifier.build_purifier(width=8).predict(x, verbose=0), x, atol=1e-6)
+    adv = np.clip(x + rng.choice([-8 / 255, 8 / 255], x.shape), 0, 1).astype(np.float32)
+    model, hist = purifier.train_purifier(clf, lambda t: t, x, adv[None], x[:8], adv[:8], epochs=3, width=8,
+                                          lr=3e-3, log=lambda m: None)
+    losses = [e["loss"] for e in hist["epochs"]]
+    assert losses[-1] < losses[0] and 1 <= hist["best_epoch"] <= 3
+    path = tmp_path / purifier.ONNX_NAME
+    purifier.export_purifier(model, path, (16, 16))
+    assert purifier.parity(model, path, x[:4]) < 1e-4
 
 
 def test_a_pack_without_kept_weights_is_refused(trained, tmp_path, capsys):

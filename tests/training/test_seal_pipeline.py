@@ -43,7 +43,8 @@ def seal_config(root: Path, **over) -> dict:
     raw["schedule"].update({"batch_size": 16, "head": {"epochs": 0},
                             "finetune": {"blocks": 1, "epochs": 2, "lr": 0.001, "head_lr": 0.01, "patience": 2}})
     assert raw["schedule"]["mask_loss"]["column"] == "mask"
-    raw["ood"] = {"limit": 6, "sets": [{"name": "documents", "kind": "synthetic-documents"}]}
+    raw["ood"] = {"limit": 6, "sets": [{"name": "documents", "kind": "synthetic-documents"}], "methods": ["mahalanobis"],
+                  "mahalanobis": {"features": "backbone", "max_fit": 40}}
     raw["evaluation"].update({"samples": 2, "parity_images": 8})
     raw["evaluation"]["masks"]["examples"] = 4
     raw["card"]["contact_sheet"] = {"module": "training.seals", "limit": 8, "cols": 4, "thumb": 64}
@@ -97,6 +98,24 @@ def test_the_mask_loss_and_the_neck_were_used(trained):
     assert all(float(r["train_mask_loss"]) > 0 for r in rows)
     manifest = json.loads((trained["root"] / "models" / "seal-integrity" / "manifest.json").read_text())
     assert "neck" in manifest["training"]["backbone"] and "cut after block2" in manifest["training"]["backbone"]
+
+
+def test_the_out_of_domain_score_reads_the_backbone_before_the_neck(trained):
+    """The Mahalanobis score is fitted on pooled *backbone* features (16 values for tiny-cnn's
+    block2, the neck has 8 filters) of at most ``max_fit`` training images, and the ONNX graph
+    computes it from the same single backbone pass (parity against Keras)."""
+    import onnx
+
+    logs = "\n".join(trained["logs"])
+    assert "Mahalanobis on the pooled backbone features (16 values), fitted on 40 training images" in logs
+    pack = trained["root"] / "models" / "seal-integrity"
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["ood"]["score"] == "output" and "pooled backbone features" in manifest["ood"]["method"]
+    graph = onnx.load(str(pack / "model.onnx")).graph
+    assert "ood_score" in {o.name for o in graph.output}
+    # One backbone pass: tiny-cnn cut after block2 (stem, block1, block2) and the neck, 4 convolutions.
+    assert sum(n.op_type == "Conv" for n in graph.node) == 4
+    assert trained["report"]["parity"]["max_abs"]["ood_score"] < 1e-3
 
 
 def test_test_side_is_exactly_the_separate_render(trained):

@@ -159,25 +159,37 @@ def train_autoencoder(train01: np.ndarray, val01: np.ndarray, *, adv_train01: np
     return model, {"epochs": history, "best_epoch": best[2], "best_val_loss": best[0]}
 
 
-def export_autoencoder(model, path: Path, size: tuple[int, int], opset: int = 17) -> None:
-    """ONNX with input ``input`` (N, H, W, 3) at the pack's size and output ``reconstruction``."""
+def export_pixel_model(model, path: Path, size: tuple[int, int], input_name: str, output_name: str,
+                       opset: int = 17) -> None:
+    """ONNX of a pixels → pixels model (the guard's autoencoder or purifier): input ``input_name``
+    (N, H, W, 3) at the pack's size, output ``output_name``."""
     import tensorflow as tf
     import tf2onnx
 
-    spec = (tf.TensorSpec((None, size[0], size[1], 3), tf.float32, name=INPUT_NAME),)
+    spec = (tf.TensorSpec((None, size[0], size[1], 3), tf.float32, name=input_name),)
 
     @tf.function(input_signature=spec)
     def fn(x):
-        return {OUTPUT_NAME: model(x, training=False)}
+        return {output_name: model(x, training=False)}
 
     tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset, output_path=str(path))
 
 
-def parity(model, path: Path, images01: np.ndarray) -> float:
-    """Max |Keras − onnxruntime| on real images."""
+def pixel_parity(model, path: Path, images01: np.ndarray, input_name: str, output_name: str) -> float:
+    """Max |Keras − onnxruntime| of a pixels → pixels model on real images."""
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (onnx_out,) = sess.run([OUTPUT_NAME], {INPUT_NAME: images01.astype(np.float32)})
+    (onnx_out,) = sess.run([output_name], {input_name: images01.astype(np.float32)})
     keras_out = model.predict(images01, batch_size=8, verbose=0)
     return float(np.max(np.abs(onnx_out - keras_out)))
+
+
+def export_autoencoder(model, path: Path, size: tuple[int, int], opset: int = 17) -> None:
+    """ONNX with input ``input`` (N, H, W, 3) at the pack's size and output ``reconstruction``."""
+    export_pixel_model(model, path, size, INPUT_NAME, OUTPUT_NAME, opset)
+
+
+def parity(model, path: Path, images01: np.ndarray) -> float:
+    """Max |Keras − onnxruntime| on real images."""
+    return pixel_parity(model, path, images01, INPUT_NAME, OUTPUT_NAME)

@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "reformer choice and the evaluation are all redone")
     parser.add_argument("--reuse-autoencoder", metavar="PACK", default=None,
                         help="copy the autoencoder of another pack on the same images instead of training one")
+    parser.add_argument("--purifier-epochs", type=int, default=12,
+                        help="epochs of the purifier (a denoiser trained through the classifier, a reformer "
+                             "candidate); 0: none")
+    parser.add_argument("--purifier-variants", type=int, default=3,
+                        help="attacked copies of each training image the purifier learns from")
+    parser.add_argument("--keep-purifier", action="store_true",
+                        help="keep the pack's current guard_purifier.onnx (no retraining)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--steps-per-epoch", type=int, default=60)
     parser.add_argument("--max-train", type=int, default=1200, help="most clean images to train the autoencoder on")
@@ -165,6 +172,8 @@ REFORMERS = ({"kind": "autoencoder"}, {"kind": "jpeg", "quality": 50}, {"kind": 
 # The reformer answers only for flagged images (about 5% of clean ones), so one that changes a third
 # of clean answers costs under 2 points of clean accuracy; below that it is more noise than help.
 REFORMER_MIN_CLEAN_KEPT = 0.65
+PURIFIER_ROLE = "guard_purifier"
+PURIFIER = {"kind": "purifier", "model": PURIFIER_ROLE}
 
 
 def choose_detectors(clean: dict, attacks: list[tuple[dict, np.ndarray]], target: float,
@@ -195,11 +204,71 @@ def choose_detectors(clean: dict, attacks: list[tuple[dict, np.ndarray]], target
 
 
 def _reformer_name(r: dict) -> str:
+    if r["kind"] == "purifier":
+        return "purifier (denoiser trained through the classifier)"
     return "autoencoder" if r["kind"] == "autoencoder" else f"JPEG quality {r['quality']}"
 
 
+class PurifierError(RuntimeError):
+    """No purifier to keep, or the exported one disagrees with Keras."""
+
+
+def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) -> dict | None:
+    """Train (or keep) the pack's purifier and export it to ``path``; its facts for the manifest,
+    or None with ``--purifier-epochs 0``. Training inputs: ``--purifier-variants`` attacked copies
+    of each training image (FGSM or, for 30% of them, BIM with 5 steps; ε drawn from 1-8/255)
+    against the classifier's own answers; validation: FGSM 2/255 on up to 128 validation images."""
+    from training.guard import attacks, purifier
+
+    if args.keep_purifier:
+        old = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+        info = ((old.get("metrics") or {}).get("guard") or {}).get("purifier")
+        if not path.is_file() or not info:
+            raise PurifierError(f"{path.parent.name} has no purifier to keep: run without --keep-purifier")
+        _log(f"  purifier kept ({path.name}, {info.get('weights')} weights)")
+        return dict(info, shipped=True)
+    path.unlink(missing_ok=True)
+    if args.purifier_epochs <= 0:
+        return None
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(args.seed + 11)
+    own = np.argmax(kp.logits(x_train), axis=1)
+
+    def attacked(x, y):
+        out = np.empty_like(x)
+        eps = rng.choice([1, 2, 4, 8], len(x))
+        steps = np.where(rng.random(len(x)) < 0.3, 5, 1)
+        for e in (1, 2, 4, 8):
+            for k in (1, 5):
+                sel = np.flatnonzero((eps == e) & (steps == k))
+                if len(sel):
+                    out[sel] = attacks.quantize01(attacks.fgsm(kp, x[sel], y[sel], e / 255, steps=k), x[sel], e / 255)
+        return out
+
+    adv = np.stack([attacked(x_train, own) for _ in range(args.purifier_variants)])
+    xv = x_val[:128]
+    adv_val = attacks.quantize01(attacks.fgsm(kp, xv, np.argmax(kp.logits(xv), axis=1), 2 / 255), xv, 2 / 255)
+    _log(f"  purifier: {args.purifier_variants} attacked copies of {len(x_train)} training images in "
+         f"{time.perf_counter() - t0:.0f} s")
+    model, history = purifier.train_purifier(kp.model, kp.to_model_input, x_train, adv, xv, adv_val,
+                                             epochs=args.purifier_epochs, seed=args.seed, log=_log)
+    train_s = time.perf_counter() - t0
+    purifier.export_purifier(model, path, (kp.spec.height, kp.spec.width))
+    par = purifier.parity(model, path, x_val[:8])
+    best = history["epochs"][history["best_epoch"] - 1]
+    _log(f"  purifier: {model.count_params()} weights, best epoch {history['best_epoch']}, {train_s:.0f} s; "
+         f"ONNX parity {par:.1e}")
+    if par > 1e-4:
+        raise PurifierError(f"purifier parity {par:.2e} above 1e-4")
+    return {"weights": int(model.count_params()), "epochs": args.purifier_epochs, "best_epoch": history["best_epoch"],
+            "variants": args.purifier_variants, "parity_max_abs": par, "train_s": round(train_s, 1),
+            "validation_restored": round(best["val_attacked_restored"], 4),
+            "validation_clean_kept": round(best["val_clean_kept"], 4),
+            "validation_before": round(history["validation_before"], 4), "shipped": True}
+
+
 def choose_reformer(inspector, adv01: np.ndarray, success: np.ndarray, clean01: np.ndarray,
-                    clean_pred: np.ndarray) -> tuple[dict, list]:
+                    clean_pred: np.ndarray, candidates=REFORMERS) -> tuple[dict, list]:
     """The reformer that gives back the model's clean answer on most successful validation attacks,
     among those that keep at least ``REFORMER_MIN_CLEAN_KEPT`` of the answers on clean images (the
     reformer also runs on clean false alarms). Returns ``(reformer, table)``."""
@@ -215,7 +284,7 @@ def choose_reformer(inspector, adv01: np.ndarray, success: np.ndarray, clean01: 
         return np.concatenate(out)
 
     table, best = [], None
-    for r in REFORMERS:
+    for r in candidates:
         restored = float((answers(adv01[success], r) == clean_pred[success]).mean()) if success.any() else 0.0
         kept = float((answers(clean01, r) == clean_pred).mean())
         table.append({"reformer": dict(r), "restored": round(restored, 4), "clean_kept": round(kept, 4)})
@@ -265,12 +334,13 @@ def attack_row(name: str, eps: float, y: np.ndarray, clean: dict, adv: dict) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.guard import attacks, autoencoder
+    from training.guard import attacks, autoencoder, purifier
     from training.guard.keras_pack import KerasPackError, fitted01, load_keras_pack
 
     t_start = time.perf_counter()
     if args.quick:
         args.epochs, args.steps_per_epoch, args.adv_train = 2, 4, 8
+        args.purifier_epochs, args.purifier_variants = min(args.purifier_epochs, 1), 1
         args.max_train, args.max_val, args.max_test = 48, 40, 12
     pack_dir = Path(args.models_dir) / args.pack
     try:
@@ -344,6 +414,14 @@ def run(args: argparse.Namespace) -> int:
         ae_info = {"weights": int(ae.count_params()), "best_epoch": history["best_epoch"], "epochs": args.epochs,
                    "parity_max_abs": ae_parity, "train_s": round(ae_train_s, 1)}
 
+    # -- 1b. purifier (a reformer candidate) -------------------------------------------------------------
+    pur_path = pack_dir / purifier.ONNX_NAME
+    try:
+        pur_info = pack_purifier(kp, x_train, x_val, pur_path, args)
+    except PurifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if "parity" in str(exc) else 2
+
     # -- 2. thresholds on clean validation images ---------------------------------------------------
     from inference.guard import joint_thresholds, threshold_at_false_alarm_rate
     from inference.registry import sha256_file
@@ -351,6 +429,9 @@ def run(args: argparse.Namespace) -> int:
     manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
     manifest.setdefault("extra_files", {})["guard_autoencoder"] = {
         "file": autoencoder.ONNX_NAME, "sha256": sha256_file(onnx_path)}
+    manifest["extra_files"].pop(PURIFIER_ROLE, None)
+    if pur_info:
+        manifest["extra_files"][PURIFIER_ROLE] = {"file": purifier.ONNX_NAME, "sha256": sha256_file(pur_path)}
     detectors = {
         "reconstruction": {"threshold": 1.0, "false_alarm_rate": 0.0, "norm": "l1", "aggregate": "patch_min",
                            "patch": 8},
@@ -360,6 +441,11 @@ def run(args: argparse.Namespace) -> int:
     }
     manifest["guard"] = {"autoencoder": "guard_autoencoder", "autoencoder_input": autoencoder.INPUT_NAME,
                          "autoencoder_output": autoencoder.OUTPUT_NAME, "detectors": detectors, "reform": True}
+    candidates = list(REFORMERS)
+    if pur_info:
+        # Named as the reformer while calibrating, so the inspector loads the purifier's session.
+        manifest["guard"]["reformer"] = PURIFIER
+        candidates.append(PURIFIER)
     write_manifest(pack_dir, manifest)
     insp = _inspector(pack_dir, use_guard=True)
     scores, val_pred = detector_scores(insp, x_val)
@@ -377,8 +463,13 @@ def run(args: argparse.Namespace) -> int:
     success = val_attacks[-1][1]  # at 2/255: the reformer is chosen on these
     subset, thr, per_rate, union, screen, table = choose_detectors(scores, val_attacks, args.false_alarm_rate,
                                                                    screen)
-    reformer, reformer_table = choose_reformer(insp, adv_val[2], success, x_val, val_pred)
+    reformer, reformer_table = choose_reformer(insp, adv_val[2], success, x_val, val_pred, candidates)
     manifest["guard"]["reformer"] = reformer
+    if pur_info and reformer != PURIFIER:
+        # Not shipped: the file would only add to the pack's size.
+        manifest["extra_files"].pop(PURIFIER_ROLE, None)
+        pur_path.unlink(missing_ok=True)
+        pur_info["shipped"] = False
     for row in table:
         _log(f"  validation, FGSM 1 and 2/255 ({int(success.sum())} successful at 2/255): {'+'.join(row['detectors'])}: "
              f"detects {100 * row['validation_detection']:.0f}% at {100 * row['validation_false_alarms']:.1f}% false alarms")
@@ -434,6 +525,7 @@ def run(args: argparse.Namespace) -> int:
         "data": sets.how,
         "n_train": len(train_paths), "n_val": len(val_paths), "n_test": len(test_paths),
         "autoencoder": ae_info,
+        "purifier": pur_info,
         "target_false_alarm_rate": args.false_alarm_rate,
         "per_detector_rate": round(per_rate, 4),
         "validation_false_alarm_rate": round(union, 4),
@@ -538,6 +630,17 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
         f"of them made against {'the ' + ae['reused_from'] + ' classifier (shared with that pack)' if ae.get('reused_from') else 'this classifier'}, "
         f"best of {ae['epochs']} epochs; ONNX parity "
         f"{ae['parity_max_abs']:.1e}). Data: {results['data']}.")
+    pur = results.get("purifier")
+    if pur:
+        lines += ["", (f"The purifier (`guard_purifier.onnx`, a reformer candidate): a {pur['weights']:,}-weight residual "
+                       "U-Net trained with the logit-guided loss of Liao et al. 2018 (its output must give the classifier's "
+                       f"logits on the clean image) on {pur['variants']} attacked copies of each training image (FGSM or "
+                       "BIM, ε 1-8/255) and on the clean images, best of "
+                       f"{pur['epochs']} epochs; on FGSM 2/255 validation images it gives back the clean answer for "
+                       f"{100 * pur['validation_restored']:.0f}% (attacked as they are: {100 * pur['validation_before']:.0f}%) "
+                       f"and keeps {100 * pur['validation_clean_kept']:.0f}% of the answers on clean ones; ONNX parity "
+                       f"{pur['parity_max_abs']:.1e}."
+                       + ("" if pur.get("shipped", True) else " It lost to the reformer below and is not shipped."))]
     lines += ["", "| detector | what it measures | threshold | clean validation images flagged |", "|---|---|---|---|"]
     what = {"reconstruction": "noise floor: the smallest mean absolute difference between image and reconstruction over 8×8 tiles",
             "divergence": "Jensen-Shannon divergence of the verdict on the image vs on its reconstruction",

@@ -129,6 +129,37 @@ def onnx_outputs(onnx_path: Path, tensors: np.ndarray, batch: int = 32) -> dict[
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
+def ood_embedding(model, features: str):
+    """The tensor of ``model``'s graph the Mahalanobis score reads, and whether it differs from the
+    pooled embedding the training run saved. ``head``: that embedding (``avg_pool``); ``backbone``:
+    the pooled output of the cut backbone *before* the neck. A neck trained with the mask loss
+    learns to respond to defects, so its features hardly separate a photo of something else;
+    the backbone's (ImageNet-pretrained) features still do."""
+    from keras import layers
+
+    if features == "head":
+        return model.get_layer("avg_pool").output, False
+    if features != "backbone":
+        raise ValueError(f"ood.mahalanobis.features must be 'head' or 'backbone', not {features!r}")
+    try:
+        fmap = model.get_layer("neck_conv1").input
+    except ValueError:  # no neck: the backbone's map is the one the head pools
+        return model.get_layer("avg_pool").output, False
+    return layers.GlobalAveragePooling2D(name="backbone_pool")(fmap), True
+
+
+def _spread(items: list, k: int) -> list:
+    """At most ``k`` of ``items``, evenly spaced (deterministic, every class kept in proportion)."""
+    if len(items) <= k:
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, k).astype(int)]
+
+
+def _features(fn, paths: list, spec, chunk: int = 256) -> np.ndarray:
+    """``fn`` over images decoded ``chunk`` at a time (a large split does not fit in memory at once)."""
+    return np.concatenate([fn(preprocess_items(paths[i:i + chunk], spec)) for i in range(0, len(paths), chunk)])
+
+
 def preprocess_items(items: list, spec) -> np.ndarray:
     """Paths or RGB arrays -> model tensors with the app's decoding and preprocessing."""
     from inference.imageio import load_image
@@ -280,7 +311,18 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     t0 = time.perf_counter()
     ood_cfg = cfg["ood"]
     acceptance = float(ood_cfg["acceptance"])
-    maha = Mahalanobis.fit(arrays["train_embedding"], arrays["train_labels"], ood_cfg["mahalanobis"].get("shrinkage", "ledoit-wolf"))
+    maha_cfg = ood_cfg["mahalanobis"]
+    emb_tensor, own_features = ood_embedding(model, maha_cfg.get("features", "head"))
+    if own_features and "mahalanobis" in ood_cfg["methods"]:
+        # The embedding the run saved is the head's; these features are computed here.
+        emb_fn = make_predict_fn(keras.Model(model.input, emb_tensor), (size, size, 3), 32)
+        fit_items = _spread(split["train"], int(maha_cfg.get("max_fit", 4000)))
+        arrays["train_embedding"] = _features(emb_fn, [x.path for x in fit_items], spec)
+        arrays["train_labels"] = np.array([index[x.label] for x in fit_items], int)
+        arrays["val_embedding"] = _features(emb_fn, [x.path for x in split["val"]], spec)
+        log(f"  Mahalanobis on the pooled backbone features ({arrays['train_embedding'].shape[1]} values), "
+            f"fitted on {len(fit_items)} training images")
+    maha = Mahalanobis.fit(arrays["train_embedding"], arrays["train_labels"], maha_cfg.get("shrinkage", "ledoit-wolf"))
     val_probs_k = _softmax(arrays["val_logits"])
     scorers = {
         "energy": lambda logits, emb: energy_score(logits),
@@ -290,7 +332,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     methods = [m for m in ood_cfg["methods"] if m in scorers]
     ood_sets = load_ood_sets(ood_cfg["sets"], int(ood_cfg["limit"]), seed, log=log)
     halves = {s.name: s.halves() for s in ood_sets}
-    feat_model = keras.Model(model.input, {"logits": model.output, "embedding": model.get_layer("avg_pool").output})
+    feat_model = keras.Model(model.input, {"logits": model.output, "embedding": emb_tensor})
     feat_fn = make_predict_fn(feat_model, (size, size, 3), 32)
     selection: dict = {"val_thresholds": {}, "rejection": {}, "n": {}}
     sel_scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
@@ -320,11 +362,12 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
 
     # -- 3. ONNX export and parity ----------------------------------------------------------------
     t0 = time.perf_counter()
-    inp = keras.Input((size, size, 3), name="input")
-    outs = dict(cam_model(inp))
+    outs = dict(cam_model.output)
     if chosen == "mahalanobis":
-        outs["ood_score"] = maha.keras_layer()(outs["embedding"])
-    export_model = keras.Model(inp, outs, name=f"{pack_id.replace('-', '_')}_export")
+        outs["ood_score"] = maha.keras_layer()(emb_tensor)
+    # One graph from the classifier's own input, so the backbone features the OOD score reads are
+    # the ones the head sees (the backbone runs once).
+    export_model = keras.Model(cam_model.inputs[0], outs, name=f"{pack_id.replace('-', '_')}_export")
     onnx_path = pack_dir / ONNX_NAME
     output_names = export_onnx(export_model, onnx_path)
     timings["onnx_export_s"] = time.perf_counter() - t0
@@ -357,8 +400,9 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         if chosen == "mahalanobis":
             val_ood = val_out["ood_score"].reshape(-1)
             score_kind = "output"
-            method = ("Mahalanobis distance of the pooled embedding to the nearest class mean (shared "
-                      "Ledoit-Wolf covariance of the training embeddings), divided by the embedding size")
+            what = "pooled backbone features (before the neck)" if own_features else "pooled embedding"
+            method = (f"Mahalanobis distance of the {what} to the nearest class mean (shared "
+                      "Ledoit-Wolf covariance of the training images' features), divided by their size")
         elif chosen == "energy":
             val_ood = energy_score(val_out["logits"])
             score_kind = "energy"
