@@ -558,14 +558,14 @@ class MainWindow(QMainWindow):
 
     def usable_packs(self, mode: str) -> list[Any]:
         """Usable packs of ``mode``, one per id, highest version (a user pack wins a tie)."""
-        from inference.registry import _version_key
+        from inference.registry import version_key
 
         best: dict[str, Any] = {}
         for pack in self.all_packs:
             if not pack.usable or pack.manifest.mode != mode or str(pack.folder) in self.pack_problems:
                 continue
             cur = best.get(pack.id)
-            if cur is None or _version_key(pack.version) >= _version_key(cur.version):
+            if cur is None or version_key(pack.version) >= version_key(cur.version):
                 best[pack.id] = pack
         return [best[k] for k in sorted(best)]
 

@@ -102,7 +102,8 @@ def check_pack(folder: Path, origin: str = "bundled") -> Pack:
     return Pack(folder, origin, manifest, None, tuple(checked))
 
 
-def _version_key(version: str | None) -> tuple[int, ...]:
+def version_key(version: str | None) -> tuple[int, ...]:
+    """A pack version ("1.2.0", "1.2.0-rc1") as a tuple that sorts as versions do."""
     if not version:
         return (-1,)
     core = version.split("-")[0].split("+")[0]
@@ -141,7 +142,7 @@ class PackRegistry:
             if not pack.usable:
                 continue
             current = best.get(pack.id)
-            if current is None or _version_key(pack.version) >= _version_key(current.version):
+            if current is None or version_key(pack.version) >= version_key(current.version):
                 best[pack.id] = pack
         return [best[k] for k in sorted(best)]
 

@@ -269,6 +269,13 @@ def test_retrain_on_a_photo_folder_bumps_the_version_and_overrides_the_bundled_p
     assert main(["export", str(tmp_path / "run"), "--refresh-config", "--models-dir", str(again)]) == 0
     assert (again / "seal-integrity" / "CARD.md").read_text().startswith("# Retitled seal pack")
     assert (again / "_samples" / "seal-integrity" / "samples.json").is_file()
+    # The retrained run's bumped version stays (the config names an earlier one) ...
+    assert json.loads((again / "seal-integrity" / "manifest.json").read_text())["version"] == bumped
+    # ... and a config naming a later version relabels the re-export.
+    cfg["version"] = "9.0.0"
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    assert main(["export", str(tmp_path / "run"), "--refresh-config", "--models-dir", str(tmp_path / "v9")]) == 0
+    assert json.loads((tmp_path / "v9" / "seal-integrity" / "manifest.json").read_text())["version"] == "9.0.0"
 
 
 def test_retrain_mix_keeps_generated_data_for_training_and_tests_on_the_photos(trained, tmp_path):

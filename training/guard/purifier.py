@@ -66,7 +66,8 @@ def build_purifier(width: int = 48, seed: int = 0):
 
 
 def train_purifier(classifier, to_model_input: Callable, clean01: np.ndarray, adv01: np.ndarray,
-                   val_clean01: np.ndarray, val_adv01: np.ndarray, *, clean_share: float = 0.25,
+                   val_clean01: np.ndarray, val_adv01: np.ndarray, *, prepare: Callable | None = None,
+                   clean_share: float = 0.25, loss: str = "l1",
                    epochs: int = 12, batch_size: int = 16, lr: float = 1e-3, width: int = 48, seed: int = 0,
                    log: Callable[[str], None] = print):
     """Train the purifier with the logit-guided loss; returns ``(model, history)``.
@@ -76,7 +77,9 @@ def train_purifier(classifier, to_model_input: Callable, clean01: np.ndarray, ad
     ``clean01`` stacked along a leading axis: shape (V, N, H, W, 3) (a new copy is drawn per image
     and step). ``val_adv01`` (N', H, W, 3) are attacked validation images, ``val_clean01`` their
     originals; validation reports agreement with the classifier's clean answers, the best epoch
-    (mean of attacked and clean agreement) is kept.
+    (mean of attacked and clean agreement) is kept. ``prepare`` (pixels → pixels, numpy) is applied
+    to every input first, as the app applies it before the purifier (e.g. a JPEG re-compression);
+    the targets stay the classifier's logits on the untouched clean images.
     """
     import keras
     import tensorflow as tf
@@ -92,13 +95,23 @@ def train_purifier(classifier, to_model_input: Callable, clean01: np.ndarray, ad
     def logits(x01):
         return classifier(to_model_input(x01), training=False)
 
+    if loss not in ("l1", "kl"):
+        raise ValueError(f"loss must be 'l1' or 'kl', not {loss!r}")
+
+    def objective(out, target):
+        if loss == "l1":  # HGD's logit-guided loss: every logit
+            return tf.reduce_mean(tf.abs(out - target))
+        # the clean answer's distribution: what the reformer is judged on
+        return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(tf.nn.softmax(target), out)
+                              - tf.nn.softmax_cross_entropy_with_logits(tf.nn.softmax(target), target))
+
     @tf.function(reduce_retracing=True)
     def step(x, target):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.abs(logits(model(x, training=True)) - target))
-        grads = tape.gradient(loss, model.trainable_variables)
+            loss_value = objective(logits(model(x, training=True)), target)
+        grads = tape.gradient(loss_value, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
+        return loss_value
 
     predict_logits = tf.function(lambda x: logits(x), reduce_retracing=True)
     purify_logits = tf.function(lambda x: logits(model(x, training=False)), reduce_retracing=True)
@@ -109,6 +122,9 @@ def train_purifier(classifier, to_model_input: Callable, clean01: np.ndarray, ad
     targets = np.concatenate([predict_logits(tf.constant(clean01[i:i + 32])).numpy()
                               for i in range(0, len(clean01), 32)])
     val_ref = answers(predict_logits, val_clean01)
+    if prepare is not None:
+        clean01, val_clean01, val_adv01 = prepare(clean01), prepare(val_clean01), prepare(val_adv01)
+        adv01 = np.stack([prepare(a) for a in adv01])
     base = float(np.mean(answers(predict_logits, val_adv01) == val_ref))
     log(f"  purifier: validation attacked images agree with the clean answer {100 * base:.1f}% before training")
     history = []
@@ -124,16 +140,20 @@ def train_purifier(classifier, to_model_input: Callable, clean01: np.ndarray, ad
             keep = rng.random(len(idx)) < clean_share
             x[keep] = clean01[idx[keep]]
             losses.append(float(step(tf.constant(x), tf.constant(targets[idx]))))
+        probe = order[:128]
+        train_ok = float(np.mean(answers(purify_logits, adv01[0, probe]) == np.argmax(targets[probe], 1)))
         adv_ok = float(np.mean(answers(purify_logits, val_adv01) == val_ref))
         clean_ok = float(np.mean(answers(purify_logits, val_clean01) == val_ref))
         score = (adv_ok + clean_ok) / 2
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_attacked_restored": adv_ok,
+        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "train_attacked_restored": train_ok,
+                        "val_attacked_restored": adv_ok,
                         "val_clean_kept": clean_ok, "seconds": time.perf_counter() - t0})
         mark = ""
         if score > best[0]:
             best = (score, [w.copy() for w in model.get_weights()], epoch + 1)
             mark = " *"
-        log(f"  purifier epoch {epoch + 1:2d}/{epochs}: loss {np.mean(losses):.3f} | validation attacked "
+        log(f"  purifier epoch {epoch + 1:2d}/{epochs}: loss {np.mean(losses):.3f}, training attacked restored "
+            f"{100 * train_ok:.1f}% | validation attacked "
             f"restored {100 * adv_ok:.1f}%, clean kept {100 * clean_ok:.1f}% ({history[-1]['seconds']:.0f} s){mark}")
     model.set_weights(best[1])
     return model, {"epochs": history, "best_epoch": best[2], "validation_before": base}

@@ -250,7 +250,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
                log=print) -> dict:
     """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report. With
     ``refresh_config`` the blocks that play no part in training (decision, ood, evaluation, card)
-    come from the source config as it is now, not as it was when the run was trained."""
+    come from the source config as it is now, not as it was when the run was trained, and so does
+    its version when it is the later one."""
     import keras
 
     from inference.inspector import Inspector, clear_session_cache
@@ -279,6 +280,13 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         for key in REFRESHABLE:
             cfg[key] = current[key]
         log(f"  {', '.join(REFRESHABLE)} taken from {cfg['_path_rel']} as it is now")
+        from inference.registry import version_key
+
+        # A config that now names a later version (the export recipe changed) relabels the pack;
+        # never an earlier one (a retrained run's bumped version stays).
+        if version_key(str(current["version"])) > version_key(str(cfg["version"])):
+            log(f"  version {cfg['version']} -> {current['version']} (from {cfg['_path_rel']})")
+            cfg["version"] = current["version"]
     seed = int(cfg["seed"])
     keras.utils.set_random_seed(seed)
     pack_id = cfg["id"]
@@ -883,6 +891,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:  # used by export_cm
                         help="default resources/samples/, or MODELS_DIR/_samples/ when --models-dir is not models/")
     parser.add_argument("--refresh-config", action="store_true",
                         help="take decision, ood, evaluation and card from the source config as it is now "
-                             "(they play no part in training), not from the run's copy")
+                             "(they play no part in training), not from the run's copy; and its version "
+                             "when it is later than the run's")
     parser.add_argument("--card-only", action="store_true",
                         help="only rewrite CARD.md from the run's export_report.json and the config's card texts")
