@@ -1033,7 +1033,21 @@ class MainWindow(QMainWindow):
             return
         origin = {"file": self.tr("file"), "paste": self.tr("pasted"), "camera": self.tr("camera"), "live": self.tr("live camera"),
                   "batch": self.tr("batch"), "history": self.tr("log")}.get(insp.origin, insp.origin)
-        self.caption.setText(f"{elide_middle(insp.source, 90)}  ·  {origin}")
+        text = f"{elide_middle(insp.source, 90)}  ·  {origin}"
+        heat_for = self._heatmap_class_label(insp.pack_id) if insp.heat is not None else None
+        if heat_for:
+            # The pack's heatmap is not "where the model looked for its verdict" but the evidence
+            # for one class (e.g. damaged) whatever the verdict: say so next to the picture.
+            text += "  ·  " + self.tr("heatmap: where it looks “{label}”").format(label=heat_for)
+        self.caption.setText(text)
+
+    def _heatmap_class_label(self, pack_id: str | None) -> str | None:
+        """The label of the class a pack's heatmap shows evidence for, when it is a fixed one."""
+        for pack in self.all_packs:
+            if pack.id == pack_id and pack.manifest is not None and pack.manifest.decision.heatmap_class:
+                name = pack.manifest.decision.heatmap_class
+                return next((c.label for c in pack.manifest.classes if c.name == name), name)
+        return None
 
     def _push_session(self, insp: Inspection) -> None:
         self.session.append(insp)

@@ -20,7 +20,8 @@ Each threshold was set on clean validation images at a stated false-alarm rate (
 records both). When any detector fires the result is ``flagged`` (and always needs review), and
 the *reformer* cleans the image and classifies it again, so the user sees both answers. The
 reformer is the autoencoder's reconstruction, a strong JPEG re-compression, or the *purifier* (a
-denoiser trained through the pack's classifier, its own ONNX file); ``reformer`` in the manifest
+denoiser trained through the pack's classifier, its own ONNX file, optionally after a JPEG
+re-compression); ``reformer`` in the manifest
 names whichever restored the most attacked validation images when the guard was calibrated.
 
 The guard works in "pixel space": float32 RGB in [0, 1] at the pack's input size, NHWC. The
@@ -394,7 +395,9 @@ class Guard:
         if r.get("kind") == "jpeg":
             return jpeg_reform(x01, int(r.get("quality", 20)))
         if r.get("kind") == "purifier":
-            return self.purify(x01)
+            # The purifier may have been trained on JPEG re-compressed inputs: it then undoes what
+            # JPEG leaves of the attack and of the compression itself.
+            return self.purify(jpeg_reform(x01, int(r["jpeg_quality"])) if r.get("jpeg_quality") else x01)
         return self.reconstruct(x01)
 
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],

@@ -83,7 +83,9 @@ GUARD_SCHEMA: dict[str, Any] = {
                                     "quality": {"type": "integer", "minimum": 5, "maximum": 95},
                                     "model": {"type": "string", "minLength": 1,
                                               "description": "purifier: role in extra_files of its ONNX file"},
-                                    "input": {"type": "string"}, "output": {"type": "string"}},
+                                    "input": {"type": "string"}, "output": {"type": "string"},
+                                    "jpeg_quality": {"type": "integer", "minimum": 5, "maximum": 95,
+                                                     "description": "purifier: JPEG re-compression first"}},
                      "additionalProperties": False,
                      "description": "what the flagged image is cleaned with before it is classified again "
                                     "(default: the autoencoder's reconstruction)"},
@@ -176,6 +178,9 @@ SCHEMA: dict[str, Any] = {
                 "min_confidence": {"type": "number", "minimum": 0, "maximum": 1},
                 "top_k": {"type": "integer", "minimum": 1},
                 "verdict_words": {"type": "object", "additionalProperties": {"type": "string"}},
+                "heatmap_class": {"type": "string",
+                                  "description": "the class whose map the cam output shows for every image "
+                                                 "(default: the predicted class)"},
             },
             "additionalProperties": True,
         },
@@ -265,6 +270,8 @@ class DecisionPolicy:
       operating point chosen on validation data).
     - ``review_band``: ``[low, high)`` on that alarming probability; inside it a person must review.
     - ``min_confidence``: a verdict less confident than this needs review.
+    - ``heatmap_class``: the heatmap shows the evidence for this class whatever the verdict
+      (None: for the predicted class).
     """
 
     alarming: tuple[str, ...] = ()
@@ -273,6 +280,7 @@ class DecisionPolicy:
     min_confidence: float | None = None
     top_k: int = 3
     verdict_words: Mapping[str, str] = field(default_factory=dict)
+    heatmap_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +378,10 @@ def validate_manifest(data: Any) -> Manifest:
     band = dec.get("review_band")
     if band is not None and band[0] > band[1]:
         raise ManifestError("The manifest is invalid at decision.review_band: low is above high.")
+    if dec.get("heatmap_class") is not None and dec["heatmap_class"] not in names:
+        raise ManifestError(
+            f"The manifest is invalid at decision.heatmap_class: '{dec['heatmap_class']}' is not one of the classes."
+        )
     ood = data.get("ood")
     if ood:
         if ood["score"] == "output" and "ood_score" not in data["outputs"]:
@@ -422,6 +434,7 @@ def validate_manifest(data: Any) -> Manifest:
             min_confidence=dec.get("min_confidence"),
             top_k=int(dec.get("top_k", 3)),
             verdict_words=dict(dec.get("verdict_words", {})),
+            heatmap_class=dec.get("heatmap_class"),
         ),
         ood=OodPolicy(ood["score"], float(ood["threshold"]), float(ood.get("temperature", 1.0))) if ood else None,
         metrics=data["metrics"],

@@ -26,7 +26,7 @@ def seal_manifest(model: bytes, pack_id: str = "seal-test", **over: Any) -> dict
     m = colour_manifest(model, pack_id=pack_id, classes=("blue", "red"), mode="seal", name="Seal test pack")
     m["classes"] = [{"name": "blue", "label": "Intact"}, {"name": "red", "label": "Damaged"}]
     m["decision"] = {"alarming": ["red"], "review_band": [0.4, 0.6], "top_k": 2,
-                     "verdict_words": {"blue": "Seal intact", "red": "Seal damaged"}}
+                     "verdict_words": {"blue": "Seal intact", "red": "Seal damaged"}, "heatmap_class": "red"}
     m["card"] = "CARD.md"
     m["metrics"] = {"test": {"accuracy": 0.97, "recall_damaged": 0.95}}
     m.update(over)

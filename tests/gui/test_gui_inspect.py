@@ -34,6 +34,7 @@ def test_general_mode_verdict_bars_heatmap_and_log(qtbot, window, tmp_path):
     assert "Saved to the log as inspection #1" in w.result_panel.details.text()
     assert w.image_view.has_image() and w.image_view.overlay_visible()
     assert w.caption.text().startswith(str(tmp_path / "red.png"))
+    assert "heatmap:" not in w.caption.text()  # the predicted class's map: nothing to add
 
     # Heatmap toggle (button and H key), opacity slider, colormap, side by side.
     w.heat_button.click()
@@ -89,6 +90,8 @@ def test_seal_mode_form_and_words(qtbot, make_window, gui_packs, tmp_path):
     open_and_wait(qtbot, w, tmp_path / "red.png")
     assert w.result_panel.verdict.text() == "Seal damaged"
     assert bars(w).keys() == {"Damaged", "Intact"}
+    # the pack's heatmap shows the evidence for "damaged" whatever the verdict, and the caption says so
+    assert "heatmap: where it looks “Damaged”" in w.caption.text()
     rec = w.log.query()[0]
     assert rec.seal.seal_number == "SL-778812"
     assert rec.seal.container_number == "CSQU3054383"

@@ -275,6 +275,9 @@ def test_purifier_reformer_classifies_the_purified_image_without_the_autoencoder
     assert calls == []
     x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
     np.testing.assert_allclose(insp.guard.purify(x), x[..., [1, 0, 2]], atol=1e-6)
+    # with a JPEG pre-step the purifier sees the re-compressed image
+    first_jpeg = {"kind": "purifier", "model": "guard_purifier", "jpeg_quality": 20}
+    np.testing.assert_allclose(insp.guard.reform(x, first_jpeg), jpeg_reform(x, 20)[..., [1, 0, 2]], atol=1e-6)
 
 
 def test_purifier_not_listed_in_extra_files_makes_the_pack_unusable(tmp_path):

@@ -23,6 +23,7 @@ def test_valid_manifest_gives_typed_fields(good):
     assert m.class_names == ("red", "green", "blue")
     assert (m.input.height, m.input.width, m.input.channels) == (32, 32, 3)
     assert m.decision.alarming == ("red",)
+    assert m.decision.heatmap_class is None  # default: the predicted class's map
     assert m.decision.review_band == (0.4, 0.6)
     assert m.ood is None
     assert m.class_label("green") == "Green"
@@ -88,6 +89,7 @@ def test_cross_field_rules(good):
     for mutate, words in [
         (lambda m: m["decision"].update(alarming=["purple"]), "'purple' is not one of the classes"),
         (lambda m: m["decision"].update(review_band=[0.7, 0.3]), "low is above high"),
+        (lambda m: m["decision"].update(heatmap_class="teal"), "heatmap_class: 'teal' is not one of the classes"),
         (lambda m: m["classes"].append({"name": "red", "label": "Again"}), "must be unique"),
         (lambda m: m["input"].update(mean=[0.1, 0.2]), "expected 1 or 3 values"),
         (lambda m: m.update(ood={"score": "output", "threshold": 1.0}), "needs outputs.ood_score"),

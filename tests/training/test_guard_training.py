@@ -48,15 +48,16 @@ def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
     chosen = next(r for r in g["selection"]["subsets"] if set(r["detectors"]) == set(g["detectors"]))
     assert chosen["validation_detection"] == best
     # the reformer is one of the candidates (the purifier the command trained among them), each measured
-    from training.guard.guard_cmd import PURIFIER, PURIFIER_ROLE
+    from training.guard.guard_cmd import PURIFIER_ROLE, purifier_reformer
 
-    candidates = [dict(r) for r in REFORMERS] + [PURIFIER]
+    pur = m["metrics"]["guard"]["purifier"]
+    assert pur["jpeg_quality"] == 20 and pur["loss"] == "kl"  # the defaults: JPEG first, the answer loss
+    candidates = [dict(r) for r in REFORMERS] + [purifier_reformer(20)]
     assert g["reformer"] in candidates
     assert [r["reformer"] for r in g["selection"]["reformers"]] == candidates
-    pur = m["metrics"]["guard"]["purifier"]
     assert pur["epochs"] == 1 and pur["parity_max_abs"] <= 1e-4 and 0 <= pur["validation_restored"] <= 1
     # shipped only when chosen: the file, its hash entry and the record agree
-    shipped = g["reformer"] == PURIFIER
+    shipped = g["reformer"]["kind"] == "purifier"
     assert pur["shipped"] == shipped == (PURIFIER_ROLE in m["extra_files"]) == (guarded / "guard_purifier.onnx").is_file()
     assert check_pack(guarded).usable
 

@@ -243,6 +243,23 @@ def test_cam_export_round_trip(tmp_path):
     np.testing.assert_allclose(outs["embedding"], features.mean(axis=(1, 2)), atol=1e-5)
 
 
+def test_cam_of_a_fixed_class_whatever_the_prediction():
+    from training.lite0.cam_export import build_cam_model
+
+    model = _tiny_classifier()
+    rng = np.random.default_rng(1)
+    images = tf.image.resize(rng.uniform(-1, 1, (6, 6, 5, 3)).astype(np.float32), (48, 40)).numpy()
+    outs = build_cam_model(model, cam_class=2)(images, training=False)
+    features = keras.Model(model.input, model.get_layer("last_conv").output)(images).numpy()
+    kernel = model.get_layer("head").kernel.numpy()
+    small = np.maximum(np.einsum("bhwk,k->bhw", features, kernel[:, 2]), 0)
+    ref = tf.image.resize(small[..., None], (48, 40), method="bilinear").numpy()[..., 0]
+    ref /= ref.reshape(6, -1).max(1)[:, None, None] + 1e-8
+    np.testing.assert_allclose(outs["cam"].numpy(), ref, atol=1e-5)
+    # the verdict is still the model's own
+    np.testing.assert_allclose(outs["probs"].numpy(), model(images, training=False).numpy(), atol=1e-6)
+
+
 def test_cam_export_refuses_heads_without_an_exact_cam():
     from training.lite0.cam_export import CamExportError, find_gap_dense
 

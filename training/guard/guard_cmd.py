@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "candidate); 0: none")
     parser.add_argument("--purifier-variants", type=int, default=3,
                         help="attacked copies of each training image the purifier learns from")
+    parser.add_argument("--purifier-jpeg", type=int, default=20,
+                        help="JPEG quality the purifier's inputs are re-compressed at first (0: none)")
     parser.add_argument("--keep-purifier", action="store_true",
                         help="keep the pack's current guard_purifier.onnx (no retraining)")
     parser.add_argument("--epochs", type=int, default=20)
@@ -176,6 +178,11 @@ PURIFIER_ROLE = "guard_purifier"
 PURIFIER = {"kind": "purifier", "model": PURIFIER_ROLE}
 
 
+def purifier_reformer(jpeg_quality: int) -> dict:
+    """The manifest's reformer entry for the purifier (with its JPEG pre-step when it has one)."""
+    return dict(PURIFIER, jpeg_quality=int(jpeg_quality)) if jpeg_quality else dict(PURIFIER)
+
+
 def choose_detectors(clean: dict, attacks: list[tuple[dict, np.ndarray]], target: float,
                      screen: float | None) -> tuple:
     """The detector subset that catches most successful validation attacks (mean over ``attacks``,
@@ -205,7 +212,8 @@ def choose_detectors(clean: dict, attacks: list[tuple[dict, np.ndarray]], target
 
 def _reformer_name(r: dict) -> str:
     if r["kind"] == "purifier":
-        return "purifier (denoiser trained through the classifier)"
+        first = f"JPEG quality {r['jpeg_quality']}, then " if r.get("jpeg_quality") else ""
+        return f"{first}purifier (denoiser trained through the classifier)"
     return "autoencoder" if r["kind"] == "autoencoder" else f"JPEG quality {r['quality']}"
 
 
@@ -250,7 +258,11 @@ def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) 
     adv_val = attacks.quantize01(attacks.fgsm(kp, xv, np.argmax(kp.logits(xv), axis=1), 2 / 255), xv, 2 / 255)
     _log(f"  purifier: {args.purifier_variants} attacked copies of {len(x_train)} training images in "
          f"{time.perf_counter() - t0:.0f} s")
+    from inference.guard import jpeg_reform
+
+    q = int(args.purifier_jpeg)
     model, history = purifier.train_purifier(kp.model, kp.to_model_input, x_train, adv, xv, adv_val,
+                                             prepare=(lambda x: jpeg_reform(x, q)) if q else None,
                                              epochs=args.purifier_epochs, seed=args.seed, log=_log)
     train_s = time.perf_counter() - t0
     purifier.export_purifier(model, path, (kp.spec.height, kp.spec.width))
@@ -261,7 +273,7 @@ def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) 
     if par > 1e-4:
         raise PurifierError(f"purifier parity {par:.2e} above 1e-4")
     return {"weights": int(model.count_params()), "epochs": args.purifier_epochs, "best_epoch": history["best_epoch"],
-            "variants": args.purifier_variants, "parity_max_abs": par, "train_s": round(train_s, 1),
+            "variants": args.purifier_variants, "jpeg_quality": q, "loss": purifier.DEFAULT_LOSS, "parity_max_abs": par, "train_s": round(train_s, 1),
             "validation_restored": round(best["val_attacked_restored"], 4),
             "validation_clean_kept": round(best["val_clean_kept"], 4),
             "validation_before": round(history["validation_before"], 4), "shipped": True}
@@ -444,8 +456,8 @@ def run(args: argparse.Namespace) -> int:
     candidates = list(REFORMERS)
     if pur_info:
         # Named as the reformer while calibrating, so the inspector loads the purifier's session.
-        manifest["guard"]["reformer"] = PURIFIER
-        candidates.append(PURIFIER)
+        manifest["guard"]["reformer"] = purifier_reformer(pur_info["jpeg_quality"])
+        candidates.append(manifest["guard"]["reformer"])
     write_manifest(pack_dir, manifest)
     insp = _inspector(pack_dir, use_guard=True)
     scores, val_pred = detector_scores(insp, x_val)
@@ -465,7 +477,7 @@ def run(args: argparse.Namespace) -> int:
                                                                    screen)
     reformer, reformer_table = choose_reformer(insp, adv_val[2], success, x_val, val_pred, candidates)
     manifest["guard"]["reformer"] = reformer
-    if pur_info and reformer != PURIFIER:
+    if pur_info and reformer.get("kind") != "purifier":
         # Not shipped: the file would only add to the pack's size.
         manifest["extra_files"].pop(PURIFIER_ROLE, None)
         pur_path.unlink(missing_ok=True)
@@ -632,9 +644,12 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
         f"{ae['parity_max_abs']:.1e}). Data: {results['data']}.")
     pur = results.get("purifier")
     if pur:
-        lines += ["", (f"The purifier (`guard_purifier.onnx`, a reformer candidate): a {pur['weights']:,}-weight residual "
-                       "U-Net trained with the logit-guided loss of Liao et al. 2018 (its output must give the classifier's "
-                       f"logits on the clean image) on {pur['variants']} attacked copies of each training image (FGSM or "
+        loss = ("its output must give the classifier's answer on the clean image (cross-entropy to that softmax)"
+                if pur.get("loss", "l1") == "kl" else "its output must give the classifier's logits on the clean image (L1)")
+        first = f"JPEG quality {pur['jpeg_quality']} re-compression and then " if pur.get("jpeg_quality") else ""
+        lines += ["", (f"The purifier (`guard_purifier.onnx`, a reformer candidate: {first}a {pur['weights']:,}-weight residual "
+                       f"U-Net trained through the classifier as in Liao et al. 2018's guided denoiser: {loss}) on "
+                       f"{pur['variants']} attacked copies of each training image (FGSM or "
                        "BIM, ε 1-8/255) and on the clean images, best of "
                        f"{pur['epochs']} epochs; on FGSM 2/255 validation images it gives back the clean answer for "
                        f"{100 * pur['validation_restored']:.0f}% (attacked as they are: {100 * pur['validation_before']:.0f}%) "

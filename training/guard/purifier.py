@@ -5,13 +5,17 @@ measured on ImageNet, its reconstruction of an FGSM image restores almost none o
 answers: the small residual noise it leaves is still adversarial and the classifier amplifies it
 (the "error amplification" Liao et al. 2018 describe). Their high-level representation guided
 denoiser (HGD) fixes that with the loss: the classifier's *logits* on the denoised attacked image
-must match its logits on the clean image (logit-guided loss, LGD). This module trains that:
+must match its logits on the clean image (logit-guided loss, LGD). This module trains that, with
+the loss on the classifier's *answer* by default (``kl``: cross-entropy to its softmax on the clean
+image, minus that softmax's entropy); measured on 500 ImageNet training images, FGSM 2/255 on 250
+test images: L1 on the logits gave back 39% of the answers, the answer loss 57.5% (JPEG q20: 64%):
 
 - a small U-Net (full resolution stem, two stride-2 levels with depthwise-separable convolutions,
   skip connections) that predicts a correction added to its input and clipped to [0, 1];
 - inputs: FGSM/BIM images of the training set made against the pack's Keras model (ε drawn from
   1-8/255) and, for part of each batch, the clean images themselves (so a false alarm's clean
-  image keeps its answer); target: the frozen classifier's logits on the clean image, L1;
+  image keeps its answer); target: the frozen classifier's output on the clean image;
+- optionally a fixed pre-step (``prepare``, e.g. JPEG re-compression) before the network;
 - the best epoch on validation images (attacked and clean) is kept.
 
 Exported to ONNX (``guard_purifier.onnx``: ``input`` → ``purified``, NHWC pixels in [0, 1] at the
@@ -26,11 +30,12 @@ from typing import Callable
 import numpy as np
 
 ONNX_NAME = "guard_purifier.onnx"
+DEFAULT_LOSS = "kl"
 INPUT_NAME = "input"
 OUTPUT_NAME = "purified"
 
 
-def build_purifier(width: int = 48, seed: int = 0):
+def build_purifier(width: int = 64, seed: int = 0):
     """The residual U-Net for NHWC RGB in [0, 1] (spatial size divisible by 4)."""
     import keras
     from keras import layers
@@ -67,10 +72,10 @@ def build_purifier(width: int = 48, seed: int = 0):
 
 def train_purifier(classifier, to_model_input: Callable, clean01: np.ndarray, adv01: np.ndarray,
                    val_clean01: np.ndarray, val_adv01: np.ndarray, *, prepare: Callable | None = None,
-                   clean_share: float = 0.25, loss: str = "l1",
-                   epochs: int = 12, batch_size: int = 16, lr: float = 1e-3, width: int = 48, seed: int = 0,
+                   clean_share: float = 0.25, loss: str = DEFAULT_LOSS,
+                   epochs: int = 12, batch_size: int = 16, lr: float = 2e-3, width: int = 64, seed: int = 0,
                    log: Callable[[str], None] = print):
-    """Train the purifier with the logit-guided loss; returns ``(model, history)``.
+    """Train the purifier through the frozen classifier; returns ``(model, history)``.
 
     ``classifier``: the pack's Keras model (normalised tensor → logits), frozen;
     ``to_model_input``: [0, 1] pixels → that tensor. ``adv01`` has one or more attacked copies of

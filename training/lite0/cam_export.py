@@ -3,7 +3,7 @@
 For a head ``logits = W^T GAP(A) + b`` the class-activation map of class ``c`` is
 ``relu(sum_k W[k, c] A[..., k])``; with a GAP -> Dense head it equals Grad-CAM, so the app needs
 no gradients. :func:`build_cam_model` computes it inside the graph for the predicted (argmax)
-class, bilinearly resized to the input size and scaled to [0, 1] per image, next to the
+class (or one fixed class, e.g. a pack's alarming class), bilinearly resized to the input size and scaled to [0, 1] per image, next to the
 probabilities, the logits (for energy OOD scores) and the GAP embedding.
 
 :func:`export_onnx` converts that model with tf2onnx (opset 17, input ``"input"``, NHWC float32,
@@ -62,11 +62,12 @@ def _cam_head_class():
     class CamHead(keras.layers.Layer):
         """Feature map -> probs, logits, cam, embedding, using the Dense layer's own weights."""
 
-        def __init__(self, dense, output_size, **kwargs):
+        def __init__(self, dense, output_size, cam_class=None, **kwargs):
             super().__init__(**kwargs)
             # Holding the Dense layer (not a copy of its kernel) keeps one copy of the weights.
             self.dense = dense
             self.output_size = tuple(int(v) for v in output_size)
+            self.cam_class = None if cam_class is None else int(cam_class)
 
         def call(self, feature_map):
             embedding = ops.mean(feature_map, axis=(1, 2))
@@ -77,6 +78,8 @@ def _cam_head_class():
             # tf.argmax, not keras.ops.argmax: Keras' TF backend adds a Bitcast (to order -0.0
             # before 0.0) that has no ONNX equivalent.
             predicted = tf.math.argmax(logits, axis=-1)
+            if self.cam_class is not None:
+                predicted = tf.fill(tf.shape(predicted), tf.constant(self.cam_class, predicted.dtype))
             # Kernel column of each sample's predicted class, (N, K). Gathering before transposing
             # matters: transpose(kernel) would be constant-folded into a second copy of the kernel.
             weights = ops.transpose(ops.take(self.dense.kernel, predicted, axis=1))
@@ -89,16 +92,18 @@ def _cam_head_class():
     return CamHead
 
 
-def build_cam_model(model):
+def build_cam_model(model, cam_class: int | None = None):
     """Wrap a GAP -> Dense classifier into a model with outputs ``probs``, ``logits``, ``cam``
-    (N, H, W) in [0, 1] and ``embedding`` (the GAP vector). The input must be (H, W, C) static."""
+    (N, H, W) in [0, 1] and ``embedding`` (the GAP vector). The input must be (H, W, C) static.
+    ``cam_class``: the class whose map ``cam`` shows for every image (default: each image's
+    predicted class)."""
     import keras
 
     gap, dense = find_gap_dense(model)
     height, width = model.inputs[0].shape[1:3]
     if height is None or width is None:
         raise CamExportError("the input needs a static height and width to resize the CAM to")
-    head = _cam_head_class()(dense, (height, width), name="cam_head")
+    head = _cam_head_class()(dense, (height, width), cam_class, name="cam_head")
     outputs = head(gap.input)
     # A single input passed as a tensor, not a one-item list, so calling the model with an array
     # matches its structure (Keras warns otherwise).

@@ -104,6 +104,7 @@ DEFAULTS: dict[str, Any] = {
         "min_confidence": None,
         "top_k": 3,
         "verdict_words": {},
+        "heatmap_class": None,          # the class the heatmap shows evidence for (None: the predicted one)
     },
     "ood": {
         "acceptance": 0.95,
@@ -306,6 +307,9 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
     for name in cfg["decision"]["alarming"]:
         if cfg["classes"] and name not in [c["name"] for c in cfg["classes"]]:
             raise ConfigError(f"{source}: decision.alarming names '{name}', which is not a class")
+    heat = cfg["decision"].get("heatmap_class")
+    if heat is not None and cfg["classes"] and heat not in [c["name"] for c in cfg["classes"]]:
+        raise ConfigError(f"{source}: decision.heatmap_class names '{heat}', which is not a class")
     for method in cfg["ood"]["methods"]:
         if method not in ("energy", "mahalanobis", "max_softmax"):
             raise ConfigError(f"{source}: ood.methods: unknown method {method!r}")

@@ -313,7 +313,12 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     size = int(cfg["input"]["size"])
     model, base = build_classifier(backbone, size, len(names), float(cfg["schedule"]["head"]["dropout"]), weights=None)
     load_weights(model, run_dir / "weights.npz")
-    cam_model = build_cam_model(model)
+    heat_class = cfg["decision"].get("heatmap_class")
+    if heat_class is not None and heat_class not in names:
+        raise ExportError(f"decision.heatmap_class: '{heat_class}' is not one of the classes {names}")
+    # A fixed class (e.g. the alarming one): the heatmap answers "where does it look damaged?"
+    # whatever the verdict, so a missed defect still shows where the evidence was.
+    cam_model = build_cam_model(model, None if heat_class is None else names.index(heat_class))
 
     # -- 2. which out-of-domain score -------------------------------------------------------------
     t0 = time.perf_counter()
@@ -403,6 +408,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         decision["min_confidence"] = float(dec["min_confidence"])
     if dec.get("verdict_words"):
         decision["verdict_words"] = dict(dec["verdict_words"])
+    if heat_class is not None:
+        decision["heatmap_class"] = heat_class
     ood_block = None
     if chosen is not None:
         if chosen == "mahalanobis":
@@ -792,7 +799,9 @@ def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], al
         kept.append((s, r, mask, row))
     out = {
         "column": column, "tolerance_px": tol,
-        "heatmap": "the app's heatmap (InspectionResult.heatmap: the CAM of the predicted class at image size)",
+        "heatmap": "the app's heatmap (InspectionResult.heatmap: the CAM of "
+                   + (f"the class '{inspector.manifest.decision.heatmap_class}' whatever the verdict"
+                      if inspector.manifest.decision.heatmap_class else "the predicted class") + " at image size)",
         "all": hm.summarise(rows, tol),
         "detected": hm.summarise([r for r, d in zip(rows, detected) if d], tol),
         "by": masks_cfg.get("by"),
