@@ -364,6 +364,9 @@ class MainWindow(QMainWindow):
         self.caption.setObjectName("caption")
         self.caption.setStyleSheet("color: #546e7a;")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long path or note must not widen the window and push the result panel off screen: the
+        # label is clipped instead (the full text is in its tooltip).
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         cl.addWidget(self.caption)
         self.image_view = ImageView()
         self.image_view.setObjectName("imageView")
@@ -1040,6 +1043,7 @@ class MainWindow(QMainWindow):
             # for one class (e.g. damaged) whatever the verdict: say so next to the picture.
             text += "  ·  " + self.tr("heatmap: where it looks “{label}”").format(label=heat_for)
         self.caption.setText(text)
+        self.caption.setToolTip(text)
 
     def _heatmap_class_label(self, pack_id: str | None) -> str | None:
         """The label of the class a pack's heatmap shows evidence for, when it is a fixed one."""

@@ -23,7 +23,7 @@ def guarded(trained, tmp_path_factory):
     shutil.copytree(trained["root"] / "models", models)
     pack_id = trained["cfg"]["id"]
     code = main(["guard", "--pack", pack_id, "--models-dir", str(models), "--run-dir", str(trained["run"]),
-                 "--quick", "--eps", "2,8", "--bim-steps", "2"])
+                 "--quick", "--eps", "2,8", "--bim-steps", "2", "--purifier-epochs", "1", "--purifier-jpeg", "20"])
     assert code == 0
     return models / pack_id
 
@@ -51,7 +51,7 @@ def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
     from training.guard.guard_cmd import PURIFIER_ROLE, purifier_reformer
 
     pur = m["metrics"]["guard"]["purifier"]
-    assert pur["jpeg_quality"] == 20 and pur["loss"] == "kl"  # the defaults: JPEG first, the answer loss
+    assert pur["jpeg_quality"] == 20 and pur["loss"] == "kl"  # as asked: JPEG first; the answer loss
     candidates = [dict(r) for r in REFORMERS] + [purifier_reformer(20)]
     assert g["reformer"] in candidates
     assert [r["reformer"] for r in g["selection"]["reformers"]] == candidates

@@ -58,12 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "reformer choice and the evaluation are all redone")
     parser.add_argument("--reuse-autoencoder", metavar="PACK", default=None,
                         help="copy the autoencoder of another pack on the same images instead of training one")
-    parser.add_argument("--purifier-epochs", type=int, default=12,
-                        help="epochs of the purifier (a denoiser trained through the classifier, a reformer "
-                             "candidate); 0: none")
+    parser.add_argument("--purifier-epochs", type=int, default=0,
+                        help="train a purifier (a denoiser trained through the classifier) for this many epochs "
+                             "as one more reformer candidate (about a minute an epoch for 500 images on 2 cores; "
+                             "default 0: none)")
     parser.add_argument("--purifier-variants", type=int, default=3,
                         help="attacked copies of each training image the purifier learns from")
-    parser.add_argument("--purifier-jpeg", type=int, default=20,
+    parser.add_argument("--purifier-jpeg", type=int, default=0,
                         help="JPEG quality the purifier's inputs are re-compressed at first (0: none)")
     parser.add_argument("--keep-purifier", action="store_true",
                         help="keep the pack's current guard_purifier.onnx (no retraining)")
@@ -218,7 +219,28 @@ def _reformer_name(r: dict) -> str:
 
 
 class PurifierError(RuntimeError):
-    """No purifier to keep, or the exported one disagrees with Keras."""
+    """No purifier to keep (exit code 2), or the exported one disagrees with Keras (1)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def attack_mix(kp, x01: np.ndarray, labels: np.ndarray, rng, bim_share: float = 0.0) -> np.ndarray:
+    """Each image attacked at an ε drawn from 1, 2, 4, 8/255: FGSM, or BIM (5 steps) for
+    ``bim_share`` of them; quantized to 8 bits as a saved image would be."""
+    from training.guard import attacks
+
+    out = np.empty_like(x01)
+    eps = rng.choice([1, 2, 4, 8], len(x01))
+    steps = np.where(rng.random(len(x01)) < bim_share, 5, 1)
+    for e in (1, 2, 4, 8):
+        for k in (1, 5):
+            sel = np.flatnonzero((eps == e) & (steps == k))
+            if len(sel):
+                adv = attacks.fgsm(kp, x01[sel], labels[sel], e / 255, steps=k)
+                out[sel] = attacks.quantize01(adv, x01[sel], e / 255)
+    return out
 
 
 def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) -> dict | None:
@@ -232,7 +254,7 @@ def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) 
         old = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
         info = ((old.get("metrics") or {}).get("guard") or {}).get("purifier")
         if not path.is_file() or not info:
-            raise PurifierError(f"{path.parent.name} has no purifier to keep: run without --keep-purifier")
+            raise PurifierError(f"{path.parent.name} has no purifier to keep: run without --keep-purifier", 2)
         _log(f"  purifier kept ({path.name}, {info.get('weights')} weights)")
         return dict(info, shipped=True)
     path.unlink(missing_ok=True)
@@ -241,19 +263,7 @@ def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) 
     t0 = time.perf_counter()
     rng = np.random.default_rng(args.seed + 11)
     own = np.argmax(kp.logits(x_train), axis=1)
-
-    def attacked(x, y):
-        out = np.empty_like(x)
-        eps = rng.choice([1, 2, 4, 8], len(x))
-        steps = np.where(rng.random(len(x)) < 0.3, 5, 1)
-        for e in (1, 2, 4, 8):
-            for k in (1, 5):
-                sel = np.flatnonzero((eps == e) & (steps == k))
-                if len(sel):
-                    out[sel] = attacks.quantize01(attacks.fgsm(kp, x[sel], y[sel], e / 255, steps=k), x[sel], e / 255)
-        return out
-
-    adv = np.stack([attacked(x_train, own) for _ in range(args.purifier_variants)])
+    adv = np.stack([attack_mix(kp, x_train, own, rng, bim_share=0.3) for _ in range(args.purifier_variants)])
     xv = x_val[:128]
     adv_val = attacks.quantize01(attacks.fgsm(kp, xv, np.argmax(kp.logits(xv), axis=1), 2 / 255), xv, 2 / 255)
     _log(f"  purifier: {args.purifier_variants} attacked copies of {len(x_train)} training images in "
@@ -271,9 +281,10 @@ def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) 
     _log(f"  purifier: {model.count_params()} weights, best epoch {history['best_epoch']}, {train_s:.0f} s; "
          f"ONNX parity {par:.1e}")
     if par > 1e-4:
-        raise PurifierError(f"purifier parity {par:.2e} above 1e-4")
+        raise PurifierError(f"purifier parity {par:.2e} above 1e-4", 1)
     return {"weights": int(model.count_params()), "epochs": args.purifier_epochs, "best_epoch": history["best_epoch"],
-            "variants": args.purifier_variants, "jpeg_quality": q, "loss": purifier.DEFAULT_LOSS, "parity_max_abs": par, "train_s": round(train_s, 1),
+            "variants": args.purifier_variants, "jpeg_quality": q, "loss": purifier.DEFAULT_LOSS,
+            "parity_max_abs": par, "train_s": round(train_s, 1),
             "validation_restored": round(best["val_attacked_restored"], 4),
             "validation_clean_kept": round(best["val_clean_kept"], 4),
             "validation_before": round(history["validation_before"], 4), "shipped": True}
@@ -403,11 +414,7 @@ def run(args: argparse.Namespace) -> int:
             k = min(args.adv_train, len(x_train))
             adv_train = x_train.copy()
             y_train = np.argmax(kp.logits(x_train[:k]), axis=1)  # the model's own answers: no labels needed
-            eps_of = np.random.default_rng(args.seed + 7).choice([1, 2, 4, 8], size=k)
-            for e in (1, 2, 4, 8):
-                sel = np.flatnonzero(eps_of == e)
-                if len(sel):
-                    adv_train[sel] = attacks.quantize01(attacks.fgsm(kp, x_train[sel], y_train[sel], e / 255), x_train[sel], e / 255)
+            adv_train[:k] = attack_mix(kp, x_train[:k], y_train, np.random.default_rng(args.seed + 7))
             _log(f"  {k} training images attacked (FGSM, ε 1-8/255) for the reformer in {time.perf_counter() - t0:.0f} s")
             if k < len(x_train):
                 adv_train[k:] = x_train[k:]  # beyond the attacked ones, clean pairs
@@ -432,7 +439,7 @@ def run(args: argparse.Namespace) -> int:
         pur_info = pack_purifier(kp, x_train, x_val, pur_path, args)
     except PurifierError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1 if "parity" in str(exc) else 2
+        return exc.code
 
     # -- 2. thresholds on clean validation images ---------------------------------------------------
     from inference.guard import joint_thresholds, threshold_at_false_alarm_rate
@@ -456,7 +463,7 @@ def run(args: argparse.Namespace) -> int:
     candidates = list(REFORMERS)
     if pur_info:
         # Named as the reformer while calibrating, so the inspector loads the purifier's session.
-        manifest["guard"]["reformer"] = purifier_reformer(pur_info["jpeg_quality"])
+        manifest["guard"]["reformer"] = purifier_reformer(pur_info.get("jpeg_quality", 0))
         candidates.append(manifest["guard"]["reformer"])
     write_manifest(pack_dir, manifest)
     insp = _inspector(pack_dir, use_guard=True)

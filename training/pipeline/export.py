@@ -800,7 +800,7 @@ def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], al
     out = {
         "column": column, "tolerance_px": tol,
         "heatmap": "the app's heatmap (InspectionResult.heatmap: the CAM of "
-                   + (f"the class '{inspector.manifest.decision.heatmap_class}' whatever the verdict"
+                   + (f"the class '{inspector.manifest.decision.heatmap_class}', whatever the verdict,"
                       if inspector.manifest.decision.heatmap_class else "the predicted class") + " at image size)",
         "all": hm.summarise(rows, tol),
         "detected": hm.summarise([r for r, d in zip(rows, detected) if d], tol),
