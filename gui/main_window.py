@@ -1036,12 +1036,12 @@ class MainWindow(QMainWindow):
             return
         origin = {"file": self.tr("file"), "paste": self.tr("pasted"), "camera": self.tr("camera"), "live": self.tr("live camera"),
                   "batch": self.tr("batch"), "history": self.tr("log")}.get(insp.origin, insp.origin)
-        text = f"{elide_middle(insp.source, 90)}  ·  {origin}"
         heat_for = self._heatmap_class_label(insp.pack_id) if insp.heat is not None else None
+        text = f"{elide_middle(insp.source, 40 if heat_for else 90)}  ·  {origin}"
         if heat_for:
             # The pack's heatmap is not "where the model looked for its verdict" but the evidence
             # for one class (e.g. damaged) whatever the verdict: say so next to the picture.
-            text += "  ·  " + self.tr("heatmap: where it looks “{label}”").format(label=heat_for)
+            text += "  ·  " + self.tr("heatmap of “{label}”").format(label=heat_for)
         self.caption.setText(text)
         self.caption.setToolTip(text)
 

@@ -4,7 +4,7 @@
 <context>
     <name>BatchModel</name>
     <message>
-        <location filename="../../gui/widgets/batch_view.py" line="+56"/>
+        <location filename="../../gui/widgets/batch_view.py" line="+42"/>
         <source>File</source>
         <translation>Berkas</translation>
     </message>
@@ -19,7 +19,7 @@
         <translation>Keyakinan</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Review</source>
         <translation>Tinjauan</translation>
     </message>
@@ -29,17 +29,17 @@
         <translation>Catatan</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+19"/>
         <source>Error</source>
         <translation>Galat</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Refused (not a skin-lesion photo)</source>
         <translation>Ditolak (bukan foto lesi kulit)</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>needs review</source>
         <translation>perlu ditinjau</translation>
     </message>
@@ -47,7 +47,7 @@
 <context>
     <name>BatchView</name>
     <message>
-        <location line="+142"/>
+        <location line="+145"/>
         <source>The batch stopped: {reason}</source>
         <translation>Pemeriksaan massal berhenti: {reason}</translation>
     </message>
@@ -691,7 +691,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/main_window.py" line="+59"/>
+        <location filename="../../gui/main_window.py" line="+60"/>
         <source>No seal pack installed</source>
         <translation>Belum ada paket segel terpasang</translation>
     </message>
@@ -711,12 +711,12 @@
         <translation>Belum ada paket umum (ImageNet) terpasang</translation>
     </message>
     <message>
-        <location line="+604"/>
+        <location line="+610"/>
         <source>Log: chain intact ✓</source>
         <translation>Log: rantai utuh ✓</translation>
     </message>
     <message>
-        <location line="+645"/>
+        <location line="+644"/>
         <source>Review saved.</source>
         <translation>Tinjauan tersimpan.</translation>
     </message>
@@ -1102,12 +1102,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+627"/>
+        <location line="+633"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
     <message>
-        <location line="-626"/>
+        <location line="-632"/>
         <source>Turbo colours</source>
         <translation>Warna Turbo</translation>
     </message>
@@ -1152,7 +1152,7 @@
         <translation>Paket &apos;{id}&apos; tidak dapat dipakai: {reason}</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>The inspection log cannot be opened: {reason}</source>
         <translation>Log pemeriksaan tidak dapat dibuka: {reason}</translation>
     </message>
@@ -1224,13 +1224,13 @@
         <translation>Petugas: {name}</translation>
     </message>
     <message>
-        <location line="+129"/>
-        <location line="+602"/>
+        <location line="+135"/>
+        <location line="+595"/>
         <source>Open images</source>
         <translation>Buka gambar</translation>
     </message>
     <message>
-        <location line="-601"/>
+        <location line="-594"/>
         <source>Images ({exts});;All files (*)</source>
         <translation>Gambar ({exts});;Semua berkas (*)</translation>
     </message>
@@ -1260,21 +1260,21 @@
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
     </message>
     <message>
-        <location line="+96"/>
+        <location line="+81"/>
+        <location line="+231"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
     </message>
     <message>
-        <location line="+19"/>
-        <location line="+23"/>
-        <location line="+163"/>
-        <location line="+38"/>
-        <location line="+15"/>
+        <location line="-202"/>
+        <location line="+11"/>
+        <location line="+208"/>
+        <location line="+10"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
     </message>
     <message>
-        <location line="-220"/>
+        <location line="-222"/>
         <source>Live preview — not saved to the log</source>
         <translation>Pratinjau langsung — tidak disimpan ke log</translation>
     </message>
@@ -1300,12 +1300,12 @@
     </message>
     <message>
         <location line="+0"/>
-        <location line="+101"/>
+        <location line="+117"/>
         <source>live camera</source>
         <translation>kamera langsung</translation>
     </message>
     <message>
-        <location line="-100"/>
+        <location line="-116"/>
         <source>batch</source>
         <translation>massal</translation>
     </message>
@@ -1315,7 +1315,12 @@
         <translation>log</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+6"/>
+        <source>heatmap of “{label}”</source>
+        <translation>peta panas “{label}”</translation>
+    </message>
+    <message>
+        <location line="+26"/>
         <source>{i} of {n} (batch)</source>
         <translation>{i} dari {n} (massal)</translation>
     </message>
@@ -1335,12 +1340,12 @@
         <translation>Pemeriksaan massal sebelumnya dibatalkan.</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+17"/>
         <source>{n} image(s) in the batch could not be read — see the table. Last: {reason}</source>
         <translation>{n} gambar dalam pemeriksaan massal tidak dapat dibaca — lihat tabel. Terakhir: {reason}</translation>
     </message>
     <message>
-        <location line="+72"/>
+        <location line="+67"/>
         <source>Batch cancelled after {done} of {total} images.</source>
         <translation>Pemeriksaan massal dibatalkan setelah {done} dari {total} gambar.</translation>
     </message>
@@ -1524,12 +1529,12 @@
     <message>
         <location line="+6"/>
         <location line="+17"/>
-        <location line="+90"/>
+        <location line="+93"/>
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location line="-92"/>
+        <location line="-95"/>
         <source>Tilik</source>
         <translation>Tilik</translation>
     </message>
@@ -1539,7 +1544,7 @@
         <translation>gambar yang diseret</translation>
     </message>
     <message>
-        <location line="+45"/>
+        <location line="+48"/>
         <source>Something went wrong inside Tilik ({kind}). Your work so far is safe; you can keep working.</source>
         <translation>Terjadi kesalahan di dalam Tilik ({kind}). Pekerjaan Anda sejauh ini aman; Anda dapat terus bekerja.</translation>
     </message>
@@ -2139,7 +2144,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureController</name>
     <message>
-        <location filename="../../gui/signature_controller.py" line="+114"/>
+        <location filename="../../gui/signature_controller.py" line="+115"/>
         <source>The inspection log is not open yet: reference signatures live in it. Try again in a moment.</source>
         <translation>Log pemeriksaan belum terbuka: tanda tangan referensi tersimpan di sana. Coba lagi sebentar lagi.</translation>
     </message>
@@ -2221,12 +2226,12 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+2"/>
-        <location line="+20"/>
+        <location line="+38"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
     </message>
     <message>
-        <location line="-13"/>
+        <location line="-31"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
     </message>

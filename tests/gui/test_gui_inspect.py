@@ -91,7 +91,7 @@ def test_seal_mode_form_and_words(qtbot, make_window, gui_packs, tmp_path):
     assert w.result_panel.verdict.text() == "Seal damaged"
     assert bars(w).keys() == {"Damaged", "Intact"}
     # the pack's heatmap shows the evidence for "damaged" whatever the verdict, and the caption says so
-    assert "heatmap: where it looks “Damaged”" in w.caption.text()
+    assert "heatmap of “Damaged”" in w.caption.text()
     rec = w.log.query()[0]
     assert rec.seal.seal_number == "SL-778812"
     assert rec.seal.container_number == "CSQU3054383"

@@ -651,16 +651,17 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
         f"{ae['parity_max_abs']:.1e}). Data: {results['data']}.")
     pur = results.get("purifier")
     if pur:
-        loss = ("its output must give the classifier's answer on the clean image (cross-entropy to that softmax)"
-                if pur.get("loss", "l1") == "kl" else "its output must give the classifier's logits on the clean image (L1)")
-        first = f"JPEG quality {pur['jpeg_quality']} re-compression and then " if pur.get("jpeg_quality") else ""
-        lines += ["", (f"The purifier (`guard_purifier.onnx`, a reformer candidate: {first}a {pur['weights']:,}-weight residual "
-                       f"U-Net trained through the classifier as in Liao et al. 2018's guided denoiser: {loss}) on "
-                       f"{pur['variants']} attacked copies of each training image (FGSM or "
-                       "BIM, ε 1-8/255) and on the clean images, best of "
-                       f"{pur['epochs']} epochs; on FGSM 2/255 validation images it gives back the clean answer for "
-                       f"{100 * pur['validation_restored']:.0f}% (attacked as they are: {100 * pur['validation_before']:.0f}%) "
-                       f"and keeps {100 * pur['validation_clean_kept']:.0f}% of the answers on clean ones; ONNX parity "
+        loss = ("cross-entropy of its answer to the classifier's softmax on the clean image"
+                if pur.get("loss", "l1") == "kl" else "L1 between its logits and the classifier's on the clean image")
+        first = f"JPEG quality {pur['jpeg_quality']} re-compression, then " if pur.get("jpeg_quality") else ""
+        lines += ["", (f"The reformer candidate *purifier* (`guard_purifier.onnx`): {first}a {pur['weights']:,}-weight "
+                       "residual U-Net trained through the frozen classifier (the guided denoiser of Liao et al. 2018; "
+                       f"loss: {loss}) on {pur['variants']} attacked copies of each training image (FGSM or BIM, "
+                       f"ε 1-8/255) and on the clean images, best of {pur['epochs']} epochs. On FGSM 2/255 validation "
+                       f"images it gives back the clean answer for {100 * pur['validation_restored']:.0f}% ("
+                       + ("the JPEG step alone" if pur.get("jpeg_quality") else "attacked as they are")
+                       + f": {100 * pur['validation_before']:.0f}%) and keeps "
+                       f"{100 * pur['validation_clean_kept']:.0f}% of the answers on clean ones; ONNX parity "
                        f"{pur['parity_max_abs']:.1e}."
                        + ("" if pur.get("shipped", True) else " It lost to the reformer below and is not shipped."))]
     lines += ["", "| detector | what it measures | threshold | clean validation images flagged |", "|---|---|---|---|"]
