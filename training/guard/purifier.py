@@ -7,8 +7,9 @@ answers: the small residual noise it leaves is still adversarial and the classif
 denoiser (HGD) fixes that with the loss: the classifier's *logits* on the denoised attacked image
 must match its logits on the clean image (logit-guided loss, LGD). This module trains that, with
 the loss on the classifier's *answer* by default (``kl``: cross-entropy to its softmax on the clean
-image, minus that softmax's entropy); measured on 500 ImageNet training images, FGSM 2/255 on 250
-test images: L1 on the logits gave back 39% of the answers, the answer loss 57.5% (JPEG q20: 64%):
+image, minus that softmax's entropy); measured on 400 ImageNet training images, FGSM 2/255 on 200
+test images: L1 on the logits gave back 39% of the answers, the answer loss 57.5%, JPEG q20 first
+and then the answer loss 65% (JPEG q20 alone: 64%; see docs/guard.md):
 
 - a small U-Net (full resolution stem, two stride-2 levels with depthwise-separable convolutions,
   skip connections) that predicts a correction added to its input and clipped to [0, 1];
