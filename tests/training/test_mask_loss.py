@@ -112,3 +112,20 @@ def test_cut_backbone_with_a_neck_trains_only_the_neck_and_the_head():
     assert "cut after block2" in b.describe() and "neck" in b.describe()
     with pytest.raises(ValueError):
         Backbone("tiny-cnn", None, cut="block9").block_names()
+
+
+def test_out_of_domain_features_are_the_backbone_before_the_neck_or_the_head_without_one():
+    pytest.importorskip("tensorflow")
+    from training.pipeline.backbones import Backbone, build_classifier
+    from training.pipeline.export import ood_embedding
+
+    necked, _ = build_classifier(Backbone("tiny-cnn", None, width=4, seed=1, cut="block2", neck=((6, 3),)), 32, 2, 0.0)
+    tensor, own = ood_embedding(necked, "backbone")
+    assert own and tuple(tensor.shape[1:]) == (8,)  # block2's 2 x width channels, not the neck's 6
+    tensor, own = ood_embedding(necked, "head")
+    assert not own and tuple(tensor.shape[1:]) == (6,)
+    plain, _ = build_classifier(Backbone("tiny-cnn", None, width=4, seed=1), 32, 2, 0.0)
+    tensor, own = ood_embedding(plain, "backbone")  # no neck: the head's embedding is the backbone's
+    assert not own and tensor is plain.get_layer("avg_pool").output
+    with pytest.raises(ValueError, match="'head' or 'backbone'"):
+        ood_embedding(plain, "neck")

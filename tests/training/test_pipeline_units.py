@@ -44,6 +44,10 @@ def test_config_defaults_and_unknown_keys():
         build_config({"classes": ["a", "b"]})
     with pytest.raises(ConfigError, match="not a class"):
         build_config({"id": "demo", "classes": ["a", "b"], "decision": {"alarming": ["c"]}})
+    assert cfg["decision"]["heatmap_class"] is None  # default: the predicted class's map
+    with pytest.raises(ConfigError, match="decision.heatmap_class names 'c', which is not a class"):
+        build_config({"id": "demo", "classes": ["a", "b"], "decision": {"heatmap_class": "c"}})
+    assert build_config({"id": "demo", "classes": ["a", "b"], "decision": {"heatmap_class": "b"}})["decision"]["heatmap_class"] == "b"
 
 
 def test_relative_paths_resolve_against_the_repo():
