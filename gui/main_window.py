@@ -942,11 +942,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(failure.message, 10000)
         self.report_failure(failure)
 
+    def _manifest_of(self, pack_id: str | None):
+        """The manifest of the first found pack with ``pack_id`` (None when there is none)."""
+        return next((p.manifest for p in self.all_packs if p.id == pack_id and p.manifest is not None), None)
+
     def _mode_of_pack(self, pack_id: str) -> str:
-        for pack in self.all_packs:
-            if pack.id == pack_id and pack.manifest is not None:
-                return pack.manifest.mode
-        return self.mode
+        m = self._manifest_of(pack_id)
+        return m.mode if m is not None else self.mode
 
     def reviewer_name(self) -> str:
         if self.settings.operator:
@@ -1047,11 +1049,9 @@ class MainWindow(QMainWindow):
 
     def _heatmap_class_label(self, pack_id: str | None) -> str | None:
         """The label of the class a pack's heatmap shows evidence for, when it is a fixed one."""
-        for pack in self.all_packs:
-            if pack.id == pack_id and pack.manifest is not None and pack.manifest.decision.heatmap_class:
-                name = pack.manifest.decision.heatmap_class
-                return next((c.label for c in pack.manifest.classes if c.name == name), name)
-        return None
+        m = self._manifest_of(pack_id)
+        name = m.decision.heatmap_class if m is not None else None
+        return next((c.label for c in m.classes if c.name == name), name) if name else None
 
     def _push_session(self, insp: Inspection) -> None:
         self.session.append(insp)
@@ -1308,10 +1308,8 @@ class MainWindow(QMainWindow):
                      on_fail=lambda f: self.statusBar().showMessage(f.message, 8000))
 
     def _labels_for_pack(self, pack_id: str) -> list[tuple[str, str]]:
-        for pack in self.all_packs:
-            if pack.id == pack_id and pack.manifest is not None:
-                return [(c.name, c.label) for c in pack.manifest.classes]
-        return []
+        m = self._manifest_of(pack_id)
+        return [(c.name, c.label) for c in m.classes] if m is not None else []
 
     def _review_saved(self, _inspection_id: int) -> None:
         self.statusBar().showMessage(self.tr("Review saved."), 5000)

@@ -141,15 +141,12 @@ class Inspector:
             policy = parse_guard(self.manifest)
             if policy is None:
                 return None
-            ref = self.manifest.extra_files[policy.autoencoder]
-            ae = get_session(self.pack.extra_path(policy.autoencoder), ref.sha256, provider)
-            purifier = None
-            if policy.reformer.get("kind") == "purifier":
-                # Loaded (and its hash checked) with the pack, not at the first flagged image.
-                role = policy.reformer["model"]
-                purifier = get_session(self.pack.extra_path(role), self.manifest.extra_files[role].sha256,
-                                       provider).session
-            return Guard(self.manifest, policy, ae.session, self._classifier_outputs, purifier)
+            def session_of(role: str):
+                return get_session(self.pack.extra_path(role), self.manifest.extra_files[role].sha256, provider).session
+
+            # The purifier is loaded (and its hash checked) with the pack, not at the first flagged image.
+            purifier = session_of(policy.reformer["model"]) if policy.reformer.get("kind") == "purifier" else None
+            return Guard(self.manifest, policy, session_of(policy.autoencoder), self._classifier_outputs, purifier)
         except ManifestError as exc:
             raise PackUnusableError(f"Pack '{self.manifest.id}' has a broken input guard: {exc}") from exc
 
