@@ -111,6 +111,26 @@ def test_keep_autoencoder_recalibrates_without_retraining(guarded, trained):
     assert [r["attack"] for r in m["metrics"]["guard"]["attacks"]] == ["FGSM", "FGSM, grey (no colour)"]
 
 
+def test_export_over_a_guarded_pack_keeps_what_keep_autoencoder_needs(guarded, trained, tmp_path):
+    """Re-exporting a run (e.g. ``export --refresh-config``) drops the guard, whose thresholds belong
+    to the old model, but keeps the autoencoder's record, so the guard can be recalibrated at once."""
+    from training.cli import main
+    from training.pipeline.export import export_run
+
+    models = tmp_path / "models"
+    shutil.copytree(guarded.parent, models)
+    pack = models / guarded.name
+    ae_before = json.loads((pack / "manifest.json").read_text())["metrics"]["guard"]["autoencoder"]
+    export_run(trained["run"], models_dir=models, samples_dir=tmp_path / "samples", log=lambda *a: None)
+    m = json.loads((pack / "manifest.json").read_text())
+    assert "guard" not in m and "guard_autoencoder" not in m.get("extra_files", {})
+    assert m["metrics"]["guard"]["autoencoder"] == ae_before
+    code = main(["guard", "--pack", pack.name, "--models-dir", str(models), "--run-dir", str(trained["run"]),
+                 "--quick", "--eps", "2", "--bim-steps", "0", "--keep-autoencoder"])
+    assert code == 0
+    assert json.loads((pack / "manifest.json").read_text())["guard"]["detectors"]
+
+
 def test_keep_purifier_without_one_is_refused(guarded, trained, tmp_path, capsys):
     from training.cli import main
 

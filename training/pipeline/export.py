@@ -298,6 +298,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     train_summary = json.loads((run_dir / "train_summary.json").read_text(encoding="utf-8"))
     pack_dir = Path(models_dir) / pack_id
     pack_dir.mkdir(parents=True, exist_ok=True)
+    kept_guard = _kept_guard_records(pack_dir)
     for f in PACK_FILES:
         (pack_dir / f).unlink(missing_ok=True)
     index = {n: i for i, n in enumerate(names)}
@@ -575,6 +576,10 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "version": str(cfg["version"]),
     }
     manifest["metrics"] = _manifest_metrics(report, names)
+    if kept_guard:
+        # The guard's thresholds belong to the old model and go; its trained pixel models do not
+        # depend on them, so their records stay for `guard --keep-autoencoder/--keep-purifier`.
+        manifest["metrics"]["guard"] = kept_guard
     manifest["training"] = {
         "backbone": train_summary["backbone"], "finetuned_blocks": train_summary["finetune_blocks"],
         "cut": train_summary["boundary"], "augment": cfg["augment"], "schedule": cfg["schedule"],
@@ -595,6 +600,24 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     (run_dir / "export_report.json").write_text(json.dumps(report, indent=2, default=_json_default), encoding="utf-8")
     log(f"exported {pack_id} in {timings['export_total_s']:.0f} s -> {pack_dir}")
     return report
+
+
+def _kept_guard_records(pack_dir: Path) -> dict:
+    """The old manifest's training records of the guard models whose files are still in the pack
+    folder (``guard_ae.onnx``, ``guard_purifier.onnx``): the export rewrites the manifest without a
+    guard, and ``python -m training guard --keep-autoencoder`` needs the record to reuse the file."""
+    from training.guard import autoencoder, purifier
+
+    try:
+        old = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    records = ((old.get("metrics") or {}).get("guard") or {})
+    kept = {}
+    for key, name in (("autoencoder", autoencoder.ONNX_NAME), ("purifier", purifier.ONNX_NAME)):
+        if isinstance(records.get(key), dict) and (pack_dir / name).is_file():
+            kept[key] = records[key]
+    return kept
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
