@@ -392,6 +392,11 @@ class Guard:
         """The reformer's cleaned copies of pixel images (see the module doc); ``reformer``
         overrides the pack's choice (calibration compares them)."""
         r = reformer or self.policy.reformer
+        if r.get("mirror"):
+            # A gradient-sign perturbation is made for the image's exact alignment with the
+            # network's filters; mirrored, the photo means the same (the classifiers are trained
+            # with flips) while the perturbation no longer lines up.
+            x01 = np.ascontiguousarray(x01[:, :, ::-1])
         if r.get("kind") == "jpeg":
             return jpeg_reform(x01, int(r.get("quality", 20)))
         if r.get("kind") == "purifier":

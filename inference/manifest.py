@@ -85,7 +85,9 @@ GUARD_SCHEMA: dict[str, Any] = {
                                               "description": "purifier: role in extra_files of its ONNX file"},
                                     "input": {"type": "string"}, "output": {"type": "string"},
                                     "jpeg_quality": {"type": "integer", "minimum": 5, "maximum": 95,
-                                                     "description": "purifier: JPEG re-compression first"}},
+                                                     "description": "purifier: JPEG re-compression first"},
+                                    "mirror": {"type": "boolean",
+                                               "description": "mirror the image left-right before cleaning it"}},
                      "additionalProperties": False,
                      "description": "what the flagged image is cleaned with before it is classified again "
                                     "(default: the autoencoder's reconstruction)"},

@@ -278,6 +278,12 @@ def test_purifier_reformer_classifies_the_purified_image_without_the_autoencoder
     # with a JPEG pre-step the purifier sees the re-compressed image
     first_jpeg = {"kind": "purifier", "model": "guard_purifier", "jpeg_quality": 20}
     np.testing.assert_allclose(insp.guard.reform(x, first_jpeg), jpeg_reform(x, 20)[..., [1, 0, 2]], atol=1e-6)
+    # mirrored first (left-right: the width axis), then the same steps
+    mirrored = dict(first_jpeg, mirror=True)
+    np.testing.assert_allclose(insp.guard.reform(x, mirrored), jpeg_reform(x[:, :, ::-1], 20)[..., [1, 0, 2]],
+                               atol=1e-6)
+    np.testing.assert_allclose(insp.guard.reform(x, {"kind": "jpeg", "quality": 30, "mirror": True}),
+                               jpeg_reform(x[:, :, ::-1], 30), atol=1e-6)
 
 
 def test_purifier_not_listed_in_extra_files_makes_the_pack_unusable(tmp_path):

@@ -52,7 +52,7 @@ def test_manifest_gets_a_hashed_autoencoder_and_calibrated_thresholds(guarded):
 
     pur = m["metrics"]["guard"]["purifier"]
     assert pur["jpeg_quality"] == 20 and pur["loss"] == "kl"  # as asked: JPEG first; the answer loss
-    candidates = [dict(r) for r in REFORMERS] + [purifier_reformer(20)]
+    candidates = [dict(r) for r in REFORMERS] + [purifier_reformer(20), dict(purifier_reformer(20), mirror=True)]
     assert g["reformer"] in candidates
     assert [r["reformer"] for r in g["selection"]["reformers"]] == candidates
     assert pur["epochs"] == 1 and pur["parity_max_abs"] <= 1e-4 and 0 <= pur["validation_restored"] <= 1
