@@ -252,6 +252,9 @@ def run(args: argparse.Namespace) -> int:
               f"{row['test_accuracy']:.3f}  ({time.perf_counter() - t0:.0f} s)", flush=True)
     best = min(kernel_rows, key=lambda k: (round(kernel_rows[k]["val_eer"], 6), -kernel_rows[k]["val_auc"]))
     model, p_dev, p_test = models[best]
+    # Every (query, reference) probability of the chosen kernel: out-of-fold on the development
+    # writers, the final SVM on the test writers; fusion and normalisation studies need nothing else.
+    np.savez(work / "pair_scores.npz", dev_pairs=dev_pairs, p_dev=p_dev, test_pairs=test_pairs, p_test=p_test)
     results["kernels"] = kernel_rows
     results["kernel"] = best
     clock.lap("SVM kernels (5-fold writer CV)")
