@@ -207,6 +207,34 @@ def test_keras_embedding_layers_match_numpy():
     assert np.allclose(out, cnn.transform(pooled, mean, matrix, 0.5), atol=1e-4)
 
 
+def test_pack_model_on_a_wide_canvas_exports_with_the_canvas_size(tmp_path):
+    """A signature is wider than tall: the backbone, the trunk and the pack model take the canvas's
+    (height, width), and the ONNX heatmap comes back at that size."""
+    pytest.importorskip("tf2onnx")
+    import onnxruntime as ort
+
+    from training.signatures import cnn, finetune
+
+    bb = cnn.build_backbone(None, (64, 160))
+    assert cnn.input_size_of(bb) == (64, 160)
+    taps = cnn.parse_taps([{"layer": "block4c_add", "grid": [1, 2]}])
+    width = int(bb.get_layer("block4c_add").output.shape[-1]) * 2
+    rng = np.random.default_rng(0)
+    model = cnn.build_pack_model(bb, taps, np.zeros(width), rng.normal(size=(width, 8)), 0.5,
+                                 rng.normal(size=(1280, 2)) * 0.01, np.zeros(2))
+    path = tmp_path / "sig.onnx"
+    from training.lite0.cam_export import export_onnx
+
+    export_onnx(model, path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = rng.random((2, 64, 160, 3), dtype=np.float32)
+    out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input": x})))
+    assert out["cam"].shape[1:3] == (64, 160) and out["embedding"].shape == (2, 8)
+    trunk = finetune.export_trunk_at(bb, "block4c_add", tmp_path / "trunk.onnx")
+    t = ort.InferenceSession(str(trunk), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    assert t.shape[1:3] == (4, 10)  # stride 16
+
+
 def test_metric_layer_is_fitted_on_the_fit_rows_only():
     from training.signatures import metric as MT
 

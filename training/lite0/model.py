@@ -183,14 +183,15 @@ def _mbconv(x, spec, padding, drop_rate):
     return x
 
 
-def _build(input_size: int, include_top: bool, num_classes: int, padding: str,
+def _build(input_size: int | tuple[int, int], include_top: bool, num_classes: int, padding: str,
            dropout: float, drop_connect_rate: float, name: str):
     import keras
     from keras import layers
 
     if padding not in ("same", "symmetric"):
         raise ValueError(f"padding must be 'same' or 'symmetric', not {padding!r}")
-    inputs = keras.Input((input_size, input_size, 3), name="input")
+    h, w = (input_size, input_size) if isinstance(input_size, int) else (int(input_size[0]), int(input_size[1]))
+    inputs = keras.Input((h, w, 3), name="input")
     x = _conv(inputs, STEM_FILTERS, 3, 2, padding, "stem_conv")
     x = _bn(x, "stem_bn")
     x = _relu6(x, "stem_activation")

@@ -128,8 +128,9 @@ def run(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(seed)
     ccfg = cfg["cnn"]
     taps = cnn.parse_taps(ccfg["taps"])
-    backbone = cnn.build_backbone("imagenet")
-    feat_onnx = work / f"features-{C._key([t.__dict__ for t in taps])}.onnx"
+    size = (opts.canvas_height, opts.canvas_width)
+    backbone = cnn.build_backbone("imagenet", size)
+    feat_onnx = work / f"features-{C._key([t.__dict__ for t in taps] + ([list(size)] if size != (224, 224) else []))}.onnx"
     if not feat_onnx.is_file():
         cnn.export_feature_model(backbone, taps, feat_onnx)
     feats_all = C.embeddings(feat_onnx, store, input_spec, cache_dir, outputs=cnn.FEATURE_OUTPUTS)
@@ -821,9 +822,10 @@ def _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spe
     genuine = np.array([it.genuine for it in items])
     train = np.isin(writers, split["train"])
     keras.utils.set_random_seed(seed)
-    bb = cnn.build_backbone("imagenet")
+    size = (int(input_spec.height), int(input_spec.width))
+    bb = cnn.build_backbone("imagenet", size)
     start = str(fcfg["from_layer"])
-    trunk_path = work / f"trunk-{start}.onnx"
+    trunk_path = work / (f"trunk-{start}.onnx" if size == (224, 224) else f"trunk-{start}-{size[0]}x{size[1]}.onnx")
     if not trunk_path.is_file():
         F.export_trunk_at(bb, start, trunk_path)
     feats = [F.trunk_features(trunk_path, store.canvas, input_spec, cache_dir / f"trunk32-{start}-{store.key}.npy")]

@@ -74,10 +74,17 @@ def transform(pooled: np.ndarray, mean: np.ndarray, matrix: np.ndarray, power: f
     return (x - mean) @ matrix
 
 
-def build_backbone(weights: str | None = "imagenet"):
+def build_backbone(weights: str | None = "imagenet", size: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE)):
+    """Lite0 up to its top feature map at the canvas size ``(height, width)`` (convolutions take any
+    size; a signature's canvas is usually wider than tall)."""
     from training.lite0.model import build_lite0_backbone
 
-    return build_lite0_backbone(INPUT_SIZE, weights=weights)
+    return build_lite0_backbone(tuple(size), weights=weights)
+
+
+def input_size_of(bb) -> tuple[int, int]:
+    """(height, width) of a backbone's input."""
+    return int(bb.input.shape[1]), int(bb.input.shape[2])
 
 
 def _pool_layer_class():
@@ -140,8 +147,9 @@ def export_feature_model(bb, taps: Sequence[Tap], path: Path) -> Path:
     import tf2onnx
 
     model = build_feature_model(bb, taps)
-    spec = tf.TensorSpec((None, INPUT_SIZE, INPUT_SIZE, 3), tf.float32, name="input")
-    model(np.zeros((1, INPUT_SIZE, INPUT_SIZE, 3), np.float32), training=False)
+    h, w = input_size_of(bb)
+    spec = tf.TensorSpec((None, h, w, 3), tf.float32, name="input")
+    model(np.zeros((1, h, w, 3), np.float32), training=False)
 
     @tf.function(input_signature=[spec])
     def serve(x):
@@ -164,12 +172,13 @@ def build_pack_model(bb, taps: Sequence[Tap], mean: np.ndarray, matrix: np.ndarr
 
     GridPool, Embed = _pool_layer_class()
     trunk = keras.Model(bb.input, [bb.get_layer(t.layer).output for t in taps] + [bb.output], name="trunk")
-    x = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), name="input")
+    h, w = input_size_of(bb)
+    x = keras.Input((h, w, 3), name="input")
     maps = trunk(x)
     dense = keras.layers.Dense(2, activation="softmax", name="verdict")
     dense.build((None, int(bb.output.shape[-1])))
     dense.set_weights([np.asarray(head_kernel, np.float32), np.asarray(head_bias, np.float32)])
-    head = _cam_head_class()(dense, (INPUT_SIZE, INPUT_SIZE), name="cam_head")(maps[-1])
+    head = _cam_head_class()(dense, (h, w), name="cam_head")(maps[-1])
     pooled = [GridPool(t.rows, t.cols, name=f"pool_{t.layer}")(m) for t, m in zip(taps, maps[:-1])]
     cat = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pooled")(pooled)
     emb = Embed(mean, matrix, power, name="embedding")(cat)

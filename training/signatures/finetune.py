@@ -20,7 +20,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-INPUT_SIZE = 224
 
 
 def trunk_features(trunk_onnx: Path, canvases: np.ndarray, input_spec, cache_path: Path, log=print) -> np.ndarray:
@@ -78,7 +77,7 @@ def export_trunk_at(bb, layer: str, path: Path) -> Path:
     import tf2onnx
 
     trunk = keras.Model(bb.input, bb.get_layer(layer).output)
-    spec = tf.TensorSpec((None, INPUT_SIZE, INPUT_SIZE, 3), tf.float32, name="input")
+    spec = tf.TensorSpec((None, int(bb.input.shape[1]), int(bb.input.shape[2]), 3), tf.float32, name="input")
 
     @tf.function(input_signature=[spec])
     def serve(x):
