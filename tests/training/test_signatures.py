@@ -235,6 +235,26 @@ def test_pack_model_on_a_wide_canvas_exports_with_the_canvas_size(tmp_path):
     assert t.shape[1:3] == (4, 10)  # stride 16
 
 
+def test_augmented_canvases_move_the_ink_a_little_and_keep_the_paper_white():
+    from training.signatures.finetune import augment_canvases
+
+    canvas = np.full((3, 64, 128), 255, np.uint8)
+    canvas[:, 28:36, 20:108] = 0  # a horizontal bar of ink
+    a = augment_canvases(canvas, np.random.default_rng(0))
+    b = augment_canvases(canvas, np.random.default_rng(0))
+    assert a.shape == canvas.shape and a.dtype == np.uint8
+    assert np.array_equal(a, b)  # seeded
+    assert not np.array_equal(a[0], a[1])  # each canvas its own map
+    for img in a:
+        ink = img < 128
+        assert 0.75 < ink.sum() / (canvas[0] < 128).sum() < 1.3  # scale within ±8% per axis
+        assert (img[:4] == 255).all() and (img[-4:] == 255).all()  # the paper stays white
+        rows = np.flatnonzero(ink.any(axis=1))
+        assert abs(rows.mean() - 31.5) <= 6 + 88 / 2 * np.tan(np.deg2rad(4)) + 1  # shift + rotation
+    still = augment_canvases(canvas, np.random.default_rng(0), rotate_deg=0, scale=0, shear=0, shift_px=0)
+    assert np.array_equal(still, canvas)
+
+
 def test_metric_layer_is_fitted_on_the_fit_rows_only():
     from training.signatures import metric as MT
 

@@ -474,10 +474,10 @@ class TunedEmbedder:
             fit_w = [w for w in all_w if f is None or w not in set(f)]
             net.set_weights(net.initial)
             labels, n_classes = F.class_labels(writers, genuine, np.isin(writers, fit_w))
-            info = F.train_tapnet(net, [trunk_feats], labels, n_classes, epochs=epochs, lr=float(fcfg["lr"]),
+            info = F.train_tapnet(net, trunk_feats, labels, n_classes, epochs=epochs, lr=float(fcfg["lr"]),
                                   margin=float(fcfg["margin"]), seed=seed + 1 + k, evaluate=None,
                                   log=lambda *a: None)
-            out = net.run(trunk_feats)
+            out = net.run(trunk_feats[0])
             layer = MT.fit(out["pooled"], writers, genuine, np.isin(writers, fit_w), **layer_kw)
             e = layer(out["pooled"])
             if emb.shape[1] == 0:
@@ -829,6 +829,15 @@ def _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spe
     if not trunk_path.is_file():
         F.export_trunk_at(bb, start, trunk_path)
     feats = [F.trunk_features(trunk_path, store.canvas, input_spec, cache_dir / f"trunk32-{start}-{store.key}.npy")]
+    aug = dict(F.AUGMENT_DEFAULTS, **(fcfg.get("augment") or {}))
+    copies = int(aug.pop("copies"))
+    for c in range(copies):
+        # Augmented copies of every canvas (one drawn per image and step); the clean one stays first
+        # and is what validation, the SVM and the pack embed.
+        key = C._key(store.key, start, sorted(aug.items()), seed, c)
+        path = cache_dir / f"trunk32-aug-{key}.npy"
+        canv = None if path.is_file() else F.augment_canvases(store.canvas, np.random.default_rng([seed, 101, c]), **aug)
+        feats.append(F.trunk_features(trunk_path, canv, input_spec, path))
     labels, n_classes = F.class_labels(writers, genuine, train)
     val_idx = np.flatnonzero(np.isin(writers, split["val"]))
     from dataclasses import replace
@@ -870,7 +879,7 @@ def _finetune_compare(cfg, items, split, store, input_spec, cache_dir, work, spe
     if info["best_epoch"] == 0:
         print(f"  fine-tune comparison: no epoch beat the frozen network on validation writers "
               f"({out['frozen_val_reference_eer']:.3f})", flush=True)
-    return out, net, feats[0], trunk_path
+    return out, net, feats, trunk_path
 
 
 def _runtime_parity(out_dir, items, test_sets, fusion, lam, prior, calibration, test_prob, seed):

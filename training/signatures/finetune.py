@@ -49,6 +49,35 @@ def class_labels(writers: np.ndarray, genuine: np.ndarray, train_mask: np.ndarra
     return y, 2 * len(ws)
 
 
+AUGMENT_DEFAULTS = {"copies": 0, "rotate_deg": 4.0, "scale": 0.08, "shear": 0.12, "shift_px": 6.0}
+
+
+def augment_canvases(canvases: np.ndarray, rng: np.random.Generator, *, rotate_deg: float = 4.0,
+                     scale: float = 0.08, shear: float = 0.12, shift_px: float = 6.0) -> np.ndarray:
+    """Each canvas (N, H, W) uint8, dark ink on white) under its own small random affine map:
+    rotation within ±``rotate_deg``, scale 1±``scale`` (x and y apart), horizontal shear within
+    ±``shear`` (slant), shift within ±``shift_px``. A writer's signatures differ by about that much
+    from one another, so fine-tuning on such copies learns what stays when they do."""
+    from scipy import ndimage
+
+    out = np.empty_like(canvases)
+    h, w = canvases.shape[1:3]
+    centre = np.array([(h - 1) / 2.0, (w - 1) / 2.0])
+    for i, c in enumerate(canvases):
+        a = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg))
+        sy, sx = rng.uniform(1 - scale, 1 + scale, 2)
+        k = rng.uniform(-shear, shear)
+        # forward map in (row, col): rotate @ shear @ scale; affine_transform wants its inverse
+        fwd = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.array([[1.0, 0.0], [k, 1.0]]) \
+            @ np.diag([sy, sx])
+        inv = np.linalg.inv(fwd)
+        shift = rng.uniform(-shift_px, shift_px, 2)
+        offset = centre - inv @ (centre + shift)
+        out[i] = ndimage.affine_transform(c.astype(np.float32), inv, offset=offset, order=1, mode="constant",
+                                          cval=255.0).round().clip(0, 255).astype(np.uint8)
+    return out
+
+
 def reference_eer(emb: np.ndarray, items, writers_eval: Sequence[int], n_refs: int = 5, draws: int = 5,
                   seed: int = 0) -> float:
     """EER of "mean cosine similarity to n genuine references" (genuine vs skilled forgery) on the
