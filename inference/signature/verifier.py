@@ -12,6 +12,12 @@ Per query: the per-reference probabilities are fused (mean or max, from the mani
 references' agreement with one another (reference normalisation), calibrated to [0, 1], and
 compared with the validation threshold for that number of references (EER, or the strict
 operating point). Everything numeric comes from the manifest's ``verify`` block.
+
+Before any of that, every query and reference passes the pack's *domain check* (``verify.ood``):
+an image whose CNN embedding lies far from the signatures the pack was built on (its squared norm:
+the embedding is whitened on them) or whose normalised canvas is mostly "ink" (a photo, a page of
+text) is refused with :class:`NotASignatureError` instead of being scored: the SVM would otherwise
+answer for it as confidently as for a signature.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from inference.errors import InferenceError, PackUnusableError, TilikError, UsageError
+from inference.errors import ImageReadError, InferenceError, PackUnusableError, TilikError, UsageError
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.inspector import get_session
 from inference.manifest import Manifest
@@ -37,6 +43,22 @@ from inference.signature.preprocess import NormalizedSignature, PreprocessOption
 
 GENUINE, FORGED = "genuine", "forged"
 _CACHE_SIZE = 64
+# The domain check's scores, in the order their reasons are given.
+DOMAIN_SCORES = ("embedding_norm2", "ink_fraction")
+
+
+class NotASignatureError(ImageReadError):
+    """The image does not look like a signature scan (the pack's domain check, ``verify.ood``)."""
+
+
+def domain_scores(descriptor: Descriptor) -> dict[str, float]:
+    """The domain check's scores of one described image: the squared norm of its CNN embedding
+    (whitened on the pack's development signatures, so about its Mahalanobis distance from them)
+    and the share of the normalised canvas that is ink."""
+    out = {"ink_fraction": float(np.mean(descriptor.signature.mask))}
+    if descriptor.embedding is not None:
+        out["embedding_norm2"] = float(np.sum(np.square(np.asarray(descriptor.embedding, np.float64))))
+    return out
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,7 @@ class VerificationResult:
             "image_size": list(self.image_size),
             "image_notes": list(self.image_notes),
             "timings_ms": self.timings.as_dict(),
+            "domain_scores": dict(self.details.get("domain_scores") or {}),
         }
 
 
@@ -174,6 +197,7 @@ class Verifier:
         self._svm_output = svm_cfg.get("output", "probabilities")
         self._genuine_col = int(svm_cfg.get("genuine_index", 1))
         self._check_models()
+        self.domain_limits = {k: float(v) for k, v in ((block.get("ood") or {}).get("limits") or {}).items()}
         self._cache: OrderedDict[str, _Described] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -316,7 +340,27 @@ class Verifier:
         raises the first reference's error, e.g. an unreadable file or one with no ink."""
         if not references:
             raise UsageError("Signature verification needs at least one reference signature.")
-        self._describe_many(references, [None] * len(references), use_cache=True)
+        for r in self._describe_many(references, [None] * len(references), use_cache=True):
+            self.check_domain(r, "reference")
+
+    def check_domain(self, d: "_Described", role: str = "image") -> dict[str, float]:
+        """The domain check's scores of ``d``; raises :class:`NotASignatureError` when one is above the
+        pack's limit (``role``, e.g. "query" or "reference", names the image in the message)."""
+        scores = domain_scores(d.descriptor)
+        over = [k for k in DOMAIN_SCORES if k in self.domain_limits and k in scores
+                and scores[k] > self.domain_limits[k]]
+        if over:
+            why = []
+            if "embedding_norm2" in over:
+                why.append(f"its features are far from every signature the pack was built on (distance "
+                           f"{scores['embedding_norm2']:.0f}, limit {self.domain_limits['embedding_norm2']:.0f})")
+            if "ink_fraction" in over:
+                why.append(f"ink would cover {100 * scores['ink_fraction']:.0f}% of the signature area "
+                           f"(signatures: at most {100 * self.domain_limits['ink_fraction']:.0f}%)")
+            raise NotASignatureError(
+                f"{d.image.source}: the {role} does not look like a signature scan: {'; '.join(why)}. "
+                "Use a scan or photo of the signature alone, dark ink on light paper; no verdict was given.")
+        return scores
 
     def verify(self, query: ImageSource, references: Sequence[ImageSource], *, strict: bool = False,
                name: str | None = None, reference_names: Sequence[str] | None = None) -> VerificationResult:
@@ -326,7 +370,10 @@ class Verifier:
         t0 = time.perf_counter()
         ref_names = list(reference_names) if reference_names is not None else [None] * len(references)
         refs = self._describe_many(references, ref_names, use_cache=True)
+        for r in refs:
+            self.check_domain(r, "reference")
         q = self._describe_many([query], [name], use_cache=False)[0]
+        q_domain = self.check_domain(q, "query")
         t_svm = time.perf_counter()
         ref_desc = [r.descriptor for r in refs]
         per_ref = self.pair_scores(q.descriptor, ref_desc)
@@ -366,7 +413,8 @@ class Verifier:
             image_sha256=q.image.sha256, image_size=(q.image.width, q.image.height),
             image_notes=tuple(q.image.notes) + tuple(q.descriptor.signature.notes), timings=timings,
             details={"reference_agreement": [None if not np.isfinite(a) else round(float(a), 6) for a in agreement],
-                     "n_references": n},
+                     "n_references": n, "domain_scores": {k: round(v, 6) for k, v in q_domain.items()},
+                     "domain_limits": dict(self.domain_limits)},
         )
 
     # -- decision helpers ----------------------------------------------------------------------

@@ -128,3 +128,36 @@ def test_self_test_checker_for_verify_packs(pack_root, images, tmp_path):
     report = run_self_test(models_dir=pack_root, samples_root=tmp_path / "samples")
     assert report.ok, report.text()
     assert report.checks[0].passed == 2
+
+
+def test_domain_check_refuses_a_photo_and_scores_signatures(tmp_path, images):
+    """verify.ood: an image that is mostly "ink" after normalisation (a photo) or whose embedding
+    is far from the signatures is refused with a plain reason, as query and as reference; without
+    the block nothing is refused, and every result reports its domain scores."""
+    from inference.signature.verifier import NotASignatureError
+
+    rng = np.random.default_rng(0)
+    photo = save(tmp_path / "photo.png", (rng.random((120, 160)) * 255).astype(np.uint8))
+    refs = [images["r1"], images["r2"], images["r3"]]
+    plain = Verifier(check_pack(write_verify_pack(tmp_path / "plain")))
+    ok = plain.verify(images["gen"], refs)
+    scores = ok.details["domain_scores"]
+    assert set(scores) == {"ink_fraction", "embedding_norm2"} and 0 < scores["ink_fraction"] < 0.5
+    assert ok.to_json_dict()["domain_scores"] == scores
+    photo_scores = plain.verify(photo, refs).details["domain_scores"]  # no limits: scored, not refused
+    assert photo_scores["ink_fraction"] > 2 * scores["ink_fraction"]
+
+    limit = (scores["ink_fraction"] + photo_scores["ink_fraction"]) / 2
+    checked = Verifier(check_pack(write_verify_pack(tmp_path / "checked", ood={"limits": {"ink_fraction": limit}})))
+    assert checked.verify(images["gen"], refs).label == ok.label
+    with pytest.raises(NotASignatureError, match="query does not look like a signature scan: ink would cover"):
+        checked.verify(photo, refs)
+    with pytest.raises(NotASignatureError, match="reference does not look like a signature"):
+        checked.verify(images["gen"], [photo] + refs)
+    with pytest.raises(NotASignatureError):
+        checked.load_references([photo])
+    assert issubclass(NotASignatureError, ImageReadError)  # the CLI's and the GUI's "bad image" path
+    far = Verifier(check_pack(write_verify_pack(
+        tmp_path / "far", ood={"limits": {"embedding_norm2": scores["embedding_norm2"] / 2}})))
+    with pytest.raises(NotASignatureError, match="far from every signature"):
+        far.verify(images["gen"], refs)
