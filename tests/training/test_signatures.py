@@ -410,3 +410,24 @@ def test_card_holds_every_required_section(tmp_path):
                    "NOT met", "roc_det.png", "score_hist.png", "Not tested on", "Fine-tuning the CNN",
                    "Embedding (chosen on the development writers only)"):
         assert needle in text, needle
+
+
+def test_domain_limits_refuse_at_most_the_stated_share_of_development_images():
+    from training.signatures import domain
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(400, 16))
+    masks = np.zeros((400, 8, 8), bool)
+    for i, k in enumerate(rng.integers(1, 10, 400)):
+        masks[i].flat[:k] = True
+    dev = domain.development_scores(emb, masks)
+    assert np.allclose(dev["embedding_norm2"], (emb ** 2).sum(1))
+    assert np.allclose(dev["ink_fraction"], masks.reshape(400, -1).mean(1))
+    block = domain.fit_limits(dev, 0.99)
+    lim = block["limits"]
+    refused = (dev["embedding_norm2"] > lim["embedding_norm2"]) | (dev["ink_fraction"] > lim["ink_fraction"])
+    assert refused.mean() <= 0.01 + 1e-12 and block["development_refusal"] == pytest.approx(refused.mean())
+    # the limits sit in the tails of the development scores, not below their bulk
+    assert lim["embedding_norm2"] >= np.quantile(dev["embedding_norm2"], 0.98)
+    with pytest.raises(ValueError):
+        domain.fit_limits(dev, 1.0)

@@ -60,6 +60,8 @@ def write_manifest(out_dir: Path, pack_cfg: dict, opts, spec, names, kernel, dec
             "normalized_writer_disjoint": round(bl["background_normalized"]["writer_disjoint"], 4)}
         metrics["targets"]["background_only_met"] = bool(bl["background_normalized"]["writer_disjoint"]
                                                          <= TARGETS["background_only"])
+    if results.get("ood"):
+        metrics["ood"] = results["ood"]
     verify_block = {
         "preprocess": opts.as_dict(),
         "features": spec.as_dict(),
@@ -206,6 +208,36 @@ def _p(x, digits=1) -> str:
     return f"{100 * float(x):.{digits}f}%"
 
 
+def _domain_section(add, ood: dict | None) -> None:
+    """The domain check's limits and what they refuse (training/signatures/domain.py)."""
+    if not ood:
+        return
+    fit, lim = ood["fit"], ood["limits"]
+    add("## Is it a signature? (the domain check)")
+    add("")
+    add("Every query and reference is checked before it is scored: an image whose CNN embedding lies far from "
+        "the signatures the pack was built on (its squared norm: the embedding is whitened on them) or whose "
+        "normalised canvas is mostly ink is refused with a plain message and gets no verdict (the SVM would "
+        "otherwise score a photo like a signature). Limits: embedding distance "
+        f"{lim.get('embedding_norm2', float('nan')):.0f}, ink {_p(lim.get('ink_fraction', float('nan')))} of the canvas, "
+        f"set on the {fit['n_development']} development images embedded out of sample (each writer by the "
+        f"cross-fitted network that never saw them) so that at most {_p(1 - fit['acceptance'], 0)} of them are "
+        f"refused (refused: {_p(fit['development_refusal'])}). Measured through the app's Verifier:")
+    add("")
+    add("| images | n | refused | by embedding distance | by ink share |")
+    add("|---|---|---|---|---|")
+    t = ood["test_signatures"]
+    add(f"| test writers' signatures (36–45, genuine and forged) | {t['n']} | {_p(t['refused'])} | "
+        f"{_p(t['refused_by'].get('embedding_norm2', 0))} | {_p(t['refused_by'].get('ink_fraction', 0))} |")
+    for s in ood["sets"]:
+        add(f"| {s['description']} | {s['n']} | {_p(s['refused'])} | {_p(s['refused_by'].get('embedding_norm2', 0))} | "
+            f"{_p(s['refused_by'].get('ink_fraction', 0))} |")
+    add("")
+    add("Not measured: scans of other handwriting (a name in block letters, initials, a signature across printed "
+        "lines or a stamp), which the check may or may not refuse.")
+    add("")
+
+
 def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
     L: list[str] = []
     add = L.append
@@ -251,6 +283,7 @@ def write_card(out_dir: Path, r: dict, manifest: dict) -> Path:
             add(f"Previous pack ({prev['what']}): test EER {_p(prev['eer_5'])}, accuracy {_p(prev['accuracy_5'])} "
                 "with 5 references, same split and protocol.")
             add("")
+    _domain_section(add, r.get("ood"))
     add("### Anchors (not comparable, listed so nobody compares them by mistake)")
     add("")
     add("| system | protocol | reported |")

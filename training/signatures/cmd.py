@@ -410,7 +410,14 @@ def run(args: argparse.Namespace) -> int:
     results["sizes"] = {p.name: p.stat().st_size for p in shipped}
 
     from training.signatures import card as K
+    from training.signatures import domain as DOM
 
+    # the domain check's limits, from the development images embedded out of sample (domain.py)
+    ocfg = cfg.get("ood") or {}
+    domain = DOM.fit_limits(DOM.development_scores(emb_all[dev_mask], store.mask[dev_mask]),
+                            float(ocfg.get("acceptance", 0.99)))
+    print(f"  domain check limits {domain['limits']} (development images refused "
+          f"{100 * domain['development_refusal']:.1f}%)", flush=True)
     decision = {
         "fusion": fusion,
         "reference_normalization": {"lambda": lam, "prior": prior},
@@ -422,6 +429,7 @@ def run(args: argparse.Namespace) -> int:
         "disagreement": float(dcfg["disagreement"]),
         "reference_agreement_floor": agreement_floor,
         "validation_eer_by_references": val_eer_by_n,
+        "ood": domain,
     }
     manifest = K.write_manifest(out_dir, pack_cfg, opts, spec, names, best, decision, results, input_spec)
     clock.lap("export")
@@ -430,6 +438,10 @@ def run(args: argparse.Namespace) -> int:
     results["runtime_parity"] = _runtime_parity(out_dir, items, test_sets, fusion, lam, prior, calibration,
                                                 test_prob, seed)
     print(f"  runtime parity: {results['runtime_parity']}", flush=True)
+    results["ood"] = DOM.measure(out_dir, [items[i].path for i in np.flatnonzero(side == "test")],
+                                 ocfg.get("sets") or DOM.DEFAULT_SETS, limit=int(ocfg.get("limit", 200)), seed=seed)
+    results["ood"]["fit"] = domain
+    manifest = K.write_manifest(out_dir, pack_cfg, opts, spec, names, best, decision, results, input_spec)
     samples = _write_samples(out_dir, samples_dir, items, split, seed)
     results["samples"] = samples
     results["timings"] = dict(clock.stages)

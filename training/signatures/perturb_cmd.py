@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from inference.imageio import load_image
     from inference.registry import check_pack
     from inference.signature.preprocess import to_gray
-    from inference.signature.verifier import Verifier
+    from inference.signature.verifier import NotASignatureError, Verifier
     from training.signatures.data import load_items, parse_writers
     from training.signatures.metrics import summary
 
@@ -105,10 +105,22 @@ def run(args: argparse.Namespace) -> int:
     ys: list[int] = []
     scores: dict[tuple[str, int], list[float]] = {("clean", 0): []}
     changed: dict[tuple[str, int], list[float]] = {}
+    refused: dict[tuple[str, int], int] = {}
+    skipped = 0
     for a in ATTACKS:
         for e in eps_list:
             scores[(a, e)] = []
             changed[(a, e)] = []
+            refused[(a, e)] = 0
+
+    def score_or_refused(image, key) -> float:
+        # An image the domain check refuses gets no verdict, so it is never accepted: score 0.
+        try:
+            return verifier.verify(image, refs).score
+        except NotASignatureError:
+            refused[key] += 1
+            return 0.0
+
     for w in parse_writers(args.writers):
         genuine = [it for it in items if it.writer == w and it.genuine]
         forged = [it for it in items if it.writer == w and not it.genuine]
@@ -121,14 +133,19 @@ def run(args: argparse.Namespace) -> int:
         for k, q in enumerate(queries):
             gray = to_gray(load_image(q.path).rgb)
             mask = _ink_mask(gray)
+            try:
+                result = verifier.verify(gray, refs)
+            except NotASignatureError as exc:  # the clean scan itself (or a reference) is refused
+                skipped += 1
+                print(f"  skipped: {exc}", flush=True)
+                continue
             ys.append(int(q.genuine))
-            result = verifier.verify(gray, refs)
             threshold = result.threshold  # the pack's, for this number of references
             scores[("clean", 0)].append(result.score)
             for a in ATTACKS:
                 for e in eps_list:
                     attacked = perturb(gray, a, e, seed=args.seed * 1000 + k)
-                    scores[(a, e)].append(verifier.verify(attacked, refs).score)
+                    scores[(a, e)].append(score_or_refused(attacked, (a, e)))
                     changed[(a, e)].append(_ink_changed(mask, attacked))
         print(f"  writer {w}: {len(queries)} queries ({time.perf_counter() - t_start:.0f} s)", flush=True)
     y = np.array(ys)
@@ -145,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
                "genuine_newly_rejected": int(np.sum((y == 1) & (s < threshold) & (clean >= threshold)))}
         if (a, e) in changed:
             row["ink_pixels_flipped"] = float(np.mean(changed[(a, e)]))
+            row["refused_by_domain_check"] = refused[(a, e)]
         rows.append(row)
         print(f"  {a:<10} ε={e}/255: EER {100 * rep['eer']:.1f}%, accuracy {100 * rep['accuracy']:.1f}%, "
               f"|Δscore| mean {row['mean_abs_score_change']:.4f} max {row['max_abs_score_change']:.4f}, "
@@ -154,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
               flush=True)
     results = {"writers": args.writers, "references": args.refs, "threshold": threshold, "seed": args.seed,
                "max_queries_per_writer": args.max_queries or None,
-               "rows": rows, "seconds": round(time.perf_counter() - t_start, 1)}
+               "clean_queries_refused_by_domain_check": skipped, "rows": rows, "seconds": round(time.perf_counter() - t_start, 1)}
     if not args.no_write:
         manifest_path = pack_dir / "manifest.json"
         data = json.loads(manifest_path.read_text(encoding="utf-8"))
