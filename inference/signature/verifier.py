@@ -355,8 +355,8 @@ class Verifier:
                 why.append(f"its features are far from every signature the pack was built on (distance "
                            f"{scores['embedding_norm2']:.0f}, limit {self.domain_limits['embedding_norm2']:.0f})")
             if "ink_fraction" in over:
-                why.append(f"ink would cover {100 * scores['ink_fraction']:.0f}% of the signature area "
-                           f"(signatures: at most {100 * self.domain_limits['ink_fraction']:.0f}%)")
+                why.append(f"ink would cover {100 * scores['ink_fraction']:.1f}% of the signature area "
+                           f"(signatures: at most {100 * self.domain_limits['ink_fraction']:.1f}%)")
             raise NotASignatureError(
                 f"{d.image.source}: the {role} does not look like a signature scan: {'; '.join(why)}. "
                 "Use a scan or photo of the signature alone, dark ink on light paper; no verdict was given.")

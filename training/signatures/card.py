@@ -217,7 +217,7 @@ def _domain_section(add, ood: dict | None) -> None:
     add("")
     add("Every query and reference is checked before it is scored: an image whose CNN embedding lies far from "
         "the signatures the pack was built on (its squared norm: the embedding is whitened on them) or whose "
-        "normalised canvas is mostly ink is refused with a plain message and gets no verdict (the SVM would "
+        "normalised canvas carries more ink than signatures do is refused with a plain message and gets no verdict (the SVM would "
         "otherwise score a photo like a signature). Limits: embedding distance "
         f"{lim.get('embedding_norm2', float('nan')):.0f}, ink {_p(lim.get('ink_fraction', float('nan')))} of the canvas, "
         f"set on the {fit['n_development']} development images embedded out of sample (each writer by the "

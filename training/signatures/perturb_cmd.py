@@ -206,9 +206,14 @@ def write_card_section(pack_dir: Path, results: dict) -> None:
                      f"{100 * r['far']:.1f}% | {100 * r['frr']:.1f}% | {r['mean_abs_score_change']:.4f} / "
                      f"{r['max_abs_score_change']:.4f} | {r['forgeries_newly_accepted']} | {r['genuine_newly_rejected']} | "
                      f"{flipped} |")
-    lines += ["", "Not measured: an attacker with the model's gradients who chooses *which* near-threshold pixels to "
+    skipped = results.get("clean_queries_refused_by_domain_check") or 0
+    refused = sum(r.get("refused_by_domain_check") or 0 for r in results["rows"])
+    lines += ["", f"Queries left out because the domain check refused the clean scan or one of its references: "
+              f"{skipped}; perturbed scans the domain check refused (counted as not accepted): {refused}.", "",
+              "Not measured: an attacker with the model's gradients who chooses *which* near-threshold pixels to "
               "flip, or one who edits the ink itself (more than ε) — that is forging, and it is what the verifier "
-              "itself is for. There is no runtime detector for this pack.", CARD_END, ""]
+              "itself is for. There is no adversarial detector for this pack; its domain check refuses images that "
+              "are not signatures.", CARD_END, ""]
     section = "\n".join(lines)
     card = pack_dir / "CARD.md"
     text = card.read_text(encoding="utf-8") if card.exists() else ""

@@ -77,3 +77,24 @@ def test_tilik_verify_on_the_shipped_pack(pack, capsys, monkeypatch):
     assert r["label"] == e["expected"] and r["pack"] == "signature-verify"
     assert abs(r["score"] - e["score"]) < 1e-3
     assert len(r["reference_scores"]) == len(e["references"])
+
+
+def test_bundled_domain_check_refuses_the_other_packs_photos_and_passes_its_samples(pack):
+    """The shipped limits (verify.ood) refuse photos of other things, as query and as reference,
+    and pass every shipped signature sample."""
+    from inference.signature.verifier import NotASignatureError, Verifier
+
+    v = Verifier(pack)
+    assert set(v.domain_limits) == {"embedding_norm2", "ink_fraction"}
+    refs = sorted(SAMPLES.glob("w36_ref*.jpg"))
+    for sig in sorted(SAMPLES.glob("*.jpg")):
+        v.verify(sig, refs)  # no refusal
+    photos = [p for pack_id in ("imagenet-lite0", "seal-integrity", "skin-binary", "skin-ham7")
+              for p in sorted((REPO / "resources" / "samples" / pack_id).iterdir())
+              if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+    assert len(photos) >= 12
+    for photo in photos:
+        with pytest.raises(NotASignatureError, match="does not look like a signature"):
+            v.verify(photo, refs)
+    with pytest.raises(NotASignatureError, match="reference"):
+        v.load_references([photos[0]])
