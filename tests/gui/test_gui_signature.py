@@ -358,3 +358,20 @@ def test_bundled_signature_pack_on_its_samples(qtbot, make_window, monkeypatch, 
     assert w.signature.current.result.label == "forged"
     assert w.signature_view.verdict.text() == "Possible forgery — review"
     assert w.log.count() == 2
+    # A photo of something else (another pack's sample) gets no verdict, the reason in plain words,
+    # and nothing in the log; enrolling it as a reference is refused the same way.
+    photo = sorted((REPO / "resources" / "samples" / "imagenet-lite0").glob("*.JPEG"))[0]
+    w.open_paths([photo])
+    qtbot.waitUntil(lambda: bool(visible_message_boxes()), timeout=60000)
+    text = visible_message_boxes()[0].text()
+    assert "does not look like a signature" in text and "Traceback" not in text
+    close_message_boxes()
+    wait_idle(qtbot, w)
+    assert w.signature_view.verdict.text() == "Could not check this signature"
+    assert w.log.count() == 2
+    w.signature.enrol_files([photo], "ID card")
+    wait_idle(qtbot, w, 60000)
+    boxes = visible_message_boxes()
+    assert boxes and "does not look like a signature" in boxes[0].text()
+    close_message_boxes()
+    assert len(w.log.references("CEDAR-36")) == 3
