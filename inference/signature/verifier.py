@@ -343,6 +343,11 @@ class Verifier:
         for r in self._describe_many(references, [None] * len(references), use_cache=True):
             self.check_domain(r, "reference")
 
+    def domain_scores_of(self, image: ImageSource, name: str | None = None) -> dict[str, float]:
+        """The domain check's scores of one image (decoded, normalised and embedded; not cached),
+        whatever the limits: what the training side measures the check with."""
+        return domain_scores(self._describe_many([image], [name], use_cache=False)[0].descriptor)
+
     def check_domain(self, d: "_Described", role: str = "image") -> dict[str, float]:
         """The domain check's scores of ``d``; raises :class:`NotASignatureError` when one is above the
         pack's limit (``role``, e.g. "query" or "reference", names the image in the message)."""

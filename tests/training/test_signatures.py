@@ -431,3 +431,27 @@ def test_domain_limits_refuse_at_most_the_stated_share_of_development_images():
     assert lim["embedding_norm2"] >= np.quantile(dev["embedding_norm2"], 0.98)
     with pytest.raises(ValueError):
         domain.fit_limits(dev, 1.0)
+
+
+def test_domain_measure_runs_the_apps_verifier_on_signatures_and_other_images(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference" / "signature"))
+    from sig_fixtures import draw_signature, save, write_verify_pack
+
+    from training.signatures import domain
+
+    sigs = [save(tmp_path / f"s{i}.png", draw_signature("loops", shift=i)) for i in range(3)]
+    others = tmp_path / "photos"
+    others.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        save(others / f"p{i}.png", (rng.random((90, 120)) * 255).astype(np.uint8))
+    save(others / "blank.png", np.full((60, 90), 250, np.uint8))  # no ink: refused too, counted apart
+    pack = write_verify_pack(tmp_path / "pack", ood={"limits": {"ink_fraction": 0.3}})
+    r = domain.measure(pack, sigs, [{"name": "noise", "path": str(others), "description": "noise images"}],
+                       limit=10, seed=0, log=lambda *a: None)
+    assert r["limits"] == {"ink_fraction": 0.3}
+    assert r["test_signatures"] == {"n": 3, "refused": 0.0, "refused_by": {"ink_fraction": 0.0}}
+    (s,) = r["sets"]
+    assert s["n"] == 5 and s["no_ink"] == 1 and s["refused"] == 1.0

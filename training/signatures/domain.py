@@ -54,16 +54,13 @@ def _scores_of(verifier, sources: Sequence) -> tuple[list[dict], int]:
     """Domain scores of each image through the app's Verifier; images it cannot read or that have no
     ink at all are counted apart (they never reach a verdict either)."""
     from inference.errors import TilikError
-    from inference.signature.verifier import domain_scores
 
     out, unreadable = [], 0
     for s in sources:
         try:
-            d = verifier._describe_many([s], [None], use_cache=False)[0]
+            out.append(verifier.domain_scores_of(s))
         except TilikError:
             unreadable += 1
-            continue
-        out.append(domain_scores(d.descriptor))
     return out, unreadable
 
 

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             changed[(a, e)] = []
             refused[(a, e)] = 0
 
-    def score_or_refused(image, key) -> float:
+    def score_or_refused(image, refs, key) -> float:
         # An image the domain check refuses gets no verdict, so it is never accepted: score 0.
         try:
             return verifier.verify(image, refs).score
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             for a in ATTACKS:
                 for e in eps_list:
                     attacked = perturb(gray, a, e, seed=args.seed * 1000 + k)
-                    scores[(a, e)].append(score_or_refused(attacked, (a, e)))
+                    scores[(a, e)].append(score_or_refused(attacked, refs, (a, e)))
                     changed[(a, e)].append(_ink_changed(mask, attacked))
         print(f"  writer {w}: {len(queries)} queries ({time.perf_counter() - t_start:.0f} s)", flush=True)
     y = np.array(ys)
