@@ -275,6 +275,15 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     w.open_paths([query])
     idle()
     shot("12-signature-verification")
+    if "signature" in info["real_modes"] and photos:
+        # A photo of something else as the query: refused in plain words, no verdict, nothing logged.
+        w.open_paths([first])
+        idle()
+        box = w.last_error_dialog
+        pump(0.3)
+        if box is not None:
+            shot("15-signature-not-a-signature", box)
+            box.close()
 
     # 11. A damaged image.
     w.set_mode("general")
