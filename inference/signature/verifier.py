@@ -15,8 +15,8 @@ operating point). Everything numeric comes from the manifest's ``verify`` block.
 
 Before any of that, every query and reference passes the pack's *domain check* (``verify.ood``):
 an image whose CNN embedding lies far from the signatures the pack was built on (its squared norm:
-the embedding is whitened on them) or whose normalised canvas is mostly "ink" (a photo, a page of
-text) is refused with :class:`NotASignatureError` instead of being scored: the SVM would otherwise
+the embedding is whitened on them) or whose normalised canvas carries more ink than signatures do
+(a photo or a page of text turns into a canvas full of "ink" after binarisation) is refused with :class:`NotASignatureError` instead of being scored: the SVM would otherwise
 answer for it as confidently as for a signature.
 """
 
