@@ -198,6 +198,9 @@ class Verifier:
         self._genuine_col = int(svm_cfg.get("genuine_index", 1))
         self._check_models()
         self.domain_limits = {k: float(v) for k, v in ((block.get("ood") or {}).get("limits") or {}).items()}
+        unknown = sorted(set(self.domain_limits) - set(DOMAIN_SCORES))
+        if unknown:  # a limit the app cannot compute would be a check that silently never fires
+            raise PackUnusableError(f"Pack '{pack.id}': the domain check has limits for unknown scores {unknown}.")
         self._cache: OrderedDict[str, _Described] = OrderedDict()
         self._lock = threading.Lock()
 

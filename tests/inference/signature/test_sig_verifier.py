@@ -161,3 +161,6 @@ def test_domain_check_refuses_a_photo_and_scores_signatures(tmp_path, images):
         tmp_path / "far", ood={"limits": {"embedding_norm2": scores["embedding_norm2"] / 2}})))
     with pytest.raises(NotASignatureError, match="far from every signature"):
         far.verify(images["gen"], refs)
+    typo = check_pack(write_verify_pack(tmp_path / "typo", ood={"limits": {"ink_share": 0.1}}))
+    with pytest.raises(PackUnusableError, match="unknown scores"):
+        Verifier(typo)
