@@ -140,6 +140,16 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
         (widget or w).grab().save(str(path))
         print("wrote", path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
+    def error_shot(path: Path, name: str) -> None:
+        """Open ``path``, which the app refuses, and grab the plain-words dialog it shows."""
+        w.open_paths([path])
+        idle()
+        box = w.last_error_dialog
+        pump(0.3)
+        if box is not None:
+            shot(name, box)
+            box.close()
+
     wait(lambda: w.packs_loaded)
     idle()
     samples = REPO / "resources" / "samples" / "imagenet-lite0"
@@ -277,26 +287,14 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     shot("12-signature-verification")
     if "signature" in info["real_modes"] and photos:
         # A photo of something else as the query: refused in plain words, no verdict, nothing logged.
-        w.open_paths([first])
-        idle()
-        box = w.last_error_dialog
-        pump(0.3)
-        if box is not None:
-            shot("15-signature-not-a-signature", box)
-            box.close()
+        error_shot(first, "15-signature-not-a-signature")
 
     # 11. A damaged image.
     w.set_mode("general")
     idle()
     broken = tmp / "broken.jpg"
     broken.write_bytes(first.read_bytes()[:2000])
-    w.open_paths([broken])
-    idle()
-    box = w.last_error_dialog
-    pump(0.3)
-    if box is not None:
-        shot("13-damaged-image-dialog", box)
-        box.close()
+    error_shot(broken, "13-damaged-image-dialog")
     shot("14-damaged-image-window")
 
     w.shutdown()
