@@ -7,3 +7,20 @@
 
 Importing this package imports nothing heavy; TensorFlow is loaded by the functions that need it.
 """
+
+
+def kept_guard_record(pack_dir, key: str, file_name: str) -> dict | None:
+    """The training record ``metrics.guard[key]`` of a guard model (``"autoencoder"``,
+    ``"purifier"``) in ``pack_dir``'s current manifest, when the model's file ``file_name`` is still
+    in the folder; None otherwise (no manifest, no record, or no file). What ``guard --keep-*``
+    reuses, and what ``export`` carries over when it rewrites the manifest."""
+    import json
+    from pathlib import Path
+
+    pack_dir = Path(pack_dir)
+    try:
+        old = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    record = ((old.get("metrics") or {}).get("guard") or {}).get(key)
+    return record if isinstance(record, dict) and (pack_dir / file_name).is_file() else None

@@ -606,18 +606,11 @@ def _kept_guard_records(pack_dir: Path) -> dict:
     """The old manifest's training records of the guard models whose files are still in the pack
     folder (``guard_ae.onnx``, ``guard_purifier.onnx``): the export rewrites the manifest without a
     guard, and ``python -m training guard --keep-autoencoder`` needs the record to reuse the file."""
-    from training.guard import autoencoder, purifier
+    from training.guard import autoencoder, kept_guard_record, purifier
 
-    try:
-        old = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    records = ((old.get("metrics") or {}).get("guard") or {})
-    kept = {}
-    for key, name in (("autoencoder", autoencoder.ONNX_NAME), ("purifier", purifier.ONNX_NAME)):
-        if isinstance(records.get(key), dict) and (pack_dir / name).is_file():
-            kept[key] = records[key]
-    return kept
+    kept = {key: kept_guard_record(pack_dir, key, name)
+            for key, name in (("autoencoder", autoencoder.ONNX_NAME), ("purifier", purifier.ONNX_NAME))}
+    return {k: v for k, v in kept.items() if v}
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
