@@ -187,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  embedding study: fine-tuned, cross-fitted: CV reference EER {np.mean(eers):.3f}", flush=True)
     clock.lap("embedding study")
 
+    # The embeddings the SVM sees (development images cross-fitted, test images by the shipped net):
+    # decision studies need nothing else.
+    np.savez(work / "embeddings.npz", emb_all=emb_all, emb_shipped=emb_shipped, writers=writer_of, genuine=genuine)
     projection = C.fit_projection(emb_all[dev_mask], spec.projection_dims)
 
     # 3. pairs, SVMs and writer-grouped cross-validation on the development writers ---------------
