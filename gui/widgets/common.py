@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import QLocale, QObject, Qt, QTimer
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from inference import paths
 
@@ -78,6 +78,44 @@ def call_later(owner: QObject, msec: int, fn: Callable[[], object]) -> QTimer:
 
 def percent(value: float) -> str:
     return f"{100 * value:.1f}%"
+
+
+def pct(value: float) -> str:
+    """A share as a percentage with one decimal, in the user's locale (what the result views show)."""
+    return QLocale().toString(100.0 * float(value), "f", 1) + "%"
+
+
+def scroll_body(area: QScrollArea, min_width: int, margins: tuple[int, int, int, int]) -> QVBoxLayout:
+    """Make ``area`` a frameless, vertically scrolling panel and return the layout of its body."""
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setMinimumWidth(min_width)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    body = QWidget()
+    area.setWidget(body)
+    layout = QVBoxLayout(body)
+    layout.setContentsMargins(*margins)
+    layout.setSpacing(10)
+    return layout
+
+
+def headline(name: str, like: QWidget, scale: float, min_points: float = 0.0, *, verdict: bool = False) -> QLabel:
+    """A centred, wrapping label whose font is ``scale`` times ``like``'s (at least ``min_points``).
+
+    ``verdict``: bold, selectable and at least 72 px high, as the big verdict line of a result.
+    """
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    font = QFont(like.font())
+    font.setPointSizeF(max(min_points, font.pointSizeF() * scale))
+    if verdict:
+        label.setMinimumHeight(72)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font.setBold(True)
+    label.setFont(font)
+    return label
 
 
 def elide_middle(text: str, width: int = 60) -> str:

@@ -7,10 +7,10 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QFrame, QGridLayout, QLabel, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout,
+from PySide6.QtWidgets import (QGridLayout, QLabel, QProgressBar, QScrollArea, QSizePolicy,
                                QWidget)
 
-from gui.widgets.common import ALARM, CALM, NEUTRAL, REFUSED, REVIEW, Banner
+from gui.widgets.common import ALARM, CALM, NEUTRAL, REFUSED, REVIEW, Banner, headline, pct, scroll_body
 
 REVIEW_SUFFIX = " — review"
 MAX_BARS = 7  # all classes of a 7-class pack; the top few of ImageNet
@@ -72,10 +72,6 @@ def verdict_text(result: Any) -> str:
     return shown
 
 
-def pct(value: float) -> str:
-    return QLocale().toString(100.0 * float(value), "f", 1) + "%"
-
-
 _UNCERTAIN = re.compile(r"^uncertain: (?P<what>.+) probability (?P<p>\S+) is inside the review band "
                         r"(?P<low>[^–\s]+)–(?P<high>\S+)$")
 _LOW_CONF = re.compile(r"^low confidence: (?P<c>\S+) is below (?P<m>\S+)$")
@@ -102,35 +98,10 @@ class ResultPanel(QScrollArea):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumWidth(300)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget()
-        self.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(10)
-
-        self.verdict = QLabel()
-        self.verdict.setObjectName("verdict")
-        self.verdict.setWordWrap(True)
-        self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.verdict.setMinimumHeight(72)
-        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        font = QFont(self.font())
-        font.setPointSizeF(max(18.0, font.pointSizeF() * 1.9))
-        font.setBold(True)
-        self.verdict.setFont(font)
+        layout = scroll_body(self, 300, (12, 12, 12, 12))
+        self.verdict = headline("verdict", self, 1.9, 18.0, verdict=True)
         layout.addWidget(self.verdict)
-
-        self.confidence = QLabel()
-        self.confidence.setObjectName("confidence")
-        self.confidence.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.confidence.setWordWrap(True)
-        cfont = QFont(self.font())
-        cfont.setPointSizeF(cfont.pointSizeF() * 1.2)
-        self.confidence.setFont(cfont)
+        self.confidence = headline("confidence", self, 1.2)
         layout.addWidget(self.confidence)
 
         self.review_banner = Banner("warning")

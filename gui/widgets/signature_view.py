@@ -10,18 +10,14 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
                                QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, Banner
+from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, Banner, headline, pct, scroll_body
 from gui.widgets.image_view import ImageView
 
 # The overlay's colours (inference.signature.overlay): ink only in the reference, only in the query, in both.
 OVERLAY_COLOURS = {"reference": "#dc3232", "query": "#28a03c", "both": "#e6be00"}
-
-
-def pct(value: float) -> str:
-    return QLocale().toString(100.0 * float(value), "f", 1) + "%"
 
 
 _BAND = re.compile(r"^uncertain: score (?P<s>\S+) is inside the review band (?P<low>[^–\s]+)–(?P<high>\S+) "
@@ -146,33 +142,10 @@ class SignatureView(QSplitter):
         # -- verdict ---------------------------------------------------------------------------------
         panel = QScrollArea()
         panel.setObjectName("signatureResult")
-        panel.setWidgetResizable(True)
-        panel.setFrameShape(QFrame.Shape.NoFrame)
-        panel.setMinimumWidth(320)
-        panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = QWidget()
-        panel.setWidget(body)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(12, 0, 4, 12)
-        layout.setSpacing(10)
-        self.verdict = QLabel()
-        self.verdict.setObjectName("signatureVerdict")
-        self.verdict.setWordWrap(True)
-        self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.verdict.setMinimumHeight(72)
-        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        font = QFont(self.font())
-        font.setPointSizeF(max(17.0, font.pointSizeF() * 1.8))
-        font.setBold(True)
-        self.verdict.setFont(font)
+        layout = scroll_body(panel, 320, (12, 0, 4, 12))
+        self.verdict = headline("signatureVerdict", self, 1.8, 17.0, verdict=True)
         layout.addWidget(self.verdict)
-        self.score = QLabel()
-        self.score.setObjectName("signatureScore")
-        self.score.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.score.setWordWrap(True)
-        sfont = QFont(self.font())
-        sfont.setPointSizeF(sfont.pointSizeF() * 1.2)
-        self.score.setFont(sfont)
+        self.score = headline("signatureScore", self, 1.2)
         layout.addWidget(self.score)
         self.thresholds = QLabel()
         self.thresholds.setObjectName("signatureThresholds")
