@@ -76,10 +76,6 @@ def call_later(owner: QObject, msec: int, fn: Callable[[], object]) -> QTimer:
     return timer
 
 
-def percent(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def pct(value: float) -> str:
     """A share as a percentage with one decimal, in the user's locale (what the result views show)."""
     return QLocale().toString(100.0 * float(value), "f", 1) + "%"
