@@ -232,10 +232,13 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     idle()
     h = w.history
     h.refresh()
-    row = next((i for i, r in enumerate(h.model.records) if r.mode == "seal" and r.needs_review), 0)
+    # The review shown: a supervisor overturns a seal called intact (one sent to review first).
+    seals = [i for i, r in enumerate(h.model.records) if r.mode == "seal"]
+    intact = [i for i in seals if h.model.records[i].label == "intact"]
+    row = next((i for i in intact if h.model.records[i].needs_review), (intact or seals or [0])[0])
     h.table.selectRow(row)
     idle()
-    h.corrected.setCurrentIndex(max(0, h.corrected.findData("red")))
+    h.corrected.setCurrentIndex(max(0, h.corrected.findData("damaged")))
     h.note.setText("Cut visible on the seal body; container held for customs.")
     h.review("overturn")
     idle()
