@@ -289,3 +289,41 @@ def test_manifest_follows_the_schema():
     assert set(m.outputs) == {"probs", "logits", "cam", "embedding"} and m.ood is None
     assert m.input.name == "input" and (m.input.height, m.input.width) == (224, 224)
     assert list(m.input.mean) == lite0.PREPROCESSING["mean"] and m.decision.top_k == 5
+
+
+def test_mirror_averaged_cam_model_answers_for_the_photo_and_its_mirror_image(tmp_path):
+    """``mirror=True``: the logits are the mean of the photo's and its mirror image's, the CAM is
+    exactly relu of the mean map (the mirrored map mirrored back), and the ONNX file agrees."""
+    from training.lite0.cam_export import build_cam_model, check_parity, export_onnx
+
+    model = _tiny_classifier()
+    rng = np.random.default_rng(2)
+    images = tf.image.resize(rng.uniform(-1, 1, (4, 6, 5, 3)).astype(np.float32), (48, 40)).numpy()
+    outs = build_cam_model(model, cam_class=1, mirror=True)(images, training=False)
+    features = keras.Model(model.input, model.get_layer("last_conv").output)
+    head = model.get_layer("head")
+    kernel, bias = head.kernel.numpy(), head.bias.numpy()
+    plain = features(images).numpy()
+    mirrored = features(images[:, :, ::-1]).numpy()[:, :, ::-1]
+    logits = lambda fmap: fmap.mean(axis=(1, 2)) @ kernel + bias  # noqa: E731
+    np.testing.assert_allclose(outs["logits"].numpy(), (logits(plain) + logits(mirrored[:, :, ::-1])) / 2, atol=1e-5)
+    assert not np.allclose(logits(plain), logits(mirrored[:, :, ::-1]), atol=1e-3)  # the views differ
+    mean_map = (plain + mirrored) / 2
+    small = np.maximum(np.einsum("bhwk,k->bhw", mean_map, kernel[:, 1]), 0)
+    ref = tf.image.resize(small[..., None], (48, 40), method="bilinear").numpy()[..., 0]
+    ref /= ref.reshape(4, -1).max(1)[:, None, None] + 1e-8
+    np.testing.assert_allclose(outs["cam"].numpy(), ref, atol=1e-5)
+
+    cam_model = build_cam_model(model, cam_class=1, mirror=True)
+    report = check_parity(cam_model, export_onnx(cam_model, tmp_path / "mirror.onnx"), images)
+    assert report.max_abs["probs"] <= 1e-4 and report.max_abs["cam"] <= 1e-4 and report.argmax_agree == 1.0
+
+
+def test_mirror_averaged_logits_are_the_mean_of_both_views():
+    from training.lite0.cam_export import mirror_averaged_logits
+
+    model = _tiny_classifier()
+    images = np.random.default_rng(3).uniform(-1, 1, (3, 48, 40, 3)).astype(np.float32)
+    both = mirror_averaged_logits(model)(images, training=False).numpy()
+    ref = (model(images, training=False).numpy() + model(images[:, :, ::-1], training=False).numpy()) / 2
+    np.testing.assert_allclose(both, ref, atol=1e-6)

@@ -113,11 +113,14 @@ def test_the_out_of_domain_score_reads_the_backbone_before_the_neck(trained):
     assert manifest["ood"]["score"] == "output" and "pooled backbone features" in manifest["ood"]["method"]
     # the bundled config's heatmap shows the evidence for "damaged" whatever the verdict
     assert manifest["decision"]["heatmap_class"] == "damaged"
+    # ... and answers for the photo and its mirror image together (the backbone runs twice: 8 Conv)
+    assert manifest["training"]["mirror_average"] is True
     assert "the class 'damaged', whatever the verdict," in trained["report"]["heatmap"]["heatmap"]
     graph = onnx.load(str(pack / "model.onnx")).graph
     assert "ood_score" in {o.name for o in graph.output}
-    # One backbone pass: tiny-cnn cut after block2 (stem, block1, block2) and the neck, 4 convolutions.
-    assert sum(n.op_type == "Conv" for n in graph.node) == 4
+    # Two backbone passes (the photo and its mirror image): tiny-cnn cut after block2 (stem, block1,
+    # block2) and the neck, 4 convolutions each; the OOD score reads the first pass, no third one.
+    assert sum(n.op_type == "Conv" for n in graph.node) == 8
     assert trained["report"]["parity"]["max_abs"]["ood_score"] < 1e-3
 
 
@@ -304,3 +307,18 @@ def test_retrain_mix_keeps_generated_data_for_training_and_tests_on_the_photos(t
     cfg = apply_user_data(trained["cfg"], photos, mode="mix", test="config")
     assert cfg["version"] == _next_minor(trained["cfg"]["version"])
     assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("extra", "none"), ("test_data", "all")]
+
+
+def test_the_attack_model_is_the_mirror_averaged_one_the_onnx_file_is(trained):
+    """The guard and `fgsm` attack the Keras model the ONNX file was exported from: with
+    ``decision.mirror_average`` that is the mean over the photo and its mirror image."""
+    from inference.manifest import load_manifest
+    from training.guard.keras_pack import fitted01, load_keras_pack
+
+    models = trained["root"] / "models"
+    kp = load_keras_pack("seal-integrity", run_dir=trained["run"], models_dir=models)
+    spec = load_manifest(models / "seal-integrity" / "manifest.json").input
+    x01 = fitted01([r["path"] for r in _split_rows(trained["run"])[:6]], spec)
+    assert np.max(np.abs(kp.probs(x01) - kp.onnx_probs(x01))) < 1e-4
+    # only a model that averages both views gives a photo and its mirror image the same answer
+    assert np.max(np.abs(kp.probs(x01) - kp.probs(x01[:, :, ::-1]))) < 1e-5

@@ -246,6 +246,10 @@ def _pipeline_model(manifest: Manifest, run_dir: Path):
     activation = getattr(head.activation, "__name__", str(head.activation))
     if activation != "linear":
         raise KerasPackError(f"the rebuilt model's head has activation {activation!r}, expected logits")
+    if (manifest.raw.get("training") or {}).get("mirror_average"):
+        from training.lite0.cam_export import mirror_averaged_logits
+
+        return mirror_averaged_logits(model)  # the model the ONNX file is: attacks must see the same
     return model
 
 

@@ -92,11 +92,51 @@ def _cam_head_class():
     return CamHead
 
 
-def build_cam_model(model, cam_class: int | None = None):
+def _mirror_layer_class():
+    import keras
+    import tensorflow as tf
+
+    class Mirror(keras.layers.Layer):
+        """Left-right mirror of an NHWC tensor (a layer, so the functional graph keeps it dense)."""
+
+        def call(self, x):
+            return tf.reverse(x, axis=[2])
+
+    return Mirror
+
+
+def mirror_averaged_map(model, feature_map):
+    """The mean of ``feature_map`` (the map the head pools, a tensor of ``model``'s graph) and the
+    map of the mirrored input, mirrored back: one graph, the backbone run on both.
+
+    The head is linear in the map, so the head on this mean gives exactly the mean of the logits of
+    the photo and of its mirror image, and the CAM drawn from it stays exact for those logits.
+    """
+    import keras
+
+    flip = _mirror_layer_class()
+    trunk = keras.Model(model.inputs[0], feature_map, name="mirror_trunk")
+    mirrored = flip(name="mirror_back")(trunk(flip(name="mirror_input")(model.inputs[0])))
+    return keras.layers.Average(name="mirror_average")([feature_map, mirrored])
+
+
+def mirror_averaged_logits(model):
+    """``model`` (inputs -> logits) as one that returns the mean of the logits of the input and of
+    its mirror image: what a pack exported with ``mirror`` answers (for attacks against it)."""
+    import keras
+
+    x = model.inputs[0]
+    mirrored = model(_mirror_layer_class()(name="mirror_input")(x))
+    return keras.Model(x, keras.layers.Average(name="mirror_average")([model.outputs[0], mirrored]),
+                       name=f"{model.name}_mirrored")
+
+
+def build_cam_model(model, cam_class: int | None = None, mirror: bool = False):
     """Wrap a GAP -> Dense classifier into a model with outputs ``probs``, ``logits``, ``cam``
     (N, H, W) in [0, 1] and ``embedding`` (the GAP vector). The input must be (H, W, C) static.
     ``cam_class``: the class whose map ``cam`` shows for every image (default: each image's
-    predicted class)."""
+    predicted class). ``mirror``: answer for the photo and its mirror image together
+    (:func:`mirror_averaged_map`; the backbone runs twice)."""
     import keras
 
     gap, dense = find_gap_dense(model)
@@ -104,7 +144,7 @@ def build_cam_model(model, cam_class: int | None = None):
     if height is None or width is None:
         raise CamExportError("the input needs a static height and width to resize the CAM to")
     head = _cam_head_class()(dense, (height, width), cam_class, name="cam_head")
-    outputs = head(gap.input)
+    outputs = head(mirror_averaged_map(model, gap.input) if mirror else gap.input)
     # A single input passed as a tensor, not a one-item list, so calling the model with an array
     # matches its structure (Keras warns otherwise).
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs

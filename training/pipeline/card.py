@@ -182,7 +182,11 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
           f"mean {inp['mean']}, std {inp['std']}, NHWC float32.",
           f"- ONNX outputs: {', '.join(report['onnx']['outputs'])}; `cam` is the exact class-activation map of the "
           "predicted class (equal to Grad-CAM for a GAP -> Dense head); "
-          f"{report['onnx']['bytes'] / 1e6:.1f} MB, opset 17, dynamic batch.",
+          + ("probs, logits, cam and embedding answer for the photo and its mirror image together (the "
+             "graph averages the two feature maps, so the logits are the mean of both views' and the CAM "
+             "is exact for them; the backbone runs twice; the out-of-domain score reads the photo's own "
+             "pass); " if report.get("mirror_average") else "")
+          + f"{report['onnx']['bytes'] / 1e6:.1f} MB, opset 17, dynamic batch.",
           f"- Parity Keras vs onnxruntime on {par['n']} real validation images: max |diff| "
           + ", ".join(f"{k} {v:.1e}" for k, v in par["max_abs"].items())
           + f"; argmax agreement {_p(par['argmax_agree'])} (export fails above {par['tolerance_probs']:.0e} on probs).",

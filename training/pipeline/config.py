@@ -105,6 +105,9 @@ DEFAULTS: dict[str, Any] = {
         "top_k": 3,
         "verdict_words": {},
         "heatmap_class": None,          # the class the heatmap shows evidence for (None: the predicted one)
+        # Answer for the photo and its mirror image together (the exported graph averages the two
+        # feature maps; the CAM stays exact, the backbone runs twice): training/lite0/cam_export.py.
+        "mirror_average": False,
     },
     "ood": {
         "acceptance": 0.95,

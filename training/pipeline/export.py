@@ -319,7 +319,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         raise ExportError(f"decision.heatmap_class: '{heat_class}' is not one of the classes {names}")
     # A fixed class (e.g. the alarming one): the heatmap answers "where does it look damaged?"
     # whatever the verdict, so a missed defect still shows where the evidence was.
-    cam_model = build_cam_model(model, None if heat_class is None else names.index(heat_class))
+    mirror = bool(cfg["decision"].get("mirror_average"))
+    cam_model = build_cam_model(model, None if heat_class is None else names.index(heat_class), mirror=mirror)
 
     # -- 2. which out-of-domain score -------------------------------------------------------------
     t0 = time.perf_counter()
@@ -573,7 +574,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "robustness": robustness, "robustness_params": rb, "samples": entries, "timings": timings,
         "train_summary": train_summary, "provider": inspector.provider,
         "test_subsets": test_subsets, "test_breakdown": breakdown, "heatmap": heat, "contact_sheet": sheet,
-        "version": str(cfg["version"]),
+        "version": str(cfg["version"]), "mirror_average": mirror,
     }
     manifest["metrics"] = _manifest_metrics(report, names)
     if kept_guard:
@@ -583,7 +584,7 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     manifest["training"] = {
         "backbone": train_summary["backbone"], "finetuned_blocks": train_summary["finetune_blocks"],
         "cut": train_summary["boundary"], "augment": cfg["augment"], "schedule": cfg["schedule"],
-        "class_weights": train_summary["class_weights"], "seed": seed,
+        "class_weights": train_summary["class_weights"], "seed": seed, "mirror_average": mirror,
         "train_seconds": round(train_summary["seconds"]["total_s"], 1),
         "export_seconds": round(timings["export_total_s"], 1),
         "parity": {"n": par["n"], "max_abs": par["max_abs"]},
