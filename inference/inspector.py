@@ -185,7 +185,9 @@ class Inspector:
     def iter_batch(self, images: Iterable[ImageSource], *, batch_size: int = 16,
                    names: Sequence[str] | None = None) -> Iterator[BatchItem]:
         """Yield a :class:`BatchItem` per input, in order, running the model ``batch_size`` at a time."""
-        size = batch_size if self._batchable else 1
+        # The pack may cap the batch (manifest runtime.max_batch) to keep peak memory down.
+        cap = int((self.manifest.raw.get("runtime") or {}).get("max_batch") or batch_size)
+        size = max(1, min(batch_size, cap)) if self._batchable else 1
         pending: list[tuple[int, str, _Prepared]] = []
         done: dict[int, BatchItem] = {}
         next_out = 0

@@ -216,6 +216,11 @@ SCHEMA: dict[str, Any] = {
         "card": {"type": "string"},
         "samples": {"type": "string"},
         "training": {"type": "object"},
+        # How to run the model: max_batch caps the images per model run (a graph that runs its
+        # backbone twice, e.g. on the photo and its mirror image, needs about twice the memory).
+        "runtime": {"type": "object",
+                    "properties": {"max_batch": {"type": "integer", "minimum": 1}},
+                    "additionalProperties": True},
     },
     "additionalProperties": True,
 }

@@ -80,6 +80,29 @@ def test_batch_equals_single(tmp_path):
         np.testing.assert_allclose(item.result.heatmap, one.heatmap, atol=1e-5)
 
 
+def test_the_pack_caps_the_batch_with_runtime_max_batch(tmp_path):
+    """``runtime.max_batch`` (e.g. a graph that runs its backbone twice) caps the images per model
+    run whatever batch the caller asks for; the answers are the same."""
+    inspector = _inspector(tmp_path, runtime={"max_batch": 2})
+    session = inspector.loaded.session
+
+    class Recording:  # the real session, with the batch size of each run written down
+        sizes: list[int] = []
+
+        def run(self, names, feeds):
+            self.sizes.append(len(next(iter(feeds.values()))))
+            return session.run(names, feeds)
+
+        def __getattr__(self, name):
+            return getattr(session, name)
+
+    inspector.loaded.session = Recording()
+    images = [solid(c) for c in ("red", "blue", "green", "red", "blue")]
+    items = inspector.classify_batch(images, batch_size=16)
+    assert [i.result.label for i in items] == ["red", "blue", "green", "red", "blue"]
+    assert Recording.sizes == [2, 2, 1]
+
+
 def test_batch_keeps_order_and_reports_bad_items(tmp_path):
     inspector = _inspector(tmp_path)
     items = inspector.classify_batch([solid("red"), b"", solid("blue"), b"not an image", solid("green")],

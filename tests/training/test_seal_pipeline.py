@@ -115,6 +115,7 @@ def test_the_out_of_domain_score_reads_the_backbone_before_the_neck(trained):
     assert manifest["decision"]["heatmap_class"] == "damaged"
     # ... and answers for the photo and its mirror image together (the backbone runs twice: 8 Conv)
     assert manifest["training"]["mirror_average"] is True
+    assert manifest["runtime"] == {"max_batch": 8}  # two backbone branches: half the batch
     assert "the class 'damaged', whatever the verdict," in trained["report"]["heatmap"]["heatmap"]
     graph = onnx.load(str(pack / "model.onnx")).graph
     assert "ood_score" in {o.name for o in graph.output}
