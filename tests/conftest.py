@@ -12,6 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_models import build_colour_model, write_pack  # noqa: E402
+from pg_cluster import central_db, pg_server  # noqa: E402,F401 - a real PostgreSQL server, when one can start
 
 REPO = Path(__file__).resolve().parent.parent
 
