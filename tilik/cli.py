@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subsystems with their own subcommand: module -> it provides NAME, HELP, add_arguments(parser), run(args) -> int.
-EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd")
+EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd", "tilik.refs_cmd", "tilik.central_cmd")
 
 
 def _extra_commands() -> dict[str, Any]:

@@ -6,7 +6,9 @@
 - ``tilik log review ID --decision confirm|overturn|escalate --by NAME [--note TEXT] [--label CORRECTED]``;
 - ``tilik log export --format csv|pdf [filters] OUT``;
 - ``tilik log dataset --out DIR [filters]``: reviewed inspections as a folder-per-class training set;
-- ``tilik log settings [KEY VALUE --by NAME]``: show or change the storage policy.
+- ``tilik log settings [KEY VALUE --by NAME]``: show or change the storage policy;
+- ``tilik log push --to URL`` and ``--central URL`` on verify/list/show/export: the central copy
+  on a PostgreSQL server (:mod:`tilik.central_cmd`).
 
 The database is ``--db``, else ``TILIK_DB``, else the default log in the user data folder. Read
 commands open it read-only and never create it.
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.errors import UsageError
+from tilik import central_cmd
 
 NAME = "log"
 HELP = "verify, search, review and export the inspection log"
@@ -67,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--no-files", action="store_true", help="skip re-hashing the stored images (faster)")
     p.add_argument("--anchor", metavar="SEQ:HASH", help="also prove the row at SEQ still has HASH (noted earlier)")
     p.add_argument("--json", action="store_true")
+    central_cmd.add_central_option(p, station=True)
 
     p = sub.add_parser("list", help="list inspections, newest first")
     _add_db(p)
@@ -75,11 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--oldest-first", action="store_true")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    central_cmd.add_central_option(p)
 
     p = sub.add_parser("show", help="one inspection in full, with its reviews")
     _add_db(p)
     p.add_argument("id", type=int)
     p.add_argument("--json", action="store_true")
+    central_cmd.add_central_option(p, station=True)
 
     p = sub.add_parser("review", help="record a supervisor's decision about an inspection")
     _add_db(p)
@@ -95,6 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, choices=("csv", "pdf"))
     p.add_argument("--include-private", action="store_true", help="include patient references")
     p.add_argument("out", type=Path, metavar="OUT")
+    central_cmd.add_central_option(p)
 
     p = sub.add_parser("dataset", help="export reviewed inspections as a folder-per-class training set")
     _add_db(p)
@@ -108,6 +115,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("key", nargs="?")
     p.add_argument("value", nargs="?", help="JSON value, e.g. '[\"skin\"]', 256, true")
     p.add_argument("--by", default="", help="who changes it (recorded)")
+
+    central_cmd.add_push_parser(sub, _add_db)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -136,6 +145,9 @@ def _query(args: argparse.Namespace, **extra: Any) -> Any:
 
 def _open(args: argparse.Namespace, *, write: bool = False) -> Any:
     from inference.log import InspectionLog
+
+    if getattr(args, "central", None) is not None:
+        return central_cmd.open_central(args)
 
     if write:
         return InspectionLog.open(args.db, create=False)
@@ -171,6 +183,8 @@ def _verify(args: argparse.Namespace, out: Any) -> int:
         if not seq.isdigit() or len(digest) != 64:
             raise UsageError("--anchor needs SEQ:HASH, e.g. 1234:9f86d08…(64 hex digits).")
         anchor = (int(seq), digest.lower())
+    if args.central is not None:
+        return central_cmd.verify(args, out)
     with _open(args) as log:
         integrity = log.integrity_check()
         status = log.verify_chain(check_files=not args.no_files, anchor=anchor)
@@ -280,6 +294,13 @@ def _export(args: argparse.Namespace, out: Any) -> int:
             from gui.report_pdf import export_pdf  # Qt is loaded only for PDF reports
         except ImportError as exc:
             raise UsageError(f"PDF reports need Qt (PySide6), which is not available: {exc}") from exc
+        if args.central is not None:
+            # Inspection ids are per station: a report's reviews are looked up in one station's log.
+            stations = [args.station] if args.station else log.stations()
+            if len(stations) > 1:
+                raise UsageError("A PDF report from the central copy covers one station: add --station NAME "
+                                 f"(stations: {', '.join(stations)}).")
+            log.station = stations[0] if stations else None
         pages = export_pdf(log, q, args.out, include_private=args.include_private)
     out.write(f"{pages} pages written to {args.out}\n")
     return EXIT_OK
@@ -316,7 +337,7 @@ def _settings(args: argparse.Namespace, out: Any) -> int:
 
 
 _COMMANDS = {"verify": _verify, "list": _list, "show": _show, "review": _review, "export": _export,
-             "dataset": _dataset, "settings": _settings}
+             "dataset": _dataset, "settings": _settings, "push": central_cmd.push}
 
 
 def run(args: argparse.Namespace) -> int:

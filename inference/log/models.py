@@ -191,6 +191,9 @@ class SignatureReference:
     retired_at: datetime | None = None
     retired_by: str | None = None
     retired_why: str | None = None
+    # Pulled from the central server: the station it was enrolled at and its id there (else None).
+    origin_station: str | None = None
+    origin_id: int | None = None
 
 
 @dataclass(frozen=True)

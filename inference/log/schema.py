@@ -170,6 +170,18 @@ CREATE TABLE reference_retirements (
 CREATE INDEX inspections_patient ON inspections (patient_ref) WHERE patient_ref IS NOT NULL;
 """
 
+# Shared references (the central copy): a reference enrolled at another station and pulled here
+# names the station it was enrolled at, its id and row hash there; a retirement pulled from
+# another station names that station. NULL for everything recorded here (old hashes unchanged).
+V_SHARED_REFERENCES = """
+ALTER TABLE signature_references ADD COLUMN origin_station TEXT;
+ALTER TABLE signature_references ADD COLUMN origin_id INTEGER;
+ALTER TABLE signature_references ADD COLUMN origin_hash TEXT;
+ALTER TABLE reference_retirements ADD COLUMN origin_station TEXT;
+CREATE UNIQUE INDEX signature_references_origin ON signature_references (origin_station, origin_id)
+    WHERE origin_station IS NOT NULL;
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -183,6 +195,8 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inspections, reviews, settings and the hash chain", V1),
     Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
+    Migration(3, "shared references: the origin of references and retirements pulled from the central server",
+              V_SHARED_REFERENCES),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
@@ -190,6 +204,7 @@ CURRENT_VERSION = MIGRATIONS[-1].version
 CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
     1: ("inspections", "reviews", "settings_log"),
     2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
+    3: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
 }
 
 

@@ -290,6 +290,15 @@ class InspectionLog:
         used by new checks). Says who and why."""
         return self._references.retire(ref_id, by, why)
 
+    def adopt_reference(self, shared: dict[str, Any], image: bytes, ext: str) -> SignatureReference:
+        """Add a reference pulled from the central server (enrolled at another station); see
+        :mod:`inference.log.central.refs`."""
+        return self._references.adopt(shared, image, ext)
+
+    def adopt_retirement(self, ref_id: int, **retirement: Any) -> SignatureReference:
+        """Record a retirement made at another station (pulled from the central server)."""
+        return self._references.adopt_retirement(ref_id, **retirement)
+
 
 def open_log(path: Path | str | None = None, **kwargs: Any) -> InspectionLog:
     """Same as :meth:`InspectionLog.open`."""

@@ -3,6 +3,7 @@ retired (a ``reference_retirements`` row), never deleted."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping
 
 from inference.errors import StorageError
@@ -23,7 +24,8 @@ def reference_from_row(row: Mapping[str, Any]) -> SignatureReference:
         image_file=row["image_file"], image_file_sha256=row["image_file_sha256"], note=row["note"],
         seq=row["seq"], hash=row["hash"], retired=row.get("_retired_at") is not None,
         retired_at=parse_time(row["_retired_at"]) if row.get("_retired_at") else None,
-        retired_by=row.get("_retired_by"), retired_why=row.get("_retired_why"))
+        retired_by=row.get("_retired_by"), retired_why=row.get("_retired_why"),
+        origin_station=row.get("origin_station"), origin_id=row.get("origin_id"))
 
 
 class ReferenceRecords:
@@ -104,3 +106,47 @@ class ReferenceRecords:
             if ref.retired:
                 raise ValidationError(f"Reference signature {ref_id} of customer {customer} was retired "
                                       f"({ref.retired_why}); it cannot be used any more.")
+
+    # -- shared references (pulled from the central server) ---------------------------------------
+    def _require_origin(self) -> None:
+        if "origin_station" not in self.db.column_types.get("signature_references", {}):
+            raise StorageError("This log is too old for shared references; open it with write access once to upgrade it.")
+
+    def adopt(self, shared: Mapping[str, Any], image: bytes, ext: str) -> SignatureReference:
+        """Add a reference enrolled at another station (``shared``: its columns there plus
+        ``origin_station``, ``origin_id``, ``origin_hash``) as a new row here, with its image.
+        Refuses one already here (same origin) and an image that does not match its SHA-256."""
+        self._require_origin()
+        origin, origin_id = clean(shared.get("origin_station")), shared.get("origin_id")
+        if not origin or not isinstance(origin_id, int):
+            raise ValidationError("A shared reference must name the station it was enrolled at and its id there.")
+        if hashlib.sha256(image).hexdigest() != shared.get("image_file_sha256"):
+            raise ValidationError(f"The image of reference {origin_id} from station {origin} does not match its "
+                                  "SHA-256; it was not added.")
+        stored = self.media.put("images", image, ext, "the shared reference signature")
+        values = {k: shared.get(k) for k in ("time_utc", "utc_offset_min", "customer_id", "enrolled_by",
+                                             "source_document", "image_sha256", "image_width", "image_height",
+                                             "note", "origin_station", "origin_id", "origin_hash")}
+        values.update(image_file=stored.relative, image_file_sha256=stored.sha256, origin_station=origin,
+                      note=values.get("note") or "")
+        with self.db.write("the shared reference signature") as conn:
+            known = conn.execute("SELECT id FROM signature_references WHERE origin_station = ? AND origin_id = ?",
+                                 (origin, origin_id)).fetchone()
+            if known is not None:
+                raise ValidationError(f"Reference {origin_id} from station {origin} is already here "
+                                      f"(reference {known[0]}).")
+            row = self.db.append(conn, "signature_references", values)
+        return self.get(row["id"])
+
+    def adopt_retirement(self, ref_id: int, *, time_utc: str, utc_offset_min: int, retired_by: str, why: str,
+                         origin_station: str) -> SignatureReference:
+        """Record here that reference ``ref_id`` was retired at another station (who, when, why)."""
+        self._require_origin()
+        ref = self.get(ref_id)
+        if ref.retired:
+            return ref
+        with self.db.write("the shared retirement") as conn:
+            self.db.append(conn, "reference_retirements", {
+                "reference_id": ref.id, "time_utc": time_utc, "utc_offset_min": utc_offset_min,
+                "retired_by": retired_by, "why": why, "origin_station": origin_station})
+        return self.get(ref_id)
