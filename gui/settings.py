@@ -82,6 +82,20 @@ class Settings:
         self.q.setValue("inspection/station", value.strip())
 
     @property
+    def central_url(self) -> str:
+        """The central server (postgresql://USER@HOST/DB, no password), "" for none; see
+        :meth:`central_url_in_force`."""
+        return self._str("central/url")
+
+    @central_url.setter
+    def central_url(self, value: str) -> None:
+        self.q.setValue("central/url", value.strip())
+
+    def central_url_in_force(self) -> str:
+        """This setting, else ``TILIK_CENTRAL_URL``, else "" (no central server: offline only)."""
+        return self.central_url or os.environ.get("TILIK_CENTRAL_URL", "").strip()
+
+    @property
     def language(self) -> str:
         return self._choice("ui/language", ("en", "id"), "en")
 

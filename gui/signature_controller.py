@@ -4,6 +4,9 @@
   read and checked in a worker (they must decode and hold ink), then enrolled by the GUI thread
   (``InspectionLog.enrol_reference``: who from Settings, when, from which document).
 - Retire a reference (``InspectionLog.retire_reference``): never deleted, shown greyed when asked.
+- A customer with no references here is looked up on the central server too, when one is set
+  (Settings, or ``TILIK_CENTRAL_URL``): fetched on the pool, added to the log on the log's thread
+  (:mod:`inference.log.central.refs`). Offline, the window works with what this station has.
 - Verify the query (file, drop, paste, camera: the window's usual input paths) against the
   customer's active references with :class:`gui.signature_worker.VerifyTask` on the window's pool;
   an answer to a superseded request (another query, another customer) is dropped.
@@ -124,7 +127,48 @@ class SignatureController(QObject):
             self.w.report_exception(exc)
             return False
         self._set_customer(cid, refs)
+        if not refs:
+            self._look_centrally(cid)
         return True
+
+    def _look_centrally(self, cid: str) -> None:
+        """Ask the central server (if one is set) for references enrolled at other stations."""
+        url = self.w.settings.central_url_in_force()
+        if not url:
+            return
+        from inference.log.central.config import resolve
+        from inference.log.central.refs import apply_shared, fetch_shared
+        from inference.log.recording import default_station
+
+        try:
+            config = resolve(url)
+        except TilikError as exc:
+            self.w.statusBar().showMessage(str(exc), 10000)
+            return
+        log_now = self.w.log
+        station = self.w.settings.station or default_station()
+        self.w.statusBar().showMessage(self.tr("Looking for {id} on the central server…").format(id=cid), 5000)
+
+        def offline(failure: Failure) -> None:
+            self.w.statusBar().showMessage(self.tr("Central server not reachable ({why}); using this station's "
+                                                   "references only.").format(why=failure.message), 10000)
+
+        def added(result: Any) -> None:
+            if cid != self.customer or self.w.log is not log_now:
+                return
+            if result.added or result.retired:
+                self._set_customer(cid, self.w.log.references(cid, include_retired=True))
+            self.w.statusBar().showMessage(
+                self.tr("{n} reference(s) of {id} added from the central server.").format(n=result.added, id=cid)
+                if result.added else self.tr("The central server has no references of {id} either.").format(id=cid),
+                8000)
+
+        def fetched(shared: Any) -> None:
+            if cid != self.customer or self.w.log is not log_now:
+                return  # another customer (or another log) meanwhile
+            self.w._write_log(apply_shared, log_now, shared, station, on_ok=added, on_fail=offline)
+
+        self.w._submit(CallTask, fetch_shared, config, cid, on_ok=fetched, on_fail=offline)
 
     def _set_customer(self, cid: str | None, refs: list[Any]) -> None:
         if cid != self.customer:

@@ -204,6 +204,9 @@ class SignaturePanel(QGroupBox):
                    self.tr("From: {document}").format(document=ref.source_document),
                    self.tr("Enrolled by {who} on {when}").format(
                        who=ref.enrolled_by, when=ref.time_utc.astimezone().strftime("%Y-%m-%d %H:%M"))]
+            if getattr(ref, "origin_station", None):
+                tip.append(self.tr("Enrolled at station {station} (its reference #{id}), from the central server")
+                           .format(station=ref.origin_station, id=ref.origin_id))
             if ref.note:
                 tip.append(self.tr("Note: {note}").format(note=ref.note))
             if ref.retired:

@@ -36,6 +36,17 @@ class SettingsDialog(QDialog):
         self.station_label.setBuddy(self.station)
         who.addRow(self.operator_label, self.operator)
         who.addRow(self.station_label, self.station)
+        self.central = QLineEdit(settings.central_url)
+        self.central.setObjectName("settingsCentral")
+        self.central_label = QLabel()
+        self.central_label.setBuddy(self.central)
+        who.addRow(self.central_label, self.central)
+        self.central_error = QLabel()
+        self.central_error.setObjectName("settingsCentralError")
+        self.central_error.setWordWrap(True)
+        self.central_error.setStyleSheet("color: #c62828;")
+        self.central_error.hide()
+        who.addRow("", self.central_error)
         layout.addWidget(self.who_box)
 
         self.app_box = QGroupBox()
@@ -126,12 +137,30 @@ class SettingsDialog(QDialog):
         if path:
             self.db_path.setText(path)
 
+    def accept(self) -> None:
+        """Refuse a central server address that is not a postgresql:// URL or holds a password."""
+        url = self.central.text().strip()
+        if url:
+            from inference.errors import TilikError
+            from inference.log.central.config import check_url
+
+            try:
+                check_url(url)
+            except TilikError as exc:
+                self.central_error.setText(str(exc))
+                self.central_error.show()
+                self.central.setFocus()
+                return
+        self.central_error.hide()
+        super().accept()
+
     def apply(self) -> dict[str, Any]:
         """Write the dialog's values; returns what changed (key → new value)."""
         s = self.settings
         new = {
             "operator": self.operator.text().strip(),
             "station": self.station.text().strip(),
+            "central_url": self.central.text().strip(),
             "language": self.language.currentData(),
             "storage_policy": self.storage.currentData(),
             "provider": self.provider.currentData(),
@@ -156,6 +185,11 @@ class SettingsDialog(QDialog):
         self.operator.setToolTip(self.tr("Saved with every inspection and review"))
         self.station_label.setText(self.tr("S&tation:"))
         self.station.setPlaceholderText(self.tr("e.g. Gate 3, Counter 2, Room B"))
+        self.central_label.setText(self.tr("&Central server:"))
+        self.central.setPlaceholderText(self.tr("optional: postgresql://station@server/tilik"))
+        self.central.setToolTip(self.tr("Where \"Find customer\" also looks for references enrolled at other "
+                                        "stations. The password goes in TILIK_CENTRAL_PASSWORD or a private "
+                                        "password file, never here."))
         self.app_box.setTitle(self.tr("Application"))
         self.language_label.setText(self.tr("&Language:"))
         self.storage_label.setText(self.tr("&Images in the log:"))

@@ -43,9 +43,18 @@ def _identity(station: str, row: dict[str, Any]) -> Identity:
     return station, int(row["id"])
 
 
-def pull_references(log: Any, config: CentralConfig, customer_id: str, station: str, *, conn: Any = None) -> PullResult:
-    """Bring customer ``customer_id``'s references (and retirements) from the server into ``log``
-    (this station is ``station``: its own rows on the server are already here)."""
+@dataclass(frozen=True)
+class SharedReferences:
+    """What the server holds about one customer's references (fetched; nothing written yet)."""
+
+    customer_id: str
+    refs: dict[Identity, tuple[str, str, dict[str, Any], bytes | None]]  # -> (station, row hash, row, image)
+    retirements: dict[Identity, tuple[str, dict[str, Any]]]  # -> (station it was retired at, row)
+
+
+def fetch_shared(config: CentralConfig, customer_id: str, *, conn: Any = None) -> SharedReferences:
+    """Read a customer's references, their images and retirements from the server (read only;
+    safe on any thread). :class:`CentralUnavailable` when the server cannot be reached."""
     customer = (customer_id or "").strip()
     if not customer:
         raise CentralError("Say which customer's references to pull (--customer ID).")
@@ -57,7 +66,7 @@ def pull_references(log: Any, config: CentralConfig, customer_id: str, station: 
         remote = conn.execute(
             "SELECT station, row_id, hash, doc FROM tilik.evidence WHERE tbl = 'signature_references' "
             "AND body ->> 'customer_id' = %s ORDER BY station, row_id", (customer,)).fetchall()
-        refs: dict[Identity, tuple[str, int, str, dict[str, Any]]] = {}
+        refs: dict[Identity, tuple[str, str, dict[str, Any], bytes | None]] = {}
         where: dict[tuple[str, int], Identity] = {}
         for st, row_id, h, doc in remote:
             row = json.loads(doc)
@@ -65,7 +74,10 @@ def pull_references(log: Any, config: CentralConfig, customer_id: str, station: 
             where[(st, row_id)] = ident
             # Prefer the row at the station that enrolled it (the original), else any copy.
             if ident not in refs or st == ident[0]:
-                refs[ident] = (st, row_id, h, row)
+                refs[ident] = (st, h, row, None)
+        for ident, (st, h, row, _) in list(refs.items()):
+            image = conn.execute("SELECT data FROM tilik.media WHERE sha256 = %s", (row["image_file_sha256"],)).fetchone()
+            refs[ident] = (st, h, row, None if image is None else bytes(image[0]))
         retirements: dict[Identity, tuple[str, dict[str, Any]]] = {}
         if where:
             keys = list(where)
@@ -78,35 +90,43 @@ def pull_references(log: Any, config: CentralConfig, customer_id: str, station: 
                 ident = where[(st, int(row["reference_id"]))]
                 # The retirement made first anywhere is the one recorded.
                 if ident not in retirements or row["time_utc"] < retirements[ident][1]["time_utc"]:
-                    origin = row.get("origin_station") or st
-                    retirements[ident] = (origin, row)
-        mine = {}
-        for ref in log.references(customer, include_retired=True):
-            ident = (ref.origin_station, ref.origin_id) if ref.origin_station else (station, ref.id)
-            mine[ident] = ref
-        added = retired = 0
-        for ident, (st, row_id, h, row) in sorted(refs.items()):
-            if ident in mine or ident[0] == station:
-                continue
-            image = conn.execute("SELECT data FROM tilik.media WHERE sha256 = %s",
-                                 (row["image_file_sha256"],)).fetchone()
-            if image is None:
-                raise CentralError(f"The image of reference {ident[1]} from station {ident[0]} is not on the central "
-                                   "server; it was not added.")
-            shared = dict(row)
-            shared.update(origin_station=ident[0], origin_id=ident[1],
-                          origin_hash=row.get("origin_hash") or h)
-            ext = PurePosixPath(str(row.get("image_file") or "x.png")).suffix or ".png"
-            mine[ident] = log.adopt_reference(shared, bytes(image[0]), ext)
-            added += 1
-        for ident, (origin, row) in sorted(retirements.items()):
-            ref = mine.get(ident)
-            if ref is None or ref.retired:
-                continue
-            log.adopt_retirement(ref.id, time_utc=row["time_utc"], utc_offset_min=row["utc_offset_min"],
-                                 retired_by=row["retired_by"], why=row["why"], origin_station=origin)
-            retired += 1
-        return PullResult(customer, added, retired, len(refs) - added)
+                    retirements[ident] = (row.get("origin_station") or st, row)
+        return SharedReferences(customer, refs, retirements)
     finally:
         if own:
             conn.close()
+
+
+def apply_shared(log: Any, shared: SharedReferences, station: str) -> PullResult:
+    """Add to ``log`` (this station is ``station``) the references and retirements it lacks.
+    Pulling the same thing again adds nothing."""
+    mine = {}
+    for ref in log.references(shared.customer_id, include_retired=True):
+        ident = (ref.origin_station, ref.origin_id) if ref.origin_station else (station, ref.id)
+        mine[ident] = ref
+    added = retired = 0
+    for ident, (st, h, row, image) in sorted(shared.refs.items()):
+        if ident in mine or ident[0] == station:
+            continue
+        if image is None:
+            raise CentralError(f"The image of reference {ident[1]} from station {ident[0]} is not on the central "
+                               "server; it was not added.")
+        values = dict(row)
+        values.update(origin_station=ident[0], origin_id=ident[1], origin_hash=row.get("origin_hash") or h)
+        ext = PurePosixPath(str(row.get("image_file") or "x.png")).suffix or ".png"
+        mine[ident] = log.adopt_reference(values, image, ext)
+        added += 1
+    for ident, (origin, row) in sorted(shared.retirements.items()):
+        ref = mine.get(ident)
+        if ref is None or ref.retired:
+            continue
+        log.adopt_retirement(ref.id, time_utc=row["time_utc"], utc_offset_min=row["utc_offset_min"],
+                             retired_by=row["retired_by"], why=row["why"], origin_station=origin)
+        retired += 1
+    return PullResult(shared.customer_id, added, retired, len(shared.refs) - added)
+
+
+def pull_references(log: Any, config: CentralConfig, customer_id: str, station: str, *, conn: Any = None) -> PullResult:
+    """Bring customer ``customer_id``'s references (and retirements) from the server into ``log``
+    (this station is ``station``: its own rows on the server are already here)."""
+    return apply_shared(log, fetch_shared(config, customer_id, conn=conn), station)
