@@ -149,6 +149,9 @@ class SettingsDialog(QDialog):
             except TilikError as exc:
                 self.central_error.setText(str(exc))
                 self.central_error.show()
+                # A wrapped label's height is not in the form's size hint: give it room explicitly.
+                self.central_error.setMinimumHeight(self.central_error.heightForWidth(self.central.width()))
+                self.adjustSize()
                 self.central.setFocus()
                 return
         self.central_error.hide()
