@@ -2,7 +2,7 @@
 
 - ``tilik log push [--db DB] [--to URL] [--station NAME] [--batch N]``: send this station's log to
   the central server (idempotent, resumable; a rewritten log is refused: exit 1, named);
-- ``tilik log verify --central [URL] [--station NAME] [--json] [--no-files]``: verify every
+- ``tilik log verify --central [URL] [--station NAME] [--json] [--no-files] [--deep]``: verify every
   station's chain on the server (exit 0 intact, 1 broken, naming the first broken row);
 - ``tilik log list|show|export --central [URL] ...``: read the server with the same filters
   (``--station`` is the station a log was pushed from);
@@ -27,12 +27,16 @@ HELP = "set up the central PostgreSQL server (administrators)"
 EXIT_OK, EXIT_BROKEN = 0, 1
 
 
-def add_central_option(p: argparse.ArgumentParser, *, station: bool = False) -> None:
+def add_central_option(p: argparse.ArgumentParser, *, station: bool = False, deep: bool = False) -> None:
     """``--central [URL]`` on a log read command (the URL defaults to TILIK_CENTRAL_URL)."""
     p.add_argument("--central", nargs="?", const="", default=None, metavar="URL",
                    help="read the central server's copy instead of a local log (URL default: TILIK_CENTRAL_URL)")
     if station:
         p.add_argument("--station", default=None, help="with --central: the station the log was pushed from")
+    if deep:
+        p.add_argument("--deep", action="store_true",
+                       help="with --central: also re-encode every row canonically (slower; proves each row is "
+                            "exactly what a station's own verifier accepts)")
 
 
 def add_push_parser(sub: Any, add_db: Any) -> None:
@@ -130,7 +134,7 @@ def verify(args: argparse.Namespace, out: TextIO) -> int:
 
         if server_version(conn) < CURRENT_VERSION:
             raise SchemaTooOld(f"The central server {config.shown} has no Tilik schema yet (tilik central migrate).")
-        status = verify_central(conn, args.station, check_files=not args.no_files)
+        status = verify_central(conn, args.station, check_files=not args.no_files, deep=args.deep)
     if args.json:
         out.write(json.dumps(status.as_json()) + "\n")
         return EXIT_OK if status.ok else EXIT_BROKEN

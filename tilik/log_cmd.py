@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--no-files", action="store_true", help="skip re-hashing the stored images (faster)")
     p.add_argument("--anchor", metavar="SEQ:HASH", help="also prove the row at SEQ still has HASH (noted earlier)")
     p.add_argument("--json", action="store_true")
-    central_cmd.add_central_option(p, station=True)
+    central_cmd.add_central_option(p, station=True, deep=True)
 
     p = sub.add_parser("list", help="list inspections, newest first")
     _add_db(p)

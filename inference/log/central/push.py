@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import heapq
 import sqlite3
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -63,13 +65,16 @@ class LocalChain:
         except sqlite3.Error as exc:
             raise storage_error(exc, "reading the log to push it", path) from exc
         self.head_seq, self.head_hash = int(seq), str(h)
+        self._lock = threading.Lock()  # the batch being prepared reads while the main thread checks
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            self.conn.close()
 
     def hash_at(self, seq: int) -> str | None:
         sql = " UNION ALL ".join(f"SELECT hash FROM {t} WHERE seq = ?" for t in self.tables)  # noqa: S608
-        row = self.conn.execute(sql, [seq] * len(self.tables)).fetchone()
+        with self._lock:
+            row = self.conn.execute(sql, [seq] * len(self.tables)).fetchone()
         return None if row is None else str(row[0])
 
     def rows_after(self, seq: int, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
@@ -84,11 +89,36 @@ class LocalChain:
                 yield int(row["seq"]), table, row
 
         out = []
-        for item in heapq.merge(*(one(t) for t in self.tables), key=lambda x: x[0]):
-            out.append(item)
-            if len(out) >= limit:
-                break
+        with self._lock:
+            for item in heapq.merge(*(one(t) for t in self.tables), key=lambda x: x[0]):
+                out.append(item)
+                if len(out) >= limit:
+                    break
         return out
+
+
+def _copy_field(text: str) -> str:
+    """A value in COPY's text format (backslash, tab, newline and carriage return escaped)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+@dataclass
+class Batch:
+    """The next rows to send, prepared (canonical JSON, COPY text) off the main thread."""
+
+    after: int
+    rows: list[tuple[int, str, dict[str, Any]]]
+    copy_text: bytes
+
+
+def prepare(local: LocalChain, station: str, after: int, limit: int) -> Batch:
+    rows = local.rows_after(after, limit)
+    name = _copy_field(station)
+    lines = [f"{name}\t{seq}\t{table}\t{row['id']}\t{row['hash']}\t{_copy_field(chain.canonical_json(table, row))}\n"
+             for seq, table, row in rows]
+    return Batch(after, rows, "".join(lines).encode("utf-8"))
 
 
 def _noun(table: str, row_id: Any) -> str:
@@ -232,25 +262,35 @@ def push(log_path: Any, media_root: Any, config: CentralConfig, station: str, *,
         if progress is not None:
             progress(0, total)
         head = before
-        while True:
-            with conn.transaction(), conn.cursor() as cur:
-                # One pusher per station at a time; the head is re-read under the lock.
-                cur.execute("SELECT pg_advisory_xact_lock(hashtext('tilik-push'), hashtext(%s))", (station,))
-                head = _server_head(cur, station)
-                if head[0] >= local.head_seq or (head[0] and local.hash_at(head[0]) != head[1]):
-                    break  # done, or another push changed the head meanwhile: checked below
-                rows = local.rows_after(head[0], batch)
-                files += _send_files(conn, media_root, _files(rows))
-                with cur.copy("COPY tilik.evidence (station, seq, tbl, row_id, hash, doc) FROM STDIN") as copy:
-                    for seq, table, row in rows:
-                        copy.write_row((station, seq, table, row["id"], row["hash"], chain.canonical_json(table, row)))
-                last_seq, _, last = rows[-1]
-                cur.execute("INSERT INTO tilik.pushes (station, head_seq, head_hash, rows) VALUES (%s, %s, %s, %s)",
-                            (station, last_seq, last["hash"], len(rows)))
-            sent += len(rows)
-            head = (last_seq, last["hash"])
-            if progress is not None:
-                progress(sent, total)
+        # The next batch is read and encoded in a helper thread while the server stores this one.
+        helper = ThreadPoolExecutor(1, thread_name_prefix="tilik-push")
+        ahead: Future[Batch] | None = helper.submit(prepare, local, station, head[0], batch)
+        try:
+            while True:
+                with conn.transaction(), conn.cursor() as cur:
+                    # One pusher per station at a time; the head is re-read under the lock.
+                    cur.execute("SELECT pg_advisory_xact_lock(hashtext('tilik-push'), hashtext(%s))", (station,))
+                    head = _server_head(cur, station)
+                    if head[0] >= local.head_seq or (head[0] and local.hash_at(head[0]) != head[1]):
+                        break  # done, or another push changed the head meanwhile: checked below
+                    work = ahead.result() if ahead is not None else None
+                    if work is None or work.after != head[0]:
+                        work = prepare(local, station, head[0], batch)  # the head moved: what was prepared is stale
+                    rows = work.rows
+                    last_seq, _, last = rows[-1]
+                    ahead = (helper.submit(prepare, local, station, last_seq, batch)
+                             if last_seq < local.head_seq else None)
+                    files += _send_files(conn, media_root, _files(rows))
+                    with cur.copy("COPY tilik.evidence (station, seq, tbl, row_id, hash, doc) FROM STDIN") as copy:
+                        copy.write(work.copy_text)
+                    cur.execute("INSERT INTO tilik.pushes (station, head_seq, head_hash, rows) "
+                                "VALUES (%s, %s, %s, %s)", (station, last_seq, last["hash"], len(rows)))
+                sent += len(rows)
+                head = (last_seq, last["hash"])
+                if progress is not None:
+                    progress(sent, total)
+        finally:
+            helper.shutdown(wait=True, cancel_futures=True)
         _check_continuation(conn, local, station, head)  # outside the transaction: a refusal is kept
         return PushResult(station, sent, files, before[0], head[0], head[1], time.perf_counter() - started)
     except psycopg.errors.IntegrityConstraintViolation as exc:

@@ -9,6 +9,7 @@ the newest rows is caught); every file a row names is on the server with that SH
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,8 +67,23 @@ def _noun(table: str, row_id: Any) -> str:
     return f"{TABLE_NOUNS.get(table, table)} {row_id}"
 
 
-def _check_row(status: StationStatus, prev: str, seq: int, table: str, row_id: int, stored: str, doc: str) -> bool:
+def _check_row(status: StationStatus, prev: str, seq: int, table: str, row_id: int, stored: str, doc: str,
+               consistent: bool | None, deep: bool) -> bool:
+    """One row: its columns agree with its content, and ``hash = SHA-256(prev ‖ doc)`` — the
+    chain's formula (:func:`inference.log.chain.row_hash`) over the exact text the station hashed.
+    ``deep`` also re-encodes the content with :func:`inference.log.chain.canonical_json` (proving
+    it is canonical, as the station's own verifier needs)."""
     noun = f"{_noun(table, row_id)} of station {status.name}"
+    if not deep:
+        if not consistent:
+            status.broken(seq, table, row_id, f"{noun} (chain position {seq}): its table, position or id column no "
+                          "longer matches its content: it was edited on the server.")
+            return False
+        if hashlib.sha256((prev + doc).encode("utf-8")).hexdigest() != stored:
+            status.broken(seq, table, row_id, f"{noun} (chain position {seq}) does not match its hash: it was edited "
+                          "on the server, or the row before it was rewritten or removed.")
+            return False
+        return True
     try:
         row = json.loads(doc)
     except ValueError:
@@ -91,7 +107,12 @@ def _check_row(status: StationStatus, prev: str, seq: int, table: str, row_id: i
     return True
 
 
-def verify_station(conn: Any, name: str, genesis: str, *, check_files: bool = True) -> StationStatus:
+# Every (file column, SHA-256 column) pair the chained tables have, read from the jsonb copy.
+_FILE_PAIRS = sorted({(f, h) for cols in chain.FILE_COLUMNS.values() for f, h, _ in cols})
+_FILE_SELECT = "".join(f", body ->> '{f}', body ->> '{h}'" for f, h in _FILE_PAIRS)
+
+
+def verify_station(conn: Any, name: str, genesis: str, *, check_files: bool = True, deep: bool = False) -> StationStatus:
     """Walk one station's chain on the server (streamed; memory stays flat)."""
     status = StationStatus(name)
     prev, expected = GENESIS_HASH, 1
@@ -100,13 +121,15 @@ def verify_station(conn: Any, name: str, genesis: str, *, check_files: bool = Tr
     pushed = dict(conn.execute("SELECT head_seq, head_hash FROM tilik.pushes WHERE station = %s", (name,)).fetchall())
     with conn.transaction(), conn.cursor(name="tilik_verify") as cur:
         cur.itersize = FETCH
-        cur.execute("SELECT seq, tbl, row_id, hash, doc FROM tilik.evidence WHERE station = %s ORDER BY seq", (name,))
-        for seq, table, row_id, stored, doc in cur:
+        cur.execute("SELECT seq, tbl, row_id, hash, doc, (body ->> '_table' = tbl AND body ->> 'seq' = seq::text "
+                    f"AND body ->> 'id' = row_id::text){_FILE_SELECT} FROM tilik.evidence WHERE station = %s "
+                    "ORDER BY seq", (name,))
+        for seq, table, row_id, stored, doc, consistent, *file_values in cur:
             if seq != expected:
                 status.broken(seq, table, row_id, f"chain position {expected} of station {name} is missing: a row was "
                               f"deleted on the server just before {_noun(table, row_id)}.")
                 break
-            if not _check_row(status, prev, seq, table, row_id, stored, doc):
+            if not _check_row(status, prev, seq, table, row_id, stored, doc, consistent, deep):
                 break
             if seq == 1 and stored != genesis:
                 status.broken(1, table, row_id, f"station {name}'s registered first row no longer matches its chain: "
@@ -118,7 +141,7 @@ def verify_station(conn: Any, name: str, genesis: str, *, check_files: bool = Tr
                               "rewritten on the server.")
                 break
             if check_files and table in chain.FILE_COLUMNS:
-                row = json.loads(doc)
+                row = dict(zip((c for pair in _FILE_PAIRS for c in pair), file_values))
                 for file_col, sha_col, what in chain.FILE_COLUMNS[table]:
                     if row.get(file_col) and row.get(sha_col):
                         files.setdefault(row[sha_col], (seq, table, row_id, what))
@@ -158,7 +181,8 @@ def verify_station(conn: Any, name: str, genesis: str, *, check_files: bool = Tr
     return status
 
 
-def verify_central(conn: Any, station: str | None = None, *, check_files: bool = True) -> CentralStatus:
+def verify_central(conn: Any, station: str | None = None, *, check_files: bool = True,
+                   deep: bool = False) -> CentralStatus:
     """Verify every station (or one) on the server. Raises :class:`CentralError` for an unknown station."""
     from inference.log.central.errors import CentralError
 
@@ -167,4 +191,5 @@ def verify_central(conn: Any, station: str | None = None, *, check_files: bool =
         rows = [r for r in rows if r[0] == station]
         if not rows:
             raise CentralError(f"The central server holds no station named {station!r}.")
-    return CentralStatus({name: verify_station(conn, name, genesis, check_files=check_files) for name, genesis in rows})
+    return CentralStatus({name: verify_station(conn, name, genesis, check_files=check_files, deep=deep)
+                          for name, genesis in rows})

@@ -137,3 +137,15 @@ def test_a_locally_damaged_log_is_refused_by_the_server_on_arrival(log, central_
             _push(damaged, central_db)
     with central_db.admin() as admin:
         assert server_rows(admin, "gate-1") == []  # the whole batch was refused
+
+
+def test_awkward_text_travels_byte_for_byte(log, central_db):
+    """Tabs, newlines, backslashes, quotes and non-ASCII in a row and in the station's name."""
+    rec = log.record_result(__import__("log_helpers").synthetic_result(1), mode="general", operator="Ñoño\\x")
+    log.add_review(rec.id, "escalate", by="chief \"Q\"", note="line one\nline\ttwo \\ back ☃ \u00e9")
+    station = "Gate\\3\tü"
+    _push(log, central_db, station)
+    with central_db.admin() as admin:
+        assert server_rows(admin, station) == local_rows(log.path)
+        status = verify_central(admin, deep=True)
+    assert status.ok and station in status.stations

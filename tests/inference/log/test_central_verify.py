@@ -31,8 +31,13 @@ def _seq_of(admin, table: str, row_id: int) -> int:
 
 
 def _status(admin):
+    """Both ways of verifying (hash over the stored text; and re-encoding every row canonically)
+    must name the same first broken row."""
     admin.execute("SET session_replication_role = origin")
     status = verify_central(admin)
+    deep = verify_central(admin, deep=True)
+    fast_fb, deep_fb = status.stations["gate-1"].first_broken, deep.stations["gate-1"].first_broken
+    assert (fast_fb or {}).get("seq") == (deep_fb or {}).get("seq") and status.ok == deep.ok
     return status, status.stations["gate-1"]
 
 
