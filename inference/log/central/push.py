@@ -208,13 +208,28 @@ def _files(rows: list[tuple[int, str, dict[str, Any]]]) -> dict[str, tuple[str, 
     return out
 
 
+MEDIA_CHUNK_BYTES = 32 << 20  # files are sent this much at a time, so memory stays bounded
+
+
 def _send_files(conn: Any, media_root: Any, wanted: dict[str, tuple[str, str, str]]) -> int:
+    """Send the files the server lacks (inside the batch's transaction: a row never arrives
+    without its file); returns how many were sent."""
     if not wanted:
         return 0
     have = {r[0] for r in conn.execute("SELECT sha256 FROM tilik.media WHERE sha256 = ANY(%s)", (list(wanted),))}
-    missing = [s for s in wanted if s not in have]
-    payload = []
-    for sha in missing:
+    sent = 0
+    payload: list[tuple[str, bytes]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal payload, size
+        if payload:
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO tilik.media (sha256, data) VALUES (%s, %s) "
+                                "ON CONFLICT (sha256) DO NOTHING", payload)
+        payload, size = [], 0
+
+    for sha in (s for s in wanted if s not in have):
         relative, table, row_id = wanted[sha]
         path = chain._resolve(media_root, relative)  # noqa: SLF001 - the same containment rule as verify
         try:
@@ -225,11 +240,12 @@ def _send_files(conn: Any, media_root: Any, wanted: dict[str, tuple[str, str, st
             raise CentralError(f"The file {relative} named by {_noun(table, row_id)} is missing from this station's "
                                "media folder; run `tilik log verify` on the station. Nothing more was pushed.")
         payload.append((sha, data))
-    if payload:
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO tilik.media (sha256, data) VALUES (%s, %s) ON CONFLICT (sha256) DO NOTHING",
-                            payload)
-    return len(payload)
+        size += len(data)
+        sent += 1
+        if size >= MEDIA_CHUNK_BYTES:
+            flush()
+    flush()
+    return sent
 
 
 def push(log_path: Any, media_root: Any, config: CentralConfig, station: str, *, batch: int = DEFAULT_BATCH,

@@ -149,3 +149,20 @@ def test_awkward_text_travels_byte_for_byte(log, central_db):
         assert server_rows(admin, station) == local_rows(log.path)
         status = verify_central(admin, deep=True)
     assert status.ok and station in status.stations
+
+
+def test_images_and_heatmaps_travel_in_bounded_chunks(log, inspect, central_db, monkeypatch):
+    import inference.log.central.push as push_module
+
+    records = [inspect(i) for i in range(6)]
+    assert all(r.image_file and r.heatmap_file for r in records)
+    monkeypatch.setattr(push_module, "MEDIA_CHUNK_BYTES", 1)  # one file per round trip
+    result = _push(log, central_db)
+    with central_db.admin() as admin:
+        stored = {sha: bytes(data) for sha, data in admin.execute("SELECT sha256, data FROM tilik.media")}
+        status = verify_central(admin)
+    assert result.files_sent == len(stored) == 12
+    for rec in records:
+        assert stored[rec.image_file_sha256] == log.stored_image_path(rec).read_bytes()
+        assert stored[rec.heatmap_sha256] == log.heatmap_path(rec).read_bytes()
+    assert status.ok and status.stations["gate-1"].files_checked == 12
