@@ -133,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         cluster.stop()
 
     rate = rows / wall
+    import re
+
+    # Each push times itself from opening the log to its last commit (Python start-up excluded).
+    own = max(float(re.search(r" in ([0-9.]+) s ", out).group(1)) for _, _, out in results)
+    own_rate = rows / own
     cpu_per_row = (client_cpu + server_cpu) / rows
     cores = os.cpu_count() or 1
     per_row = size / rows
@@ -153,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{'✓' if rate >= TARGET_ROWS_PER_S else '✗'} |",
     ]
     lines += [
+        f"| the same pushes as each timed itself (opening the log to the last commit; Python start-up "
+        f"excluded) | slower one {own:.1f} s → **{own_rate:,.0f} rows/s** | ≥ {TARGET_ROWS_PER_S:,} rows/s "
+        f"{'✓' if own_rate >= TARGET_ROWS_PER_S else '✗'} |",
         f"| CPU time of the pushes: clients (both processes, incl. start) + server | {client_cpu:.1f} s + "
         f"{server_cpu:.1f} s = {1e6 * cpu_per_row:.0f} µs per row | |",
         f"| the same work on {cores} idle cores (CPU time ÷ cores; a projection, not a measurement) | "
