@@ -128,7 +128,7 @@ def test_a_push_killed_at_a_random_moment_resumes_to_exactly_the_stations_rows(s
     total = len(local_rows(path))
     env = {**os.environ, "PYTHONPATH": str(REPO), "TILIK_CENTRAL_URL": db.station_url,
            "TILIK_CENTRAL_PASSWORD": db.station_password}
-    cmd = [sys.executable, "-m", "tilik", "log", "push", "--db", str(path), "--station", "gate-k", "--batch", "40"]
+    cmd = [sys.executable, "-m", "tilik", "log", "push", "--db", str(path), "--station", "gate-k", "--batch", "10"]
     rng = random.Random(27)
     seen_mid_push = []
     with db.admin() as admin:
@@ -140,7 +140,7 @@ def test_a_push_killed_at_a_random_moment_resumes_to_exactly_the_stations_rows(s
                 if len(server_rows(admin, "gate-k")) > start_rows:
                     break  # it is pushing now
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.3))
+            time.sleep(rng.uniform(0.0, 0.1))
             proc.send_signal(signal.SIGKILL)
             proc.wait(30)
             seen_mid_push.append(len(server_rows(admin, "gate-k")))
@@ -233,3 +233,25 @@ def test_an_unreachable_server_is_said_in_words(tmp_path, capsys, monkeypatch):
     assert code == 1 and "Cannot reach the central server postgresql://s@127.0.0.1" in err
     code, _, err = _cli(capsys, "log", "verify", "--central")
     assert code == 2 and "TILIK_CENTRAL_URL" in err
+
+
+def test_push_progress_bar_on_a_terminal():
+    import io
+
+    from tilik.central_cmd import PushProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    bar = PushProgress(stream)
+    bar(0, 200)
+    bar(100, 200)
+    bar(200, 200)
+    bar.close()
+    text = stream.getvalue()
+    assert "100/200 rows" in text and "200/200 rows" in text and "#" * 30 in text and text.endswith("\n")
+    quiet = io.StringIO()  # not a terminal (a log file, CI): no bar
+    PushProgress(quiet)(50, 100)
+    assert quiet.getvalue() == ""
