@@ -170,6 +170,28 @@ CREATE TABLE reference_retirements (
 CREATE INDEX inspections_patient ON inspections (patient_ref) WHERE patient_ref IS NOT NULL;
 """
 
+# v3 (log signing, issue #22): the public keys of the stations that sign this log's head (a chained
+# table, so a key cannot be swapped without breaking the chain) and the head's signature, kept in
+# chain_head beside the head it signs (see inference/log/signing.py).
+V3_SIGNING = """
+CREATE TABLE station_keys (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq             INTEGER NOT NULL UNIQUE,
+    hash            TEXT NOT NULL,
+    time_utc        TEXT NOT NULL,
+    utc_offset_min  INTEGER NOT NULL,
+    station         TEXT NOT NULL,
+    key_id          TEXT NOT NULL UNIQUE,
+    algorithm       TEXT NOT NULL CHECK (algorithm IN ('ed25519')),
+    public_key      TEXT NOT NULL
+) STRICT;
+""" + _append_only("station_keys") + """
+ALTER TABLE chain_head ADD COLUMN sig_station TEXT;
+ALTER TABLE chain_head ADD COLUMN sig_key_id TEXT;
+ALTER TABLE chain_head ADD COLUMN sig_time_utc TEXT;
+ALTER TABLE chain_head ADD COLUMN sig_value TEXT;
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -183,6 +205,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inspections, reviews, settings and the hash chain", V1),
     Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
+    Migration(3, "station signing keys; the chain head's signature", V3_SIGNING),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
@@ -191,10 +214,16 @@ CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
     1: ("inspections", "reviews", "settings_log"),
     2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
 }
+# Version from which every head is signed, and the table holding the signing keys.
+SIGNED_FROM_VERSION = 3
+CHAINED_TABLES_BY_VERSION[SIGNED_FROM_VERSION] = (*CHAINED_TABLES_BY_VERSION[2], "station_keys")
 
 
 def chained_tables(version: int) -> tuple[str, ...]:
-    return CHAINED_TABLES_BY_VERSION.get(version, CHAINED_TABLES_BY_VERSION[CURRENT_VERSION])
+    """The chained tables a file of schema ``version`` has: those of the newest entry at or below
+    it (a migration that adds no chained table needs no entry)."""
+    known = [v for v in CHAINED_TABLES_BY_VERSION if v <= max(version, 1)]
+    return CHAINED_TABLES_BY_VERSION[max(known)]
 
 
 def user_version(conn: sqlite3.Connection) -> int:
