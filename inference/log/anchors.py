@@ -165,7 +165,7 @@ def current_head(log: Any) -> CurrentHead:
     from inference.log.schema import chained_tables
     from inference.log.trust import log_id, read_signed_head
 
-    with log._read("reading the log's head") as conn:  # noqa: SLF001 - same package
+    with log._db.read("reading the log's head") as conn:  # noqa: SLF001 - same package
         conn.execute("BEGIN")  # one snapshot: the head and the first row agree
         try:
             seq, digest, signed = read_signed_head(conn)

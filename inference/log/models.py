@@ -252,7 +252,6 @@ TABLE_NOUNS = {
     "settings_log": "setting change",
     "signature_references": "signature reference",
     "reference_retirements": "reference retirement",
-    "station_keys": "station key",
 }
 
 

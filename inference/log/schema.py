@@ -170,20 +170,18 @@ CREATE TABLE reference_retirements (
 CREATE INDEX inspections_patient ON inspections (patient_ref) WHERE patient_ref IS NOT NULL;
 """
 
-# v3 (log signing, issue #22): the public keys of the stations that sign this log's head (a chained
-# table, so a key cannot be swapped without breaking the chain) and the head's signature, kept in
-# chain_head beside the head it signs (see inference/log/signing.py).
+# v3 (log signing, issue #22): the public keys of the stations that sign this log's head, and the
+# head's signature, kept in chain_head beside the head it signs (see inference/log/signing.py).
+# station_keys is append-only but not chained: a key proves itself (key_id is the SHA-256 of the
+# public key) and chaining it would move every later row's seq.
 V3_SIGNING = """
 CREATE TABLE station_keys (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    seq             INTEGER NOT NULL UNIQUE,
-    hash            TEXT NOT NULL,
-    time_utc        TEXT NOT NULL,
-    utc_offset_min  INTEGER NOT NULL,
-    station         TEXT NOT NULL,
-    key_id          TEXT NOT NULL UNIQUE,
+    key_id          TEXT PRIMARY KEY,
     algorithm       TEXT NOT NULL CHECK (algorithm IN ('ed25519')),
-    public_key      TEXT NOT NULL
+    public_key      TEXT NOT NULL,
+    station         TEXT NOT NULL,
+    time_utc        TEXT NOT NULL,
+    first_seq       INTEGER NOT NULL
 ) STRICT;
 """ + _append_only("station_keys") + """
 ALTER TABLE chain_head ADD COLUMN sig_station TEXT;
@@ -214,9 +212,8 @@ CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
     1: ("inspections", "reviews", "settings_log"),
     2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
 }
-# Version from which every head is signed, and the table holding the signing keys.
+# Version from which every head is signed (its keys in station_keys).
 SIGNED_FROM_VERSION = 3
-CHAINED_TABLES_BY_VERSION[SIGNED_FROM_VERSION] = (*CHAINED_TABLES_BY_VERSION[2], "station_keys")
 
 
 def chained_tables(version: int) -> tuple[str, ...]:

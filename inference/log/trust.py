@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Iterable
 
 from inference.errors import StorageError
 from inference.log import chain
@@ -91,14 +91,24 @@ class HeadSigner:
         self.station = station
         self._keys: dict[str, tuple[str, str]] | None = None
         self._last: SignedHead | None = None
+        self.just_registered = False  # set when a transaction recorded the key; the store notes an anchor
+
+    @property
+    def last(self) -> SignedHead | None:
+        """The head this signer signed last."""
+        return self._last
+
+    def forget(self) -> None:
+        """Drop what was cached from a transaction that rolled back."""
+        self._keys = None
+        self._last = None
+        self.just_registered = False
 
     def check_previous_head(self, conn: sqlite3.Connection, db: Path) -> tuple[int, str]:
         """The current head, after checking its signature (inside the write transaction)."""
         seq, digest, signed = read_signed_head(conn)
         if signed is not None and signed == self._last:
             return seq, digest
-        if seq == 0 and digest == GENESIS_HASH and signed is None:
-            return seq, digest  # a log with no rows yet
         problem = None
         if signed is None:
             problem = "its newest row is not signed"
@@ -120,18 +130,18 @@ class HeadSigner:
         self._last = signed
         return seq, digest
 
-    def register_key(self, conn: sqlite3.Connection,
-                     append: Callable[[sqlite3.Connection, str, Mapping[str, object]], object],
-                     now: tuple[str, int]) -> bool:
-        """Record this station's public key in the log (a chained row) unless it is there already."""
+    def register_key(self, conn: sqlite3.Connection, head_seq: int, time_utc: str) -> bool:
+        """Record this station's public key in the log (inside the write transaction) unless it is
+        there already; True when it was added."""
         if self._keys is None or self.key.key_id not in self._keys:
             self._keys = recorded_keys(conn)
         if self.key.key_id in self._keys:
             return False
-        append(conn, KEYS_TABLE, {"time_utc": now[0], "utc_offset_min": now[1], "station": self.station,
-                                  "key_id": self.key.key_id, "algorithm": "ed25519",
-                                  "public_key": self.key.public_key_hex})
+        conn.execute(f"INSERT INTO {KEYS_TABLE} (key_id, algorithm, public_key, station, time_utc, first_seq) "
+                     "VALUES (?, 'ed25519', ?, ?, ?, ?)",
+                     (self.key.key_id, self.key.public_key_hex, self.station, time_utc, int(head_seq)))
         self._keys[self.key.key_id] = (self.key.public_key_hex, self.station)
+        self.just_registered = True
         return True
 
     def sign(self, conn: sqlite3.Connection, seq: int, digest: str, time_utc: str) -> SignedHead:
@@ -152,15 +162,15 @@ def check_head(conn: sqlite3.Connection, version: int, head_seq: int, head_hash:
     keys = recorded_keys(conn)
     signing_file = has_signing(conn)
     if signed is None:
-        if head_seq == 0 and not signing_file:
-            return HeadCheck("unsigned", True, "The log is empty and predates signing.")
         if version >= SIGNED_FROM_VERSION or signing_file or keys:
             return HeadCheck("invalid", False,
                              "The head is NOT signed, though this log signs every change: its signature was "
                              "removed, i.e. the log was changed by someone without the station's key.")
-        return HeadCheck("unsigned", True,
-                         f"The head is not signed: this log predates signing (schema {version}). Only the hash "
-                         "chain and anchors protect it; opening it once with this Tilik upgrades and signs it.")
+        return HeadCheck("unsigned", False,
+                         f"The head is not signed: this log was made before Tilik signed its logs (schema "
+                         f"{version}), or it was rewritten in that older form. Nothing proves who wrote it. If it "
+                         "is an old log of yours, open it once with this Tilik (`tilik log close-shift --db DB`) "
+                         "to sign it from now on.")
     base = dict(key_id=signed.key_id, station=signed.station, time_utc=signed.time_utc)
     known = keys.get(signed.key_id)
     if known is None:

@@ -9,7 +9,7 @@ import pytest
 
 from inference.errors import StorageError
 from inference.log import InspectionLog, SignatureFields
-from inference.log.schema import MIGRATIONS, V1, Migration, migrate, user_version
+from inference.log.schema import CURRENT_VERSION, MIGRATIONS, V1, Migration, migrate, user_version
 from log_helpers import noisy, png_bytes
 
 
@@ -37,7 +37,7 @@ def test_v1_file_upgrades_with_its_chain_intact(inspector, tmp_path):
     conn.close()
 
     with InspectionLog.open(db) as log:
-        assert log.schema_version == MIGRATIONS[-1].version == 2
+        assert log.schema_version == MIGRATIONS[-1].version == CURRENT_VERSION
         assert [log.get(r.id).hash for r in recs] == [r.hash for r in recs]
         assert log.verify_chain().ok
         ref = log.enrol_reference("ACC-9", noisy(50), enrolled_by="teller", source_document="form A")
@@ -53,7 +53,10 @@ def test_read_only_open_does_not_upgrade(inspector, tmp_path):
     db = tmp_path / "old.sqlite3"
     InspectionLog.open(db, _schema_version=1).close()
     with InspectionLog.open(db, read_only=True) as log:
-        assert log.schema_version == 1 and log.verify_chain().ok
+        status = log.verify_chain()
+        # The chain is intact, but an old log's head carries no signature: said, not hidden.
+        assert log.schema_version == 1 and status.first_broken_id is None and status.checked == 0
+        assert not status.ok and status.signature.state == "unsigned"
         with pytest.raises(StorageError, match="too old"):
             log.references("ACC-1")
     conn = sqlite3.connect(db)
@@ -64,11 +67,11 @@ def test_read_only_open_does_not_upgrade(inspector, tmp_path):
 def test_a_failing_migration_changes_nothing(tmp_path):
     db = tmp_path / "log.sqlite3"
     InspectionLog.open(db).close()
-    broken = Migration(3, "half-written", "CREATE TABLE extra (x INTEGER);\nCREATE TABLE oops (;\n")
+    broken = Migration(CURRENT_VERSION + 1, "half-written", "CREATE TABLE extra (x INTEGER);\nCREATE TABLE oops (;\n")
     conn = sqlite3.connect(db, isolation_level=None)
     with pytest.raises(sqlite3.Error):
         migrate(conn, migrations=(*MIGRATIONS, broken))
-    assert user_version(conn) == 2
+    assert user_version(conn) == CURRENT_VERSION
     assert "extra" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     with InspectionLog.open(db) as log:
