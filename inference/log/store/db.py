@@ -183,8 +183,8 @@ def _readable(conn: sqlite3.Connection, db: Path, uri: str, timeout: float) -> t
     uri = f"{sqlite_uri(copy)}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=timeout)
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    return conn, uri, (f"Note: {db.parent} cannot be written, so the log and its -wal file were copied to "
-                       f"{folder} and read from there (the original is untouched).")
+    return conn, uri, (f"Note: {db.parent} cannot be written, so the log and its -wal file were read from a "
+                       f"private copy in {folder} (the original is untouched; the copy is removed afterwards).")
 
 
 def _refuse_foreign(conn: sqlite3.Connection, db: Path) -> None:
