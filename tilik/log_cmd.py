@@ -227,23 +227,19 @@ def _close_shift(args: argparse.Namespace, out: Any) -> int:
 
     by = (args.by or default_operator()).strip()
     with _open(args, write=True) as log:  # write access: an old log is upgraded and signed first
-        status = log.verify_chain(check_files=False)
-        head = anchors.current_head(log)
-        if not status.ok:
-            out.write(f"NOT CLOSED: the log is broken at {status.where or 'the head'}: {status.reason}\n"
-                      "Nothing was noted. Run `tilik log verify` and report it.\n")
-            return EXIT_BROKEN
-        if (status.head_seq, status.head_hash) != (head.seq, head.hash):
-            status = log.verify_chain(check_files=False)  # rows came in meanwhile: check the newer head
-            head = anchors.current_head(log)
-        anchor = anchors.note_head(log, "close-shift", by=by, head=head)
+        closure = anchors.close_shift(log, by)
+    if not closure.ok or closure.anchor is None:
+        out.write(f"NOT CLOSED: the log is broken at {closure.problem}\n"
+                  "Nothing was noted. Run `tilik log verify` and report it.\n")
+        return EXIT_BROKEN
+    anchor, head = closure.anchor, closure.head
     if args.out is not None:
         anchors.write_head_file(args.out, head, what=f"shift closed by {by or '?'} at {anchor.recorded_utc}")
     if args.json:
         out.write(json.dumps({"ok": True, "anchor": anchor.as_dict()}) + "\n")
         return EXIT_OK
     out.write(f"Shift closed by {by or '?'} at {anchor.recorded_utc[:19].replace('T', ' ')} UTC; "
-              f"{status.checked} chained rows verified.\n{head.text()}\n"
+              f"{closure.checked} chained rows verified.\n{head.text()}\n"
               f"Noted in {anchors.anchors_path()}" + (f" and saved to {args.out}" if args.out else "") + ".\n"
               "Print or send this head elsewhere: `tilik log verify --anchor SEQ:HASH` proves it later.\n")
     return EXIT_OK

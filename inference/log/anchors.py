@@ -194,3 +194,29 @@ def write_head_file(path: Path, head: CurrentHead, *, what: str) -> None:
         from inference.log.media import storage_error_from_os
 
         raise storage_error_from_os(exc, f"the head file {path}") from exc
+
+
+@dataclass(frozen=True)
+class ShiftClosure:
+    """What closing a shift did: the log verified (rows, no files) and its signed head noted."""
+
+    ok: bool
+    head: CurrentHead
+    checked: int
+    anchor: Anchor | None = None
+    problem: str = ""
+
+
+def close_shift(log: Any, by: str = "") -> ShiftClosure:
+    """Verify the log (hash chain and head signature; stored files are not re-hashed, to stay
+    quick) and, when it is intact, note its signed head as a ``close-shift`` anchor. A broken log
+    notes nothing: the problem is returned for the person to report."""
+    status = log.verify_chain(check_files=False)
+    head = current_head(log)
+    if status.ok and (status.head_seq, status.head_hash) != (head.seq, head.hash):
+        status = log.verify_chain(check_files=False)  # rows came in meanwhile: check the newer head
+        head = current_head(log)
+    if not status.ok or (status.head_seq, status.head_hash) != (head.seq, head.hash):
+        where = status.where or "the head"
+        return ShiftClosure(False, head, status.checked, problem=f"{where}: {status.reason or 'the log is busy'}")
+    return ShiftClosure(True, head, status.checked, note_head(log, "close-shift", by=by, head=head))
