@@ -5,6 +5,10 @@ settings, references, media, queries) speak to the file only through :class:`Log
 Durability: WAL journal with ``synchronous=FULL`` (a committed inspection survives a power cut),
 and every append inside ``BEGIN IMMEDIATE`` so two Tilik processes on one machine queue up instead
 of forking the chain (a busy timeout makes the second one wait rather than fail).
+
+Trust (issue #22): from schema 3 every append checks the signed head it finds and signs the new
+one with this station's key (:mod:`inference.log.trust`); new files are private (0600/0700); a file
+that is not a Tilik log is never written to; logs on read-only media are still readable.
 """
 
 from __future__ import annotations
@@ -251,10 +255,6 @@ def station_signer() -> Any:
     from inference.log.trust import HeadSigner
 
     return HeadSigner(StationKey.load_or_create(), default_station())
-
-
-def _column_types(conn: sqlite3.Connection, table: str) -> dict[str, str]:
-    return {r[1]: str(r[2]).upper() for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
 
 
 def coerce(types: Mapping[str, str], table: str, row: Mapping[str, Any]) -> dict[str, Any]:
