@@ -95,7 +95,7 @@ def person_name(value: str | None, *, required: str | None = None) -> str:
     import unicodedata
 
     text = unicodedata.normalize("NFC", str(value or ""))
-    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in " \t"]
+    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and not c.isspace()]
     if bad:
         raise ValidationError(f"A name cannot contain control or invisible characters (found U+{ord(bad[0]):04X}).")
     text = " ".join(text.split())

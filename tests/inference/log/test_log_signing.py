@@ -395,3 +395,33 @@ def test_reviewer_names_are_normalised_and_cannot_hide_characters(station_log):
             with pytest.raises(ValidationError):
                 log.add_review(recs[0].id, "confirm", by=bad)
         assert len(log.reviews(recs[0].id)) == 2
+
+
+def test_a_pdf_report_prints_and_notes_the_signed_head(station_log, tmp_path):
+    from gui.report_pdf import _signed_words, export_pdf
+    from inference.log import LogQuery
+
+    db, _ = station_log
+    out = tmp_path / "report.pdf"
+    with InspectionLog.open(db, read_only=True) as log:  # an auditor's read-only export notes it too
+        assert export_pdf(log, LogQuery(), out) == 5
+        head = anchors.current_head(log)
+    assert out.read_bytes()[:4] == b"%PDF"
+    noted = anchors.load()[0][-1]
+    assert noted.kind == "pdf" and noted.target == str(out) and (noted.seq, noted.hash) == (head.seq, head.hash)
+    assert noted.signed == head.signed and head.signed.key_id == StationKey.load().key_id
+    words = _signed_words(head)  # the footer line printed on every page
+    assert head.signed.key_id in words and head.signed.signature in words
+
+
+def test_other_names_in_the_log_are_normalised_too(station_log):
+    from inference.log import ValidationError
+
+    db, _ = station_log
+    with InspectionLog.open(db) as log:
+        log.set_setting("thumbnail_px", 320, by=" Ana \n Admin ")
+        assert log.setting_history("thumbnail_px")[-1]["changed_by"] == "Ana Admin"
+        ref = log.enrol_reference("ACC-1", png_bytes(noisy(9)), enrolled_by="Teller\u00a0 Ana", source_document="form")
+        assert ref.enrolled_by == "Teller Ana"
+        with pytest.raises(ValidationError):
+            log.retire_reference(ref.id, by="chief\u202e", why="replaced")
