@@ -702,6 +702,10 @@ class MainWindow(QMainWindow):
         if s is None:
             return self.tr("Log: chain not checked yet")
         if s.ok:
+            sig = getattr(s, "signature", None)
+            if sig is not None and sig.state not in ("this-station", "unsigned"):
+                # Intact, but the head was signed elsewhere (a log copied from another station).
+                return self.tr("Log: chain intact ✓ · signed by key {key}, not this station's").format(key=sig.key_id)
             return self.tr("Log: chain intact ✓")
         where = getattr(s, "where", "") or str(s.first_broken_id)
         return self.tr("Log: chain BROKEN at {where} — {reason}").format(where=where, reason=s.reason)

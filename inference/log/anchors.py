@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from inference.errors import StorageError
-from inference.log.signing import SignedHead, _fsync_dir, _make_private_dir, station_dir
+from inference.log.signing import SignedHead, fsync_dir, make_private_dir, station_dir
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +92,14 @@ def record(kind: str, *, db: Path | str, log_id: str, seq: int, head_hash: str, 
     path = anchors_path(folder)
     line = json.dumps(anchor.as_dict(), sort_keys=True, ensure_ascii=False) + "\n"
     try:
-        _make_private_dir(path.parent)
+        make_private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))  # one write with O_APPEND: lines never interleave
             os.fsync(fd)
         finally:
             os.close(fd)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise StorageError(f"The log head could not be noted in {path} ({exc.strerror}).") from exc
     return anchor

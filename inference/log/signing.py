@@ -151,7 +151,7 @@ class StationKey:
 
         path = folder / KEY_FILE
         try:
-            _make_private_dir(folder)
+            make_private_dir(folder)
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
             tmp = folder / f".{KEY_FILE}.{os.getpid()}.tmp"
@@ -167,7 +167,7 @@ class StationKey:
                 pass
             finally:
                 os.unlink(tmp)
-            _fsync_dir(folder)
+            fsync_dir(folder)
         except OSError as exc:
             raise StorageError(f"This station's signing key cannot be created in {folder} ({exc.strerror}). "
                                "The inspection log needs it to sign what it records; check that folder's "
@@ -193,7 +193,7 @@ def _parse(data: bytes, path: Path) -> object:
     return key
 
 
-def _make_private_dir(folder: Path) -> None:
+def make_private_dir(folder: Path) -> None:
     existed = folder.is_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not existed:
@@ -211,7 +211,7 @@ def _tighten(path: Path) -> None:
         pass
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -10,7 +10,7 @@ from inference.log import anchors
 from inference.log.signing import StationKey
 
 
-def test_close_shift_shows_and_notes_the_signed_head(qtbot, make_window, gui_packs, tmp_path):
+def test_close_shift_shows_and_notes_the_signed_head(qtbot, make_window, gui_packs, tmp_path, monkeypatch):
     w = make_window("seal")
     open_and_wait(qtbot, w, save(tmp_path / "red.png", image("red")))
     wait_idle(qtbot, w)
@@ -32,3 +32,9 @@ def test_close_shift_shows_and_notes_the_signed_head(qtbot, make_window, gui_pac
     wait_idle(qtbot, w)
     assert "chain intact" in w.status_chain.text()
     assert w.chain_status.signature.state == "this-station" and w.chain_status.anchors_checked == 2
+    # The same log seen from a computer without that key: intact, and it says whose key signed it.
+    key_id = closure.head.signed.key_id
+    monkeypatch.setenv("TILIK_KEY_DIR", str(tmp_path / "elsewhere"))
+    w.verify_chain()
+    wait_idle(qtbot, w)
+    assert w.status_chain.text() == f"Log: chain intact ✓ · signed by key {key_id}, not this station's"
