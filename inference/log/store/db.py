@@ -120,15 +120,14 @@ def connect(path: Path | str | None = None, *, create: bool = True, read_only: b
             raise storage_error(exc, "the inspection log", db) from exc
     base = sqlite_uri(db)
     uri = f"{base}?mode={'ro' if read_only else 'rwc'}"
-    note = ""
+    note, copy = "", None
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
                                timeout=busy_timeout_s)
         if read_only:
-            conn, uri, note = _readable(conn, db, uri, busy_timeout_s)
+            conn, uri, note, copy = _readable(conn, db, uri, busy_timeout_s)
     except sqlite3.Error as exc:
         raise storage_error(exc, "opening the inspection log", db) from exc
-    copy = Path(uri[len("file:///") - 1:].split("?")[0]).parent if "tilik-log-copy-" in uri else None
     signed: list[Any] = []
     try:
         version = _prepare(conn, db, read_only, schema_version, signed)
@@ -154,12 +153,14 @@ def _create_private(db: Path) -> None:
     os.chmod(db, 0o600)  # O_CREAT's mode is filtered by the umask: be exact
 
 
-def _readable(conn: sqlite3.Connection, db: Path, uri: str, timeout: float) -> tuple[sqlite3.Connection, str, str]:
+def _readable(conn: sqlite3.Connection, db: Path, uri: str,
+              timeout: float) -> tuple[sqlite3.Connection, str, str, Path | None]:
     """A read-only connection that can actually read ``db``: as opened, or (read-only media)
-    immutable, or on a private copy. Returns the connection, its URI and a note for the user."""
+    immutable, or on a private copy. Returns the connection, its URI, a note for the user and the
+    private copy's folder (None when there is none)."""
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn, uri, ""
+        return conn, uri, "", None
     except sqlite3.Error as exc:
         code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
         if code not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
@@ -173,7 +174,7 @@ def _readable(conn: sqlite3.Connection, db: Path, uri: str, timeout: float) -> t
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=timeout)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn, uri, (f"Note: {db.parent} cannot be written (read-only media?), so the log was opened "
-                           "as an unchangeable file (SQLite immutable mode); it is read exactly as it is.")
+                           "as an unchangeable file (SQLite immutable mode); it is read exactly as it is."), None
     # Committed rows may still be in the -wal: read both from a private copy (SQLite needs a
     # writable folder for the -shm index to read a -wal).
     folder = Path(tempfile.mkdtemp(prefix="tilik-log-copy-"))
@@ -181,14 +182,17 @@ def _readable(conn: sqlite3.Connection, db: Path, uri: str, timeout: float) -> t
     try:
         shutil.copyfile(db, copy)
         shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
-    except OSError as exc:
+        uri = f"{sqlite_uri(copy)}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=timeout)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (OSError, sqlite3.Error) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, sqlite3.Error):
+            raise
         raise StorageError(f"The log {db} is on media that cannot be written and could not be copied to read "
                            f"it ({exc.strerror}).") from exc
-    uri = f"{sqlite_uri(copy)}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=timeout)
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return conn, uri, (f"Note: {db.parent} cannot be written, so the log and its -wal file were read from a "
-                       f"private copy in {folder} (the original is untouched; the copy is removed afterwards).")
+                       f"private copy in {folder} (the original is untouched; the copy is removed afterwards)."), folder
 
 
 def _refuse_foreign(conn: sqlite3.Connection, db: Path) -> None:

@@ -251,6 +251,10 @@ def test_key_is_created_private_at_first_write_and_recorded_in_the_log(tmp_path,
     assert key is not None and key.path == folder / KEY_FILE
     assert stat.S_IMODE(key.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    secret = key._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    assert secret not in db.read_bytes() and secret.hex().encode() not in db.read_bytes()  # kept outside
     conn = sqlite3.connect(db)
     keys = recorded_keys(conn)
     seq, digest, signed = read_signed_head(conn)
