@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +14,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Module-scoped fixtures run outside the per-test folders below: keep the station signing key
 # they create (at a log's first write) out of the real user data folder too.
-os.environ.setdefault("TILIK_KEY_DIR", tempfile.mkdtemp(prefix="tilik-test-station-"))
+if "TILIK_KEY_DIR" not in os.environ:
+    os.environ["TILIK_KEY_DIR"] = tempfile.mkdtemp(prefix="tilik-test-station-")
+    atexit.register(shutil.rmtree, os.environ["TILIK_KEY_DIR"], True)
 sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_models import build_colour_model, write_pack  # noqa: E402
