@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
         self.act_export_csv = A("actExportCsv", self.export_csv_dialog, "Ctrl+E", "export")
         self.act_export_pdf = A("actExportPdf", self.export_pdf_dialog, "Ctrl+Shift+E", "export")
         self.act_verify = A("actVerify", self.verify_chain, None, "verify")
+        self.act_close_shift = A("actCloseShift", self.close_shift, None, "verify")
         self.act_find = A("actFind", self.focus_history_search, QKeySequence.StandardKey.Find)
         self.act_confirm = A("actConfirm", lambda: self._review_shortcut("confirm"), "Alt+C", "confirm")
         self.act_overturn = A("actOverturn", lambda: self._review_shortcut("overturn"), "Alt+X", "overturn")
@@ -235,7 +236,8 @@ class MainWindow(QMainWindow):
         self.menu_mode.addAction(self.act_reload)
         self.menu_inspect = bar.addMenu("")
         for a in (self.act_camera, self.act_capture, self.act_cancel, None, self.act_confirm, self.act_overturn,
-                  self.act_escalate, None, self.act_find, self.act_verify, None, self.act_settings):
+                  self.act_escalate, None, self.act_find, self.act_verify, self.act_close_shift, None,
+                  self.act_settings):
             self.menu_inspect.addSeparator() if a is None else self.menu_inspect.addAction(a)
         self.menu_help = bar.addMenu("")
         self.menu_help.addAction(self.act_shortcuts)
@@ -463,6 +465,8 @@ class MainWindow(QMainWindow):
             self.act_export_pdf: (self.tr("Export history as P&DF…"), self.tr("A PDF report of the inspections "
                                                                       "matching the history filter")),
             self.act_verify: (self.tr("&Verify log chain"), self.tr("Check that no record in the log was changed")),
+            self.act_close_shift: (self.tr("C&lose shift…"), self.tr("Verify the log and note its signed head, to "
+                                                                 "print or send elsewhere")),
             self.act_find: (self.tr("&Search history"), self.tr("Search the inspection log (Ctrl+F)")),
             self.act_confirm: (self.tr("Review: c&onfirm"), self.tr("The selected verdict is right (Alt+C)")),
             self.act_overturn: (self.tr("Review: o&verturn"), self.tr("The selected verdict is wrong (Alt+X)")),
@@ -651,6 +655,34 @@ class MainWindow(QMainWindow):
         self._chain_rid = self._submit(CallTask, self.log.verify_chain, check_files=check_files,
                                        on_ok=self._chain_checked, on_fail=self._chain_failed)
 
+    def close_shift(self) -> int:
+        """Verify the log and note its signed head as a close-shift anchor (in a worker); the head
+        is then shown to be printed or copied (issue #22). Returns the request id (0: no log)."""
+        if self.log is None:
+            self.statusBar().showMessage(self.log_problem or self.tr("The inspection log is not open."), 8000)
+            return 0
+        from inference.log.anchors import close_shift
+
+        self.statusBar().showMessage(self.tr("Closing the shift: checking the log…"))
+        return self._submit(CallTask, close_shift, self.log, self.reviewer_name(),
+                            on_ok=self._shift_closed, on_fail=self.report_failure)
+
+    def _shift_closed(self, closure: Any) -> None:
+        self.statusBar().clearMessage()
+        if not closure.ok:
+            self.show_error_dialog(RuntimeError(self.tr("The shift was NOT closed: the log is broken at {problem}. "
+                                                        "Nothing was noted; report it.").format(problem=closure.problem)))
+            return
+        head = closure.head
+        box = self.show_message(self.tr("Shift closed"), self.tr(
+            "The log was checked ({n} chained rows) and its signed head noted. Print this or send it "
+            "elsewhere; `tilik log verify --anchor SEQ:HASH` proves it later.").format(n=closure.checked))
+        box.setObjectName("closeShiftDialog")
+        box.setDetailedText(head.text())
+        box.setInformativeText(f"{head.seq}:{head.hash}")
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.last_shift_closure = closure
+
     def _chain_checked(self, status: Any) -> None:
         self.chain_status = status
         self._chain_time = time.strftime("%H:%M:%S")
@@ -670,6 +702,10 @@ class MainWindow(QMainWindow):
         if s is None:
             return self.tr("Log: chain not checked yet")
         if s.ok:
+            sig = getattr(s, "signature", None)
+            if sig is not None and sig.state not in ("this-station", "unsigned"):
+                # Intact, but the head was signed elsewhere (a log copied from another station).
+                return self.tr("Log: chain intact ✓ · signed by key {key}, not this station's").format(key=sig.key_id)
             return self.tr("Log: chain intact ✓")
         where = getattr(s, "where", "") or str(s.first_broken_id)
         return self.tr("Log: chain BROKEN at {where} — {reason}").format(where=where, reason=s.reason)

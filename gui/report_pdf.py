@@ -182,11 +182,22 @@ def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: 
 </body></html>"""
 
 
+def _signed_words(head: Any) -> str:
+    """The head's signature for the footer (issue #22): the same signed head is noted in the
+    station's anchors file, and ``tilik log verify`` checks it later."""
+    signed = getattr(head, "signed", None)
+    if signed is None or (signed.seq, signed.hash) != (head.seq, head.hash):
+        return " · head not signed"
+    return (f" · head signed by key {_e(signed.key_id)} (station {_e(signed.station)}) at {_e(signed.time_utc)}, "
+            f"signature {_e(signed.signature)}")
+
+
 def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str, *,
-                 include_private: bool = False, status: ChainStatus | None = None) -> int:
+                 include_private: bool = False, status: ChainStatus | None = None, head: Any = None) -> int:
     """Write one page per record to ``out`` (PDF); returns the number of pages.
 
-    ``status`` is the chain verification to print in the footer (verified now when None).
+    ``status`` is the chain verification to print in the footer (verified now when None);
+    ``head`` the signed head (:class:`inference.log.anchors.CurrentHead`) it prints beside it.
     """
     _ensure_gui_app()
     from PySide6.QtCore import QMarginsF, QRectF, QSizeF, QUrl
@@ -202,7 +213,7 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
     chain_words = (f"chain verified intact ({status.checked} rows)" if status.ok
                    else f"CHAIN BROKEN at {status.where}: {status.reason}")
     footer = (f"Printed {_e(when)} from {_e(log.path.name)} · log head {status.head_seq}:{_e(status.head_hash)} · "
-              f"{_e(chain_words)}")
+              f"{_e(chain_words)}{_signed_words(head)}")
 
     writer = QPdfWriter(str(out))
     writer.setTitle("Tilik inspection report")
@@ -256,12 +267,21 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
 
 def export_pdf(log: Any, q: LogQuery | None, out: Path | str, *, include_private: bool = False,
                max_pages: int = 5000) -> int:
-    """Report every inspection matching ``q`` (oldest first), one page each; returns pages written."""
+    """Report every inspection matching ``q`` (oldest first), one page each; returns pages written.
+    The log's signed head is printed in the footer and noted in the station's anchors file."""
     from dataclasses import replace
 
+    from inference.log import anchors
+
+    head = anchors.current_head(log)
+    status = log.verify_chain()
     records = []
     for rec in log.iter_records(replace(q or LogQuery(), newest_first=False)):
         records.append(rec)
         if len(records) > max_pages:
             raise StorageError(f"More than {max_pages} inspections match; narrow the filters for a printable report.")
-    return write_report(log, records, out, include_private=include_private)
+    if (status.head_seq, status.head_hash) != (head.seq, head.hash):
+        head = anchors.current_head(log)  # rows were recorded meanwhile: print the head that was verified
+    pages = write_report(log, records, out, include_private=include_private, status=status, head=head)
+    anchors.note_head(log, "pdf", target=out, head=head)
+    return pages

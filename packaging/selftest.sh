@@ -11,6 +11,8 @@ export TILIK_DATA_DIR="$tmp/data" TILIK_SETTINGS="$tmp/settings.ini" TILIK_PACKS
 unset DISPLAY WAYLAND_DISPLAY
 
 "$exe" self-test
+# The log's signing key (cryptography's compiled backend must be in the bundle, issue #22).
+"$exe" log key >/dev/null || { echo "FAILED: the frozen app cannot make the station signing key"; exit 1; }
 
 out="$(QT_QPA_PLATFORM=offscreen TILIK_EXIT_AFTER_READY=1 timeout 120 "$exe" 2>&1)" || {
     echo "$out"; echo "FAILED: the frozen app did not start offscreen"; exit 1; }

@@ -9,6 +9,8 @@
 - ``tilik log settings [KEY VALUE --by NAME]``: show or change the storage policy;
 - ``tilik log push --to URL`` and ``--central URL`` on verify/list/show/export: the central copy
   on a PostgreSQL server (:mod:`tilik.central_cmd`).
+- ``tilik log close-shift [--by NAME] [--out FILE]``: verify, then print and note the signed head;
+- ``tilik log key``: this station's signing key id and public key.
 
 The database is ``--db``, else ``TILIK_DB``, else the default log in the user data folder. Read
 commands open it read-only and never create it.
@@ -69,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_db(p)
     p.add_argument("--no-files", action="store_true", help="skip re-hashing the stored images (faster)")
     p.add_argument("--anchor", metavar="SEQ:HASH", help="also prove the row at SEQ still has HASH (noted earlier)")
+    p.add_argument("--trust-key", dest="trust_keys", action="append", default=[], metavar="KEYID",
+                   help="accept a head signed by this station key (repeatable); this station's own key is always")
+    p.add_argument("--no-anchors", action="store_true",
+                   help="do not check the heads noted in this station's anchors file")
     p.add_argument("--json", action="store_true")
     central_cmd.add_central_option(p, station=True, deep=True)
 
@@ -109,6 +115,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="an empty or new folder")
     p.add_argument("--include-unreviewed", action="store_true", help="use the machine's label for unreviewed ones")
     p.add_argument("--include-thumbnails", action="store_true", help="also export thumbnail-only records")
+
+    p = sub.add_parser("close-shift", help="verify the log, then print and note its signed head (an anchor)")
+    _add_db(p)
+    p.add_argument("--by", default="", help="who closes the shift (recorded with the anchor)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="also save the signed head to FILE (JSON)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("key", help="this station's signing key: id, public key, where it is kept")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("settings", help="show the storage policy, or change one setting")
     _add_db(p)
@@ -151,7 +166,10 @@ def _open(args: argparse.Namespace, *, write: bool = False) -> Any:
 
     if write:
         return InspectionLog.open(args.db, create=False)
-    return InspectionLog.open(args.db, read_only=True)
+    log = InspectionLog.open(args.db, read_only=True)
+    if log.open_note:
+        sys.stderr.write(log.open_note + "\n")  # read-only media: say how it was read
+    return log
 
 
 def _jsonable(value: Any) -> Any:
@@ -185,24 +203,75 @@ def _verify(args: argparse.Namespace, out: Any) -> int:
         anchor = (int(seq), digest.lower())
     if args.central is not None:
         return central_cmd.verify(args, out)
+    trusted = [k.strip().lower() for k in args.trust_keys]
     with _open(args) as log:
         integrity = log.integrity_check()
-        status = log.verify_chain(check_files=not args.no_files, anchor=anchor)
+        status = log.verify_chain(check_files=not args.no_files, anchor=anchor, trusted_keys=trusted,
+                                  use_anchors=not args.no_anchors)
     ok = status.ok and integrity == "ok"
     if args.json:
         out.write(json.dumps({"ok": ok, "integrity": integrity, **asdict(status), "where": status.where}) + "\n")
         return EXIT_OK if ok else EXIT_BROKEN
     if integrity != "ok":
         out.write(f"LOG DAMAGED: SQLite's integrity check failed: {integrity}\n")
+    signature = status.signature
     if status.ok:
         files = "" if args.no_files else f", {status.files_checked} stored files re-hashed"
-        out.write(f"Log intact: {status.checked} chained rows verified{files}.\n"
-                  f"Head: {status.head_seq}:{status.head_hash}\n"
-                  "Keep this head somewhere else; `tilik log verify --anchor` proves it later.\n")
+        anchors = f", {status.anchors_checked} recorded anchors checked" if status.anchors_checked else ""
+        out.write(f"Log intact: {status.checked} chained rows verified{files}{anchors}.\n"
+                  f"Head: {status.head_seq}:{status.head_hash}\n")
+        if signature is not None:
+            out.write(signature.text + "\n")
+        out.write("Keep this head somewhere else (`tilik log close-shift` notes and prints it); "
+                  "`tilik log verify --anchor` proves it later.\n")
     else:
-        out.write(f"LOG BROKEN at {status.where}: {status.reason}\n"
+        where = status.where if status.first_broken_table or status.first_broken_seq is not None else "the head"
+        if signature is not None and not signature.ok and status.reason == signature.text:
+            where = "the head's signature"
+        out.write(f"LOG BROKEN at {where}: {status.reason}\n"
                   f"({status.checked} rows before it verified.)\n")
+        if signature is not None and status.reason != signature.text:
+            out.write(signature.text + "\n")
     return EXIT_OK if ok else EXIT_BROKEN
+
+
+def _close_shift(args: argparse.Namespace, out: Any) -> int:
+    from inference.log import anchors
+    from inference.log.recording import default_operator
+
+    by = (args.by or default_operator()).strip()
+    with _open(args, write=True) as log:  # write access: an old log is upgraded and signed first
+        closure = anchors.close_shift(log, by)
+    if not closure.ok or closure.anchor is None:
+        out.write(f"NOT CLOSED: the log is broken at {closure.problem}\n"
+                  "Nothing was noted. Run `tilik log verify` and report it.\n")
+        return EXIT_BROKEN
+    anchor, head = closure.anchor, closure.head
+    if args.out is not None:
+        anchors.write_head_file(args.out, head, what=f"shift closed by {by or '?'} at {anchor.recorded_utc}")
+    if args.json:
+        out.write(json.dumps({"ok": True, "anchor": anchor.as_dict()}) + "\n")
+        return EXIT_OK
+    out.write(f"Shift closed by {by or '?'} at {anchor.recorded_utc[:19].replace('T', ' ')} UTC; "
+              f"{closure.checked} chained rows verified.\n{head.text()}\n"
+              f"Noted in {anchors.anchors_path()}" + (f" and saved to {args.out}" if args.out else "") + ".\n"
+              "Print or send this head elsewhere: `tilik log verify --anchor SEQ:HASH` proves it later.\n")
+    return EXIT_OK
+
+
+def _key(args: argparse.Namespace, out: Any) -> int:
+    from inference.log.recording import default_station
+    from inference.log.signing import StationKey
+
+    key = StationKey.load_or_create()
+    data = {"key_id": key.key_id, "algorithm": "ed25519", "public_key": key.public_key_hex,
+            "station": default_station(), "private_key_file": str(key.path)}
+    if args.json:
+        out.write(json.dumps(data) + "\n")
+        return EXIT_OK
+    out.write(f"Station key id: {key.key_id} (Ed25519)\nPublic key:     {key.public_key_hex}\n"
+              f"Station:        {data['station']}\nPrivate key:    {key.path} (never leaves this computer)\n")
+    return EXIT_OK
 
 
 def _list(args: argparse.Namespace, out: Any) -> int:
@@ -288,7 +357,7 @@ def _export(args: argparse.Namespace, out: Any) -> int:
             from inference.log.csv_export import export_csv
 
             n = export_csv(log, args.out, q, include_private=args.include_private)
-            out.write(f"{n} inspections written to {args.out}\n")
+            out.write(f"{n} inspections written to {args.out} (signed log head in {args.out}.head.json)\n")
             return EXIT_OK
         try:
             from gui.report_pdf import export_pdf  # Qt is loaded only for PDF reports
@@ -309,11 +378,22 @@ def _export(args: argparse.Namespace, out: Any) -> int:
 def _dataset(args: argparse.Namespace, out: Any) -> int:
     from inference.log.dataset import export_dataset
 
+    from inference.log import anchors
+
     with _open(args) as log:
+        head = anchors.current_head(log)  # read first: the dataset covers at most this head
         summary = export_dataset(log, args.out, _query(args, limit=None), include_unreviewed=args.include_unreviewed,
                                  include_thumbnails=args.include_thumbnails)
-    out.write(summary.text() + "\n")
+        # The signed head travels inside the dataset folder and is noted (issue #22).
+        anchors.write_head_file(Path(args.out) / "log-head.json", head, what="the log head this dataset covers")
+        anchor = anchors.note_head(log, "dataset", target=args.out, head=head)
+    out.write(summary.text() + "\n" + _noted(anchor))
     return EXIT_OK
+
+
+def _noted(anchor: Any) -> str:
+    signed = f" (signed by key {anchor.signed.key_id})" if anchor.signed else " (unsigned)"
+    return f"Log head {anchor.seq}:{anchor.hash}{signed} noted as an anchor.\n"
 
 
 def _settings(args: argparse.Namespace, out: Any) -> int:
@@ -337,7 +417,8 @@ def _settings(args: argparse.Namespace, out: Any) -> int:
 
 
 _COMMANDS = {"verify": _verify, "list": _list, "show": _show, "review": _review, "export": _export,
-             "dataset": _dataset, "settings": _settings, "push": central_cmd.push}
+             "dataset": _dataset, "settings": _settings, "push": central_cmd.push,
+             "close-shift": _close_shift, "key": _key}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ import json
 import math
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from inference.log.models import TABLE_NOUNS, ChainStatus
 from inference.log.schema import GENESIS_HASH
@@ -97,12 +97,15 @@ def _resolve(media_root: Path, relative: str) -> Path | None:
 
 
 def verify(conn: sqlite3.Connection, tables: tuple[str, ...], media_root: Path, *,
-           check_files: bool = True, anchor: tuple[int, str] | None = None) -> ChainStatus:
+           check_files: bool = True, anchor: tuple[int, str] | None = None,
+           anchors: Sequence[tuple[int, str, str]] = ()) -> ChainStatus:
     """Walk the whole chain in ``seq`` order; stop at the first row that fails and say why.
 
     Reads one row at a time from each table (merged by ``seq``), so memory stays flat for a
     log of any size. With ``check_files`` every stored image and heatmap is re-hashed (each
-    distinct file once).
+    distinct file once). ``anchor`` is a head the user noted; ``anchors`` are recorded ones
+    (``(seq, hash, "noted by ...")``, see :mod:`inference.log.anchors`): each row they name must still have
+    that hash and the chain must not end before it.
     """
     head = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
     head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
@@ -111,7 +114,11 @@ def verify(conn: sqlite3.Connection, tables: tuple[str, ...], media_root: Path, 
     checked = 0
     files_checked = 0
     file_ok: dict[str, str | None] = {}
-    anchor_seen = anchor is None
+    wanted: dict[int, list[tuple[str, str]]] = {}
+    if anchor is not None:
+        wanted.setdefault(int(anchor[0]), []).append((anchor[1], "you noted"))
+    for a_seq, a_hash, what in anchors:
+        wanted.setdefault(int(a_seq), []).append((a_hash, what))
 
     def broken(table: str | None, row: Mapping[str, Any] | None, seq: int | None, reason: str) -> ChainStatus:
         return ChainStatus(ok=False, checked=checked, first_broken_id=(row or {}).get("id"), reason=reason,
@@ -137,12 +144,11 @@ def verify(conn: sqlite3.Connection, tables: tuple[str, ...], media_root: Path, 
             return broken(table, row, seq,
                           f"{noun} (chain position {seq}) does not match its hash: it was edited after "
                           "it was written, or the row before it was rewritten or removed.")
-        if anchor is not None and seq == anchor[0]:
-            if row["hash"] != anchor[1]:
+        for a_hash, what in wanted.get(seq, ()):
+            if row["hash"] != a_hash:
                 return broken(table, row, seq,
-                              f"{noun} (chain position {seq}) no longer has the hash you noted "
-                              f"({anchor[1][:16]}…): the log was rewritten from that point on.")
-            anchor_seen = True
+                              f"{noun} (chain position {seq}) no longer has the hash {what} "
+                              f"({a_hash[:16]}…): the log was rewritten from that point on.")
         if check_files:
             for file_col, sha_col, what in FILE_COLUMNS.get(table, ()):
                 relative, want = row.get(file_col), row.get(sha_col)
@@ -174,10 +180,11 @@ def verify(conn: sqlite3.Connection, tables: tuple[str, ...], media_root: Path, 
         return broken(None, None, last_seq,
                       "the log's head record does not match its newest row: rows were added or "
                       "removed outside Tilik.")
-    if not anchor_seen:
-        assert anchor is not None
-        return broken(None, None, anchor[0],
-                      f"chain position {anchor[0]} that you noted is no longer in the log "
-                      f"(it ends at {last_seq}): rows were removed.")
+    beyond = sorted(s for s in wanted if s > last_seq)
+    if beyond:
+        what = wanted[beyond[-1]][0][1]
+        return broken(None, None, beyond[-1],
+                      f"chain position {beyond[-1]} ({what}) is no longer in the log "
+                      f"(it ends at {last_seq}): rows were removed, or this is an older copy of the log.")
     return ChainStatus(ok=True, checked=checked, head_seq=head_seq, head_hash=head_hash,
                        files_checked=files_checked)

@@ -99,15 +99,22 @@ def export_csv(log: Any, out: Path | str | TextIO, q: LogQuery | None = None, *,
     query = replace(q or LogQuery(), newest_first=False)
     records = log.iter_records(query)
     if isinstance(out, (str, Path)):
+        from inference.log import anchors
+
         path = Path(out)
+        head = anchors.current_head(log)  # read first: the export covers at most this head
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-                return write_csv(records, fh, include_private=include_private)
+                n = write_csv(records, fh, include_private=include_private)
         except OSError as exc:
             from inference.log.media import storage_error_from_os
 
             raise storage_error_from_os(exc, f"the CSV file {path}") from exc
+        # The signed head travels beside the CSV (a CSV has no place for it) and is noted (issue #22).
+        anchors.write_head_file(path.with_name(path.name + ".head.json"), head, what=f"the log head {path.name} covers")
+        anchors.note_head(log, "csv", target=path, head=head)
+        return n
     if not hasattr(out, "write"):
         raise StorageError(f"Cannot write CSV to {out!r}.")
     return write_csv(records, out, include_private=include_private)

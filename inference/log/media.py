@@ -318,6 +318,10 @@ class MediaStore:
                 if final in fresh or self._already_stored(final, item.data, sha):
                     continue
                 if not final.parent.is_dir():
+                    if not self.root.is_dir():
+                        # Private like the database (issue #22): images of customers and patients.
+                        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+                        os.chmod(self.root, 0o700)
                     final.parent.mkdir(parents=True, exist_ok=True)
                     # A new folder's own entry must reach the disk too, or a power cut could lose it.
                     folders[final.parent.parent] = None

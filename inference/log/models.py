@@ -215,6 +215,10 @@ class ChainStatus:
     head_seq: int = 0
     head_hash: str = ""
     files_checked: int = 0
+    # Log signing (issue #22): who signed the head, and how many recorded anchors were checked.
+    signature: "HeadCheck | None" = None
+    anchors_checked: int = 0
+    log_id: str = ""
 
     @property
     def where(self) -> str:
@@ -225,6 +229,24 @@ class ChainStatus:
         if self.first_broken_id is None:
             return f"chain position {self.first_broken_seq}"
         return f"{noun} {self.first_broken_id}"
+
+
+@dataclass(frozen=True)
+class HeadCheck:
+    """Who signed the log's head, in words (see :mod:`inference.log.signing`).
+
+    ``state``: ``this-station`` (this computer's key), ``trusted`` (a key you named),
+    ``recorded`` (a key recorded in the log that this computer does not hold), ``foreign`` (another
+    key took over a log this station signed before), ``unsigned`` (a log made before signing),
+    ``invalid`` (forged, removed or not matching the head). ``ok`` False means tampering.
+    """
+
+    state: str
+    ok: bool
+    text: str
+    key_id: str | None = None
+    station: str | None = None
+    time_utc: str | None = None
 
 
 TABLE_NOUNS = {

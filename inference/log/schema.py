@@ -182,6 +182,26 @@ CREATE UNIQUE INDEX signature_references_origin ON signature_references (origin_
     WHERE origin_station IS NOT NULL;
 """
 
+# v3 (log signing, issue #22): the public keys of the stations that sign this log's head, and the
+# head's signature, kept in chain_head beside the head it signs (see inference/log/signing.py).
+# station_keys is append-only but not chained: a key proves itself (key_id is the SHA-256 of the
+# public key) and chaining it would move every later row's seq.
+V3_SIGNING = """
+CREATE TABLE station_keys (
+    key_id          TEXT PRIMARY KEY,
+    algorithm       TEXT NOT NULL CHECK (algorithm IN ('ed25519')),
+    public_key      TEXT NOT NULL,
+    station         TEXT NOT NULL,
+    time_utc        TEXT NOT NULL,
+    first_seq       INTEGER NOT NULL
+) STRICT;
+""" + _append_only("station_keys") + """
+ALTER TABLE chain_head ADD COLUMN sig_station TEXT;
+ALTER TABLE chain_head ADD COLUMN sig_key_id TEXT;
+ALTER TABLE chain_head ADD COLUMN sig_time_utc TEXT;
+ALTER TABLE chain_head ADD COLUMN sig_value TEXT;
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -195,7 +215,8 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inspections, reviews, settings and the hash chain", V1),
     Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
-    Migration(3, "shared references: the origin of references and retirements pulled from the central server",
+    Migration(3, "station signing keys; the chain head's signature", V3_SIGNING),
+    Migration(4, "shared references: the origin of references and retirements pulled from the central server",
               V_SHARED_REFERENCES),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
@@ -206,10 +227,15 @@ CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
     2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
     3: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
 }
+# Version from which every head is signed (its keys in station_keys).
+SIGNED_FROM_VERSION = 3
 
 
 def chained_tables(version: int) -> tuple[str, ...]:
-    return CHAINED_TABLES_BY_VERSION.get(version, CHAINED_TABLES_BY_VERSION[CURRENT_VERSION])
+    """The chained tables a file of schema ``version`` has: those of the newest entry at or below
+    it (a migration that adds no chained table needs no entry)."""
+    known = [v for v in CHAINED_TABLES_BY_VERSION if v <= max(version, 1)]
+    return CHAINED_TABLES_BY_VERSION[max(known)]
 
 
 def user_version(conn: sqlite3.Connection) -> int:

@@ -66,8 +66,9 @@ class InspectionLog:
     ...     log.add_review(rec.id, "confirm", by="supervisor")
     """
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, version: int, read_only: bool) -> None:
-        self._db = LogDatabase(path, conn, version, read_only)
+    def __init__(self, path: Path, conn: sqlite3.Connection, version: int, read_only: bool, *,
+                 ro_uri: str | None = None, note: str = "", private_copy: Path | None = None) -> None:
+        self._db = LogDatabase(path, conn, version, read_only, ro_uri=ro_uri, note=note, private_copy=private_copy)
         self.path = path
         self.read_only = read_only
         self.media = MediaStore(media_root_for(path))
@@ -87,15 +88,29 @@ class InspectionLog:
 
         ``create=False`` refuses to make a new empty log (the CLI's read commands use it, so a
         typo in ``--db`` is an error, not an empty but "intact" log). ``read_only`` opens with
-        SQLite's ``mode=ro``: every write then raises :class:`StorageError`.
+        SQLite's ``mode=ro``: every write then raises :class:`StorageError`; a log on read-only
+        media is read as an immutable file or from a private copy, and :attr:`open_note` says so.
+
+        A file that is an SQLite database but not a Tilik log is refused and left unchanged. A new
+        log is created 0600 (its folder 0700). From schema 3 on every write is signed with this
+        station's key (:mod:`inference.log.signing`), created at the first write.
         """
-        db, conn, version = connect(path, create=create, read_only=read_only, busy_timeout_s=busy_timeout_s,
-                                    schema_version=_schema_version)
+        opened = connect(path, create=create, read_only=read_only, busy_timeout_s=busy_timeout_s,
+                         schema_version=_schema_version)
         try:
-            return cls(db, conn, version, read_only)
+            log = cls(opened.path, opened.conn, opened.version, read_only, ro_uri=opened.uri, note=opened.note,
+                      private_copy=opened.private_copy)
         except BaseException:
-            conn.close()
+            opened.conn.close()
             raise
+        if opened.signed_at_open is not None:
+            log._db.note_key_registration(opened.signed_at_open)
+        return log
+
+    @property
+    def open_note(self) -> str:
+        """How a read-only log had to be opened (immutable file, private copy), or ""."""
+        return self._db.note
 
     @property
     def schema_version(self) -> int:
@@ -131,13 +146,16 @@ class InspectionLog:
         """The newest row's chain position and hash (write them down to anchor the log)."""
         return self._db.head()
 
-    def verify_chain(self, *, check_files: bool = True, anchor: tuple[int, str] | None = None) -> ChainStatus:
-        """Walk the whole hash chain and re-hash every stored file; name the first broken row.
+    def verify_chain(self, *, check_files: bool = True, anchor: tuple[int, str] | None = None,
+                     trusted_keys: Sequence[str] = (), use_anchors: bool = True) -> ChainStatus:
+        """Walk the whole hash chain and re-hash every stored file; name the first broken row;
+        check every anchor recorded for this log and who signed its head (``status.signature``).
 
         Uses its own read-only connection and one snapshot, so it sees a consistent log and does
         not hold up inspections being recorded meanwhile.
         """
-        return self._db.verify_chain(self.media.root, check_files=check_files, anchor=anchor)
+        return self._db.verify_chain(self.media.root, check_files=check_files, anchor=anchor,
+                                     trusted_keys=trusted_keys, use_anchors=use_anchors)
 
     def integrity_check(self) -> str:
         """SQLite's own page-level check: "ok" or the problems it found."""

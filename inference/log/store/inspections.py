@@ -26,7 +26,16 @@ from inference.log.staging import MediaStager, StagedInspection
 from inference.log.store.db import LogDatabase
 from inference.log.store.references import ReferenceRecords
 from inference.log.store.settings import SettingsLog
-from inference.log.store.values import app_version, bool_or_none, clean, dumps, finite, now, parse_time
+from inference.log.store.values import (
+    app_version,
+    bool_or_none,
+    clean,
+    dumps,
+    finite,
+    now,
+    parse_time,
+    person_name,
+)
 from inference.results import InspectionResult
 
 STAGE_GROUP = 32  # inspections whose files are written and flushed together by record_results
@@ -149,7 +158,7 @@ class InspectionRecorder:
         result, image_file, heatmap_file = staged.result, staged.image_file, staged.heatmap_file
         values: dict[str, Any] = {
             "time_utc": t, "utc_offset_min": off,
-            "operator": (operator or "").strip(), "station": (station or "").strip(), "mode": staged.mode,
+            "operator": person_name(operator), "station": (station or "").strip(), "mode": staged.mode,
             "app_version": app_version(),
             "source": None if omit_source else (result.source or None),
             "pack_id": result.pack_id, "pack_version": result.pack_version, "pack_sha256": result.pack_sha256,

@@ -10,7 +10,7 @@ from inference.errors import StorageError
 from inference.log.media import ImageInput, MediaStore, prepare_image
 from inference.log.models import RecordNotFoundError, SignatureReference, ValidationError
 from inference.log.store.db import LogDatabase
-from inference.log.store.values import clean, dicts, now, parse_time
+from inference.log.store.values import clean, dicts, now, parse_time, person_name
 
 REF_SELECT = ("SELECT s.*, x.time_utc AS _retired_at, x.retired_by AS _retired_by, x.why AS _retired_why "
               "FROM signature_references s LEFT JOIN reference_retirements x ON x.reference_id = s.id")
@@ -43,11 +43,10 @@ class ReferenceRecords:
               note: str = "") -> SignatureReference:
         """See :meth:`InspectionLog.enrol_reference`."""
         self.require_v2()
-        customer, who, document = clean(customer_id), clean(enrolled_by), clean(source_document)
+        customer, document = clean(customer_id), clean(source_document)
         if not customer:
             raise ValidationError("Enrolling a reference signature needs the customer or account id.")
-        if not who:
-            raise ValidationError("Enrolling a reference signature must say who enrolled it.")
+        who = person_name(enrolled_by, required="Enrolling a reference signature must say who enrolled it.")
         if not document:
             raise ValidationError("Say which document the reference signature comes from.")
         if image is None:
@@ -83,9 +82,10 @@ class ReferenceRecords:
     def retire(self, ref_id: int, by: str, why: str) -> SignatureReference:
         """See :meth:`InspectionLog.retire_reference`."""
         ref = self.get(ref_id)
-        who, reason = clean(by), clean(why)
-        if not who or not reason:
-            raise ValidationError("Retiring a reference signature must say who retires it and why.")
+        need = "Retiring a reference signature must say who retires it and why."
+        who, reason = person_name(by, required=need), clean(why)
+        if not reason:
+            raise ValidationError(need)
         if ref.retired:
             raise ValidationError(f"Reference signature {ref_id} was already retired by {ref.retired_by}.")
         t, off = now()

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 from inference.log.models import DECISIONS, InspectionRecord, Review, ValidationError
 from inference.log.store.db import LogDatabase
-from inference.log.store.values import app_version, clean, dicts, now, parse_time
+from inference.log.store.values import app_version, clean, dicts, now, parse_time, person_name
 
 
 def review_from_row(row: Mapping[str, Any]) -> Review:
@@ -28,9 +28,7 @@ class ReviewRecords:
         """See :meth:`InspectionLog.add_review`."""
         if decision not in DECISIONS:
             raise ValidationError(f"Decision '{decision}' is not one of {', '.join(DECISIONS)}.")
-        who = (by or "").strip()
-        if not who:
-            raise ValidationError("A review must say who made it.")
+        who = person_name(by, required="A review must say who made it.")
         note = (note or "").strip()
         corrected = clean(corrected_label)
         record = self.get_inspection(inspection_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from inference.log.models import MODES, ValidationError
 from inference.log.store.db import LogDatabase
-from inference.log.store.values import dumps, now, parse_time
+from inference.log.store.values import dumps, now, parse_time, person_name
 
 MISSING = object()
 
@@ -97,7 +97,7 @@ class SettingsLog:
         t, off = now()
         with self.db.write(f"the setting '{key}'") as conn:
             self.db.append(conn, "settings_log", {"time_utc": t, "utc_offset_min": off, "key": key,
-                                                  "value": text, "changed_by": (by or "").strip()})
+                                                  "value": text, "changed_by": person_name(by)})
 
     def history(self, key: str) -> list[dict[str, Any]]:
         """Every change of one setting, oldest first: time, value, changed_by."""

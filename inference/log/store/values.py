@@ -79,3 +79,32 @@ def dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     """A cursor's rows as column → value dicts."""
     names = [d[0] for d in cur.description]
     return [dict(zip(names, values)) for values in cur.fetchall()]
+
+
+# A person's name as recorded in the log (reviewer, operator): still free text, but one spelling
+# per person is more likely and a name cannot hide characters (issue #22).
+PERSON_NAME_MAX = 80
+
+
+def person_name(value: str | None, *, required: str | None = None) -> str:
+    """``value`` normalised for the log: Unicode NFC, inner whitespace collapsed to one space,
+    trimmed. Refused (:class:`ValidationError`) when it holds control or invisible formatting
+    characters (e.g. right-to-left overrides that make "chief" display as something else), is longer
+    than :data:`PERSON_NAME_MAX`, or has no letter or digit. "" is returned for an empty name unless
+    ``required`` (the message to raise) is given."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", str(value or ""))
+    bad = [c for c in text if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and not c.isspace()]
+    if bad:
+        raise ValidationError(f"A name cannot contain control or invisible characters (found U+{ord(bad[0]):04X}).")
+    text = " ".join(text.split())
+    if not text:
+        if required:
+            raise ValidationError(required)
+        return ""
+    if len(text) > PERSON_NAME_MAX:
+        raise ValidationError(f"A name is at most {PERSON_NAME_MAX} characters; got {len(text)}.")
+    if not any(c.isalnum() for c in text):
+        raise ValidationError(f"'{text}' is not a name: it has no letter or digit.")
+    return text

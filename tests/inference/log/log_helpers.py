@@ -58,7 +58,8 @@ def writer_command(db: Path, count: int, tag: str, go_file: Path | None = None, 
 def bulk_fill(db: Path, n: int) -> None:
     """Fill a fresh log with ``n`` plausible inspections in one SQL statement (seconds, not
     minutes), for paging tests. The rows have placeholder hashes: the chain is NOT valid over
-    them; the head is moved past them so rows recorded afterwards chain on normally."""
+    them; the head is moved past them (and signed with this station's key) so rows recorded
+    afterwards chain on normally."""
     conn = sqlite3.connect(db, isolation_level=None)
     try:
         # A throwaway test file: skip the WAL double write and the fsyncs while filling it.
@@ -92,6 +93,10 @@ def bulk_fill(db: Path, n: int) -> None:
         for _, sql in indexes:
             conn.execute(sql)
         conn.execute("UPDATE chain_head SET seq = ?, hash = printf('%064x', ?)", (n, n))
+        # Sign the moved head as Tilik would (this station's key), so later writes accept it.
+        from inference.log.store.db import station_signer
+
+        station_signer().sign(conn, n, f"{n:064x}", "2025-01-01T00:00:00.000000Z")
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = WAL")
     finally:
