@@ -185,6 +185,8 @@ def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: 
 def _signed_words(head: Any) -> str:
     """The head's signature for the footer (issue #22): the same signed head is noted in the
     station's anchors file, and ``tilik log verify`` checks it later."""
+    if head is None:  # a report from the central copy: its server is the anchor
+        return ""
     signed = getattr(head, "signed", None)
     if signed is None or (signed.seq, signed.hash) != (head.seq, head.hash):
         return " · head not signed"
@@ -273,15 +275,16 @@ def export_pdf(log: Any, q: LogQuery | None, out: Path | str, *, include_private
 
     from inference.log import anchors
 
-    head = anchors.current_head(log)
+    head = anchors.local_head(log)
     status = log.verify_chain()
     records = []
     for rec in log.iter_records(replace(q or LogQuery(), newest_first=False)):
         records.append(rec)
         if len(records) > max_pages:
             raise StorageError(f"More than {max_pages} inspections match; narrow the filters for a printable report.")
-    if (status.head_seq, status.head_hash) != (head.seq, head.hash):
+    if head is not None and (status.head_seq, status.head_hash) != (head.seq, head.hash):
         head = anchors.current_head(log)  # rows were recorded meanwhile: print the head that was verified
     pages = write_report(log, records, out, include_private=include_private, status=status, head=head)
-    anchors.note_head(log, "pdf", target=out, head=head)
+    if head is not None:
+        anchors.note_head(log, "pdf", target=out, head=head)
     return pages

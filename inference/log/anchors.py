@@ -175,6 +175,14 @@ def current_head(log: Any) -> CurrentHead:
     return CurrentHead(Path(log.path), first, seq, digest, signed)
 
 
+def local_head(log: Any) -> CurrentHead | None:
+    """:func:`current_head` for a station's own log; ``None`` for a reader of another copy (the
+    central server's, whose own append-only tables and verification are its anchor)."""
+    from inference.log.store import InspectionLog
+
+    return current_head(log) if isinstance(log, InspectionLog) else None
+
+
 def note_head(log: Any, kind: str, *, target: Path | str = "", by: str = "",
               head: CurrentHead | None = None) -> Anchor:
     """Record an anchor for an open log's head (or for ``head``, read before an export began)."""

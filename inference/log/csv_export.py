@@ -102,7 +102,7 @@ def export_csv(log: Any, out: Path | str | TextIO, q: LogQuery | None = None, *,
         from inference.log import anchors
 
         path = Path(out)
-        head = anchors.current_head(log)  # read first: the export covers at most this head
+        head = anchors.local_head(log)  # read first: the export covers at most this head
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", encoding="utf-8-sig", newline="") as fh:
@@ -112,8 +112,10 @@ def export_csv(log: Any, out: Path | str | TextIO, q: LogQuery | None = None, *,
 
             raise storage_error_from_os(exc, f"the CSV file {path}") from exc
         # The signed head travels beside the CSV (a CSV has no place for it) and is noted (issue #22).
-        anchors.write_head_file(path.with_name(path.name + ".head.json"), head, what=f"the log head {path.name} covers")
-        anchors.note_head(log, "csv", target=path, head=head)
+        if head is not None:
+            anchors.write_head_file(path.with_name(path.name + ".head.json"), head,
+                                    what=f"the log head {path.name} covers")
+            anchors.note_head(log, "csv", target=path, head=head)
         return n
     if not hasattr(out, "write"):
         raise StorageError(f"Cannot write CSV to {out!r}.")

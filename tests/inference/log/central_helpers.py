@@ -61,6 +61,13 @@ def rewrite_local(path: Path, table: str, row_id: int, column: str, value) -> in
             conn.execute(f"UPDATE {t} SET hash = ? WHERE id = ?", (h, row["id"]))
             prev = h
         conn.execute("UPDATE chain_head SET hash = ? WHERE id = 1", (prev,))
+        if "sig_value" in {r[1] for r in conn.execute("PRAGMA table_info(chain_head)")}:
+            # The dishonest station holds its own signing key: it re-signs the rewritten head, so
+            # only the central copy can tell (the gap docs/log.md says the server closes).
+            from inference.log.store.db import station_signer
+
+            head_seq = conn.execute("SELECT seq FROM chain_head WHERE id = 1").fetchone()[0]
+            station_signer().sign(conn, head_seq, prev, "2025-01-01T00:00:00.000000Z")
     finally:
         conn.close()
     return edited
