@@ -212,8 +212,9 @@ def preferred(packs: Iterable[Pack]) -> list[Pack]:
     for pack_id in sorted(by_id):
         bundled, user = by_id[pack_id].get("bundled"), by_id[pack_id].get("user")
         if bundled and user:
-            best_bundled, best_user = _best(bundled), _best(user)
-            chosen.append(best_user if overrides(best_user, best_bundled) else best_bundled)
+            best_bundled = _best(bundled)
+            winners = [p for p in user if overrides(p, best_bundled)]
+            chosen.append(_best(winners) if winners else best_bundled)
         else:
             chosen.append(_best(bundled or user or []))
     return chosen
