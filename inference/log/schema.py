@@ -183,6 +183,10 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inspections, reviews, settings and the hash chain", V1),
     Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
+    # Packs that cannot lie (issue 22): the manifest sets the thresholds and words of a verdict, so the
+    # record names it beside the model's hash. Nullable: rows before it keep their chain hashes.
+    Migration(3, "inspections.manifest_sha256: the pack manifest's SHA-256 beside the model's",
+              "ALTER TABLE inspections ADD COLUMN manifest_sha256 TEXT;"),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
@@ -194,7 +198,8 @@ CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
 
 
 def chained_tables(version: int) -> tuple[str, ...]:
-    return CHAINED_TABLES_BY_VERSION.get(version, CHAINED_TABLES_BY_VERSION[CURRENT_VERSION])
+    # A version that added columns but no chained table has the tables of the newest version below it.
+    return CHAINED_TABLES_BY_VERSION[max((v for v in CHAINED_TABLES_BY_VERSION if v <= version), default=1)]
 
 
 def user_version(conn: sqlite3.Connection) -> int:
