@@ -23,6 +23,7 @@ from inference.errors import PackError, PackUnusableError
 
 MANIFEST_MAX_BYTES = 2 << 20     # the largest bundled manifest (1,000 classes) is 80 KB
 CARD_MAX_BYTES = 1 << 20         # the largest bundled card is 24 KB
+CARD_IMAGE_MAX_BYTES = 16 << 20  # a plot the card shows; the largest bundled one is 1.2 MB
 MODEL_MAX_BYTES = 2 << 30        # protobuf's own limit for one ONNX file
 EXTERNAL_DATA_MAX_BYTES = 8 << 30
 _CHUNK = 1 << 20
@@ -116,13 +117,12 @@ def card_problem(name: object) -> str | None:
     return None
 
 
-def card_path(folder: Path, name: str) -> Path:
-    """The model card ``name`` of the pack in ``folder``: a regular file inside the folder.
+def inside_path(folder: Path, name: str, what: str, limit: int) -> Path:
+    """``folder/name`` as a regular file of at most ``limit`` bytes inside ``folder``.
 
-    Symlinks are followed, but where they lead must still be inside the pack. Raises
-    :class:`PackUnusableError` naming the problem.
+    Symlinks are followed, but where they lead must still be inside the folder. Raises
+    :class:`PackUnusableError` naming the problem (``what`` names the file).
     """
-    what = f"its model card '{name}'"
     problem = card_problem(name)
     if problem:
         raise PackUnusableError(f"{what} is not allowed: {problem}.")
@@ -141,16 +141,26 @@ def card_path(folder: Path, name: str) -> Path:
         raise PackUnusableError(f"{what} cannot be read ({exc.strerror or exc}).") from exc
     if not stat.S_ISREG(info.st_mode):
         raise PackUnusableError(f"{what} is not a regular file (a device, pipe or folder is never read).")
-    if info.st_size > CARD_MAX_BYTES:
-        raise PackUnusableError(_too_big(what, CARD_MAX_BYTES))
+    if info.st_size > limit:
+        raise PackUnusableError(_too_big(what, limit))
     return target
+
+
+def read_inside(folder: Path, name: str, what: str, limit: int) -> bytes:
+    """The bytes of :func:`inside_path`, read with the same limit."""
+    path = inside_path(folder, name, what, limit)
+    # The resolved path is no symlink: one put there since the check is refused, not followed.
+    return read_limited(path, limit, what, nofollow=True)
+
+
+def card_path(folder: Path, name: str) -> Path:
+    """The model card ``name`` of the pack in ``folder``: a regular file inside the folder."""
+    return inside_path(folder, name, f"its model card '{name}'", CARD_MAX_BYTES)
 
 
 def read_card(folder: Path, name: str) -> str:
     """The model card's text, checked as :func:`card_path` says and read with the size limit."""
-    path = card_path(folder, name)
-    # The resolved path is no symlink: one put there since the check is refused, not followed.
-    data = read_limited(path, CARD_MAX_BYTES, f"its model card '{name}'", nofollow=True)
+    data = read_inside(folder, name, f"its model card '{name}'", CARD_MAX_BYTES)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

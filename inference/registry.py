@@ -21,8 +21,9 @@ from typing import Iterable
 from inference import paths
 from inference.errors import ManifestError, PackError, PackNotFoundError, PackUnusableError
 from inference.manifest import FileRef, Manifest, load_manifest, parse_manifest_bytes
-from inference.packfiles import (EXTERNAL_DATA_MAX_BYTES, MANIFEST_MAX_BYTES, MODEL_MAX_BYTES, card_path,
-                                 hash_file, mismatch, read_card, read_limited, read_verified)
+from inference.packfiles import (CARD_IMAGE_MAX_BYTES, EXTERNAL_DATA_MAX_BYTES, MANIFEST_MAX_BYTES,
+                                 MODEL_MAX_BYTES, card_path, hash_file, mismatch, read_card, read_inside,
+                                 read_limited, read_verified)
 
 def sha256_file(path: Path) -> str:
     """SHA-256 hex digest of a regular file, read in chunks."""
@@ -124,6 +125,11 @@ class Pack:
             return read_card(self.folder, name)
         except PackUnusableError as exc:
             raise PackUnusableError(f"The model card of pack '{self.id}' cannot be shown: {exc}") from exc
+
+    def read_card_file(self, name: str) -> bytes:
+        """A file the model card shows (a plot), by its path in the pack: inside the pack, a
+        regular file, at most 16 MB; raises :class:`PackUnusableError` otherwise."""
+        return read_inside(self.folder, name, f"the model card's file '{name}'", CARD_IMAGE_MAX_BYTES)
 
     def require_usable(self) -> Manifest:
         """Return the manifest, or raise :class:`PackUnusableError` with the reason."""
