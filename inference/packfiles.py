@@ -117,11 +117,12 @@ def card_problem(name: object) -> str | None:
     return None
 
 
-def inside_path(folder: Path, name: str, what: str, limit: int) -> Path:
+def inside_path(folder: Path, name: str, what: str, limit: int, *, missing_ok: bool = False) -> Path | None:
     """``folder/name`` as a regular file of at most ``limit`` bytes inside ``folder``.
 
     Symlinks are followed, but where they lead must still be inside the folder. Raises
-    :class:`PackUnusableError` naming the problem (``what`` names the file).
+    :class:`PackUnusableError` naming the problem (``what`` names the file); a missing file gives
+    None when ``missing_ok``.
     """
     problem = card_problem(name)
     if problem:
@@ -130,6 +131,8 @@ def inside_path(folder: Path, name: str, what: str, limit: int) -> Path:
     try:
         target = (root / name).resolve(strict=True)
     except FileNotFoundError:
+        if missing_ok:
+            return None
         raise PackUnusableError(f"{what} is missing.") from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         raise PackUnusableError(f"{what} cannot be read ({exc}).") from exc
@@ -149,13 +152,15 @@ def inside_path(folder: Path, name: str, what: str, limit: int) -> Path:
 def read_inside(folder: Path, name: str, what: str, limit: int) -> bytes:
     """The bytes of :func:`inside_path`, read with the same limit."""
     path = inside_path(folder, name, what, limit)
+    assert path is not None
     # The resolved path is no symlink: one put there since the check is refused, not followed.
     return read_limited(path, limit, what, nofollow=True)
 
 
-def card_path(folder: Path, name: str) -> Path:
-    """The model card ``name`` of the pack in ``folder``: a regular file inside the folder."""
-    return inside_path(folder, name, f"its model card '{name}'", CARD_MAX_BYTES)
+def card_path(folder: Path, name: str, *, missing_ok: bool = False) -> Path | None:
+    """The model card ``name`` of the pack in ``folder``: a regular file inside the folder (None
+    when it is missing and ``missing_ok``: a pack without its card still runs)."""
+    return inside_path(folder, name, f"its model card '{name}'", CARD_MAX_BYTES, missing_ok=missing_ok)
 
 
 def read_card(folder: Path, name: str) -> str:

@@ -162,8 +162,8 @@ def check_pack(folder: Path, origin: str = "bundled") -> Pack:
         return Pack(folder, origin, None, f"The manifest could not be read ({type(exc).__name__}).")
     checked: list[str] = []
     try:
-        if manifest.raw.get("card"):
-            card_path(folder, manifest.raw["card"])
+        if manifest.raw.get("card"):  # missing is allowed (it is documentation); elsewhere, never
+            card_path(folder, manifest.raw["card"], missing_ok=True)
         for what, ref in _refs(manifest):
             actual = hash_file(folder / ref.file, MODEL_MAX_BYTES + EXTERNAL_DATA_MAX_BYTES, what)
             if actual != ref.sha256:

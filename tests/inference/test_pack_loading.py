@@ -168,3 +168,11 @@ def test_card_checked_again_when_it_is_read(tmp_path):
     (folder / "CARD.md").write_bytes(b"x" * (2 << 20))
     with pytest.raises(PackUnusableError, match="larger than the"):
         pack.read_card()
+
+
+def test_a_missing_card_leaves_the_pack_usable_and_says_so_when_shown(tmp_path):
+    model = build_colour_model()
+    pack = check_pack(write_pack(tmp_path / "colour", model, manifest=colour_manifest(model, card="CARD.md")))
+    assert pack.usable
+    with pytest.raises(PackUnusableError, match="model card 'CARD.md' is missing"):
+        pack.read_card()
