@@ -71,6 +71,14 @@ def read_limited(path: Path, limit: int, what: str, error: type[PackError] = Pac
     return data
 
 
+def require_regular(path: Path, limit: int, what: str) -> None:
+    """Refuse (PackUnusableError) unless ``path`` is a regular file of at most ``limit`` bytes."""
+    fd, size = _open_regular(Path(path), what, PackUnusableError)
+    os.close(fd)
+    if size > limit:
+        raise PackUnusableError(_too_big(what, limit))
+
+
 def hash_file(path: Path, limit: int, what: str) -> str:
     """SHA-256 of the regular file ``path``, streamed (for listing; loading uses :func:`read_verified`)."""
     fd, size = _open_regular(Path(path), what, PackUnusableError)

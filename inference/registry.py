@@ -23,7 +23,7 @@ from inference.errors import ManifestError, PackError, PackNotFoundError, PackUn
 from inference.manifest import FileRef, Manifest, load_manifest, parse_manifest_bytes
 from inference.packfiles import (CARD_IMAGE_MAX_BYTES, EXTERNAL_DATA_MAX_BYTES, MANIFEST_MAX_BYTES,
                                  MODEL_MAX_BYTES, card_path, hash_file, mismatch, read_card, read_inside,
-                                 read_limited, read_verified)
+                                 read_limited, read_verified, require_regular)
 
 def sha256_file(path: Path) -> str:
     """SHA-256 hex digest of a regular file, read in chunks."""
@@ -48,6 +48,9 @@ class Pack:
     manifest: Manifest | None
     problem: str | None = None
     checked_files: tuple[str, ...] = field(default=())
+    # False when the files' hashes were left to the loading (PackRegistry.get of an id only one
+    # folder claims): read_model/read_file hash every byte they hand on, so they are hashed once.
+    hashes_checked: bool = True
 
     @property
     def usable(self) -> bool:
@@ -148,10 +151,12 @@ def _refs(manifest: Manifest) -> list[tuple[str, FileRef]]:
     return out
 
 
-def check_pack(folder: Path, origin: str = "bundled") -> Pack:
+def check_pack(folder: Path, origin: str = "bundled", *, hashes: bool = True) -> Pack:
     """Validate ``folder/manifest.json``, its card, and the SHA-256 of every file it names.
 
-    Never raises for a broken pack: the pack comes back unusable with the reason.
+    ``hashes=False`` checks that every file is there (a regular file within the size limit) but
+    leaves its SHA-256 to :meth:`Pack.read_model` / :meth:`Pack.read_file`, which check it on the
+    bytes they load anyway. Never raises for a broken pack: it comes back unusable with the reason.
     """
     folder = Path(folder)
     try:
@@ -165,13 +170,16 @@ def check_pack(folder: Path, origin: str = "bundled") -> Pack:
         if manifest.raw.get("card"):  # missing is allowed (it is documentation); elsewhere, never
             card_path(folder, manifest.raw["card"], missing_ok=True)
         for what, ref in _refs(manifest):
+            if not hashes:
+                require_regular(folder / ref.file, MODEL_MAX_BYTES + EXTERNAL_DATA_MAX_BYTES, what)
+                continue
             actual = hash_file(folder / ref.file, MODEL_MAX_BYTES + EXTERNAL_DATA_MAX_BYTES, what)
             if actual != ref.sha256:
                 return Pack(folder, origin, manifest, mismatch(what, ref.sha256, actual))
             checked.append(ref.file)
     except PackError as exc:
         return Pack(folder, origin, manifest, str(exc))
-    return Pack(folder, origin, manifest, None, tuple(checked))
+    return Pack(folder, origin, manifest, None, tuple(checked), hashes_checked=hashes)
 
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)([-+].*)?$")
@@ -273,13 +281,15 @@ class PackRegistry:
         """The usable pack with this id; raises with the reason when it exists but is unusable.
 
         Unless everything was listed already, only the folders whose manifest claims ``pack_id``
-        (or, for an unreadable manifest, whose folder is named so) are checked and hashed.
+        (or, for an unreadable manifest, whose folder is named so) are checked. When one folder
+        claims it, its files are hashed as they are loaded (once), not here too; when several
+        do, they are hashed here, since which one is used depends on which are intact.
         """
         if self._packs is not None:
             candidates = [p for p in self._packs if p.id == pack_id]
         else:
-            candidates = [check_pack(sub, origin) for sub, origin in self._folders()
-                          if (_peek_id(sub) or sub.name) == pack_id]
+            claims = [(sub, origin) for sub, origin in self._folders() if (_peek_id(sub) or sub.name) == pack_id]
+            candidates = [check_pack(sub, origin, hashes=len(claims) > 1) for sub, origin in claims]
         chosen = preferred(candidates)
         if chosen:
             return chosen[0]

@@ -282,3 +282,24 @@ def test_get_reads_the_manifests_but_hashes_only_the_pack_asked_for(tmp_path):
     assert len(everything) == 4
     assert sorted(Path(p).parent.name for p in opened if p.endswith("model.onnx")) == [
         "colour", "colour-retrained", "other", "third"]
+
+
+def test_a_pack_only_one_folder_claims_is_hashed_once_as_it_is_loaded(tmp_path):
+    from tiny_models import solid
+
+    bundled = tmp_path / "bundled"
+    model = build_colour_model()
+    folder = write_pack(bundled / "colour", model)
+    pack = PackRegistry([(bundled, "bundled")]).get("colour")
+    assert pack.usable and not pack.hashes_checked and pack.checked_files == ()
+    assert Inspector(pack).classify(solid("blue")).label == "blue"  # hashed here, on the bytes loaded
+    from inference.inspector import clear_session_cache
+
+    clear_session_cache()
+    (folder / "model.onnx").write_bytes(model + b"\0")
+    pack = PackRegistry([(bundled, "bundled")]).get("colour")
+    with pytest.raises(PackUnusableError, match="does not match the manifest's SHA-256"):
+        Inspector(pack)  # still never runs unhashed bytes
+    os.remove(folder / "model.onnx")
+    with pytest.raises(PackUnusableError, match="model file 'model.onnx' is missing"):
+        PackRegistry([(bundled, "bundled")]).get("colour")
