@@ -18,7 +18,6 @@ import functools
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +26,7 @@ import jsonschema
 
 from inference.errors import ManifestError
 from inference.packfiles import MANIFEST_MAX_BYTES, card_problem, read_limited
+from inference.safejson import parse_json_bytes
 
 MAX_DEPTH = 32        # the bundled manifests nest 6 deep
 MAX_NUMBER_CHARS = 40  # a float64 needs at most ~25 characters; Python refuses ints over 4,300 digits
@@ -532,65 +532,9 @@ def validate_manifest(data: Any) -> Manifest:
     )
 
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-
-def _nesting_depth(text: str, limit: int) -> int:
-    """Deepest bracket nesting of JSON ``text`` outside strings; stops counting past ``limit``."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    depth = deepest = 0
-    for ch in brackets:
-        if ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    break
-        else:
-            depth -= 1
-    return deepest
-
-
-class _Refused(ValueError):
-    """A number the parser hooks refuse; the message completes "The manifest ..."."""
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _Refused(f"contains {name}, which is not a number a pack may use")
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_NUMBER_CHARS:
-        raise _Refused(f"contains a {len(text.lstrip('-'))}-digit integer (at most {MAX_NUMBER_CHARS} digits)")
-    return int(text)
-
-
-def _parse_float(text: str) -> float:
-    value = float(text) if len(text) <= MAX_NUMBER_CHARS else math.inf
-    if not math.isfinite(value):  # 1e999 parses as Infinity
-        raise _Refused(f"contains the number {text[:20]}{'…' if len(text) > 20 else ''}, "
-                       "which is too large or too long for a pack")
-    return value
-
-
 def parse_manifest_bytes(data: bytes, where: str = "The manifest") -> Any:
-    """Parse manifest JSON defensively (depth, NaN/Infinity, number length); raises ManifestError."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{where} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
-    depth = _nesting_depth(text, MAX_DEPTH)
-    if depth > MAX_DEPTH:
-        raise ManifestError(f"{where} nests more than {MAX_DEPTH} levels deep; it is not read.")
-    try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
-    except _Refused as exc:
-        raise ManifestError(f"{where} {exc}.") from None
-    except (ValueError, RecursionError) as exc:  # belt and braces: never let one file crash a listing
-        raise ManifestError(f"{where} could not be parsed ({exc}).") from exc
+    """Parse manifest JSON defensively (see :func:`inference.safejson.parse_json_bytes`)."""
+    return parse_json_bytes(data, where, ManifestError, max_depth=MAX_DEPTH, max_number_chars=MAX_NUMBER_CHARS)
 
 
 def load_manifest(path: Path) -> Manifest:
