@@ -564,17 +564,12 @@ class MainWindow(QMainWindow):
         self.set_mode(self.mode or "general", force=True)
 
     def usable_packs(self, mode: str) -> list[Any]:
-        """Usable packs of ``mode``, one per id, highest version (a user pack wins a tie)."""
-        from inference.registry import version_key
+        """Usable packs of ``mode``, one per id, chosen as the CLI chooses them (a user pack replaces
+        a bundled one only with a strictly higher release: inference.registry.preferred)."""
+        from inference.registry import preferred
 
-        best: dict[str, Any] = {}
-        for pack in self.all_packs:
-            if not pack.usable or pack.manifest.mode != mode or str(pack.folder) in self.pack_problems:
-                continue
-            cur = best.get(pack.id)
-            if cur is None or version_key(pack.version) >= version_key(cur.version):
-                best[pack.id] = pack
-        return [best[k] for k in sorted(best)]
+        return [p for p in preferred(p for p in self.all_packs if str(p.folder) not in self.pack_problems)
+                if p.manifest.mode == mode]
 
     def _classifiable(self, mode: str) -> bool:
         return True  # signature mode verifies (gui/signature_controller.py) instead of classifying

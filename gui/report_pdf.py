@@ -171,6 +171,7 @@ def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: 
 <h3>Provenance</h3>
 <table cellspacing="0" cellpadding="1" style="font-size:7.5pt">
 <tr><td>pack</td><td>{_e(rec.pack_id)} {_e(rec.pack_version)} · model SHA-256 {_e(rec.pack_sha256)}</td></tr>
+<tr><td>manifest</td><td>SHA-256 {_e(rec.manifest_sha256 or '— (recorded before manifests were hashed)')}</td></tr>
 <tr><td>run on</td><td>{_e(rec.provider)} · {_e(rec.app_version)}</td></tr>
 <tr><td>input image</td><td>SHA-256 {_e(rec.image_sha256)} · {_e(rec.image_width)}×{_e(rec.image_height)}</td></tr>
 <tr><td>stored file</td><td>{_e(rec.image_file or '—')}</td></tr>

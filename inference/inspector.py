@@ -1,7 +1,8 @@
 """The Inspector: runs one pack on images and turns its outputs into :class:`InspectionResult`s.
 
 Preprocessing, the decision policy and out-of-domain scoring are all read from the manifest, so a
-new pack needs a folder, not code. Sessions are cached per (model file, provider preference).
+new pack needs a folder, not code. Sessions are cached per (model file and its SHA-256s, provider
+preference) and made from the bytes that were hashed (:meth:`Pack.read_model`).
 """
 
 from __future__ import annotations
@@ -24,17 +25,23 @@ from inference.providers import LoadedSession, create_session, display_name
 from inference.registry import Pack, PackRegistry
 from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
 
-_SESSION_CACHE: dict[tuple[str, str, str | None], LoadedSession] = {}
+_SESSION_CACHE: dict[tuple, LoadedSession] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_session(path: Path, sha256: str, provider: str | None = None) -> LoadedSession:
-    """A cached onnxruntime session for a (checked) model file."""
-    key = (str(Path(path).resolve()), sha256, provider)
+def get_session(pack: Pack, role: str = "model", provider: str | None = None) -> LoadedSession:
+    """A cached onnxruntime session for the pack's ONNX file ``role`` ("model" or an extra_files key).
+
+    A new session gets the bytes read and hashed once (never the path): a file swapped after the
+    pack was checked fails its hash here instead of running. A cached one ran bytes with these hashes.
+    """
+    ref = pack.file_ref(role)
+    key = (str(pack.file_path(ref.file).resolve()), ref.sha256, tuple(e.sha256 for e in ref.external_data), provider)
     with _CACHE_LOCK:
         loaded = _SESSION_CACHE.get(key)
         if loaded is None:
-            loaded = create_session(path, provider)
+            data = pack.read_model(role)
+            loaded = create_session(data.model, provider, external_data=data.external_data, name=data.name)
             _SESSION_CACHE[key] = loaded
         return loaded
 
@@ -93,7 +100,7 @@ class Inspector:
             raise PackUnusableError(
                 f"Pack '{pack.id}' is a '{self.manifest.task}' pack; it cannot classify single images."
             )
-        self.loaded = get_session(pack.model_path, self.manifest.model.sha256, provider)
+        self.loaded = get_session(pack, "model", provider)
         self._check_signature()
         self._batchable = self._input_batch_dim_is_dynamic()
         self.guard: Guard | None = self._load_guard(provider) if use_guard else None
@@ -142,7 +149,7 @@ class Inspector:
             if policy is None:
                 return None
             def session_of(role: str):
-                return get_session(self.pack.extra_path(role), self.manifest.extra_files[role].sha256, provider).session
+                return get_session(self.pack, role, provider).session
 
             # The purifier is loaded (and its hash checked) with the pack, not at the first flagged image.
             purifier = session_of(policy.reformer["model"]) if policy.reformer.get("kind") == "purifier" else None
@@ -350,6 +357,7 @@ class Inspector:
             pack_id=m.id,
             pack_version=m.version,
             pack_sha256=m.model.sha256,
+            manifest_sha256=m.sha256,
             provider=self.provider,
             image_sha256=image.sha256,
             image_size=(image.width, image.height),

@@ -3,12 +3,21 @@
 A pack is described, not coded: everything the core needs to preprocess, run and interpret a
 model lives in ``manifest.json``. This module validates a manifest against :data:`SCHEMA`
 (jsonschema, draft 2020-12) and turns it into frozen dataclasses.
+
+A manifest may come from anyone (a user pack), so it is parsed defensively: at most
+:data:`~inference.packfiles.MANIFEST_MAX_BYTES` are read, the nesting depth is counted before the
+JSON parser sees the text, NaN/Infinity and absurdly long numbers are refused, and "integer" means
+an integer (``32.0`` is not one). The SHA-256 of the exact bytes parsed is kept
+(:attr:`Manifest.sha256`) so a result can name the manifest that produced it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -16,17 +25,28 @@ from typing import Any, Mapping
 import jsonschema
 
 from inference.errors import ManifestError
+from inference.packfiles import MANIFEST_MAX_BYTES, card_problem, read_limited
+from inference.safejson import parse_json_bytes
+
+MAX_DEPTH = 32        # the bundled manifests nest 6 deep
+MAX_NUMBER_CHARS = 40  # a float64 needs at most ~25 characters; Python refuses ints over 4,300 digits
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = (1,)
 
 _SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_FILE_NAME = {"type": "string", "minLength": 1, "pattern": r"^[^/\\:\x00]+$"}
 _FILE_REF = {
     "type": "object",
     "required": ["file", "sha256"],
     "properties": {
-        "file": {"type": "string", "minLength": 1, "pattern": r"^[^/\\]+$"},
+        "file": _FILE_NAME,
         "sha256": _SHA256,
+        # An ONNX model's external-data files: each one the model refers to must be listed (and is
+        # hashed and handed to onnxruntime from memory); a reference to an unlisted file fails.
+        "external_data": {"type": "array", "items": {
+            "type": "object", "required": ["file", "sha256"],
+            "properties": {"file": _FILE_NAME, "sha256": _SHA256}, "additionalProperties": False}},
     },
     "additionalProperties": True,
 }
@@ -225,15 +245,33 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+def _is_integer(checker: Any, value: Any) -> bool:
+    # jsonschema counts 32.0 as an integer; a size of 32.0 then crashes at classify.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(checker: Any, value: Any) -> bool:
+    # NaN passes every minimum/maximum check (all comparisons are false): never a number here.
+    return _is_integer(checker, value) or (isinstance(value, float) and math.isfinite(value))
+
+
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({"integer": _is_integer, "number": _is_number})
+_StrictValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
+_VALIDATOR = _StrictValidator(SCHEMA)
 
 
 @dataclass(frozen=True)
 class FileRef:
-    """An ONNX (or other) file of the pack with the SHA-256 it must have."""
+    """An ONNX (or other) file of the pack with the SHA-256 it must have, and its external-data files."""
 
     file: str
     sha256: str
+    external_data: tuple["FileRef", ...] = ()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "FileRef":
+        return cls(data["file"], data["sha256"],
+                   tuple(cls(e["file"], e["sha256"]) for e in data.get("external_data", ())))
 
 
 @dataclass(frozen=True)
@@ -321,6 +359,7 @@ class Manifest:
     intended_use: str
     limitations: str
     raw: Mapping[str, Any]
+    sha256: str = ""  # of the manifest.json bytes this was parsed from ("" when built from a dict)
 
     # Cached: a 1000-class pack asks for them for every image (cached_property writes to the
     # instance __dict__ directly, which a frozen dataclass allows).
@@ -344,6 +383,42 @@ def _path_of(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
+def _non_finite_at(data: Any) -> str | None:
+    """Path of the first NaN/Infinity anywhere in ``data`` (blocks the schema leaves untyped too)."""
+    try:  # the C encoder finds none in ~1 ms; the walk below only runs to name the place
+        json.dumps(data, allow_nan=False)
+        return None
+    except (ValueError, TypeError, RecursionError):
+        pass
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return where or "(top level)"
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}.{i}" if where else str(i)) for i, v in enumerate(value))
+    return None
+
+
+def _plain_class(item: Any) -> bool:
+    """Exactly what SCHEMA says of one ``classes`` item, in plain Python."""
+    return (isinstance(item, dict) and isinstance(item.get("name"), str) and len(item["name"]) >= 1
+            and isinstance(item.get("label"), str) and len(item["label"]) >= 1
+            and isinstance(item.get("description", ""), str))
+
+
+def _with_few_classes(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a long ``classes`` list cut to its first two items when every item passes
+    :func:`_plain_class`: jsonschema takes ~60 ms over 1,000 classes, this check ~1 ms, and any
+    item that fails it keeps the full list, so jsonschema still names the problem."""
+    classes = data.get("classes")
+    if isinstance(classes, list) and len(classes) > 2 and all(_plain_class(c) for c in classes):
+        return {**data, "classes": classes[:2]}
+    return data
+
+
 def validate_manifest(data: Any) -> Manifest:
     """Check ``data`` (parsed JSON) against the schema and cross-field rules; return a Manifest.
 
@@ -351,13 +426,16 @@ def validate_manifest(data: Any) -> Manifest:
     """
     if not isinstance(data, dict):
         raise ManifestError("The manifest is not a JSON object.")
+    where = _non_finite_at(data)
+    if where is not None:
+        raise ManifestError(f"The manifest is invalid at {where}: NaN and Infinity are not numbers a pack may use.")
     version = data.get("schema_version")
     if isinstance(version, int) and version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ManifestError(
             f"The manifest uses schema version {version}, but this Tilik understands only "
             f"version(s) {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}. Update Tilik or the pack."
         )
-    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
+    errors = sorted(_VALIDATOR.iter_errors(_with_few_classes(data)), key=lambda e: (len(e.absolute_path), e.message))
     if errors:
         first = errors[0]
         raise ManifestError(
@@ -408,6 +486,8 @@ def validate_manifest(data: Any) -> Manifest:
         )
     if guard and inp["color"] == "GRAY":
         raise ManifestError("The manifest is invalid at guard: the input guard needs an RGB or BGR model input.")
+    if "card" in data and (problem := card_problem(data["card"])):
+        raise ManifestError(f"The manifest is invalid at card: {problem}.")
 
     return Manifest(
         schema_version=data["schema_version"],
@@ -416,8 +496,8 @@ def validate_manifest(data: Any) -> Manifest:
         version=data["version"],
         task=data["task"],
         mode=data["mode"],
-        model=FileRef(data["model"]["file"], data["model"]["sha256"]),
-        extra_files={k: FileRef(v["file"], v["sha256"]) for k, v in data.get("extra_files", {}).items()},
+        model=FileRef.from_json(data["model"]),
+        extra_files={k: FileRef.from_json(v) for k, v in data.get("extra_files", {}).items()},
         input=InputSpec(
             name=inp["name"],
             height=inp["size"][0],
@@ -452,16 +532,15 @@ def validate_manifest(data: Any) -> Manifest:
     )
 
 
+def parse_manifest_bytes(data: bytes, where: str = "The manifest") -> Any:
+    """Parse manifest JSON defensively (see :func:`inference.safejson.parse_json_bytes`)."""
+    return parse_json_bytes(data, where, ManifestError, max_depth=MAX_DEPTH, max_number_chars=MAX_NUMBER_CHARS)
+
+
 def load_manifest(path: Path) -> Manifest:
-    """Read and validate ``path`` (a manifest.json file)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(f"The pack has no manifest.json ({path}).") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"The manifest {path} could not be read: {exc}") from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"The manifest {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from exc
-    return validate_manifest(data)
+    """Read (size-limited, regular file only), hash and validate ``path`` (a manifest.json file)."""
+    path = Path(path)
+    data = read_limited(path, MANIFEST_MAX_BYTES, f"The manifest {path}", ManifestError,
+                        missing=f"The pack has no manifest.json ({path}).")
+    manifest = validate_manifest(parse_manifest_bytes(data, f"The manifest {path}"))
+    return dataclasses.replace(manifest, sha256=hashlib.sha256(data).hexdigest())

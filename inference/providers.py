@@ -4,14 +4,22 @@ Preference: CUDA, DirectML, CoreML, then CPU, filtered by what the installed onn
 ``TILIK_PROVIDER`` (or an explicit argument, e.g. from the GUI settings) picks one by short name.
 The provider actually in use is read back from the session, never assumed: a GPU wheel lists CUDA
 even on machines where it then falls back to the CPU.
+
+A pack's models are handed to onnxruntime as bytes that were hashed as they were read (see
+:meth:`inference.registry.Pack.read_model`), never as a path it would open again. Their external
+data comes from memory too; onnxruntime is pointed at an empty folder for any other external file,
+so a model that refers to one the manifest does not list fails to load instead of reading it
+unhashed (from bytes it would otherwise look in the current directory).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import onnxruntime as ort
 
@@ -87,19 +95,41 @@ class LoadedSession:
         return display_name(self.provider)
 
 
-def create_session(model_path: Path, preference: str | None = None, *, threads: int | None = None) -> LoadedSession:
-    """Create a session for ``model_path`` on the best provider; report what is really used."""
+_EXTERNAL_FOLDER = "session.model_external_initializers_file_folder_path"
+
+
+def create_session(model: Path | bytes, preference: str | None = None, *, threads: int | None = None,
+                   external_data: Mapping[str, bytes] | None = None, name: str | None = None) -> LoadedSession:
+    """Create a session on the best provider and report what is really used.
+
+    ``model`` is the ONNX file's bytes (a pack's checked bytes, with ``external_data``: file name →
+    bytes for every external-data file the manifest lists; ``name`` names it in errors) or, for
+    benchmarks and tools, a path.
+    """
     providers = resolve_preference(preference)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; a CUDA fallback is reported through get_providers()
     if threads:
         options.intra_op_num_threads = threads
+    shown = name or (Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else "model")
     try:
-        session = ort.InferenceSession(str(model_path), sess_options=options, providers=providers)
+        if isinstance(model, (bytes, bytearray, memoryview)):
+            with tempfile.TemporaryDirectory(prefix="tilik-no-external-") as empty:
+                options.add_session_config_entry(_EXTERNAL_FOLDER, empty)
+                if external_data:
+                    names = list(external_data)
+                    options.add_external_initializers_from_files_in_memory(
+                        names, [external_data[n] for n in names], [len(external_data[n]) for n in names])
+                session = ort.InferenceSession(bytes(model), sess_options=options, providers=providers)
+        else:
+            session = ort.InferenceSession(str(model), sess_options=options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt models
-        raise PackUnusableError(
-            f"The model file {Path(model_path).name} could not be loaded by onnxruntime: {exc}"
-        ) from exc
+        if "xternal" in str(exc):
+            raise PackUnusableError(
+                f"The model file {shown} refers to external data that its manifest does not list "
+                f"(only files listed under external_data, with their SHA-256, are loaded): {exc}"
+            ) from exc
+        raise PackUnusableError(f"The model file {shown} could not be loaded by onnxruntime: {exc}") from exc
     in_use = session.get_providers()
     return LoadedSession(session, in_use[0] if in_use else "CPUExecutionProvider", tuple(providers))

@@ -94,6 +94,9 @@ class InspectionResult:
     timings: Timings
     guard: GuardVerdict | None = None
     mitigated: MitigatedVerdict | None = None
+    # SHA-256 of the manifest.json whose thresholds and policy made this verdict ("" when unknown):
+    # the model's hash alone does not pin the decision.
+    manifest_sha256: str = ""
 
     def to_json_dict(self, *, heatmap_path: str | None = None) -> dict[str, Any]:
         """The JSON object ``tilik classify --json`` prints for this result."""
@@ -102,6 +105,7 @@ class InspectionResult:
             "pack": self.pack_id,
             "pack_version": self.pack_version,
             "pack_sha256": self.pack_sha256,
+            "manifest_sha256": self.manifest_sha256,
             "provider": self.provider,
             "label": self.label,
             "display_label": self.display_label,

@@ -91,13 +91,15 @@ EXTRA_COMMANDS = _extra_commands()
 # -- packs ------------------------------------------------------------------------------------------
 def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
     from inference.providers import display_name, resolve_preference
-    from inference.registry import PackRegistry
+    from inference.registry import PackRegistry, preferred
 
     provider = display_name(resolve_preference(args.provider)[0])
     packs = PackRegistry().all()
+    in_use = {p.id: p for p in preferred(packs)}  # what `classify --pack ID` would run
     rows = []
     for pack in packs:
         m = pack.manifest
+        used = in_use.get(pack.id)
         rows.append({
             "id": pack.id,
             "name": m.name if m else None,
@@ -108,9 +110,14 @@ def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
             "origin": pack.origin,
             "folder": str(pack.folder),
             "usable": pack.usable,
+            "in_use": used is not None and used.folder == pack.folder,
             "provider": provider if pack.usable else None,
             "reason": pack.problem,
+            "manifest_sha256": pack.manifest_sha256,
         })
+        if pack.usable and not rows[-1]["in_use"]:
+            rows[-1]["reason"] = (f"not used: the {used.origin} pack {used.version} is (a user pack replaces a "
+                                  f"bundled one only with a strictly higher release version)")
     if args.json:
         for row in rows:
             out.write(json.dumps(row) + "\n")
@@ -119,7 +126,8 @@ def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
         out.write("No model packs found.\n")
         return EXIT_OK
     for row in rows:
-        state = f"usable on {row['provider']}" if row["usable"] else f"UNUSABLE: {row['reason']}"
+        state = (f"UNUSABLE: {row['reason']}" if not row["usable"] else f"usable on {row['provider']}"
+                 + ("" if row["in_use"] else f", {row['reason']}"))
         classes = ", ".join(row["classes"][:6]) + (f", … ({len(row['classes'])} classes)" if len(row["classes"]) > 6 else "")
         out.write(f"{row['id']:<20} {row['version'] or '-':<8} {row['task'] or '-':<9} {row['origin']:<8} {state}\n")
         if classes:

@@ -323,6 +323,7 @@ def _show(args: argparse.Namespace, out: Any) -> int:
         out.write(f"  review flag {'; '.join(rec.review_reasons)}\n")
     out.write(f"  operator    {rec.operator or '-'} at {rec.station or '-'}\n")
     out.write(f"  pack        {rec.pack_id} {rec.pack_version} (sha256 {rec.pack_sha256}) on {rec.provider}\n")
+    out.write(f"  manifest    sha256 {rec.manifest_sha256 or '- (recorded before manifests were hashed)'}\n")
     out.write(f"  image       sha256 {rec.image_sha256}, kept: {rec.image_kind}\n")
     if rec.seal:
         s = rec.seal

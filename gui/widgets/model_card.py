@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import html
+from pathlib import PurePosixPath
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl
+from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QSplitter, QTextBrowser, QVBoxLayout, QWidget
+
+from inference.errors import PackError
 
 
 def _value(v: Any) -> str:
@@ -33,6 +37,34 @@ def dict_table(d: Any, depth: int = 0) -> str:
     return "<table cellspacing='0' cellpadding='2'>" + "".join(rows) + "</table>"
 
 
+class CardBrowser(QTextBrowser):
+    """Shows a pack's card; the images it names are read only from inside the pack.
+
+    QTextBrowser would open any path a card names (``![](/dev/zero)`` hangs the app), so every
+    resource goes through :meth:`Pack.read_card_file` (regular file, inside the pack, size-limited).
+    A refused one gets an empty image, never None: on None, QTextDocument opens the path itself.
+    """
+
+    def __init__(self, pack: Any) -> None:
+        super().__init__()
+        self.pack = pack
+
+    def loadResource(self, kind: int, url: QUrl) -> Any:  # noqa: N802 (Qt's name)
+        refused = QImage()  # not None: see the class docstring
+        if int(getattr(kind, "value", kind)) != QTextDocument.ResourceType.ImageResource.value:
+            return QByteArray()  # a card is plain Markdown: no style sheets or HTML pulled in
+        if url.scheme() not in ("", "file"):
+            return refused
+        name = url.toLocalFile() if url.scheme() == "file" else url.path()
+        card = (self.pack.manifest.raw.get("card") if self.pack.manifest is not None else None) or "CARD.md"
+        for candidate in dict.fromkeys((str(PurePosixPath(card).parent / name), name)):
+            try:
+                return QByteArray(self.pack.read_card_file(candidate))
+            except PackError:
+                continue
+        return refused
+
+
 class ModelCardDialog(QDialog):
     """Non-modal: an inspector can keep it open beside the window."""
 
@@ -43,7 +75,7 @@ class ModelCardDialog(QDialog):
         self.resize(980, 680)
         layout = QVBoxLayout(self)
         split = QSplitter(Qt.Orientation.Horizontal)
-        self.card = QTextBrowser()
+        self.card = CardBrowser(pack)
         self.card.setObjectName("cardText")
         self.card.setOpenExternalLinks(False)
         self.facts = QTextBrowser()
@@ -60,15 +92,12 @@ class ModelCardDialog(QDialog):
         self.retranslate()
 
     def card_markdown(self) -> str | None:
-        m = self.pack.manifest
-        name = m.raw.get("card") if m is not None else None
-        if not name:
-            return None
-        path = self.pack.folder / name
+        """The card's text; None when there is none; a plain explanation when it cannot be shown
+        (checked again here: a card may have been swapped for a link or a device since the listing)."""
         try:
-            return path.read_text(encoding="utf-8")
-        except OSError:
-            return None
+            return self.pack.read_card()
+        except PackError as exc:
+            return self.tr("# Model card not shown\n\n{reason}").format(reason=str(exc))
 
     def retranslate(self) -> None:
         m = self.pack.manifest
@@ -79,9 +108,7 @@ class ModelCardDialog(QDialog):
             self.card.setMarkdown(self.tr("# {name}\n\nThis pack has no model card. Its facts are on the right.")
                                   .format(name=m.name))
         else:
-            card_dir = (self.pack.folder / m.raw["card"]).parent
-            self.card.setSearchPaths([str(card_dir), str(self.pack.folder)])
-            self.card.setMarkdown(text)
+            self.card.setMarkdown(text)  # its images: CardBrowser.loadResource, from inside the pack only
         e = html.escape
         classes = ", ".join(f"{c.label}" for c in m.classes[:20]) + (
             f", … ({len(m.classes)})" if len(m.classes) > 20 else "")

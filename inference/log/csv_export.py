@@ -17,7 +17,7 @@ from inference.log.models import InspectionRecord, LogQuery
 
 COLUMNS = (
     "id", "time_utc", "time_local", "operator", "station", "mode", "source",
-    "pack_id", "pack_version", "pack_sha256", "provider", "app_version",
+    "pack_id", "pack_version", "pack_sha256", "manifest_sha256", "provider", "app_version",
     "image_sha256", "image_kind", "image_file", "image_file_sha256", "heatmap_file",
     "label", "display_label", "verdict", "confidence", "probabilities", "alarming",
     "needs_review", "review_reasons", "out_of_domain", "ood_score", "guard_flagged",
@@ -48,6 +48,7 @@ def record_row(rec: InspectionRecord, *, include_private: bool = False) -> dict[
         "id": rec.id, "time_utc": rec.time_utc.isoformat(), "time_local": rec.time_local.isoformat(),
         "operator": rec.operator, "station": rec.station, "mode": rec.mode, "source": rec.source or "",
         "pack_id": rec.pack_id, "pack_version": rec.pack_version, "pack_sha256": rec.pack_sha256,
+        "manifest_sha256": rec.manifest_sha256 or "",
         "provider": rec.provider, "app_version": rec.app_version, "image_sha256": rec.image_sha256,
         "image_kind": rec.image_kind, "image_file": rec.image_file or "",
         "image_file_sha256": rec.image_file_sha256 or "", "heatmap_file": rec.heatmap_file or "",

@@ -150,6 +150,7 @@ class InspectionRecord:
     hash: str
     latest_review: Review | None = None
     review_count: int = 0
+    manifest_sha256: str | None = None  # of the pack's manifest.json (None in rows from before schema 3)
 
     @property
     def time_local(self) -> datetime:

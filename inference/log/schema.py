@@ -218,6 +218,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "station signing keys; the chain head's signature", V3_SIGNING),
     Migration(4, "shared references: the origin of references and retirements pulled from the central server",
               V_SHARED_REFERENCES),
+    # Packs that cannot lie (issue 22): the manifest sets the thresholds and words of a verdict, so the
+    # record names it beside the model's hash. Nullable: rows before it keep their chain hashes.
+    Migration(5, "inspections.manifest_sha256: the pack manifest's SHA-256 beside the model's",
+              "ALTER TABLE inspections ADD COLUMN manifest_sha256 TEXT;"),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -37,7 +37,8 @@ def verification_as_inspection(vr: Any, manifest: Any) -> InspectionResult:
         confidence=probs.get(vr.label, score), probabilities=probs, top_k=top, alarming=bool(alarming),
         needs_review=bool(vr.needs_review), review_reasons=tuple(vr.review_reasons), out_of_domain=False,
         ood_score=None, heatmap=vr.heatmap, embedding=None, pack_id=vr.pack_id, pack_version=vr.pack_version,
-        pack_sha256=vr.pack_sha256, provider=vr.provider, image_sha256=vr.image_sha256,
+        pack_sha256=vr.pack_sha256, manifest_sha256=vr.manifest_sha256, provider=vr.provider,
+        image_sha256=vr.image_sha256,
         image_size=tuple(vr.image_size), image_notes=tuple(vr.image_notes),
         timings=Timings(t.decode_ms, t.preprocess_ms, t.cnn_ms + t.svm_ms, t.total_ms))
 

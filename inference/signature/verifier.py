@@ -22,6 +22,7 @@ answer for it as confidently as for a signature.
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections import OrderedDict
@@ -106,6 +107,7 @@ class VerificationResult:
     image_notes: tuple[str, ...]
     timings: VerifyTimings
     details: Mapping[str, Any] = field(default_factory=dict)
+    manifest_sha256: str = ""                # of the manifest.json that set the thresholds and policy
 
     def to_json_dict(self, *, overlay_path: str | None = None) -> dict[str, Any]:
         """The JSON object ``tilik verify --json`` prints for this result."""
@@ -114,6 +116,7 @@ class VerificationResult:
             "pack": self.pack_id,
             "pack_version": self.pack_version,
             "pack_sha256": self.pack_sha256,
+            "manifest_sha256": self.manifest_sha256,
             "provider": self.provider,
             "label": self.label,
             "display_label": self.display_label,
@@ -181,15 +184,14 @@ class Verifier:
         self.block = block
         self.options = PreprocessOptions.from_mapping(block["preprocess"])
         self.spec = FeatureSpec.from_mapping(block["features"])
-        self.cnn = get_session(pack.model_path, m.model.sha256, provider)
-        svm_ref = m.extra_files.get("svm")
-        if svm_ref is None:
+        self.cnn = get_session(pack, "model", provider)
+        if "svm" not in m.extra_files:
             raise PackUnusableError(f"Pack '{pack.id}' has no 'svm' file.")
-        self.svm = get_session(pack.extra_path("svm"), svm_ref.sha256, provider)
+        self.svm = get_session(pack, "svm", provider)
         self.projection: Projection | None = None
         if "cnn" in self.spec.blocks and self.spec.projection_dims:
-            try:
-                self.projection = Projection.load(pack.extra_path("projection"))
+            try:  # the checked bytes, not the path: what was hashed is what is used
+                self.projection = Projection.load(io.BytesIO(pack.read_file("projection")))
             except (OSError, ValueError, KeyError) as exc:
                 raise PackUnusableError(f"Pack '{pack.id}': its projection file cannot be read ({exc}).") from exc
         svm_cfg = block["svm"]
@@ -417,7 +419,8 @@ class Verifier:
             needs_review=bool(reasons), review_reasons=tuple(reasons), overlay=picture,
             overlay_counts=counts.as_dict(), heatmap=heatmap, canvas=q.descriptor.signature.canvas,
             canvas_heatmap=q.cam, single_image=single, pack_id=self.manifest.id,
-            pack_version=self.manifest.version, pack_sha256=self.manifest.model.sha256, provider=self.provider,
+            pack_version=self.manifest.version, pack_sha256=self.manifest.model.sha256,
+            manifest_sha256=self.manifest.sha256, provider=self.provider,
             image_sha256=q.image.sha256, image_size=(q.image.width, q.image.height),
             image_notes=tuple(q.image.notes) + tuple(q.descriptor.signature.notes), timings=timings,
             details={"reference_agreement": [None if not np.isfinite(a) else round(float(a), 6) for a in agreement],

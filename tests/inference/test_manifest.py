@@ -116,3 +116,132 @@ def test_manifest_round_trips_through_json(tmp_path, good):
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(good), encoding="utf-8")
     assert load_manifest(path).raw == good
+
+
+# -- hostile manifests (issue 22 items 3 and 6): each one refused in words, nothing crashes ---------
+def _text_with(good: dict, marker: str) -> bytes:
+    """``good`` as JSON with ``"__X__"`` (placed by the caller) replaced by raw JSON text."""
+    return json.dumps(good).replace('"__X__"', marker).encode()
+
+
+@pytest.mark.parametrize("raw, words", [
+    ("NaN", "contains NaN"),
+    ("-Infinity", "contains -Infinity"),
+    ("Infinity", "contains Infinity"),
+    ("1e999", "too large or too long"),
+    ("9" * 5000, "5000-digit integer"),
+    ("-" + "9" * 5000, "5000-digit integer"),
+])
+def test_nan_infinity_and_huge_numbers_are_refused_before_validation(tmp_path, good, raw, words):
+    data = copy.deepcopy(good)
+    data["decision"]["alarm_threshold"] = "__X__"  # NaN here passed min/max and silenced every alarm
+    path = tmp_path / "manifest.json"
+    path.write_bytes(_text_with(data, raw))
+    with pytest.raises(ManifestError, match=words):
+        load_manifest(path)
+
+
+def test_non_finite_numbers_are_refused_in_untyped_blocks_too(good):
+    for block in ("verify", "metrics", "training"):
+        data = copy.deepcopy(good)
+        data[block] = {"thresholds": {"standard": float("nan")}}
+        with pytest.raises(ManifestError, match=rf"at {block}.thresholds.standard: NaN and Infinity"):
+            validate_manifest(data)
+    data = copy.deepcopy(good)
+    data["decision"]["review_band"] = [0.2, float("inf")]
+    with pytest.raises(ManifestError, match="decision.review_band.1"):
+        validate_manifest(data)
+
+
+@pytest.mark.parametrize("where, value", [
+    (("input", "size"), [32.0, 32.0]),       # validated, then crashed at classify
+    (("decision", "top_k"), 3.0),
+    (("runtime",), {"max_batch": 8.0}),
+    (("schema_version",), 1.0),
+    (("input", "size"), [True, 32]),
+])
+def test_integers_must_be_integers(good, where, value):
+    data = copy.deepcopy(good)
+    target = data
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    with pytest.raises(ManifestError, match="is not of type 'integer'"):
+        validate_manifest(data)
+
+
+def test_deep_nesting_is_refused_before_the_parser_sees_it(tmp_path, good):
+    path = tmp_path / "manifest.json"
+    path.write_bytes(b"[" * 200_000 + b"]" * 200_000)  # crashed `tilik packs` with RecursionError
+    with pytest.raises(ManifestError, match="nests more than 32 levels"):
+        load_manifest(path)
+    data = copy.deepcopy(good)
+    data["metrics"] = "__X__"
+    path.write_bytes(_text_with(data, '{"a":' * 40 + "1" + "}" * 40))
+    with pytest.raises(ManifestError, match="nests more than"):
+        load_manifest(path)
+    # brackets inside strings are text, not nesting; moderate nesting is fine
+    data["metrics"] = {"note": "[[[[{{{{" * 100, "deep": json.loads('{"a":' * 20 + "1" + "}" * 20)}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert load_manifest(path).metrics["note"].startswith("[[[[")
+
+
+def test_oversized_and_non_regular_manifests_are_not_read(tmp_path, good):
+    import os
+
+    from inference.packfiles import MANIFEST_MAX_BYTES
+
+    big = tmp_path / "big" / "manifest.json"
+    big.parent.mkdir()
+    data = copy.deepcopy(good)
+    data["limitations"] = "x" * MANIFEST_MAX_BYTES
+    big.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ManifestError, match="larger than the"):
+        load_manifest(big)
+    fifo = tmp_path / "fifo" / "manifest.json"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)  # opening a FIFO for reading would wait for a writer forever
+    with pytest.raises(ManifestError, match="not a regular file"):
+        load_manifest(fifo)
+    with pytest.raises(ManifestError, match="not a regular file"):
+        load_manifest(tmp_path)  # a folder
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ManifestError, match="not UTF-8"):
+        load_manifest(binary)
+
+
+def test_manifest_sha256_is_the_hash_of_the_bytes_read(tmp_path, good):
+    import hashlib
+
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(good, indent=1), encoding="utf-8")
+    assert load_manifest(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_text(json.dumps(good), encoding="utf-8")  # same content, other bytes: another manifest
+    assert load_manifest(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert validate_manifest(good).sha256 == ""
+
+
+@pytest.mark.parametrize("card, words", [
+    ("/etc/passwd", "not an absolute path"),
+    ("/dev/zero", "not an absolute path"),
+    ("../other-pack/CARD.md", "with '..'"),
+    ("docs/../../x.md", "with '..'"),
+    ("C:\\Windows\\win.ini", "plain relative path"),
+    ("", "file name inside the pack"),
+])
+def test_card_must_name_a_file_inside_the_pack(good, card, words):
+    with pytest.raises(ManifestError, match=f"at card: .*{words}"):
+        validate_manifest(dict(good, card=card))
+    assert validate_manifest(dict(good, card="docs/CARD.md")).raw["card"] == "docs/CARD.md"
+
+
+def test_external_data_is_typed(good):
+    data = copy.deepcopy(good)
+    data["model"]["external_data"] = [{"file": "model.onnx.data", "sha256": "a" * 64}]
+    m = validate_manifest(data)
+    assert m.model.external_data[0].file == "model.onnx.data" and m.model.external_data[0].sha256 == "a" * 64
+    for bad in ([{"file": "../x.data", "sha256": "a" * 64}], [{"file": "x.data"}], "x.data"):
+        data["model"]["external_data"] = bad
+        with pytest.raises(ManifestError, match="model.external_data"):
+            validate_manifest(data)

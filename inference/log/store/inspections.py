@@ -81,7 +81,7 @@ def record_from_row(row: Mapping[str, Any], latest: Review | None = None, count:
         out_of_domain=bool(row["out_of_domain"]), ood_score=row["ood_score"],
         timings=json.loads(row["timings"]), seal=seal, container_check=row["container_check"],
         signature=signature, skin=skin, seq=row["seq"], hash=row["hash"], latest_review=latest,
-        review_count=count)
+        review_count=count, manifest_sha256=row["manifest_sha256"] if "manifest_sha256" in row.keys() else None)
 
 
 class InspectionRecorder:
@@ -211,6 +211,8 @@ class InspectionRecorder:
                 domains[s.mode] = self.domain_values(s.mode, seal, signature, skin)
             rows.append(self.inspection_values(s, operator=operator, station=station, omit_source=s.mode in omit,
                                                domain=domains[s.mode], now=now()))
+            if "manifest_sha256" in self.db.column_types["inspections"]:  # schema 3 on
+                rows[-1]["manifest_sha256"] = getattr(s.result, "manifest_sha256", "") or None
         what = "the inspection" if len(rows) == 1 else f"{len(rows)} inspections"
         with self.db.write(what) as conn:
             return [row["id"] for row in self.db.append_many(conn, "inspections", rows)]

@@ -49,6 +49,7 @@ def test_verify_log_records_customer_references_score_and_threshold(bundled, mon
             assert rec.signature.customer_id == "ACC-1001" and rec.signature.document_ref == "CHQ 77"
             assert rec.signature.score == pytest.approx(row["score"], abs=1e-5)  # the JSON rounds
             assert rec.signature.threshold == pytest.approx(row["threshold"], abs=1e-5)
+            assert rec.manifest_sha256 == row["manifest_sha256"] and len(rec.manifest_sha256) == 64
         assert set(records[0].signature.reference_ids) == {r.id for r in refs_enrolled}
         assert records[2].signature.reference_ids == records[0].signature.reference_ids
     finally:
