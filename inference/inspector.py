@@ -21,21 +21,22 @@ from inference.guard import Guard, GuardOutcome, parse_guard
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
 from inference.preprocess import Geometry, fit_to_input, to_tensor
-from inference.providers import LoadedSession, create_session, display_name
+from inference.providers import LoadedSession, create_session, display_name, intra_op_threads
 from inference.registry import Pack, PackRegistry
 from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
 
-_SESSION_CACHE: dict[tuple[str, str, str | None], LoadedSession] = {}
+_SESSION_CACHE: dict[tuple[str, str, str | None, int], LoadedSession] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def get_session(path: Path, sha256: str, provider: str | None = None) -> LoadedSession:
-    """A cached onnxruntime session for a (checked) model file."""
-    key = (str(Path(path).resolve()), sha256, provider)
+    """A cached onnxruntime session for a (checked) model file, with the thread count in force."""
+    threads = intra_op_threads()
+    key = (str(Path(path).resolve()), sha256, provider, threads)
     with _CACHE_LOCK:
         loaded = _SESSION_CACHE.get(key)
         if loaded is None:
-            loaded = create_session(path, provider)
+            loaded = create_session(path, provider, threads=threads)
             _SESSION_CACHE[key] = loaded
         return loaded
 
