@@ -303,3 +303,23 @@ def run_all(packs: list[Any], registry: Any, quick: bool, repeat: int, checks: A
     print("verify per query", flush=True)
     verify = verify_section(registry, 10 if quick else 30, repeat, h)
     return report(photo_rows, small_rows, verify, checks)
+
+
+def merge_into(results: Path, section: list[str], checks_rows: list[tuple[str, str, str, Any]], when: str) -> None:
+    """Put section 8 (with its own targets) into an existing full-run results file, replacing an
+    older section 8 and keeping sections 1–7 and their targets as they were measured."""
+    text = results.read_text(encoding="utf-8") if results.is_file() else "# Tilik benchmark results\n"
+    block = [line for line in section if line != ""][:1]  # the heading
+    body = section[section.index(block[0]) + 1:] if block else section
+    rows = ["", f"Measured {when} with `python benchmarks/run.py --photos-only` (sections 1–7 above are from "
+            "their own run).", *body, "", "| section 8 target | value | target | met |", "|---|---|---|---|"]
+    rows += [f"| {w} | {v} | {t} | {'n/a' if ok is None else ('yes' if ok else '**no**')} |"
+             for w, v, t, ok in checks_rows]
+    new = "\n".join([block[0] if block else "## 8.", *rows]) + "\n\n"
+    start = text.find("\n## 8.")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start + 1] + (text[end + 1:] if end >= 0 else "")
+    at = text.find("\n## Targets")
+    text = text[:at + 1] + new + text[at + 1:] if at >= 0 else text.rstrip("\n") + "\n\n" + new
+    results.write_text(text, encoding="utf-8")

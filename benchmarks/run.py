@@ -592,7 +592,14 @@ def _photos(args: argparse.Namespace, registry: Any, packs: list[Any], repeat: i
 
 def _photos_only(args: argparse.Namespace, registry: Any, packs: list[Any], repeat: int, checks: Checks,
                  lines: list[str], out_path: Path, t_start: float) -> int:
-    return _finish(checks, lines + _photos(args, registry, packs, repeat, checks), out_path, t_start)
+    import photos
+
+    section = _photos(args, registry, packs, repeat, checks)
+    load = os.getloadavg()
+    when = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{' (quick)' if args.quick else ''} on "
+            f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the end")
+    photos.merge_into(REPO / "benchmarks" / "results.md", section, checks.rows, when)
+    return _finish(checks, lines + section, out_path, t_start)
 
 
 def _finish(checks: Checks, lines: list[str], out_path: Path, t_start: float) -> int:
