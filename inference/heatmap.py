@@ -61,14 +61,22 @@ def overlay(rgb: np.ndarray, heatmap: np.ndarray, opacity: float = 0.45, colorma
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if heatmap.shape[:2] != rgb.shape[:2]:
         heatmap = resize_float(heatmap, rgb.shape[1], rgb.shape[0])
-    colour = colorize(heatmap, colormap).astype(np.float32)
-    alpha = float(np.clip(opacity, 0.0, 1.0))
+    alpha = np.float32(np.clip(opacity, 0.0, 1.0))
     if weight_by_heat:
-        a = (alpha * np.sqrt(np.clip(heatmap, 0, 1))[:, :, None]).astype(np.float32)
+        a = np.sqrt(np.clip(heatmap, 0, 1, out=np.empty_like(heatmap)))
+        a *= alpha
+        a = a[:, :, None]
     else:
-        a = np.float32(alpha)
-    out = rgb.astype(np.float32) * (1 - a) + colour * a
-    return np.clip(out, 0, 255).round().astype(np.uint8)
+        a = alpha
+    # rgb + (colour - rgb)·a == rgb·(1 - a) + colour·a, computed in place in float32: two full-size
+    # temporaries instead of six (an overlay is drawn for every image with --heatmap-dir).
+    out = colorize(heatmap, colormap).astype(np.float32)
+    base = rgb.astype(np.float32)
+    out -= base
+    out *= a
+    out += base
+    np.clip(out, 0, 255, out=out)
+    return np.rint(out, out=out).astype(np.uint8)
 
 
 # Overlays are pictures for people: JPEG at quality 90 shows no artefacts over a heatmap's smooth
