@@ -596,9 +596,10 @@ def _photos_only(args: argparse.Namespace, registry: Any, packs: list[Any], repe
 
     section = _photos(args, registry, packs, repeat, checks)
     load = os.getloadavg()
-    when = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{' (quick)' if args.quick else ''} on "
+    when = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
             f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the end")
-    photos.merge_into(REPO / "benchmarks" / "results.md", section, checks.rows, when)
+    if not args.quick:  # results.md holds reference runs only; a quick run writes its own file
+        photos.merge_into(REPO / "benchmarks" / "results.md", section, checks.rows, when)
     return _finish(checks, lines + section, out_path, t_start)
 
 
