@@ -202,19 +202,23 @@ def _chroma_floor(x: np.ndarray, m: np.ndarray, patch: int) -> np.ndarray:
 
     One chroma channel at a time, in float32, into three preallocated buffers (``out=`` and
     in-place operators): the same sums in the same order as ``x @ m.T`` followed by the Laplacian
-    expression, without a (N, H, W, 2) product and its five full-size temporaries. About 2× faster
-    at 224 px; scores agree with the matrix form to float32 rounding (a test pins them).
+    expression, without a (N, H, W, 2) product and its five full-size temporaries (224 px, batch
+    16: 4.0 against 5.6 ms an image, medians timed alternately on 2 busy cores); scores agree with
+    the matrix form to float32 rounding (a test pins them).
     """
     n, h, w, _ = x.shape
     m = np.asarray(m, np.float32)
+    # Channel planes (N, 3, H, W): every pass below then reads contiguous memory (a view, no copy,
+    # when the tensor was NCHW to begin with).
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
     c = np.empty((n, h, w), np.float32)
     tmp = np.empty((n, h, w), np.float32)
     lap = np.empty((n, h - 2, w - 2), np.float32)
     acc = np.zeros((n, h - 2, w - 2), np.float32)
     for k in range(m.shape[0]):
-        np.multiply(x[..., 0], m[k, 0], out=c)
-        c += np.multiply(x[..., 1], m[k, 1], out=tmp)
-        c += np.multiply(x[..., 2], m[k, 2], out=tmp)
+        np.multiply(x[:, 0], m[k, 0], out=c)
+        c += np.multiply(x[:, 1], m[k, 1], out=tmp)
+        c += np.multiply(x[:, 2], m[k, 2], out=tmp)
         np.multiply(c[:, 1:-1, 1:-1], np.float32(4.0), out=lap)
         lap -= c[:, :-2, 1:-1]
         lap -= c[:, 2:, 1:-1]
