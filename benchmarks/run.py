@@ -17,7 +17,11 @@
 5. peak memory (max RSS of the process) over the N-image batch;
 6. a GPU column when a GPU execution provider is present, otherwise "not measured";
 7. GUI responsiveness: the longest event-loop stall while the app runs a real batch into the log
-   offscreen (``gui.measure``: a heartbeat timer in the GUI thread; target < 100 ms).
+   offscreen (``gui.measure``: a heartbeat timer in the GUI thread; target < 100 ms);
+8. issue 28 (``benchmarks/photos.py``): 12-MP photos (latency, throughput, peak RSS of a folder),
+   ``--heatmap-dir``, ``verify`` per query with 5 references and 224-px folders, each against a bare
+   onnxruntime loop with reduced-size decode in the same run. ``--photos-only`` runs just these
+   (``--quick --photos-only``: a few minutes).
 
 Targets (issue 9): full path without guard ≤ 1.3× bare, with guard ≤ 2.0×; ≥ 10× faster than Keras;
 heatmap overhead ≤ 10 %; batch throughput ≥ 70 % of bare; window ≤ 2.5 s and first result ≤ 4 s
@@ -50,6 +54,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 from inference.inspector import Inspector, clear_session_cache  # noqa: E402
 from inference.preprocess import heatmap_to_image, preprocess  # noqa: E402
@@ -395,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gui-images", type=int, default=None, help="images in the GUI batch (default 150; quick 40)")
     parser.add_argument("--no-keras", action="store_true", help="skip the Keras + GradientTape column")
     parser.add_argument("--no-gui", action="store_true", help="skip the GUI event-loop stall measurement")
+    parser.add_argument("--photos-only", action="store_true", help="only section 8 (issue 28: photos, verify)")
+    parser.add_argument("--photo-packs", nargs="*", default=None,
+                        help="packs for section 8 (default: every pack; quick: the first)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results file (default benchmarks/results.md; quick: benchmarks/results-quick.md)")
     args = parser.parse_args(argv)
@@ -403,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     gui_n = args.gui_images or (40 if args.quick else 150)
     cold_runs = 1 if args.quick else 3
     out_path = args.out or (REPO / "benchmarks" / ("results-quick.md" if args.quick else "results.md"))
+    if args.photos_only and args.out is None:
+        out_path = REPO / "benchmarks" / ("results-photos-quick.md" if args.quick else "results-photos.md")
     os.environ.setdefault("TILIK_DATA_DIR", tempfile.mkdtemp(prefix="tilik-bench-"))
     registry = PackRegistry([(REPO / "models", "bundled")])
     packs = [p for p in registry.usable() if p.manifest.task == "classify" and (not args.packs or p.id in args.packs)]
@@ -427,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
               f"on a sample image; command: `python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}`.",
               ""]
 
+    if args.photos_only:
+        return _photos_only(args, registry, packs, repeat, checks, lines, out_path, t_start)
     # 1, 2, 6 -----------------------------------------------------------------------------------
     rows = []
     for pack in packs:
@@ -566,6 +578,32 @@ def main(argv: list[str] | None = None) -> int:
                              f"{r.get('over_100ms', 'n/a')} | {extra} |")
             lines += ["", f"Peak RSS of that GUI process: {st['peak_mb']:.0f} MB."]
 
+    lines += _photos(args, registry, packs, repeat, checks)
+    return _finish(checks, lines, out_path, t_start)
+
+
+def _photos(args: argparse.Namespace, registry: Any, packs: list[Any], repeat: int, checks: Checks) -> list[str]:
+    import photos
+
+    helpers = {"sample_images": sample_images, "compare_ms": compare_ms, "median_ms": median_ms, "app_env": app_env,
+               "tilik_exe": tilik_exe, "run_measured": run_measured, "repo": REPO}
+    return photos.run_all(packs, registry, args.quick, repeat, checks, helpers, args.photo_packs)
+
+
+def _photos_only(args: argparse.Namespace, registry: Any, packs: list[Any], repeat: int, checks: Checks,
+                 lines: list[str], out_path: Path, t_start: float) -> int:
+    import photos
+
+    section = _photos(args, registry, packs, repeat, checks)
+    load = os.getloadavg()
+    when = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+            f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the end")
+    if not args.quick:  # results.md holds reference runs only; a quick run writes its own file
+        photos.merge_into(REPO / "benchmarks" / "results.md", section, checks.rows, when)
+    return _finish(checks, lines + section, out_path, t_start)
+
+
+def _finish(checks: Checks, lines: list[str], out_path: Path, t_start: float) -> int:
     lines += ["", "## Targets", "", "| measured | value | target | met |", "|---|---|---|---|"]
     for what, value, target, ok in checks.rows:
         lines.append(f"| {what} | {value} | {target} | {'n/a' if ok is None else ('yes' if ok else '**no**')} |")

@@ -76,6 +76,10 @@ class MainWindow(QMainWindow):
                  probe_camera: bool = True) -> None:
         super().__init__()
         self.settings = settings or Settings()
+        if self.settings.threads:  # onnxruntime loads lazily: only a set count imports it now
+            from inference.providers import set_threads
+
+            set_threads(self.settings.threads)
         self.setObjectName("mainWindow")
         self.setWindowIcon(icon("tilik"))
         self.setAcceptDrops(True)
@@ -1442,7 +1446,11 @@ class MainWindow(QMainWindow):
         """React to what the settings dialog changed."""
         if "language" in changed:
             i18n.manager().install(changed["language"])
-        if "provider" in changed:
+        if "threads" in changed:
+            from inference.providers import set_threads
+
+            set_threads(changed["threads"] or None)  # sessions are keyed by it: new ones get it
+        if "provider" in changed or "threads" in changed:
             self.inspectors.clear()
             self.signature.verifiers.clear()
             from inference.inspector import clear_session_cache
@@ -1450,7 +1458,7 @@ class MainWindow(QMainWindow):
             clear_session_cache()
         if "packs_dir" in changed:
             self.reload_packs()
-        elif "provider" in changed or any(k.startswith("default_") for k in changed):
+        elif "provider" in changed or "threads" in changed or any(k.startswith("default_") for k in changed):
             self.set_mode(self.mode, force=True)
         if "db_path" in changed:
             self.open_log()

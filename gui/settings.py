@@ -25,6 +25,7 @@ MODES = ("seal", "signature", "skin", "general")
 PROVIDERS = ("auto", "cpu", "cuda", "directml", "coreml")
 STORAGE_POLICIES = ("log", "thumbnail", "full")
 COLORMAPS = ("turbo", "jet", "gray")
+MAX_THREADS = 64  # the dialog's limit on model threads
 
 
 class Settings:
@@ -124,6 +125,18 @@ class Settings:
     @provider.setter
     def provider(self, value: str) -> None:
         self.q.setValue("inference/provider", value)
+
+    @property
+    def threads(self) -> int:
+        """onnxruntime intra-op threads per model; 0 = automatic (TILIK_THREADS, else onnxruntime's choice)."""
+        try:
+            return max(0, min(MAX_THREADS, int(self.q.value("inference/threads", 0))))
+        except (TypeError, ValueError):
+            return 0
+
+    @threads.setter
+    def threads(self, value: int) -> None:
+        self.q.setValue("inference/threads", max(0, min(MAX_THREADS, int(value))))
 
     def provider_argument(self) -> str | None:
         """What to pass to ``Inspector(provider=...)``: None for auto (TILIK_PROVIDER still applies)."""

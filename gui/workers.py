@@ -96,24 +96,24 @@ class BatchRow:
         if self.heat_u8 is not None:
             return self.heat_u8.astype("float32") / 255.0
         if self.result is not None and self.result.heatmap is not None:
-            return small_heatmap(self.result.heatmap)
+            return result_heat(self.result)
         return None
 
     def shrink(self, heat_u8: Any = None) -> None:
         """Once logged: keep a small uint8 heatmap (``heat_u8``, from :func:`row_heat_u8`, or made
         now) and drop the big one, so thousands of rows stay small."""
         if self.result is not None and self.result.heatmap is not None:
-            self.heat_u8 = row_heat_u8(self.result.heatmap) if heat_u8 is None else heat_u8
+            self.heat_u8 = row_heat_u8(self.result) if heat_u8 is None else heat_u8
             self.result = replace(self.result, heatmap=None, embedding=None)
 
 
-def row_heat_u8(heatmap: Any) -> Any:
-    """What a batch row keeps of its heatmap once logged: ROW_HEATMAP_SIDE px, uint8."""
-    if heatmap is None:
+def row_heat_u8(result: Any) -> Any:
+    """What a batch row keeps of its result's heatmap once logged: ROW_HEATMAP_SIDE px, uint8."""
+    small = result_heat(result, ROW_HEATMAP_SIDE)
+    if small is None:
         return None
     import numpy as np
 
-    small = small_heatmap(heatmap, ROW_HEATMAP_SIDE)
     return (np.clip(small, 0, 1) * 255).round().astype(np.uint8)
 
 
@@ -224,10 +224,25 @@ def small_heatmap(heatmap: np.ndarray | None, side: int = HEAT_DISPLAY_SIDE) -> 
     return resize_float(heatmap, max(1, round(w * scale)), max(1, round(h * scale)))
 
 
+def result_heat(result: Any, side: int = HEAT_DISPLAY_SIDE) -> np.ndarray | None:
+    """A result's heatmap laid on its image, at most ``side`` px a side (float32 [0, 1]), made
+    from the model-size map and its geometry (InspectionResult.heatmap_image), or shrunk from an
+    image-sized map (a signature verification's)."""
+    if result is None or getattr(result, "heatmap", None) is None:
+        return None
+    on_image = getattr(result, "heatmap_image", None)
+    return on_image(side) if on_image is not None else small_heatmap(result.heatmap, side)
+
+
 def slim_result(result: Any, side: int = 256) -> Any:
-    """The same result with a smaller heatmap, so a batch of thousands stays small in memory."""
+    """The same result with a heatmap of at most ``side`` px, so a batch of thousands stays small in
+    memory. A model-size map (with its geometry) is already that small and is kept as it is."""
     if result is None or result.heatmap is None:
         return result
+    if getattr(result, "heatmap_geometry", None) is not None and max(result.heatmap.shape[:2]) <= side:
+        return result
+    if hasattr(result, "heatmap_geometry"):
+        return replace(result, heatmap=result_heat(result, side), heatmap_geometry=None)
     return replace(result, heatmap=small_heatmap(result.heatmap, side))
 
 
@@ -261,7 +276,7 @@ def record_rows(log: Any, items: Sequence[tuple[Any, Any]], *, operator: str, st
             outcomes = [next(ids) if isinstance(s, StagedInspection) else s for s in staged]
         except TilikError as exc:  # nothing of the group was stored
             outcomes = [exc] * len(group)
-        out.extend((outcome, row_heat_u8(result.heatmap)) for outcome, (result, _) in zip(outcomes, group))
+        out.extend((outcome, row_heat_u8(result)) for outcome, (result, _) in zip(outcomes, group))
     return out
 
 
@@ -403,7 +418,7 @@ class ClassifyTask(_Task):
             log_image = decoded.rgb
         if self.origin == "live":
             log_image = None
-        heat = small_heatmap(result.heatmap)
+        heat = result_heat(result)
         result = slim_result(result, LOG_HEATMAP_SIDE)
         return Inspection(result=result, image=display_qimage(decoded.rgb), heat=heat,
                           source=self.name, origin=self.origin, log_image=log_image, pack_id=self.pack.id,

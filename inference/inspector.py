@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
+from PIL import Image
 
 from inference.content import content_stats
 from inference.errors import ImageReadError, InferenceError, ManifestError, PackUnusableError, TilikError
 from inference.guard import Guard, GuardOutcome, parse_guard
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
-from inference.preprocess import Geometry, fit_to_input, heatmap_to_image, to_tensor
-from inference.providers import LoadedSession, create_session, display_name
+from inference.preprocess import Geometry, fit_to_input, to_tensor
+from inference.providers import LoadedSession, create_session, display_name, intra_op_threads
 from inference.registry import Pack, PackRegistry
 from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
 
@@ -36,12 +37,15 @@ def get_session(pack: Pack, role: str = "model", provider: str | None = None) ->
     pack was checked fails its hash here instead of running. A cached one ran bytes with these hashes.
     """
     ref = pack.file_ref(role)
-    key = (str(pack.file_path(ref.file).resolve()), ref.sha256, tuple(e.sha256 for e in ref.external_data), provider)
+    threads = intra_op_threads()  # part of the key: a changed setting gets a new session
+    key = (str(pack.file_path(ref.file).resolve()), ref.sha256, tuple(e.sha256 for e in ref.external_data), provider,
+           threads)
     with _CACHE_LOCK:
         loaded = _SESSION_CACHE.get(key)
         if loaded is None:
             data = pack.read_model(role)
-            loaded = create_session(data.model, provider, external_data=data.external_data, name=data.name)
+            loaded = create_session(data.model, provider, external_data=data.external_data, name=data.name,
+                                    threads=threads)
             _SESSION_CACHE[key] = loaded
         return loaded
 
@@ -64,20 +68,52 @@ class BatchItem:
     source: str
     result: InspectionResult | None
     error: TilikError | None
+    # RGB at most Inspector.preview_px a side, made from the decoded pixels before they were
+    # dropped (``--heatmap-dir`` draws on it instead of decoding the photo again); else None.
+    preview: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
         return self.result is not None
 
 
+@dataclass(frozen=True)
+class _ImageFacts:
+    """What a result needs of its decoded image once the tensor exists: not the pixels, which are
+    dropped at once (a batch of 12-MP photos would otherwise hold 36 MB each until it runs)."""
+
+    source: str
+    sha256: str
+    width: int
+    height: int
+    notes: tuple[str, ...]
+
+    @classmethod
+    def of(cls, image: DecodedImage) -> "_ImageFacts":
+        return cls(image.source, image.sha256, image.width, image.height, image.notes)
+
+
+def preview_rgb(rgb: np.ndarray, max_px: int) -> np.ndarray:
+    """An RGB copy with its longer side at most ``max_px`` (Pillow's reducing resize: a box
+    reduction by an integer factor, then bilinear, so a 12-MP photo takes a few ms)."""
+    h, w = rgb.shape[:2]
+    if max(h, w) <= max_px:
+        return rgb
+    s = max_px / max(h, w)
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    return np.asarray(img.resize((max(1, round(w * s)), max(1, round(h * s))), Image.Resampling.BILINEAR,
+                                 reducing_gap=2.0))
+
+
 @dataclass
 class _Prepared:
-    image: DecodedImage
+    image: _ImageFacts
     tensor: np.ndarray
     geometry: Geometry
     decode_ms: float
     preprocess_ms: float
     content_problem: str | None = None
+    preview: np.ndarray | None = None
 
 
 def _pct(x: float) -> str:
@@ -104,6 +140,8 @@ class Inspector:
         self._check_signature()
         self._batchable = self._input_batch_dim_is_dynamic()
         self.guard: Guard | None = self._load_guard(provider) if use_guard else None
+        # When set, every BatchItem carries a preview of its image at most this many px a side.
+        self.preview_px: int | None = None
 
     @classmethod
     def for_pack(cls, pack_id: str, registry: PackRegistry | None = None, provider: str | None = None) -> "Inspector":
@@ -198,12 +236,17 @@ class Inspector:
         pending: list[tuple[int, str, _Prepared]] = []
         done: dict[int, BatchItem] = {}
         next_out = 0
-        for index, image in enumerate(images):
+        index = -1
+        # Not enumerate(): its reused result tuple would hold the previous image while the next
+        # one is decoded.
+        for image in images:
+            index += 1
             label = names[index] if names is not None else _source_name(image)
             try:
                 pending.append((index, label, self._prepare(image, label)))
             except TilikError as exc:
                 done[index] = BatchItem(label, None, exc)
+            del image  # a decoded image given to us must not outlive its tensor here either
             if len(pending) >= size:
                 self._flush(pending, done)
             while next_out in done:
@@ -221,8 +264,8 @@ class Inspector:
         t0 = time.perf_counter()
         try:
             results = self._run([p for _, _, p in pending], t0, include_prepare=False)
-            for (index, label, _), result in zip(pending, results):
-                done[index] = BatchItem(label, result, None)
+            for (index, label, p), result in zip(pending, results):
+                done[index] = BatchItem(label, result, None, p.preview)
         except TilikError as exc:
             for index, label, _ in pending:
                 done[index] = BatchItem(label, None, exc)
@@ -237,8 +280,11 @@ class Inspector:
         # Checked on what the model sees (already small): as telling for a blank or noise frame as
         # the full photo, without a second pass over millions of pixels.
         problem = content_stats(fitted).problem
+        preview = preview_rgb(decoded.rgb, self.preview_px) if self.preview_px else None
         t2 = time.perf_counter()
-        return _Prepared(decoded, tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3, problem)
+        # Only the facts and the tensor are kept: the decoded pixels go now, not after the batch.
+        return _Prepared(_ImageFacts.of(decoded), tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+                         problem, preview)
 
     def run_tensors(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run the model on a preprocessed batch; returns role → array (probs, cam, ...)."""
@@ -273,9 +319,10 @@ class Inspector:
         for i, p in enumerate(prepared):
             heatmap = None
             if "cam" in out:
-                cam = np.asarray(out["cam"][i], dtype=np.float32)
-                cam = cam[..., 0] if cam.ndim == 3 else cam
-                heatmap = heatmap_to_image(cam, p.geometry)
+                # The map stays at model size (a copy: a view would keep the whole batch's
+                # output alive); heatmap_image() lays it on the image only when one is drawn.
+                cam = np.array(out["cam"][i], dtype=np.float32)
+                heatmap = cam[..., 0].copy() if cam.ndim == 3 else cam
             embedding = np.asarray(out["embedding"][i], dtype=np.float32) if "embedding" in out else None
             total = p.decode_ms + p.preprocess_ms + run_ms + guard_ms
             if include_prepare:
@@ -283,7 +330,7 @@ class Inspector:
             timings = Timings(p.decode_ms, p.preprocess_ms, run_ms, total, guard_ms)
             results.append(self._decide(p.image, out["probs"][i], heatmap, embedding,
                                         None if ood_scores is None else float(ood_scores[i]), timings,
-                                        p.content_problem, outcomes[i]))
+                                        p.content_problem, outcomes[i], p.geometry))
         return results
 
     def _ood_scores(self, out: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -296,9 +343,10 @@ class Inspector:
             return _softmax_energy(np.asarray(out["logits"], dtype=np.float64), policy.temperature)
         return 1.0 - np.asarray(out["probs"], dtype=np.float64).max(axis=1)
 
-    def _decide(self, image: DecodedImage, probs: np.ndarray, heatmap: np.ndarray | None,
+    def _decide(self, image: _ImageFacts, probs: np.ndarray, heatmap: np.ndarray | None,
                 embedding: np.ndarray | None, ood_score: float | None, timings: Timings,
-                content_problem: str | None = None, guard: GuardOutcome | None = None) -> InspectionResult:
+                content_problem: str | None = None, guard: GuardOutcome | None = None,
+                geometry: Geometry | None = None) -> InspectionResult:
         m = self.manifest
         policy = m.decision
         names = m.class_names
@@ -365,6 +413,7 @@ class Inspector:
             timings=timings,
             guard=None if guard is None else guard.verdict,
             mitigated=mitigated,
+            heatmap_geometry=geometry if heatmap is not None else None,
         )
 
     def _choose(self, probs: np.ndarray) -> tuple[int, float]:

@@ -105,22 +105,41 @@ def preprocess(rgb: np.ndarray, spec: InputSpec) -> tuple[np.ndarray, Geometry]:
     return to_tensor(fitted, spec), geometry
 
 
-def heatmap_to_image(cam: np.ndarray, geometry: Geometry) -> np.ndarray:
+def heatmap_to_image(cam: np.ndarray, geometry: Geometry, max_px: int | None = None) -> np.ndarray:
     """Map a heatmap at model-input size back onto the original image, as float32 in [0, 1].
 
     Padding added by letterboxing is cut off; areas a centre crop never showed the model get 0.
+    The map has the original image's shape, shrunk so its longer side is at most ``max_px``
+    (``None``: the full image size; only for small images, a 12-MP float map is 48 MB). The CAM is
+    upsampled from a coarse feature map, so a 1024-px copy shows everything there is to see.
     """
     cam = np.asarray(cam, dtype=np.float32)
+    if cam.ndim == 3:
+        cam = cam[..., 0]
     x, y, w, h = geometry.content_box
     content = cam[y:y + h, x:x + w]
     cx, cy, cw, ch = geometry.source_crop
     W, H = geometry.image_width, geometry.image_height
+    s = 1.0 if max_px is None else min(1.0, max_px / max(W, H))
+    ow, oh = max(1, round(W * s)), max(1, round(H * s))
     if (cx, cy, cw, ch) == (0, 0, W, H):
-        out = resize_float(content, W, H)
+        out = resize_float(content, ow, oh)
     else:
-        out = np.zeros((H, W), dtype=np.float32)
-        patch = resize_float(content, max(1, cw), max(1, ch))
-        x0, y0 = max(cx, 0), max(cy, 0)
-        x1, y1 = min(cx + cw, W), min(cy + ch, H)
-        out[y0:y1, x0:x1] = patch[y0 - cy:y1 - cy, x0 - cx:x1 - cx]
+        out = np.zeros((oh, ow), dtype=np.float32)
+        px, py = round(cx * s), round(cy * s)
+        pw, ph = max(1, round(cw * s)), max(1, round(ch * s))
+        patch = resize_float(content, pw, ph)
+        x0, y0 = max(px, 0), max(py, 0)
+        x1, y1 = min(px + pw, ow), min(py + ph, oh)
+        out[y0:y1, x0:x1] = patch[y0 - py:y1 - py, x0 - px:x1 - px]
     return np.clip(out, 0.0, 1.0)
+
+
+def shrink_map(values: np.ndarray, max_px: int | None) -> np.ndarray:
+    """A float map (H, W) with its longer side at most ``max_px`` (never enlarged; None: as is)."""
+    values = np.asarray(values, dtype=np.float32)
+    h, w = values.shape[:2]
+    if max_px is None or max(h, w) <= max_px:
+        return values
+    s = max_px / max(h, w)
+    return resize_float(values, max(1, round(w * s)), max(1, round(h * s)))

@@ -10,6 +10,11 @@ A pack's models are handed to onnxruntime as bytes that were hashed as they were
 data comes from memory too; onnxruntime is pointed at an empty folder for any other external file,
 so a model that refers to one the manifest does not list fails to load instead of reading it
 unhashed (from bytes it would otherwise look in the current directory).
+
+Threads: onnxruntime's intra-op thread count comes from the GUI's setting (:func:`set_threads`),
+else ``TILIK_THREADS`` (a whole number, or ``auto``), else onnxruntime's own choice (one thread per
+physical core). The best count depends on what else the computer is doing (measured here: either
+choice can be 1.65× slower than the other under load), so it is the user's to set.
 """
 
 from __future__ import annotations
@@ -46,6 +51,38 @@ DISPLAY_NAMES = {
     "CoreMLExecutionProvider": "CoreML",
     "CPUExecutionProvider": "CPU",
 }
+
+
+THREADS_ENV = "TILIK_THREADS"
+MAX_THREADS = 256
+_threads_setting: int | None = None  # the GUI's setting; None: TILIK_THREADS or automatic
+
+
+def set_threads(count: int | None) -> None:
+    """Use ``count`` intra-op threads for sessions created from now on (None or 0: automatic,
+    i.e. ``TILIK_THREADS`` or onnxruntime's choice). Cached sessions keep theirs: they are keyed
+    by the count (:func:`inference.inspector.get_session`)."""
+    global _threads_setting
+    if count is not None and not 0 <= int(count) <= MAX_THREADS:
+        raise ProviderError(f"The number of model threads must be between 1 and {MAX_THREADS}, or 0 for automatic.")
+    _threads_setting = int(count) if count else None
+
+
+def intra_op_threads() -> int:
+    """The intra-op thread count new sessions get: 0 means onnxruntime's own choice."""
+    if _threads_setting is not None:
+        return _threads_setting
+    raw = os.environ.get(THREADS_ENV, "").strip().lower()
+    if raw in ("", "0", "auto"):
+        return 0
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if not 1 <= count <= MAX_THREADS:
+        raise ProviderError(
+            f"{THREADS_ENV} must be a whole number of threads from 1 to {MAX_THREADS}, or 'auto'; it is '{raw}'.")
+    return count
 
 
 def display_name(provider: str) -> str:
@@ -110,6 +147,7 @@ def create_session(model: Path | bytes, preference: str | None = None, *, thread
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; a CUDA fallback is reported through get_providers()
+    threads = intra_op_threads() if threads is None else threads
     if threads:
         options.intra_op_num_threads = threads
     shown = name or (Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else "model")

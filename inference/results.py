@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from inference.preprocess import Geometry
+
+# The largest heatmap any export or display makes (log file, PDF, --heatmap-dir, the GUI).
+HEATMAP_MAX_PX = 1024
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,12 @@ class MitigatedVerdict:
 class InspectionResult:
     """Everything one classification produced.
 
-    ``heatmap`` is float32 in [0, 1] at the original image size (None when the pack has no cam
-    output); ``embedding`` is the pooled feature vector when the pack exports one.
+    ``heatmap`` is float32 in [0, 1] (None when the pack has no cam output). With
+    ``heatmap_geometry`` it is the model's map at model-input size, and the geometry says where
+    the original image sits in it (content box, crop of the original): a 12-MP photo's result
+    stays as small as a 224-px one's. Without geometry the map already covers the whole image
+    (at any resolution). Use :meth:`heatmap_image` to lay it on the image at the size wanted.
+    ``embedding`` is the pooled feature vector when the pack exports one.
     """
 
     source: str
@@ -97,6 +107,19 @@ class InspectionResult:
     # SHA-256 of the manifest.json whose thresholds and policy made this verdict ("" when unknown):
     # the model's hash alone does not pin the decision.
     manifest_sha256: str = ""
+    # -- heatmap at model size (issue #28): the mapping onto the original image --------------------
+    heatmap_geometry: "Geometry | None" = None
+
+    def heatmap_image(self, max_px: int | None = HEATMAP_MAX_PX) -> np.ndarray | None:
+        """The heatmap on the original image: float32 [0, 1], the image's shape shrunk so the
+        longer side is at most ``max_px`` (None: full size, for small images only)."""
+        if self.heatmap is None:
+            return None
+        from inference.preprocess import heatmap_to_image, shrink_map
+
+        if self.heatmap_geometry is None:
+            return shrink_map(self.heatmap, max_px)
+        return heatmap_to_image(self.heatmap, self.heatmap_geometry, max_px)
 
     def to_json_dict(self, *, heatmap_path: str | None = None) -> dict[str, Any]:
         """The JSON object ``tilik classify --json`` prints for this result."""

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="classify image files or folders with a pack")
     p.add_argument("--pack", required=True, help="pack id (see `tilik packs`)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per image")
-    p.add_argument("--heatmap-dir", type=Path, default=None, help="write heatmap overlays (PNG) here")
+    p.add_argument("--heatmap-dir", type=Path, default=None, help="write heatmap overlays here (JPEG, at most 1024 px a side)")
     p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
     p.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
                    help="record each result in the inspection log (default database when DB is omitted)")
@@ -166,19 +166,24 @@ class Progress:
 
 def _heatmap_file(heatmap_dir: Path, source: str, index: int) -> Path:
     stem = Path(source).stem or "image"
-    return heatmap_dir / f"{index:05d}_{stem}_heatmap.png"
+    return heatmap_dir / f"{index:05d}_{stem}_heatmap.jpg"
 
 
 def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     from inference.heatmap import overlay, save_rgb
-    from inference.imageio import iter_image_paths, load_image
+    from inference.imageio import iter_image_paths
     from inference.inspector import Inspector
+    from inference.results import HEATMAP_MAX_PX
 
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
     missing = [str(p) for p in args.paths if not p.exists()]
     files = iter_image_paths([p for p in args.paths if p.exists()])
     inspector = Inspector.for_pack(args.pack, provider=args.provider)
+    if args.heatmap_dir is not None:
+        # Overlays are drawn on a ≤ 1024-px copy the inspector keeps of the pixels it decoded
+        # (never a second decode, never a full-size float map).
+        inspector.preview_px = HEATMAP_MAX_PX
     recorder = _open_recorder(args, inspector)
     failures = 0
     table: list[tuple[str, str, str, str]] = []
@@ -237,9 +242,10 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             heatmap_path, error = None, None
             if item.error is None and args.heatmap_dir is not None and item.result.heatmap is not None:
                 try:
-                    rgb = load_image(item.source).rgb
+                    rgb = item.preview
+                    heat = item.result.heatmap_image(max(rgb.shape[:2]))
                     heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
-                                                overlay(rgb, item.result.heatmap)))
+                                                overlay(rgb, heat)))
                 except TilikError as exc:
                     error = exc
             if writer is None:

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from inference.heatmap import overlay as heat_overlay
     from inference.heatmap import save_rgb
     from inference.imageio import load_image
+    from inference.inspector import preview_rgb
     from inference.signature.verifier import Verifier
 
     out = out or sys.stdout
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             if args.overlay_dir is not None:
                 overlay_path = str(save_rgb(_overlay_file(args.overlay_dir, source, index, "overlay"), result.overlay))
                 if result.heatmap is not None:
-                    rgb = load_image(query).rgb
+                    # Drawn at the heatmap's size (at most 1024 px a side), never at a photo's 12 MP.
+                    rgb = preview_rgb(load_image(query).rgb, max(result.heatmap.shape))
                     heatmap_path = str(save_rgb(_overlay_file(args.overlay_dir, source, index, "heatmap"),
                                                 heat_overlay(rgb, result.heatmap)))
             if recorder is not None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.i18n import LANGUAGES
-from gui.settings import MODES, PROVIDERS, STORAGE_POLICIES, Settings
+from gui.settings import MAX_THREADS, MODES, PROVIDERS, STORAGE_POLICIES, Settings
 from gui.widgets.history_view import mode_name
 
 
@@ -77,6 +77,13 @@ class SettingsDialog(QDialog):
         self.provider_note.setWordWrap(True)
         self.provider_note.setStyleSheet("color: #607d8b;")
         app.addRow("", self.provider_note)
+        self.threads = QSpinBox()
+        self.threads.setObjectName("settingsThreads")
+        self.threads.setRange(0, MAX_THREADS)
+        self.threads.setValue(settings.threads)
+        self.threads_label = QLabel()
+        self.threads_label.setBuddy(self.threads)
+        app.addRow(self.threads_label, self.threads)
         layout.addWidget(self.app_box)
 
         self.packs_box = QGroupBox()
@@ -167,6 +174,7 @@ class SettingsDialog(QDialog):
             "language": self.language.currentData(),
             "storage_policy": self.storage.currentData(),
             "provider": self.provider.currentData(),
+            "threads": self.threads.value(),
             "packs_dir": self.packs_dir.text().strip(),
             "db_path": self.db_path.text().strip(),
         }
@@ -206,6 +214,10 @@ class SettingsDialog(QDialog):
             self.provider.setItemText(i, names[code])
         self.provider_note.setText(self.tr("Available on this computer: {names}").format(
             names=", ".join(self.available_providers) or "CPU"))
+        self.threads_label.setText(self.tr("&Model threads:"))
+        self.threads.setSpecialValueText(self.tr("Automatic"))
+        self.threads.setToolTip(self.tr("Threads each model run may use. Automatic: one per processor core "
+                                        "(or TILIK_THREADS). Fewer can be faster when other programs are busy."))
         self.packs_box.setTitle(self.tr("Default pack per mode"))
         for mode, label in self.pack_labels.items():
             label.setText(mode_name(mode) + ":")

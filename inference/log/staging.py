@@ -91,7 +91,10 @@ class MediaStager:
                                  thumbnail_px=self._thumb_px)
         png = None
         if result.heatmap is not None and self._heatmap_px is not None:
-            png = encode_heatmap(result.heatmap, self._heatmap_px if keep_full else self._thumb_px)
+            px = self._heatmap_px if keep_full else self._thumb_px
+            # Laid on the image at the stored size straight from the model-size map: no
+            # full-resolution float map is ever made (same stored file as before).
+            png = encode_heatmap(result.heatmap_image(px), px)
         return _Prepared(result, mode, replace(prepared, rgb=None), png)
 
     def stage(self, result: InspectionResult, image: ImageInput = None) -> StagedInspection:

@@ -139,7 +139,29 @@ def median_filter(gray: np.ndarray, size: int = 3) -> np.ndarray:
         return gray
     if size % 2 == 0:
         raise ValueError("median_size must be odd")
-    return np.asarray(Image.fromarray(np.ascontiguousarray(gray, dtype=np.uint8)).filter(ImageFilter.MedianFilter(size)))
+    gray = np.ascontiguousarray(gray, dtype=np.uint8)
+    if size == 3:
+        return _median3(gray)
+    return np.asarray(Image.fromarray(gray).filter(ImageFilter.MedianFilter(size)))
+
+
+def _median3(gray: np.ndarray) -> np.ndarray:
+    """3×3 median as a sorting network over the nine shifted views (Devillard's ``opt_med9``, 19
+    min/max exchanges pruned to those the median needs), edges replicated as Pillow does: the
+    same pixels as Pillow's rank filter, about 10× faster (Pillow sorts every window; here each
+    exchange is one vectorised numpy call). It is the largest single cost of a ``verify`` query."""
+    h, w = gray.shape
+    p = np.pad(gray, 1, mode="edge")
+    v = [p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)]
+    mn, mx = np.minimum, np.maximum
+    for a, b in ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8)):
+        v[a], v[b] = mn(v[a], v[b]), mx(v[a], v[b])
+    v[3], v[5] = mx(v[0], v[3]), mn(v[5], v[8])
+    v[4], v[7] = mn(v[4], v[7]), mx(v[4], v[7])
+    v[6], v[4], v[2] = mx(v[3], v[6]), mx(v[1], v[4]), mn(v[2], v[5])
+    v[4] = mn(v[4], v[7])
+    v[4], v[2] = mn(v[4], v[2]), mx(v[4], v[2])
+    return mn(mx(v[6], v[4]), v[2])
 
 
 def otsu_threshold(gray: np.ndarray) -> int:

@@ -23,27 +23,32 @@ answer for it as confidently as for a signature.
 from __future__ import annotations
 
 import io
+import hashlib
+import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from inference.errors import ImageReadError, InferenceError, PackUnusableError, TilikError, UsageError
-from inference.imageio import DecodedImage, ImageSource, load_image
+from inference.imageio import MAX_FILE_BYTES, DecodedImage, ImageSource, load_image
 from inference.inspector import get_session
 from inference.manifest import Manifest
 from inference.preprocess import preprocess, resize_float
 from inference.providers import display_name
 from inference.registry import Pack, PackRegistry
+from inference.results import HEATMAP_MAX_PX
 from inference.signature.features import Descriptor, FeatureSpec, Projection, describe, pair_vector
 from inference.signature.overlay import OverlayCounts, compare, overlay_image
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
 
 GENUINE, FORGED = "genuine", "forged"
 _CACHE_SIZE = 64
+_REFERENCE_SETS = 16  # reference sets whose agreement is kept (a counter serves a few customers at a time)
 # The domain check's scores, in the order their reasons are given.
 DOMAIN_SCORES = ("embedding_norm2", "ink_fraction")
 
@@ -140,9 +145,43 @@ class VerificationResult:
         }
 
 
+@dataclass(frozen=True)
+class _ImageInfo:
+    """What a described image keeps of its decoding: the cache never holds pixels."""
+
+    source: str
+    sha256: str
+    width: int
+    height: int
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, image: DecodedImage) -> "_ImageInfo":
+        return cls(image.source, image.sha256, image.width, image.height, tuple(image.notes))
+
+
+def _read_for_hash(src: ImageSource, name: str | None) -> tuple[ImageSource, str | None, str | None]:
+    """``(source to decode, SHA-256 of its bytes, its name)`` without decoding: a file is read once
+    here and its bytes are what gets decoded on a cache miss. The hash is None for arrays (their
+    hash is of the pixels) and for files that cannot be read (load_image then says why, in words)."""
+    if isinstance(src, DecodedImage):
+        return src, src.sha256, src.source
+    if isinstance(src, (bytes, bytearray)):
+        return src, hashlib.sha256(src).hexdigest(), name or "image"
+    if isinstance(src, (str, os.PathLike)):
+        path = Path(src)
+        try:
+            if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+                data = path.read_bytes()
+                return data, hashlib.sha256(data).hexdigest(), name or str(path)
+        except OSError:
+            pass
+    return src, None, name
+
+
 @dataclass(eq=False)
 class _Described:
-    image: DecodedImage
+    image: _ImageInfo
     descriptor: Descriptor
     probs: np.ndarray | None
     cam: np.ndarray | None
@@ -204,6 +243,9 @@ class Verifier:
         if unknown:  # a limit the app cannot compute would be a check that silently never fires
             raise PackUnusableError(f"Pack '{pack.id}': the domain check has limits for unknown scores {unknown}.")
         self._cache: OrderedDict[str, _Described] = OrderedDict()
+        # Reference agreement (every ordered pair of references through the SVM) is the same for
+        # every query against one reference set: kept per tuple of the references' SHA-256s.
+        self._agreements: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -261,20 +303,33 @@ class Verifier:
 
     def _describe_many(self, sources: Sequence[ImageSource], names: Sequence[str | None],
                        use_cache: bool) -> list[_Described]:
-        """Describe images (CNN in one batch); cached by image SHA-256 when ``use_cache``."""
-        decoded, done, todo = [], {}, []
+        """Describe images (CNN in one batch); cached by the SHA-256 of the file's bytes when
+        ``use_cache``: a cached image is looked up by that hash alone, never decoded again."""
+        decoded: dict[int, _ImageInfo] = {}
+        done, todo = {}, []
         for i, (src, name) in enumerate(zip(sources, names)):
             t0 = time.perf_counter()
-            img = load_image(src, name=name)
-            decode_ms = (time.perf_counter() - t0) * 1e3
-            decoded.append(img)
+            img = None
             if use_cache:
+                src, sha, label = _read_for_hash(src, name)
+                if sha is None and isinstance(src, np.ndarray):
+                    img = load_image(src, name=name)  # no decoding to speak of: a copy at most
+                    sha, label = img.sha256, img.source
                 with self._lock:
-                    hit = self._cache.get(img.sha256)
+                    hit = self._cache.get(sha) if sha is not None else None
+                    if hit is not None:
+                        self._cache.move_to_end(sha)
                 if hit is not None:
-                    done[i] = _Described(img, hit.descriptor, hit.probs, hit.cam, decode_ms, 0.0)
+                    done[i] = _Described(replace(hit.image, source=label or hit.image.source), hit.descriptor,
+                                         hit.probs, hit.cam, (time.perf_counter() - t0) * 1e3, 0.0)
                     continue
+                name = label
+            if img is None:
+                img = load_image(src, name=name)
+            decode_ms = (time.perf_counter() - t0) * 1e3
+            decoded[i] = _ImageInfo.of(img)
             _, sig, _, prep_ms = self._normalize(img, None)
+            del img  # the pixels are not needed past the normalised canvas
             todo.append((i, sig, decode_ms, prep_ms))
         if todo:
             out, cnn_ms = self._run_cnn([t[1] for t in todo])
@@ -313,8 +368,20 @@ class Verifier:
         """P(genuine) of ``query`` against each reference (the SVM's calibrated output)."""
         return self._svm_probs(np.stack([pair_vector(query, r, self.spec) for r in refs]))
 
-    def reference_agreement(self, refs: Sequence[Descriptor]) -> np.ndarray:
-        """For each reference: mean P(genuine) of it against the other references (n ≥ 2)."""
+    def reference_agreement(self, refs: Sequence[Descriptor], key: tuple[str, ...] | None = None) -> np.ndarray:
+        """For each reference: mean P(genuine) of it against the other references (n ≥ 2).
+        With ``key`` (the references' SHA-256s, in order) the answer is computed once per set."""
+        if key is not None:
+            with self._lock:
+                cached = self._agreements.get(key)
+            if cached is not None:
+                return cached.copy()
+            out = self.reference_agreement(refs)
+            with self._lock:
+                self._agreements[key] = out.copy()
+                while len(self._agreements) > _REFERENCE_SETS:
+                    self._agreements.popitem(last=False)
+            return out
         n = len(refs)
         if n < 2:
             return np.full(n, np.nan)
@@ -387,7 +454,7 @@ class Verifier:
         t_svm = time.perf_counter()
         ref_desc = [r.descriptor for r in refs]
         per_ref = self.pair_scores(q.descriptor, ref_desc)
-        agreement = self.reference_agreement(ref_desc)
+        agreement = self.reference_agreement(ref_desc, tuple(r.image.sha256 for r in refs))
         score = self.fuse(per_ref, agreement)
         svm_ms = (time.perf_counter() - t_svm) * 1e3
         n = len(refs)
@@ -399,7 +466,7 @@ class Verifier:
                                   q.descriptor.signature.skeleton, ref_desc[closest].signature.skeleton,
                                   tolerance=self.spec.overlay_tolerance)
         picture = overlay_image(aligned, ref_desc[closest].signature.mask)
-        heatmap = self._heatmap_on_image(q)
+        heatmap = self._heatmap_on_image(q, HEATMAP_MAX_PX)
         display = self.manifest.class_label(label)
         verdict = self.manifest.decision.verdict_words.get(label, display)
         if reasons:
@@ -465,8 +532,9 @@ class Verifier:
                                f"(agreement {_pct(agreement[i])}): check it is the customer's specimen")
         return reasons
 
-    def _heatmap_on_image(self, q: _Described) -> np.ndarray | None:
-        """The query's CAM (canvas) mapped back onto the query image (zero outside the ink's box)."""
+    def _heatmap_on_image(self, q: _Described, max_px: int | None = None) -> np.ndarray | None:
+        """The query's CAM (canvas) mapped back onto the query image (zero outside the ink's box),
+        at the image's size shrunk so its longer side is at most ``max_px`` (never a 12-MP map)."""
         if q.cam is None:
             return None
         sig = q.descriptor.signature
@@ -474,15 +542,20 @@ class Verifier:
         H, W = sig.canvas.shape
         if cam.shape != (H, W):
             cam = resize_float(cam, W, H)
-        out = np.zeros((q.image.height, q.image.width), np.float32)
+        iw, ih = q.image.width, q.image.height
+        s = 1.0 if max_px is None else min(1.0, max_px / max(iw, ih))
+        ow, oh = max(1, round(iw * s)), max(1, round(ih * s))
+        out = np.zeros((oh, ow), np.float32)
         if sig.canvas_box is None:
             return out
         cx, cy, cw, ch = sig.canvas_box
         x, y, w, h = sig.bbox
-        w, h = min(w, q.image.width - x), min(h, q.image.height - y)
+        w, h = min(w, iw - x), min(h, ih - y)
         if w <= 0 or h <= 0:
             return out
-        out[y:y + h, x:x + w] = resize_float(cam[cy:cy + ch, cx:cx + cw], w, h)
+        x0, y0 = min(round(x * s), ow - 1), min(round(y * s), oh - 1)
+        w, h = max(1, min(round(w * s), ow - x0)), max(1, min(round(h * s), oh - y0))
+        out[y0:y0 + h, x0:x0 + w] = resize_float(cam[cy:cy + ch, cx:cx + cw], w, h)
         return np.clip(out, 0.0, 1.0)
 
 

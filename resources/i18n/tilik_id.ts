@@ -2089,6 +2089,21 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Tersedia di komputer ini: {names}</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>&amp;Model threads:</source>
+        <translation>&amp;Thread model:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Automatic</source>
+        <translation>Otomatis</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Threads each model run may use. Automatic: one per processor core (or TILIK_THREADS). Fewer can be faster when other programs are busy.</source>
+        <translation>Jumlah thread yang boleh dipakai setiap kali model dijalankan. Otomatis: satu per inti prosesor (atau TILIK_THREADS). Lebih sedikit bisa lebih cepat saat program lain sibuk.</translation>
+    </message>
+    <message>
         <location line="+2"/>
         <source>Default pack per mode</source>
         <translation>Paket bawaan per mode</translation>

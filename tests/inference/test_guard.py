@@ -368,3 +368,42 @@ def test_an_image_only_the_ood_check_flags_gets_no_reformed_answer(tmp_path):
     (noisy,) = Inspector(check_pack(write_guarded_pack(tmp_path / "ood2", "swap", {"divergence": 0.1}))).guard.check(
         tensor, outputs, ood=[(9.0, 3.0)])
     assert noisy.verdict.flagged and noisy.reconstruction_probs is not None
+
+
+def _old_chroma_floor(x: np.ndarray, m: np.ndarray, patch: int) -> np.ndarray:
+    """The noise detector as released (matrix product, then the Laplacian as one expression):
+    the reference the in-place float32 version must agree with."""
+    c = x @ np.ascontiguousarray(np.asarray(m, np.float32).T)
+    lap = 4.0 * c[:, 1:-1, 1:-1] - c[:, :-2, 1:-1] - c[:, 2:, 1:-1] - c[:, 1:-1, :-2] - c[:, 1:-1, 2:]
+    per_pixel = np.abs(lap).mean(axis=-1)
+    n, h, w = per_pixel.shape
+    p = max(1, min(patch, h, w))
+    tiles = per_pixel[:, : h // p * p, : w // p * p].reshape(n, h // p, p, w // p, p).mean(axis=(2, 4))
+    return tiles.reshape(n, -1).min(axis=1).astype(np.float64)
+
+
+def test_vectorised_noise_floor_keeps_the_released_scores():
+    """Issue #28: per-channel in-place float32 arithmetic, the same scores as the released code
+    (its values on these fixed inputs pinned, and the released code itself kept as the reference)."""
+    from inference.guard import _CHROMA, chroma_noise_floor_from_tensor
+
+    rng = np.random.default_rng(28)
+    x = rng.random((4, 64, 48, 3), dtype=np.float32)
+    smooth = np.repeat(np.repeat(rng.random((2, 8, 8, 3), dtype=np.float32), 8, 1), 8, 2)
+    released = ([0.6331039667129517, 0.636745810508728, 0.6149722933769226, 0.66017085313797],
+                [0.033770933747291565, 0.0410909429192543])
+    np.testing.assert_allclose(chroma_noise_floor(x, 16), released[0], rtol=1e-6)
+    np.testing.assert_allclose(chroma_noise_floor(smooth, 8), released[1], rtol=1e-6)
+    np.testing.assert_allclose(chroma_noise_floor(x, 16), _old_chroma_floor(x, _CHROMA, 16), rtol=1e-6)
+    # through a pack's normalisation, both layouts and channel orders, a batch at model size
+    photos = rng.integers(0, 256, (3, 96, 96, 3)).astype(np.float32) / 255.0
+    for layout, color in (("NHWC", "RGB"), ("NCHW", "BGR")):
+        spec = InputSpec(name="input", layout=layout, height=96, width=96, color=color, resize="stretch",
+                         scale=1 / 255, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+        t = pixels_to_tensor(photos, spec)
+        nhwc = np.moveaxis(t, 1, -1) if layout == "NCHW" else t
+        std = np.asarray(spec.std, np.float32) / np.float32(255 * spec.scale)
+        m = _CHROMA * std[None, :]
+        m = m[:, ::-1] if color == "BGR" else m
+        np.testing.assert_allclose(chroma_noise_floor_from_tensor(t, spec, 16), _old_chroma_floor(nhwc, m, 16),
+                                   rtol=2e-6)

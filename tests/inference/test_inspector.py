@@ -38,11 +38,13 @@ def test_heatmap_is_at_image_size_and_points_at_the_evidence(tmp_path):
     img[10:30, 50:75, 2] = 255  # a blue patch on black: the model answers blue because of it
     result = inspector.classify(img)
     assert result.label == "blue"
-    assert result.heatmap.shape == (50, 80) and result.heatmap.dtype == np.float32
-    assert 0.0 <= result.heatmap.min() and result.heatmap.max() <= 1.0
-    peak_y, peak_x = np.unravel_index(np.argmax(result.heatmap), result.heatmap.shape)
+    assert result.heatmap.shape == (32, 32)  # the model's map; the geometry lays it on the image
+    heat = result.heatmap_image(None)
+    assert heat.shape == (50, 80) and heat.dtype == np.float32
+    assert 0.0 <= heat.min() and heat.max() <= 1.0
+    peak_y, peak_x = np.unravel_index(np.argmax(heat), heat.shape)
     assert 10 <= peak_y < 30 and 50 <= peak_x < 75
-    assert result.heatmap[10:30, 50:75].mean() > 5 * result.heatmap[35:, :40].mean()
+    assert heat[10:30, 50:75].mean() > 5 * heat[35:, :40].mean()
 
 
 @pytest.mark.parametrize("resize", ["letterbox", "center_crop"])
@@ -52,11 +54,12 @@ def test_heatmap_geometry_survives_letterbox_and_crop(tmp_path, resize):
     img = np.zeros((60, 120, 3), np.uint8)
     img[20:40, 50:70, 0] = 255  # centred red square (inside a centre crop too)
     result = inspector.classify(img)
-    assert result.heatmap.shape == (60, 120)
-    peak_y, peak_x = np.unravel_index(np.argmax(result.heatmap), result.heatmap.shape)
+    heat = result.heatmap_image()
+    assert heat.shape == (60, 120)
+    peak_y, peak_x = np.unravel_index(np.argmax(heat), heat.shape)
     assert 18 <= peak_y < 42 and 48 <= peak_x < 72
     if resize == "center_crop":
-        assert result.heatmap[:, :25].max() == 0.0  # never shown to the model
+        assert heat[:, :25].max() == 0.0  # never shown to the model
 
 
 def test_nchw_layout(tmp_path):

@@ -45,3 +45,26 @@ def test_unique_images_differ(tmp_path):
     files = bench.unique_images(pack, 3, tmp_path)
     assert len({f.read_bytes() for f in files}) == 3
     assert all(Image.open(f).size for f in files)
+
+
+def test_section_8_is_merged_into_the_full_results_and_replaced_next_time(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import photos
+
+    results = tmp_path / "results.md"
+    results.write_text("# Tilik benchmark results\n\n## 1. Latency\n\nold 1\n\n## Targets\n\n| a | b |\n", encoding="utf-8")
+    photos.merge_into(results, ["", "## 8. Photos", "", "first"], [("12-MP", "6.1×", "≤ 1.3×", False)], "run A")
+    photos.merge_into(results, ["", "## 8. Photos", "", "second"], [("12-MP", "1.2×", "≤ 1.3×", True)], "run B")
+    text = results.read_text(encoding="utf-8")
+    assert text.count("## 8. Photos") == 1 and "second" in text and "first" not in text and "run A" not in text
+    assert text.index("## 1. Latency") < text.index("## 8. Photos") < text.index("## Targets")
+    assert "| 12-MP | 1.2× | ≤ 1.3× | yes |" in text and "old 1" in text
+
+
+def test_photo_fixtures_are_distinct_12_mp_jpegs(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import photos
+
+    sample = next((REPO / "resources" / "samples" / "skin-binary").glob("*.jpg"))
+    files = photos.make_photos(sample, 2, tmp_path, size=(400, 300))
+    assert len({f.read_bytes() for f in files}) == 2 and Image.open(files[0]).size == (400, 300)

@@ -135,7 +135,7 @@ def test_pack_loads_in_the_inspector_and_classifies(trained):
     results = [inspector.classify(red), inspector.classify(blue)]
     assert [r.label for r in results] == ["red", "blue"]
     for r in results:
-        assert r.heatmap is not None and r.heatmap.shape == (50, 60)
+        assert r.heatmap is not None and r.heatmap_image().shape == (50, 60)
         assert set(r.probabilities) == {"red", "blue"} and abs(sum(r.probabilities.values()) - 1) < 1e-5
         assert r.ood_score is not None
     assert results[1].verdict.startswith("Blue: look closer")

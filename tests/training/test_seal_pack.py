@@ -78,7 +78,7 @@ def test_self_test_samples_are_classified_as_expected(pack_dir, inspector):
         r = inspector.classify(folder / e["file"])
         assert r.label == e["expected"], (e, r.label, r.confidence)
         assert not r.out_of_domain
-        assert r.heatmap is not None and r.heatmap.shape == (r.image_size[1], r.image_size[0])
+        assert r.heatmap is not None and r.heatmap_image(None).shape == (r.image_size[1], r.image_size[0])
 
 
 def test_blank_frames_and_noise_are_out_of_domain(pack_dir, inspector):

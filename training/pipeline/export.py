@@ -812,16 +812,18 @@ def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], al
         if r.heatmap is None:
             log("  heatmap quality: the pack has no cam output; skipped")
             return None
-        if mask.shape != r.heatmap.shape:
-            mask = cv2.resize(mask, (r.heatmap.shape[1], r.heatmap.shape[0]), interpolation=cv2.INTER_NEAREST)
-        row = hm.image_scores(r.heatmap, mask, tol)
+        # Scored at the test image's own size (small renders): the map the app draws, unshrunk.
+        heat = r.heatmap_image(None)
+        if mask.shape != heat.shape:
+            mask = cv2.resize(mask, (heat.shape[1], heat.shape[0]), interpolation=cv2.INTER_NEAREST)
+        row = hm.image_scores(heat, mask, tol)
         rows.append(row)
         detected.append(r.label in alarming if alarming else r.label == s.label)
         keys.append(s.extra.get(masks_cfg["by"]) if masks_cfg.get("by") else None)
         kept.append((s, r, mask, row))
     out = {
         "column": column, "tolerance_px": tol,
-        "heatmap": "the app's heatmap (InspectionResult.heatmap: the CAM of "
+        "heatmap": "the app's heatmap (InspectionResult.heatmap_image(): the CAM of "
                    + (f"the class '{inspector.manifest.decision.heatmap_class}', whatever the verdict,"
                       if inspector.manifest.decision.heatmap_class else "the predicted class") + " at image size)",
         "all": hm.summarise(rows, tol),
@@ -843,7 +845,7 @@ def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], al
             rgb = load_image(s.path).rgb
             caption = (f"{'hit' if row['hit'] else 'miss'} {row['mass_inside']:.0%} "
                        + (str(s.extra.get(masks_cfg['by'])) + " " if masks_cfg.get("by") else "") + f"-> {r.label}")
-            tiles.append((hm.overlay(rgb, r.heatmap, mask, row["peak"]), caption))
+            tiles.append((hm.overlay(rgb, r.heatmap_image(None), mask, row["peak"]), caption))
         hm.examples_sheet(tiles, examples_png, cols=4)
         out["examples"] = examples_png.name
     return out

@@ -1,6 +1,6 @@
 """Heatmap quality against ground-truth region masks (e.g. the seal generator's defect masks).
 
-Two numbers per image, both on the heatmap the app shows (``InspectionResult.heatmap``: float32 in
+Two numbers per image, both on the heatmap the app shows (``InspectionResult.heatmap_image()``: float32 in
 [0, 1] at the image's own size) and the mask at the same size (non-zero = inside the region):
 
 - **Pointing game** (Zhang et al., "Top-down neural attention by excitation backprop", 2016): a hit

@@ -139,3 +139,16 @@ def test_options_round_trip():
     opts = PreprocessOptions.from_mapping({"canvas": [100, 200], "skeletonize": True, "unknown": 1})
     assert (opts.canvas_height, opts.canvas_width, opts.skeletonize) == (100, 200, True)
     assert PreprocessOptions.from_mapping(opts.as_dict()) == opts
+
+
+def test_the_3x3_median_network_gives_pillows_pixels_exactly():
+    """Issue 28: the sorting network replaces Pillow's rank filter for size 3; every pixel, borders
+    included, must be Pillow's."""
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(28)
+    shapes = [(1, 1), (1, 9), (2, 2), (3, 3), (5, 7), (64, 33), (355, 498)]
+    for shape in shapes:
+        for img in (rng.integers(0, 256, shape, dtype=np.uint8), rng.choice([0, 40, 235, 255], shape).astype(np.uint8)):
+            pil = np.asarray(Image.fromarray(img).filter(ImageFilter.MedianFilter(3)))
+            assert np.array_equal(median_filter(img, 3), pil), shape

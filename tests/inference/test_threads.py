@@ -1,0 +1,73 @@
+"""onnxruntime's intra-op thread count (issue #28): TILIK_THREADS, the GUI's setting, applied
+where sessions are created and part of the session cache's key."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference import providers
+from inference.errors import ProviderError
+from inference.inspector import Inspector, clear_session_cache, get_session
+from inference.providers import create_session, intra_op_threads, set_threads
+from inference.registry import check_pack
+from tiny_models import build_colour_model, colour_manifest, solid, write_pack
+
+
+@pytest.fixture(autouse=True)
+def _no_setting():
+    set_threads(None)
+    clear_session_cache()
+    yield
+    set_threads(None)
+    clear_session_cache()
+
+
+def _model(tmp_path):
+    model = build_colour_model()
+    pack = check_pack(write_pack(tmp_path / "colour", model, manifest=colour_manifest(model)))
+    return pack
+
+
+def test_automatic_by_default_and_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("TILIK_THREADS", raising=False)
+    assert intra_op_threads() == 0  # onnxruntime's own choice
+    for raw in ("auto", "AUTO", "0", " "):
+        monkeypatch.setenv("TILIK_THREADS", raw)
+        assert intra_op_threads() == 0
+    monkeypatch.setenv("TILIK_THREADS", "1")
+    pack = _model(tmp_path)
+    loaded = create_session(pack.model_path)
+    assert loaded.session.get_session_options().intra_op_num_threads == 1
+    assert Inspector(pack).classify(solid("red")).label == "red"
+
+
+@pytest.mark.parametrize("raw", ["two", "-1", "1.5", "100000"])
+def test_a_bad_value_is_refused_in_plain_words(monkeypatch, raw):
+    monkeypatch.setenv("TILIK_THREADS", raw)
+    with pytest.raises(ProviderError, match="TILIK_THREADS must be a whole number of threads"):
+        intra_op_threads()
+
+
+def test_the_cli_says_what_is_wrong_with_tilik_threads(monkeypatch, tmp_path, capsys):
+    from tilik.cli import EXIT_USAGE, main
+
+    monkeypatch.setenv("TILIK_THREADS", "many")
+    monkeypatch.setenv("TILIK_PACKS_DIR", str(tmp_path))
+    _model(tmp_path)
+    assert main(["classify", "--pack", "colour", str(tmp_path)]) == EXIT_USAGE
+    assert "TILIK_THREADS must be a whole number" in capsys.readouterr().err
+
+
+def test_the_setting_wins_over_the_environment_and_keys_the_session_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("TILIK_THREADS", "1")
+    pack = _model(tmp_path)
+    sha = pack.manifest.model.sha256
+    one = get_session(pack.model_path, sha)
+    set_threads(2)
+    two = get_session(pack.model_path, sha)
+    assert two is not one and two.session.get_session_options().intra_op_num_threads == 2
+    assert get_session(pack.model_path, sha) is two
+    set_threads(None)  # back to the environment's count: the cached session is reused
+    assert get_session(pack.model_path, sha) is one
+    with pytest.raises(ProviderError):
+        set_threads(providers.MAX_THREADS + 1)
