@@ -61,13 +61,12 @@ def test_the_cli_says_what_is_wrong_with_tilik_threads(monkeypatch, tmp_path, ca
 def test_the_setting_wins_over_the_environment_and_keys_the_session_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("TILIK_THREADS", "1")
     pack = _model(tmp_path)
-    sha = pack.manifest.model.sha256
-    one = get_session(pack.model_path, sha)
+    one = get_session(pack, "model")
     set_threads(2)
-    two = get_session(pack.model_path, sha)
+    two = get_session(pack, "model")
     assert two is not one and two.session.get_session_options().intra_op_num_threads == 2
-    assert get_session(pack.model_path, sha) is two
+    assert get_session(pack, "model") is two
     set_threads(None)  # back to the environment's count: the cached session is reused
-    assert get_session(pack.model_path, sha) is one
+    assert get_session(pack, "model") is one
     with pytest.raises(ProviderError):
         set_threads(providers.MAX_THREADS + 1)
