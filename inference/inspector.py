@@ -19,7 +19,7 @@ from inference.errors import ImageReadError, InferenceError, ManifestError, Pack
 from inference.guard import Guard, GuardOutcome, parse_guard
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
-from inference.preprocess import Geometry, fit_to_input, heatmap_to_image, to_tensor
+from inference.preprocess import Geometry, fit_to_input, heatmap_to_image, reduction_factor, to_tensor
 from inference.providers import LoadedSession, create_session, display_name
 from inference.registry import Pack, PackRegistry
 from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
@@ -170,6 +170,9 @@ class Inspector:
     def provider(self) -> str:
         return display_name(self.loaded.provider)
 
+    def _shrink(self, width: int, height: int) -> int:
+        return reduction_factor(width, height, self.manifest.input)
+
     # -- public API ----------------------------------------------------------------------------
     def classify(self, image: ImageSource, *, name: str | None = None) -> InspectionResult:
         """Classify one image (path, bytes, numpy RGB array or DecodedImage)."""
@@ -223,7 +226,8 @@ class Inspector:
 
     def _prepare(self, image: ImageSource, name: str | None) -> _Prepared:
         t0 = time.perf_counter()
-        decoded = load_image(image, name=name)
+        # Decoded only as large as this pack needs (a 12-MP photo at 1/4 or 1/8 for a 224-px model).
+        decoded = load_image(image, name=name, shrink=self._shrink)
         t1 = time.perf_counter()
         fitted, geometry = fit_to_input(decoded.rgb, self.manifest.input)
         tensor = to_tensor(fitted, self.manifest.input)
@@ -352,7 +356,7 @@ class Inspector:
             pack_sha256=m.model.sha256,
             provider=self.provider,
             image_sha256=image.sha256,
-            image_size=(image.width, image.height),
+            image_size=image.original_size,
             image_notes=image.notes,
             timings=timings,
             guard=None if guard is None else guard.verdict,
