@@ -22,12 +22,13 @@ Every odd input is handled deliberately and either decoded correctly or refused 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import stat
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Union
 
@@ -164,6 +165,9 @@ def read_file_bytes(path: Path | str, label: str | None = None, limit: int = MAX
     except IsADirectoryError:
         raise ImageReadError(f"{label}: this is a folder, not an image file.") from None
     except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ImageReadError(f"{label[:80]}…: the path is longer than this system allows; move or rename "
+                                 "the file.") from None
         raise ImageReadError(f"{label}: the file could not be read ({exc.strerror or exc}).") from exc
     return b"".join(chunks)
 
@@ -438,11 +442,15 @@ def load_image(source: ImageSource, *, max_pixels: int | None = None, name: str 
     if isinstance(source, DecodedImage):
         return source
     if isinstance(source, np.ndarray):
-        return decode_array(source, name or "camera frame")
+        return decode_array(source, display_text(name or "camera frame"))
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return _open_pil(bytes(source), name or "image", limit, shrink)
-    label = name or _display_path(source)
-    return _open_pil(read_file_bytes(source, label), label, limit, shrink)
+        return _open_pil(bytes(source), display_text(name or "image"), limit, shrink)
+    # Messages name the file in printable text; ``source`` keeps the name as given (it may hold
+    # undecodable file-name bytes), so the log can still find and store the file itself.
+    raw = name or os.fspath(source)
+    label = display_text(raw)
+    decoded = _open_pil(read_file_bytes(source, label), label, limit, shrink)
+    return decoded if raw == label else replace(decoded, source=raw)
 
 
 def _display_path(path: str | os.PathLike) -> str:
@@ -464,13 +472,14 @@ class FolderListingError(ImageReadError):
     """A folder (or one inside it) could not be listed: its images would be silently missing."""
 
 
-def iter_image_paths(paths: list[Path | str]) -> list[Path]:
+def iter_image_paths(paths: list[Path | str], errors: list[tuple[str, str]] | None = None) -> list[Path]:
     """Expand files and folders (recursively, sorted) into the list of files to inspect.
 
     Every non-hidden entry inside a folder that is not itself a folder is taken, whatever its
     extension or type, so that a file that is not an image (or a pipe, a device) gets its own clear
     error instead of being skipped without a word. A folder that cannot be listed raises
-    :class:`FolderListingError`: a batch that silently missed a folder would look complete.
+    :class:`FolderListingError` (a batch that silently missed a folder would look complete), or,
+    when ``errors`` is given, is appended to it as (folder, message) and the rest is still listed.
     """
     out: list[Path] = []
     for p in paths:
@@ -481,12 +490,13 @@ def iter_image_paths(paths: list[Path | str]) -> list[Path]:
             for root, dirs, files in os.walk(path, onerror=problems.append):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root) / f for f in files if not f.startswith("."))
-            if problems:
-                first = problems[0]
-                where = _display_path(first.filename or path)
-                raise FolderListingError(
-                    f"{where}: the folder cannot be listed ({first.strerror or first}); "
-                    "check its permissions. Nothing was classified.")
+            for problem in problems:
+                where = os.fspath(problem.filename or path)
+                message = (f"{display_text(where)}: the folder cannot be listed ({problem.strerror or problem}); "
+                           "its images were not inspected. Check its permissions.")
+                if errors is None:
+                    raise FolderListingError(message)
+                errors.append((where, message))
             out.extend(sorted(found))
         else:
             out.append(path)

@@ -29,6 +29,7 @@ import numpy as np
 
 from inference import paths
 from inference.errors import StorageError, TilikError
+from inference.imageio import display_text
 from inference.log import chain, iso6346
 from inference.log.media import ImageInput, MediaStore, decode_heatmap, prepare_image
 from inference.log.models import (
@@ -574,7 +575,7 @@ class InspectionLog:
             "time_utc": t, "utc_offset_min": off,
             "operator": (operator or "").strip(), "station": (station or "").strip(), "mode": staged.mode,
             "app_version": _app_version(),
-            "source": None if omit_source else (result.source or None),
+            "source": None if omit_source else (display_text(result.source) or None),  # file names may not be UTF-8
             "pack_id": result.pack_id, "pack_version": result.pack_version, "pack_sha256": result.pack_sha256,
             "provider": result.provider,
             "image_sha256": result.image_sha256, "image_width": staged.width, "image_height": staged.height,
