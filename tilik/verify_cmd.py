@@ -65,6 +65,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from inference.heatmap import save_rgb
     from inference.imageio import load_image
     from inference.signature.verifier import Verifier
+    from tilik.cli import _path_problem
 
     out = out or sys.stdout
     verifier = Verifier.for_pack(args.pack, provider=args.provider)
@@ -81,8 +82,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for index, query in enumerate(args.queries):
         source = str(query)
         try:
-            if not query.exists():
-                raise TilikError(f"{source}: no such file.")
+            problem = _path_problem(query)  # missing, or a path too long for the system: one error
+            if problem:
+                raise TilikError(problem)
             if query.is_dir():
                 raise TilikError(f"{source}: this is a folder; pass signature image files.")
             result = verifier.verify(query, args.references, strict=args.strict, name=source)
