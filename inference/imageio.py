@@ -251,6 +251,8 @@ def _reduce(img: Image.Image, k: int) -> Image.Image:
         return img
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode in ("PA", "RGBa", "La"):
+        img = img.convert("RGBA")
     elif img.mode not in ("L", "RGB", "RGBA", "LA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "I", "F"):
         img = img.convert("RGB")
     return img.reduce(k)
