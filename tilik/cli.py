@@ -174,7 +174,10 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     present: list[Path] = []
     for p in args.paths:
         problem = _path_problem(p)
-        (missing.append((str(p), problem)) if problem else present.append(p))
+        if problem:
+            missing.append((str(p), problem))
+        else:
+            present.append(p)
     unlisted: list[tuple[str, str]] = []
     files = iter_image_paths(present, errors=unlisted)
     inspector = Inspector.for_pack(args.pack, provider=args.provider)

@@ -69,6 +69,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     out = out or sys.stdout
     verifier = Verifier.for_pack(args.pack, provider=args.provider)
+    problems = [p for p in map(_path_problem, args.references) if p]  # missing or too long: no crash
+    if problems:
+        raise UsageError("a reference signature cannot be used: " + " ".join(problems))
     missing = [str(r) for r in args.references if not r.is_file()]
     if missing:
         raise UsageError(f"reference signature not found: {', '.join(missing)}")

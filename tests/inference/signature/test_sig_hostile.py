@@ -57,4 +57,6 @@ def test_eps_query_and_reference_are_refused_without_ghostscript(env, tmp_path, 
     code = main(["verify", "--pack", "signature-verify", "--reference", refs[0], eps, "--json", "--", refs[1]],
                 out=out)
     assert code == 2 and "not an image" in capsys.readouterr().err
+    code = main(["verify", "--pack", "signature-verify", "--reference", "/".join(["r" * 200] * 30), "--", refs[1]])
+    assert code == 2 and "longer than this system allows" in capsys.readouterr().err
     assert not env.exists()
