@@ -1,13 +1,21 @@
 """A crafted log (edited with the chain recomputed, so ``tilik log verify`` passes) must not make
-``tilik log dataset`` write outside its folder, or put a formula into labels.csv (issue 22, item 2)."""
+``tilik log dataset`` write outside its folder, or put a formula into labels.csv (issue 22, item 2),
+nor make the PDF report run Ghostscript on an EPS swapped in as a stored image (item 1)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
+import os
 import sqlite3
 from pathlib import Path
 
-from inference.log import InspectionLog
+import pytest
+from PIL import Image
+
+from inference.errors import ImageReadError
+from inference.log import InspectionLog, LogQuery
 from inference.log.chain import row_hash
 from inference.log.dataset import export_dataset
 from inference.log.schema import GENESIS_HASH, chained_tables, user_version
@@ -121,3 +129,43 @@ def test_export_never_writes_through_an_existing_link(inspect, log, tmp_path):
     assert victim.read_text() == "keep"
     summary = export_dataset(log, tmp_path / "ds")
     assert summary.written == 1
+
+
+def test_forged_eps_in_the_media_folder_never_runs_ghostscript(inspect, log, log_path, tmp_path, capsys,
+                                                                monkeypatch):
+    """An EPS swapped in as a stored image (its hash and the chain fixed) is refused wherever the log
+    re-opens images — thumbnails, the PDF report — and Ghostscript never runs."""
+    from gui.report_pdf import export_pdf
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    marker = tmp_path / "gs-ran"
+    (bin_dir / "gs").write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    (bin_dir / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    rec = inspect(1, colour="red")
+    media = log.media.root
+    log.close()
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 32), (200, 0, 0)).save(buf, format="EPS")
+    eps = buf.getvalue()
+    sha = hashlib.sha256(eps).hexdigest()
+    relative = f"images/{sha[:2]}/{sha}.jpg"
+    (media / relative).parent.mkdir(parents=True, exist_ok=True)
+    (media / relative).write_bytes(eps)
+    conn = raw(log_path)
+    conn.execute("BEGIN")
+    drop_triggers(conn)
+    conn.execute("UPDATE inspections SET image_file = ?, image_file_sha256 = ? WHERE id = ?", (relative, sha, rec.id))
+    rechain(conn)
+    conn.execute("COMMIT")
+    conn.close()
+    assert _verify_ok(log_path, capsys)
+    with InspectionLog.open(log_path) as forged:
+        record = forged.get(rec.id)
+        with pytest.raises(ImageReadError, match="not an image"):
+            forged.image_array(record)
+        out = tmp_path / "report.pdf"
+        assert export_pdf(forged, LogQuery(), out) == 1  # the page is written, without the picture
+        assert out.read_bytes().startswith(b"%PDF-")
+    assert not marker.exists()
