@@ -190,9 +190,7 @@ def _to_array(img: Image.Image) -> np.ndarray:
 def _block_mean(a: np.ndarray, k: int) -> np.ndarray:
     if k <= 1:
         return a.astype(np.float32, copy=False)
-    h, w = a.shape[0] // k * k, a.shape[1] // k * k
-    if h == 0 or w == 0:  # fewer than k rows or columns left: keep one averaged row/column
-        return a.astype(np.float32).mean(axis=(0, 1), keepdims=True)[:1, :1] if a.size else a.astype(np.float32)
+    h, w = a.shape[0] // k * k, a.shape[1] // k * k  # callers pass k <= both sides: never empty
     return a[:h, :w].astype(np.float32).reshape(h // k, k, w // k, k).mean(axis=(1, 3))
 
 
