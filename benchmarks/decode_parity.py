@@ -11,8 +11,11 @@ Two comparisons, every bundled classify pack, decisions = (label, needs review):
 2. *phone size*: the same kind of images enlarged to 4000 px on the long side (bicubic) and saved
    as JPEG q92, like a 12-MP phone photo of the same scene; classified from a full decode and from
    the reduced decode the app now uses (DCT scaling to 1/4 or 1/8, then the pack's resize).
+3. *noise floor*: the same phone-size photo saved once more at JPEG q85 (what re-saving a photo
+   does), both decoded in full: how many decisions an everyday re-export already flips.
 
-Prints a markdown table: images, label flips, decision flips, largest probability change.
+Prints a markdown table: images, label flips, decision flips, largest probability change; each
+flip's image and top two classes go to stderr.
 Shared data (../shared/data) is optional: without it only the packs' samples are used.
 """
 
@@ -69,25 +72,31 @@ def decide(inspector: Inspector, decoded) -> tuple[tuple[str, bool], np.ndarray]
     return (r.label, r.needs_review), np.fromiter(r.probabilities.values(), np.float64)
 
 
-def compare(pairs) -> tuple[int, int, int, float]:
+def compare(pairs, names=None, what: str = "") -> tuple[int, int, int, float]:
     n = labels = decisions = 0
     worst = 0.0
-    for (da, pa), (db, pb) in pairs:
+    for i, ((da, pa), (db, pb)) in enumerate(pairs):
         n += 1
         labels += da[0] != db[0]
         decisions += da != db
         worst = max(worst, float(np.abs(pa - pb).max()))
+        if da != db and names is not None:
+            top = lambda p: ", ".join(f"{v:.3f}" for v in np.sort(p)[::-1][:2])  # noqa: E731
+            print(f"{what} {names[i]}: {da} [{top(pa)}] -> {db} [{top(pb)}]", file=sys.stderr)
     return n, labels, decisions, worst
 
 
-def phone_jpeg(path: Path) -> bytes:
+def phone_jpeg(path: Path, qualities: tuple[int, ...] = (92,)) -> list[bytes]:
     with Image.open(path) as img:
         img = img.convert("RGB")
         scale = 4000 / max(img.size)
         big = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BICUBIC)
-    buf = io.BytesIO()
-    big.save(buf, format="JPEG", quality=92)
-    return buf.getvalue()
+    out = []
+    for quality in qualities:
+        buf = io.BytesIO()
+        big.save(buf, format="JPEG", quality=quality)
+        out.append(buf.getvalue())
+    return out
 
 
 def main() -> None:
@@ -95,9 +104,9 @@ def main() -> None:
     ap.add_argument("--natural", type=int, default=200)
     ap.add_argument("--phone", type=int, default=30)
     args = ap.parse_args()
-    print("| pack | resize | natural size: images, label flips, decision flips, max Δp | "
-          "phone size (4000 px JPEG): images, label flips, decision flips, max Δp |")
-    print("|---|---|---|---|")
+    print("| pack | resize | natural size, crop change: images, label flips, decision flips, max Δp | "
+          "phone size, reduced decode: same | noise floor, q92 vs q85 re-export: same |")
+    print("|---|---|---|---|---|")
     for pack in PackRegistry().all():
         if not pack.usable or pack.manifest.task != "classify":
             continue
@@ -114,16 +123,21 @@ def main() -> None:
             finally:
                 inspector_mod.fit_to_input = fit_to_input
             natural.append((old, new))
-        phone = []
+        phone, noise = [], []
         for path in files[: args.phone]:
-            data = phone_jpeg(path)
+            data, resaved = phone_jpeg(path, (92, 85))
             full = load_image(data, name=path.name)
             small = load_image(data, name=path.name, shrink=inspector._shrink)
             assert small.reduced > 1 or small.width < full.width
-            phone.append((decide(inspector, full), decide(inspector, small)))
-        a, b = compare(natural), compare(phone)
+            reference = decide(inspector, full)
+            phone.append((reference, decide(inspector, small)))
+            noise.append((reference, decide(inspector, load_image(resaved, name=path.name))))
+        names = [p.name for p in files]
+        a = compare(natural, names, f"{pack.id} crop")
+        b = compare(phone, names, f"{pack.id} reduced")
+        c = compare(noise, names, f"{pack.id} q85")
         print(f"| {pack.id} | {pack.manifest.input.resize} | {a[0]}, {a[1]}, {a[2]}, {a[3]:.4f} | "
-              f"{b[0]}, {b[1]}, {b[2]}, {b[3]:.4f} |", flush=True)
+              f"{b[0]}, {b[1]}, {b[2]}, {b[3]:.4f} | {c[0]}, {c[1]}, {c[2]}, {c[3]:.4f} |", flush=True)
 
 
 if __name__ == "__main__":
