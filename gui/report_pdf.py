@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from inference.errors import StorageError
+from inference.errors import StorageError, TilikError
 from inference.heatmap import colorize, overlay
 from inference.log.models import ChainStatus, InspectionRecord, LogQuery, Review
 
@@ -247,7 +247,10 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
             doc.documentLayout().setPaintDevice(writer)
             doc.setPageSize(QSizeF(width, height))
             doc.setDocumentMargin(0)
-            rgb = log.image_array(rec) if rec.image_file else None
+            try:  # a stored file that is not an allowed image (e.g. an EPS swapped in) is left out, not run
+                rgb = log.image_array(rec) if rec.image_file else None
+            except TilikError:
+                rgb = None
             heat = log.heatmap_array(rec) if rec.heatmap_file else None
             image_size = heat_size = None
             if rgb is not None:

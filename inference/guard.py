@@ -238,7 +238,7 @@ def jpeg_reform(x01: np.ndarray, quality: int) -> np.ndarray:
         buf = io.BytesIO()
         Image.fromarray(u8).save(buf, format="JPEG", quality=int(quality))
         buf.seek(0)
-        with Image.open(buf) as decoded:
+        with Image.open(buf, formats=["JPEG"]) as decoded:  # our own bytes; never another format
             out[i] = np.asarray(decoded.convert("RGB"), dtype=np.float32) / 255.0
     return out
 

@@ -21,7 +21,7 @@ from inference.errors import ImageReadError, InferenceError, ManifestError, Pack
 from inference.guard import Guard, GuardOutcome, parse_guard
 from inference.imageio import DecodedImage, ImageSource, load_image
 from inference.manifest import Manifest
-from inference.preprocess import Geometry, fit_to_input, to_tensor
+from inference.preprocess import Geometry, fit_to_input, reduction_factor, to_tensor
 from inference.providers import LoadedSession, create_session, display_name, intra_op_threads
 from inference.registry import Pack, PackRegistry
 from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
@@ -87,10 +87,11 @@ class _ImageFacts:
     width: int
     height: int
     notes: tuple[str, ...]
+    original_size: tuple[int, int]  # before a reduced decode (what the record states)
 
     @classmethod
     def of(cls, image: DecodedImage) -> "_ImageFacts":
-        return cls(image.source, image.sha256, image.width, image.height, image.notes)
+        return cls(image.source, image.sha256, image.width, image.height, image.notes, image.original_size)
 
 
 def preview_rgb(rgb: np.ndarray, max_px: int) -> np.ndarray:
@@ -215,6 +216,9 @@ class Inspector:
     def provider(self) -> str:
         return display_name(self.loaded.provider)
 
+    def _shrink(self, width: int, height: int) -> int:
+        return reduction_factor(width, height, self.manifest.input)
+
     # -- public API ----------------------------------------------------------------------------
     def classify(self, image: ImageSource, *, name: str | None = None) -> InspectionResult:
         """Classify one image (path, bytes, numpy RGB array or DecodedImage)."""
@@ -273,7 +277,8 @@ class Inspector:
 
     def _prepare(self, image: ImageSource, name: str | None) -> _Prepared:
         t0 = time.perf_counter()
-        decoded = load_image(image, name=name)
+        # Decoded only as large as this pack needs (a 12-MP photo at 1/4 or 1/8 for a 224-px model).
+        decoded = load_image(image, name=name, shrink=self._shrink)
         t1 = time.perf_counter()
         fitted, geometry = fit_to_input(decoded.rgb, self.manifest.input)
         tensor = to_tensor(fitted, self.manifest.input)
@@ -408,7 +413,7 @@ class Inspector:
             manifest_sha256=m.sha256,
             provider=self.provider,
             image_sha256=image.sha256,
-            image_size=(image.width, image.height),
+            image_size=image.original_size,
             image_notes=image.notes,
             timings=timings,
             guard=None if guard is None else guard.verdict,

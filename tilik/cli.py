@@ -171,14 +171,24 @@ def _heatmap_file(heatmap_dir: Path, source: str, index: int) -> Path:
 
 def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     from inference.heatmap import overlay, save_rgb
-    from inference.imageio import iter_image_paths
+    from inference.imageio import display_text, iter_image_paths
     from inference.inspector import Inspector
     from inference.results import HEATMAP_MAX_PX
 
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
-    missing = [str(p) for p in args.paths if not p.exists()]
-    files = iter_image_paths([p for p in args.paths if p.exists()])
+    # Inputs that cannot even be looked at (missing, a path too long for the system) and folders
+    # that cannot be listed are reported one by one; everything else is still classified.
+    missing: list[tuple[str, str]] = []
+    present: list[Path] = []
+    for p in args.paths:
+        problem = _path_problem(p)
+        if problem:
+            missing.append((str(p), problem))
+        else:
+            present.append(p)
+    unlisted: list[tuple[str, str]] = []
+    files = iter_image_paths(present, errors=unlisted)
     inspector = Inspector.for_pack(args.pack, provider=args.provider)
     if args.heatmap_dir is not None:
         # Overlays are drawn on a ≤ 1024-px copy the inspector keeps of the pixels it decoded
@@ -195,13 +205,14 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
         if args.json:
             out.write(json.dumps({"path": path, "error": message}) + "\n")
         else:
-            table.append((path, "ERROR", "", message))
+            table.append((display_text(path), "ERROR", "", message))
         progress.step()
 
-    for path in missing:
-        emit_error(path, f"{path}: no such file or folder.")
+    for path, problem in missing + unlisted:
+        emit_error(path, problem)
 
-    def emit(item: Any, heatmap_path: str | None, logged: Any) -> None:
+    def emit(item: Any, heatmap_path: str | None, heatmap_error: Any, logged: Any) -> None:
+        nonlocal failures
         if item.error is not None:
             emit_error(item.source, str(item.error))
             return
@@ -209,11 +220,19 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             emit_error(item.source, str(logged))
             return
         result = item.result
+        if heatmap_error is not None:
+            failures += 1  # the result stands (printed, logged); the run still did not do all it was asked
         if args.json:
-            out.write(json.dumps(result.to_json_dict(heatmap_path=heatmap_path)) + "\n")
+            row = result.to_json_dict(heatmap_path=heatmap_path)
+            if heatmap_error is not None:
+                row["heatmap_error"] = str(heatmap_error)
+            out.write(json.dumps(row) + "\n")
         else:
-            review = "; ".join(result.review_reasons) if result.needs_review else ""
-            table.append((item.source, result.verdict, f"{100 * result.confidence:5.1f}%", review))
+            notes = ["; ".join(result.review_reasons)] if result.needs_review else []
+            if heatmap_error is not None:
+                notes.append(f"heatmap not written: {heatmap_error}")
+            table.append((display_text(item.source), result.verdict, f"{100 * result.confidence:5.1f}%",
+                          "; ".join(notes)))
         progress.step()
         out.flush()
 
@@ -225,11 +244,12 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     def finish_oldest() -> None:
         rows, future = waiting.popleft()
         logged = future.result() if future is not None else [None] * len(rows)
-        for (item, heatmap_path, error), outcome in zip(rows, logged):
-            emit(item, heatmap_path, error or outcome)
+        for (item, heatmap_path, heatmap_error), outcome in zip(rows, logged):
+            emit(item, heatmap_path, heatmap_error, outcome)
 
     def submit(rows: list[tuple[Any, str | None, Any]]) -> None:
-        wanted = [item.error is None and error is None for item, _, error in rows]
+        # A heatmap that could not be written does not keep its result out of the log.
+        wanted = [item.error is None for item, _, _ in rows]
         future = writer.submit(_record_group, recorder, rows, wanted) if writer is not None and any(wanted) else None
         waiting.append((rows, future))
         while len(waiting) > 1 or (waiting and waiting[0][1] is None):  # one batch in the writer at a time
@@ -246,10 +266,10 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
                     heat = item.result.heatmap_image(max(rgb.shape[:2]))
                     heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
                                                 overlay(rgb, heat)))
-                except TilikError as exc:
+                except (TilikError, OSError, ValueError) as exc:
                     error = exc
             if writer is None:
-                emit(item, heatmap_path, error)
+                emit(item, heatmap_path, error, None)
                 continue
             rows.append((item, heatmap_path, error))
             if len(rows) >= args.batch_size:
@@ -266,6 +286,25 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     if not args.json:
         _print_table(out, table, inspector)
     return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+def _path_problem(path: Path) -> str | None:
+    """Why a command-line path cannot be used at all (None when it exists)."""
+    import errno
+
+    from inference.imageio import display_text
+
+    shown = display_text(str(path))
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return f"{shown}: no such file or folder."
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return (f"{shown[:60]}…: the path is {len(os.fsencode(path))} bytes, longer than this system allows; "
+                    "move or rename the file.")
+        return f"{shown}: cannot be read ({exc.strerror or exc})."
+    return None
 
 
 def _record_group(recorder: Any, rows: list[tuple[Any, Any, Any]], wanted: list[bool]) -> list[Any]:

@@ -66,9 +66,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from inference.imageio import load_image
     from inference.inspector import preview_rgb
     from inference.signature.verifier import Verifier
+    from tilik.cli import _path_problem
 
     out = out or sys.stdout
     verifier = Verifier.for_pack(args.pack, provider=args.provider)
+    problems = [p for p in map(_path_problem, args.references) if p]  # missing or too long: no crash
+    if problems:
+        raise UsageError("a reference signature cannot be used: " + " ".join(problems))
     missing = [str(r) for r in args.references if not r.is_file()]
     if missing:
         raise UsageError(f"reference signature not found: {', '.join(missing)}")
@@ -82,8 +86,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     for index, query in enumerate(args.queries):
         source = str(query)
         try:
-            if not query.exists():
-                raise TilikError(f"{source}: no such file.")
+            problem = _path_problem(query)  # missing, or a path too long for the system: one error
+            if problem:
+                raise TilikError(problem)
             if query.is_dir():
                 raise TilikError(f"{source}: this is a folder; pass signature image files.")
             result = verifier.verify(query, args.references, strict=args.strict, name=source)

@@ -13,22 +13,34 @@ reviewed inspection decides the class (and the summary counts the disagreements)
 re-hashed while it is copied, so a swapped or damaged image never reaches a training set.
 Thumbnail-only records are skipped unless ``include_thumbnails``: a 256-px thumbnail is not the
 picture the model saw.
+
+The database is untrusted input here (anyone who can write it can recompute its chain): every
+output path is built only from validated values (a 64-digit lowercase hex digest, an extension
+from a fixed set, a sanitised class folder), checked to stay inside the output folder, and
+created exclusively (never overwriting or following what is there); labels.csv cells are
+neutralised against spreadsheet formulas like the CSV export's.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from inference.errors import UsageError
-from inference.log.media import storage_error_from_os
+from inference.log.csv_export import _safe as _spreadsheet_safe
+from inference.log.media import _EXTENSIONS, storage_error_from_os
 from inference.log.models import InspectionRecord, LogQuery
 
 LABELS_FILE = "labels.csv"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+# The extensions the media folder ever writes (see inference.log.media); anything else is refused.
+DATASET_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".png", ".jpg"}
+_BAD_NAME = "invalid image name in the log (run tilik log verify)"
 LABEL_COLUMNS = ("file", "label", "inspection_id", "pack_id", "pack_version", "pack_sha256", "machine_label",
                  "decision", "reviewed_by", "review_id", "image_sha256")
 
@@ -111,18 +123,22 @@ def export_dataset(log: Any, out_dir: Path | str, q: LogQuery | None = None, *,
     rows: list[dict[str, Any]] = []
     try:
         out.mkdir(parents=True, exist_ok=True)
+        root = out.resolve()
         for sha, (label, rec) in chosen.items():
+            ext = Path(rec.image_file or "").suffix.lower() or ".png"
+            target = _target(root, label, sha, ext)
+            if target is None:
+                skipped[_BAD_NAME] = skipped.get(_BAD_NAME, 0) + 1
+                continue
             source = log.stored_image_path(rec)
             data = source.read_bytes() if source is not None else None
             if data is None or hashlib.sha256(data).hexdigest() != rec.image_file_sha256:
                 skipped["image file missing or damaged (run tilik log verify)"] = \
                     skipped.get("image file missing or damaged (run tilik log verify)", 0) + 1
                 continue
-            ext = Path(rec.image_file or "").suffix or ".png"
-            relative = f"{_folder_name(label)}/{sha}{ext}"
-            target = out / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            _write_new(target, data)
+            relative = target.relative_to(root).as_posix()
             classes[label] = classes.get(label, 0) + 1
             review = rec.latest_review
             rows.append({"file": relative, "label": label, "inspection_id": rec.id, "pack_id": rec.pack_id,
@@ -133,8 +149,32 @@ def export_dataset(log: Any, out_dir: Path | str, q: LogQuery | None = None, *,
         with open(out / LABELS_FILE, "w", encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=LABEL_COLUMNS)
             writer.writeheader()
-            writer.writerows(sorted(rows, key=lambda r: r["inspection_id"]))
+            writer.writerows({k: _spreadsheet_safe(v) for k, v in r.items()}
+                             for r in sorted(rows, key=lambda r: r["inspection_id"]))
     except OSError as exc:
         raise storage_error_from_os(exc, f"the dataset in {out}") from exc
     packs = tuple(sorted({rec.pack_id for _, rec in chosen.values()}))
     return DatasetSummary(out, len(rows), classes, skipped, conflicts, packs)
+
+
+def _target(root: Path, label: str, sha: Any, ext: str) -> Path | None:
+    """``root/<class>/<sha><ext>`` when every part is valid and the path stays inside ``root``."""
+    if not isinstance(sha, str) or not _HEX_DIGEST.fullmatch(sha) or ext not in DATASET_EXTENSIONS:
+        return None
+    folder = _folder_name(label)
+    if folder in (".", ".."):
+        return None
+    target = (root / folder / f"{sha}{ext}").resolve()
+    try:
+        target.relative_to(root)
+    except ValueError:
+        return None
+    return target
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """Create ``target`` exclusively: an existing file or link there is never written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(target, flags, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)

@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from inference.errors import ImageReadError, StorageError
-from inference.imageio import decode_array, load_image
+from inference.imageio import decode_array, load_image, open_image, read_file_bytes
 from inference.log.models import ValidationError
 
 ImageInput = Union[bytes, bytearray, np.ndarray, Path, str, None]
@@ -115,10 +115,10 @@ def prepare_image(image: ImageInput, *, expected_sha256: str | None, keep_full: 
     if image is None:
         return PreparedImage("none", None, "", expected_sha256, None, None)
     if isinstance(image, (str, os.PathLike)):
-        try:
-            image = Path(image).read_bytes()
-        except OSError as exc:
-            raise ValidationError(f"Could not read the image to store ({image}): {exc.strerror or exc}.") from exc
+        try:  # regular files only, within the byte budget (a path swapped for a FIFO must not hang)
+            image = read_file_bytes(image)
+        except ImageReadError as exc:
+            raise ValidationError(f"Could not read the image to store: {exc}") from exc
     if isinstance(image, (bytes, bytearray)):
         data = bytes(image)
         sha = hashlib.sha256(data).hexdigest()
@@ -126,11 +126,13 @@ def prepare_image(image: ImageInput, *, expected_sha256: str | None, keep_full: 
         if keep_full:
             ext, width, height = _header(data)
             return PreparedImage("original", data, ext, sha, width, height)
-        try:
-            decoded = load_image(data, name="image")
+        try:  # decoded no larger than twice the thumbnail: a 12-MP photo never exists in full here
+            decoded = load_image(data, name="image",
+                                 shrink=lambda w, h: max(1, max(w, h) // (2 * max(1, thumbnail_px))))
         except ImageReadError as exc:
             raise ValidationError(f"The image to store cannot be decoded for a thumbnail: {exc}") from exc
         rgb = decoded.rgb
+        width, height = decoded.original_size
     elif isinstance(image, np.ndarray):
         try:
             decoded = decode_array(image, "camera frame")
@@ -139,19 +141,20 @@ def prepare_image(image: ImageInput, *, expected_sha256: str | None, keep_full: 
         sha = decoded.sha256
         _check_same(sha, expected_sha256)
         rgb = decoded.rgb
+        width, height = rgb.shape[1], rgb.shape[0]
         if keep_full:
-            return PreparedImage("original", _encode(rgb, "PNG"), ".png", sha, rgb.shape[1], rgb.shape[0], rgb)
+            return PreparedImage("original", _encode(rgb, "PNG"), ".png", sha, width, height, rgb)
     else:
         raise ValidationError(
             f"The image to store must be file bytes, a numpy RGB array or a file path, not {type(image).__name__}.")
     small = thumbnail_rgb(rgb, thumbnail_px)
-    return PreparedImage("thumbnail", _encode(small, "JPEG"), ".jpg", sha, rgb.shape[1], rgb.shape[0], rgb)
+    return PreparedImage("thumbnail", _encode(small, "JPEG"), ".jpg", sha, width, height, rgb)
 
 
 def _header(data: bytes) -> tuple[str, int | None, int | None]:
     """The file's extension (from its format) and size, from its header alone (one parse)."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_image(data) as img:  # the formats Tilik decodes, by content: never EPS or PDF
             ext = _EXTENSIONS.get(img.format or "", "." + (img.format or "bin").lower())
             return ext, int(img.size[0]), int(img.size[1])
     except Exception:  # noqa: BLE001 - an unreadable header just means "unknown type", no size
@@ -206,7 +209,7 @@ def png_gray8(gray: np.ndarray, level: int = HEATMAP_PNG_LEVEL) -> bytes:
 
 def decode_heatmap(data: bytes) -> np.ndarray:
     """The stored PNG back to a float32 map in [0, 1]."""
-    with Image.open(io.BytesIO(data)) as img:
+    with open_image(data, ("PNG",)) as img:
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 

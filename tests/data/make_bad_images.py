@@ -4,6 +4,15 @@ Run: ``python tests/data/make_bad_images.py`` (deterministic; rewrites the folde
 Next to the files it writes ``expected.json``: for each file either ``{"ok": true}`` (Tilik must
 decode it, with the given size after EXIF orientation) or ``{"ok": false, "error": "<words the
 error must contain>"}``. The test suite checks ``tilik classify`` against it.
+
+The test suite also generates the corpus afresh into a temporary folder (``build(folder,
+special=True)``), which adds what git cannot hold: a FIFO and a link to ``/dev/zero`` (entries
+marked ``"special": true`` in the JSON, absent from the committed folder).
+
+Hostile files (issue 22): PostScript, EPS (also with a DOS binary header) and PDF under image
+names must be refused as "not an image" without Ghostscript ever running; a 65535×1 strip must
+be classified within bounded memory (crop before resize); a JPEG or TIFF declaring billions of
+pixels is refused before decoding.
 """
 
 from __future__ import annotations
@@ -48,9 +57,30 @@ def _png_bomb(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
-def build() -> dict[str, dict]:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.iterdir():
+def _eps_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 20, 20)).save(buf, format="EPS")
+    return buf.getvalue()
+
+
+def _dos_eps(ps: bytes) -> bytes:
+    """An EPS with the DOS binary header (C5 D0 D3 C6), the form that carries a TIFF preview."""
+    header = b"\xc5\xd0\xd3\xc6" + struct.pack("<IIIIII", 30, len(ps), 0, 0, 0, 0) + b"\xff\xff"
+    return header + ps
+
+
+def _declared_size_jpeg(width: int, height: int) -> bytes:
+    """A real small JPEG whose SOF header is rewritten to declare ``width``×``height``."""
+    data = bytearray(_jpeg_bytes(Image.new("RGB", (16, 16), (90, 90, 90))))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def build(out: Path = OUT, special: bool = False) -> dict[str, dict]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.iterdir():
         old.unlink()
     rgb = Image.fromarray(_gradient())
     files: dict[str, tuple[bytes, dict]] = {}
@@ -115,13 +145,50 @@ def build() -> dict[str, dict]:
     ok("ycbcr.tiff", _tiff(rgb.convert("YCbCr")), (48, 32))
     ok("uppercase_extension.JPG", jpeg, (48, 32))
     ok("no_extension", png, (48, 32))
+    # -- hostile (issue 22): formats Tilik never opens, whatever the name says
+    eps = _eps_bytes()
+    bad("eps_named_as.jpg", eps, "not an image")
+    bad("eps_dos_header.tif", _dos_eps(eps), "not an image")
+    bad("postscript_named_as.png", b"%!PS-Adobe-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n%%EOF\n", "not an image")
+    bad("pdf_named_as.jpg", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "not an image")
+    # -- memory: huge declared sizes refused before decoding; extreme strips classified
+    bad("jpeg_declares_4gpx.jpg", _declared_size_jpeg(65000, 65000), "too large")
+    ok("extreme_aspect_65535x1.png", _png_bytes(Image.new("RGB", (65535, 1), (200, 40, 40))), (65535, 1))
+    ok("extreme_aspect_1x65535.png", _png_bytes(Image.new("L", (1, 65535), 90)), (1, 65535))
+    nan = np.full((32, 48), np.nan, np.float32)
+    bad("float32_all_nan.tiff", _tiff(Image.fromarray(nan)), "no valid pixel values")
+    mixed = _gradient()[:, :, 0].astype(np.float32) * 3.0
+    mixed[0, :5] = [np.nan, np.inf, -np.inf, np.nan, 1e30]
+    ok("float32_nan_inf.tiff", _tiff(Image.fromarray(mixed)), (48, 32))
+    for orientation in (2, 3, 4, 5, 7, 8):
+        exif = Image.Exif(); exif[0x0112] = orientation
+        size = (32, 48) if orientation >= 5 else (48, 32)
+        ok(f"exif_orientation_{orientation}.jpg", _jpeg_bytes(rgb, exif=exif.tobytes()), size)
 
     expected = {}
     for name, (data, exp) in sorted(files.items()):
-        (OUT / name).write_bytes(data)
+        (out / name).write_bytes(data)
         expected[name] = exp
-    (OUT.parent / "bad_images_expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
+    for name, words in SPECIAL.items():
+        expected[name] = {"ok": False, "error": words, "special": True}
+        if special:
+            _make_special(out / name)
+    if out == OUT:
+        (OUT.parent / "bad_images_expected.json").write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
     return expected
+
+
+# Entries git cannot hold: made only by ``build(..., special=True)`` (POSIX).
+SPECIAL = {"fifo_named_as.jpg": "not a regular file", "dev_zero_link.png": "not a regular file"}
+
+
+def _make_special(path: Path) -> None:
+    import os
+
+    if path.name.startswith("fifo"):
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
 
 
 def _save(img: Image.Image, fmt: str, **kw) -> bytes:

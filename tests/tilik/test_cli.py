@@ -113,8 +113,9 @@ def test_bad_image_corpus_gives_clear_error_or_result_for_each_file(packs_dir):
     code, out = run(["classify", "--pack", "colour", "--json", str(BAD)])
     assert code == 1
     rows = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
-    assert set(rows) == set(EXPECTED)
-    for name, expected in EXPECTED.items():
+    committed = {n: e for n, e in EXPECTED.items() if not e.get("special")}  # FIFOs etc.: test_cli_hostile
+    assert set(rows) == set(committed)
+    for name, expected in committed.items():
         row = rows[name]
         if expected["ok"]:
             assert "label" in row and "error" not in row, name

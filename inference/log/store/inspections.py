@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from inference.errors import StorageError, TilikError
+from inference.imageio import display_text
 from inference.log import iso6346
 from inference.log.media import ImageInput, MediaStore
 from inference.log.models import (
@@ -160,7 +161,7 @@ class InspectionRecorder:
             "time_utc": t, "utc_offset_min": off,
             "operator": person_name(operator), "station": (station or "").strip(), "mode": staged.mode,
             "app_version": app_version(),
-            "source": None if omit_source else (result.source or None),
+            "source": None if omit_source else (display_text(result.source) or None),  # file names may not be UTF-8
             "pack_id": result.pack_id, "pack_version": result.pack_version, "pack_sha256": result.pack_sha256,
             "provider": result.provider,
             "image_sha256": result.image_sha256, "image_width": staged.width, "image_height": staged.height,
