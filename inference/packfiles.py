@@ -63,7 +63,11 @@ def read_limited(path: Path, limit: int, what: str, error: type[PackError] = Pac
         if size > limit:
             raise error(_too_big(what, limit))
         try:
-            data = fh.read(limit + 1)
+            # Ask for what fstat reported (+1 to notice growth), never for ``limit``: a read of n
+            # bytes reserves n bytes first, and the limit may be gigabytes.
+            data = fh.read(size + 1)
+            if len(data) > size and len(data) <= limit:
+                data += fh.read(limit + 1 - len(data))  # it grew after fstat: read on, still bounded
         except OSError as exc:
             raise error(f"{what} cannot be read ({exc.strerror or exc}).") from exc
     if len(data) > limit:  # grew after fstat

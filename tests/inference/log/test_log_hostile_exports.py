@@ -50,6 +50,12 @@ def rechain(conn: sqlite3.Connection) -> None:
             inspection_hash[row["id"]] = prev
         conn.execute(f"UPDATE {table} SET hash = ? WHERE id = ?", (prev, row["id"]))  # noqa: S608
     conn.execute("UPDATE chain_head SET hash = ?", (prev,))
+    # This forger is the station's own user: they hold its signing key and re-sign the head, so
+    # `log verify` passes and only the export's own checks stand in the way.
+    from inference.log.store.db import station_signer
+
+    head_seq = conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+    station_signer().sign(conn, head_seq, prev, "2025-01-01T00:00:00.000000Z")
 
 
 def _verify_ok(db: Path, capsys) -> bool:
@@ -92,7 +98,8 @@ def test_crafted_log_cannot_write_outside_the_dataset_folder(inspect, log, log_p
     assert code == 0
     assert victim.read_text() == "original\n"
     written = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "home").rglob("*") if p.is_file())
-    assert written == ["home/.bashrc", "home/exports/ds/labels.csv", f"home/exports/ds/red/{recs[3].image_sha256}.png"]
+    assert written == ["home/.bashrc", "home/exports/ds/labels.csv", "home/exports/ds/log-head.json",
+                       f"home/exports/ds/red/{recs[3].image_sha256}.png"]
     assert "skipped 3: invalid image name in the log" in text
     with open(out / "labels.csv", newline="", encoding="utf-8") as fh:
         (row,) = list(csv.DictReader(fh))
