@@ -314,6 +314,9 @@ def _start_gui(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
+    from inference.privacy import disable_telemetry
+
+    disable_telemetry()  # already done by importing inference; said again where the program starts
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     logging.basicConfig(level=os.environ.get("TILIK_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
