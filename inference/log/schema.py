@@ -170,6 +170,20 @@ CREATE TABLE reference_retirements (
 CREATE INDEX inspections_patient ON inspections (patient_ref) WHERE patient_ref IS NOT NULL;
 """
 
+# v3 (issue 20, verdicts): the verdict model as data. ``verdict_outcome`` is decided | review |
+# refused; ``verdict_codes`` is the JSON of inference.results.Verdict (reason codes + parameters,
+# refusal, how the number is read). A REFUSED row names no class, but ``label``,
+# ``display_label`` and ``confidence`` are NOT NULL since v1 and SQLite cannot relax that without
+# rebuilding the append-only, hash-chained table: a refused row stores '' / '' / 0.0 there as
+# placeholders, and readers take ``verdict_outcome`` as the truth (InspectionRecord.label is None).
+# Rows from v2 and earlier keep NULL in both columns, so their hashes are unchanged (NULLs are
+# left out of the canonical row); they are read through inference.wording.legacy_reason.
+V3_VERDICTS = """
+ALTER TABLE inspections ADD COLUMN verdict_outcome TEXT CHECK (verdict_outcome IN ('decided', 'review', 'refused'));
+ALTER TABLE inspections ADD COLUMN verdict_codes TEXT;
+CREATE INDEX inspections_verdict_outcome ON inspections (verdict_outcome) WHERE verdict_outcome IS NOT NULL;
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -183,6 +197,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inspections, reviews, settings and the hash chain", V1),
     Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
+    Migration(3, "verdicts as data: outcome (decided/review/refused) and reason codes", V3_VERDICTS),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
@@ -190,6 +205,7 @@ CURRENT_VERSION = MIGRATIONS[-1].version
 CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
     1: ("inspections", "reviews", "settings_log"),
     2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
+    3: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
 }
 
 
