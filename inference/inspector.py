@@ -314,7 +314,8 @@ class Inspector:
         elif ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
             refusal = ReviewReason("out_of_domain", {"score": float(ood_score), "threshold": float(m.ood.threshold)})
         if refusal is not None:
-            reasons.append(refusal)
+            # A refusal names no class, so reasons about class probabilities do not apply to it.
+            reasons = [refusal]
         out_of_domain = refusal is not None
         mitigated = None
         if guard is not None and guard.verdict.flagged:

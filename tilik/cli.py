@@ -199,8 +199,12 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
         if args.json:
             out.write(json.dumps(result.to_json_dict(heatmap_path=heatmap_path)) + "\n")
         else:
-            review = "; ".join(result.review_reasons) if result.needs_review else ""
-            table.append((item.source, result.verdict, f"{100 * result.confidence:5.1f}%", review))
+            from inference import wording
+
+            # The same words as the screen, the log, the CSV and the PDF (inference.wording).
+            v = result.decision
+            table.append((item.source, wording.headline(v), wording.number_line(v),
+                          "; ".join(wording.reasons_text(v))))
         progress.step()
         out.flush()
 
@@ -278,10 +282,11 @@ def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], inspector: 
         return
     width = min(60, max(len(r[0]) for r in rows))
     vwidth = max(len(r[1]) for r in rows)
-    out.write(f"{'image':<{width}}  {'verdict':<{vwidth}}  {'conf.':>6}  notes\n")
-    for path, verdict, conf, note in rows:
+    nwidth = max(6, max(len(r[2]) for r in rows))
+    out.write(f"{'image':<{width}}  {'verdict':<{vwidth}}  {'number':<{nwidth}}  notes\n")
+    for path, verdict, number, note in rows:
         shown = path if len(path) <= width else "…" + path[-(width - 1):]
-        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {conf:>6}  {note}\n")
+        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {number:<{nwidth}}  {note}\n")
     ok = sum(1 for r in rows if r[1] != "ERROR")
     out.write(f"\n{ok} of {len(rows)} images classified with {inspector.manifest.id} "
               f"{inspector.manifest.version} on {inspector.provider}.\n")

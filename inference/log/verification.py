@@ -39,7 +39,8 @@ def verification_as_inspection(vr: Any, manifest: Any) -> InspectionResult:
         ood_score=None, heatmap=vr.heatmap, embedding=None, pack_id=vr.pack_id, pack_version=vr.pack_version,
         pack_sha256=vr.pack_sha256, provider=vr.provider, image_sha256=vr.image_sha256,
         image_size=tuple(vr.image_size), image_notes=tuple(vr.image_notes),
-        timings=Timings(t.decode_ms, t.preprocess_ms, t.cnn_ms + t.svm_ms, t.total_ms))
+        timings=Timings(t.decode_ms, t.preprocess_ms, t.cnn_ms + t.svm_ms, t.total_ms),
+        decision=getattr(vr, "decision", None))
 
 
 class VerificationRecorder:
