@@ -1042,16 +1042,19 @@ class MainWindow(QMainWindow):
         text = f"{elide_middle(insp.source, 40 if heat_for else 90)}  ·  {origin}"
         if heat_for:
             # The pack's heatmap is not "where the model looked for its verdict" but the evidence
-            # for one class (e.g. damaged) whatever the verdict: say so next to the picture.
-            text += "  ·  " + self.tr("heatmap of “{label}”").format(label=heat_for)
+            # for one class (e.g. damaged) whatever the verdict: say so next to the picture, in the
+            # same words as the PDF (inference.wording "heatmap_of").
+            from gui import wording
+
+            text += "  ·  " + wording.heatmap_caption(insp.pack_id, heat_for[0], heat_for[1])
         self.caption.setText(text)
         self.caption.setToolTip(text)
 
-    def _heatmap_class_label(self, pack_id: str | None) -> str | None:
-        """The label of the class a pack's heatmap shows evidence for, when it is a fixed one."""
+    def _heatmap_class_label(self, pack_id: str | None) -> tuple[str, str] | None:
+        """(name, label) of the class a pack's heatmap shows evidence for, when it is a fixed one."""
         m = self._manifest_of(pack_id)
         name = m.decision.heatmap_class if m is not None else None
-        return next((c.label for c in m.classes if c.name == name), name) if name else None
+        return (name, next((c.label for c in m.classes if c.name == name), name)) if name else None
 
     def _push_session(self, insp: Inspection) -> None:
         self.session.append(insp)

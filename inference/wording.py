@@ -37,6 +37,12 @@ TEMPLATES: dict[str, str] = {
                          "check it is the customer's specimen",
     "not_signature": "the {role} does not look like a signature",
     "text": "{text}",
+    # the input guard's detectors (inference.guard), by detector name
+    "guard_reconstruction": "the image carries fine noise or detail the pack's autoencoder does not reproduce",
+    "guard_divergence": "the verdict changes when the image is cleaned up by the autoencoder",
+    "guard_squeeze": "the verdict changes when the image is slightly simplified (feature squeezing)",
+    "guard_noise": "the image carries fine colour noise that camera photos do not have, as adversarial perturbations do",
+    "guard_ood": "the image does not look like the images this pack was trained on",
     # headlines and numbers
     "refused": "Refused: not a {subject}",
     "refused_blank_image": "Refused: the image is blank",
@@ -115,6 +121,14 @@ def reason_text(reason: ReviewReason, lang: Language = ENGLISH) -> str:
     if code in TEMPLATES and code not in ("text",):
         return say(code, lang)
     return str(p.get("text") or code)
+
+
+def guard_detector_text(detail: str, lang: Language = ENGLISH) -> str:
+    """A guard reason ("name: words (2.1× its threshold)") as its words alone, by detector name;
+    the ratio is an internal score, shown only among details."""
+    name = detail.split(":", 1)[0].strip()
+    code = "guard_" + name
+    return say(code, lang) if code in TEMPLATES else detail
 
 
 def subject_words(v: Verdict, lang: Language = ENGLISH) -> str:
