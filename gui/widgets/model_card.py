@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QSplitter, QTextBrowser, QVBoxLayout, QWidget
+
+
+# Paths of the machine that built the pack (a training config in /tmp, the data folder) mean
+# nothing to the person reading the card: shown as the file's name only.
+_BUILD_PATH = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=[`(:]))(?:/(?:work|tmp|home|root|Users|mnt|data)|\.\./shared|\.\./data)"
+                         r"(?:/[^\s`)|;,]+)+", re.MULTILINE)
+
+
+def card_for_user(markdown: str) -> str:
+    """The card's Markdown for a user: build-machine paths reduced to the file's name."""
+    def short(m: re.Match[str]) -> str:
+        path = m.group(0)
+        end = "." if path.endswith(".") else ""  # the sentence's full stop, not the file's
+        return path.rstrip("/.").rsplit("/", 1)[-1] + end
+
+    return _BUILD_PATH.sub(short, markdown)
 
 
 def _value(v: Any) -> str:
@@ -81,7 +98,7 @@ class ModelCardDialog(QDialog):
         else:
             card_dir = (self.pack.folder / m.raw["card"]).parent
             self.card.setSearchPaths([str(card_dir), str(self.pack.folder)])
-            self.card.setMarkdown(text)
+            self.card.setMarkdown(card_for_user(text))
         e = html.escape
         classes = ", ".join(f"{c.label}" for c in m.classes[:20]) + (
             f", … ({len(m.classes)})" if len(m.classes) > 20 else "")

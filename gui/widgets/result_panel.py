@@ -206,7 +206,14 @@ class ResultPanel(QScrollArea):
                     lines.append(self.tr("After cleaning the image the model says: {label} ({conf}).").format(
                         label=wording.class_word(r.pack_id, mitigated.label, labels.get(mitigated.label, mitigated.label)),
                         conf=pct(mitigated.confidence)))
-                extra += [self.tr("Input check detector: {detail}").format(detail=str(x)) for x in guard.reasons]
+                for x in guard.reasons:  # internal scores: the detector, its score and false-alarm rate
+                    name = str(x).split(":", 1)[0].strip()
+                    score = guard.detectors.get(name)
+                    rate = guard.false_alarm_rate.get(name)
+                    detail = name if score is None else f"{name} {QLocale().toString(float(score), 'f', 3)}"
+                    if rate is not None:
+                        detail += " · " + self.tr("{rate} false alarms on clean images").format(rate=pct(rate))
+                    extra.append(self.tr("Input check detector: {detail}").format(detail=detail))
             else:
                 self.guard_banner.set_kind("info")
                 lines = [self.tr("Input check: passed — nothing suggests the image was tampered with.")]
