@@ -155,6 +155,9 @@ def write_verify_pack(folder: Path, *, pack_id: str = "signature-verify", **veri
         "decision": {"alarming": ["forged"],
                      "verdict_words": {"genuine": "Signature looks genuine", "forged": "Possible forgery"}},
         "ood": None,
+        "words": {"subject": "signature", "translations": {"id": {
+            "name": "Pemeriksa tanda tangan uji", "subject": "tanda tangan", "classes": {"genuine": "Asli", "forged": "Palsu"},
+            "verdict_words": {"genuine": "Tanda tangan tampak asli", "forged": "Kemungkinan pemalsuan"}}}},
         "verify": verify,
         "metrics": {},
         "data": {"source": "drawn test fixtures", "licence": "test fixture"},
