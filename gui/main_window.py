@@ -436,7 +436,20 @@ class MainWindow(QMainWindow):
         self._provider_text = ""
 
     # ================================================================ text (English + translations)
+    @staticmethod
+    def _pack_title(pack: Any) -> str:
+        """The pack's name in the app's language (the manifest's words) and its version."""
+        from gui import wording
+
+        return f"{wording.pack_word(pack.id, 'name', '', pack.manifest.name)} — {pack.version}"
+
     def retranslate(self) -> None:
+        combo = getattr(self, "pack_combo", None)
+        for i in range(combo.count() if combo is not None and hasattr(self, "all_packs") else 0):
+            # pack names are per-language data in the manifest
+            pack = next((p for p in self.usable_packs(self.mode) if p.id == self.pack_combo.itemData(i)), None)
+            if pack is not None:
+                self.pack_combo.setItemText(i, self._pack_title(pack))
         self.setWindowTitle(self.tr("Tilik — offline inspection"))
         texts = {
             self.act_open: (self.tr("&Open images…"), self.tr("Open one image to inspect, or several for a batch (Ctrl+O)")),
@@ -714,7 +727,7 @@ class MainWindow(QMainWindow):
         self.pack_combo.blockSignals(True)
         self.pack_combo.clear()
         for pack in packs:
-            self.pack_combo.addItem(icon(MODE_ICONS[mode]), f"{pack.manifest.name} — {pack.version}", pack.id)
+            self.pack_combo.addItem(icon(MODE_ICONS[mode]), self._pack_title(pack), pack.id)
         default = self.settings.default_pack(mode)
         idx = self.pack_combo.findData(default) if default else -1
         self.pack_combo.setCurrentIndex(idx if idx >= 0 else (0 if packs else -1))

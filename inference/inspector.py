@@ -320,7 +320,10 @@ class Inspector:
         mitigated = None
         if guard is not None and guard.verdict.flagged:
             detectors = [r.split(":", 1)[0] for r in guard.verdict.reasons]
-            reasons.append(ReviewReason("guard_flagged", {"detectors": detectors}))
+            # The guard's own out-of-domain detector repeats a refusal: said once, by the refusal.
+            detectors = [d for d in detectors if not (out_of_domain and d == "ood")]
+            if detectors:
+                reasons.append(ReviewReason("guard_flagged", {"detectors": detectors}))
             if self.guard is not None and self.guard.policy.reform and guard.reconstruction_probs is not None:
                 r_idx, _ = self._choose(guard.reconstruction_probs)
                 mitigated = MitigatedVerdict(names[r_idx], float(guard.reconstruction_probs[r_idx]))

@@ -88,13 +88,16 @@ class ModelCardDialog(QDialog):
             return None
 
     def retranslate(self) -> None:
+        from gui import wording
+
         m = self.pack.manifest
-        self.setWindowTitle(self.tr("Model card — {name} {version}").format(name=m.name, version=m.version))
+        name = wording.pack_word(m.id, "name", "", m.name)
+        self.setWindowTitle(self.tr("Model card — {name} {version}").format(name=name, version=m.version))
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("Close"))
         text = self.card_markdown()
         if text is None:
             self.card.setMarkdown(self.tr("# {name}\n\nThis pack has no model card. Its facts are on the right.")
-                                  .format(name=m.name))
+                                  .format(name=name))
         else:
             card_dir = (self.pack.folder / m.raw["card"]).parent
             self.card.setSearchPaths([str(card_dir), str(self.pack.folder)])
@@ -108,7 +111,7 @@ class ModelCardDialog(QDialog):
             "data": self.tr("Data"), "licence": self.tr("Licence"), "policy": self.tr("Decision policy"),
         }
         parts = [
-            f"<h2>{e(m.name)}</h2>",
+            f"<h2>{e(name)}</h2>",
             f"<p><b>{e(t['pack'])}:</b> {e(m.id)} {e(m.version)} · {e(self.pack.origin)}<br>"
             f"<b>{e(t['mode'])}:</b> {e(m.mode)} · <b>{e(t['classes'])}:</b> {e(classes)}</p>",
             f"<h3>{e(t['use'])}</h3><p>{e(m.intended_use)}</p>",

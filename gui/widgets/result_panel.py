@@ -195,30 +195,34 @@ class ResultPanel(QScrollArea):
 
         guard = getattr(r, "guard", None)
         if guard is not None:
-            if guard.flagged:
+            # The guard's own out-of-domain detector says what the refusal already said: once only.
+            flagged = [str(x) for x in guard.reasons
+                       if not (r.out_of_domain and str(x).split(":", 1)[0].strip() == "ood")]
+            if guard.flagged and flagged:
                 self.guard_banner.set_kind("error")
                 lines = [self.tr("Input check: this image looks altered or unusual — do not trust the verdict "
                                  "without a closer look.")]
-                lines += ["• " + wording.guard_detector(r, str(x)) for x in guard.reasons]
+                lines += ["• " + wording.guard_detector(r, x) for x in flagged]
                 mitigated = getattr(r, "mitigated", None)
                 if mitigated is not None and not refused:
                     labels = {c.name: c.label for c in r.top_k}
                     lines.append(self.tr("After cleaning the image the model says: {label} ({conf}).").format(
                         label=wording.class_word(r.pack_id, mitigated.label, labels.get(mitigated.label, mitigated.label)),
                         conf=pct(mitigated.confidence)))
-                for x in guard.reasons:  # internal scores: the detector, its score and false-alarm rate
-                    name = str(x).split(":", 1)[0].strip()
+                for x in flagged:  # internal scores: the detector, its score and false-alarm rate
+                    name = x.split(":", 1)[0].strip()
                     score = guard.detectors.get(name)
                     rate = guard.false_alarm_rate.get(name)
                     detail = name if score is None else f"{name} {QLocale().toString(float(score), 'f', 3)}"
                     if rate is not None:
                         detail += " · " + self.tr("{rate} false alarms on clean images").format(rate=pct(rate))
                     extra.append(self.tr("Input check detector: {detail}").format(detail=detail))
-            else:
+                self.guard_banner.set_text("\n".join(lines))
+                self.guard_banner.show()
+            elif not guard.flagged:
                 self.guard_banner.set_kind("info")
-                lines = [self.tr("Input check: passed — nothing suggests the image was tampered with.")]
-            self.guard_banner.set_text("\n".join(lines))
-            self.guard_banner.show()
+                self.guard_banner.set_text(self.tr("Input check: passed — nothing suggests the image was tampered with."))
+                self.guard_banner.show()
 
         if not refused:
             self._fill_bars(r)

@@ -104,6 +104,8 @@ def test_every_window_state_is_in_indonesian(qtbot, make_window, gui_packs, tmp_
     wait_idle(qtbot, w)
     open_and_wait(qtbot, w, tmp_path / "red.png")
     check("seal damaged")
+    assert w.pack_combo.currentText().startswith("Paket uji segel")  # the pack's name from its manifest
+    assert w.result_panel.verdict.text() == "Segel rusak"
     mixed = image("red")
     mixed[:, :, 2] = mixed[:, :, 0]
     open_and_wait(qtbot, w, save(tmp_path / "mixed.png", mixed))
