@@ -97,6 +97,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 recorder(result)
         except TilikError as exc:
             failures += 1
+            if recorder is not None and hasattr(recorder, "record_refusal"):
+                try:  # a query refused as not a signature is an inspection too: logged as refused
+                    recorder.record_refusal(exc, getattr(verifier, "provider", ""))
+                except TilikError as log_exc:
+                    exc = TilikError(f"{exc} (not logged: {log_exc})")
             if args.json:
                 out.write(json.dumps({"path": source, "error": str(exc)}) + "\n")
             else:

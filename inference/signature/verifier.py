@@ -50,7 +50,17 @@ DOMAIN_SCORES = ("embedding_norm2", "ink_fraction")
 
 
 class NotASignatureError(ImageReadError):
-    """The image does not look like a signature scan (the pack's domain check, ``verify.ood``)."""
+    """The image does not look like a signature scan (the pack's domain check, ``verify.ood``).
+
+    Carries what a log record of the refusal needs (issue 20: refused queries are logged):
+    ``image`` (the decoded image), ``role`` ("query" or "reference"), ``scores`` and ``limits``.
+    """
+
+    def __init__(self, message: str, *, image: DecodedImage | None = None, role: str = "image",
+                 scores: Mapping[str, float] | None = None, limits: Mapping[str, float] | None = None) -> None:
+        super().__init__(message)
+        self.image, self.role = image, role
+        self.scores, self.limits = dict(scores or {}), dict(limits or {})
 
 
 def domain_scores(descriptor: Descriptor) -> dict[str, float]:
@@ -367,7 +377,8 @@ class Verifier:
                            f"(signatures: at most {100 * self.domain_limits['ink_fraction']:.1f}%)")
             raise NotASignatureError(
                 f"{d.image.source}: the {role} does not look like a signature scan: {'; '.join(why)}. "
-                "Use a scan or photo of the signature alone, dark ink on light paper; no verdict was given.")
+                "Use a scan or photo of the signature alone, dark ink on light paper; no verdict was given.",
+                image=d.image, role=role, scores=scores, limits=self.domain_limits)
         return scores
 
     def verify(self, query: ImageSource, references: Sequence[ImageSource], *, strict: bool = False,
