@@ -359,7 +359,7 @@ def test_bundled_signature_pack_on_its_samples(qtbot, make_window, monkeypatch, 
     assert w.signature_view.verdict.text() == "Possible forgery"
     assert w.log.count() == 2
     # A photo of something else (another pack's sample) gets no verdict, the reason in plain words,
-    # and nothing in the log; enrolling it as a reference is refused the same way.
+    # and is logged as a refusal (no class, no score); enrolling it as a reference is refused the same way.
     photo = sorted((REPO / "resources" / "samples" / "imagenet-lite0").glob("*.JPEG"))[0]
     w.open_paths([photo])
     qtbot.waitUntil(lambda: bool(visible_message_boxes()), timeout=60000)
@@ -368,7 +368,9 @@ def test_bundled_signature_pack_on_its_samples(qtbot, make_window, monkeypatch, 
     close_message_boxes()
     wait_idle(qtbot, w)
     assert w.signature_view.verdict.text() == "Could not check this signature"
-    assert w.log.count() == 2
+    qtbot.waitUntil(lambda: w.log.count() == 3, timeout=10000)
+    refused = w.log.query()[0]
+    assert refused.refused and refused.label is None and refused.signature.customer_id == "CEDAR-36"
     w.signature.enrol_files([photo], "ID card")
     wait_idle(qtbot, w, 60000)
     boxes = visible_message_boxes()
