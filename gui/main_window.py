@@ -1487,7 +1487,10 @@ class MainWindow(QMainWindow):
 
     def show_error_dialog(self, error: BaseException) -> QMessageBox:
         """A known problem (TilikError): plain words, no traceback. Window-modal but non-blocking."""
-        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Tilik"), str(error), QMessageBox.StandardButton.Ok, self)
+        from gui.wording import error_message  # in the app's language, by the error's code
+
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Tilik"), error_message(error),
+                          QMessageBox.StandardButton.Ok, self)
         box.setObjectName("errorDialog")
         box.button(QMessageBox.StandardButton.Ok).setText(self.tr("OK"))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -54,6 +54,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "references_one": "1 referensi",
         "references_many": "{n} referensi",
         "risk_default": "Risiko ({labels})",
+        # errors, by inference.errors.TilikError.code (English: inference.wording.ERRORS)
+        "error_image_empty": "{source}: berkas kosong.",
+        "error_image_truncated": "{source}: berkas terpotong atau rusak; simpan ulang atau ekspor ulang.",
+        "error_image_unknown_format": "{source}: bukan gambar, atau format gambar yang tidak dapat dibaca Tilik "
+                                      "(gunakan JPEG, PNG, BMP, TIFF, WebP atau GIF).",
+        "error_image_too_large": "{source}: gambar terlalu besar untuk dibuka dengan aman.",
+        "error_image_too_many_pixels": "{source}: gambar berukuran {width}×{height} piksel ({mp} MP), lebih dari "
+                                       "{limit} MP yang aman dibuka Tilik. Perkecil dulu.",
+        "error_not_signature": "{source}: {role} tidak tampak seperti pindaian tanda tangan. Gunakan pindaian atau "
+                               "foto tanda tangan itu saja, tinta gelap di atas kertas terang; tidak ada hasil.",
+        "role_query": "tanda tangan yang diperiksa",
+        "role_reference": "tanda tangan referensi",
+        "role_image": "gambar",
     },
 }
 
@@ -137,6 +150,21 @@ def reasons(item: Any) -> list[str]:
 
 def guard_detector(item: Any, detail: str) -> str:
     return wording.guard_detector_text(detail, language_for(getattr(item, "pack_id", None)))
+
+
+def error_message(error: BaseException) -> str:
+    """A known error in the app's language: by its code when it has one, else its English words."""
+    code = getattr(error, "code", None)
+    table = TEMPLATES.get(current_language())
+    if not code or not table or ("error_" + code) not in table:
+        return str(error) or type(error).__name__
+    params = dict(getattr(error, "params", {}) or {})
+    if "role" in params:
+        params["role"] = table.get("role_" + str(params["role"]), params["role"])
+    try:
+        return table["error_" + code].format(**params)
+    except (KeyError, IndexError, ValueError):
+        return str(error)
 
 
 def class_word(pack_id: str | None, name: str, english_label: str) -> str:

@@ -58,6 +58,27 @@ TEMPLATES: dict[str, str] = {
     "risk_default": "Risk ({labels})",
 }
 
+# Errors a person meets most, by code (inference.errors.TilikError.code): English words here, the
+# GUI translates by the same code.
+ERRORS: dict[str, str] = {
+    "image_empty": "{source}: the file is empty.",
+    "image_truncated": "{source}: the file is truncated or damaged; re-save or re-export it.",
+    "image_unknown_format": "{source}: not an image, or an image format Tilik cannot read "
+                            "(use JPEG, PNG, BMP, TIFF, WebP or GIF).",
+    "image_too_large": "{source}: the image is too large to open safely.",
+    "image_too_many_pixels": "{source}: the image is {width}×{height} pixels ({mp} MP), more than the {limit} MP "
+                             "Tilik opens safely. Resize it first.",
+    "not_signature": "{source}: the {role} does not look like a signature scan. Use a scan or photo of the "
+                     "signature alone, dark ink on light paper; no verdict was given.",
+}
+
+
+def error_text(code: str, lang: Language | None = None, **params: Any) -> str:
+    """An error's words by code (English unless ``lang`` gives another template)."""
+    template = ERRORS[code] if lang is None else lang.template("error_" + code)
+    return template.format(**params)
+
+
 # What a pack looks at, when its manifest does not say (words.subject), by mode.
 SUBJECTS = {"seal": "seal photo", "skin": "skin-lesion photo", "signature": "signature",
             "general": "photo this pack knows"}
@@ -77,7 +98,8 @@ class Language:
     "") in this language, falling back to ``english``.
     """
 
-    template: Callable[[str], str] = TEMPLATES.__getitem__
+    template: Callable[[str], str] = field(default=lambda code: (
+        ERRORS[code[6:]] if code.startswith("error_") and code[6:] in ERRORS else TEMPLATES[code]))
     pct: Callable[[float], str] = english_pct
     pack_word: Callable[[str, str, str], str] = field(default=lambda kind, key, english: english)
 

@@ -58,7 +58,8 @@ class NotASignatureError(ImageReadError):
 
     def __init__(self, message: str, *, image: DecodedImage | None = None, role: str = "image",
                  scores: Mapping[str, float] | None = None, limits: Mapping[str, float] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, code="not_signature",
+                         params={"source": image.source if image is not None else "", "role": role})
         self.image, self.role = image, role
         self.scores, self.limits = dict(scores or {}), dict(limits or {})
 

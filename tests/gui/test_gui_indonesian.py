@@ -142,6 +142,14 @@ def test_every_window_state_is_in_indonesian(qtbot, make_window, gui_packs, tmp_
     dialog = w.show_settings()
     check("settings", dialog)
     dialog.reject()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"this is not a picture")
+    w.open_paths([broken])
+    qtbot.waitUntil(lambda: w.last_error_dialog is not None and w.last_error_dialog.isVisible(), timeout=10000)
+    check("error dialog", w.last_error_dialog)
+    assert "bukan gambar" in w.last_error_dialog.text()
+    w.last_error_dialog.close()
+    check("error state")
     found = {state: bad for state, bad in seen.items() if bad}
     assert found == {}, "English left on the Indonesian screen:\n" + "\n".join(
         f"  [{state}] {text!r}" for state, bad in found.items() for text in bad)
@@ -151,10 +159,16 @@ def test_every_core_code_has_indonesian_text():
     from gui.wording import TEMPLATES
     from inference.wording import TEMPLATES as ENGLISH_TEXT
 
-    missing = sorted(set(ENGLISH_TEXT) - set(TEMPLATES["id"]))
+    from inference.wording import ERRORS
+
+    missing = sorted(set(ENGLISH_TEXT) - set(TEMPLATES["id"])) + sorted(
+        set("error_" + c for c in ERRORS) - set(TEMPLATES["id"]))
     assert missing == []
     for code, text in TEMPLATES["id"].items():  # the same placeholders in both languages
-        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", ENGLISH_TEXT[code])), code
+        if code.startswith("role_"):
+            continue
+        english = ERRORS[code[6:]] if code.startswith("error_") else ENGLISH_TEXT[code]
+        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", english)), code
 
 
 def test_bundled_packs_give_their_words_in_indonesian():

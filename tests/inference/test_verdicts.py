@@ -133,3 +133,19 @@ def test_verdict_round_trips_through_json():
 def test_every_code_has_english_text():
     for r in REASONS:
         assert r.code in TEMPLATES
+
+
+def test_common_errors_carry_a_code_whose_english_is_the_message(tmp_path):
+    from inference.errors import ImageReadError
+    from inference.imageio import load_image
+    from inference.wording import error_text
+
+    cases = {"empty.png": b"", "text.png": b"this is not a picture"}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ImageReadError) as info:
+            load_image(path)
+        err = info.value
+        assert err.code in ("image_empty", "image_unknown_format")
+        assert str(err) == error_text(err.code, **err.params)
