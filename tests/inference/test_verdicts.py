@@ -13,7 +13,7 @@ from inference.inspector import Inspector
 from inference.registry import check_pack
 from inference.results import DECIDED, REFUSED, REVIEW, ReviewReason, Verdict
 from inference.wording import TEMPLATES, headline, legacy_reason, number_line, reason_text
-from tiny_models import build_colour_model, colour_manifest, shade, solid, write_pack
+from tiny_models import build_colour_model, colour_manifest, shade, write_pack
 
 
 def _inspector(tmp_path, **overrides) -> Inspector:
