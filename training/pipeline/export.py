@@ -450,6 +450,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "limitations": " ".join(str(cfg["card"]["limitations"]).split()) or "See CARD.md.",
         "card": "CARD.md", "samples": samples_rel,
     }
+    if cfg.get("words"):  # pack words per language (issue 20), kept across retraining
+        manifest["words"] = cfg["words"]
     validate_manifest(manifest)
     (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     clear_session_cache()
