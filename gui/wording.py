@@ -79,22 +79,35 @@ def current_language() -> str:
     return i18n.manager().language
 
 
-@functools.lru_cache(maxsize=64)
 def _manifest(pack_id: str) -> Any:
     """The pack's manifest (for its translated words), or None when it is not installed here.
     Only the manifest is read (words need no SHA-256 check of the model files); the newest
-    version among the pack folders wins, as in the registry."""
-    from inference.errors import TilikError
-    from inference.manifest import load_manifest
-    from inference.registry import PackRegistry, version_key
+    version among the pack folders wins, as in the registry. Cached by path and modification time,
+    so a pack installed or updated while the app runs is seen."""
+    from inference.registry import PackRegistry
 
-    best = None
+    stamps = []
     for folder, _origin in PackRegistry().folders:
         path = folder / pack_id / "manifest.json"
-        if not path.is_file():
-            continue
         try:
-            m = load_manifest(path)
+            stamps.append((str(path), path.stat().st_mtime_ns))
+        except OSError:
+            continue
+    return _load_newest(tuple(stamps))
+
+
+@functools.lru_cache(maxsize=64)
+def _load_newest(stamps: tuple[tuple[str, int], ...]) -> Any:
+    from pathlib import Path
+
+    from inference.errors import TilikError
+    from inference.manifest import load_manifest
+    from inference.registry import version_key
+
+    best = None
+    for path, _mtime in stamps:
+        try:
+            m = load_manifest(Path(path))
         except TilikError:
             continue
         if best is None or version_key(m.version) >= version_key(best.version):
