@@ -369,6 +369,7 @@ class Inspector:
             guard=None if guard is None else guard.verdict,
             mitigated=mitigated,
             decision=decision,
+            model_label=label,
         )
 
     def _choose(self, probs: np.ndarray) -> tuple[int, float]:

@@ -174,6 +174,9 @@ class InspectionResult:
     guard: GuardVerdict | None = None
     mitigated: MitigatedVerdict | None = None
     decision: Verdict | None = None
+    # The class the decision policy picks from the probabilities, refused or not: for measuring a
+    # pack on labelled images (training's evaluation), never shown as a verdict.
+    model_label: str | None = None
 
     @property
     def outcome(self) -> str:
