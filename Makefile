@@ -95,6 +95,8 @@ translations: $(STAMP_RUN)
 screenshots: $(STAMP_ALL)
 	if command -v xvfb-run >/dev/null 2>&1; then \
 		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots/id --language id; \
 	else \
 		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots; \
+		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots/id --language id; \
 	fi

@@ -24,6 +24,9 @@ from types import TracebackType
 from typing import Any
 
 from inference import paths
+from inference.privacy import disable_telemetry
+
+disable_telemetry()  # before onnxruntime is imported (inference/privacy.py)
 
 log = logging.getLogger(__name__)
 

@@ -442,7 +442,20 @@ class MainWindow(QMainWindow):
         self._provider_text = ""
 
     # ================================================================ text (English + translations)
+    @staticmethod
+    def _pack_title(pack: Any) -> str:
+        """The pack's name in the app's language (the manifest's words) and its version."""
+        from gui import wording
+
+        return f"{wording.pack_word(pack.id, 'name', '', pack.manifest.name)} — {pack.version}"
+
     def retranslate(self) -> None:
+        combo = getattr(self, "pack_combo", None)
+        for i in range(combo.count() if combo is not None and hasattr(self, "all_packs") else 0):
+            # pack names are per-language data in the manifest
+            pack = next((p for p in self.usable_packs(self.mode) if p.id == self.pack_combo.itemData(i)), None)
+            if pack is not None:
+                self.pack_combo.setItemText(i, self._pack_title(pack))
         self.setWindowTitle(self.tr("Tilik — offline inspection"))
         texts = {
             self.act_open: (self.tr("&Open images…"), self.tr("Open one image to inspect, or several for a batch (Ctrl+O)")),
@@ -749,7 +762,7 @@ class MainWindow(QMainWindow):
         self.pack_combo.blockSignals(True)
         self.pack_combo.clear()
         for pack in packs:
-            self.pack_combo.addItem(icon(MODE_ICONS[mode]), f"{pack.manifest.name} — {pack.version}", pack.id)
+            self.pack_combo.addItem(icon(MODE_ICONS[mode]), self._pack_title(pack), pack.id)
         default = self.settings.default_pack(mode)
         idx = self.pack_combo.findData(default) if default else -1
         self.pack_combo.setCurrentIndex(idx if idx >= 0 else (0 if packs else -1))
@@ -1077,16 +1090,19 @@ class MainWindow(QMainWindow):
         text = f"{elide_middle(insp.source, 40 if heat_for else 90)}  ·  {origin}"
         if heat_for:
             # The pack's heatmap is not "where the model looked for its verdict" but the evidence
-            # for one class (e.g. damaged) whatever the verdict: say so next to the picture.
-            text += "  ·  " + self.tr("heatmap of “{label}”").format(label=heat_for)
+            # for one class (e.g. damaged) whatever the verdict: say so next to the picture, in the
+            # same words as the PDF (inference.wording "heatmap_of").
+            from gui import wording
+
+            text += "  ·  " + wording.heatmap_caption(insp.pack_id, heat_for[0], heat_for[1])
         self.caption.setText(text)
         self.caption.setToolTip(text)
 
-    def _heatmap_class_label(self, pack_id: str | None) -> str | None:
-        """The label of the class a pack's heatmap shows evidence for, when it is a fixed one."""
+    def _heatmap_class_label(self, pack_id: str | None) -> tuple[str, str] | None:
+        """(name, label) of the class a pack's heatmap shows evidence for, when it is a fixed one."""
         m = self._manifest_of(pack_id)
         name = m.decision.heatmap_class if m is not None else None
-        return next((c.label for c in m.classes if c.name == name), name) if name else None
+        return (name, next((c.label for c in m.classes if c.name == name), name)) if name else None
 
     def _push_session(self, insp: Inspection) -> None:
         self.session.append(insp)
@@ -1510,7 +1526,10 @@ class MainWindow(QMainWindow):
 
     def show_error_dialog(self, error: BaseException) -> QMessageBox:
         """A known problem (TilikError): plain words, no traceback. Window-modal but non-blocking."""
-        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Tilik"), str(error), QMessageBox.StandardButton.Ok, self)
+        from gui.wording import error_message  # in the app's language, by the error's code
+
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Tilik"), error_message(error),
+                          QMessageBox.StandardButton.Ok, self)
         box.setObjectName("errorDialog")
         box.button(QMessageBox.StandardButton.Ok).setText(self.tr("OK"))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

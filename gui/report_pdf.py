@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from inference import wording
 from inference.errors import StorageError, TilikError
 from inference.heatmap import colorize, overlay
 from inference.log.models import ChainStatus, InspectionRecord, LogQuery, Review
@@ -92,12 +93,38 @@ def _in_force(rec: InspectionRecord) -> str:
     r = rec.latest_review
     if r is None:
         return ""
+    if rec.refused and r.decision == "confirm":
+        return f"<p><b>In force: refused</b> — the refusal was confirmed by {_e(r.by)}.</p>"
     if r.decision == "overturn":
         return (f"<p><b>In force: {_e(rec.final_label)}</b> — the machine said {_e(rec.label)}; "
                 f"overturned by {_e(r.by)}.</p>")
     if r.decision == "confirm":
         return f"<p><b>In force: {_e(rec.label)}</b> — confirmed by {_e(r.by)}.</p>"
     return f"<p><b>Escalated</b> by {_e(r.by)}: awaiting a decision.</p>"
+
+
+def _heatmap_class(rec: InspectionRecord) -> tuple[str, str] | None:
+    """(name, label) of the class the record's heatmap shows: the pack's fixed heatmap class, or
+    the class the verdict names (the most probable one for a refusal)."""
+    from gui.wording import _manifest
+
+    m = _manifest(rec.pack_id)
+    name = m.decision.heatmap_class if m is not None else None
+    if name is None:
+        name = rec.label or (max(rec.probabilities, key=rec.probabilities.get) if rec.probabilities else None)
+    if name is None:
+        return None
+    return name, (m.class_label(name) if m is not None else (rec.display_label if name == rec.label else name))
+
+
+def _details_rows(rec: InspectionRecord) -> str:
+    """Internal scores: provenance, not the verdict."""
+    rows = []
+    if rec.ood_score is not None:
+        rows.append(f"<tr><td>out-of-domain score</td><td>{rec.ood_score:.3f}</td></tr>")
+    if rec.guard and rec.guard.get("reasons"):
+        rows.append(f"<tr><td>input guard</td><td>{_e('; '.join(rec.guard.get('reasons', [])))}</td></tr>")
+    return "".join(rows)
 
 
 def _domain_html(rec: InspectionRecord, include_private: bool) -> str:
@@ -127,19 +154,31 @@ def _domain_html(rec: InspectionRecord, include_private: bool) -> str:
 def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: tuple[int, int] | None,
                heat_size: tuple[int, int] | None, include_private: bool, footer: str, page: int, pages: int,
                box: tuple[float, float]) -> str:
-    colour = "#b00020" if rec.alarming else "#1b5e20"
+    # The verdict in the same words as the screen, the CSV and the CLI (inference.wording).
+    v = rec.decision
+    if v.refused:
+        colour = "#546e7a"
+    elif rec.alarming:
+        colour = "#b00020"
+    elif v.outcome == "review":
+        colour = "#e65100"
+    else:
+        colour = "#1b5e20"
     probs = sorted(rec.probabilities.items(), key=lambda kv: -kv[1])[:8]
-    prob_rows = "".join(f"<tr><td>{_e(k)}</td><td align='right'>{_pct(v)}</td></tr>" for k, v in probs)
+    prob_rows = "".join(f"<tr><td>{_e(k)}</td><td align='right'>{_pct(p)}</td></tr>" for k, p in probs)
+    if v.refused:
+        prob_rows = "<tr><td colspan='2'><i>No class: the image was refused.</i></td></tr>"
     flags = []
-    if rec.needs_review:
-        flags.append("<b>Needs review:</b> " + _e("; ".join(rec.review_reasons)))
-    if rec.out_of_domain:
-        flags.append("<b>Out of domain</b>" + ("" if rec.ood_score is None else f" (score {rec.ood_score:.3f})"))
+    reasons = wording.reasons_text(v)
+    if reasons and not v.refused:
+        flags.append("<b>Needs review:</b> " + _e("; ".join(reasons)))
     if rec.guard and rec.guard.get("flagged"):
-        flags.append("<b>Input guard flagged this image:</b> " + _e("; ".join(rec.guard.get("reasons", []))))
+        flags.append("<b>Input guard flagged this image.</b>")
     pictures = []
+    heat_class = _heatmap_class(rec)
     for size, url, caption in ((image_size, "tilik://image", f"Image ({rec.image_kind})"),
-                               (heat_size, "tilik://heat", "Heatmap: where the model looked")):
+                               (heat_size, "tilik://heat", wording.heatmap_caption(heat_class[1]) if heat_class
+                                else "Heatmap")):
         if size is not None:
             w, h = size
             scale = min(box[0] / w, box[1] / h)
@@ -159,8 +198,8 @@ def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: 
 </tr></table>
 <hr>
 <table width="100%" cellspacing="4"><tr>{''.join(pictures)}</tr></table>
-<p><span style="font-size:16pt; color:{colour}"><b>{_e(rec.verdict)}</b></span>
-&nbsp; {_pct(rec.confidence)} ({_e(rec.label)})</p>
+<p><span style="font-size:16pt; color:{colour}"><b>{_e(wording.headline(v))}</b></span>
+&nbsp; {_e(wording.number_line(v))}</p>
 {''.join(f'<p>{f}</p>' for f in flags)}
 <table width="100%"><tr><td width="40%" valign="top">
 <table cellspacing="0" cellpadding="2"><tr><th align="left">class</th><th align="right">probability</th></tr>{prob_rows}</table>
@@ -177,6 +216,7 @@ def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: 
 <tr><td>stored file</td><td>{_e(rec.image_file or '—')}</td></tr>
 <tr><td>source</td><td>{_e(source)}</td></tr>
 <tr><td>log row</td><td>chain position {rec.seq} · hash {_e(rec.hash)}</td></tr>
+{_details_rows(rec)}
 </table>
 <hr>
 <p style="font-size:7pt">{footer}</p>

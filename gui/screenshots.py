@@ -6,6 +6,7 @@ packs of ``tests/gui/gui_packs.py`` for the modes that have no real pack yet. Ev
 runs in temporary folders: the user's settings, log and packs are never touched.
 
     python -m gui.screenshots docs/screenshots      # under xvfb-run, or QT_QPA_PLATFORM=offscreen
+    python -m gui.screenshots docs/screenshots/id --language id    # every state in Bahasa Indonesia
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parent.parent
-SIZE = (1440, 900)
+SIZE = (1366, 768)  # a common laptop screen: what an inspector's window has to fit
 
 
 def _prepare_environment(tmp: Path) -> dict[str, Any]:
@@ -85,6 +86,11 @@ def _save_png(path: Path, rgb: Any) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    language = "en"
+    if "--language" in argv:
+        i = argv.index("--language")
+        language = argv[i + 1]
+        del argv[i:i + 2]
     out = Path(argv[0] if argv else REPO / "docs" / "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
@@ -92,12 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tilik-shots-"))
     try:
         info = _prepare_environment(tmp)
-        return _render(out, tmp, info)
+        return _render(out, tmp, info, language)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
+def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
@@ -111,7 +117,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     settings.operator = "Ana Wijaya"
     settings.station = "Gate 3"
     settings.last_mode = "general"
-    i18n.manager().install("en")
+    i18n.manager().install(language)
     w = MainWindow(settings, probe_camera=True)
     w.resize(*SIZE)
     w.show()
@@ -265,7 +271,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any]) -> int:
     w.open_paths([seal_cut])
     idle()
     shot("11-bahasa-indonesia-seal")
-    i18n.manager().install("en")
+    i18n.manager().install(language)
     pump()
 
     # 10. Signature mode: a customer's specimen signatures enrolled, a cheque's signature checked.

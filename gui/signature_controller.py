@@ -401,6 +401,30 @@ class SignatureController(QObject):
         self.view.show_error(failure.message, elide_middle(failure.source, 90))
         self.w.statusBar().showMessage(failure.message, 10000)
         self.w.report_failure(failure)
+        self._record_refusal(failure.error)
+
+    def _record_refusal(self, error: BaseException) -> None:
+        """A query the pack refused as not a signature is logged as a refusal (no class, no score)."""
+        w = self.w
+        if (w.log is None or getattr(error, "role", "") != "query" or getattr(error, "image", None) is None
+                or self.customer is None):
+            return
+        from inference.log import SignatureFields
+        from inference.log.verification import refused_verification_as_inspection
+
+        result = refused_verification_as_inspection(error, getattr(error, "manifest", None),
+                                                    getattr(error, "provider", ""))
+        fields = SignatureFields(customer_id=self.customer, document_ref=self.panel.document_ref(),
+                                 reference_ids=tuple(r.id for r in self.active_references()))
+
+        def saved(record: Any) -> None:
+            self.view.details.setText(self.tr("Saved to the log as inspection #{id}").format(id=record.id))
+            w._history_dirty = True
+            w._chain_timer.start()
+            w.log_written.emit(record)
+
+        w._write_log(record_one, w.log, result, getattr(error, "log_image", None), signature=fields,
+                     on_ok=saved, on_fail=lambda failure: None, **w._log_kwargs("signature"))
 
     def _record_note(self, check: SignatureCheck) -> str:
         if check.record_id is not None:

@@ -171,8 +171,15 @@ class VerifyTask(_Task):
         verifier = self.cache.get(self.pack, self.provider)
         source, log_image = _read_source(self.source, keep_pixels=True)
         decoded = load_image(source, name=self.name)
-        result = verifier.verify(decoded, [r.path for r in self.references], strict=self.strict, name=self.name,
-                                 reference_names=[f"#{r.id}" for r in self.references])
+        from inference.signature.verifier import NotASignatureError
+
+        try:
+            result = verifier.verify(decoded, [r.path for r in self.references], strict=self.strict, name=self.name,
+                                     reference_names=[f"#{r.id}" for r in self.references])
+        except NotASignatureError as exc:
+            # A refused query is logged as refused (issue 20): hand the controller what it needs.
+            exc.log_image, exc.manifest, exc.provider = log_image, verifier.manifest, verifier.provider
+            raise
         record = as_inspection_result(result, verifier.manifest)
         return SignatureCheck(
             result=result, record=record, customer_id=self.customer_id, document_ref=self.document_ref,

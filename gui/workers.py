@@ -61,7 +61,9 @@ class Failure:
 
     @property
     def message(self) -> str:
-        return str(self.error) or type(self.error).__name__
+        from gui.wording import error_message  # in the app's language, by the error's code
+
+        return error_message(self.error)
 
 
 @dataclass

@@ -5,7 +5,12 @@ onnxruntime and returns typed results. Imports neither Qt nor TensorFlow, so it 
 on the command line and behind the desktop app alike.
 """
 
-from inference.errors import (
+# Before anything can import onnxruntime (see inference/privacy.py).
+from inference.privacy import disable_telemetry
+
+disable_telemetry()
+
+from inference.errors import (  # noqa: E402
     ImageReadError,
     InferenceError,
     ManifestError,

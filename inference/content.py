@@ -33,13 +33,21 @@ class ContentStats:
     structure: float
 
     @property
-    def problem(self) -> str | None:
-        """A plain-words reason the image carries no usable picture, or None."""
+    def problem_code(self) -> str | None:
+        """Why the image carries no usable picture, as a reason code (blank_image, noise_image), or None."""
         if self.contrast < MIN_CONTRAST:
-            return "the image is blank (almost one flat colour): is the lens covered or the file empty?"
+            return "blank_image"
         if self.structure < MIN_STRUCTURE:
-            return "the image looks like random noise, not a photo of an object"
+            return "noise_image"
         return None
+
+    @property
+    def problem(self) -> str | None:
+        """The same in English words (inference.wording), or None."""
+        from inference.wording import TEMPLATES
+
+        code = self.problem_code
+        return None if code is None else TEMPLATES[code]
 
 
 def content_stats(rgb: np.ndarray) -> ContentStats:

@@ -12,12 +12,17 @@ class TilikError(Exception):
     """Base of every error with a user-facing message.
 
     ``message`` is what a person reads; ``detail`` is optional technical context for logs.
+    ``code``/``params``, when given, say the same as data, so the GUI can say it in another
+    language by code (English: ``inference.wording.ERRORS``; the message stays the English words).
     """
 
-    def __init__(self, message: str, *, detail: str | None = None) -> None:
+    def __init__(self, message: str, *, detail: str | None = None, code: str | None = None,
+                 params: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        self.code = code
+        self.params = dict(params or {})
 
     def __str__(self) -> str:
         return self.message

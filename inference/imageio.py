@@ -301,7 +301,7 @@ def _orientation(img: Image.Image) -> int:
 
 def _open_pil(data: bytes, source: str, max_pixels: int, shrink: Shrink | None = None) -> DecodedImage:
     if not data:
-        raise ImageReadError(f"{source}: the file is empty.")
+        raise ImageReadError(f"{source}: the file is empty.", code="image_empty", params={"source": source})
     if len(data) > MAX_FILE_BYTES:
         raise ImageReadError(f"{source}: the data is {len(data) / 2**20:.0f} MB, too large to be an inspection photo.")
     digest = hashlib.sha256(data).hexdigest()
@@ -314,17 +314,19 @@ def _open_pil(data: bytes, source: str, max_pixels: int, shrink: Shrink | None =
             if kind:
                 raise ImageReadError(
                     f"{source}: the file starts like a {kind} image but is truncated or damaged; "
-                    "re-save or re-export it."
+                    "re-save or re-export it.", code="image_truncated", params={"source": source}
                 ) from None
             raise ImageReadError(
                 f"{source}: not an image, or an image format Tilik cannot read "
-                "(use JPEG, PNG, BMP, TIFF, WebP or GIF)."
+                "(use JPEG, PNG, BMP, TIFF, WebP or GIF).", code="image_unknown_format", params={"source": source}
             ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ImageReadError(f"{source}: the image is too large to open safely.") from None
+            raise ImageReadError(f"{source}: the image is too large to open safely.", code="image_too_large",
+                                 params={"source": source}) from None
         except Exception as exc:  # malformed headers raise many exception types inside Pillow
             if "truncat" in str(exc).lower():
-                raise ImageReadError(f"{source}: the file is truncated or damaged; re-save or re-export it.") from exc
+                raise ImageReadError(f"{source}: the file is truncated or damaged; re-save or re-export it.",
+                                     code="image_truncated", params={"source": source}) from exc
             raise ImageReadError(f"{source}: the image header is damaged ({exc}).") from exc
         width, height = img.size
         if width <= 0 or height <= 0:
@@ -332,7 +334,9 @@ def _open_pil(data: bytes, source: str, max_pixels: int, shrink: Shrink | None =
         if width * height > max_pixels:
             raise ImageReadError(
                 f"{source}: the image is {width}×{height} pixels ({width * height / 1e6:.0f} MP), more than "
-                f"the {max_pixels / 1e6:.0f} MP Tilik opens safely. Resize it first."
+                f"the {max_pixels / 1e6:.0f} MP Tilik opens safely. Resize it first.", code="image_too_many_pixels",
+                params={"source": source, "width": width, "height": height, "mp": f"{width * height / 1e6:.0f}",
+                        "limit": f"{max_pixels / 1e6:.0f}"}
             )
         fmt = img.format
         frames = int(getattr(img, "n_frames", 1) or 1)
@@ -365,7 +369,8 @@ def _open_pil(data: bytes, source: str, max_pixels: int, shrink: Shrink | None =
         except OSError as exc:
             text = str(exc).lower()
             if any(w in text for w in ("truncated", "broken data stream", "premature", "crc", "decoder error")):
-                raise ImageReadError(f"{source}: the file is truncated or damaged; re-save or re-export it.") from exc
+                raise ImageReadError(f"{source}: the file is truncated or damaged; re-save or re-export it.",
+                                     code="image_truncated", params={"source": source}) from exc
             raise ImageReadError(f"{source}: the image data could not be decoded ({exc}).") from exc
         except (ValueError, SyntaxError, EOFError, IndexError, MemoryError) as exc:
             raise ImageReadError(f"{source}: the image data could not be decoded ({exc}).") from exc

@@ -24,7 +24,9 @@ from inference.manifest import Manifest
 from inference.preprocess import Geometry, fit_to_input, reduction_factor, to_tensor
 from inference.providers import LoadedSession, create_session, display_name, intra_op_threads
 from inference.registry import Pack, PackRegistry
-from inference.results import ClassScore, InspectionResult, MitigatedVerdict, Timings
+from inference.results import (DECIDED, REFUSED, REVIEW, ClassScore, InspectionResult, MitigatedVerdict,
+                               ReviewReason, Timings, Verdict)
+from inference.wording import SUBJECTS, TEMPLATES, headline, reason_text
 
 _SESSION_CACHE: dict[tuple, LoadedSession] = {}
 _CACHE_LOCK = threading.Lock()
@@ -115,10 +117,6 @@ class _Prepared:
     preprocess_ms: float
     content_problem: str | None = None
     preview: np.ndarray | None = None
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
 
 
 class Inspector:
@@ -284,7 +282,7 @@ class Inspector:
         tensor = to_tensor(fitted, self.manifest.input)
         # Checked on what the model sees (already small): as telling for a blank or noise frame as
         # the full photo, without a second pass over millions of pixels.
-        problem = content_stats(fitted).problem
+        problem = content_stats(fitted).problem_code
         preview = preview_rgb(decoded.rgb, self.preview_px) if self.preview_px else None
         t2 = time.perf_counter()
         # Only the facts and the tensor are kept: the decoded pixels go now, not after the batch.
@@ -360,49 +358,62 @@ class Inspector:
         chosen, p_alarm = self._choose(probs)
         label = names[chosen]
         confidence = float(probs[chosen])
-        reasons: list[str] = []
+        reasons: list[ReviewReason] = []
         if policy.review_band is not None and policy.alarming:
             low, high = policy.review_band
             if low <= p_alarm < high:
-                what = " / ".join(m.class_label(n) for n in policy.alarming)
-                reasons.append(
-                    f"uncertain: {what} probability {_pct(p_alarm)} is inside the review band "
-                    f"{_pct(low)}–{_pct(high)}"
-                )
+                reasons.append(ReviewReason("review_band", {
+                    "classes": list(policy.alarming), "labels": [m.class_label(n) for n in policy.alarming],
+                    "p": p_alarm, "low": float(low), "high": float(high)}))
         if policy.min_confidence is not None and confidence < policy.min_confidence:
-            reasons.append(f"low confidence: {_pct(confidence)} is below {_pct(policy.min_confidence)}")
-        out_of_domain = False
+            reasons.append(ReviewReason("low_confidence", {"p": confidence, "minimum": float(policy.min_confidence)}))
+        refusal: ReviewReason | None = None
         if content_problem is not None:
             # Feature-space scores cannot see this (a grey frame can sit next to a class mean).
-            out_of_domain = True
-            reasons.append(content_problem)
+            refusal = ReviewReason(content_problem)
         elif ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
-            out_of_domain = True
-            reasons.append("the image does not look like the images this pack was trained on")
+            refusal = ReviewReason("out_of_domain", {"score": float(ood_score), "threshold": float(m.ood.threshold)})
+        if refusal is not None:
+            # A refusal names no class, so reasons about class probabilities do not apply to it.
+            reasons = [refusal]
+        out_of_domain = refusal is not None
         mitigated = None
         if guard is not None and guard.verdict.flagged:
             detectors = [r.split(":", 1)[0] for r in guard.verdict.reasons]
-            reasons.append("input guard flagged the image (" + ", ".join(detectors) + ")")
+            # The guard's own out-of-domain detector repeats a refusal: said once, by the refusal.
+            detectors = [d for d in detectors if not (out_of_domain and d == "ood")]
+            if detectors:
+                reasons.append(ReviewReason("guard_flagged", {"detectors": detectors}))
             if self.guard is not None and self.guard.policy.reform and guard.reconstruction_probs is not None:
                 r_idx, _ = self._choose(guard.reconstruction_probs)
                 mitigated = MitigatedVerdict(names[r_idx], float(guard.reconstruction_probs[r_idx]))
         k = min(policy.top_k, len(names))
         top = tuple(ClassScore(names[i], m.class_label(names[i]), float(probs[i])) for i in order[:k])
-        display = m.class_label(label)
-        verdict = policy.verdict_words.get(label, display)
-        if reasons:
-            verdict = f"{verdict} — review"
+        outcome = REFUSED if out_of_domain else (REVIEW if reasons else DECIDED)
+        refused = outcome == REFUSED
+        alarm = policy.alarm_threshold is not None and bool(policy.alarming)
+        words = m.words
+        decision = Verdict(
+            outcome=outcome, label=None if refused else label,
+            words=None if refused else policy.verdict_words.get(label, m.class_label(label)),
+            probability=None if refused else confidence, reasons=tuple(reasons), refusal=refusal,
+            basis="alarm" if alarm else "top_class", score=p_alarm if alarm else None,
+            threshold=float(policy.alarm_threshold) if alarm else None,
+            risk_label=(words.get("risk") or TEMPLATES["risk_default"].format(
+                labels=" / ".join(m.class_label(n) for n in policy.alarming))) if alarm else "",
+            subject=words.get("subject") or SUBJECTS.get(m.mode, SUBJECTS["general"]))
+        display = "" if refused else m.class_label(label)
         return InspectionResult(
             source=image.source,
-            label=label,
+            label=None if refused else label,
             display_label=display,
-            verdict=verdict,
-            confidence=confidence,
+            verdict=headline(decision),
+            confidence=None if refused else confidence,
             probabilities=dict(zip(names, np.asarray(probs, np.float64).tolist())),
             top_k=top,
-            alarming=label in policy.alarming,
+            alarming=not refused and label in policy.alarming,
             needs_review=bool(reasons),
-            review_reasons=tuple(reasons),
+            review_reasons=tuple(reason_text(r) for r in reasons),
             out_of_domain=out_of_domain,
             ood_score=ood_score,
             heatmap=heatmap,
@@ -419,6 +430,8 @@ class Inspector:
             guard=None if guard is None else guard.verdict,
             mitigated=mitigated,
             heatmap_geometry=geometry if heatmap is not None else None,
+            decision=decision,
+            model_label=label,
         )
 
     def _choose(self, probs: np.ndarray) -> tuple[int, float]:

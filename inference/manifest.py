@@ -238,6 +238,32 @@ SCHEMA: dict[str, Any] = {
         "training": {"type": "object"},
         # How to run the model: max_batch caps the images per model run (a graph that runs its
         # backbone twice, e.g. on the photo and its mirror image, needs about twice the memory).
+        # The pack's words a person reads, beyond class labels and verdict words (issue 20):
+        # "subject" names what the pack looks at ("Refused: not a seal photo"), "risk" names the
+        # alarming probability ("Damage risk 40% — alarm at 34%"), and "translations" holds the
+        # pack's words per language: {"id": {"name", "subject", "risk", "classes": {class: label},
+        # "verdict_words": {class: words}}}. All optional; English falls back to the fields above.
+        "words": {
+            "type": "object",
+            "properties": {
+                "subject": {"type": "string", "minLength": 1},
+                "risk": {"type": "string", "minLength": 1},
+                "translations": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string"}, "subject": {"type": "string"},
+                            "risk": {"type": "string"},
+                            "classes": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "verdict_words": {"type": "object", "additionalProperties": {"type": "string"}},
+                        },
+                        "additionalProperties": False,
+                    },
+                },
+            },
+            "additionalProperties": False,
+        },
         "runtime": {"type": "object",
                     "properties": {"max_batch": {"type": "integer", "minimum": 1}},
                     "additionalProperties": True},
@@ -376,6 +402,20 @@ class Manifest:
 
     def class_label(self, name: str) -> str:
         return self._labels.get(name, name)
+
+    @property
+    def words(self) -> Mapping[str, Any]:
+        """The optional ``words`` block (subject, risk, translations); {} when absent."""
+        return self.raw.get("words") or {}
+
+    def translated(self, language: str, kind: str, key: str | None = None) -> str | None:
+        """The pack's own word in ``language`` (kind: name, subject, risk, classes, verdict_words;
+        ``key`` the class for the last two), or None when the pack does not give it."""
+        block = (self.words.get("translations") or {}).get(language) or {}
+        value = block.get(kind)
+        if key is not None:
+            value = (value or {}).get(key)
+        return value if isinstance(value, str) and value else None
 
 
 def _path_of(error: jsonschema.ValidationError) -> str:

@@ -14,6 +14,83 @@ if TYPE_CHECKING:
 HEATMAP_MAX_PX = 1024
 
 
+# What a verdict is (issue 20): a decided class, a class that needs a person's review (the class
+# it leans to), or a refusal (out of domain, not a signature, unreadable), which names no class.
+DECIDED, REVIEW, REFUSED = "decided", "review", "refused"
+OUTCOMES = (DECIDED, REVIEW, REFUSED)
+# How the verdict's number is read: the named class's probability ("Confidence 87%"), the
+# alarming classes' summed probability against the pack's alarm threshold ("Damage risk 40% —
+# alarm at 34%"), or a signature match score against its threshold.
+BASES = ("top_class", "alarm", "match")
+
+
+@dataclass(frozen=True)
+class ReviewReason:
+    """Why a verdict needs review, or why it was refused: a code and its parameters, never prose.
+
+    Words are made from it in one place per language (:mod:`inference.wording` for English, the
+    GUI's table for the others). Parameters are JSON values: probabilities as fractions, class
+    names (``classes``) beside their English labels (``labels``) so a log row renders without its pack.
+    """
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ReviewReason":
+        return cls(str(data["code"]), dict(data.get("params") or {}))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The one verdict model every view renders (screen, PDF, CSV, CLI, log).
+
+    ``label`` is the class the verdict names (for REVIEW: the class it leans to) and ``probability``
+    that class's probability; both are None when REFUSED. ``words`` are the pack's English verdict
+    words for the class. ``basis`` says how ``score`` (the alarming probability or the match score)
+    and ``threshold`` are read; ``risk_label`` names that score and ``subject`` what the pack looks at.
+    """
+
+    outcome: str
+    label: str | None
+    words: str | None
+    probability: float | None
+    reasons: tuple[ReviewReason, ...] = ()
+    refusal: ReviewReason | None = None
+    basis: str = "top_class"
+    score: float | None = None
+    threshold: float | None = None
+    risk_label: str = ""
+    subject: str = ""
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == REFUSED
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the CLI's ``decision`` object; the log's ``verdict_codes`` column)."""
+        r6 = (lambda v: None if v is None else round(float(v), 6))
+        return {"outcome": self.outcome, "label": self.label, "words": self.words,
+                "probability": r6(self.probability), "reasons": [x.as_dict() for x in self.reasons],
+                "refusal": self.refusal.as_dict() if self.refusal else None, "basis": self.basis,
+                "score": r6(self.score), "threshold": r6(self.threshold), "risk_label": self.risk_label,
+                "subject": self.subject}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Verdict":
+        outcome = d.get("outcome")
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown verdict outcome {outcome!r}")
+        return cls(outcome=outcome, label=d.get("label"), words=d.get("words"), probability=d.get("probability"),
+                   reasons=tuple(ReviewReason.from_dict(x) for x in d.get("reasons") or ()),
+                   refusal=ReviewReason.from_dict(d["refusal"]) if d.get("refusal") else None,
+                   basis=d.get("basis") or "top_class", score=d.get("score"), threshold=d.get("threshold"),
+                   risk_label=d.get("risk_label") or "", subject=d.get("subject") or "")
+
+
 @dataclass(frozen=True)
 class Timings:
     """Milliseconds spent in each stage of one inspection."""
@@ -78,13 +155,15 @@ class InspectionResult:
     stays as small as a 224-px one's. Without geometry the map already covers the whole image
     (at any resolution). Use :meth:`heatmap_image` to lay it on the image at the size wanted.
     ``embedding`` is the pooled feature vector when the pack exports one.
+    ``decision`` is the verdict model; ``label``/``confidence`` are None (``display_label`` "")
+    when it is a refusal, and ``verdict``/``review_reasons`` are its English words.
     """
 
     source: str
-    label: str
+    label: str | None
     display_label: str
     verdict: str
-    confidence: float
+    confidence: float | None
     probabilities: Mapping[str, float]
     top_k: tuple[ClassScore, ...]
     alarming: bool
@@ -120,6 +199,20 @@ class InspectionResult:
         if self.heatmap_geometry is None:
             return shrink_map(self.heatmap, max_px)
         return heatmap_to_image(self.heatmap, self.heatmap_geometry, max_px)
+    decision: Verdict | None = None
+    # The class the decision policy picks from the probabilities, refused or not: for measuring a
+    # pack on labelled images (training's evaluation), never shown as a verdict.
+    model_label: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        if self.decision is not None:
+            return self.decision.outcome
+        return REVIEW if self.needs_review else DECIDED
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == REFUSED
 
     def to_json_dict(self, *, heatmap_path: str | None = None) -> dict[str, Any]:
         """The JSON object ``tilik classify --json`` prints for this result."""
@@ -133,7 +226,8 @@ class InspectionResult:
             "label": self.label,
             "display_label": self.display_label,
             "verdict": self.verdict,
-            "confidence": round(float(self.confidence), 6),
+            "outcome": self.outcome,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 6),
             "probabilities": dict(zip(self.probabilities, np.round(np.fromiter(
                 self.probabilities.values(), np.float64, len(self.probabilities)), 6).tolist())),
             "top_k": [{"class": c.name, "label": c.label, "probability": round(float(c.probability), 6)}
@@ -141,6 +235,7 @@ class InspectionResult:
             "alarming": self.alarming,
             "needs_review": self.needs_review,
             "review_reasons": list(self.review_reasons),
+            "decision": self.decision.as_dict() if self.decision else None,
             "out_of_domain": self.out_of_domain,
             "ood_score": None if self.ood_score is None else round(float(self.ood_score), 6),
             "guard": self.guard.as_dict() if self.guard else None,

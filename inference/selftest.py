@@ -82,8 +82,9 @@ def _check_classify(pack: Pack, folder: Path, entries: list[dict[str, Any]], pro
         if result.label == entry["expected"]:
             check.passed += 1
         else:
-            check.problems.append(f"{entry['file']}: expected {entry['expected']}, got {result.label} "
-                                  f"({100 * result.confidence:.1f}%)")
+            got = (result.verdict if result.confidence is None  # a refusal: no class, no confidence
+                   else f"{result.label} ({100 * result.confidence:.1f}%)")
+            check.problems.append(f"{entry['file']}: expected {entry['expected']}, got {got}")
 
 
 def _check_verify(pack: Pack, folder: Path, entries: list[dict[str, Any]], provider: str | None,

@@ -12,6 +12,9 @@
 import os
 import sys
 
+# No telemetry (inference/privacy.py): set before onnxruntime can initialise.
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
 if len(sys.argv) > 1 and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

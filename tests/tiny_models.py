@@ -111,6 +111,10 @@ def colour_manifest(model_bytes: bytes, *, pack_id: str = "colour", classes: tup
         "intended_use": "tests only",
         "limitations": "a fixture, not a trained model",
     }
+    # Pack words in Bahasa Indonesia (issue 20): the app takes them from the manifest.
+    colours = {"red": "Merah", "green": "Hijau", "blue": "Biru"}
+    manifest["words"] = {"translations": {"id": {
+        "name": "Paket uji warna", "classes": {c: colours[c] for c in classes if c in colours}}}}
     manifest.update(overrides)
     return manifest
 

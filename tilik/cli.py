@@ -228,10 +228,14 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
                 row["heatmap_error"] = str(heatmap_error)
             out.write(json.dumps(row) + "\n")
         else:
-            notes = ["; ".join(result.review_reasons)] if result.needs_review else []
+            from inference import wording
+
+            # The same words as the screen, the log, the CSV and the PDF (inference.wording).
+            v = result.decision
+            notes = list(wording.reasons_text(v))
             if heatmap_error is not None:
                 notes.append(f"heatmap not written: {heatmap_error}")
-            table.append((display_text(item.source), result.verdict, f"{100 * result.confidence:5.1f}%",
+            table.append((display_text(item.source), wording.headline(v), wording.number_line(v),
                           "; ".join(notes)))
         progress.step()
         out.flush()
@@ -331,10 +335,11 @@ def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], inspector: 
         return
     width = min(60, max(len(r[0]) for r in rows))
     vwidth = max(len(r[1]) for r in rows)
-    out.write(f"{'image':<{width}}  {'verdict':<{vwidth}}  {'conf.':>6}  notes\n")
-    for path, verdict, conf, note in rows:
+    nwidth = max(6, max(len(r[2]) for r in rows))
+    out.write(f"{'image':<{width}}  {'verdict':<{vwidth}}  {'number':<{nwidth}}  notes\n")
+    for path, verdict, number, note in rows:
         shown = path if len(path) <= width else "…" + path[-(width - 1):]
-        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {conf:>6}  {note}\n")
+        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {number:<{nwidth}}  {note}\n")
     ok = sum(1 for r in rows if r[1] != "ERROR")
     out.write(f"\n{ok} of {len(rows)} images classified with {inspector.manifest.id} "
               f"{inspector.manifest.version} on {inspector.provider}.\n")
@@ -367,6 +372,9 @@ def _start_gui(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
+    from inference.privacy import disable_telemetry
+
+    disable_telemetry()  # already done by importing inference; said again where the program starts
     argv = list(sys.argv[1:] if argv is None else argv)
     out = out or sys.stdout
     logging.basicConfig(level=os.environ.get("TILIK_LOG_LEVEL", "WARNING"), format="%(levelname)s %(name)s: %(message)s")

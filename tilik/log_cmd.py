@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from inference import wording
 from inference.errors import UsageError
 from tilik import central_cmd
 
@@ -300,8 +301,10 @@ def _list(args: argparse.Namespace, out: Any) -> int:
         if rec.signature:
             notes.append(f"customer {rec.signature.customer_id}")
         state = rec.review_state if rec.final_label == rec.label else f"→ {rec.final_label}"
+        label = "(refused)" if rec.refused else (rec.label or "")
+        conf = "     -" if rec.confidence is None else f"{100 * rec.confidence:5.1f}%"
         out.write(f"{rec.id:>7}  {rec.time_local.strftime('%Y-%m-%d %H:%M:%S'):<19}  {rec.mode:<9}  "
-                  f"{rec.operator[:12]:<12}  {rec.label[:14]:<14}  {100 * rec.confidence:5.1f}%  "
+                  f"{rec.operator[:12]:<12}  {label[:14]:<14}  {conf}  "
                   f"{state[:10]:<10}  {', '.join(notes)}\n")
     shown = f"{args.offset + 1}–{args.offset + len(records)}"
     out.write(f"\n{shown} of {total} matching inspections.\n")
@@ -318,9 +321,12 @@ def _show(args: argparse.Namespace, out: Any) -> int:
         out.write(json.dumps(data) + "\n")
         return EXIT_OK
     out.write(f"Inspection {rec.id} — {rec.time_local.isoformat(timespec='seconds')} ({rec.mode})\n")
-    out.write(f"  verdict     {rec.verdict} ({rec.label}, {100 * rec.confidence:.1f}%)\n")
-    if rec.needs_review:
-        out.write(f"  review flag {'; '.join(rec.review_reasons)}\n")
+    # The same words as the screen, the PDF and the CSV (inference.wording).
+    out.write(f"  verdict     {wording.headline(rec.decision)}{'' if rec.refused else f' ({rec.label})'}\n")
+    out.write(f"              {wording.number_line(rec.decision)}\n")
+    reasons = wording.reasons_text(rec.decision)
+    if reasons:
+        out.write(f"  review flag {'; '.join(reasons)}\n")
     out.write(f"  operator    {rec.operator or '-'} at {rec.station or '-'}\n")
     out.write(f"  pack        {rec.pack_id} {rec.pack_version} (sha256 {rec.pack_sha256}) on {rec.provider}\n")
     out.write(f"  manifest    sha256 {rec.manifest_sha256 or '- (recorded before manifests were hashed)'}\n")

@@ -104,6 +104,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 recorder(result)
         except TilikError as exc:
             failures += 1
+            if recorder is not None and hasattr(recorder, "record_refusal"):
+                try:  # a query refused as not a signature is an inspection too: logged as refused
+                    recorder.record_refusal(exc, getattr(verifier, "provider", ""))
+                except TilikError as log_exc:
+                    exc = TilikError(f"{exc} (not logged: {log_exc})")
             if args.json:
                 out.write(json.dumps({"path": source, "error": str(exc)}) + "\n")
             else:
@@ -115,8 +120,11 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             row["heatmap"] = heatmap_path
             out.write(json.dumps(row) + "\n")
         else:
-            note = "; ".join(result.review_reasons)
-            rows.append((source, result.verdict, f"{100 * result.score:5.1f}% (thr {100 * result.threshold:.0f}%)", note))
+            from inference import wording
+
+            # The same words as the screen, the log, the CSV and the PDF (inference.wording).
+            v = result.decision
+            rows.append((source, wording.headline(v), wording.number_line(v), "; ".join(wording.reasons_text(v))))
         out.flush()
     if not args.json:
         _print_table(out, rows, verifier, len(args.references), args.strict)
@@ -126,10 +134,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], verifier: Any, n_refs: int, strict: bool) -> None:
     width = min(50, max([len(r[0]) for r in rows] + [5]))
     vwidth = max([len(r[1]) for r in rows] + [7])
-    out.write(f"{'query':<{width}}  {'verdict':<{vwidth}}  {'score':<20}  notes\n")
+    out.write(f"{'query':<{width}}  {'verdict':<{vwidth}}  {'score':<40}  notes\n")
     for path, verdict, score, note in rows:
         shown = path if len(path) <= width else "…" + path[-(width - 1):]
-        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {score:<20}  {note}\n")
+        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {score:<40}  {note}\n")
     ok = sum(1 for r in rows if r[1] != "ERROR")
     m = verifier.manifest
     out.write(f"\n{ok} of {len(rows)} signatures verified against {n_refs} reference(s) with {m.id} {m.version} "

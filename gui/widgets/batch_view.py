@@ -11,7 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon
-from gui.widgets.result_panel import pct, verdict_text
+from gui import wording
+from gui.widgets.result_panel import pct
 from gui.workers import BatchProgress, BatchRow
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -53,7 +54,7 @@ class BatchModel(QStandardItemModel):
         self.review += sum(1 for r in rows if r.result is not None and r.result.needs_review)
 
     def refused(self, row: BatchRow) -> bool:
-        return row.result is not None and row.result.out_of_domain and self.mode == "skin"
+        return row.result is not None and wording.verdict_of(row.result).refused
 
     def _items(self, row: BatchRow) -> list[QStandardItem]:
         r = row.result
@@ -61,12 +62,13 @@ class BatchModel(QStandardItemModel):
         if r is None:
             verdict, conf, conf_key = self.tr("Error"), "", -1.0
         elif refused:
-            verdict, conf, conf_key = self.tr("Refused (not a skin-lesion photo)"), "", -1.0
+            verdict, conf, conf_key = wording.headline(r), "", -1.0
         else:
-            verdict, conf, conf_key = verdict_text(r), pct(r.confidence), float(r.confidence)
+            verdict, conf, conf_key = wording.headline(r), pct(r.confidence), float(r.confidence)
         flag = r is None or r.needs_review
-        notes = (row.error or "") if r is None else "; ".join(r.review_reasons)
-        tip = row.error if r is None else ("\n".join(r.review_reasons) or None)
+        reasons = [] if r is None else wording.reasons(r)
+        notes = (row.error or "") if r is None else "; ".join(reasons)
+        tip = row.error if r is None else ("\n".join(reasons) or None)
         cells = ((row.index + 1, row.index + 1, tip), (Path(row.source).name, row.source, row.source),
                  (verdict, verdict, tip), (conf, conf_key, tip),
                  (self.tr("needs review") if flag else "", int(flag), tip), (notes, notes, tip))

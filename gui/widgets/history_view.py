@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 
 from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon
 from gui.widgets.image_view import ImageView
-from gui.widgets.result_panel import pct, reason_text, words
+from gui import wording
+from gui.widgets.result_panel import pct
 
 PAGE_SIZE = 100
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -50,13 +51,8 @@ def decision_name(decision: str) -> str:
 
 
 def record_verdict(rec: Any) -> str:
-    from gui.widgets.result_panel import verdict_text
-
-    if getattr(rec, "mode", None) == "signature" and rec.label in ("genuine", "forged"):
-        from gui.widgets.signature_view import signature_verdict  # the words Signature mode shows
-
-        return signature_verdict(rec.label, rec.needs_review)[0]
-    return verdict_text(rec)
+    """The record's verdict in the same words as the screen, the PDF, the CSV and the CLI."""
+    return wording.headline(rec)
 
 
 def fmt_time(rec: Any) -> str:
@@ -153,11 +149,9 @@ class HistoryModel(QAbstractTableModel):
             if col == "mode":
                 return mode_name(rec.mode)
             if col == "verdict":
-                if rec.out_of_domain and rec.mode == "skin":
-                    return self.tr("Refused (not a skin-lesion photo)")
                 return record_verdict(rec)
             if col == "confidence":
-                return pct(rec.confidence)
+                return "—" if rec.confidence is None else pct(rec.confidence)
             if col == "review":
                 state = getattr(rec, "review_state", "unreviewed")
                 if state == "unreviewed":
@@ -183,7 +177,7 @@ class HistoryModel(QAbstractTableModel):
                 return self.tr("Signature score {score} (threshold {threshold})").format(
                     score=pct(sig.score), threshold="—" if sig.threshold is None else pct(sig.threshold))
         if role == Qt.ItemDataRole.ForegroundRole and col == "verdict":
-            if rec.out_of_domain and rec.mode == "skin":
+            if wording.verdict_of(rec).refused:
                 return QBrush(QColor(REFUSED))
             if rec.needs_review:
                 return QBrush(QColor(REVIEW))
@@ -458,8 +452,13 @@ class HistoryView(QWidget):
         self.record_text.setHtml(self.record_html(rec))
         self.corrected.clear()
         self.corrected.addItem(self.tr("(keep the machine's label)"), None)
-        for name, label in self.labels_for_pack(rec.pack_id) or [(n, n) for n in rec.probabilities]:
-            self.corrected.addItem(words(label), name)
+        refused = wording.verdict_of(rec).refused
+        if not refused:
+            for name, label in self.labels_for_pack(rec.pack_id) or [(n, n) for n in rec.probabilities]:
+                self.corrected.addItem(wording.class_word(rec.pack_id, name, label), name)
+        # A refusal names no class: it can be confirmed or escalated, never overturned into one.
+        self.overturn_button.setEnabled(enabled and not refused)
+        self.corrected.setEnabled(enabled and not refused)
         self.image.clear()
         if self.log is not None and self.load_image is not None:
             image_path = self._stored_image(rec)
@@ -500,34 +499,28 @@ class HistoryView(QWidget):
     def record_html(self, rec: Any) -> str:
         e = html.escape
         rows: list[tuple[str, str]] = []
-        verdict = record_verdict(rec)
-        if rec.out_of_domain and rec.mode == "skin":
-            verdict = self.tr("Refused — not a skin-lesion photo")
-        rows.append((self.tr("Verdict"), verdict))
+        rows.append((self.tr("Verdict"), record_verdict(rec)))
         sig = getattr(rec, "signature", None)
-        if sig is not None and sig.score is not None:
+        v = wording.verdict_of(rec)
+        if sig is not None and sig.score is not None and v.basis != "match":
             threshold = "—" if sig.threshold is None else pct(sig.threshold)
             rows.append((self.tr("Score"), self.tr("{score} (threshold {threshold})").format(
                 score=pct(sig.score), threshold=threshold)))
         else:
-            rows.append((self.tr("Confidence"), pct(rec.confidence)))
+            rows.append((self.tr("Number"), wording.number_line(rec)))
         labels = dict(self.labels_for_pack(rec.pack_id))
         final = getattr(rec, "final_label", rec.label)
-        if final != rec.label:
-            rows.append((self.tr("Label after review"), words(labels.get(final, final))))
+        if final != rec.label and final is not None:
+            rows.append((self.tr("Label after review"), wording.class_word(rec.pack_id, final, labels.get(final, final))))
         rows.append((self.tr("Time"), fmt_time(rec)))
         rows.append((self.tr("Mode"), mode_name(rec.mode)))
         rows.append((self.tr("Operator"), rec.operator or "—"))
         rows.append((self.tr("Station"), rec.station or "—"))
         rows.append((self.tr("Image"), rec.source or "—"))
         rows.append((self.tr("Pack"), f"{rec.pack_id} {rec.pack_version} ({rec.provider})"))
-        if rec.needs_review:
-            explain = reason_text
-            if rec.mode == "signature":
-                from gui.widgets.signature_view import signature_reason_text as explain
-            rows.append((self.tr("Why review"), "; ".join(explain(r) for r in rec.review_reasons)))
-        if rec.out_of_domain:
-            rows.append((self.tr("Out of domain"), self.tr("yes")))
+        reasons = wording.reasons(rec)
+        if reasons and not v.refused:
+            rows.append((self.tr("Why review"), "; ".join(reasons)))
         guard = getattr(rec, "guard", None)
         if guard:
             rows.append((self.tr("Input check"), self.tr("flagged") if guard.get("flagged") else self.tr("passed")))
@@ -551,8 +544,9 @@ class HistoryView(QWidget):
         if skin is not None and (skin.patient_ref or skin.body_site):
             rows.append((self.tr("Patient reference"), skin.patient_ref or "—"))
         probs = sorted(rec.probabilities.items(), key=lambda kv: -kv[1])[:5]
-        if sig is None:
-            rows.append((self.tr("Probabilities"), ", ".join(f"{words(labels.get(k, k))} {pct(v)}" for k, v in probs)))
+        if sig is None and not v.refused:
+            rows.append((self.tr("Probabilities"), ", ".join(
+                f"{wording.class_word(rec.pack_id, k, labels.get(k, k))} {pct(p)}" for k, p in probs)))
         rows.append((self.tr("Record hash"), rec.hash[:16] + "…"))
         body = "".join(f"<tr><td style='color:#546e7a; padding-right:8px'>{e(k)}</td><td>{e(v)}</td></tr>"
                        for k, v in rows)
@@ -567,7 +561,7 @@ class HistoryView(QWidget):
             items = "".join(
                 "<li>{}</li>".format(e(self.tr("{time}: {decision} by {by}{label}{note}").format(
                     time=r.time_local.strftime("%Y-%m-%d %H:%M"), decision=decision_name(r.decision),
-                    by=r.by or "?", label=f" → {r.corrected_label}" if r.corrected_label else "",
+                    by=r.by or "?", label=f" → {wording.class_word(rec.pack_id, r.corrected_label, labels.get(r.corrected_label, r.corrected_label))}" if r.corrected_label else "",
                     note=f" — “{r.note}”" if r.note else "")))
                 for r in reviews)
             reviews_title = self.tr("Reviews")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -11,6 +12,22 @@ from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from inference.errors import PackError
+
+
+# Paths of the machine that built the pack (a training config in /tmp, the data folder) mean
+# nothing to the person reading the card: shown as the file's name only.
+_BUILD_PATH = re.compile(r"(?:(?<=\s)|(?<=^)|(?<=[`(:]))(?:/(?:work|tmp|home|root|Users|mnt|data)|\.\./shared|\.\./data)"
+                         r"(?:/[^\s`)|;,]+)+", re.MULTILINE)
+
+
+def card_for_user(markdown: str) -> str:
+    """The card's Markdown for a user: build-machine paths reduced to the file's name."""
+    def short(m: re.Match[str]) -> str:
+        path = m.group(0)
+        end = "." if path.endswith(".") else ""  # the sentence's full stop, not the file's
+        return path.rstrip("/.").rsplit("/", 1)[-1] + end
+
+    return _BUILD_PATH.sub(short, markdown)
 
 
 def _value(v: Any) -> str:
@@ -100,15 +117,18 @@ class ModelCardDialog(QDialog):
             return self.tr("# Model card not shown\n\n{reason}").format(reason=str(exc))
 
     def retranslate(self) -> None:
+        from gui import wording
+
         m = self.pack.manifest
-        self.setWindowTitle(self.tr("Model card — {name} {version}").format(name=m.name, version=m.version))
+        name = wording.pack_word(m.id, "name", "", m.name)
+        self.setWindowTitle(self.tr("Model card — {name} {version}").format(name=name, version=m.version))
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setText(self.tr("Close"))
         text = self.card_markdown()
         if text is None:
             self.card.setMarkdown(self.tr("# {name}\n\nThis pack has no model card. Its facts are on the right.")
-                                  .format(name=m.name))
+                                  .format(name=name))
         else:
-            self.card.setMarkdown(text)  # its images: CardBrowser.loadResource, from inside the pack only
+            self.card.setMarkdown(card_for_user(text))  # its images: CardBrowser.loadResource, from inside the pack only
         e = html.escape
         classes = ", ".join(f"{c.label}" for c in m.classes[:20]) + (
             f", … ({len(m.classes)})" if len(m.classes) > 20 else "")
@@ -118,7 +138,7 @@ class ModelCardDialog(QDialog):
             "data": self.tr("Data"), "licence": self.tr("Licence"), "policy": self.tr("Decision policy"),
         }
         parts = [
-            f"<h2>{e(m.name)}</h2>",
+            f"<h2>{e(name)}</h2>",
             f"<p><b>{e(t['pack'])}:</b> {e(m.id)} {e(m.version)} · {e(self.pack.origin)}<br>"
             f"<b>{e(t['mode'])}:</b> {e(m.mode)} · <b>{e(t['classes'])}:</b> {e(classes)}</p>",
             f"<h3>{e(t['use'])}</h3><p>{e(m.intended_use)}</p>",

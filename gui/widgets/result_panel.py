@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt
@@ -10,9 +9,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QGridLayout, QLabel, QProgressBar, QScrollArea, QSizePolicy,
                                QWidget)
 
+from gui import wording
 from gui.widgets.common import ALARM, CALM, NEUTRAL, REFUSED, REVIEW, Banner, headline, pct, scroll_body
 
-REVIEW_SUFFIX = " — review"
 MAX_BARS = 7  # all classes of a 7-class pack; the top few of ImageNet
 
 
@@ -20,77 +19,22 @@ def QT_TRANSLATE_NOOP(context: str, text: str) -> str:  # noqa: N802 - the name 
     return text
 
 
-# Words that packs put in their manifests (verdict_words and class labels): translated when known,
-# shown as the pack wrote them otherwise.
-_KNOWN_WORDS = (
-    QT_TRANSLATE_NOOP("Verdicts", "Seal intact"),
-    QT_TRANSLATE_NOOP("Verdicts", "Seal damaged"),
-    QT_TRANSLATE_NOOP("Verdicts", "Seal damaged or tampered"),
-    QT_TRANSLATE_NOOP("Verdicts", "Seal tampered"),
-    QT_TRANSLATE_NOOP("Verdicts", "Intact"),
-    QT_TRANSLATE_NOOP("Verdicts", "Damaged"),
-    QT_TRANSLATE_NOOP("Verdicts", "Tampered"),
-    QT_TRANSLATE_NOOP("Verdicts", "Genuine"),
-    QT_TRANSLATE_NOOP("Verdicts", "Forged"),
-    QT_TRANSLATE_NOOP("Verdicts", "Signature genuine"),
-    QT_TRANSLATE_NOOP("Verdicts", "Signature forged"),
-    QT_TRANSLATE_NOOP("Verdicts", "Signature matches"),
-    QT_TRANSLATE_NOOP("Verdicts", "Possible forgery"),
-    QT_TRANSLATE_NOOP("Verdicts", "Benign"),
-    QT_TRANSLATE_NOOP("Verdicts", "Malignant"),
-    QT_TRANSLATE_NOOP("Verdicts", "Likely benign"),
-    QT_TRANSLATE_NOOP("Verdicts", "Possibly malignant"),
-    QT_TRANSLATE_NOOP("Verdicts", "Suspicious — see a doctor"),
-    QT_TRANSLATE_NOOP("Verdicts", "Melanocytic nevus"),
-    QT_TRANSLATE_NOOP("Verdicts", "Melanoma"),
-    QT_TRANSLATE_NOOP("Verdicts", "Benign keratosis"),
-    QT_TRANSLATE_NOOP("Verdicts", "Benign keratosis-like lesion"),
-    QT_TRANSLATE_NOOP("Verdicts", "Basal cell carcinoma"),
-    QT_TRANSLATE_NOOP("Verdicts", "Actinic keratosis"),
-    QT_TRANSLATE_NOOP("Verdicts", "Actinic keratoses / intraepithelial carcinoma"),
-    QT_TRANSLATE_NOOP("Verdicts", "Vascular lesion"),
-    QT_TRANSLATE_NOOP("Verdicts", "Dermatofibroma"),
-    QT_TRANSLATE_NOOP("Verdicts", "Red"),
-    QT_TRANSLATE_NOOP("Verdicts", "Green"),
-    QT_TRANSLATE_NOOP("Verdicts", "Blue"),
-)
-
-
 def words(text: str) -> str:
-    """A pack's verdict word or class label in the current language, when Tilik knows it."""
+    """A word from a pack without its id (an older caller): Qt's translation when it has one."""
     return QCoreApplication.translate("Verdicts", text)
 
 
 def verdict_text(result: Any) -> str:
-    base = result.verdict
-    review = base.endswith(REVIEW_SUFFIX)
-    if review:
-        base = base[: -len(REVIEW_SUFFIX)]
-    shown = words(base)
-    if review:
-        shown = QCoreApplication.translate("ResultPanel", "{verdict} — review").format(verdict=shown)
-    return shown
+    """The verdict headline in the app's language (gui.wording: the core's words, by code)."""
+    return wording.headline(result)
 
 
-_UNCERTAIN = re.compile(r"^uncertain: (?P<what>.+) probability (?P<p>\S+) is inside the review band "
-                        r"(?P<low>[^–\s]+)–(?P<high>\S+)$")
-_LOW_CONF = re.compile(r"^low confidence: (?P<c>\S+) is below (?P<m>\S+)$")
-_OOD_REASON = "the image does not look like the images this pack was trained on"
-
-
-def reason_text(reason: str) -> str:
-    """The core's review reasons (English) in the current language."""
-    m = _UNCERTAIN.match(reason)
-    if m:
-        what = " / ".join(words(w) for w in m["what"].split(" / "))
-        return QCoreApplication.translate("ResultPanel", "uncertain: {what} probability {p} is inside the review band {low}–{high}").format(
-            what=what, p=m["p"], low=m["low"], high=m["high"])
-    m = _LOW_CONF.match(reason)
-    if m:
-        return QCoreApplication.translate("ResultPanel", "low confidence: {conf} is below {minimum}").format(conf=m["c"], minimum=m["m"])
-    if reason == _OOD_REASON:
-        return QCoreApplication.translate("ResultPanel", "the image does not look like the images this pack was trained on")
-    return reason
+# Advice when an image is refused, by mode: what to photograph instead.
+_REFUSAL_ADVICE = {
+    "skin": QT_TRANSLATE_NOOP("ResultPanel", "Take a close-up, in-focus photo of the lesion alone, in good light."),
+    "seal": QT_TRANSLATE_NOOP("ResultPanel", "Photograph the seal itself, close up and in focus."),
+    "general": QT_TRANSLATE_NOOP("ResultPanel", "This pack only knows the kinds of photo it was trained on."),
+}
 
 
 class ResultPanel(QScrollArea):
@@ -167,8 +111,10 @@ class ResultPanel(QScrollArea):
         return self._state[1] if self._state[0] == "result" else None
 
     def is_refused(self, result: Any, mode: str | None = None) -> bool:
-        """Skin mode refuses out-of-domain photos: no verdict is presented as if valid."""
-        return bool(result is not None and result.out_of_domain and (mode or self.mode) == "skin")
+        """The core refused the image (out of domain, blank, noise): no class is presented."""
+        if result is None:
+            return False
+        return bool(getattr(result, "refused", False) or wording.verdict_of(result).refused)
 
     # -- drawing --------------------------------------------------------------------------------
     def _set_verdict(self, text: str, colour: str) -> None:
@@ -211,67 +157,88 @@ class ResultPanel(QScrollArea):
         self._render_result(value)
 
     def _render_result(self, r: Any) -> None:
+        # Each fact once: the headline says the verdict (or the refusal), the line under it the
+        # number it rests on; internal scores (out-of-domain score, guard detectors) are details.
         refused = self.is_refused(r)
         if refused:
-            self._set_verdict(self.tr("Refused — not a skin-lesion photo"), REFUSED)
-            self.confidence.setText(self.tr("No verdict is given for this image."))
+            colour = REFUSED
+        elif r.needs_review:
+            colour = REVIEW
+        elif r.alarming:
+            colour = ALARM
+        elif self.mode == "general":
+            colour = NEUTRAL
         else:
-            if r.needs_review:
-                colour = REVIEW
-            elif r.alarming:
-                colour = ALARM
-            elif self.mode == "general":
-                colour = NEUTRAL
-            else:
-                colour = CALM
-            self._set_verdict(verdict_text(r), colour)
-            self.confidence.setText(self.tr("Confidence {value}").format(value=pct(r.confidence)))
+            colour = CALM
+        self._set_verdict(wording.headline(r), colour)
+        self.confidence.setText(wording.number_line(r))
+        extra: list[str] = []
 
-        if r.out_of_domain:
-            if refused:
-                text = self.tr("This image does not look like the skin-lesion photos this pack was trained on, so "
-                               "Tilik refuses to judge it. Take a close-up, in-focus photo of the lesion alone, "
-                               "in good light.")
-            else:
-                text = self.tr("Out of domain: this image does not look like the images this pack was trained "
-                               "on. Treat the verdict with caution.")
-            if r.ood_score is not None:
-                text += " " + self.tr("(score {score})").format(score=QLocale().toString(float(r.ood_score), "f", 3))
-            self.ood_banner.set_text(text)
+        if refused:
+            advice = _REFUSAL_ADVICE.get(self.mode, _REFUSAL_ADVICE["general"])
+            self.ood_banner.set_text(self.tr("Tilik does not judge this image.") + " "
+                                     + QCoreApplication.translate("ResultPanel", advice))
             self.ood_banner.show()
+        if r.ood_score is not None:
+            limit = getattr(getattr(r, "decision", None), "refusal", None)
+            limit = (limit.params.get("threshold") if limit is not None else None)
+            extra.append(self.tr("Out-of-domain score: {score}").format(
+                score=QLocale().toString(float(r.ood_score), "f", 3))
+                + ("" if limit is None else " " + self.tr("(limit {limit})").format(
+                    limit=QLocale().toString(float(limit), "f", 3))))
 
-        reasons = [reason_text(x) for x in r.review_reasons if x != _OOD_REASON or not refused]
-        if r.needs_review and not refused:
+        reasons = wording.reasons(r)
+        if reasons and not refused:
             lines = [self.tr("Needs review by a person")] + ["• " + x for x in reasons]
             self.review_banner.set_text("\n".join(lines))
             self.review_banner.show()
 
         guard = getattr(r, "guard", None)
         if guard is not None:
-            if guard.flagged:
+            # The guard's own out-of-domain detector says what the refusal already said: once only.
+            flagged = [str(x) for x in guard.reasons
+                       if not (r.out_of_domain and str(x).split(":", 1)[0].strip() == "ood")]
+            if guard.flagged and flagged:
                 self.guard_banner.set_kind("error")
                 lines = [self.tr("Input check: this image looks altered or unusual — do not trust the verdict "
                                  "without a closer look.")]
-                lines += ["• " + str(x) for x in guard.reasons]
+                lines += ["• " + wording.guard_detector(r, x) for x in flagged]
                 mitigated = getattr(r, "mitigated", None)
-                if mitigated is not None:
+                if mitigated is not None and not refused:
                     labels = {c.name: c.label for c in r.top_k}
                     lines.append(self.tr("After cleaning the image the model says: {label} ({conf}).").format(
-                        label=words(labels.get(mitigated.label, mitigated.label)), conf=pct(mitigated.confidence)))
-            else:
+                        label=wording.class_word(r.pack_id, mitigated.label, labels.get(mitigated.label, mitigated.label)),
+                        conf=pct(mitigated.confidence)))
+                for x in flagged:  # internal scores: the detector, its score and false-alarm rate
+                    name = x.split(":", 1)[0].strip()
+                    score = guard.detectors.get(name)
+                    rate = guard.false_alarm_rate.get(name)
+                    detail = name if score is None else f"{name} {QLocale().toString(float(score), 'f', 3)}"
+                    if rate is not None:
+                        detail += " · " + self.tr("{rate} false alarms on clean images").format(rate=pct(rate))
+                    extra.append(self.tr("Input check detector: {detail}").format(detail=detail))
+                self.guard_banner.set_text("\n".join(lines))
+                self.guard_banner.show()
+            elif not guard.flagged:
                 self.guard_banner.set_kind("info")
-                lines = [self.tr("Input check: passed — nothing suggests the image was tampered with.")]
-            self.guard_banner.set_text("\n".join(lines))
-            self.guard_banner.show()
+                self.guard_banner.set_text(self.tr("Input check: passed — nothing suggests the image was tampered with."))
+                self.guard_banner.show()
 
         if not refused:
             self._fill_bars(r)
-        details = [
-            self.tr("Pack: {pack} {version}").format(pack=r.pack_id, version=r.pack_version),
+        details = []
+        if self.mode == "seal":
+            # The seal pack's model card caveat, where the verdict is read (issue 20).
+            details.append(self.tr("The seal model was trained on generated photos only: confirm by eye before "
+                                   "acting on it."))
+        details += [
+            self.tr("Pack: {pack} {version}").format(
+                pack=wording.pack_word(r.pack_id, "name", "", r.pack_id), version=r.pack_version),
             self.tr("Ran on: {provider} in {ms} ms").format(provider=r.provider,
                                                               ms=QLocale().toString(r.timings.total_ms, "f", 0)),
             self.tr("Image: {w} × {h} px").format(w=r.image_size[0], h=r.image_size[1]),
         ]
+        details += extra
         details += [self.tr("Note: {note}").format(note=n) for n in r.image_notes]
         if self.record_note:
             details.append(self.record_note)
@@ -288,10 +255,11 @@ class ResultPanel(QScrollArea):
             shown = [(name, labels.get(name, name), p) for name, p in probs]
             self.bars_title.setText(self.tr("Probabilities"))
         if not many and len(probs) > 2:
-            top3 = ", ".join(words(c.label) for c in r.top_k[:3])
+            top3 = ", ".join(wording.class_word(r.pack_id, c.name, c.label) for c in r.top_k[:3])
             self.bars_title.setText(self.tr("Probabilities (top 3: {names})").format(names=top3))
         for row, (name, label, p) in enumerate(shown):
-            text = QLabel(words(label) if label else name)
+            shown_label = wording.class_word(r.pack_id, name, label)
+            text = QLabel(shown_label)
             text.setObjectName("barLabel")
             text.setToolTip(name)
             bar = QProgressBar()
@@ -301,7 +269,7 @@ class ResultPanel(QScrollArea):
             bar.setFormat(pct(p))
             bar.setTextVisible(False)
             bar.setMaximumHeight(14)
-            bar.setAccessibleName(f"{words(label) if label else name} {pct(p)}")
+            bar.setAccessibleName(f"{shown_label} {pct(p)}")
             value = QLabel(pct(p))
             value.setObjectName("barValue")
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -95,7 +95,10 @@ class SettingsDialog(QDialog):
             combo.setObjectName(f"settingsPack_{mode}")
             combo.addItem("", "")
             for pack in packs_by_mode.get(mode, []):
-                combo.addItem(f"{pack.manifest.name} ({pack.id} {pack.version})", pack.id)
+                from gui import wording
+
+                combo.addItem(f"{wording.pack_word(pack.id, 'name', '', pack.manifest.name)} ({pack.id} {pack.version})",
+                              pack.id)
             combo.setCurrentIndex(max(0, combo.findData(settings.default_pack(mode))))
             combo.setEnabled(combo.count() > 1)
             label = QLabel()

@@ -5,14 +5,14 @@ and the review and too-few-references warnings."""
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt
+from PySide6.QtCore import QEvent, QLocale, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QScrollArea,
                                QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from gui import wording
 from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, Banner, headline, pct, scroll_body
 from gui.widgets.image_view import ImageView
 
@@ -20,47 +20,17 @@ from gui.widgets.image_view import ImageView
 OVERLAY_COLOURS = {"reference": "#dc3232", "query": "#28a03c", "both": "#e6be00"}
 
 
-_BAND = re.compile(r"^uncertain: score (?P<s>\S+) is inside the review band (?P<low>[^–\s]+)–(?P<high>\S+) "
-                   r"for (?P<n>\d+) references?$")
-_FEW = re.compile(r"^only (?P<n>\d+) references?: use at least (?P<m>\d+)"
-                  r"(?: \(validation EER (?P<e1>\S+) with \d+ against (?P<e2>\S+) with \d+\))?$")
-_DISAGREE = re.compile(r"^the references disagree: per-reference scores range from (?P<a>\S+) to (?P<b>\S+)$")
-_ODD = re.compile(r"^reference (?P<ref>.+) does not match the other references \(agreement (?P<p>\S+)\): "
-                  r"check it is the customer's specimen$")
-
-
-def signature_reason_text(reason: str) -> str:
-    """The verifier's review reasons (English) in the current language."""
-    translate = QCoreApplication.translate
-    m = _BAND.match(reason)
-    if m:
-        return translate("SignatureView", "uncertain: the score {score} is inside the review band {low}–{high} "
-                         "for {n} references").format(score=m["s"], low=m["low"], high=m["high"], n=m["n"])
-    m = _FEW.match(reason)
-    if m:
-        text = translate("SignatureView", "only {n} reference(s): use at least {m}").format(n=m["n"], m=m["m"])
-        if m["e1"]:
-            text += " " + translate("SignatureView", "(validation error rate {e1} with {n} against {e2} with "
-                                    "{m})").format(e1=m["e1"], e2=m["e2"], n=m["n"], m=m["m"])
-        return text
-    m = _DISAGREE.match(reason)
-    if m:
-        return translate("SignatureView", "the references disagree: per-reference scores range from {a} to "
-                         "{b}").format(a=m["a"], b=m["b"])
-    m = _ODD.match(reason)
-    if m:
-        return translate("SignatureView", "reference {ref} does not match the other references (agreement {p}): "
-                         "check it is the customer's specimen").format(ref=m["ref"], p=m["p"])
-    return reason
-
-
-def signature_verdict(label: str, needs_review: bool) -> tuple[str, str]:
-    """(words, colour) of a verification verdict: never colour alone."""
-    if label == "forged":
-        return QCoreApplication.translate("SignatureView", "Possible forgery — review"), ALARM
-    if needs_review:
-        return QCoreApplication.translate("SignatureView", "Signature looks genuine — review"), REVIEW
-    return QCoreApplication.translate("SignatureView", "Signature looks genuine"), CALM
+def signature_verdict(result: Any) -> tuple[str, str]:
+    """(words, colour) of a verification verdict: never colour alone. The words are the core's
+    (inference.wording through gui.wording), the same as the PDF, the CSV and the CLI."""
+    v = wording.verdict_of(result)
+    if v.label == "forged":
+        colour = ALARM
+    elif v.outcome == "review":
+        colour = REVIEW
+    else:
+        colour = CALM
+    return wording.headline(result), colour
 
 
 class OverlayLegend(QLabel):
@@ -291,10 +261,9 @@ class SignatureView(QSplitter):
 
     def _render_check(self, c: Any) -> None:
         r = c.result
-        text, colour = signature_verdict(r.label, r.needs_review)
+        text, colour = signature_verdict(r)
         self._set_verdict(text, colour)
-        self.score.setText(self.tr("Score {score} — threshold {threshold}").format(score=pct(r.score),
-                                                                                 threshold=pct(r.threshold)))
+        self.score.setText(wording.number_line(r))
         n = len(r.reference_scores)
         lines = []
         if r.operating_point == "strict":
@@ -319,8 +288,8 @@ class SignatureView(QSplitter):
         if few:
             self.few_banner.set_text(few)
             self.few_banner.show()
-        if r.needs_review:
-            reasons = [signature_reason_text(x) for x in r.review_reasons]
+        reasons = wording.reasons(r)
+        if reasons:
             self.review_banner.set_text("\n".join([self.tr("Needs review by a person")] + ["• " + x for x in reasons]))
             self.review_banner.show()
 

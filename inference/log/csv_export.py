@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
+from inference import wording
 from inference.errors import StorageError
 from inference.log.models import InspectionRecord, LogQuery
 
@@ -19,8 +20,8 @@ COLUMNS = (
     "id", "time_utc", "time_local", "operator", "station", "mode", "source",
     "pack_id", "pack_version", "pack_sha256", "manifest_sha256", "provider", "app_version",
     "image_sha256", "image_kind", "image_file", "image_file_sha256", "heatmap_file",
-    "label", "display_label", "verdict", "confidence", "probabilities", "alarming",
-    "needs_review", "review_reasons", "out_of_domain", "ood_score", "guard_flagged",
+    "outcome", "label", "display_label", "verdict", "verdict_number", "confidence", "probabilities", "alarming",
+    "needs_review", "review_reasons", "reason_codes", "out_of_domain", "ood_score", "guard_flagged",
     "seal_number", "container_number", "container_check", "container_check_confirmed", "seal_class",
     "vvtt_view", "vvtt_verify", "vvtt_tug", "vvtt_twist",
     "customer_id", "document_ref", "reference_ids", "signature_score", "signature_threshold",
@@ -44,6 +45,7 @@ def _flag(value: bool | None) -> str:
 def record_row(rec: InspectionRecord, *, include_private: bool = False) -> dict[str, Any]:
     """The CSV row of one record (column → value)."""
     seal, sig, skin, review = rec.seal, rec.signature, rec.skin, rec.latest_review
+    v = rec.decision
     row: dict[str, Any] = {
         "id": rec.id, "time_utc": rec.time_utc.isoformat(), "time_local": rec.time_local.isoformat(),
         "operator": rec.operator, "station": rec.station, "mode": rec.mode, "source": rec.source or "",
@@ -52,11 +54,16 @@ def record_row(rec: InspectionRecord, *, include_private: bool = False) -> dict[
         "provider": rec.provider, "app_version": rec.app_version, "image_sha256": rec.image_sha256,
         "image_kind": rec.image_kind, "image_file": rec.image_file or "",
         "image_file_sha256": rec.image_file_sha256 or "", "heatmap_file": rec.heatmap_file or "",
-        "label": rec.label, "display_label": rec.display_label, "verdict": rec.verdict,
-        "confidence": f"{rec.confidence:.6f}",
+        # The verdict in the same words as the screen, the PDF and the CLI (inference.wording); a
+        # refusal has no label and no confidence.
+        "outcome": rec.outcome, "label": rec.label or "", "display_label": rec.display_label,
+        "verdict": wording.headline(v), "verdict_number": wording.number_line(v),
+        "confidence": "" if rec.confidence is None else f"{rec.confidence:.6f}",
         "probabilities": json.dumps({k: round(v, 6) for k, v in rec.probabilities.items()}, sort_keys=True),
         "alarming": _flag(rec.alarming), "needs_review": _flag(rec.needs_review),
-        "review_reasons": "; ".join(rec.review_reasons), "out_of_domain": _flag(rec.out_of_domain),
+        "review_reasons": "; ".join(wording.reasons_text(v)),
+        "reason_codes": json.dumps([r.as_dict() for r in v.reasons], ensure_ascii=False, sort_keys=True),
+        "out_of_domain": _flag(rec.out_of_domain),
         "ood_score": "" if rec.ood_score is None else f"{rec.ood_score:.6f}",
         "guard_flagged": "" if rec.guard is None else _flag(bool(rec.guard.get("flagged"))),
         "seal_number": seal.seal_number if seal else "", "container_number": seal.container_number if seal else "",
@@ -75,7 +82,7 @@ def record_row(rec: InspectionRecord, *, include_private: bool = False) -> dict[
         "reviewed_by": review.by if review else "",
         "review_time_utc": review.time_utc.isoformat() if review else "",
         "review_note": review.note if review else "", "corrected_label": (review.corrected_label or "") if review else "",
-        "final_label": rec.final_label, "chain_seq": rec.seq, "row_hash": rec.hash,
+        "final_label": rec.final_label or "", "chain_seq": rec.seq, "row_hash": rec.hash,
     }
     return {k: _safe(v) for k, v in row.items()}
 

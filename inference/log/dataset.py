@@ -79,6 +79,12 @@ def _folder_name(label: str) -> str:
 
 def label_for(rec: InspectionRecord, include_unreviewed: bool = False) -> tuple[str | None, str]:
     """The training label of a record and the reason when it has none."""
+    # A refused image is not what the pack judges (a fish in skin mode): never training data,
+    # whatever its reviews say. Nor is an old row whose image was out of domain.
+    if rec.refused:
+        return None, "refused (not what the pack judges)"
+    if rec.out_of_domain:
+        return None, "out of domain"
     review = rec.latest_review
     if review is None:
         return (rec.label, "") if include_unreviewed else (None, "not reviewed")

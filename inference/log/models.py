@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from inference.errors import UsageError
+from inference.results import REFUSED, Verdict
 
 MODES = ("seal", "signature", "skin", "general")
 DECISIONS = ("confirm", "overturn", "escalate")
@@ -129,11 +130,11 @@ class InspectionRecord:
     image_file_sha256: str | None
     heatmap_file: str | None
     heatmap_sha256: str | None
-    label: str
+    label: str | None  # None when the verdict is a refusal
     display_label: str
     verdict: str
     alarming: bool
-    confidence: float
+    confidence: float | None  # None when the verdict is a refusal
     probabilities: Mapping[str, float]
     needs_review: bool
     review_reasons: tuple[str, ...]
@@ -151,6 +152,19 @@ class InspectionRecord:
     latest_review: Review | None = None
     review_count: int = 0
     manifest_sha256: str | None = None  # of the pack's manifest.json (None in rows from before schema 3)
+    # The verdict model (schema v3 verdict_codes; for older rows rebuilt from their text).
+    decision: Verdict | None = None
+
+    @property
+    def outcome(self) -> str:
+        """decided | review | refused."""
+        if self.decision is not None:
+            return self.decision.outcome
+        return "review" if self.needs_review else "decided"
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == REFUSED
 
     @property
     def time_local(self) -> datetime:
@@ -158,9 +172,9 @@ class InspectionRecord:
         return _local(self.time_utc, self.utc_offset_min)
 
     @property
-    def final_label(self) -> str:
+    def final_label(self) -> str | None:
         """The label in force: the supervisor's correction when the latest review overturned the
-        machine, otherwise the machine's label."""
+        machine, otherwise the machine's label (None for a refusal: it has no class)."""
         r = self.latest_review
         if r is not None and r.decision == "overturn" and r.corrected_label:
             return r.corrected_label

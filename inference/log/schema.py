@@ -200,6 +200,18 @@ ALTER TABLE chain_head ADD COLUMN sig_station TEXT;
 ALTER TABLE chain_head ADD COLUMN sig_key_id TEXT;
 ALTER TABLE chain_head ADD COLUMN sig_time_utc TEXT;
 ALTER TABLE chain_head ADD COLUMN sig_value TEXT;
+# v6 (issue 20, verdicts): the verdict model as data. ``verdict_outcome`` is decided | review |
+# refused; ``verdict_codes`` is the JSON of inference.results.Verdict (reason codes + parameters,
+# refusal, how the number is read). A REFUSED row names no class, but ``label``,
+# ``display_label`` and ``confidence`` are NOT NULL since v1 and SQLite cannot relax that without
+# rebuilding the append-only, hash-chained table: a refused row stores '' / '' / 0.0 there as
+# placeholders, and readers take ``verdict_outcome`` as the truth (InspectionRecord.label is None).
+# Rows from v5 and earlier keep NULL in both columns, so their hashes are unchanged (NULLs are
+# left out of the canonical row); they are read through inference.wording.legacy_reason.
+V3_VERDICTS = """
+ALTER TABLE inspections ADD COLUMN verdict_outcome TEXT CHECK (verdict_outcome IN ('decided', 'review', 'refused'));
+ALTER TABLE inspections ADD COLUMN verdict_codes TEXT;
+CREATE INDEX inspections_verdict_outcome ON inspections (verdict_outcome) WHERE verdict_outcome IS NOT NULL;
 """
 
 
@@ -222,6 +234,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # record names it beside the model's hash. Nullable: rows before it keep their chain hashes.
     Migration(5, "inspections.manifest_sha256: the pack manifest's SHA-256 beside the model's",
               "ALTER TABLE inspections ADD COLUMN manifest_sha256 TEXT;"),
+    Migration(6, "verdicts as data: outcome (decided/review/refused) and reason codes", V3_VERDICTS),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -40,7 +40,32 @@ def verification_as_inspection(vr: Any, manifest: Any) -> InspectionResult:
         pack_sha256=vr.pack_sha256, manifest_sha256=vr.manifest_sha256, provider=vr.provider,
         image_sha256=vr.image_sha256,
         image_size=tuple(vr.image_size), image_notes=tuple(vr.image_notes),
-        timings=Timings(t.decode_ms, t.preprocess_ms, t.cnn_ms + t.svm_ms, t.total_ms))
+        timings=Timings(t.decode_ms, t.preprocess_ms, t.cnn_ms + t.svm_ms, t.total_ms),
+        decision=getattr(vr, "decision", None))
+
+
+def refused_verification_as_inspection(error: Any, manifest: Any, provider: str = "") -> InspectionResult:
+    """A signature query refused by the pack's domain check, in the shape the log records: a
+    refusal with no class (label None), the domain scores as the refusal's parameters."""
+    from inference.results import REFUSED, ReviewReason, Verdict
+    from inference.wording import SUBJECTS, headline, reason_text
+
+    image = error.image
+    refusal = ReviewReason("not_signature", {"role": getattr(error, "role", "query"),
+                                             "scores": dict(getattr(error, "scores", {}) or {}),
+                                             "limits": dict(getattr(error, "limits", {}) or {})})
+    words = (getattr(manifest, "words", None) or {}) if manifest is not None else {}
+    v = Verdict(REFUSED, None, None, None, reasons=(refusal,), refusal=refusal,
+                subject=words.get("subject") or SUBJECTS["signature"])
+    return InspectionResult(
+        source=image.source, label=None, display_label="", verdict=headline(v), confidence=None,
+        probabilities={}, top_k=(), alarming=False, needs_review=True, review_reasons=(reason_text(refusal),),
+        out_of_domain=True, ood_score=None, heatmap=None, embedding=None,
+        pack_id=manifest.id if manifest is not None else "signature-verify",
+        pack_version=manifest.version if manifest is not None else "",
+        pack_sha256=manifest.model.sha256 if manifest is not None else "", provider=provider or "",
+        image_sha256=image.sha256, image_size=(image.width, image.height), image_notes=tuple(image.notes),
+        timings=Timings(0.0, 0.0, 0.0, 0.0), decision=v)
 
 
 class VerificationRecorder:
@@ -83,6 +108,21 @@ class VerificationRecorder:
             signature=SignatureFields(customer_id=self.customer_id, document_ref=self.document_ref,
                                       reference_ids=self.reference_ids, score=float(result.score),
                                       threshold=float(result.threshold)))
+        self.recorded.append(rec.id)
+        return rec
+
+    def record_refusal(self, error: Any, provider: str = "") -> InspectionRecord | None:
+        """Log a query the domain check refused (a NotASignatureError about the query); None for
+        anything else (a refused reference is a set-up problem, not an inspection)."""
+        if getattr(error, "image", None) is None or getattr(error, "role", "") != "query":
+            return None
+        source = Path(error.image.source) if error.image.source else None
+        rec = self.log.record_result(
+            refused_verification_as_inspection(error, self.manifest, provider),
+            image=source if source is not None and source.is_file() else None,
+            operator=self.operator, station=self.station, mode="signature",
+            signature=SignatureFields(customer_id=self.customer_id, document_ref=self.document_ref,
+                                      reference_ids=self.reference_ids))
         self.recorded.append(rec.id)
         return rec
 

@@ -41,10 +41,11 @@ from inference.manifest import Manifest
 from inference.preprocess import preprocess, resize_float
 from inference.providers import display_name
 from inference.registry import Pack, PackRegistry
-from inference.results import HEATMAP_MAX_PX
+from inference.results import DECIDED, HEATMAP_MAX_PX, REVIEW, ReviewReason, Verdict
 from inference.signature.features import Descriptor, FeatureSpec, Projection, describe, pair_vector
 from inference.signature.overlay import OverlayCounts, compare, overlay_image
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
+from inference.wording import SUBJECTS, headline, reason_text
 
 GENUINE, FORGED = "genuine", "forged"
 _CACHE_SIZE = 64
@@ -54,7 +55,18 @@ DOMAIN_SCORES = ("embedding_norm2", "ink_fraction")
 
 
 class NotASignatureError(ImageReadError):
-    """The image does not look like a signature scan (the pack's domain check, ``verify.ood``)."""
+    """The image does not look like a signature scan (the pack's domain check, ``verify.ood``).
+
+    Carries what a log record of the refusal needs (issue 20: refused queries are logged):
+    ``image`` (the decoded image), ``role`` ("query" or "reference"), ``scores`` and ``limits``.
+    """
+
+    def __init__(self, message: str, *, image: DecodedImage | None = None, role: str = "image",
+                 scores: Mapping[str, float] | None = None, limits: Mapping[str, float] | None = None) -> None:
+        super().__init__(message, code="not_signature",
+                         params={"source": image.source if image is not None else "", "role": role})
+        self.image, self.role = image, role
+        self.scores, self.limits = dict(scores or {}), dict(limits or {})
 
 
 def domain_scores(descriptor: Descriptor) -> dict[str, float]:
@@ -113,6 +125,7 @@ class VerificationResult:
     timings: VerifyTimings
     details: Mapping[str, Any] = field(default_factory=dict)
     manifest_sha256: str = ""                # of the manifest.json that set the thresholds and policy
+    decision: Verdict | None = None  # the verdict model (inference.results), basis "match"
 
     def to_json_dict(self, *, overlay_path: str | None = None) -> dict[str, Any]:
         """The JSON object ``tilik verify --json`` prints for this result."""
@@ -134,6 +147,7 @@ class VerificationResult:
             "closest_reference": self.reference_sources[self.closest_reference],
             "needs_review": self.needs_review,
             "review_reasons": list(self.review_reasons),
+            "decision": self.decision.as_dict() if self.decision else None,
             "overlay": overlay_path,
             "overlay_counts": dict(self.overlay_counts),
             "single_image": {k: round(float(v), 6) for k, v in self.single_image.items()},
@@ -188,10 +202,6 @@ class _Described:
     decode_ms: float
     preprocess_ms: float
     cnn_ms: float = 0.0
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
 
 
 def _sigmoid(x: float) -> float:
@@ -436,7 +446,8 @@ class Verifier:
                            f"(signatures: at most {100 * self.domain_limits['ink_fraction']:.1f}%)")
             raise NotASignatureError(
                 f"{d.image.source}: the {role} does not look like a signature scan: {'; '.join(why)}. "
-                "Use a scan or photo of the signature alone, dark ink on light paper; no verdict was given.")
+                "Use a scan or photo of the signature alone, dark ink on light paper; no verdict was given.",
+                image=d.image, role=role, scores=scores, limits=self.domain_limits)
         return scores
 
     def verify(self, query: ImageSource, references: Sequence[ImageSource], *, strict: bool = False,
@@ -468,9 +479,12 @@ class Verifier:
         picture = overlay_image(aligned, ref_desc[closest].signature.mask)
         heatmap = self._heatmap_on_image(q, HEATMAP_MAX_PX)
         display = self.manifest.class_label(label)
-        verdict = self.manifest.decision.verdict_words.get(label, display)
-        if reasons:
-            verdict = f"{verdict} — review"
+        decision = Verdict(REVIEW if reasons else DECIDED, label,
+                           self.manifest.decision.verdict_words.get(label, display),
+                           float(score) if label == GENUINE else 1.0 - float(score), reasons=tuple(reasons),
+                           basis="match", score=float(score), threshold=float(threshold),
+                           subject=self.manifest.words.get("subject") or SUBJECTS["signature"])
+        verdict = headline(decision)
         single = {}
         if q.probs is not None:
             single = {c: float(p) for c, p in zip(self.manifest.class_names, q.probs)}
@@ -483,7 +497,7 @@ class Verifier:
             threshold=threshold, operating_point=point,
             reference_sources=tuple(r.image.source for r in refs),
             reference_scores=tuple(float(p) for p in per_ref), closest_reference=closest,
-            needs_review=bool(reasons), review_reasons=tuple(reasons), overlay=picture,
+            needs_review=bool(reasons), review_reasons=tuple(reason_text(r) for r in reasons), overlay=picture,
             overlay_counts=counts.as_dict(), heatmap=heatmap, canvas=q.descriptor.signature.canvas,
             canvas_heatmap=q.cam, single_image=single, pack_id=self.manifest.id,
             pack_version=self.manifest.version, pack_sha256=self.manifest.model.sha256,
@@ -493,6 +507,7 @@ class Verifier:
             details={"reference_agreement": [None if not np.isfinite(a) else round(float(a), 6) for a in agreement],
                      "n_references": n, "domain_scores": {k: round(v, 6) for k, v in q_domain.items()},
                      "domain_limits": dict(self.domain_limits)},
+            decision=decision,
         )
 
     # -- decision helpers ----------------------------------------------------------------------
@@ -504,32 +519,30 @@ class Verifier:
         return float(_by_refs(self.block["thresholds"], n)), "standard"
 
     def _review_reasons(self, score: float, n: int, per_ref: np.ndarray, agreement: np.ndarray,
-                        refs: Sequence[_Described], strict: bool) -> list[str]:
-        reasons: list[str] = []
+                        refs: Sequence[_Described], strict: bool) -> list[ReviewReason]:
+        """Why a person must look, as codes with parameters (words: inference.wording)."""
+        reasons: list[ReviewReason] = []
         band = _by_refs(self.block.get("review_bands"), n)
         if band is not None:
             low, high = float(band[0]), float(band[1])
             if low <= score < high:
-                reasons.append(f"uncertain: score {_pct(score)} is inside the review band {_pct(low)}–{_pct(high)} "
-                               f"for {n} reference{'s' if n != 1 else ''}")
+                reasons.append(ReviewReason("signature_band", {"score": float(score), "low": low, "high": high, "n": n}))
         min_refs = int(self.block.get("min_references", 1))
         if n < min_refs:
             eers = self.block.get("validation_eer_by_references") or {}
-            detail = ""
-            if str(n) in eers and str(min_refs) in eers:
-                detail = (f" (validation EER {100 * eers[str(n)]:.1f}% with {n} against "
-                          f"{100 * eers[str(min_refs)]:.1f}% with {min_refs})")
-            reasons.append(f"only {n} reference{'s' if n != 1 else ''}: use at least {min_refs}{detail}")
+            both = str(n) in eers and str(min_refs) in eers
+            reasons.append(ReviewReason("few_references", {
+                "n": n, "minimum": min_refs, "eer_n": float(eers[str(n)]) if both else None,
+                "eer_min": float(eers[str(min_refs)]) if both else None}))
         spread = float(self.block.get("disagreement", 0.5))
         if n >= 2 and float(per_ref.max() - per_ref.min()) >= spread:
-            reasons.append(f"the references disagree: per-reference scores range from {_pct(per_ref.min())} "
-                           f"to {_pct(per_ref.max())}")
+            reasons.append(ReviewReason("references_disagree", {"low": float(per_ref.min()), "high": float(per_ref.max())}))
         floor = self.block.get("reference_agreement_floor")
         if floor is not None and n >= 3 and np.all(np.isfinite(agreement)):
             odd = [i for i, a in enumerate(agreement) if a < float(floor)]
             for i in odd:
-                reasons.append(f"reference {refs[i].image.source} does not match the other references "
-                               f"(agreement {_pct(agreement[i])}): check it is the customer's specimen")
+                reasons.append(ReviewReason("reference_outlier", {"source": refs[i].image.source,
+                                                                  "agreement": float(agreement[i])}))
         return reasons
 
     def _heatmap_on_image(self, q: _Described, max_px: int | None = None) -> np.ndarray | None:

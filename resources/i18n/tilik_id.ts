@@ -4,7 +4,7 @@
 <context>
     <name>BatchModel</name>
     <message>
-        <location filename="../../gui/widgets/batch_view.py" line="+42"/>
+        <location filename="../../gui/widgets/batch_view.py" line="+43"/>
         <source>File</source>
         <translation>Berkas</translation>
     </message>
@@ -34,12 +34,7 @@
         <translation>Galat</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>Refused (not a skin-lesion photo)</source>
-        <translation>Ditolak (bukan foto lesi kulit)</translation>
-    </message>
-    <message>
-        <location line="+8"/>
+        <location line="+11"/>
         <source>needs review</source>
         <translation>perlu ditinjau</translation>
     </message>
@@ -241,7 +236,7 @@
 <context>
     <name>HistoryModel</name>
     <message>
-        <location filename="../../gui/widgets/history_view.py" line="+44"/>
+        <location filename="../../gui/widgets/history_view.py" line="+45"/>
         <source>confirmed</source>
         <translation>dikonfirmasi</translation>
     </message>
@@ -261,7 +256,7 @@
         <translation>belum ditinjau</translation>
     </message>
     <message>
-        <location line="+89"/>
+        <location line="+84"/>
         <source>Time</source>
         <translation>Waktu</translation>
     </message>
@@ -291,12 +286,12 @@
         <translation>Petugas</translation>
     </message>
     <message>
-        <location line="+46"/>
+        <location line="+44"/>
         <source>Signature score {score} (threshold {threshold})</source>
         <translation>Skor tanda tangan {score} (ambang {threshold})</translation>
     </message>
     <message>
-        <location line="-46"/>
+        <location line="-44"/>
         <source>Image</source>
         <translation>Gambar</translation>
     </message>
@@ -306,12 +301,7 @@
         <translation>Segel / nasabah</translation>
     </message>
     <message>
-        <location line="+20"/>
-        <source>Refused (not a skin-lesion photo)</source>
-        <translation>Ditolak (bukan foto lesi kulit)</translation>
-    </message>
-    <message>
-        <location line="+7"/>
+        <location line="+25"/>
         <source>needs review</source>
         <translation>perlu ditinjau</translation>
     </message>
@@ -339,17 +329,12 @@
         <translation>(pertahankan label mesin)</translation>
     </message>
     <message>
-        <location line="+45"/>
-        <source>Refused — not a skin-lesion photo</source>
-        <translation>Ditolak — bukan foto lesi kulit</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+48"/>
         <source>Verdict</source>
         <translation>Hasil</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Score</source>
         <translation>Skor</translation>
     </message>
@@ -359,12 +344,7 @@
         <translation>{score} (ambang {threshold})</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <source>Confidence</source>
-        <translation>Keyakinan</translation>
-    </message>
-    <message>
-        <location line="+4"/>
+        <location line="+7"/>
         <source>Label after review</source>
         <translation>Label setelah ditinjau</translation>
     </message>
@@ -380,12 +360,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+112"/>
+        <location line="+109"/>
         <source>Operator</source>
         <translation>Petugas</translation>
     </message>
     <message>
-        <location line="-111"/>
+        <location line="-108"/>
         <source>Station</source>
         <translation>Pos</translation>
     </message>
@@ -400,22 +380,17 @@
         <translation>Paket</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+3"/>
         <source>Why review</source>
         <translation>Alasan ditinjau</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>Out of domain</source>
-        <translation>Di luar domain</translation>
+        <location line="-13"/>
+        <source>Number</source>
+        <translation>Angka</translation>
     </message>
     <message>
-        <location line="+0"/>
-        <source>yes</source>
-        <translation>ya</translation>
-    </message>
-    <message>
-        <location line="+3"/>
+        <location line="+16"/>
         <source>Input check</source>
         <translation>Pemeriksaan masukan</translation>
     </message>
@@ -510,7 +485,7 @@
         <translation>Probabilitas</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Record hash</source>
         <translation>Hash catatan</translation>
     </message>
@@ -716,12 +691,12 @@
         <translation>Log: rantai utuh ✓</translation>
     </message>
     <message>
-        <location line="+644"/>
+        <location line="+645"/>
         <source>Review saved.</source>
         <translation>Tinjauan tersimpan.</translation>
     </message>
     <message>
-        <location line="-877"/>
+        <location line="-878"/>
         <source>Tilik — offline inspection</source>
         <translation>Tilik — pemeriksaan luring</translation>
     </message>
@@ -1102,12 +1077,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+633"/>
+        <location line="+636"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
     <message>
-        <location line="-632"/>
+        <location line="-635"/>
         <source>Turbo colours</source>
         <translation>Warna Turbo</translation>
     </message>
@@ -1225,12 +1200,12 @@
     </message>
     <message>
         <location line="+135"/>
-        <location line="+595"/>
+        <location line="+596"/>
         <source>Open images</source>
         <translation>Buka gambar</translation>
     </message>
     <message>
-        <location line="-594"/>
+        <location line="-595"/>
         <source>Images ({exts});;All files (*)</source>
         <translation>Gambar ({exts});;Semua berkas (*)</translation>
     </message>
@@ -1260,21 +1235,21 @@
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
     </message>
     <message>
-        <location line="+81"/>
-        <location line="+231"/>
+        <location line="+83"/>
+        <location line="+232"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
     </message>
     <message>
-        <location line="-202"/>
+        <location line="-203"/>
         <location line="+11"/>
-        <location line="+208"/>
+        <location line="+209"/>
         <location line="+10"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
     </message>
     <message>
-        <location line="-222"/>
+        <location line="-223"/>
         <source>Live preview — not saved to the log</source>
         <translation>Pratinjau langsung — tidak disimpan ke log</translation>
     </message>
@@ -1300,12 +1275,12 @@
     </message>
     <message>
         <location line="+0"/>
-        <location line="+117"/>
+        <location line="+118"/>
         <source>live camera</source>
         <translation>kamera langsung</translation>
     </message>
     <message>
-        <location line="-116"/>
+        <location line="-117"/>
         <source>batch</source>
         <translation>massal</translation>
     </message>
@@ -1315,12 +1290,7 @@
         <translation>log</translation>
     </message>
     <message>
-        <location line="+6"/>
-        <source>heatmap of “{label}”</source>
-        <translation>peta panas “{label}”</translation>
-    </message>
-    <message>
-        <location line="+26"/>
+        <location line="+33"/>
         <source>{i} of {n} (batch)</source>
         <translation>{i} dari {n} (massal)</translation>
     </message>
@@ -1365,7 +1335,7 @@
         <translation>Membatalkan pemeriksaan massal…</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+58"/>
         <source>Reviews are made in the History tab (F4): select an inspection first.</source>
         <translation>Tinjauan dilakukan di tab Riwayat (F4): pilih pemeriksaan terlebih dahulu.</translation>
     </message>
@@ -1659,7 +1629,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>Modes</name>
     <message>
-        <location filename="../../gui/widgets/history_view.py" line="-616"/>
+        <location filename="../../gui/widgets/history_view.py" line="-609"/>
         <source>Seal</source>
         <translation>Segel</translation>
     </message>
@@ -1682,7 +1652,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>OverlayLegend</name>
     <message>
-        <location filename="../../gui/widgets/signature_view.py" line="+81"/>
+        <location filename="../../gui/widgets/signature_view.py" line="+47"/>
         <source>Red: ink only in the reference</source>
         <translation>Merah: tinta hanya di referensi</translation>
     </message>
@@ -1700,27 +1670,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>ResultPanel</name>
     <message>
-        <location filename="../../gui/widgets/result_panel.py" line="+71"/>
-        <source>{verdict} — review</source>
-        <translation>{verdict} — tinjau</translation>
-    </message>
-    <message>
-        <location line="+19"/>
-        <source>uncertain: {what} probability {p} is inside the review band {low}–{high}</source>
-        <translation>tidak pasti: probabilitas {what} {p} berada di dalam rentang tinjauan {low}–{high}</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>low confidence: {conf} is below {minimum}</source>
-        <translation>keyakinan rendah: {conf} di bawah {minimum}</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>the image does not look like the images this pack was trained on</source>
-        <translation>gambar ini tidak mirip dengan gambar yang dipakai untuk melatih paket ini</translation>
-    </message>
-    <message>
-        <location line="+132"/>
+        <location filename="../../gui/widgets/result_panel.py" line="+145"/>
         <source>No image yet</source>
         <translation>Belum ada gambar</translation>
     </message>
@@ -1740,37 +1690,37 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar ini tidak dapat diperiksa</translation>
     </message>
     <message>
-        <location line="+9"/>
-        <source>Refused — not a skin-lesion photo</source>
-        <translation>Ditolak — bukan foto lesi kulit</translation>
+        <location line="-119"/>
+        <source>Take a close-up, in-focus photo of the lesion alone, in good light.</source>
+        <translation>Ambil foto dekat lesi itu saja, tajam, dengan cahaya yang baik.</translation>
     </message>
     <message>
         <location line="+1"/>
-        <source>No verdict is given for this image.</source>
-        <translation>Tidak ada hasil untuk gambar ini.</translation>
+        <source>Photograph the seal itself, close up and in focus.</source>
+        <translation>Foto segelnya sendiri, dari dekat dan tajam.</translation>
     </message>
     <message>
-        <location line="+11"/>
-        <source>Confidence {value}</source>
-        <translation>Keyakinan {value}</translation>
+        <location line="+1"/>
+        <source>This pack only knows the kinds of photo it was trained on.</source>
+        <translation>Paket ini hanya mengenal jenis foto yang dipakai untuk melatihnya.</translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>This image does not look like the skin-lesion photos this pack was trained on, so Tilik refuses to judge it. Take a close-up, in-focus photo of the lesion alone, in good light.</source>
-        <translation>Gambar ini tidak mirip dengan foto lesi kulit yang dipakai untuk melatih paket ini, jadi Tilik menolak menilainya. Ambil foto close-up yang tajam dari lesinya saja, dengan cahaya yang baik.</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>Out of domain: this image does not look like the images this pack was trained on. Treat the verdict with caution.</source>
-        <translation>Di luar domain: gambar ini tidak mirip dengan gambar yang dipakai untuk melatih paket ini. Perlakukan hasilnya dengan hati-hati.</translation>
-    </message>
-    <message>
-        <location line="+3"/>
-        <source>(score {score})</source>
-        <translation>(skor {score})</translation>
+        <location line="+143"/>
+        <source>Tilik does not judge this image.</source>
+        <translation>Tilik tidak menilai gambar ini.</translation>
     </message>
     <message>
         <location line="+6"/>
+        <source>Out-of-domain score: {score}</source>
+        <translation>Skor di luar domain: {score}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>(limit {limit})</source>
+        <translation>(batas {limit})</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Needs review by a person</source>
         <translation>Perlu ditinjau oleh manusia</translation>
     </message>
@@ -1785,17 +1735,27 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Setelah gambar dibersihkan, model menyatakan: {label} ({conf}).</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
+        <source>Input check detector: {detail}</source>
+        <translation>Detektor pemeriksa masukan: {detail}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Input check: passed — nothing suggests the image was tampered with.</source>
         <translation>Pemeriksaan masukan: lolos — tidak ada tanda gambar telah dimanipulasi.</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+9"/>
+        <source>The seal model was trained on generated photos only: confirm by eye before acting on it.</source>
+        <translation>Model segel hanya dilatih dengan foto buatan: pastikan dengan mata sebelum bertindak.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Pack: {pack} {version}</source>
         <translation>Paket: {pack} {version}</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Ran on: {provider} in {ms} ms</source>
         <translation>Berjalan di: {provider} dalam {ms} md</translation>
     </message>
@@ -1805,7 +1765,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar: {w} × {h} piksel</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Note: {note}</source>
         <translation>Catatan: {note}</translation>
     </message>
@@ -2417,58 +2377,18 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureView</name>
     <message>
-        <location filename="../../gui/widgets/signature_view.py" line="-42"/>
-        <source>uncertain: the score {score} is inside the review band {low}–{high} for {n} references</source>
-        <translation>tidak pasti: skor {score} berada di dalam rentang tinjauan {low}–{high} untuk {n} referensi</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>only {n} reference(s): use at least {m}</source>
-        <translation>hanya {n} referensi: gunakan minimal {m}</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>(validation error rate {e1} with {n} against {e2} with {m})</source>
-        <translation>(tingkat kesalahan validasi {e1} dengan {n} dibanding {e2} dengan {m})</translation>
-    </message>
-    <message>
-        <location line="+5"/>
-        <source>the references disagree: per-reference scores range from {a} to {b}</source>
-        <translation>referensi tidak sepakat: skor per referensi berkisar dari {a} sampai {b}</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>reference {ref} does not match the other references (agreement {p}): check it is the customer&apos;s specimen</source>
-        <translation>referensi {ref} tidak cocok dengan referensi lainnya (kesesuaian {p}): periksa apakah itu spesimen milik nasabah</translation>
-    </message>
-    <message>
-        <location line="+8"/>
-        <source>Possible forgery — review</source>
-        <translation>Kemungkinan pemalsuan — tinjau</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>Signature looks genuine — review</source>
-        <translation>Tanda tangan tampak asli — tinjau</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Signature looks genuine</source>
-        <translation>Tanda tangan tampak asli</translation>
-    </message>
-    <message>
-        <location line="+212"/>
+        <location filename="../../gui/widgets/signature_view.py" line="+173"/>
         <source>Fewer than {m} references: this customer has {n}. The pack&apos;s stated accuracy needs at least {m}; treat the result with caution and enrol more specimen signatures.</source>
         <translation>Kurang dari {m} referensi: nasabah ini punya {n}. Akurasi yang dinyatakan paket membutuhkan minimal {m}; perlakukan hasil dengan hati-hati dan daftarkan lebih banyak spesimen tanda tangan.</translation>
     </message>
     <message>
         <location line="+16"/>
-        <location line="+65"/>
+        <location line="+64"/>
         <source>Overlay against the closest reference</source>
         <translation>Perbandingan tumpuk dengan referensi terdekat</translation>
     </message>
     <message>
-        <location line="-63"/>
+        <location line="-62"/>
         <source>No signature checked yet</source>
         <translation>Belum ada tanda tangan yang diperiksa</translation>
     </message>
@@ -2488,12 +2408,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Tanda tangan ini tidak dapat diperiksa</translation>
     </message>
     <message>
-        <location line="+12"/>
-        <source>Score {score} — threshold {threshold}</source>
-        <translation>Skor {score} — ambang {threshold}</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+16"/>
         <source>Strict threshold for high-value documents, {n} references</source>
         <translation>Ambang ketat untuk dokumen bernilai tinggi, {n} referensi</translation>
     </message>
@@ -2596,159 +2511,6 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <location line="+1"/>
         <source>Signature checked</source>
         <translation>Tanda tangan yang diperiksa</translation>
-    </message>
-</context>
-<context>
-    <name>Verdicts</name>
-    <message>
-        <location filename="../../gui/widgets/result_panel.py" line="-295"/>
-        <source>Seal intact</source>
-        <translation>Segel utuh</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Seal damaged</source>
-        <translation>Segel rusak</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Seal damaged or tampered</source>
-        <translation>Segel rusak atau dibobol</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Seal tampered</source>
-        <translation>Segel dibobol</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Intact</source>
-        <translation>Utuh</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Damaged</source>
-        <translation>Rusak</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Tampered</source>
-        <translation>Dibobol</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Genuine</source>
-        <translation>Asli</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Forged</source>
-        <translation>Palsu</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Signature genuine</source>
-        <translation>Tanda tangan asli</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Signature forged</source>
-        <translation>Tanda tangan palsu</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Signature matches</source>
-        <translation>Tanda tangan cocok</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Possible forgery</source>
-        <translation>Kemungkinan pemalsuan</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Benign</source>
-        <translation>Jinak</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Malignant</source>
-        <translation>Ganas</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Likely benign</source>
-        <translation>Kemungkinan jinak</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Possibly malignant</source>
-        <translation>Mungkin ganas</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Suspicious — see a doctor</source>
-        <translation>Mencurigakan — temui dokter</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Melanocytic nevus</source>
-        <translation>Nevus melanositik</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Melanoma</source>
-        <translation>Melanoma</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Benign keratosis</source>
-        <translation>Keratosis jinak</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Benign keratosis-like lesion</source>
-        <translation>Lesi mirip keratosis jinak</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Basal cell carcinoma</source>
-        <translation>Karsinoma sel basal</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Actinic keratosis</source>
-        <translation>Keratosis aktinik</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Actinic keratoses / intraepithelial carcinoma</source>
-        <translation>Keratosis aktinik / karsinoma intraepitel</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Vascular lesion</source>
-        <translation>Lesi vaskular</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Dermatofibroma</source>
-        <translation>Dermatofibroma</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Red</source>
-        <translation>Merah</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Green</source>
-        <translation>Hijau</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Blue</source>
-        <translation>Biru</translation>
     </message>
 </context>
 </TS>

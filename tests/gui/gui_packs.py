@@ -29,6 +29,9 @@ def seal_manifest(model: bytes, pack_id: str = "seal-test", **over: Any) -> dict
                      "verdict_words": {"blue": "Seal intact", "red": "Seal damaged"}, "heatmap_class": "red"}
     m["card"] = "CARD.md"
     m["metrics"] = {"test": {"accuracy": 0.97, "recall_damaged": 0.95}}
+    m["words"] = {"subject": "seal photo", "translations": {"id": {
+        "name": "Paket uji segel", "subject": "foto segel", "classes": {"blue": "Utuh", "red": "Rusak"},
+        "verdict_words": {"blue": "Segel utuh", "red": "Segel rusak"}}}}
     m.update(over)
     return m
 
@@ -39,6 +42,9 @@ def skin_manifest(model: bytes, pack_id: str = "skin-test", **over: Any) -> dict
     m["decision"] = {"alarming": ["red"], "review_band": [0.3, 0.6], "top_k": 2,
                      "verdict_words": {"blue": "Likely benign", "red": "Possibly malignant"}}
     m["ood"] = {"score": "max_softmax", "threshold": 0.2}
+    m["words"] = {"subject": "skin-lesion photo", "translations": {"id": {
+        "name": "Paket uji kulit", "subject": "foto lesi kulit", "classes": {"blue": "Jinak", "red": "Ganas"},
+        "verdict_words": {"blue": "Kemungkinan jinak", "red": "Kemungkinan ganas"}}}}
     m.update(over)
     return m
 

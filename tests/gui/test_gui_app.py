@@ -232,3 +232,27 @@ def test_log_that_cannot_be_opened_is_explained_and_inspecting_goes_on(qtbot, ma
     assert w.result_panel.verdict.text() == "Red"
     assert "Not saved to the log:" in w.result_panel.details.text()
     assert bad.read_text(encoding="utf-8") == "this is not a database"
+
+
+def test_model_card_hides_build_paths_and_lays_out_tables(qtbot):
+    """A card is rendered for its reader (issue 20): no build-machine paths, tables as tables."""
+    from gui.app import create_application
+    from gui.widgets.model_card import card_for_user
+
+    create_application([])
+    md = ("Built by `python -m training train /tmp/s7/seal-b9.yaml --export`.\n\n"
+          "Labels: /work/main/runs/data/seal-10k/labels.csv. Source: ../shared/data/skin/SOURCE.md\n\n"
+          "| metric | value |\n|---|---|\n| accuracy | 0.92 |\n")
+    shown = card_for_user(md)
+    assert "/tmp" not in shown and "/work" not in shown and "../shared" not in shown
+    assert "seal-b9.yaml --export" in shown and "labels.csv." in shown and "SOURCE.md" in shown
+    from PySide6.QtGui import QTextDocument, QTextTable
+
+    doc = QTextDocument()
+    doc.setMarkdown(shown)
+    tables = [f for f in doc.rootFrame().childFrames() if isinstance(f, QTextTable)]
+    assert len(tables) == 1 and (tables[0].rows(), tables[0].columns()) == (2, 2)
+    real = Path(__file__).resolve().parents[2] / "models" / "seal-integrity" / "CARD.md"
+    if real.is_file():
+        text = card_for_user(real.read_text(encoding="utf-8"))
+        assert "/work/" not in text and "/tmp/" not in text

@@ -114,7 +114,7 @@ def test_history_review_and_export(qtbot, make_window, gui_packs, tmp_path):
     qtbot.keyClicks(h.note, "scratch on the photo, seal is fine")
     qtbot.keyClick(w, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)
     assert h.review_status.text() == "Saved: overturned by Ana."
-    assert "overturned by Ana → blue" in h.record_text.toPlainText()
+    assert "overturned by Ana → Intact" in h.record_text.toPlainText()  # the class in words
     assert "Label after review\tIntact" in h.record_text.toPlainText() or "Label after reviewIntact" in \
         h.record_text.toPlainText().replace("\n", "")
     assert h.model.index(1, 5).data() == "overturned"

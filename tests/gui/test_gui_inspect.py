@@ -91,7 +91,7 @@ def test_seal_mode_form_and_words(qtbot, make_window, gui_packs, tmp_path):
     assert w.result_panel.verdict.text() == "Seal damaged"
     assert bars(w).keys() == {"Damaged", "Intact"}
     # the pack's heatmap shows the evidence for "damaged" whatever the verdict, and the caption says so
-    assert "heatmap of “Damaged”" in w.caption.text()
+    assert "Heatmap of Damaged" in w.caption.text()  # the PDF's words too (inference.wording)
     rec = w.log.query()[0]
     assert rec.seal.seal_number == "SL-778812"
     assert rec.seal.container_number == "CSQU3054383"
@@ -121,8 +121,9 @@ def test_skin_mode_banner_and_out_of_domain_refusal(qtbot, make_window, gui_pack
 
     open_and_wait(qtbot, w, save(tmp_path / "grey.png", image("grey")))
     panel = w.result_panel
-    assert panel.verdict.text() == "Refused — not a skin-lesion photo"
-    assert panel.ood_banner.isVisible() and "refuses to judge it" in panel.ood_banner.text()
+    assert panel.verdict.text() == "Refused: the image is blank"  # a flat grey frame: blank, so refused
+    assert panel.confidence.text() == "No verdict is given for this image."
+    assert panel.ood_banner.isVisible() and "does not judge this image" in panel.ood_banner.text()
     assert bars(w) == {} and not panel.bars_box.isVisible()
     assert not w.image_view.overlay_visible()  # no heatmap dressing up a refused verdict
     assert w.skin_banner.isVisible()

@@ -132,6 +132,10 @@ def test_pack_loads_in_the_inspector_and_classifies(trained):
     red[:] = (210, 35, 35)
     blue = np.zeros((50, 60, 3), np.uint8)
     blue[:] = (35, 55, 210)
+    # A gentle gradient: a flat frame is refused as blank (no class), which is not what this checks.
+    ramp = np.linspace(-12, 12, 60)[None, :, None]
+    red = np.clip(red + ramp, 0, 255).astype(np.uint8)
+    blue = np.clip(blue + ramp, 0, 255).astype(np.uint8)
     results = [inspector.classify(red), inspector.classify(blue)]
     assert [r.label for r in results] == ["red", "blue"]
     for r in results:

@@ -329,10 +329,10 @@ def run_app(inspector, images01: np.ndarray) -> dict:
     labels, flagged, mitigated, reasons = [], [], [], []
     for it in items:
         r = it.result
-        labels.append(names.index(r.label))
+        labels.append(names.index(r.model_label or r.label))  # the policy's class, refused or not
         g = r.guard
         flagged.append(bool(g and g.flagged))
-        mitigated.append(names.index(r.mitigated.label) if r.mitigated else names.index(r.label))
+        mitigated.append(names.index(r.mitigated.label) if r.mitigated else names.index(r.model_label or r.label))
         reasons.append([x.split(":", 1)[0] for x in (g.reasons if g else ())])
     return {"label": np.array(labels), "flagged": np.array(flagged), "mitigated": np.array(mitigated),
             "reasons": reasons}

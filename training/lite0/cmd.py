@@ -351,6 +351,8 @@ def build_manifest(*, classes: list[dict], onnx_name: str, onnx_sha: str, metric
         "outputs": {"probs": "probs", "cam": "cam", "embedding": "embedding", "logits": "logits"},
         "classes": classes,
         "decision": {"top_k": 5, "min_confidence": MIN_CONFIDENCE},
+        # The pack's words for the app (issue 20); the 1000 ImageNet labels stay English.
+        "words": {"subject": "photo this pack knows", "translations": {"id": {"name": "Objek umum (ImageNet, EfficientNet-Lite0)", "subject": "foto yang dikenal paket ini"}}},
         "ood": None,
         "metrics": {"imagenet_samples_800": {"top1": round(metrics["top1"], 4), "top5": round(metrics["top5"], 4),
                                              "n": n}},

@@ -65,6 +65,8 @@ DEFAULTS: dict[str, Any] = {
         "version_bump": "minor",  # minor (1.0.0 -> 1.1.0), patch (1.0.0 -> 1.0.1) or none
     },
     "classes": None,             # [{"name": ..., "label": ..., "description": ...}] or names
+    # The pack's words (manifest "words": subject, risk, per-language translations), copied as they are.
+    "words": None,
     "split": {"val": 0.15, "test": 0.15},
     "input": {"size": 224, "resize": None, "interpolation": None, "crop_fraction": None,
               "color": None, "mean": None, "std": None, "scale": None},
@@ -148,7 +150,7 @@ INHERITED_KEYS = ("path_column", "label_column", "group_column", "group_pattern"
 MASK_DEFAULTS = {"column": "mask", "tolerance_px": 3, "examples": 8, "by": None}
 
 
-FREE_FORM = frozenset({"verdict_words", "label_map", "targets", "generate", "mahalanobis", "masks",
+FREE_FORM = frozenset({"words", "verdict_words", "label_map", "targets", "generate", "mahalanobis", "masks",
                        "contact_sheet", "mask_loss"})
 
 

@@ -182,7 +182,7 @@ def _inspect(inspector, items: list, names: list[str] | None = None) -> dict:
             continue
         r = item.result
         probs.append([r.probabilities[n] for n in class_names])
-        labels.append(class_names.index(r.label))
+        labels.append(class_names.index(r.model_label or r.label))  # the policy's class, refused or not
         ood.append(r.out_of_domain)
         review.append(r.needs_review)
         scores.append(np.nan if r.ood_score is None else r.ood_score)
@@ -450,6 +450,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
         "limitations": " ".join(str(cfg["card"]["limitations"]).split()) or "See CARD.md.",
         "card": "CARD.md", "samples": samples_rel,
     }
+    if cfg.get("words"):  # pack words per language (issue 20), kept across retraining
+        manifest["words"] = cfg["words"]
     validate_manifest(manifest)
     (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     clear_session_cache()
@@ -818,7 +820,8 @@ def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], al
             mask = cv2.resize(mask, (heat.shape[1], heat.shape[0]), interpolation=cv2.INTER_NEAREST)
         row = hm.image_scores(heat, mask, tol)
         rows.append(row)
-        detected.append(r.label in alarming if alarming else r.label == s.label)
+        picked = r.model_label or r.label  # the policy's class, refused or not
+        detected.append(picked in alarming if alarming else picked == s.label)
         keys.append(s.extra.get(masks_cfg["by"]) if masks_cfg.get("by") else None)
         kept.append((s, r, mask, row))
     out = {
@@ -844,7 +847,7 @@ def heatmap_quality(inspector, test: list, masks_cfg: dict, names: list[str], al
             s, r, mask, row = kept[i]
             rgb = load_image(s.path).rgb
             caption = (f"{'hit' if row['hit'] else 'miss'} {row['mass_inside']:.0%} "
-                       + (str(s.extra.get(masks_cfg['by'])) + " " if masks_cfg.get("by") else "") + f"-> {r.label}")
+                       + (str(s.extra.get(masks_cfg['by'])) + " " if masks_cfg.get("by") else "") + f"-> {r.model_label or r.label}")
             tiles.append((hm.overlay(rgb, r.heatmap_image(None), mask, row["peak"]), caption))
         hm.examples_sheet(tiles, examples_png, cols=4)
         out["examples"] = examples_png.name

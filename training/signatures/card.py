@@ -92,7 +92,9 @@ def write_manifest(out_dir: Path, pack_cfg: dict, opts, spec, names, kernel, dec
             {"name": "forged", "label": "Forged", "description": "a skilled forgery (or another hand)"},
         ],
         "decision": {"alarming": ["forged"], "top_k": 2,
-                     "verdict_words": {"genuine": "Signature matches", "forged": "Possible forgery"}},
+                     "verdict_words": {"genuine": "Signature looks genuine", "forged": "Possible forgery"}},
+        # The pack's words for the app, in English and Bahasa Indonesia (issue 20).
+        "words": {"subject": "signature", "translations": {"id": {"name": "Verifikasi tanda tangan (tidak bergantung penulis, CEDAR)", "subject": "tanda tangan", "classes": {"genuine": "Asli", "forged": "Palsu"}, "verdict_words": {"genuine": "Tanda tangan tampak asli", "forged": "Kemungkinan pemalsuan"}}}},
         "ood": None,
         "verify": verify_block,
         "metrics": metrics,

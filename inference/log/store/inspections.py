@@ -27,6 +27,7 @@ from inference.log.staging import MediaStager, StagedInspection
 from inference.log.store.db import LogDatabase
 from inference.log.store.references import ReferenceRecords
 from inference.log.store.settings import SettingsLog
+from inference.log.verdict_rows import row_verdict, verdict_values
 from inference.log.store.values import (
     app_version,
     bool_or_none,
@@ -65,6 +66,7 @@ def record_from_row(row: Mapping[str, Any], latest: Review | None = None, count:
     skin = None
     if row["patient_ref"] is not None or row["body_site"] is not None:
         skin = SkinFields(patient_ref=row["patient_ref"] or "", body_site=row["body_site"] or "")
+    label, display_label, confidence, decision = row_verdict(row)
     return InspectionRecord(
         id=row["id"], time_utc=parse_time(row["time_utc"]), utc_offset_min=row["utc_offset_min"],
         operator=row["operator"], station=row["station"], mode=row["mode"], app_version=row["app_version"],
@@ -73,16 +75,17 @@ def record_from_row(row: Mapping[str, Any], latest: Review | None = None, count:
         image_width=row["image_width"], image_height=row["image_height"],
         image_notes=tuple(json.loads(row["image_notes"])), image_kind=row["image_kind"],
         image_file=row["image_file"], image_file_sha256=row["image_file_sha256"],
-        heatmap_file=row["heatmap_file"], heatmap_sha256=row["heatmap_sha256"], label=row["label"],
-        display_label=row["display_label"], verdict=row["verdict"], alarming=bool(row["alarming"]),
-        confidence=row["confidence"], probabilities=json.loads(row["probabilities"]),
+        heatmap_file=row["heatmap_file"], heatmap_sha256=row["heatmap_sha256"], label=label,
+        display_label=display_label, verdict=row["verdict"], alarming=bool(row["alarming"]),
+        confidence=confidence, probabilities=json.loads(row["probabilities"]),
         needs_review=bool(row["needs_review"]), review_reasons=tuple(json.loads(row["review_reasons"])),
         guard=json.loads(row["guard"]) if row["guard"] else None,
         mitigated=json.loads(row["mitigated"]) if row["mitigated"] else None,
         out_of_domain=bool(row["out_of_domain"]), ood_score=row["ood_score"],
         timings=json.loads(row["timings"]), seal=seal, container_check=row["container_check"],
         signature=signature, skin=skin, seq=row["seq"], hash=row["hash"], latest_review=latest,
-        review_count=count, manifest_sha256=row["manifest_sha256"] if "manifest_sha256" in row.keys() else None)
+        review_count=count, decision=decision,
+        manifest_sha256=row["manifest_sha256"] if "manifest_sha256" in row.keys() else None)
 
 
 class InspectionRecorder:
@@ -154,7 +157,8 @@ class InspectionRecorder:
 
     @staticmethod
     def inspection_values(staged: StagedInspection, *, operator: str, station: str, omit_source: bool,
-                          domain: Mapping[str, Any], now: tuple[str, int]) -> dict[str, Any]:
+                          domain: Mapping[str, Any], now: tuple[str, int],
+                          verdict_columns: bool = True) -> dict[str, Any]:
         t, off = now
         result, image_file, heatmap_file = staged.result, staged.image_file, staged.heatmap_file
         values: dict[str, Any] = {
@@ -171,8 +175,9 @@ class InspectionRecorder:
             "image_file_sha256": image_file.sha256 if image_file is not None else None,
             "heatmap_file": heatmap_file.relative if heatmap_file is not None else None,
             "heatmap_sha256": heatmap_file.sha256 if heatmap_file is not None else None,
-            "label": result.label, "display_label": result.display_label, "verdict": result.verdict,
-            "alarming": bool(result.alarming), "confidence": float(result.confidence),
+            "label": result.label or "", "display_label": result.display_label, "verdict": result.verdict,
+            "alarming": bool(result.alarming),
+            "confidence": 0.0 if result.confidence is None else float(result.confidence),
             "probabilities": dumps({k: float(v) for k, v in result.probabilities.items()}),
             "needs_review": bool(result.needs_review), "review_reasons": dumps(list(result.review_reasons)),
             "guard": dumps(result.guard.as_dict()) if result.guard is not None else None,
@@ -180,6 +185,8 @@ class InspectionRecorder:
             "out_of_domain": bool(result.out_of_domain), "ood_score": finite(result.ood_score),
             "timings": dumps(result.timings.as_dict()),
         }
+        if verdict_columns:  # the verdict as data (issue 20 migration)
+            values.update(verdict_values(result))
         values.update(domain)
         return values
 
@@ -207,12 +214,14 @@ class InspectionRecorder:
         omit = set(self.settings.all()["omit_source_modes"])
         domains: dict[str, dict[str, Any]] = {}
         rows = []
+        # An old file opened at its own schema version (tests of migrations) has no verdict columns.
+        verdict_columns = "verdict_codes" in self.db.column_types["inspections"]
         for s in staged:
             if s.mode not in domains:
                 domains[s.mode] = self.domain_values(s.mode, seal, signature, skin)
             rows.append(self.inspection_values(s, operator=operator, station=station, omit_source=s.mode in omit,
-                                               domain=domains[s.mode], now=now()))
-            if "manifest_sha256" in self.db.column_types["inspections"]:  # schema 3 on
+                                               domain=domains[s.mode], now=now(), verdict_columns=verdict_columns))
+            if "manifest_sha256" in self.db.column_types["inspections"]:  # schema 5 on
                 rows[-1]["manifest_sha256"] = getattr(s.result, "manifest_sha256", "") or None
         what = "the inspection" if len(rows) == 1 else f"{len(rows)} inspections"
         with self.db.write(what) as conn:

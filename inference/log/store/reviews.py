@@ -33,7 +33,14 @@ class ReviewRecords:
         corrected = clean(corrected_label)
         record = self.get_inspection(inspection_id)
         classes = list(record.probabilities)
+        if record.refused and decision == "overturn":
+            # A refusal names no class, so no review can turn it into one (issue 20): the image
+            # was not what the pack judges. Confirm the refusal, or escalate with a note.
+            raise ValidationError("This inspection was refused (the image is not what the pack judges), so it has "
+                                  "no class to overturn: confirm the refusal, or escalate it with a note.")
         if decision == "confirm":
+            if corrected is not None and record.refused:
+                raise ValidationError("Confirming a refusal gives no class; to pass it up, escalate it with a note.")
             if corrected is not None and corrected != record.label:
                 raise ValidationError(f"Confirming agrees with the machine's '{record.label}'; to give "
                                       f"'{corrected}' instead, overturn it.")

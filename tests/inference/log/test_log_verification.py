@@ -55,3 +55,36 @@ def test_verify_log_records_customer_references_score_and_threshold(bundled, mon
     finally:
         log.close()
     assert main(["log", "verify", "--db", str(db)]) == 0
+
+
+def test_a_query_refused_as_not_a_signature_is_logged_as_refused(monkeypatch, tmp_path, capsys):
+    """Issue 20: a refusal names no class, so a refused query can be logged (it could not while the
+    label column needed a class): no label, no score, refused in History/CSV, never training data."""
+    import numpy as np
+
+    from inference.registry import check_pack
+    from inference.signature.verifier import Verifier
+    from inference.wording import headline
+
+    refs = [str(save(tmp_path / f"r{i}.png", draw_signature("loops", shift=s))) for i, s in enumerate((0, 4, -3))]
+    gen = str(save(tmp_path / "gen.png", draw_signature("loops", shift=2)))
+    photo = str(save(tmp_path / "photo.png", (np.random.default_rng(0).random((120, 160)) * 255).astype(np.uint8)))
+    plain = Verifier(check_pack(write_verify_pack(tmp_path / "plain" / "signature-verify")))
+    ink = [plain.verify(q, refs).details["domain_scores"]["ink_fraction"] for q in (gen, photo)]
+    packs = tmp_path / "packs"
+    write_verify_pack(packs / "signature-verify", ood={"limits": {"ink_fraction": sum(ink) / 2}})
+    monkeypatch.setenv("TILIK_BUNDLED_PACKS_DIR", str(packs))
+    db = tmp_path / "log.sqlite3"
+    code = main(["verify", "--reference", *refs, "--log", str(db), "--customer", "ACC-7", "--json", "--", gen, photo])
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
+    assert code == 1 and "error" in rows[1] and "does not look like a signature" in rows[1]["error"]
+    with InspectionLog.open(db) as log:
+        recs = log.query()
+        assert len(recs) == 2
+        refused = next(r for r in recs if r.refused)
+        assert refused.label is None and refused.confidence is None and refused.signature.customer_id == "ACC-7"
+        assert headline(refused.decision) == "Refused: not a signature"
+        assert refused.decision.refusal.code == "not_signature"
+        assert refused.decision.refusal.params["scores"]["ink_fraction"] > refused.decision.refusal.params[
+            "limits"]["ink_fraction"]
+        assert log.verify_chain().ok

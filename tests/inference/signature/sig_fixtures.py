@@ -152,8 +152,12 @@ def write_verify_pack(folder: Path, *, pack_id: str = "signature-verify", **veri
                   "pad_value": 255, "scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]},
         "outputs": {"probs": "probs", "logits": "logits", "cam": "cam", "embedding": "embedding"},
         "classes": [{"name": "genuine", "label": "Genuine"}, {"name": "forged", "label": "Forged"}],
-        "decision": {"alarming": ["forged"]},
+        "decision": {"alarming": ["forged"],
+                     "verdict_words": {"genuine": "Signature looks genuine", "forged": "Possible forgery"}},
         "ood": None,
+        "words": {"subject": "signature", "translations": {"id": {
+            "name": "Pemeriksa tanda tangan uji", "subject": "tanda tangan", "classes": {"genuine": "Asli", "forged": "Palsu"},
+            "verdict_words": {"genuine": "Tanda tangan tampak asli", "forged": "Kemungkinan pemalsuan"}}}},
         "verify": verify,
         "metrics": {},
         "data": {"source": "drawn test fixtures", "licence": "test fixture"},
