@@ -200,6 +200,8 @@ ALTER TABLE chain_head ADD COLUMN sig_station TEXT;
 ALTER TABLE chain_head ADD COLUMN sig_key_id TEXT;
 ALTER TABLE chain_head ADD COLUMN sig_time_utc TEXT;
 ALTER TABLE chain_head ADD COLUMN sig_value TEXT;
+"""
+
 # v6 (issue 20, verdicts): the verdict model as data. ``verdict_outcome`` is decided | review |
 # refused; ``verdict_codes`` is the JSON of inference.results.Verdict (reason codes + parameters,
 # refusal, how the number is read). A REFUSED row names no class, but ``label``,
