@@ -138,3 +138,21 @@ def reading_error_json(message: str) -> dict[str, Any]:
     return {"container_number": None, "container_check": None, "container_suggestion": None,
             "seal_number": None, "text_lines": [], "reading_error": message}
 
+
+
+def read_numbers_fields(source: Any, *, provider: str | None = None) -> dict[str, Any]:
+    """The ``--read-numbers`` fields for one image (path, bytes or RGB array), for the CLI loop.
+
+    A photo that cannot be decoded gives the fields with nothing found and ``reading_error`` in
+    words; a missing or altered OCR model raises :class:`~inference.ocr.bundle.OcrUnavailableError`
+    (the CLI stops with a usage error: nothing can be read from any photo).
+    """
+    from inference.errors import TilikError
+    from inference.imageio import load_image
+
+    reader = TextReader.shared(provider)
+    try:
+        rgb = load_image(source).rgb
+    except TilikError as exc:
+        return reading_error_json(str(exc))
+    return read_numbers(rgb, reader).to_json()
