@@ -171,6 +171,20 @@ CREATE INDEX inspections_patient ON inspections (patient_ref) WHERE patient_ref 
 """
 
 
+# Issue 26: what the OCR read off the seal photo, next to what the inspector confirmed (the
+# seal_number / container_number columns) and whether the inspector changed it. All nullable:
+# rows written before (or without a reading) keep their hashes.
+V_OCR_READING = """
+ALTER TABLE inspections ADD COLUMN ocr_container_number TEXT;
+ALTER TABLE inspections ADD COLUMN ocr_container_check TEXT
+    CHECK (ocr_container_check IN ('valid', 'bad-check-digit', 'bad-format'));
+ALTER TABLE inspections ADD COLUMN ocr_seal_number TEXT;
+ALTER TABLE inspections ADD COLUMN ocr_confirmed INTEGER;
+ALTER TABLE inspections ADD COLUMN ocr_container_changed INTEGER;
+ALTER TABLE inspections ADD COLUMN ocr_seal_changed INTEGER;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     """Schema version ``version`` is reached by running ``sql`` on version ``version - 1``."""
@@ -183,6 +197,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inspections, reviews, settings and the hash chain", V1),
     Migration(2, "signature references (enrolled, retired never deleted); patient index", V2),
+    Migration(3, "seal numbers read off the photo (OCR), confirmed or changed by the inspector", V_OCR_READING),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 
@@ -190,6 +205,7 @@ CURRENT_VERSION = MIGRATIONS[-1].version
 CHAINED_TABLES_BY_VERSION: dict[int, tuple[str, ...]] = {
     1: ("inspections", "reviews", "settings_log"),
     2: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
+    3: ("inspections", "reviews", "settings_log", "signature_references", "reference_retirements"),
 }
 
 
