@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=300)
     p.add_argument("--detect-side", type=int, default=None)
     p.add_argument("--rapidocr", action="store_true", help="also score rapidocr-onnxruntime itself")
+    p.add_argument("--start", type=int, default=0, help="first photo index (to split a long run)")
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads per session")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
 
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     from inference.ocr.reading import read_numbers
     from training.ocr_doors import available_fonts, make_door
 
-    reader = TextReader(detect_long_side=args.detect_side) if args.detect_side else TextReader()
+    reader = TextReader(detect_long_side=args.detect_side, threads=args.threads) if args.detect_side \
+        else TextReader(threads=args.threads)
     rapid = None
     if args.rapidocr:
         from rapidocr_onnxruntime import RapidOCR
@@ -68,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         rapid = RapidOCR()
     fonts = available_fonts()
     ours, theirs, failures = [], [], []
-    for i in range(args.count):
+    for i in range(args.start, args.start + args.count):
+        if i % 10 == 0:
+            print(f"{i}/{args.start + args.count}", file=sys.stderr, flush=True)
         rgb, truth = make_door(args.seed * 100000 + i, fonts=fonts)
         t0 = time.perf_counter()
         res = read_numbers(rgb, reader)
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             c = numbers.find_container(lines)
             s = numbers.find_seal(lines, exclude=c.lines if c else ())
             theirs.append(_row(truth, c.number if c else None, c.check if c else None, s.number if s else None, ms))
-    report = {"seed": args.seed, "detect_side": reader.detect_long_side, "provider": reader.provider,
+    report = {"seed": args.seed, "start": args.start, "detect_side": reader.detect_long_side, "provider": reader.provider,
               "fonts": [Path(f).stem for f in fonts], "tilik": _score(ours), "failures": failures}
     if theirs:
         report["rapidocr"] = _score(theirs)

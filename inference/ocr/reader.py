@@ -18,10 +18,11 @@ import numpy as np
 from inference.ocr import detect, recognise
 from inference.ocr.bundle import OcrBundle, load_bundle
 
-# The detector sees a copy whose long side is this many pixels. Measured on generated door photos
-# (training/ocr_doors.py): 1280 reads seal tags a 960-pixel copy misses, at about half the cost of
-# rapidocr's own 2000 (see docs/ocr.md).
-DETECT_LONG_SIDE = 1280
+# The detector sees a copy whose long side is this many pixels (rapidocr's own default is 2000).
+# On generated door photos (training/ocr_eval.py, docs/ocr.md) 800 reads the container number and
+# the seal tag as well as larger copies, at a fraction of the cost: the detector's time grows with
+# the pixels it sees, and the recogniser always reads the lines from the full-resolution photo.
+DETECT_LONG_SIDE = 800
 MIN_CONFIDENCE = 0.5  # lines read with less are dropped (rapidocr's text_score)
 
 
