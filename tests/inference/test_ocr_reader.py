@@ -16,7 +16,11 @@ from training.ocr_doors import check_digit, make_door
 
 
 def test_bundle_verified_and_complete():
+    from inference import paths
+
     bundle = load_bundle()
+    # Under resources/, which packaging/tilik.spec bundles whole (and paths resolve frozen too).
+    assert bundle.folder == paths.resources_dir() / "ocr"
     chars = bundle.characters()
     assert len(chars) == 6623 and "0" in chars and "Z" in chars
     assert "Apache License" in bundle.licence.read_text()[:200]
