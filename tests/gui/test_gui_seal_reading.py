@@ -90,3 +90,27 @@ def test_unconfirmed_reading_is_recorded_when_the_next_photo_opens(qtbot, make_w
     assert _ocr_columns(w.log.path, first.id)["ocr_confirmed"] == 0
     second = max(w.log.query(), key=lambda r: r.id)
     assert second.seal is None or second.seal.read_confirmed is None
+
+
+def test_form_offers_a_confusion_never_applies_it(qtbot):
+    from gui.widgets.seal_form import SealForm
+
+    form = SealForm()
+    qtbot.addWidget(form)
+    form.show()
+    # Read with a letter O where a digit belongs: shown exactly as read, flagged, the valid reading offered.
+    form.prefill("CSQU3O54383", "CSQU3054383", "0048213")
+    assert form.container_number.text().replace(" ", "") == "CSQU3O54383"
+    assert "Not a container number" in form.container_status.text()
+    assert not form.container_ok()
+    assert form.container_suggestion.isVisible() and "CSQU 305438 3" in form.container_suggestion.text()
+    qtbot.mouseClick(form.container_suggestion, Qt.MouseButton.LeftButton)  # the inspector chooses it
+    assert form.container_number.text() == "CSQU 305438 3" and form.container_ok()
+    assert not form.container_suggestion.isVisible()
+    assert "edited — the photo reads CSQU3O54383" in form.container_read_note.text()
+    assert form.reading() == {"read_container_number": "CSQU3O54383", "read_seal_number": "0048213"}
+    # A field the inspector had already typed is not overwritten by a reading.
+    form.clear()
+    qtbot.keyClicks(form.seal_number, "SL-9")
+    form.prefill(None, None, "0048213")
+    assert form.seal_number.text() == "SL-9" and "the photo reads 0048213" in form.seal_read_note.text()
