@@ -910,6 +910,8 @@ class MainWindow(QMainWindow):
             self._request_seals[rid] = self.seal_form.values()
         if self.mode == "seal":
             self.seal_reading.start(source, name, rid)
+        else:
+            self.seal_reading.release()  # a seal inspection awaiting confirmation is recorded, unconfirmed
         self.tabs.setCurrentIndex(0)
         self.result_panel.show_busy(Path(name).name if origin == "file" else name)
         self.caption.setText(elide_middle(name, 90))

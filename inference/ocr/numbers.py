@@ -33,6 +33,7 @@ _BOX_EDGES = re.compile(r"[\[\]|(){}]")
 _SEAL_LABEL = re.compile(r"^(?:SEAL\s*(?:N[O0°º]\.?|NUMBER|#)?|S\s*/?\s*N\.?|N[O0°º]\.?|#)\s*[:.#-]?\s*")
 _WEIGHT = re.compile(r"\d\s*(?:KGS?|LBS?|CU\.?\s*M|M3|FT)\b|GROSS|TARE|PAYLOAD|NET\b|\bMAX\b|CUBE")
 _STANDARD = re.compile(r"IS[O0]\s*[-:]?\s*17712|PAS\s*8")
+_WELL_FORMED = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")  # ISO 6346's format (the check digit aside)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ def partial_containers(lines: Sequence[TextLine]) -> list[PartialContainer]:
     out: dict[str, PartialContainer] = {}
     for group in _candidates(lines):
         for window, ends_there in _windows(lines, group):
-            if len(window) == 10 and ends_there and iso6346._FORMAT.match(window + "0"):
+            if len(window) == 10 and ends_there and _WELL_FORMED.match(window + "0"):
                 out.setdefault(window, PartialContainer(window, group, group[-1]))
     return list(out.values())
 
@@ -227,7 +228,7 @@ def find_seal(lines: Sequence[TextLine], exclude: Sequence[int] = ()) -> SealRea
             digits = max((len(run) for run in re.findall(r"\d+", token)), default=0)
             if digits < 4 or _loose_first_ten(token) or re.fullmatch(r"\d{2}[A-Z]\d", token):
                 continue
-            if iso6346._FORMAT.match(token[:11]) or re.fullmatch(r"[A-Z]{3}[UJZ]\d{6,7}", token):
+            if _WELL_FORMED.match(token[:11]) or re.fullmatch(r"[A-Z]{3}[UJZ]\d{6,7}", token):
                 continue  # a container number (or most of one) on another line
             key = (float(labelled), float(digits), line.confidence)
             reading = SealReading(token, i, line.confidence, labelled)

@@ -99,6 +99,11 @@ class TextReader:
         return detect.boxes_from_map(prob, scale_x=prepared.scale_x, scale_y=prepared.scale_y,
                                      image_size=(rgb.shape[1], rgb.shape[0]))
 
+    def recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float, float]]:
+        """Read line images already cut out (text, confidence, where the text ends along the line)."""
+        with self._lock:
+            return recognise.recognise(self._rec.session, self.decoder, crops)
+
     def read(self, rgb: np.ndarray) -> ReadText:
         """Every line of text in ``rgb`` (H, W, 3 uint8), top to bottom, left to right."""
         rgb = np.asarray(rgb)

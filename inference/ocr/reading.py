@@ -94,7 +94,7 @@ def _digit_beside(reader: TextReader, rgb: np.ndarray, line: TextLine) -> TextLi
         crops.append(recognise.crop_line(rgb, quad))
     votes: dict[str, float] = {}
     where: dict[str, tuple[float, np.ndarray]] = {}
-    for quad, (text, conf, _) in zip(quads, recognise.recognise(reader._rec.session, reader.decoder, crops)):
+    for quad, (text, conf, _) in zip(quads, reader.recognise(crops)):
         compact = numbers._compact(text)
         if len(compact) == 1 and compact.isdigit() and conf >= 0.6:
             votes[compact] = votes.get(compact, 0.0) + conf
