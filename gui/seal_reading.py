@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QImage
 
 from gui.workers import CallTask
@@ -41,6 +41,16 @@ def read_source(source: Any, name: str, provider: str | None) -> Any:
     return read_numbers(rgb, reader)
 
 
+def _warm_up(provider: str | None) -> None:
+    from inference.errors import TilikError
+    from inference.ocr.reader import TextReader
+
+    try:
+        TextReader.shared(provider)
+    except TilikError:
+        pass  # said in words when a photo is read
+
+
 @dataclass
 class _Request:
     classify_rid: int
@@ -57,7 +67,18 @@ class SealReadingController(QObject):
         self.window = window
         self.form = window.seal_form
         self.request: _Request | None = None
+        self._warmed = False
         self.form.confirm_reading.clicked.connect(self.confirm)
+        self.form.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        # The first time the seal form is shown (Seal mode), load the OCR models in the background,
+        # so the first photo does not wait for them. Not a tracked request: nothing waits on it,
+        # and the first reading simply waits for the load (TextReader.shared holds a lock).
+        if watched is self.form and event.type() == QEvent.Type.Show and not self._warmed:
+            self._warmed = True
+            self.window.pool.start(CallTask(self.window.hub, -1, _warm_up, self.window.settings.provider_argument()))
+        return False
 
     # -- called by the window --------------------------------------------------------------------
     def start(self, source: Any, name: str, classify_rid: int) -> None:

@@ -35,8 +35,8 @@ def prepare(rgb: np.ndarray, long_side: int) -> DetectorInput:
     """Resize ``rgb`` so its long side is about ``long_side`` (both sides multiples of 32, as the
     network needs) and normalise it the way PP-OCR was trained (BGR, (x/255 - 0.5) / 0.5)."""
     h, w = rgb.shape[:2]
-    # Big photos are shrunk to ``long_side``; small ones are not blown up past 640 (nothing to gain).
-    ratio = min(long_side, max(max(h, w), 640)) / max(h, w)
+    # Big photos are shrunk to ``long_side``; small ones are read at their own size.
+    ratio = min(long_side, max(h, w)) / max(h, w)
     new_w = max(32, int(round(w * ratio / 32)) * 32)
     new_h = max(32, int(round(h * ratio / 32)) * 32)
     image = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
