@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         ours.append(row)
         if not (row["container_exact"] and row["seal_exact"]):
             failures.append({**row, "lines": [ln.text for ln in res.lines]})
+        if args.out and i % 10 == 9:  # a run cut short still leaves its numbers so far
+            _write(args, reader, fonts, ours, theirs, failures, quiet=True)
         if rapid is not None:
             t0 = time.perf_counter()
             out, _ = rapid(rgb[:, :, ::-1].copy())
@@ -92,15 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             c = numbers.find_container(lines)
             s = numbers.find_seal(lines, exclude=c.lines if c else ())
             theirs.append(_row(truth, c.number if c else None, c.check if c else None, s.number if s else None, ms))
+    _write(args, reader, fonts, ours, theirs, failures)
+    return 0
+
+
+def _write(args, reader, fonts, ours, theirs, failures, quiet: bool = False) -> None:
+    if not ours:
+        return
     report = {"seed": args.seed, "start": args.start, "detect_side": reader.detect_long_side, "provider": reader.provider,
-              "fonts": [Path(f).stem for f in fonts], "tilik": _score(ours), "failures": failures}
+              "fonts": [Path(f).stem for f in fonts], "tilik": _score(ours), "failures": failures, "rows": ours}
     if theirs:
         report["rapidocr"] = _score(theirs)
-    text = json.dumps(report, indent=1)
     if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in report.items() if k != "failures"}, indent=1))
-    return 0
+        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    if not quiet:
+        print(json.dumps({k: v for k, v in report.items() if k not in ("failures", "rows")}, indent=1))
 
 
 if __name__ == "__main__":

@@ -106,7 +106,9 @@ def reading_of(number: str, lines: tuple[int, ...], confidence: float) -> Contai
 # -- grouping lines: the same row, or one above the other -------------------------------------------
 def _same_row(a: TextLine, b: TextLine) -> bool:
     ha, hb = a.height, b.height
-    if max(ha, hb) > 1.7 * min(ha, hb):
+    # A lone character (a boxed check digit detected on its own) gets a tighter box than a line.
+    single = len(_compact(a.text)) == 1 or len(_compact(b.text)) == 1
+    if max(ha, hb) > (2.6 if single else 1.7) * min(ha, hb):
         return False
     (ax, ay), (bx, by) = a.centre, b.centre
     if abs(ay - by) > 0.5 * max(ha, hb):
@@ -171,6 +173,11 @@ def _windows(lines: Sequence[TextLine], group: tuple[int, ...]) -> list[tuple[st
     for i in group:
         tokens.extend(t for t in (_compact(part) for part in re.split(r"[\s\-./,:]+", _BOX_EDGES.sub(" ", lines[i].text)))
                       if t)
+    for k in range(len(tokens) - 1):
+        # The left edge of a box round the check digit read as a letter stuck to the serial
+        # ("954218E", then "5" on its own): that letter is the box, not a character of the number.
+        if re.fullmatch(r"(?:[A-Z0-9]{4})?\d{6}[A-Z]", tokens[k]) and re.fullmatch(r"\d", tokens[k + 1]):
+            tokens[k] = tokens[k][:-1]
     text = "".join(tokens)
     starts, pos = [], 0
     for t in tokens:

@@ -68,13 +68,15 @@ class NumberReading:
 # Windows (start after the text's end, width, inset from top and bottom; in line heights) tried
 # for a boxed check digit: the box's edges are drawn a little apart from the digit, and the
 # detector's box may or may not include them.
-_DIGIT_WINDOWS = tuple((start, width, inset) for start in (0.05, 0.25, 0.45, 0.7, 1.0)
+# The recogniser places a character at its middle, so the text really ends about half a character
+# (~0.3 line heights) after where it says: the windows start beyond that.
+_DIGIT_WINDOWS = tuple((start, width, inset) for start in (0.3, 0.5, 0.75, 1.0)
                        for width, inset in ((1.1, 0.0), (0.8, 0.14)))
 
 
 def _digit_beside(reader: TextReader, rgb: np.ndarray, line: TextLine) -> TextLine | None:
     """Read the squares just right of where ``line``'s text ends (a boxed check digit the line
-    left out); a TextLine for the digit read most confidently there, or None."""
+    left out); a TextLine for the digit with the most confidence summed over the windows, or None."""
     box = np.asarray(line.box, dtype=np.float64)
     along = box[1] - box[0]
     length = np.linalg.norm(along)

@@ -45,6 +45,17 @@ def test_check_digit_as_a_separate_box_on_the_same_row():
     assert found.number == VALID and found.check == "valid" and set(found.lines) == {0, 1}
 
 
+def test_box_edge_read_as_a_letter_before_the_boxed_digit():
+    # Seen on generated doors: "FSYU 954218E" with the boxed "5" detected on its own.
+    lines = [line("CSQU 305438E", 100, 100), line("3", 560, 102, w=40)]
+    found = find_container(lines)
+    assert (found.number, found.check) == (VALID, "valid")
+    # The lone digit's own box is often much smaller than the line's.
+    assert find_container([line("CSQU 305438E", 100, 100, h=74), line("3", 640, 116, w=40, h=31)]).number == VALID
+    # Without the separate digit nothing is made up: no number (the letter is not a digit).
+    assert find_container([line("CSQU 305438E", 100, 100)]) is None
+
+
 def test_bad_check_digit_is_reported_as_read_never_corrected():
     found = find_container([line("CSQU 305438 4", 100, 100)])
     assert (found.number, found.check, found.expected_digit) == ("CSQU3054384", "bad-check-digit", 3)
