@@ -1,9 +1,10 @@
 """Render Seal mode reading the numbers off a door photo (issue 26) to docs/screenshots/.
 
-    QT_QPA_PLATFORM=offscreen python -m gui.screenshots_seal_reading [OUT_DIR]
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=. python tests/gui/screenshot_seal_reading.py [OUT_DIR]
 
 Same temporary set-up as :mod:`gui.screenshots` (real packs, throw-away settings and log); the
-photo is a generated container door (training/ocr_doors.py) at 1366 x 768 window size.
+photo is a generated container door (training/ocr_doors.py) at 1366 x 768 window size. It lives
+with the tests, not in ``gui``: the app never imports the training package.
 """
 
 from __future__ import annotations
