@@ -209,11 +209,12 @@ def find_container(lines: Sequence[TextLine]) -> ContainerReading | None:
 
 def partial_containers(lines: Sequence[TextLine]) -> list[PartialContainer]:
     """Owner code + serial with nothing after them: where a boxed check digit was probably left
-    out by the detector. Only those whose first ten characters are in the right format."""
+    out by the detector. Their first ten characters are in the format, or one of the confusable
+    characters away from it (the number is then reported ``bad-format``, never corrected)."""
     out: dict[str, PartialContainer] = {}
     for group in _candidates(lines):
         for window, ends_there in _windows(lines, group):
-            if len(window) == 10 and ends_there and _WELL_FORMED.match(window + "0"):
+            if len(window) == 10 and ends_there and _loose_first_ten(window):
                 out.setdefault(window, PartialContainer(window, group, group[-1]))
     return list(out.values())
 

@@ -92,6 +92,9 @@ def test_boxed_digit_left_out_gives_a_partial_reading():
     parts = partial_containers([line("CSQU 305438", 100, 100)])
     assert [p.first_ten for p in parts] == ["CSQU305438"]
     assert find_container([line("CSQU 305438", 100, 100)]) is None
+    # With a zero read for the letter O the partial is still found (as read, to be flagged).
+    assert [p.first_ten for p in partial_containers([line("QH0U 635847", 100, 100)])] == ["QH0U635847"]
+    assert partial_containers([line("22G1 635847", 100, 100)]) == []
 
 
 @pytest.mark.parametrize("text,number", [
