@@ -138,6 +138,9 @@ class MainWindow(QMainWindow):
         from gui.signature_controller import SignatureController
 
         self.signature = SignatureController(self)
+        from gui.seal_reading import SealReadingController
+
+        self.seal_reading = SealReadingController(self)  # issue 26: numbers read off seal photos
         self._build_status()
         self.retranslate()
         self._apply_mode_ui()
@@ -953,6 +956,10 @@ class MainWindow(QMainWindow):
         self._inspect_rid = rid
         if self.mode == "seal" and not self.seal_form.is_empty():
             self._request_seals[rid] = self.seal_form.values()
+        if self.mode == "seal":
+            self.seal_reading.start(source, name, rid)
+        else:
+            self.seal_reading.release()  # a seal inspection awaiting confirmation is recorded, unconfirmed
         self.tabs.setCurrentIndex(0)
         self.result_panel.show_busy(Path(name).name if origin == "file" else name)
         self.caption.setText(elide_middle(name, 90))
@@ -971,9 +978,13 @@ class MainWindow(QMainWindow):
         if rid != self._inspect_rid:
             return  # the user has asked for something else since: this answer is superseded
         mode = self._mode_of_pack(insp.pack_id)
-        self._record_single(insp, mode, seal)
+        held = self.seal_reading.hold(insp, mode, seal)  # recorded once the inspector confirms
+        if not held:
+            self._record_single(insp, mode, seal)
         self._push_session(insp)
         self._display(insp)
+        if held:
+            self.seal_reading.shown()
 
     def _live_failed(self, failure: Failure) -> None:
         self.camera.set_busy(False)
@@ -1586,6 +1597,7 @@ class MainWindow(QMainWindow):
         self.pool.clear()  # work not started yet is dropped
         self.pool.waitForDone(timeout_ms)
         QCoreApplication.processEvents()  # deliver the last batch rows so they are logged
+        self.seal_reading.release()  # a seal inspection awaiting confirmation is recorded, unconfirmed
         self._closing = True
         self._drain_log_queue()
         self.log_pool.waitForDone(timeout_ms)  # every row asked for is written before the log closes

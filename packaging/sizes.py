@@ -22,6 +22,7 @@ BUDGET_ARCHIVE_MB = 200
 # First matching prefix (relative to _internal/) names the part.
 PARTS = (
     ("models/", "model packs"),
+    ("resources/ocr/", "OCR models (PP-OCRv4 det/rec/cls, issue 26)"),
     ("resources/", "resources (samples, icons, translations)"),
     ("PySide6/Qt/lib/libicu", "Qt: ICU (Unicode data)"),
     ("PySide6/Qt/lib/libav", "Qt: FFmpeg (camera, QtMultimedia)"),

@@ -3,7 +3,8 @@
 ``tilik`` with no arguments starts the desktop app. Subcommands:
 
 - ``tilik packs [--json]``: every pack found, usable or not, and why not;
-- ``tilik classify --pack ID [--json] [--heatmap-dir DIR] PATH...``: classify files/folders;
+- ``tilik classify --pack ID [--json] [--heatmap-dir DIR] [--read-numbers] PATH...``: classify
+  files/folders (``--read-numbers``: also the container and seal numbers, :mod:`inference.ocr`);
 - ``tilik self-test``: run every bundled pack on its shipped samples.
 
 Exit codes: 0 every input succeeded, 1 some input failed, 2 usage error (bad arguments, unknown
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pack", required=True, help="pack id (see `tilik packs`)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per image")
     p.add_argument("--heatmap-dir", type=Path, default=None, help="write heatmap overlays here (JPEG, at most 1024 px a side)")
+    p.add_argument("--read-numbers", action="store_true",
+                   help="also read the container number (ISO 6346 checked) and the seal number off each photo")
     p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
     p.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
                    help="record each result in the inspection log (default database when DB is omitted)")
@@ -220,10 +223,11 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             emit_error(item.source, str(logged))
             return
         result = item.result
+        numbers = _read_numbers(args, item.source)
         if heatmap_error is not None:
             failures += 1  # the result stands (printed, logged); the run still did not do all it was asked
         if args.json:
-            row = result.to_json_dict(heatmap_path=heatmap_path)
+            row = {**result.to_json_dict(heatmap_path=heatmap_path), **numbers}
             if heatmap_error is not None:
                 row["heatmap_error"] = str(heatmap_error)
             out.write(json.dumps(row) + "\n")
@@ -232,7 +236,7 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
 
             # The same words as the screen, the log, the CSV and the PDF (inference.wording).
             v = result.decision
-            notes = list(wording.reasons_text(v))
+            notes = list(wording.reasons_text(v)) + _numbers_notes(numbers)
             if heatmap_error is not None:
                 notes.append(f"heatmap not written: {heatmap_error}")
             table.append((display_text(item.source), wording.headline(v), wording.number_line(v),
@@ -309,6 +313,26 @@ def _path_problem(path: Path) -> str | None:
                     "move or rename the file.")
         return f"{shown}: cannot be read ({exc.strerror or exc})."
     return None
+
+
+def _read_numbers(args: argparse.Namespace, source: str) -> dict[str, Any]:
+    """``--read-numbers``: the container/seal number fields for one photo (issue 26), else {}."""
+    if not getattr(args, "read_numbers", False):
+        return {}
+    from inference.ocr.reading import read_numbers_fields
+
+    return read_numbers_fields(source, provider=args.provider)
+
+
+def _numbers_notes(fields: dict[str, Any]) -> list[str]:
+    if not fields:
+        return []
+    container = fields.get("container_number")
+    notes = [f"container {container} ({fields.get('container_check')})" if container else "no container number read"]
+    if fields.get("container_suggestion"):
+        notes.append(f"perhaps {fields['container_suggestion']}")
+    notes.append(f"seal {fields['seal_number']}" if fields.get("seal_number") else "no seal number read")
+    return notes
 
 
 def _record_group(recorder: Any, rows: list[tuple[Any, Any, Any]], wanted: list[bool]) -> list[Any]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap, QTransform, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF, QTransform, QWheelEvent
+from PySide6.QtWidgets import (QFrame, QGraphicsPixmapItem, QGraphicsPolygonItem, QGraphicsScene, QGraphicsView,
+                               QWidget)
 
 from gui.workers import rgb_to_qimage
 
@@ -72,6 +73,7 @@ class ImageView(QGraphicsView):
         self._side_by_side = False
         self._fit = True
         self._has_image = False
+        self._marks: list[QGraphicsPolygonItem] = []
         self.placeholder = ""
 
     # -- content --------------------------------------------------------------------------------
@@ -79,6 +81,7 @@ class ImageView(QGraphicsView):
         return self._has_image
 
     def clear(self) -> None:
+        self.set_marks([])
         self._plain.setPixmap(QPixmap())
         self._base.setPixmap(QPixmap())
         self._heat.setPixmap(QPixmap())
@@ -97,6 +100,7 @@ class ImageView(QGraphicsView):
         named colormap: used as it is while that colormap is chosen. ``image`` in Format_RGB32
         (see ``gui.workers.display_qimage``) is shown without any conversion in this thread.
         """
+        self.set_marks([])
         pixmap = QPixmap.fromImage(image)
         self._plain.setPixmap(pixmap)
         self._base.setPixmap(pixmap)
@@ -108,6 +112,25 @@ class ImageView(QGraphicsView):
         self._layout_items()
         if not keep_view or self._fit:
             self.fit()
+
+    def set_marks(self, marks: list[tuple[list[tuple[float, float]], str, str]]) -> None:
+        """Outline regions of the picture (e.g. text read off it): ``(corners in picture pixels,
+        colour, tooltip)``; replaced by the next call, cleared with the picture."""
+        for item in self._marks:
+            self.scene().removeItem(item)
+        self._marks = []
+        for corners, colour, tip in marks:
+            item = QGraphicsPolygonItem(QPolygonF([QPointF(x, y) for x, y in corners]), self._base)
+            pen = QPen(QColor(colour))
+            pen.setWidthF(3.0)
+            pen.setCosmetic(True)  # the same width at any zoom
+            item.setPen(pen)
+            item.setToolTip(tip)
+            item.setZValue(2)
+            self._marks.append(item)
+
+    def marks(self) -> list[QGraphicsPolygonItem]:
+        return list(self._marks)
 
     def has_heatmap(self) -> bool:
         return self._heat_data is not None or self._heat_image is not None

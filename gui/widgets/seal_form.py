@@ -1,5 +1,10 @@
 """Seal mode: seal number, container number (ISO 6346 check digit checked as you type), seal class,
-and the View–Verify–Tug–Twist checklist. Saved with the inspection."""
+and the View–Verify–Tug–Twist checklist. Saved with the inspection.
+
+Numbers read off the photo (issue 26, :mod:`gui.seal_reading`) pre-fill empty fields, marked
+"read from photo — check" until the inspector confirms or edits them; a reading one OCR confusion
+away from a valid container number is offered on a button, never filled in.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
 
 SEAL_CLASSES = ("indicative", "security", "high-security")
 CHECKLIST = ("view", "verify", "tug", "twist")
@@ -64,6 +69,12 @@ def container_number_problem(text: str) -> str | None:
     return None
 
 
+def format_container(number: str) -> str:
+    """``CSQU3054383`` → ``CSQU 305438 3``; anything else as it is."""
+    n = normalise_container(number)
+    return f"{n[:4]} {n[4:10]} {n[10]}" if len(n) == 11 else number
+
+
 class ContainerValidator(QValidator):
     """Accepts partial input while typing; Acceptable only with a correct check digit."""
 
@@ -113,8 +124,12 @@ class SealForm(QGroupBox):
         self.seal_label.setBuddy(self.seal_number)
         self.container_label.setBuddy(self.container_number)
         self.class_label.setBuddy(self.seal_class)
+        self._build_reading_widgets()
         form.addRow(self.seal_label, self.seal_number)
+        form.addRow("", self.seal_read_note)
         form.addRow(self.container_label, self.container_number)
+        form.addRow("", self.container_read_note)
+        form.addRow("", self.container_suggestion)
         form.addRow("", self.container_status)
         form.addRow("", self.container_confirm)
         form.addRow(self.class_label, self.seal_class)
@@ -132,6 +147,7 @@ class SealForm(QGroupBox):
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #607d8b;")
         outer.addWidget(self.hint)
+        outer.addWidget(self.confirm_reading)
         self.container_number.textChanged.connect(self._update_container_status)
         self.container_number.textChanged.connect(self.changed)
         self.seal_number.textChanged.connect(self.changed)
@@ -170,7 +186,10 @@ class SealForm(QGroupBox):
         self.container_confirm.setToolTip(self.tr("Store the number even though it does not pass the ISO 6346 "
                                                   "check"))
         self.hint.setText(self.tr("Fill these in, then open or capture the photo: they are saved with the verdict."))
+        self.confirm_reading.setText(self.tr("Confirm and save"))
+        self.confirm_reading.setToolTip(self.tr("The numbers are what the photo shows: save the inspection with them"))
         self._update_container_status()
+        self._update_read_notes()
 
     def _update_container_status(self) -> None:
         text = self.container_number.text()
@@ -226,11 +245,86 @@ class SealForm(QGroupBox):
                     or any(b.isChecked() for b in self.checks.values()))
 
     def clear(self) -> None:
+        self.clear_reading()
         self.seal_number.clear()
         self.container_number.clear()
         self.container_confirm.setChecked(False)
         for box in self.checks.values():
             box.setChecked(False)
+
+    # -- numbers read off the photo (issue 26) ----------------------------------------------------
+    def _build_reading_widgets(self) -> None:
+        self._read: dict[str, str | None] = {"seal": None, "container": None}
+        self._offer: str | None = None
+        self.seal_read_note = QLabel()
+        self.seal_read_note.setObjectName("sealReadNote")
+        self.seal_read_note.setWordWrap(True)
+        self.container_read_note = QLabel()
+        self.container_read_note.setObjectName("containerReadNote")
+        self.container_read_note.setWordWrap(True)
+        self.container_suggestion = QPushButton()
+        self.container_suggestion.setObjectName("containerSuggestion")
+        self.container_suggestion.clicked.connect(self._use_suggestion)
+        self.confirm_reading = QPushButton()
+        self.confirm_reading.setObjectName("confirmReading")
+        for w in (self.seal_read_note, self.container_read_note, self.container_suggestion, self.confirm_reading):
+            w.setVisible(False)
+        self.seal_number.textChanged.connect(self._update_read_notes)
+        self.container_number.textChanged.connect(self._update_read_notes)
+
+    def prefill(self, container: str | None, suggestion: str | None, seal: str | None) -> None:
+        """Show what was read: fill the empty fields (exactly as read, never corrected), mark them
+        "read from photo — check", and offer ``suggestion`` on a button."""
+        self._read = {"seal": seal or None, "container": container or None}
+        self._offer = suggestion or None
+        if seal and not self.seal_number.text().strip():
+            self.seal_number.setText(seal)
+        if container and not normalise_container(self.container_number.text()):
+            self.container_number.setText(format_container(container))
+        self.confirm_reading.setVisible(bool(seal or container))
+        self._update_read_notes()
+
+    def reading(self) -> dict[str, str | None]:
+        """What was read off the photo (None: nothing), for the log."""
+        return {"read_container_number": self._read["container"], "read_seal_number": self._read["seal"]}
+
+    def has_reading(self) -> bool:
+        return any(self._read.values())
+
+    def clear_reading(self) -> None:
+        self._read = {"seal": None, "container": None}
+        self._offer = None
+        self.confirm_reading.setVisible(False)
+        self._update_read_notes()
+
+    def _use_suggestion(self) -> None:
+        if self._offer:
+            self.container_number.setText(format_container(self._offer))  # the inspector chose it
+
+    def _update_read_notes(self) -> None:
+        if not hasattr(self, "_read"):
+            return
+        pairs = ((self.seal_read_note, self.seal_number, self._read["seal"], str.strip),
+                 (self.container_read_note, self.container_number, self._read["container"], normalise_container))
+        for note, field, read, norm in pairs:
+            if not read:
+                note.setVisible(False)
+                field.setStyleSheet("")
+                continue
+            if norm(field.text()).upper() == norm(read).upper():
+                note.setText(self.tr("⚠ read from photo — check"))
+                note.setStyleSheet("color: #8d6e00;")
+                field.setStyleSheet("background: #fff8e1;")
+            else:
+                note.setText(self.tr("edited — the photo reads {text}").format(text=read))
+                note.setStyleSheet("color: #607d8b;")
+                field.setStyleSheet("")
+            note.setVisible(True)
+        offer = self._offer if self._offer and normalise_container(self.container_number.text()) != self._offer else None
+        self.container_suggestion.setVisible(bool(offer))
+        if offer:
+            self.container_suggestion.setText(self.tr("Perhaps {number}? (one letter/digit mix-up) Use it").format(
+                number=format_container(offer)))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.LanguageChange:

@@ -45,6 +45,11 @@ class SealFields:
     tug: bool | None = None
     twist: bool | None = None
     container_check_confirmed: bool = False
+    # Issue 26: what was read off the photo (None: nothing was read), and whether the inspector
+    # confirmed the details shown (the numbers above are then what they confirmed or typed).
+    read_container_number: str | None = None
+    read_seal_number: str | None = None
+    read_confirmed: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -210,10 +210,24 @@ ALTER TABLE chain_head ADD COLUMN sig_value TEXT;
 # placeholders, and readers take ``verdict_outcome`` as the truth (InspectionRecord.label is None).
 # Rows from v5 and earlier keep NULL in both columns, so their hashes are unchanged (NULLs are
 # left out of the canonical row); they are read through inference.wording.legacy_reason.
-V3_VERDICTS = """
+V6_VERDICTS = """
 ALTER TABLE inspections ADD COLUMN verdict_outcome TEXT CHECK (verdict_outcome IN ('decided', 'review', 'refused'));
 ALTER TABLE inspections ADD COLUMN verdict_codes TEXT;
 CREATE INDEX inspections_verdict_outcome ON inspections (verdict_outcome) WHERE verdict_outcome IS NOT NULL;
+"""
+
+
+# Issue 26: what the OCR read off the seal photo, next to what the inspector confirmed (the
+# seal_number / container_number columns) and whether the inspector changed it. All nullable:
+# rows written before (or without a reading) keep their hashes.
+V_OCR_READING = """
+ALTER TABLE inspections ADD COLUMN ocr_container_number TEXT;
+ALTER TABLE inspections ADD COLUMN ocr_container_check TEXT
+    CHECK (ocr_container_check IN ('valid', 'bad-check-digit', 'bad-format'));
+ALTER TABLE inspections ADD COLUMN ocr_seal_number TEXT;
+ALTER TABLE inspections ADD COLUMN ocr_confirmed INTEGER;
+ALTER TABLE inspections ADD COLUMN ocr_container_changed INTEGER;
+ALTER TABLE inspections ADD COLUMN ocr_seal_changed INTEGER;
 """
 
 
@@ -236,7 +250,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # record names it beside the model's hash. Nullable: rows before it keep their chain hashes.
     Migration(5, "inspections.manifest_sha256: the pack manifest's SHA-256 beside the model's",
               "ALTER TABLE inspections ADD COLUMN manifest_sha256 TEXT;"),
-    Migration(6, "verdicts as data: outcome (decided/review/refused) and reason codes", V3_VERDICTS),
+    Migration(6, "verdicts as data: outcome (decided/review/refused) and reason codes", V6_VERDICTS),
+    Migration(7, "seal numbers read off the photo (OCR), confirmed or changed by the inspector", V_OCR_READING),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

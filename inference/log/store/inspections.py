@@ -26,6 +26,7 @@ from inference.log.models import (
 from inference.log.staging import MediaStager, StagedInspection
 from inference.log.store.db import LogDatabase
 from inference.log.store.references import ReferenceRecords
+from inference.log.store.seal_reading import has_reading, reading_fields, reading_values
 from inference.log.store.settings import SettingsLog
 from inference.log.verdict_rows import row_verdict, verdict_values
 from inference.log.store.values import (
@@ -47,8 +48,9 @@ CommitStaged = Callable[..., list[int]]
 
 def record_from_row(row: Mapping[str, Any], latest: Review | None = None, count: int = 0) -> InspectionRecord:
     seal = None
-    if row["mode"] == "seal" and any(row.get(k) is not None for k in (
-            "seal_number", "container_number", "seal_class", "vvtt_view", "vvtt_verify", "vvtt_tug", "vvtt_twist")):
+    if row["mode"] == "seal" and (any(row.get(k) is not None for k in (
+            "seal_number", "container_number", "seal_class", "vvtt_view", "vvtt_verify", "vvtt_tug", "vvtt_twist"))
+            or has_reading(row)):
         seal = SealFields(
             seal_number=row["seal_number"] or "", container_number=row["container_number"] or "",
             seal_class=row["seal_class"],
@@ -56,7 +58,7 @@ def record_from_row(row: Mapping[str, Any], latest: Review | None = None, count:
             verify=None if row["vvtt_verify"] is None else bool(row["vvtt_verify"]),
             tug=None if row["vvtt_tug"] is None else bool(row["vvtt_tug"]),
             twist=None if row["vvtt_twist"] is None else bool(row["vvtt_twist"]),
-            container_check_confirmed=bool(row["container_check_confirmed"]))
+            container_check_confirmed=bool(row["container_check_confirmed"]), **reading_fields(row))
     signature = None
     if row["customer_id"] is not None:
         signature = SignatureFields(
@@ -138,6 +140,7 @@ class InspectionRecorder:
                        seal_class=seal.seal_class, vvtt_view=bool_or_none(seal.view),
                        vvtt_verify=bool_or_none(seal.verify), vvtt_tug=bool_or_none(seal.tug),
                        vvtt_twist=bool_or_none(seal.twist))
+            out.update(reading_values(seal, number, out["seal_number"]))
         if signature is not None:
             customer = clean(signature.customer_id)
             if not customer:
