@@ -3,7 +3,7 @@
 Writing: ``verdict_outcome`` and ``verdict_codes`` (the JSON of :class:`~inference.results.Verdict`)
 hold the verdict as data; ``verdict`` and ``review_reasons`` keep its English words for anyone
 reading the file with SQL. A refused row stores '' / '' / 0.0 in the NOT NULL ``label``,
-``display_label`` and ``confidence`` columns (see ``V3_VERDICTS`` in :mod:`inference.log.schema`).
+``display_label`` and ``confidence`` columns (see ``V6_VERDICTS`` in :mod:`inference.log.schema`).
 
 Reading a row from before v3 (both columns NULL): its reasons go through the one legacy parser
 (:func:`inference.wording.legacy_reason`), and an out-of-domain skin photo (which the screen
