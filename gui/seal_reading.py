@@ -115,7 +115,7 @@ class SealReadingController(QObject):
         if request is None or request.held is None:
             return
         if not self.form.container_ok():
-            self.window.statusBar().showMessage(self.window.tr(
+            self.window.statusBar().showMessage(self.tr(
                 "The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it "
                 "really is written that way."), 10000)
             self.form.container_number.setFocus()
@@ -152,7 +152,7 @@ class SealReadingController(QObject):
     def _not_read(self, request: _Request, failure: "Failure") -> None:
         request.done = True
         if request is self.request:
-            self.window.statusBar().showMessage(self.window.tr("The numbers could not be read off the photo: {reason}")
+            self.window.statusBar().showMessage(self.tr("The numbers could not be read off the photo: {reason}")
                                                 .format(reason=failure.message), 10000)
             if request.held is not None:
                 self.request = None
@@ -166,9 +166,9 @@ class SealReadingController(QObject):
         if draw:
             self.draw(reading)
         if request.held is not None:
-            self.window.result_panel.set_record_note(self.window.tr(
+            self.window.result_panel.set_record_note(self.tr(
                 "Not saved yet: check the numbers read from the photo, then “Confirm and save”"))
-        self.window.statusBar().showMessage(self.window.tr(
+        self.window.statusBar().showMessage(self.tr(
             "Numbers read from the photo: check them against the door and the seal, then press “Confirm and "
             "save”."), 15000)
 

@@ -653,7 +653,7 @@
 <context>
     <name>InputPanel</name>
     <message>
-        <location filename="../../gui/widgets/input_panel.py" line="+396"/>
+        <location filename="../../gui/widgets/input_panel.py" line="+399"/>
         <source>Images</source>
         <translation>Gambar</translation>
     </message>
@@ -686,17 +686,17 @@
         <translation>Belum ada paket umum (ImageNet) terpasang</translation>
     </message>
     <message>
-        <location line="+610"/>
+        <location line="+661"/>
         <source>Log: chain intact ✓</source>
         <translation>Log: rantai utuh ✓</translation>
     </message>
     <message>
-        <location line="+645"/>
+        <location line="+653"/>
         <source>Review saved.</source>
         <translation>Tinjauan tersimpan.</translation>
     </message>
     <message>
-        <location line="-878"/>
+        <location line="-915"/>
         <source>Tilik — offline inspection</source>
         <translation>Tilik — pemeriksaan luring</translation>
     </message>
@@ -912,6 +912,16 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>C&amp;lose shift…</source>
+        <translation>Tutup &amp;shift…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Verify the log and note its signed head, to print or send elsewhere</source>
+        <translation>Periksa log dan catat kepala rantainya yang ditandatangani, untuk dicetak atau dikirim ke tempat lain</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>&amp;Search history</source>
         <translation>&amp;Cari di riwayat</translation>
     </message>
@@ -1077,12 +1087,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+636"/>
+        <location line="+671"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
     <message>
-        <location line="-635"/>
+        <location line="-670"/>
         <source>Turbo colours</source>
         <translation>Warna Turbo</translation>
     </message>
@@ -1122,7 +1132,7 @@
         <translation>Mencari paket model…</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+46"/>
         <source>The pack &apos;{id}&apos; cannot be used: {reason}</source>
         <translation>Paket &apos;{id}&apos; tidak dapat dipakai: {reason}</translation>
     </message>
@@ -1137,7 +1147,27 @@
         <translation>Log: memeriksa rantai…</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
+        <source>Closing the shift: checking the log…</source>
+        <translation>Menutup shift: memeriksa log…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The shift was NOT closed: the log is broken at {problem}. Nothing was noted; report it.</source>
+        <translation>Shift TIDAK ditutup: log rusak pada {problem}. Tidak ada yang dicatat; laporkan.</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Shift closed</source>
+        <translation>Shift ditutup</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The log was checked ({n} chained rows) and its signed head noted. Print this or send it elsewhere; `tilik log verify --anchor SEQ:HASH` proves it later.</source>
+        <translation>Log telah diperiksa ({n} baris berantai) dan kepala rantainya yang ditandatangani dicatat. Cetak atau kirim ke tempat lain; `tilik log verify --anchor SEQ:HASH` membuktikannya nanti.</translation>
+    </message>
+    <message>
+        <location line="+15"/>
         <source>Log: chain check failed — {reason}</source>
         <translation>Log: pemeriksaan rantai gagal — {reason}</translation>
     </message>
@@ -1157,7 +1187,12 @@
         <translation>Log: rantai belum diperiksa</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
+        <source>Log: chain intact ✓ · signed by key {key}, not this station&apos;s</source>
+        <translation>Log: rantai utuh ✓ · ditandatangani kunci {key}, bukan kunci stasiun ini</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Log: chain BROKEN at {where} — {reason}</source>
         <translation>Log: rantai RUSAK di {where} — {reason}</translation>
     </message>
@@ -1200,12 +1235,12 @@
     </message>
     <message>
         <location line="+135"/>
-        <location line="+596"/>
+        <location line="+608"/>
         <source>Open images</source>
         <translation>Buka gambar</translation>
     </message>
     <message>
-        <location line="-595"/>
+        <location line="-607"/>
         <source>Images ({exts});;All files (*)</source>
         <translation>Gambar ({exts});;Semua berkas (*)</translation>
     </message>
@@ -1235,7 +1270,7 @@
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
     </message>
     <message>
-        <location line="+83"/>
+        <location line="+91"/>
         <location line="+232"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
@@ -1340,7 +1375,8 @@
         <translation>Tinjauan dilakukan di tab Riwayat (F4): pilih pemeriksaan terlebih dahulu.</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="-710"/>
+        <location line="+717"/>
         <location line="+19"/>
         <source>The inspection log is not open.</source>
         <translation>Log pemeriksaan tidak terbuka.</translation>
@@ -1392,7 +1428,7 @@
         <translation>Diekspor ke {path}</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+58"/>
         <source>Open a folder (batch)</source>
         <translation>Buka folder (massal)</translation>
     </message>
@@ -1498,23 +1534,23 @@
     </message>
     <message>
         <location line="+6"/>
-        <location line="+17"/>
-        <location line="+93"/>
+        <location line="+20"/>
+        <location line="+94"/>
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location line="-95"/>
+        <location line="-97"/>
         <source>Tilik</source>
         <translation>Tilik</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+40"/>
         <source>dropped image</source>
         <translation>gambar yang diseret</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+49"/>
         <source>Something went wrong inside Tilik ({kind}). Your work so far is safe; you can keep working.</source>
         <translation>Terjadi kesalahan di dalam Tilik ({kind}). Pekerjaan Anda sejauh ini aman; Anda dapat terus bekerja.</translation>
     </message>
@@ -1537,7 +1573,16 @@
 <context>
     <name>ModelCardDialog</name>
     <message>
-        <location filename="../../gui/widgets/model_card.py" line="+75"/>
+        <location filename="../../gui/widgets/model_card.py" line="+117"/>
+        <source># Model card not shown
+
+{reason}</source>
+        <translation># Kartu model tidak ditampilkan
+
+{reason}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Model card — {name} {version}</source>
         <translation>Kartu model — {name} {version}</translation>
     </message>
@@ -1556,7 +1601,7 @@ This pack has no model card. Its facts are on the right.</source>
 Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+8"/>
         <source>Pack</source>
         <translation>Paket</translation>
     </message>
@@ -1725,7 +1770,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Perlu ditinjau oleh manusia</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+11"/>
         <source>Input check: this image looks altered or unusual — do not trust the verdict without a closer look.</source>
         <translation>Pemeriksaan masukan: gambar ini tampak diubah atau tidak biasa — jangan percayai hasilnya tanpa melihat lebih teliti.</translation>
     </message>
@@ -1735,17 +1780,22 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Setelah gambar dibersihkan, model menyatakan: {label} ({conf}).</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+9"/>
+        <source>{rate} false alarms on clean images</source>
+        <translation>{rate} alarm palsu pada gambar bersih</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Input check detector: {detail}</source>
         <translation>Detektor pemeriksa masukan: {detail}</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+5"/>
         <source>Input check: passed — nothing suggests the image was tampered with.</source>
         <translation>Pemeriksaan masukan: lolos — tidak ada tanda gambar telah dimanipulasi.</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+8"/>
         <source>The seal model was trained on generated photos only: confirm by eye before acting on it.</source>
         <translation>Model segel hanya dilatih dengan foto buatan: pastikan dengan mata sebelum bertindak.</translation>
     </message>
@@ -1821,7 +1871,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SealForm</name>
     <message>
-        <location filename="../../gui/widgets/seal_form.py" line="+142"/>
+        <location filename="../../gui/widgets/seal_form.py" line="+158"/>
         <source>Seal details</source>
         <translation>Detail segel</translation>
     </message>
@@ -1906,7 +1956,22 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>&amp;Putar: tidak berputar atau terlepas</translation>
     </message>
     <message>
-        <location line="-3"/>
+        <location line="+136"/>
+        <source>⚠ read from photo — check</source>
+        <translation>⚠ dibaca dari foto — periksa</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>edited — the photo reads {text}</source>
+        <translation>diubah — foto terbaca {text}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Perhaps {number}? (one letter/digit mix-up) Use it</source>
+        <translation>Mungkin {number}? (satu huruf/angka tertukar) Gunakan</translation>
+    </message>
+    <message>
+        <location line="-150"/>
         <source>Compare the number on the seal with the shipping documents.</source>
         <translation>Bandingkan nomor pada segel dengan dokumen pengiriman.</translation>
     </message>
@@ -1936,7 +2001,17 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Isi kolom ini, lalu buka atau ambil fotonya: semuanya disimpan bersama hasil.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+1"/>
+        <source>Confirm and save</source>
+        <translation>Konfirmasi dan simpan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The numbers are what the photo shows: save the inspection with them</source>
+        <translation>Nomor sesuai dengan foto: simpan inspeksi dengan nomor ini</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>{n} of 11 characters</source>
         <translation>{n} dari 11 karakter</translation>
     </message>
@@ -1957,9 +2032,32 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
 </context>
 <context>
+    <name>SealReadingController</name>
+    <message>
+        <location filename="../../gui/seal_reading.py" line="+119"/>
+        <source>The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it really is written that way.</source>
+        <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis begitu.</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>The numbers could not be read off the photo: {reason}</source>
+        <translation>Nomor tidak dapat dibaca dari foto: {reason}</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Not saved yet: check the numbers read from the photo, then “Confirm and save”</source>
+        <translation>Belum disimpan: periksa nomor yang dibaca dari foto, lalu “Konfirmasi dan simpan”</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Numbers read from the photo: check them against the door and the seal, then press “Confirm and save”.</source>
+        <translation>Nomor dibaca dari foto: cocokkan dengan pintu dan segel, lalu tekan “Konfirmasi dan simpan”.</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/widgets/settings_dialog.py" line="+118"/>
+        <location filename="../../gui/widgets/settings_dialog.py" line="+139"/>
         <source>Packs folder</source>
         <translation>Folder paket</translation>
     </message>
@@ -1974,7 +2072,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Log pemeriksaan (*.sqlite3 *.db)</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+51"/>
         <source>Settings</source>
         <translation>Pengaturan</translation>
     </message>
@@ -2005,6 +2103,21 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+1"/>
+        <source>&amp;Central server:</source>
+        <translation>Server &amp;pusat:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>optional: postgresql://station@server/tilik</source>
+        <translation>opsional: postgresql://station@server/tilik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Where &quot;Find customer&quot; also looks for references enrolled at other stations. The password goes in TILIK_CENTRAL_PASSWORD or a private password file, never here.</source>
+        <translation>Tempat &quot;Cari nasabah&quot; juga mencari referensi yang didaftarkan di stasiun lain. Kata sandi disimpan di TILIK_CENTRAL_PASSWORD atau file kata sandi pribadi, tidak pernah di sini.</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Application</source>
         <translation>Aplikasi</translation>
     </message>
@@ -2049,7 +2162,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Tersedia di komputer ini: {names}</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>&amp;Model threads:</source>
         <translation>&amp;Thread model:</translation>
     </message>
@@ -2119,12 +2232,32 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureController</name>
     <message>
-        <location filename="../../gui/signature_controller.py" line="+115"/>
+        <location filename="../../gui/signature_controller.py" line="+118"/>
         <source>The inspection log is not open yet: reference signatures live in it. Try again in a moment.</source>
         <translation>Log pemeriksaan belum terbuka: tanda tangan referensi tersimpan di sana. Coba lagi sebentar lagi.</translation>
     </message>
     <message>
-        <location line="+65"/>
+        <location line="+32"/>
+        <source>Looking for {id} on the central server…</source>
+        <translation>Mencari {id} di server pusat…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Central server not reachable ({why}); using this station&apos;s references only.</source>
+        <translation>Server pusat tidak dapat dihubungi ({why}); hanya memakai referensi stasiun ini.</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{n} reference(s) of {id} added from the central server.</source>
+        <translation>{n} referensi {id} ditambahkan dari server pusat.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The central server has no references of {id} either.</source>
+        <translation>Server pusat juga tidak memiliki referensi {id}.</translation>
+    </message>
+    <message>
+        <location line="+61"/>
         <source>Find the customer first: type their customer or account id and press Find. A new id starts a new customer.</source>
         <translation>Cari nasabah terlebih dahulu: ketik ID nasabah atau nomor rekening lalu tekan Cari. ID baru berarti nasabah baru.</translation>
     </message>
@@ -2195,7 +2328,8 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar referensi #{id} hilang dari folder log. Jalankan “Verifikasi rantai log”, atau nonaktifkan referensi itu.</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+52"/>
+        <location line="+10"/>
         <source>Saved to the log as inspection #{id}</source>
         <translation>Tersimpan di log sebagai pemeriksaan #{id}</translation>
     </message>
@@ -2214,7 +2348,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignaturePanel</name>
     <message>
-        <location filename="../../gui/widgets/input_panel.py" line="-194"/>
+        <location filename="../../gui/widgets/input_panel.py" line="-197"/>
         <source>Reference #{id}</source>
         <translation>Referensi #{id}</translation>
     </message>
@@ -2227,6 +2361,11 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <location line="+1"/>
         <source>Enrolled by {who} on {when}</source>
         <translation>Didaftarkan oleh {who} pada {when}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Enrolled at station {station} (its reference #{id}), from the central server</source>
+        <translation>Didaftarkan di stasiun {station} (referensinya #{id}), dari server pusat</translation>
     </message>
     <message>
         <location line="+3"/>
