@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 
 from gui.signature_worker import (PackPolicy, ReferenceCandidate, ReferenceInfo, SignatureCheck, VerifierCache,
                                   VerifyTask, check_reference_files, load_thumbnails)
+from gui import wording as gui_wording
 from gui.widgets.common import elide_middle
 from gui.workers import CallTask, Failure, record_one
 from inference.errors import TilikError, UsageError
@@ -398,22 +399,28 @@ class SignatureController(QObject):
         if self.w.answering != self._verify_rid:
             return
         self.current = None
-        self.view.show_error(failure.message, elide_middle(failure.source, 90))
+        error = failure.error
+        refused = None
+        if getattr(error, "role", "") == "query" and getattr(error, "image", None) is not None:
+            # The pack refused the query as not a signature: the screen says so in the verdict's
+            # own words ("Refused: not a signature"), as the log, History and PDF do (issue 20).
+            from inference.log.verification import refused_verification_as_inspection
+
+            refused = refused_verification_as_inspection(error, getattr(error, "manifest", None),
+                                                         getattr(error, "provider", ""))
+        self.view.show_error(failure.message, elide_middle(failure.source, 90),
+                             headline=gui_wording.headline(refused) if refused is not None else "")
         self.w.statusBar().showMessage(failure.message, 10000)
         self.w.report_failure(failure)
-        self._record_refusal(failure.error)
+        if refused is not None:
+            self._record_refusal(error, refused)
 
-    def _record_refusal(self, error: BaseException) -> None:
+    def _record_refusal(self, error: BaseException, result: Any) -> None:
         """A query the pack refused as not a signature is logged as a refusal (no class, no score)."""
         w = self.w
-        if (w.log is None or getattr(error, "role", "") != "query" or getattr(error, "image", None) is None
-                or self.customer is None):
+        if w.log is None or self.customer is None:
             return
         from inference.log import SignatureFields
-        from inference.log.verification import refused_verification_as_inspection
-
-        result = refused_verification_as_inspection(error, getattr(error, "manifest", None),
-                                                    getattr(error, "provider", ""))
         fields = SignatureFields(customer_id=self.customer, document_ref=self.panel.document_ref(),
                                  reference_ids=tuple(r.id for r in self.active_references()))
 

@@ -175,8 +175,9 @@ class SignatureView(QSplitter):
         self._state = ("busy", source)
         self._render()
 
-    def show_error(self, message: str, source: str = "") -> None:
-        self._state = ("error", (message, source))
+    def show_error(self, message: str, source: str = "", headline: str = "") -> None:
+        """An error, or (``headline`` given, e.g. "Refused: not a signature") a refused query."""
+        self._state = ("error", (message, source, headline))
         self.record_note = ""
         self._render()
 
@@ -250,8 +251,8 @@ class SignatureView(QSplitter):
             self.score.setText(value)
             return
         if kind == "error":
-            message, source = value
-            self._set_verdict(self.tr("Could not check this signature"), REFUSED)
+            message, source, headline = value
+            self._set_verdict(headline or self.tr("Could not check this signature"), REFUSED)
             self.score.setText("")
             self.error_banner.set_text(message)
             self.error_banner.show()

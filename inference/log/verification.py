@@ -64,6 +64,7 @@ def refused_verification_as_inspection(error: Any, manifest: Any, provider: str 
         pack_id=manifest.id if manifest is not None else "signature-verify",
         pack_version=manifest.version if manifest is not None else "",
         pack_sha256=manifest.model.sha256 if manifest is not None else "", provider=provider or "",
+        manifest_sha256=getattr(manifest, "sha256", "") if manifest is not None else "",
         image_sha256=image.sha256, image_size=(image.width, image.height), image_notes=tuple(image.notes),
         timings=Timings(0.0, 0.0, 0.0, 0.0), decision=v)
 

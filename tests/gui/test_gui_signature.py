@@ -367,10 +367,13 @@ def test_bundled_signature_pack_on_its_samples(qtbot, make_window, monkeypatch, 
     assert "does not look like a signature" in text and "Traceback" not in text
     close_message_boxes()
     wait_idle(qtbot, w)
-    assert w.signature_view.verdict.text() == "Could not check this signature"
     qtbot.waitUntil(lambda: w.log.count() == 3, timeout=10000)
     refused = w.log.query()[0]
     assert refused.refused and refused.label is None and refused.signature.customer_id == "CEDAR-36"
+    # The screen says what the log says: a refusal, in the verdict's words (not a generic error).
+    from inference import wording
+
+    assert w.signature_view.verdict.text() == wording.headline(refused.decision) == "Refused: not a signature"
     w.signature.enrol_files([photo], "ID card")
     wait_idle(qtbot, w, 60000)
     boxes = visible_message_boxes()
