@@ -28,6 +28,7 @@ run: $(STAMP_RUN)
 	$(VENV)/bin/tilik
 
 test: $(STAMP_ALL)
+	scripts/ensure-postgresql.sh
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 

@@ -136,8 +136,8 @@ def photo_section(pack: Any, count: int, runs: int, repeat: int, h: dict[str, An
             session.run([probs], {m.input.name: preprocess(bare_load(files[0], m.input), m.input)[0][None]})
 
         def app_on_reduced() -> None:
-            # The app given what a reduced-size decode hands it (file hash included): an estimate of
-            # the path once the decoder change (another branch) is merged; labelled so in the report.
+            # The app given the pixels of a reduced-size decode made outside it (file hash included);
+            # labelled so in the report.
             data = files[0].read_bytes()
             decoded = DecodedImage(bare_load(io.BytesIO(data), m.input), str(files[0]),
                                    hashlib.sha256(data).hexdigest(), "RGB", "JPEG")
@@ -247,10 +247,9 @@ def report(photo_rows: list[dict[str, Any]], small_rows: list[dict[str, Any]], v
              "reduced size (Pillow `draft`, DCT scaling), resizes with the pack's preprocessing and runs `probs` in "
              "batches of 16, in its own process; `tilik classify --json DIR` is the whole app (start-up, decode, "
              "guard, heatmap, decision). Whole-process times are medians of the runs listed; peak RSS is the largest. "
-             "**The reduced-size decode in the app itself is another branch's work (issue 28); until it is merged "
-             "the app decodes every photo at full size, so the photo ratios below are before that change.**", "",
+             "The app decodes each photo only as large as the pack needs (JPEG `draft`, `inference/imageio.py`).", "",
              "*Latency* is one photo in one process: the app (`Inspector.classify(path)`), the bare loop, and in "
-             "brackets the app handed the pixels of a reduced-size decode (what it will do after that merge).", "",
+             "brackets the app handed the pixels of a reduced-size decode made outside it.", "",
              "| pack | photos | latency: app / bare (1 photo) | folder: `tilik classify` | bare loop | app / bare (≤ 1.3) | "
              "peak RSS app (≤ 500 MB) / bare | `--heatmap-dir` | its overhead (≤ 25 %) | overlays |",
              "|---|---|---|---|---|---|---|---|---|---|"]
