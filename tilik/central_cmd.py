@@ -3,7 +3,7 @@
 - ``tilik log push [--db DB] [--to URL] [--station NAME] [--batch N]``: send this station's log to
   the central server (idempotent, resumable; a rewritten log is refused: exit 1, named);
 - ``tilik log verify --central [URL] [--station NAME] [--json] [--no-files] [--deep]``: verify every
-  station's chain on the server (exit 0 intact, 1 broken, naming the first broken row);
+  station's chain and signed heads on the server (exit 0 intact, 1 broken, naming the first broken row);
 - ``tilik log list|show|export --central [URL] ...``: read the server with the same filters
   (``--station`` is the station a log was pushed from);
 - ``tilik central migrate [--url URL]``: create or upgrade the server schema and its roles (an

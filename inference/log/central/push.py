@@ -11,6 +11,10 @@ The server checks every row on arrival (see :mod:`inference.log.central.schema`)
 that was rewritten after a push (a "fork": the row at the server's head, or its first row, no
 longer matches) is refused, the refusal is recorded on the server for the auditor, and nothing of
 it is merged.
+
+The log's signed head is checked here before anything is sent (a head that does not verify is
+never pushed) and travels, with the public keys the server lacks, in the last batch's transaction
+(:mod:`inference.log.central.heads`).
 """
 
 from __future__ import annotations
