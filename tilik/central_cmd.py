@@ -3,7 +3,7 @@
 - ``tilik log push [--db DB] [--to URL] [--station NAME] [--batch N]``: send this station's log to
   the central server (idempotent, resumable; a rewritten log is refused: exit 1, named);
 - ``tilik log verify --central [URL] [--station NAME] [--json] [--no-files] [--deep]``: verify every
-  station's chain on the server (exit 0 intact, 1 broken, naming the first broken row);
+  station's chain and signed heads on the server (exit 0 intact, 1 broken, naming the first broken row);
 - ``tilik log list|show|export --central [URL] ...``: read the server with the same filters
   (``--station`` is the station a log was pushed from);
 - ``tilik central migrate [--url URL]``: create or upgrade the server schema and its roles (an
@@ -109,6 +109,11 @@ def push(args: argparse.Namespace, out: TextIO) -> int:
         rate = result.rows_sent / result.seconds if result.seconds > 0 else 0
         out.write(f"Pushed {result.rows_sent} rows and {result.files_sent} files of station {station} to {config.shown} "
                   f"in {result.seconds:.1f} s ({rate:.0f} rows/s); the server now holds it up to {result.head}.\n")
+    if result.signed_key_id is None:
+        out.write("This log's head is not signed (it was made before Tilik signed its logs): the server checks its "
+                  "chain only.\n")
+    elif result.signed_head_sent:
+        out.write(f"Sent the head signed by this log's key {result.signed_key_id} (verified here first).\n")
     return EXIT_OK
 
 
@@ -147,6 +152,14 @@ def verify(args: argparse.Namespace, out: TextIO) -> int:
         else:
             out.write(f"Station {name}: BROKEN at {st.where}: {st.first_broken['reason']}\n"
                       f"  ({st.rows} rows before it verified.)\n")
+        sh = st.signed_head
+        if sh.checked and sh.ok:
+            out.write(f"  signed head: position {sh.seq} by key {sh.key_id}, signature valid "
+                      f"({sh.checked} signed head{'s' if sh.checked != 1 else ''} checked)\n")
+        elif not sh.ok:
+            out.write(f"  signed head: NOT VALID: {sh.problem}\n")
+        else:
+            out.write("  signed head: none on the server (pushed before heads were signed or kept)\n")
         for refusal in st.refused_pushes:
             out.write(f"  refused push on {refusal['at']} by {refusal['by']}: {refusal['reason']}\n")
     out.write("Central copy intact.\n" if status.ok else "CENTRAL COPY BROKEN.\n")

@@ -255,3 +255,32 @@ def test_push_progress_bar_on_a_terminal():
     quiet = io.StringIO()  # not a terminal (a log file, CI): no bar
     PushProgress(quiet)(50, 100)
     assert quiet.getvalue() == ""
+
+
+def test_push_and_verify_central_report_the_signed_head(station_env, tmp_path, capsys):
+    """The push says it sent the signed head; verify --central reports it per station (JSON and
+    words), and a signed head edited on the server is named with exit 1."""
+    from inference.log.signing import StationKey
+
+    db = station_env
+    path = tmp_path / "s.sqlite3"
+    with InspectionLog.open(path) as log:
+        fill_station(log, 3)
+        seq, _ = log.head()
+    key_id = StationKey.load().key_id
+    code, out, _ = _cli(capsys, "log", "push", "--db", str(path), "--to", db.station_url, "--station", "gate-s")
+    assert code == 0 and f"Sent the head signed by this log's key {key_id}" in out
+    code, out, _ = _cli(capsys, "log", "verify", "--central", db.station_url, "--json")
+    signed = json.loads(out)["stations"]["gate-s"]["signed_head"]
+    assert code == 0 and signed == {"seq": seq, "key_id": key_id, "ok": True, "heads_checked": 1, "problem": None}
+    code, out, _ = _cli(capsys, "log", "verify", "--central", db.station_url)
+    assert code == 0 and f"signed head: position {seq} by key {key_id}, signature valid" in out
+    with db.admin() as admin:
+        admin.execute("SET session_replication_role = replica")
+        admin.execute("UPDATE tilik.signed_heads SET time_utc = '2031-01-01T00:00:00Z'")
+    code, out, _ = _cli(capsys, "log", "verify", "--central", db.station_url, "--json")
+    signed = json.loads(out)["stations"]["gate-s"]["signed_head"]
+    assert code == 1 and signed["ok"] is False and "edited on the server" in signed["problem"]
+    code, out, _ = _cli(capsys, "log", "verify", "--central", db.station_url)
+    assert code == 1 and "signed head: NOT VALID: the signed head of station gate-s" in out
+    assert f"Station gate-s: BROKEN at chain position {seq}" in out

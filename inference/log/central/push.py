@@ -11,6 +11,10 @@ The server checks every row on arrival (see :mod:`inference.log.central.schema`)
 that was rewritten after a push (a "fork": the row at the server's head, or its first row, no
 longer matches) is refused, the refusal is recorded on the server for the auditor, and nothing of
 it is merged.
+
+The log's signed head is checked here before anything is sent (a head that does not verify is
+never pushed) and travels, with the public keys the server lacks, in the last batch's transaction
+(:mod:`inference.log.central.heads`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from inference.log import chain
+from inference.log.central import heads
 from inference.log.central.config import CentralConfig
 from inference.log.central.errors import CentralError, ForkError, SchemaTooOld
 from inference.log.central.schema import CURRENT_VERSION, server_version
@@ -44,6 +49,8 @@ class PushResult:
     head_seq: int
     head_hash: str
     seconds: float
+    signed_head_sent: bool = False
+    signed_key_id: str | None = None  # the key that signed the log's head (None: an unsigned, older log)
 
     @property
     def head(self) -> str:
@@ -269,6 +276,9 @@ def push(log_path: Any, media_root: Any, config: CentralConfig, station: str, *,
                                f"{CURRENT_VERSION}: an administrator runs `tilik central migrate` first.")
         if local.head_seq == 0:
             return PushResult(station, 0, 0, 0, 0, GENESIS_HASH, time.perf_counter() - started)
+        # Checked before anything travels: a head whose signature fails here is never pushed.
+        signing = heads.read_local(local.conn, local.version, local.head_seq, local.head_hash, log_path)
+        head_sent = False
         _register(conn, station, local)
         with conn.cursor() as cur:
             before = _server_head(cur, station)
@@ -301,6 +311,8 @@ def push(log_path: Any, media_root: Any, config: CentralConfig, station: str, *,
                         copy.write(work.copy_text)
                     cur.execute("INSERT INTO tilik.pushes (station, head_seq, head_hash, rows) "
                                 "VALUES (%s, %s, %s, %s)", (station, last_seq, last["hash"], len(rows)))
+                    if last_seq == local.head_seq:  # the last batch: its signed head travels with it
+                        head_sent = heads.send(conn, station, signing)
                 sent += len(rows)
                 head = (last_seq, last["hash"])
                 if progress is not None:
@@ -308,10 +320,19 @@ def push(log_path: Any, media_root: Any, config: CentralConfig, station: str, *,
         finally:
             helper.shutdown(wait=True, cancel_futures=True)
         _check_continuation(conn, local, station, head)  # outside the transaction: a refusal is kept
-        return PushResult(station, sent, files, before[0], head[0], head[1], time.perf_counter() - started)
+        if not head_sent and signing.head is not None:
+            # Nothing left to send (or rows pushed before the server kept heads): the signed head
+            # alone, unless the server has it already.
+            with conn.transaction():
+                head_sent = heads.send(conn, station, signing)
+        return PushResult(station, sent, files, before[0], head[0], head[1], time.perf_counter() - started,
+                          head_sent, signing.head.key_id if signing.head is not None else None)
     except psycopg.errors.IntegrityConstraintViolation as exc:
         diag = exc.diag
         text = diag.message_primary or str(exc).splitlines()[0]
+        if diag.message_hint == "tilik-head":
+            raise CentralError(f"The central server {text}. Nothing of this batch was stored; run `tilik log verify` "
+                               "on the station.") from None
         if diag.message_hint in ("tilik-chain", "tilik-media"):
             raise CentralError(f"The central server {text}. This station's log does not hold together there: run "
                                "`tilik log verify` on it; nothing of this batch was stored.") from None

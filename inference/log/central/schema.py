@@ -17,6 +17,9 @@ Append-only: stations get the ``tilik_station`` role (SELECT and INSERT only), a
 UPDATE, DELETE and TRUNCATE on every evidence table for everyone, the owner included (they stop
 honest mistakes; ``tilik log verify --central`` catches the rest).
 
+Since version 2 the server also keeps each station's Ed25519 public keys (``tilik.station_keys``)
+and the signed heads it pushed (``tilik.signed_heads``), both append-only the same way; see V2.
+
 Migrations are numbered like the station's and never edited once released; ``tilik.migrations``
 records each one applied.
 """
@@ -185,8 +188,85 @@ GRANT USAGE ON SEQUENCE tilik.refused_pushes_id_seq, tilik.pushes_id_seq TO tili
 GRANT SELECT ON tilik.stations, tilik.evidence, tilik.media, tilik.refused_pushes, tilik.pushes TO tilik_auditor;
 """
 
+# v2 (issue #27 x #22): the stations' Ed25519 public keys and the signed heads they push. Postgres
+# cannot check an Ed25519 signature, so the server checks on arrival what SQL can (a key's id is the
+# SHA-256 of its public key; a signed head names an evidence row the station already holds, with
+# the same hash, and a key recorded for that station) and ``tilik log verify --central`` checks the
+# signatures. ``signer`` is the station name inside the signed text (the station's own label,
+# which may differ from the name it pushes under); ``registered`` is when the station recorded the
+# key (its own clock, as in its log); ``received`` is the server's.
+V2 = r"""
+CREATE TABLE tilik.station_keys (
+    station      text   NOT NULL REFERENCES tilik.stations (name),
+    key_id       text   NOT NULL CHECK (key_id ~ '^[0-9a-f]{16}$'),
+    algorithm    text   NOT NULL CHECK (algorithm = 'ed25519'),
+    public_key   text   NOT NULL CHECK (public_key ~ '^[0-9a-f]{64}$'),
+    signer       text   NOT NULL,
+    first_seq    bigint NOT NULL,
+    registered   text   NOT NULL,
+    received     timestamptz NOT NULL DEFAULT now(),
+    received_by  text   NOT NULL DEFAULT current_user,
+    PRIMARY KEY (station, key_id)
+);
+
+CREATE TABLE tilik.signed_heads (
+    station      text   NOT NULL REFERENCES tilik.stations (name),
+    seq          bigint NOT NULL CHECK (seq > 0),
+    hash         text   NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+    key_id       text   NOT NULL,
+    signer       text   NOT NULL,
+    time_utc     text   NOT NULL,
+    signature    text   NOT NULL CHECK (signature ~ '^[0-9a-f]{128}$'),
+    received     timestamptz NOT NULL DEFAULT now(),
+    received_by  text   NOT NULL DEFAULT current_user,
+    PRIMARY KEY (station, seq)
+);
+
+CREATE FUNCTION tilik.check_station_key() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.station, n.key_id INTO bad FROM new_keys n
+     WHERE left(encode(sha256(decode(n.public_key, 'hex')), 'hex'), 16) <> n.key_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'refused: key % of station % is not the id of the public key sent with it', bad.key_id, bad.station
+            USING ERRCODE = 'integrity_constraint_violation', HINT = 'tilik-head';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER station_keys_id AFTER INSERT ON tilik.station_keys
+    REFERENCING NEW TABLE AS new_keys FOR EACH STATEMENT EXECUTE FUNCTION tilik.check_station_key();
+
+CREATE FUNCTION tilik.check_signed_head() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT n.station, n.seq,
+           CASE WHEN e.hash IS NULL THEN 'the server holds no row of that station at that position'
+                WHEN e.hash <> n.hash THEN 'its hash is not the hash of the row the server holds there'
+                ELSE 'its key ' || n.key_id || ' is not recorded for that station' END AS why
+      INTO bad
+      FROM new_heads n
+      LEFT JOIN tilik.evidence e ON e.station = n.station AND e.seq = n.seq
+      LEFT JOIN tilik.station_keys k ON k.station = n.station AND k.key_id = n.key_id
+     WHERE e.hash IS NULL OR e.hash <> n.hash OR k.key_id IS NULL
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'refused: the signed head of station % at chain position %: %', bad.station, bad.seq, bad.why
+            USING ERRCODE = 'integrity_constraint_violation', HINT = 'tilik-head';
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER signed_heads_match AFTER INSERT ON tilik.signed_heads
+    REFERENCING NEW TABLE AS new_heads FOR EACH STATEMENT EXECUTE FUNCTION tilik.check_signed_head();
+""" + "".join(_append_only(t) for t in ("station_keys", "signed_heads")) + r"""
+GRANT SELECT, INSERT ON tilik.station_keys, tilik.signed_heads TO tilik_station;
+GRANT SELECT ON tilik.station_keys, tilik.signed_heads TO tilik_auditor;
+"""
+
 MIGRATIONS: tuple[CentralMigration, ...] = (
     CentralMigration(1, "stations, evidence (chain checked on arrival), media, refused pushes; roles", V1),
+    CentralMigration(2, "station public keys and signed heads (append-only)", V2),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

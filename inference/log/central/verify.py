@@ -4,7 +4,9 @@ same canonical hashing as :mod:`inference.log.chain`, and name the first broken 
 Per station: positions 1, 2, 3… with no gap; each ``doc`` is canonical JSON of a row of the table,
 position and id the row claims, and ``hash = SHA-256(previous hash ‖ doc)``; the station's
 registered first-row hash matches; every push's recorded head is still in the chain (so deleting
-the newest rows is caught); every file a row names is on the server with that SHA-256.
+the newest rows is caught); every file a row names is on the server with that SHA-256; every signed
+head the station pushed verifies with the public key recorded for it and names the evidence row at
+its position (:mod:`inference.log.central.heads`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inference.log import chain
+from inference.log.central.heads import HeadReport, check_station
 from inference.log.models import TABLE_NOUNS
 from inference.log.schema import GENESIS_HASH
 
@@ -32,6 +35,7 @@ class StationStatus:
     first_broken: dict[str, Any] | None = None
     refused_pushes: list[dict[str, Any]] = field(default_factory=list)
     files_checked: int = 0
+    signed_head: HeadReport = field(default_factory=HeadReport)
 
     def broken(self, seq: int | None, table: str | None, row_id: Any, reason: str) -> None:
         if self.first_broken is None or (seq is not None and (self.first_broken["seq"] or 0) > seq):
@@ -43,12 +47,14 @@ class StationStatus:
         fb = self.first_broken or {}
         if fb.get("table"):
             return f"{TABLE_NOUNS.get(fb['table'], fb['table'])} {fb['id']} (chain position {fb['seq']})"
+        if fb.get("seq") is None:
+            return "its signing keys and signed heads"
         return f"chain position {fb.get('seq')}"
 
     def as_json(self) -> dict[str, Any]:
         return {"inspections": self.inspections, "rows": self.rows, "ok": self.ok,
                 "head": f"{self.head_seq}:{self.head_hash}", "first_broken": self.first_broken,
-                "refused_pushes": self.refused_pushes}
+                "refused_pushes": self.refused_pushes, "signed_head": self.signed_head.as_json()}
 
 
 @dataclass
@@ -173,6 +179,9 @@ def verify_station(conn: Any, name: str, genesis: str, *, check_files: bool = Tr
                 status.broken(seq, table, row_id, f"the {what} of {_noun(table, row_id)} of station {name} was "
                               "replaced or damaged on the server: its SHA-256 no longer matches.")
                 break
+    status.signed_head = check_station(conn, name)
+    if not status.signed_head.ok:
+        status.broken(status.signed_head.problem_seq, None, None, status.signed_head.problem or "")
     for rid, at, by_user, first, server_head, local_head, reason in conn.execute(
             "SELECT id, at, by_user, first_differs, server_head, local_head, reason FROM tilik.refused_pushes "
             "WHERE station = %s ORDER BY id", (name,)):
