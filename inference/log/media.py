@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 from inference.errors import ImageReadError, StorageError
+from inference.fsync import fsync_dir as _fsync_dir
 from inference.imageio import decode_array, load_image, open_image, read_file_bytes
 from inference.log.models import ValidationError
 
@@ -213,18 +214,6 @@ def decode_heatmap(data: bytes) -> np.ndarray:
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
 
 
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open folders and does not need it.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 _pool_lock = threading.Lock()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Mapping
 
 from inference import paths
+from inference.fsync import fsync_dir
 from inference.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -211,14 +212,3 @@ def _tighten(path: Path) -> None:
         pass
 
 
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
