@@ -1,12 +1,24 @@
 """Printable inspection reports (PDF), drawn with Qt's own PDF writer.
 
-One A4 page per inspection: the image and its heatmap, the verdict with every class probability,
-what produced it (pack, model SHA-256, provider), who took it and where, the domain details, every
-supervisor review, and the row's place and hash in the log's chain. The footer carries the log's
-head and whether the chain verified at export time, so a printed page can later be checked against
-the file (``tilik log verify --anchor SEQ:HASH``).
+A report is, in this order:
 
-This is the only part of the log that uses Qt; ``tilik log export --format pdf`` imports it lazily.
+1. a **summary table**, one row per inspection (time, station/operator, mode, pack and version, the
+   verdict in words, confidence, review state, chain position), its header repeated on every page;
+2. a **sign-off block** (prepared by, reviewed by: name, signature and date lines), on the last
+   summary page when it fits there, else on a page of its own;
+3. one **detail section** per inspection, each starting on a new page: the image and its heatmap,
+   the verdict with every class probability (class names, never codes), what produced it, who took
+   it and where, the domain details, every supervisor review, and the row's place and hash in the
+   log's chain. A signature check also shows the red/green/yellow overlay with its closest
+   reference and each reference's score (:mod:`gui.report_signature`).
+
+Text flows: each part is one paginated ``QTextDocument``, so a long note continues on the next page
+instead of being clipped, and the chain position is always printed. Every page has a footer with
+the log's head, whether the chain verified at export time, the head's signature, and
+"page X of Y", so a printed page can later be checked against the file
+(``tilik log verify --anchor SEQ:HASH``). English or Bahasa Indonesia (:mod:`gui.report_words`).
+
+This is the only part of the log that uses Qt; ``tilik log export`` imports it lazily.
 """
 
 from __future__ import annotations
@@ -14,9 +26,10 @@ from __future__ import annotations
 import html
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -24,8 +37,10 @@ from inference import wording
 from inference.errors import StorageError, TilikError
 from inference.heatmap import colorize, overlay
 from inference.log.models import ChainStatus, InspectionRecord, LogQuery, Review
+from gui.report_words import class_label, pct, report_language, verdict_language, words
 
-MAX_IMAGE_PX = 1000  # images are downscaled to this before embedding: sharp on paper, small files
+MAX_IMAGE_PX = 800  # images are downscaled to this before embedding: sharp on paper, small files
+RESOLUTION = 150
 
 
 def _ensure_gui_app() -> Any:
@@ -66,255 +81,453 @@ def _e(text: Any) -> str:
     return html.escape("" if text is None else str(text))
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+@dataclass
+class _Context:
+    """What every part of one report shares."""
+
+    language: str
+    say: Callable[..., str]
+    include_private: bool
+    box: tuple[float, float]  # the picture box in the HTML's 96-dpi pixels
+    signature_details: Callable[[InspectionRecord], Any] | None
 
 
-def _yes(v: bool | None) -> str:
-    return "—" if v is None else ("yes" if v else "NO")
+# -- summary ------------------------------------------------------------------------------------------
+def _mode_word(mode: str, say: Callable[..., str]) -> str:
+    return say(f"mode_{mode}") if mode in ("seal", "signature", "skin", "general") else mode
 
 
-def _review_html(reviews: Sequence[Review]) -> str:
+def _review_words(rec: InspectionRecord, ctx: _Context) -> str:
+    r = rec.latest_review
+    if r is None:
+        return ctx.say("unreviewed")
+    if r.decision == "confirm" and rec.refused:
+        return ctx.say("confirm_refused", by=r.by)
+    if r.decision == "overturn":
+        return ctx.say("overturn", by=r.by, label=class_label(rec.pack_id, rec.final_label or "", ctx.language))
+    return ctx.say(r.decision, by=r.by) if r.decision in ("confirm", "escalate") else r.decision
+
+
+def _verdict_colour(rec: InspectionRecord) -> str:
+    v = rec.decision
+    if v.refused:
+        return "#546e7a"
+    if rec.alarming:
+        return "#b00020"
+    return "#e65100" if v.outcome == "review" else "#1b5e20"
+
+
+def summary_html(records: Sequence[InspectionRecord], ctx: _Context, *, printed: str, log_name: str) -> str:
+    """The report's first part: title and the summary table (one row per inspection)."""
+    say = ctx.say
+    count = say("count_one") if len(records) == 1 else say("count_many", n=len(records))
+    head = (f"<p><span style='font-size:15pt'><b>{_e(say('title'))}</b></span><br>"
+            f"{_e(say('printed', when=printed, log=log_name))} · {_e(count)}</p>")
+    if not records:
+        return f"<html><body style='font-family: sans-serif; font-size: 9pt;'>{head}<p style='font-size:12pt'>" \
+               f"{_e(say('nothing'))}</p></body></html>"
+    cols = ("col_id", "col_time", "col_where", "col_mode", "col_pack", "col_verdict", "col_conf", "col_review",
+            "col_chain")
+    widths = (4, 11, 10, 9, 12, 20, 12, 16, 6)  # percent of the page width; the verdict gets the most
+    header = "".join(f"<th align='left' width='{w}%' bgcolor='#e8eaed'>{_e(say(c))}</th>" for c, w in zip(cols, widths))
+    rows = []
+    for i, rec in enumerate(records):
+        lang = verdict_language(rec.pack_id, ctx.language)
+        conf = "—" if rec.confidence is None else pct(rec.confidence, ctx.language)
+        where = f"{rec.station or '—'}<br>{_e(rec.operator or '—')}"
+        shade = " bgcolor='#f6f7f8'" if i % 2 else ""
+        rows.append(
+            f"<tr{shade}><td>{rec.id}</td><td>{_e(rec.time_local.strftime('%Y-%m-%d'))}<br>"
+            f"{_e(rec.time_local.strftime('%H:%M'))}</td>"
+            f"<td>{where}</td><td>{_e(_mode_word(rec.mode, say))}</td>"
+            f"<td>{_e(rec.pack_id)} {_e(rec.pack_version)}</td>"
+            f"<td><span style='color:{_verdict_colour(rec)}'><b>{_e(wording.headline(rec.decision, lang))}</b></span></td>"
+            f"<td align='right'>{_e(conf)}</td><td>{_e(_review_words(rec, ctx))}</td><td>{rec.seq}</td></tr>")
+    return (f"<html><body style='font-family: sans-serif; font-size: 7.5pt;'>{head}"
+            f"<h3>{_e(say('summary'))}</h3>"
+            "<table width='100%' cellspacing='0' cellpadding='3' border='0'>"
+            f"<thead><tr>{header}</tr></thead>{''.join(rows)}</table></body></html>")
+
+
+def signoff_html(n: int, head_text: str, ctx: _Context, prepared_by: str = "") -> str:
+    """The sign-off block: who prepared and who reviewed the report, with lines to sign on."""
+    say = ctx.say
+    rows = []
+    for key, name in (("prepared_by", prepared_by), ("reviewed_by", "")):
+        # Names are printed when known; otherwise a line to write on. Lines sit under small labels.
+        shown = f"<b>{_e(name)}</b><br>{'_' * 26}" if name else f"&nbsp;<br>{'_' * 26}"
+        rows.append(f"<tr><td width='18%' valign='bottom'><b>{_e(say(key))}</b></td>"
+                    f"<td width='30%' valign='bottom'>{shown}</td>"
+                    f"<td width='32%' valign='bottom'>&nbsp;<br>{'_' * 30}</td>"
+                    f"<td width='20%' valign='bottom'>&nbsp;<br>{'_' * 16}</td></tr>")
+    labels = (f"<tr><td></td><td style='font-size:7pt'>{_e(say('name'))}</td>"
+              f"<td style='font-size:7pt'>{_e(say('signature'))}</td><td style='font-size:7pt'>{_e(say('date'))}</td></tr>")
+    spacer = "<tr><td colspan='4'>&nbsp;</td></tr>"
+    return (f"<html><body style='font-family: sans-serif; font-size: 9pt;'><h3>{_e(say('signoff'))}</h3>"
+            f"<p>{_e(say('signoff_text', n=n, head=head_text))}</p>"
+            f"<table width='100%' cellspacing='0' cellpadding='4'>{rows[0]}{labels}{spacer}{rows[1]}{labels}</table>"
+            "</body></html>")
+
+
+# -- one inspection ----------------------------------------------------------------------------------
+def _review_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context) -> str:
+    say = ctx.say
     if not reviews:
-        return "<p><i>Not reviewed by a person.</i></p>"
+        return f"<p><i>{_e(say('not_reviewed'))}</i></p>"
     rows = []
     for r in reviews:
-        label = f" → <b>{_e(r.corrected_label)}</b>" if r.corrected_label else ""
+        label = (f" → <b>{_e(class_label(rec.pack_id, r.corrected_label, ctx.language))}</b>"
+                 if r.corrected_label else "")
         rows.append(f"<tr><td>{_e(r.time_local.strftime('%Y-%m-%d %H:%M'))}</td><td><b>{_e(r.decision)}</b>{label}</td>"
-                    f"<td>{_e(r.by)}</td><td>{_e(r.note)}</td></tr>")
+                    f"<td>{_e(r.by)}</td></tr>")
+        if r.note:  # the note gets the whole width, and flows on to the next page when it is long
+            rows.append(f"<tr><td></td><td colspan='2'><i>{_e(say('why'))}:</i> {_e(r.note)}</td></tr>")
     return ("<table width='100%' cellspacing='0' cellpadding='3' border='0'>"
-            "<tr><th align='left'>when</th><th align='left'>decision</th><th align='left'>by</th>"
-            "<th align='left'>why</th></tr>" + "".join(rows) + "</table>"
-            "<p style='font-size:7pt'>The latest review is in force. The machine's verdict above is kept "
-            "unchanged.</p>")
+            f"<tr><th align='left' width='18%'>{_e(say('when'))}</th><th align='left' width='52%'>{_e(say('decision'))}</th>"
+            f"<th align='left' width='30%'>{_e(say('by'))}</th></tr>" + "".join(rows) +
+            f"</table><p style='font-size:7pt'>{_e(say('latest_in_force'))}</p>")
 
 
-def _in_force(rec: InspectionRecord) -> str:
-    r = rec.latest_review
+def _in_force(rec: InspectionRecord, ctx: _Context) -> str:
+    r, say = rec.latest_review, ctx.say
     if r is None:
         return ""
     if rec.refused and r.decision == "confirm":
-        return f"<p><b>In force: refused</b> — the refusal was confirmed by {_e(r.by)}.</p>"
+        return f"<p><b>{_e(say('in_force_refused', by=r.by))}</b></p>"
+    name = lambda label: class_label(rec.pack_id, label or "", ctx.language)  # noqa: E731
     if r.decision == "overturn":
-        return (f"<p><b>In force: {_e(rec.final_label)}</b> — the machine said {_e(rec.label)}; "
-                f"overturned by {_e(r.by)}.</p>")
+        return f"<p><b>{_e(say('in_force_overturn', label=name(rec.final_label), machine=name(rec.label), by=r.by))}</b></p>"
     if r.decision == "confirm":
-        return f"<p><b>In force: {_e(rec.label)}</b> — confirmed by {_e(r.by)}.</p>"
-    return f"<p><b>Escalated</b> by {_e(r.by)}: awaiting a decision.</p>"
+        return f"<p><b>{_e(say('in_force_confirm', label=name(rec.label), by=r.by))}</b></p>"
+    return f"<p><b>{_e(say('in_force_escalate', by=r.by))}</b></p>"
 
 
-def _heatmap_class(rec: InspectionRecord) -> tuple[str, str] | None:
-    """(name, label) of the class the record's heatmap shows: the pack's fixed heatmap class, or
-    the class the verdict names (the most probable one for a refusal)."""
+def _heatmap_class(rec: InspectionRecord) -> str | None:
+    """The class the record's heatmap shows: the pack's fixed heatmap class, or the class the
+    verdict names (the most probable one for a refusal)."""
     from gui.wording import _manifest
 
     m = _manifest(rec.pack_id)
     name = m.decision.heatmap_class if m is not None else None
     if name is None:
         name = rec.label or (max(rec.probabilities, key=rec.probabilities.get) if rec.probabilities else None)
-    if name is None:
-        return None
-    return name, (m.class_label(name) if m is not None else (rec.display_label if name == rec.label else name))
+    return name
 
 
-def _details_rows(rec: InspectionRecord) -> str:
-    """Internal scores: provenance, not the verdict."""
-    rows = []
-    if rec.ood_score is not None:
-        rows.append(f"<tr><td>out-of-domain score</td><td>{rec.ood_score:.3f}</td></tr>")
-    if rec.guard and rec.guard.get("reasons"):
-        rows.append(f"<tr><td>input guard</td><td>{_e('; '.join(rec.guard.get('reasons', [])))}</td></tr>")
-    return "".join(rows)
+def _yes(v: bool | None, say: Callable[..., str]) -> str:
+    return say("not_done") if v is None else (say("yes") if v else say("no"))
 
 
-def _domain_html(rec: InspectionRecord, include_private: bool) -> str:
-    parts = []
+def _domain_html(rec: InspectionRecord, ctx: _Context) -> str:
+    say, parts = ctx.say, []
     if rec.seal:
         s = rec.seal
-        check = {"valid": "check digit OK", "bad-check-digit": "CHECK DIGIT WRONG — confirmed by operator",
-                 "bad-format": "NOT ISO 6346 — confirmed by operator"}.get(rec.container_check or "", "")
-        parts.append(f"<b>Seal</b> {_e(s.seal_number or '—')} · class {_e(s.seal_class or '—')}<br>"
-                     f"<b>Container</b> {_e(s.container_number or '—')} {_e(check)}<br>"
-                     f"<b>VVTT</b> view {_yes(s.view)} · verify {_yes(s.verify)} · tug {_yes(s.tug)} · "
-                     f"twist {_yes(s.twist)}")
+        check = {"valid": say("check_ok"), "bad-check-digit": say("check_bad"),
+                 "bad-format": say("check_format")}.get(rec.container_check or "", "")
+        parts.append(f"<b>{_e(say('seal'))}</b> {_e(s.seal_number or '—')} · {_e(say('seal_class'))} "
+                     f"{_e(s.seal_class or '—')}<br><b>{_e(say('container'))}</b> {_e(s.container_number or '—')} "
+                     f"{_e(check)}<br><b>{_e(say('vvtt'))}</b> " +
+                     " · ".join(f"{_e(say(k))} {_e(_yes(getattr(s, k), say))}"
+                                for k in ("view", "verify", "tug", "twist")))
     if rec.signature:
         g = rec.signature
-        score = "" if g.score is None else f" · score {g.score:.3f}"
-        thr = "" if g.threshold is None else f" (threshold {g.threshold:.3f})"
-        refs = ", ".join(map(str, g.reference_ids)) or "—"
-        parts.append(f"<b>Customer</b> {_e(g.customer_id)} · document {_e(g.document_ref or '—')}<br>"
-                     f"<b>References used</b> {_e(refs)}{_e(score)}{_e(thr)}")
+        refs = ", ".join(f"#{r}" for r in g.reference_ids) or "—"
+        parts.append(f"<b>{_e(say('customer'))}</b> {_e(g.customer_id)} · {_e(say('document'))} "
+                     f"{_e(g.document_ref or '—')}<br><b>{_e(say('ref'))}</b> {_e(refs)}")
     if rec.skin:
-        patient = rec.skin.patient_ref if include_private else ("(withheld)" if rec.skin.patient_ref else "—")
-        parts.append(f"<b>Patient</b> {_e(patient or '—')} · body site {_e(rec.skin.body_site or '—')}<br>"
-                     "<i>Decision support only, never a diagnosis.</i>")
+        patient = rec.skin.patient_ref if ctx.include_private else (say("withheld") if rec.skin.patient_ref else "—")
+        parts.append(f"<b>{_e(say('patient'))}</b> {_e(patient or '—')} · {_e(say('body_site'))} "
+                     f"{_e(rec.skin.body_site or '—')}<br><i>{_e(say('decision_support'))}</i>")
     return "<br>".join(parts)
 
 
-def _page_html(rec: InspectionRecord, reviews: Sequence[Review], *, image_size: tuple[int, int] | None,
-               heat_size: tuple[int, int] | None, include_private: bool, footer: str, page: int, pages: int,
-               box: tuple[float, float]) -> str:
-    # The verdict in the same words as the screen, the CSV and the CLI (inference.wording).
+def _picture_cell(url: str, size: tuple[int, int] | None, caption: str, missing: str, box: tuple[float, float]) -> str:
+    if size is None:
+        return f"<td width='50%' align='center' valign='top'><i>{_e(missing)}</i></td>"
+    w, h = size
+    scale = min(box[0] / w, box[1] / h)
+    return (f"<td width='50%' align='center' valign='top'><img src='{url}' width='{int(w * scale)}' "
+            f"height='{int(h * scale)}'><br><span style='font-size:7pt'>{_e(caption)}</span></td>")
+
+
+def _signature_html(rec: InspectionRecord, detail: Any, overlay_size: tuple[int, int] | None, ctx: _Context) -> str:
+    """The signature page's own part: score and threshold, the overlay and each reference's score."""
+    say, g = ctx.say, rec.signature
+    parts = [f"<h3>{_e(say('signature_check'))}</h3>"]
+    if g.score is not None and g.threshold is not None:
+        parts.append(f"<p>{_e(say('score_threshold', score=pct(g.score, ctx.language), threshold=pct(g.threshold, ctx.language)))}</p>")
+    if detail is None:
+        return "".join(parts)
+    if detail.missing:
+        why = say(detail.missing, **detail.params)
+        parts.append(f"<p><i>{_e(say('refs_missing', why=why))}</i></p>")
+        return "".join(parts)
+    rows = []
+    for i, r in enumerate(detail.references):
+        mark = f" <b>{_e(say('closest'))}</b>" if i == detail.closest else ""
+        colour = "#1b5e20" if g.threshold is None or r.score >= g.threshold else "#b00020"
+        rows.append(f"<tr><td>#{r.ref_id}{mark}</td><td>{_e(r.enrolled)}</td><td>{_e(r.source_document or '—')}</td>"
+                    f"<td align='right'><span style='color:{colour}'>{_e(pct(r.score, ctx.language))}</span></td></tr>")
+    table = (f"<table cellspacing='0' cellpadding='3'><tr><th align='left'>{_e(say('ref'))}</th>"
+             f"<th align='left'>{_e(say('enrolled'))}</th><th align='left'>{_e(say('from_document'))}</th>"
+             f"<th align='right'>{_e(say('score'))}</th></tr>{''.join(rows)}</table>")
+    closest = detail.references[detail.closest].ref_id if detail.closest is not None and detail.references else "?"
+    small = (ctx.box[0] * 0.8, ctx.box[1] * 0.55)  # the overlay is a square canvas: keep the page to one sheet
+    picture = _picture_cell("tilik://overlay", overlay_size, say("overlay_caption", ref=closest), "", small)
+    parts.append(f"<table width='100%' cellspacing='4'><tr>{picture}<td valign='top'>{table}</td></tr></table>")
+    note = say("refs_recomputed") if detail.matches_record else say(
+        "refs_differ", score=pct(detail.score, ctx.language), recorded=pct(g.score or 0.0, ctx.language))
+    parts.append(f"<p style='font-size:7pt'>{_e(note)}</p>")
+    return "".join(parts)
+
+
+def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context, *,
+                image_size: tuple[int, int] | None = None, heat_size: tuple[int, int] | None = None,
+                detail: Any = None, overlay_size: tuple[int, int] | None = None) -> str:
+    """One inspection's section (it may run over several pages; the footer is drawn separately)."""
+    say, lang = ctx.say, verdict_language(rec.pack_id, ctx.language)
     v = rec.decision
-    if v.refused:
-        colour = "#546e7a"
-    elif rec.alarming:
-        colour = "#b00020"
-    elif v.outcome == "review":
-        colour = "#e65100"
-    else:
-        colour = "#1b5e20"
     probs = sorted(rec.probabilities.items(), key=lambda kv: -kv[1])[:8]
-    prob_rows = "".join(f"<tr><td>{_e(k)}</td><td align='right'>{_pct(p)}</td></tr>" for k, p in probs)
+    prob_rows = "".join(f"<tr><td>{_e(class_label(rec.pack_id, k, ctx.language))}</td>"
+                        f"<td align='right'>{_e(pct(p, ctx.language))}</td></tr>" for k, p in probs)
     if v.refused:
-        prob_rows = "<tr><td colspan='2'><i>No class: the image was refused.</i></td></tr>"
+        prob_rows = f"<tr><td colspan='2'><i>{_e(say('refused_no_class'))}</i></td></tr>"
     flags = []
-    reasons = wording.reasons_text(v)
+    reasons = wording.reasons_text(v, lang)
     if reasons and not v.refused:
-        flags.append("<b>Needs review:</b> " + _e("; ".join(reasons)))
+        flags.append(f"<b>{_e(say('needs_review'))}</b> " + _e("; ".join(reasons)))
     if rec.guard and rec.guard.get("flagged"):
-        flags.append("<b>Input guard flagged this image.</b>")
-    pictures = []
-    heat_class = _heatmap_class(rec)
-    for size, url, caption in ((image_size, "tilik://image", f"Image ({rec.image_kind})"),
-                               (heat_size, "tilik://heat", wording.heatmap_caption(heat_class[1]) if heat_class
-                                else "Heatmap")):
-        if size is not None:
-            w, h = size
-            scale = min(box[0] / w, box[1] / h)
-            cell = (f"<img src='{url}' width='{int(w * scale)}' height='{int(h * scale)}'><br>"
-                    f"<span style='font-size:7pt'>{_e(caption)}</span>")
-        else:
-            cell = f"<i>{'No image kept' if url.endswith('image') else 'No heatmap'}</i>"
-        pictures.append(f"<td width='50%' align='center' valign='top'>{cell}</td>")
-    source = rec.source if rec.source else "(not stored)"
+        flags.append(f"<b>{_e(say('guard_flagged'))}</b>")
+    heat_name = _heatmap_class(rec)
+    heat_caption = (wording.heatmap_caption(class_label(rec.pack_id, heat_name, ctx.language), lang,
+                                            class_name=heat_name) if heat_name else say("heatmap"))
+    pictures = (_picture_cell("tilik://image", image_size, say("image", kind=rec.image_kind), say("no_image"), ctx.box) +
+                _picture_cell("tilik://heat", heat_size, heat_caption, say("no_heatmap"), ctx.box))
+    signature = _signature_html(rec, detail, overlay_size, ctx) if rec.signature else ""
+    details = ""
+    if rec.ood_score is not None:
+        details += f"<tr><td>{_e(say('ood_score'))}</td><td>{rec.ood_score:.3f}</td></tr>"
+    if rec.guard and rec.guard.get("reasons"):
+        details += f"<tr><td>{_e(say('input_guard'))}</td><td>{_e('; '.join(rec.guard.get('reasons', [])))}</td></tr>"
     return f"""
 <html><body style="font-family: sans-serif; font-size: 9pt;">
-<table width="100%" cellspacing="0" cellpadding="0"><tr>
-<td><span style="font-size:15pt"><b>Inspection {rec.id}</b></span><br>
-{_e(rec.time_local.strftime('%Y-%m-%d %H:%M:%S %z'))} · {_e(rec.mode)} · operator {_e(rec.operator or '—')}
-· station {_e(rec.station or '—')}</td>
-<td align="right" valign="top"><span style="font-size:8pt">Tilik inspection report<br>page {page} of {pages}</span></td>
-</tr></table>
+<p><span style="font-size:15pt"><b>{_e(say('details', id=rec.id))}</b></span><br>
+{_e(rec.time_local.strftime('%Y-%m-%d %H:%M:%S %z'))} · {_e(_mode_word(rec.mode, say))}
+· {_e(say('operator', who=rec.operator or '—'))} · {_e(say('station', where=rec.station or '—'))}</p>
 <hr>
-<table width="100%" cellspacing="4"><tr>{''.join(pictures)}</tr></table>
-<p><span style="font-size:16pt; color:{colour}"><b>{_e(wording.headline(v))}</b></span>
-&nbsp; {_e(wording.number_line(v))}</p>
+<table width="100%" cellspacing="4"><tr>{pictures}</tr></table>
+<p><span style="font-size:16pt; color:{_verdict_colour(rec)}"><b>{_e(wording.headline(v, lang))}</b></span>
+&nbsp; {_e(wording.number_line(v, lang))}</p>
 {''.join(f'<p>{f}</p>' for f in flags)}
 <table width="100%"><tr><td width="40%" valign="top">
-<table cellspacing="0" cellpadding="2"><tr><th align="left">class</th><th align="right">probability</th></tr>{prob_rows}</table>
-</td><td valign="top">{_domain_html(rec, include_private)}</td></tr></table>
-<h3>Review</h3>
-{_in_force(rec)}
-{_review_html(reviews)}
-<h3>Provenance</h3>
+<table cellspacing="0" cellpadding="2"><tr><th align="left">{_e(say('class'))}</th>
+<th align="right">{_e(say('probability'))}</th></tr>{prob_rows}</table>
+</td><td valign="top">{_domain_html(rec, ctx)}</td></tr></table>
+{signature}
+<h3>{_e(say('review'))}</h3>
+{_in_force(rec, ctx)}
+{_review_html(rec, reviews, ctx)}
+<h3>{_e(say('provenance'))}</h3>
 <table cellspacing="0" cellpadding="1" style="font-size:7.5pt">
-<tr><td>pack</td><td>{_e(rec.pack_id)} {_e(rec.pack_version)} · model SHA-256 {_e(rec.pack_sha256)}</td></tr>
-<tr><td>manifest</td><td>SHA-256 {_e(rec.manifest_sha256 or '— (recorded before manifests were hashed)')}</td></tr>
-<tr><td>run on</td><td>{_e(rec.provider)} · {_e(rec.app_version)}</td></tr>
-<tr><td>input image</td><td>SHA-256 {_e(rec.image_sha256)} · {_e(rec.image_width)}×{_e(rec.image_height)}</td></tr>
-<tr><td>stored file</td><td>{_e(rec.image_file or '—')}</td></tr>
-<tr><td>source</td><td>{_e(source)}</td></tr>
-<tr><td>log row</td><td>chain position {rec.seq} · hash {_e(rec.hash)}</td></tr>
-{_details_rows(rec)}
+<tr><td>{_e(say('pack'))}</td><td>{_e(rec.pack_id)} {_e(rec.pack_version)} · model SHA-256 {_e(rec.pack_sha256)}</td></tr>
+<tr><td>{_e(say('manifest'))}</td><td>SHA-256 {_e(rec.manifest_sha256 or say('no_manifest_hash'))}</td></tr>
+<tr><td>{_e(say('run_on'))}</td><td>{_e(rec.provider)} · {_e(rec.app_version)}</td></tr>
+<tr><td>{_e(say('input_image'))}</td><td>SHA-256 {_e(rec.image_sha256)} · {_e(rec.image_width)}×{_e(rec.image_height)}</td></tr>
+<tr><td>{_e(say('stored_file'))}</td><td>{_e(rec.image_file or '—')}</td></tr>
+<tr><td>{_e(say('source'))}</td><td>{_e(rec.source or say('not_stored'))}</td></tr>
+<tr><td>{_e(say('log_row'))}</td><td>{_e(say('chain_position', seq=rec.seq, hash=rec.hash))}</td></tr>
+{details}
 </table>
-<hr>
-<p style="font-size:7pt">{footer}</p>
 </body></html>"""
 
 
-def _signed_words(head: Any) -> str:
+# -- footer ------------------------------------------------------------------------------------------
+def _signed_words(head: Any, say: Callable[..., str] | None = None) -> str:
     """The head's signature for the footer (issue #22): the same signed head is noted in the
     station's anchors file, and ``tilik log verify`` checks it later."""
+    say = say or words("en")
     if head is None:  # a report from the central copy: its server is the anchor
         return ""
     signed = getattr(head, "signed", None)
     if signed is None or (signed.seq, signed.hash) != (head.seq, head.hash):
-        return " · head not signed"
-    return (f" · head signed by key {_e(signed.key_id)} (station {_e(signed.station)}) at {_e(signed.time_utc)}, "
-            f"signature {_e(signed.signature)}")
+        return say("head_unsigned")
+    return say("head_signed", key=signed.key_id, station=signed.station, time=signed.time_utc,
+               signature=signed.signature)
+
+
+# -- writing ------------------------------------------------------------------------------------------
+class _Pages:
+    """Draws paginated documents onto the PDF, each page with its footer."""
+
+    def __init__(self, writer: Any, painter: Any, width: float, body_h: float, footer_h: float) -> None:
+        self.writer, self.painter = writer, painter
+        self.width, self.body_h, self.footer_h = width, body_h, footer_h
+        self.page = 0  # pages started so far
+        self.total = 0
+
+    def document(self, text: str, resources: dict[str, Any] | None = None) -> Any:
+        from PySide6.QtCore import QSizeF, QUrl
+        from PySide6.QtGui import QTextDocument
+
+        doc = QTextDocument()
+        doc.documentLayout().setPaintDevice(self.writer)
+        doc.setDocumentMargin(0)
+        for url, image in (resources or {}).items():
+            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
+        doc.setHtml(text)
+        doc.setPageSize(QSizeF(self.width, self.body_h))
+        return doc
+
+    @staticmethod
+    def used_on_last_page(doc: Any, body_h: float) -> float:
+        """How far down its last page a paginated document's text reaches."""
+        bottom = doc.documentLayout().blockBoundingRect(doc.lastBlock()).bottom()
+        pages = max(1, doc.pageCount())
+        return max(0.0, min(body_h, bottom - (pages - 1) * body_h))
+
+    def new_page(self) -> None:
+        if self.page:
+            self.writer.newPage()
+        self.page += 1
+
+    def draw(self, doc: Any, footer: str, *, offset: float = 0.0, fresh_page: bool = True) -> None:
+        """Draw every page of ``doc`` (the first at ``offset`` on the current page when not fresh)."""
+        from PySide6.QtCore import QRectF
+
+        for index in range(max(1, doc.pageCount())):
+            fresh = fresh_page or index > 0
+            if fresh:
+                self.new_page()
+            top = 0.0 if fresh else offset
+            self.painter.save()
+            self.painter.translate(0, top - index * self.body_h)
+            doc.drawContents(self.painter, QRectF(0, index * self.body_h, self.width, self.body_h - top))
+            self.painter.restore()
+            if fresh:  # after the body, so text extraction reads a page top to bottom
+                self._footer(footer)
+
+    def _footer(self, text: str) -> None:
+        from PySide6.QtCore import QRectF
+
+        doc = self.document(text.replace("{page}", str(self.page)).replace("{pages}", str(self.total)))
+        self.painter.save()
+        self.painter.translate(0, self.body_h + (self.footer_h - doc.size().height()))
+        doc.drawContents(self.painter, QRectF(0, 0, self.width, self.footer_h))
+        self.painter.restore()
 
 
 def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str, *,
-                 include_private: bool = False, status: ChainStatus | None = None, head: Any = None) -> int:
-    """Write one page per record to ``out`` (PDF); returns the number of pages.
+                 include_private: bool = False, status: ChainStatus | None = None, head: Any = None,
+                 language: str | None = None, details: bool = True, prepared_by: str = "",
+                 signature_details: Callable[[InspectionRecord], Any] | None = None) -> int:
+    """Write the report of ``records`` to ``out`` (PDF): summary table, sign-off, then (with
+    ``details``) one section per record. Returns the number of pages.
 
-    ``status`` is the chain verification to print in the footer (verified now when None);
-    ``head`` the signed head (:class:`inference.log.anchors.CurrentHead`) it prints beside it.
+    ``status`` is the chain verification to print in the footer (verified now when None); ``head``
+    the signed head (:class:`inference.log.anchors.CurrentHead`) it prints beside it; ``language``
+    "en" or "id" (default: the app's language, else English); ``signature_details`` gives a
+    signature record's per-reference scores and overlay (default: recomputed,
+    :class:`gui.report_signature.SignatureDetails`).
     """
     _ensure_gui_app()
-    from PySide6.QtCore import QMarginsF, QRectF, QSizeF, QUrl
-    from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
+    from PySide6.QtCore import QMarginsF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"Cannot write the report to {out}: {exc.strerror or exc}.") from exc
+    if not out.parent.is_dir():
+        raise StorageError(f"Cannot write the report to {out}: the folder {out.parent} does not exist.")
+    language = report_language(language)
+    say = words(language)
     status = status or log.verify_chain()
+    if signature_details is None and details and any(r.signature is not None for r in records):
+        from gui.report_signature import SignatureDetails
+
+        signature_details = SignatureDetails(log)
     when = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M %z")
-    chain_words = (f"chain verified intact ({status.checked} rows)" if status.ok
-                   else f"CHAIN BROKEN at {status.where}: {status.reason}")
-    footer = (f"Printed {_e(when)} from {_e(log.path.name)} · log head {status.head_seq}:{_e(status.head_hash)} · "
-              f"{_e(chain_words)}{_signed_words(head)}")
+    chain = (say("chain_ok", n=status.checked) if status.ok
+             else say("chain_broken", where=status.where, reason=status.reason))
+    footer_words = _e(say("footer", when=when, log=log.path.name, seq=status.head_seq, hash=status.head_hash,
+                          chain=chain) + _signed_words(head, say))
 
     writer = QPdfWriter(str(out))
-    writer.setTitle("Tilik inspection report")
+    writer.setTitle(say("title"))
     writer.setCreator("Tilik")
-    writer.setResolution(150)
+    writer.setResolution(RESOLUTION)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
-                                     QMarginsF(14, 12, 14, 12), QPageLayout.Unit.Millimeter))
+                                     QMarginsF(14, 12, 14, 10), QPageLayout.Unit.Millimeter))
     painter = QPainter()
     if not painter.begin(writer):
-        raise StorageError(f"Cannot write the report to {out} (folder missing or read-only?).")
+        raise StorageError(f"Cannot write the report to {out} (folder read-only, or the file is open elsewhere?).")
     try:
         area = writer.pageLayout().paintRectPixels(writer.resolution())
-        width, height = area.width(), area.height()
+        width, height = float(area.width()), float(area.height())
         # Rich-text image sizes are in 96-dpi pixels, whatever the device: size the picture box in those.
         logical = 96.0 / writer.resolution()
-        box = (width * 0.46 * logical, height * 0.34 * logical)
-        pages = max(1, len(records))
-        if not records:
-            doc = QTextDocument()
-            doc.documentLayout().setPaintDevice(writer)
-            doc.setPageSize(QSizeF(width, height))
-            doc.setHtml(f"<p style='font-size:12pt'>No inspections match this report.</p><p>{footer}</p>")
-            doc.drawContents(painter, QRectF(0, 0, width, height))
-        for index, rec in enumerate(records):
-            if index:
-                writer.newPage()
-            doc = QTextDocument()
-            doc.documentLayout().setPaintDevice(writer)
-            doc.setPageSize(QSizeF(width, height))
-            doc.setDocumentMargin(0)
+        ctx = _Context(language, say, include_private, (width * 0.46 * logical, height * 0.30 * logical),
+                       signature_details if details else None)
+
+        def footer(where: str) -> str:
+            return (f"<table width='100%' cellspacing='0' cellpadding='0' style='font-family: sans-serif; "
+                    f"font-size:6.5pt'><tr><td colspan='2'><hr></td></tr><tr><td><b>{_e(where)}</b></td>"
+                    f"<td align='right'><b>{_e(say('page', page='{page}', pages='{pages}'))}</b></td></tr>"
+                    f"<tr><td colspan='2'>{footer_words}</td></tr></table>")
+
+        probe = _Pages(writer, painter, width, height, 0.0).document(footer(say("title")))
+        footer_h = probe.size().height() + 6
+        pages = _Pages(writer, painter, width, height - footer_h, footer_h)
+        summary = pages.document(summary_html(records, ctx, printed=when, log_name=log.path.name))
+        signoff = pages.document(signoff_html(len(records), f"{status.head_seq}:{status.head_hash}", ctx,
+                                              prepared_by)) if records else None
+        used = pages.used_on_last_page(summary, pages.body_h)
+        signoff_apart = signoff is not None and used + 12 + signoff.size().height() > pages.body_h
+
+        def detail_doc(rec: InspectionRecord) -> Any:
+            resources: dict[str, Any] = {}
             try:  # a stored file that is not an allowed image (e.g. an EPS swapped in) is left out, not run
                 rgb = log.image_array(rec) if rec.image_file else None
             except TilikError:
                 rgb = None
             heat = log.heatmap_array(rec) if rec.heatmap_file else None
-            image_size = heat_size = None
+            image_size = heat_size = overlay_size = None
             if rgb is not None:
-                doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl("tilik://image"), _qimage(rgb))
+                resources["tilik://image"] = _qimage(rgb)
                 image_size = (rgb.shape[1], rgb.shape[0])
             if heat is not None:
                 picture = overlay(rgb, heat) if rgb is not None else colorize(heat)
-                doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl("tilik://heat"), _qimage(picture))
+                resources["tilik://heat"] = _qimage(picture)
                 heat_size = (picture.shape[1], picture.shape[0])
-            doc.setHtml(_page_html(rec, log.reviews(rec.id), image_size=image_size, heat_size=heat_size,
-                                   include_private=include_private, footer=footer, page=index + 1, pages=pages,
-                                   box=box))
-            painter.save()
-            doc.drawContents(painter, QRectF(0, 0, width, height))
-            painter.restore()
+            detail = ctx.signature_details(rec) if ctx.signature_details and rec.signature else None
+            if detail is not None and detail.overlay is not None:
+                resources["tilik://overlay"] = _qimage(detail.overlay)
+                overlay_size = (detail.overlay.shape[1], detail.overlay.shape[0])
+            return pages.document(detail_html(rec, log.reviews(rec.id), ctx, image_size=image_size,
+                                              heat_size=heat_size, detail=detail, overlay_size=overlay_size),
+                                  resources)
+
+        # First count every page (for "page X of Y"), then draw; a section is laid out twice rather
+        # than holding every record's pictures in memory at once.
+        counts = [max(1, detail_doc(rec).pageCount()) for rec in records] if details else []
+        pages.total = max(1, summary.pageCount()) + (1 if signoff_apart else 0) + sum(counts)
+        pages.draw(summary, footer(say("summary")))
+        if signoff is not None:
+            if signoff_apart:
+                pages.draw(signoff, footer(say("signoff")))
+            else:
+                pages.draw(signoff, footer(say("summary")), offset=used + 12, fresh_page=False)
+        if details:
+            for rec in records:
+                pages.draw(detail_doc(rec), footer(say("continued", id=rec.id, seq=rec.seq)))
     finally:
         painter.end()
-    return pages
+    return pages.page
 
 
 def export_pdf(log: Any, q: LogQuery | None, out: Path | str, *, include_private: bool = False,
-               max_pages: int = 5000) -> int:
-    """Report every inspection matching ``q`` (oldest first), one page each; returns pages written.
-    The log's signed head is printed in the footer and noted in the station's anchors file."""
+               max_pages: int = 5000, language: str | None = None, details: bool = True,
+               prepared_by: str = "") -> int:
+    """Report every inspection matching ``q`` (oldest first): summary, sign-off, then one section
+    each; returns pages written. The log's signed head is printed in the footer and noted in the
+    station's anchors file."""
     from dataclasses import replace
 
     from inference.log import anchors
@@ -328,7 +541,8 @@ def export_pdf(log: Any, q: LogQuery | None, out: Path | str, *, include_private
             raise StorageError(f"More than {max_pages} inspections match; narrow the filters for a printable report.")
     if head is not None and (status.head_seq, status.head_hash) != (head.seq, head.hash):
         head = anchors.current_head(log)  # rows were recorded meanwhile: print the head that was verified
-    pages = write_report(log, records, out, include_private=include_private, status=status, head=head)
+    pages = write_report(log, records, out, include_private=include_private, status=status, head=head,
+                         language=language, details=details, prepared_by=prepared_by)
     if head is not None:
         anchors.note_head(log, "pdf", target=out, head=head)
     return pages

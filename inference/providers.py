@@ -89,6 +89,9 @@ def display_name(provider: str) -> str:
     return DISPLAY_NAMES.get(provider, provider.replace("ExecutionProvider", ""))
 
 
+_WARNED: set[str] = set()  # providers asked for but missing, already warned about
+
+
 def resolve_preference(preference: str | None = None, available: list[str] | None = None) -> list[str]:
     """Ordered provider list to ask onnxruntime for.
 
@@ -110,7 +113,8 @@ def resolve_preference(preference: str | None = None, available: list[str] | Non
             ordered = [wanted] + [p for p in ordered if p != wanted]
             if wanted == "CPUExecutionProvider":
                 ordered = [wanted]
-        else:
+        elif wanted not in _WARNED:  # said once per process, not once per model session
+            _WARNED.add(wanted)
             log.warning("Provider %s is not available here; using %s", wanted, ordered[0] if ordered else "none")
     if "CPUExecutionProvider" not in ordered and "CPUExecutionProvider" in available:
         ordered.append("CPUExecutionProvider")

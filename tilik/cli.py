@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from inference.errors import PackError, ProviderError, TilikError, UsageError
+from tilik.table import StreamingTable
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -39,6 +40,46 @@ class _Parser(argparse.ArgumentParser):
 def _add_provider(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", default=None,
                    help="execution provider: auto (default, or TILIK_PROVIDER), cpu, cuda, directml, coreml")
+
+
+# ``--log`` takes a database only when the next word names one by its extension; anything else after
+# it is an input (``classify --log a.jpg b.jpg`` logs both images to the default database).
+LOG_DB_SUFFIXES = (".sqlite3", ".sqlite", ".db")
+LOGGING_COMMANDS = ("classify", "verify")
+
+
+def add_log_options(p: argparse.ArgumentParser) -> None:
+    """``--log`` (the default database, or the next word when it ends in .sqlite3/.sqlite/.db) and
+    ``--log-db PATH`` (any database, named explicitly) for a command that records its results."""
+    p.add_argument("--log", dest="log", action="store_true",
+                   help="record each result in the inspection log: the default database (TILIK_DB, else the "
+                        "user data folder), or DB when the next word ends in .sqlite3, .sqlite or .db")
+    p.add_argument("--log-db", dest="log_db", default=None, metavar="DB",
+                   help="record each result in this inspection log database (implies --log)")
+
+
+def normalise_log_option(argv: list[str]) -> list[str]:
+    """Rewrite ``--log DB.sqlite3`` and ``--log=DB`` as ``--log-db DB`` for the logging commands, so
+    that ``--log`` never takes an image path as its database."""
+    if not argv or argv[0] not in LOGGING_COMMANDS:
+        return argv
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            out.extend(argv[i:])
+            break
+        if word.startswith("--log="):
+            out += ["--log-db", word[len("--log="):]]
+        elif (word == "--log" and i + 1 < len(argv) and not argv[i + 1].startswith("-")
+              and argv[i + 1].lower().endswith(LOG_DB_SUFFIXES)):
+            out += ["--log-db", argv[i + 1]]
+            i += 1
+        else:
+            out.append(word)
+        i += 1
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-numbers", action="store_true",
                    help="also read the container number (ISO 6346 checked) and the seal number off each photo")
     p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
-    p.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
-                   help="record each result in the inspection log (default database when DB is omitted)")
+    add_log_options(p)
     _add_provider(p)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders (recursed)")
 
@@ -110,6 +150,8 @@ def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
             "task": m.task if m else None,
             "mode": m.mode if m else None,
             "classes": list(m.class_names) if m else [],
+            # The manifest's human labels ("tench", not the WordNet id "n01440764"), class by class.
+            "class_labels": [m.class_label(c) for c in m.class_names] if m else [],
             "origin": pack.origin,
             "folder": str(pack.folder),
             "usable": pack.usable,
@@ -131,7 +173,8 @@ def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
     for row in rows:
         state = (f"UNUSABLE: {row['reason']}" if not row["usable"] else f"usable on {row['provider']}"
                  + ("" if row["in_use"] else f", {row['reason']}"))
-        classes = ", ".join(row["classes"][:6]) + (f", … ({len(row['classes'])} classes)" if len(row["classes"]) > 6 else "")
+        labels = row["class_labels"]
+        classes = ", ".join(labels[:6]) + (f", … ({len(labels)} classes)" if len(labels) > 6 else "")
         out.write(f"{row['id']:<20} {row['version'] or '-':<8} {row['task'] or '-':<9} {row['origin']:<8} {state}\n")
         if classes:
             out.write(f"{'':<20} classes: {classes}\n")
@@ -197,9 +240,18 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
         # Overlays are drawn on a ≤ 1024-px copy the inspector keeps of the pixels it decoded
         # (never a second decode, never a full-size float map).
         inspector.preview_px = HEATMAP_MAX_PX
+    if not files and not missing and not unlisted:
+        # Nothing to classify is not success: a wrong folder would otherwise look like a clean run.
+        shown = ", ".join(display_text(str(p)) for p in args.paths)
+        raise TilikError(f"No images found in {shown}: nothing was classified. Tilik opens JPEG, PNG, GIF, "
+                         "BMP, TIFF, WebP, PPM, ICO and TGA files (folders are searched recursively).")
     recorder = _open_recorder(args, inspector)
     failures = 0
-    table: list[tuple[str, str, str, str]] = []
+    classified = 0
+    # Rows are printed as they come (flushed), so Ctrl-C leaves every finished row on screen.
+    table = None if args.json else StreamingTable(
+        out, ("image", "verdict", "number", "notes"),
+        (min(60, max(len(display_text(str(p))) for p in [*files, *(m for m, _ in missing + unlisted)])), 22, 17))
     progress = Progress(len(files) + len(missing))
 
     def emit_error(path: str, message: str) -> None:
@@ -207,15 +259,16 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
         failures += 1
         if args.json:
             out.write(json.dumps({"path": path, "error": message}) + "\n")
+            out.flush()
         else:
-            table.append((display_text(path), "ERROR", "", message))
+            table.row((display_text(path), "ERROR", "", message))
         progress.step()
 
     for path, problem in missing + unlisted:
         emit_error(path, problem)
 
     def emit(item: Any, heatmap_path: str | None, heatmap_error: Any, logged: Any) -> None:
-        nonlocal failures
+        nonlocal failures, classified
         if item.error is not None:
             emit_error(item.source, str(item.error))
             return
@@ -239,8 +292,8 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             notes = list(wording.reasons_text(v)) + _numbers_notes(numbers)
             if heatmap_error is not None:
                 notes.append(f"heatmap not written: {heatmap_error}")
-            table.append((display_text(item.source), wording.headline(v), wording.number_line(v),
-                          "; ".join(notes)))
+            table.row((display_text(item.source), wording.headline(v), wording.number_line(v), "; ".join(notes)))
+        classified += 1
         progress.step()
         out.flush()
 
@@ -292,7 +345,8 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             writer.shutdown(wait=True, cancel_futures=True)
     progress.close()
     if not args.json:
-        _print_table(out, table, inspector)
+        out.write(f"\n{classified} of {table.count} images classified with {inspector.manifest.id} "
+                  f"{inspector.manifest.version} on {inspector.provider}.\n")
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
@@ -353,22 +407,6 @@ def _open_recorder(args: argparse.Namespace, inspector: Any) -> Any:
     return open_recorder(args.log_db or None, inspector, mode=None)
 
 
-def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], inspector: Any) -> None:
-    if not rows:
-        out.write("No images found.\n")
-        return
-    width = min(60, max(len(r[0]) for r in rows))
-    vwidth = max(len(r[1]) for r in rows)
-    nwidth = max(6, max(len(r[2]) for r in rows))
-    out.write(f"{'image':<{width}}  {'verdict':<{vwidth}}  {'number':<{nwidth}}  notes\n")
-    for path, verdict, number, note in rows:
-        shown = path if len(path) <= width else "…" + path[-(width - 1):]
-        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {number:<{nwidth}}  {note}\n")
-    ok = sum(1 for r in rows if r[1] != "ERROR")
-    out.write(f"\n{ok} of {len(rows)} images classified with {inspector.manifest.id} "
-              f"{inspector.manifest.version} on {inspector.provider}.\n")
-
-
 # -- self-test --------------------------------------------------------------------------------------
 def cmd_self_test(args: argparse.Namespace, out: TextIO) -> int:
     from inference.selftest import run_self_test
@@ -394,6 +432,12 @@ def _start_gui(argv: list[str]) -> int:
     return int(gui_main(argv) or 0)
 
 
+def _error_line(exc: BaseException) -> str:
+    """``tilik: message``, once: argparse's messages already start with the command's name."""
+    text = str(exc)
+    return (text if text.startswith("tilik") else f"tilik: {text}") + "\n"
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
     from inference.privacy import disable_telemetry
@@ -406,7 +450,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return _start_gui(argv)
     err = sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(normalise_log_option(argv))
+        if getattr(args, "log", False) and getattr(args, "log_db", None) is None:
+            args.log_db = ""  # --log alone: the default database
         if args.version:
             from tilik import __version__
             out.write(f"tilik {__version__}\n")
@@ -417,10 +463,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             return COMMANDS[args.command](args, out)
         return int(EXTRA_COMMANDS[args.command].run(args) or 0)
     except (UsageError, PackError, ProviderError) as exc:
-        err.write(f"tilik: {exc}\n")
+        err.write(_error_line(exc))
         return EXIT_USAGE
     except TilikError as exc:
-        err.write(f"tilik: {exc}\n")
+        err.write(_error_line(exc))
         return EXIT_SOME_FAILED
     except KeyboardInterrupt:
         err.write("tilik: interrupted\n")

@@ -34,6 +34,7 @@ NAME = "log"
 HELP = "verify, search, review and export the inspection log"
 
 EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
+EXPORT_FORMATS = ("csv", "pdf")
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -105,8 +106,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("export", help="export inspections as CSV or a printable PDF report")
     _add_db(p)
     _add_filters(p)
-    p.add_argument("--format", required=True, choices=("csv", "pdf"))
+    p.add_argument("--format", default=None, choices=EXPORT_FORMATS,
+                   help="csv or pdf; needed only when OUT does not end in .csv or .pdf")
     p.add_argument("--include-private", action="store_true", help="include patient references")
+    p.add_argument("--language", choices=("en", "id"), default="en",
+                   help="the PDF report's language: en (English, default) or id (Bahasa Indonesia)")
+    p.add_argument("--summary-only", action="store_true",
+                   help="PDF: the summary table and sign-off only, without a section per inspection")
+    p.add_argument("--prepared-by", default="", metavar="NAME", help="PDF: the name printed in the sign-off block")
     p.add_argument("out", type=Path, metavar="OUT")
     central_cmd.add_central_option(p)
 
@@ -288,8 +295,10 @@ def _list(args: argparse.Namespace, out: Any) -> int:
     if not records:
         out.write("No inspections match.\n")
         return EXIT_OK
-    out.write(f"{'id':>7}  {'time (local)':<19}  {'mode':<9}  {'operator':<12}  {'label':<14}  {'conf.':>6}  "
-              f"{'review':<10}  notes\n")
+    central = getattr(args, "central", None) is not None  # many stations: say which one each row is from
+    station_head = f"{'station':<14}  " if central else ""
+    out.write(f"{'id':>7}  {'time (local)':<19}  {'mode':<9}  {station_head}{'operator':<12}  {'label':<24}  "
+              f"{'conf.':>6}  {'review':<16}  notes\n")
     for rec in records:
         notes = []
         if rec.needs_review:
@@ -300,15 +309,47 @@ def _list(args: argparse.Namespace, out: Any) -> int:
             notes.append(rec.seal.container_number)
         if rec.signature:
             notes.append(f"customer {rec.signature.customer_id}")
-        state = rec.review_state if rec.final_label == rec.label else f"→ {rec.final_label}"
-        label = "(refused)" if rec.refused else (rec.label or "")
+        # Class names are shown by their label ("king crab", not the WordNet id "n01981276").
+        state = rec.review_state if rec.final_label == rec.label else f"→ {_label_of(rec, rec.final_label)}"
+        label = "(refused)" if rec.refused else _label_of(rec, rec.label)
         conf = "     -" if rec.confidence is None else f"{100 * rec.confidence:5.1f}%"
-        out.write(f"{rec.id:>7}  {rec.time_local.strftime('%Y-%m-%d %H:%M:%S'):<19}  {rec.mode:<9}  "
-                  f"{rec.operator[:12]:<12}  {label[:14]:<14}  {conf}  "
-                  f"{state[:10]:<10}  {', '.join(notes)}\n")
+        station = f"{(rec.station or '-')[:14]:<14}  " if central else ""
+        out.write(f"{rec.id:>7}  {rec.time_local.strftime('%Y-%m-%d %H:%M:%S'):<19}  {rec.mode:<9}  {station}"
+                  f"{rec.operator[:12]:<12}  {label[:24]:<24}  {conf}  "
+                  f"{state[:16]:<16}  {', '.join(notes)}\n")
+        out.flush()
     shown = f"{args.offset + 1}–{args.offset + len(records)}"
     out.write(f"\n{shown} of {total} matching inspections.\n")
     return EXIT_OK
+
+
+def _label_of(rec: Any, name: str | None) -> str:
+    """A class's human label: the record's own for its label, else the installed pack's manifest."""
+    if not name:
+        return ""
+    if name == rec.label and rec.display_label:
+        return rec.display_label
+    return _pack_labels(rec.pack_id).get(name, name)
+
+
+def _pack_labels(pack_id: str, _cache: dict[str, dict[str, str]] = {}) -> dict[str, str]:  # noqa: B006
+    """Class name → label from the newest installed manifest of ``pack_id`` (only the manifest is
+    read: words need no check of the model files); {} when the pack is not installed here."""
+    if pack_id not in _cache:
+        from inference.errors import TilikError
+        from inference.manifest import load_manifest
+        from inference.registry import PackRegistry, version_key
+
+        best = None
+        for folder, _origin in PackRegistry().folders:
+            try:
+                m = load_manifest(folder / pack_id / "manifest.json")
+            except (TilikError, OSError):
+                continue
+            if best is None or version_key(m.version) >= version_key(best.version):
+                best = m
+        _cache[pack_id] = {c: best.class_label(c) for c in best.class_names} if best is not None else {}
+    return _cache[pack_id]
 
 
 def _show(args: argparse.Namespace, out: Any) -> int:
@@ -351,16 +392,42 @@ def _show(args: argparse.Namespace, out: Any) -> int:
 def _review(args: argparse.Namespace, out: Any) -> int:
     with _open(args, write=True) as log:
         review = log.add_review(args.id, args.decision, by=args.by, note=args.note, corrected_label=args.label)
-    extra = f" → {review.corrected_label}" if review.corrected_label else ""
+        pack_id = log.get(args.id).pack_id
+    label = review.corrected_label
+    extra = f" → {_pack_labels(pack_id).get(label, label)}" if label else ""
     out.write(f"Review {review.id} recorded for inspection {review.inspection_id}: {review.decision}{extra} "
               f"by {review.by}.\n")
     return EXIT_OK
 
 
+def export_format(path: Path, given: str | None) -> str:
+    """The export's format: ``--format`` when given (it must agree with a known extension), else
+    from OUT's extension; a usage error when neither says."""
+    suffix = path.suffix.lower().lstrip(".")
+    if given is None:
+        if suffix in EXPORT_FORMATS:
+            return suffix
+        raise UsageError(f"Cannot tell the format of {path.name}: name it .csv or .pdf, or add --format csv|pdf.")
+    if suffix in EXPORT_FORMATS and suffix != given:
+        raise UsageError(f"{path.name} ends in .{suffix} but --format is {given}: make them agree.")
+    return given
+
+
+def _export_target(path: Path) -> None:
+    """OUT's folder must exist: a typo in a folder name is reported, never created silently."""
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: give a file name for the export, e.g. {path / 'inspections.csv'}.")
+    if not folder.is_dir():
+        raise UsageError(f"The folder {folder} does not exist: create it first, or export somewhere else.")
+
+
 def _export(args: argparse.Namespace, out: Any) -> int:
+    fmt = export_format(args.out, args.format)
+    _export_target(args.out)
     with _open(args) as log:
         q = _query(args, limit=None, newest_first=False)
-        if args.format == "csv":
+        if fmt == "csv":
             from inference.log.csv_export import export_csv
 
             n = export_csv(log, args.out, q, include_private=args.include_private)
@@ -377,7 +444,8 @@ def _export(args: argparse.Namespace, out: Any) -> int:
                 raise UsageError("A PDF report from the central copy covers one station: add --station NAME "
                                  f"(stations: {', '.join(stations)}).")
             log.station = stations[0] if stations else None
-        pages = export_pdf(log, q, args.out, include_private=args.include_private)
+        pages = export_pdf(log, q, args.out, include_private=args.include_private, language=args.language,
+                           details=not args.summary_only, prepared_by=args.prepared_by)
     out.write(f"{pages} pages written to {args.out}\n")
     return EXIT_OK
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from inference.errors import TilikError, UsageError
+from tilik.table import StreamingTable
 
 NAME = "verify"
 HELP = "verify signatures against a customer's reference signatures (--reference R... -- QUERY...)"
@@ -33,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the red/green/yellow overlay (and the query heatmap) of each query here (PNG)")
     parser.add_argument("--strict", action="store_true",
                         help="strict operating point for high-value documents (fewer forgeries accepted, more genuine rejected)")
-    parser.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
-                        help="record each result in the inspection log (default database when DB is omitted)")
+    from tilik.cli import add_log_options
+
+    add_log_options(parser)
     parser.add_argument("--customer", default=None, metavar="ID",
                         help="with --log: the customer or account id; the reference files are enrolled for "
                              "this customer (once) and every record names them")
@@ -69,6 +71,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from tilik.cli import _path_problem
 
     out = out or sys.stdout
+    if args.log_db is not None and not (args.customer or "").strip():
+        # Checked before any model loads: every logged signature check names its customer.
+        raise UsageError("--log needs --customer ID: the customer or account whose reference signatures these "
+                         "are (they are enrolled for that customer and every record names them).")
     verifier = Verifier.for_pack(args.pack, provider=args.provider)
     problems = [p for p in map(_path_problem, args.references) if p]  # missing or too long: no crash
     if problems:
@@ -82,6 +88,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise UsageError(f"a reference signature cannot be used: {exc}") from exc
     recorder = _open_recorder(args, verifier)
     failures = 0
+    table = None if args.json else StreamingTable(out, ("query", "verdict", "score", "notes"),
+                                                 (min(50, max(len(str(q)) for q in args.queries)), 24, 40))
     rows: list[tuple[str, str, str, str]] = []
     for index, query in enumerate(args.queries):
         source = str(query)
@@ -113,6 +121,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 out.write(json.dumps({"path": source, "error": str(exc)}) + "\n")
             else:
                 rows.append((source, "ERROR", "", str(exc)))
+                table.row(rows[-1])
             out.flush()
             continue
         if args.json:
@@ -125,19 +134,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             # The same words as the screen, the log, the CSV and the PDF (inference.wording).
             v = result.decision
             rows.append((source, wording.headline(v), wording.number_line(v), "; ".join(wording.reasons_text(v))))
+            table.row(rows[-1])
         out.flush()
     if not args.json:
-        _print_table(out, rows, verifier, len(args.references), args.strict)
+        _print_summary(out, rows, verifier, len(args.references), args.strict)
     return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
-def _print_table(out: TextIO, rows: list[tuple[str, str, str, str]], verifier: Any, n_refs: int, strict: bool) -> None:
-    width = min(50, max([len(r[0]) for r in rows] + [5]))
-    vwidth = max([len(r[1]) for r in rows] + [7])
-    out.write(f"{'query':<{width}}  {'verdict':<{vwidth}}  {'score':<40}  notes\n")
-    for path, verdict, score, note in rows:
-        shown = path if len(path) <= width else "…" + path[-(width - 1):]
-        out.write(f"{shown:<{width}}  {verdict:<{vwidth}}  {score:<40}  {note}\n")
+def _print_summary(out: TextIO, rows: list[tuple[str, str, str, str]], verifier: Any, n_refs: int,
+                   strict: bool) -> None:
     ok = sum(1 for r in rows if r[1] != "ERROR")
     m = verifier.manifest
     out.write(f"\n{ok} of {len(rows)} signatures verified against {n_refs} reference(s) with {m.id} {m.version} "
