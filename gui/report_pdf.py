@@ -117,18 +117,21 @@ def _verdict_colour(rec: InspectionRecord) -> str:
     return "#e65100" if v.outcome == "review" else "#1b5e20"
 
 
-def summary_html(records: Sequence[InspectionRecord], ctx: _Context, *, printed: str, log_name: str) -> str:
-    """The report's first part: title and the summary table (one row per inspection)."""
+def summary_html(records: Sequence[InspectionRecord], ctx: _Context, *, printed: str, log_name: str,
+                 total: int | None = None, first: bool = True) -> str:
+    """One page of the summary table (one row per inspection); the first page has the title."""
     say = ctx.say
-    count = say("count_one") if len(records) == 1 else say("count_many", n=len(records))
+    total = len(records) if total is None else total
+    count = say("count_one") if total == 1 else say("count_many", n=total)
     head = (f"<p><span style='font-size:15pt'><b>{_e(say('title'))}</b></span><br>"
-            f"{_e(say('printed', when=printed, log=log_name))} · {_e(count)}</p>")
+            f"{_e(say('printed', when=printed, log=log_name))} · {_e(count)}</p><h3>{_e(say('summary'))}</h3>"
+            if first else "")
     if not records:
         return f"<html><body style='font-family: sans-serif; font-size: 9pt;'>{head}<p style='font-size:12pt'>" \
                f"{_e(say('nothing'))}</p></body></html>"
     cols = ("col_id", "col_time", "col_where", "col_mode", "col_pack", "col_verdict", "col_conf", "col_review",
             "col_chain")
-    widths = (4, 11, 10, 9, 12, 20, 12, 16, 6)  # percent of the page width; the verdict gets the most
+    widths = (4, 11, 10, 9, 12, 20, 12, 15, 7)  # percent of the page width; the verdict gets the most
     header = "".join(f"<th align='left' width='{w}%' bgcolor='#e8eaed'>{_e(say(c))}</th>" for c, w in zip(cols, widths))
     rows = []
     for i, rec in enumerate(records):
@@ -144,7 +147,6 @@ def summary_html(records: Sequence[InspectionRecord], ctx: _Context, *, printed:
             f"<td><span style='color:{_verdict_colour(rec)}'><b>{_e(wording.headline(rec.decision, lang))}</b></span></td>"
             f"<td align='right'>{_e(conf)}</td><td>{_e(_review_words(rec, ctx))}</td><td>{rec.seq}</td></tr>")
     return (f"<html><body style='font-family: sans-serif; font-size: 7.5pt;'>{head}"
-            f"<h3>{_e(say('summary'))}</h3>"
             "<table width='100%' cellspacing='0' cellpadding='3' border='0'>"
             f"<thead><tr>{header}</tr></thead>{''.join(rows)}</table></body></html>")
 
@@ -178,7 +180,7 @@ def _review_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context
     for r in reviews:
         label = (f" → <b>{_e(class_label(rec.pack_id, r.corrected_label, ctx.language))}</b>"
                  if r.corrected_label else "")
-        rows.append(f"<tr><td>{_e(r.time_local.strftime('%Y-%m-%d %H:%M'))}</td><td><b>{_e(r.decision)}</b>{label}</td>"
+        rows.append(f"<tr><td>{_e(r.time_local.strftime('%Y-%m-%d %H:%M'))}</td><td><b>{_e(say('decision_' + r.decision) if r.decision in ('confirm', 'overturn', 'escalate') else r.decision)}</b>{label}</td>"
                     f"<td>{_e(r.by)}</td></tr>")
         if r.note:  # the note gets the whole width, and flows on to the next page when it is long
             rows.append(f"<tr><td></td><td colspan='2'><i>{_e(say('why'))}:</i> {_e(r.note)}</td></tr>")
@@ -416,6 +418,33 @@ class _Pages:
         self.painter.restore()
 
 
+def _summary_pages(pages: _Pages, records: Sequence[InspectionRecord], ctx: _Context, **kw: Any) -> list[Any]:
+    """The summary table cut into pages between rows (a row is never split over two pages), each
+    page a document of its own with the table's header row."""
+    if not records:
+        return [pages.document(summary_html(records, ctx, **kw))]
+    docs: list[Any] = []
+    start = 0
+    while start < len(records):
+        def page(end: int) -> Any:
+            return pages.document(summary_html(records[start:end], ctx, total=len(records), first=not docs, **kw))
+
+        # The most rows that fit on one page: grow in doubling steps, then bisect.
+        fits, step = start + 1, 16
+        while fits < len(records) and page(min(len(records), fits + step)).pageCount() <= 1:
+            fits, step = min(len(records), fits + step), step * 2
+        high = min(len(records), fits + step)
+        while high - fits > 1:
+            middle = (fits + high) // 2
+            if page(middle).pageCount() <= 1:
+                fits = middle
+            else:
+                high = middle
+        docs.append(page(fits))  # one row taller than a page still gets a page (and flows on)
+        start = fits
+    return docs
+
+
 def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str, *,
                  include_private: bool = False, status: ChainStatus | None = None, head: Any = None,
                  language: str | None = None, details: bool = True, prepared_by: str = "",
@@ -475,10 +504,10 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
         probe = _Pages(writer, painter, width, height, 0.0).document(footer(say("title")))
         footer_h = probe.size().height() + 6
         pages = _Pages(writer, painter, width, height - footer_h, footer_h)
-        summary = pages.document(summary_html(records, ctx, printed=when, log_name=log.path.name))
+        summary = _summary_pages(pages, records, ctx, printed=when, log_name=log.path.name)
         signoff = pages.document(signoff_html(len(records), f"{status.head_seq}:{status.head_hash}", ctx,
                                               prepared_by)) if records else None
-        used = pages.used_on_last_page(summary, pages.body_h)
+        used = pages.used_on_last_page(summary[-1], pages.body_h)
         signoff_apart = signoff is not None and used + 12 + signoff.size().height() > pages.body_h
 
         def detail_doc(rec: InspectionRecord) -> Any:
@@ -507,8 +536,9 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
         # First count every page (for "page X of Y"), then draw; a section is laid out twice rather
         # than holding every record's pictures in memory at once.
         counts = [max(1, detail_doc(rec).pageCount()) for rec in records] if details else []
-        pages.total = max(1, summary.pageCount()) + (1 if signoff_apart else 0) + sum(counts)
-        pages.draw(summary, footer(say("summary")))
+        pages.total = len(summary) + (1 if signoff_apart else 0) + sum(counts)
+        for doc in summary:
+            pages.draw(doc, footer(say("summary")))
         if signoff is not None:
             if signoff_apart:
                 pages.draw(signoff, footer(say("signoff")))

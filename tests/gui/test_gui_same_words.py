@@ -39,11 +39,11 @@ def cases(tmp_path, monkeypatch):
 def _pdf_text(rec) -> str:
     from PySide6.QtGui import QTextDocument
 
-    from gui.report_pdf import _page_html
+    from gui.report_pdf import _Context, detail_html
+    from gui.report_words import words
 
     doc = QTextDocument()
-    doc.setHtml(_page_html(rec, [], image_size=None, heat_size=None, include_private=False, footer="",
-                           page=1, pages=1, box=(100.0, 100.0)))
+    doc.setHtml(detail_html(rec, [], _Context("en", words("en"), False, (100.0, 100.0), None)))
     return doc.toPlainText()
 
 

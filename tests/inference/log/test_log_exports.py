@@ -75,14 +75,14 @@ def test_dataset_round_trip(reviewed, log, tmp_path):
         export_dataset(log, out)
 
 
-def test_pdf_report_has_one_page_per_record(reviewed, log, tmp_path):
+def test_pdf_report_has_a_summary_page_then_one_page_per_record(reviewed, log, tmp_path):
     from gui.report_pdf import export_pdf
 
     out = tmp_path / "report.pdf"
-    assert export_pdf(log, LogQuery(), out) == 6
+    assert export_pdf(log, LogQuery(), out) == 7  # the summary (with the sign-off), then one page each
     data = out.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
-    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data)) == 6
+    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data)) == 7
     empty = tmp_path / "empty.pdf"
     assert export_pdf(log, LogQuery(operator="nobody"), empty) == 1  # a page saying nothing matched
 
@@ -97,7 +97,7 @@ def test_cli_list_show_review_export(reviewed, log, log_path, tmp_path, capsys):
     db = str(log_path)
     log.close()
     code, out, _ = _cli(capsys, "log", "list", "--db", db)
-    assert code == 0 and "1–6 of 6 matching inspections" in out and "→ blue" in out
+    assert code == 0 and "1–6 of 6 matching inspections" in out and "→ Blue" in out  # labels, not names
     code, out, _ = _cli(capsys, "log", "list", "--db", db, "--json", "--unreviewed")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["id"] for r in rows] == [reviewed[3].id]
@@ -105,7 +105,7 @@ def test_cli_list_show_review_export(reviewed, log, log_path, tmp_path, capsys):
     assert [json.loads(line)["id"] for line in out.splitlines()] == [reviewed[5].id]
     code, out, _ = _cli(capsys, "log", "review", str(reviewed[3].id), "--db", db, "--decision", "overturn",
                         "--by", "chief", "--note", "clearly green", "--label", "green")
-    assert code == 0 and "overturn → green by chief" in out
+    assert code == 0 and "overturn → Green by chief" in out  # the class label
     code, _, err = _cli(capsys, "log", "review", str(reviewed[3].id), "--db", db, "--decision", "overturn",
                         "--by", "chief", "--label", "green")
     assert code == 2 and "note" in err  # a plain-words refusal, nothing stored
@@ -117,7 +117,7 @@ def test_cli_list_show_review_export(reviewed, log, log_path, tmp_path, capsys):
     assert code == 0 and out.startswith("2 inspections")
     code, out, _ = _cli(capsys, "log", "export", "--db", db, "--format", "pdf", "--id", str(reviewed[0].id),
                         str(tmp_path / "one.pdf"))
-    assert code == 0 and out.startswith("1 pages")
+    assert code == 0 and out.startswith("2 pages")
     code, out, _ = _cli(capsys, "log", "dataset", "--db", db, "--out", str(tmp_path / "ds"))
     assert code == 0 and "4 images written" in out
     code, out, _ = _cli(capsys, "log", "settings", "--db", db, "thumbnail_px", "320", "--by", "admin")

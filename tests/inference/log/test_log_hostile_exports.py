@@ -173,6 +173,6 @@ def test_forged_eps_in_the_media_folder_never_runs_ghostscript(inspect, log, log
         with pytest.raises(ImageReadError, match="not an image"):
             forged.image_array(record)
         out = tmp_path / "report.pdf"
-        assert export_pdf(forged, LogQuery(), out) == 1  # the page is written, without the picture
+        assert export_pdf(forged, LogQuery(), out) == 2  # summary + the page, written without the picture
         assert out.read_bytes().startswith(b"%PDF-")
     assert not marker.exists()

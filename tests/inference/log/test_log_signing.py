@@ -408,7 +408,7 @@ def test_a_pdf_report_prints_and_notes_the_signed_head(station_log, tmp_path):
     db, _ = station_log
     out = tmp_path / "report.pdf"
     with InspectionLog.open(db, read_only=True) as log:  # an auditor's read-only export notes it too
-        assert export_pdf(log, LogQuery(), out) == 5
+        assert export_pdf(log, LogQuery(), out) == 6  # summary + 5
         head = anchors.current_head(log)
     assert out.read_bytes()[:4] == b"%PDF"
     noted = anchors.load()[0][-1]
