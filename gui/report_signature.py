@@ -39,7 +39,7 @@ class SignatureDetail:
     overlay: np.ndarray | None = None      # RGB uint8
     score: float | None = None             # the recomputed overall score
     matches_record: bool = True
-    missing: str | None = None             # why_thumbnail, why_no_image, why_no_refs, why_ref_missing, why_pack, why_failed
+    missing: str | None = None             # a report_words key: why_thumbnail, why_pack, why_failed, ...
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,6 +73,8 @@ class SignatureDetails:
         sig = rec.signature
         if not sig.reference_ids:
             return SignatureDetail(missing="why_no_refs")
+        if not (hasattr(self.log, "stored_image_path") and hasattr(self.log, "get_reference")):
+            return SignatureDetail(missing="why_not_here")  # e.g. the central copy: no reference files
         if rec.image_kind != "original" or not rec.image_file:
             return SignatureDetail(missing="why_thumbnail" if rec.image_kind == "thumbnail" else "why_no_image")
         query = self.log.stored_image_path(rec)

@@ -477,12 +477,34 @@ class FolderListingError(ImageReadError):
     """A folder (or one inside it) could not be listed: its images would be silently missing."""
 
 
+# Files that live beside photos and are never photos: skipped when a folder is expanded, not
+# reported as failed images. By name (case-insensitive; Windows' and macOS's folder files) and by
+# extension (labels, metadata sidecars, notes, databases, shortcuts).
+SKIPPED_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", "icon\r"})
+SKIPPED_EXTENSIONS = frozenset({
+    ".csv", ".tsv", ".txt", ".json", ".jsonl", ".xml", ".yaml", ".yml", ".ini", ".cfg", ".md", ".log",
+    ".db", ".sqlite", ".sqlite3", ".xmp", ".thm", ".aae", ".lnk", ".url", ".html", ".htm", ".sha256", ".md5",
+})
+
+
+def is_companion_file(name: str) -> bool:
+    """True for a file found in a folder that is not meant as an image: hidden files (``.DS_Store``,
+    macOS's ``._*`` AppleDouble files), ``Thumbs.db``, ``desktop.ini``, ``labels.csv`` and other
+    data/sidecar files by extension. Anything else (an image extension, an unknown or no
+    extension) is inspected, so a photo in a format Tilik cannot read still gets its own error."""
+    lowered = name.lower()
+    return (lowered.startswith(".") or lowered in SKIPPED_NAMES
+            or os.path.splitext(lowered)[1] in SKIPPED_EXTENSIONS)
+
+
 def iter_image_paths(paths: list[Path | str], errors: list[tuple[str, str]] | None = None) -> list[Path]:
     """Expand files and folders (recursively, sorted) into the list of files to inspect.
 
-    Every non-hidden entry inside a folder that is not itself a folder is taken, whatever its
-    extension or type, so that a file that is not an image (or a pipe, a device) gets its own clear
-    error instead of being skipped without a word. A folder that cannot be listed raises
+    Inside a folder, hidden folders and the files :func:`is_companion_file` names (labels.csv,
+    Thumbs.db, .DS_Store, ...) are skipped; every other entry that is not a folder is taken, whatever
+    its extension or type, so that a file that is not an image (or a pipe, a device) gets its own
+    clear error instead of being skipped without a word. A file named on its own is always taken.
+    A folder that cannot be listed raises
     :class:`FolderListingError` (a batch that silently missed a folder would look complete), or,
     when ``errors`` is given, is appended to it as (folder, message) and the rest is still listed.
     """
@@ -494,7 +516,7 @@ def iter_image_paths(paths: list[Path | str], errors: list[tuple[str, str]] | No
             found: list[Path] = []
             for root, dirs, files in os.walk(path, onerror=problems.append):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root) / f for f in files if not f.startswith("."))
+                found.extend(Path(root) / f for f in files if not is_companion_file(f))
             for problem in problems:
                 where = os.fspath(problem.filename or path)
                 message = (f"{display_text(where)}: the folder cannot be listed ({problem.strerror or problem}); "

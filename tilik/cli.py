@@ -427,6 +427,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 
 
 def _start_gui(argv: list[str]) -> int:
+    from tilik.display import display_problem
+
+    problem = display_problem()  # before Qt loads: without a display Qt aborts with a core dump
+    if problem:
+        sys.stderr.write(f"tilik: {problem}\n")
+        return EXIT_USAGE
     from gui.app import main as gui_main  # Qt is imported only when the window is wanted
 
     return int(gui_main(argv) or 0)

@@ -286,7 +286,11 @@ def _list(args: argparse.Namespace, out: Any) -> int:
     limit = None if args.limit == 0 else args.limit
     with _open(args) as log:
         q = _query(args, offset=args.offset, limit=limit, newest_first=not args.oldest_first)
-        records = log.query(q)
+        if getattr(args, "central", None) is not None:  # each row with the station it was pushed from
+            pushed = log.query_with_stations(q)
+            records, stations = [rec for _, rec in pushed], [station for station, _ in pushed]
+        else:
+            records, stations = log.query(q), []
         total = log.count(q)
     if args.json:
         for rec in records:
@@ -299,7 +303,7 @@ def _list(args: argparse.Namespace, out: Any) -> int:
     station_head = f"{'station':<14}  " if central else ""
     out.write(f"{'id':>7}  {'time (local)':<19}  {'mode':<9}  {station_head}{'operator':<12}  {'label':<24}  "
               f"{'conf.':>6}  {'review':<16}  notes\n")
-    for rec in records:
+    for index, rec in enumerate(records):
         notes = []
         if rec.needs_review:
             notes.append("flagged")
@@ -313,7 +317,7 @@ def _list(args: argparse.Namespace, out: Any) -> int:
         state = rec.review_state if rec.final_label == rec.label else f"→ {_label_of(rec, rec.final_label)}"
         label = "(refused)" if rec.refused else _label_of(rec, rec.label)
         conf = "     -" if rec.confidence is None else f"{100 * rec.confidence:5.1f}%"
-        station = f"{(rec.station or '-')[:14]:<14}  " if central else ""
+        station = f"{stations[index][:14]:<14}  " if central else ""
         out.write(f"{rec.id:>7}  {rec.time_local.strftime('%Y-%m-%d %H:%M:%S'):<19}  {rec.mode:<9}  {station}"
                   f"{rec.operator[:12]:<12}  {label[:24]:<24}  {conf}  "
                   f"{state[:16]:<16}  {', '.join(notes)}\n")

@@ -116,11 +116,11 @@ def test_missing_file_folder_and_unreadable(tmp_path):
 def test_folders_expand_recursively_skipping_hidden(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "x.jpg").write_bytes(b"1")
-    (tmp_path / "a" / "y.txt").write_bytes(b"1")
+    (tmp_path / "a" / "y.dat").write_bytes(b"1")  # unknown kind: listed, to get its own error
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "z.jpg").write_bytes(b"1")
     found = [p.relative_to(tmp_path).as_posix() for p in iter_image_paths([tmp_path])]
-    assert found == ["a/b/x.jpg", "a/y.txt"]
+    assert found == ["a/b/x.jpg", "a/y.dat"]
 
 
 def test_sniff_format():

@@ -89,6 +89,10 @@ def test_migrate_push_verify_and_read_the_central_copy(station_env, tmp_path, ca
     assert rows[0]["hash"] == local.hash and rows[0]["probabilities"] == local.probabilities
     code, out, _ = _cli(capsys, "log", "list", "--central", "--reviewed", "--json")
     assert code == 0 and len(out.splitlines()) == 2
+    code, out, _ = _cli(capsys, "log", "list", "--central", "--limit", "0")  # many stations: a station column
+    header, *lines = out.splitlines()
+    assert code == 0 and header.split()[:6] == ["id", "time", "(local)", "mode", "station", "operator"]
+    assert {line.split()[4] for line in lines[:14]} == {"gate-1", "gate-2"}
     code, out, err = _cli(capsys, "log", "show", "1", "--central")
     assert code == 2 and "several stations (gate-1, gate-2)" in err
     code, out, _ = _cli(capsys, "log", "show", str(rows[0]["id"]), "--central", "--station", "gate-1", "--json")
@@ -104,7 +108,7 @@ def test_migrate_push_verify_and_read_the_central_copy(station_env, tmp_path, ca
     assert code == 2 and "--station" in err
     code, out, _ = _cli(capsys, "log", "export", "--central", "--format", "pdf", "--station", "gate-1",
                         "--mode", "signature", str(pdf_out))
-    assert code == 0 and out.startswith("1 pages") and pdf_out.read_bytes().startswith(b"%PDF")
+    assert code == 0 and out.startswith("2 pages") and pdf_out.read_bytes().startswith(b"%PDF")
 
     # A server-side edit: exit 1, the row named, in JSON and in words.
     with db.admin() as admin:

@@ -161,13 +161,19 @@ class CentralLog:
 
     def query(self, q: LogQuery | None = None) -> list[InspectionRecord]:
         """One page of inspections matching ``q`` (newest first by default), every station."""
+        return [rec for _, rec in self.query_with_stations(q)]
+
+    def query_with_stations(self, q: LogQuery | None = None) -> list[tuple[str, InspectionRecord]]:
+        """As :meth:`query`, each record with the name of the station whose log it was pushed from
+        (the name ``--station`` selects; the record's own ``station`` field is what was typed there)."""
         q = self._station_filter(q or LogQuery())
         where, args = _where(q)
         order = "DESC" if q.newest_first else "ASC"
         sql = (f"SELECT e.station, e.hash, e.doc FROM tilik.evidence e{where} "
                f"ORDER BY e.body ->> 'time_utc' {order}, e.station {order}, e.row_id {order} LIMIT %s OFFSET %s")
         limit = None if q.limit is None else max(0, int(q.limit))
-        return self._records(self.conn.execute(sql, [*args, limit, max(0, int(q.offset))]).fetchall())
+        rows = self.conn.execute(sql, [*args, limit, max(0, int(q.offset))]).fetchall()
+        return list(zip([station for station, _, _ in rows], self._records(rows)))
 
     def count(self, q: LogQuery | None = None) -> int:
         where, args = _where(self._station_filter(q or LogQuery()))
