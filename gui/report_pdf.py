@@ -240,6 +240,8 @@ def _domain_html(rec: InspectionRecord, ctx: _Context) -> str:
         patient = rec.skin.patient_ref if ctx.include_private else (say("withheld") if rec.skin.patient_ref else "—")
         parts.append(f"<b>{_e(say('patient'))}</b> {_e(patient or '—')} · {_e(say('body_site'))} "
                      f"{_e(rec.skin.body_site or '—')}<br><i>{_e(say('decision_support'))}</i>")
+    elif rec.mode == "skin":
+        parts.append(f"<i>{_e(say('decision_support'))}</i>")
     return "<br>".join(parts)
 
 
@@ -274,7 +276,7 @@ def _signature_html(rec: InspectionRecord, detail: Any, overlay_size: tuple[int,
              f"<th align='left'>{_e(say('enrolled'))}</th><th align='left'>{_e(say('from_document'))}</th>"
              f"<th align='right'>{_e(say('score'))}</th></tr>{''.join(rows)}</table>")
     closest = detail.references[detail.closest].ref_id if detail.closest is not None and detail.references else "?"
-    small = (ctx.box[0] * 0.8, ctx.box[1] * 0.55)  # the overlay is a square canvas: keep the page to one sheet
+    small = (ctx.box[0] * 0.8, ctx.box[1] * 0.5)  # the overlay is a square canvas: keep the page to one sheet
     picture = _picture_cell("tilik://overlay", overlay_size, say("overlay_caption", ref=closest), "", small)
     parts.append(f"<table width='100%' cellspacing='4'><tr>{picture}<td valign='top'>{table}</td></tr></table>")
     note = say("refs_recomputed") if detail.matches_record else say(
@@ -303,7 +305,8 @@ def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context,
     heat_name = _heatmap_class(rec)
     heat_caption = (wording.heatmap_caption(class_label(rec.pack_id, heat_name, ctx.language), lang,
                                             class_name=heat_name) if heat_name else say("heatmap"))
-    pictures = (_picture_cell("tilik://image", image_size, say("image", kind=rec.image_kind), say("no_image"), ctx.box) +
+    pictures = (_picture_cell("tilik://image", image_size, say("image", kind=say("kind_" + rec.image_kind) if rec.image_kind in ("original", "thumbnail")
+                                                     else rec.image_kind), say("no_image"), ctx.box) +
                 _picture_cell("tilik://heat", heat_size, heat_caption, say("no_heatmap"), ctx.box))
     signature = _signature_html(rec, detail, overlay_size, ctx) if rec.signature else ""
     details = ""
@@ -326,10 +329,10 @@ def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context,
 <th align="right">{_e(say('probability'))}</th></tr>{prob_rows}</table>
 </td><td valign="top">{_domain_html(rec, ctx)}</td></tr></table>
 {signature}
-<h3>{_e(say('review'))}</h3>
+<h3 style="margin-top:14px">{_e(say('review'))}</h3>
 {_in_force(rec, ctx)}
 {_review_html(rec, reviews, ctx)}
-<h3>{_e(say('provenance'))}</h3>
+<h3 style="margin-top:14px">{_e(say('provenance'))}</h3>
 <table cellspacing="0" cellpadding="1" style="font-size:7.5pt">
 <tr><td>{_e(say('pack'))}</td><td>{_e(rec.pack_id)} {_e(rec.pack_version)} · model SHA-256 {_e(rec.pack_sha256)}</td></tr>
 <tr><td>{_e(say('manifest'))}</td><td>SHA-256 {_e(rec.manifest_sha256 or say('no_manifest_hash'))}</td></tr>
@@ -492,7 +495,7 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
         width, height = float(area.width()), float(area.height())
         # Rich-text image sizes are in 96-dpi pixels, whatever the device: size the picture box in those.
         logical = 96.0 / writer.resolution()
-        ctx = _Context(language, say, include_private, (width * 0.46 * logical, height * 0.30 * logical),
+        ctx = _Context(language, say, include_private, (width * 0.46 * logical, height * 0.27 * logical),
                        signature_details if details else None)
 
         def footer(where: str) -> str:
