@@ -479,10 +479,11 @@ class FolderListingError(ImageReadError):
 
 # Files that live beside photos and are never photos: skipped when a folder is expanded, not
 # reported as failed images. By name (case-insensitive; Windows' and macOS's folder files) and by
-# extension (labels, metadata sidecars, notes, databases, shortcuts).
+# extension (labels, metadata sidecars, databases, shortcuts). ``.txt`` is not among them: a text
+# file among photos is reported (it may be a photo saved with the wrong name).
 SKIPPED_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", "icon\r"})
 SKIPPED_EXTENSIONS = frozenset({
-    ".csv", ".tsv", ".txt", ".json", ".jsonl", ".xml", ".yaml", ".yml", ".ini", ".cfg", ".md", ".log",
+    ".csv", ".tsv", ".json", ".jsonl", ".xml", ".yaml", ".yml", ".ini", ".cfg", ".md", ".log",
     ".db", ".sqlite", ".sqlite3", ".xmp", ".thm", ".aae", ".lnk", ".url", ".html", ".htm", ".sha256", ".md5",
 })
 

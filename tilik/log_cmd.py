@@ -303,6 +303,7 @@ def _list(args: argparse.Namespace, out: Any) -> int:
     station_head = f"{'station':<14}  " if central else ""
     out.write(f"{'id':>7}  {'time (local)':<19}  {'mode':<9}  {station_head}{'operator':<12}  {'label':<24}  "
               f"{'conf.':>6}  {'review':<16}  notes\n")
+    labels: dict[str, dict[str, str]] = {}
     for index, rec in enumerate(records):
         notes = []
         if rec.needs_review:
@@ -314,8 +315,8 @@ def _list(args: argparse.Namespace, out: Any) -> int:
         if rec.signature:
             notes.append(f"customer {rec.signature.customer_id}")
         # Class names are shown by their label ("king crab", not the WordNet id "n01981276").
-        state = rec.review_state if rec.final_label == rec.label else f"→ {_label_of(rec, rec.final_label)}"
-        label = "(refused)" if rec.refused else _label_of(rec, rec.label)
+        state = rec.review_state if rec.final_label == rec.label else f"→ {_label_of(rec, rec.final_label, labels)}"
+        label = "(refused)" if rec.refused else _label_of(rec, rec.label, labels)
         conf = "     -" if rec.confidence is None else f"{100 * rec.confidence:5.1f}%"
         station = f"{stations[index][:14]:<14}  " if central else ""
         out.write(f"{rec.id:>7}  {rec.time_local.strftime('%Y-%m-%d %H:%M:%S'):<19}  {rec.mode:<9}  {station}"
@@ -327,19 +328,20 @@ def _list(args: argparse.Namespace, out: Any) -> int:
     return EXIT_OK
 
 
-def _label_of(rec: Any, name: str | None) -> str:
+def _label_of(rec: Any, name: str | None, cache: dict[str, dict[str, str]]) -> str:
     """A class's human label: the record's own for its label, else the installed pack's manifest."""
     if not name:
         return ""
     if name == rec.label and rec.display_label:
         return rec.display_label
-    return _pack_labels(rec.pack_id).get(name, name)
+    return _pack_labels(rec.pack_id, cache).get(name, name)
 
 
-def _pack_labels(pack_id: str, _cache: dict[str, dict[str, str]] = {}) -> dict[str, str]:  # noqa: B006
+def _pack_labels(pack_id: str, cache: dict[str, dict[str, str]]) -> dict[str, str]:
     """Class name → label from the newest installed manifest of ``pack_id`` (only the manifest is
-    read: words need no check of the model files); {} when the pack is not installed here."""
-    if pack_id not in _cache:
+    read: words need no check of the model files); {} when the pack is not installed here.
+    ``cache`` lives for one command."""
+    if pack_id not in cache:
         from inference.errors import TilikError
         from inference.manifest import load_manifest
         from inference.registry import PackRegistry, version_key
@@ -352,8 +354,8 @@ def _pack_labels(pack_id: str, _cache: dict[str, dict[str, str]] = {}) -> dict[s
                 continue
             if best is None or version_key(m.version) >= version_key(best.version):
                 best = m
-        _cache[pack_id] = {c: best.class_label(c) for c in best.class_names} if best is not None else {}
-    return _cache[pack_id]
+        cache[pack_id] = {c: best.class_label(c) for c in best.class_names} if best is not None else {}
+    return cache[pack_id]
 
 
 def _show(args: argparse.Namespace, out: Any) -> int:
@@ -398,7 +400,7 @@ def _review(args: argparse.Namespace, out: Any) -> int:
         review = log.add_review(args.id, args.decision, by=args.by, note=args.note, corrected_label=args.label)
         pack_id = log.get(args.id).pack_id
     label = review.corrected_label
-    extra = f" → {_pack_labels(pack_id).get(label, label)}" if label else ""
+    extra = f" → {_pack_labels(pack_id, {}).get(label, label)}" if label else ""
     out.write(f"Review {review.id} recorded for inspection {review.inspection_id}: {review.decision}{extra} "
               f"by {review.by}.\n")
     return EXIT_OK

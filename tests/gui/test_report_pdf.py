@@ -49,8 +49,10 @@ def make_log(packs_dir, tmp_path):
         with InspectionLog.open(db) as log:
             recs = []
             for i in range(n):
-                rgb = rng.integers(20, 40, size=(24, 32, 3), dtype=np.uint8)
-                rgb[:, :, i % 3] = 250
+                # 4×4-pixel blocks, as in a picture (pixel noise is refused as "not a photo")
+                small = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+                rgb = np.ascontiguousarray(small.repeat(4, axis=0).repeat(4, axis=1))
+                rgb[:, :, i % 3] = 255
                 result = inspector.classify(rgb, name=f"img{i}.png")
                 recs.append(log.record_result(result, image=rgb, operator="ana", station="gate-3"))
             if long_note is not None:

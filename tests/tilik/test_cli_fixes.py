@@ -213,7 +213,7 @@ def test_a_folder_scan_skips_companion_files_but_reports_broken_images(packs_dir
     folder = tmp_path / "photos"
     _images(folder / "day1", ("red", "green"))
     for name in ("labels.csv", "Thumbs.db", "desktop.ini", ".DS_Store", "._red.png", ".hidden.png",
-                 "notes.txt", "day1/metadata.json", "day1/IMG_0001.xmp"):
+                 "README.md", "day1/metadata.json", "day1/IMG_0001.xmp"):
         (folder / name).write_bytes(b"not an image")
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")  # a real photo that fails to decode
     (folder / "mystery.heic").write_bytes(b"????ftypheic")  # an unknown kind is still reported
