@@ -539,7 +539,7 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
         # First count every page (for "page X of Y"), then draw; a section is laid out twice rather
         # than holding every record's pictures in memory at once.
         counts = [max(1, detail_doc(rec).pageCount()) for rec in records] if details else []
-        pages.total = len(summary) + (1 if signoff_apart else 0) + sum(counts)
+        pages.total = sum(max(1, d.pageCount()) for d in summary) + (1 if signoff_apart else 0) + sum(counts)
         for doc in summary:
             pages.draw(doc, footer(say("summary")))
         if signoff is not None:
