@@ -169,6 +169,12 @@ class SignaturePanel(QGroupBox):
             w.setEnabled(available)
         self.retranslate()
 
+    def clear_item(self) -> None:
+        """"Next document": the document checked and the high-value choice belong to one
+        document; the customer and their references stay on screen."""
+        self.document.clear()
+        self.strict.setChecked(False)
+
     def customer_id(self) -> str:
         return " ".join(self.customer.text().split())
 

@@ -252,6 +252,11 @@ class SealForm(QGroupBox):
         for box in self.checks.values():
             box.setChecked(False)
 
+    def clear_item(self) -> None:
+        """"Next seal": clear what belongs to one seal (its number, the container, the checklist,
+        anything read off its photo); the station's choice of seal class stays."""
+        self.clear()
+
     # -- numbers read off the photo (issue 26) ----------------------------------------------------
     def _build_reading_widgets(self) -> None:
         self._read: dict[str, str | None] = {"seal": None, "container": None}

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 
 from gui.i18n import LANGUAGES
 from gui.settings import MAX_THREADS, MODES, PROVIDERS, STORAGE_POLICIES, Settings
-from gui.widgets.history_view import mode_name
+from gui.modes import mode_name
 
 
 class SettingsDialog(QDialog):

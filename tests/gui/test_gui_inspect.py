@@ -203,10 +203,10 @@ def test_previous_next_and_paste(qtbot, window, tmp_path):
 
 
 def test_older_results_reload_their_picture(qtbot, window, tmp_path, monkeypatch):
-    import gui.main_window as main_window
+    import gui.controllers.inspect as inspect_controller
     from gui.workers import rgb_to_qimage
 
-    monkeypatch.setattr(main_window, "SESSION_IMAGES", 1)
+    monkeypatch.setattr(inspect_controller, "SESSION_IMAGES", 1)
     w = window
     QGuiApplication.clipboard().setImage(rgb_to_qimage(image("green")))
     w.act_paste.trigger()

@@ -168,6 +168,7 @@ def test_retire_reference_gallery_and_log(qtbot, sw, images):
     assert not ok.isEnabled()  # a reason is required
     dialog.why.setText("poor scan")
     ok.click()
+    wait_idle(qtbot, w)  # retiring is a log write: it runs on the log's thread
     assert panel.gallery_ids() == [ids[0], ids[2]]
     assert "2 active reference signature(s) (1 retired)" in panel.customer_status.text()
     assert panel.few_banner.isVisible() and "Fewer than 3 references" in panel.few_banner.text()
