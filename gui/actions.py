@@ -93,46 +93,45 @@ def build_modes(owner: QWidget, choose: Callable[[str], None]) -> dict[str, QAct
 
 
 def retranslate(actions: dict[str, QAction], mode_actions: dict[str, QAction], next_item_text: str) -> None:
-    t = QCoreApplication.translate
     texts = {
-        "open": (t("MainWindow", "&Open images…"), t("MainWindow", "Open one image to inspect, or several for a batch (Ctrl+O)")),
-        "folder": (t("MainWindow", "Open &folder…"), t("MainWindow", "Inspect every image in a folder (Ctrl+Shift+O)")),
-        "paste": (t("MainWindow", "&Paste image"), t("MainWindow", "Inspect the image on the clipboard (Ctrl+V)")),
-        "capture": (t("MainWindow", "&Capture"), t("MainWindow", "Inspect the current camera picture (Space)")),
-        "camera": (t("MainWindow", "Start/stop &camera"), t("MainWindow", "Turn the camera on or off (Ctrl+K)")),
-        "prev": (t("MainWindow", "&Previous result"), t("MainWindow", "Previous result (Alt+Left)")),
-        "next": (t("MainWindow", "&Next result"), t("MainWindow", "Next result (Alt+Right)")),
-        "heat": (t("MainWindow", "&Heatmap"), t("MainWindow", "Show where the model looked (H)")),
-        "side": (t("MainWindow", "&Side by side"), t("MainWindow", "Show the photo and the heatmap next to each other (S)")),
-        "zoom_in": (t("MainWindow", "Zoom &in"), t("MainWindow", "Zoom in (Ctrl++, or the mouse wheel)")),
-        "zoom_out": (t("MainWindow", "Zoom &out"), t("MainWindow", "Zoom out (Ctrl+-, or the mouse wheel)")),
-        "fit": (t("MainWindow", "&Fit to window"), t("MainWindow", "Fit the image to the window (Ctrl+0)")),
-        "actual": (t("MainWindow", "&Actual size"), t("MainWindow", "Show the image at 100% (Ctrl+1)")),
-        "cancel": (t("MainWindow", "Cancel &batch"), t("MainWindow", "Stop the running batch (Esc)")),
-        "card": (t("MainWindow", "&Model card…"), t("MainWindow", "What this model is, how well it works and its limits "
+        "open": (QCoreApplication.translate("MainWindow", "&Open images…"), QCoreApplication.translate("MainWindow", "Open one image to inspect, or several for a batch (Ctrl+O)")),
+        "folder": (QCoreApplication.translate("MainWindow", "Open &folder…"), QCoreApplication.translate("MainWindow", "Inspect every image in a folder (Ctrl+Shift+O)")),
+        "paste": (QCoreApplication.translate("MainWindow", "&Paste image"), QCoreApplication.translate("MainWindow", "Inspect the image on the clipboard (Ctrl+V)")),
+        "capture": (QCoreApplication.translate("MainWindow", "&Capture"), QCoreApplication.translate("MainWindow", "Inspect the current camera picture (Space)")),
+        "camera": (QCoreApplication.translate("MainWindow", "Start/stop ca&mera"), QCoreApplication.translate("MainWindow", "Turn the camera on or off (Ctrl+K)")),
+        "prev": (QCoreApplication.translate("MainWindow", "&Previous result"), QCoreApplication.translate("MainWindow", "Previous result (Alt+Left)")),
+        "next": (QCoreApplication.translate("MainWindow", "&Next result"), QCoreApplication.translate("MainWindow", "Next result (Alt+Right)")),
+        "heat": (QCoreApplication.translate("MainWindow", "&Heatmap"), QCoreApplication.translate("MainWindow", "Show where the model looked (H)")),
+        "side": (QCoreApplication.translate("MainWindow", "&Side by side"), QCoreApplication.translate("MainWindow", "Show the photo and the heatmap next to each other (S)")),
+        "zoom_in": (QCoreApplication.translate("MainWindow", "&Zoom in"), QCoreApplication.translate("MainWindow", "Zoom in (Ctrl++, or the mouse wheel)")),
+        "zoom_out": (QCoreApplication.translate("MainWindow", "Zoom &out"), QCoreApplication.translate("MainWindow", "Zoom out (Ctrl+-, or the mouse wheel)")),
+        "fit": (QCoreApplication.translate("MainWindow", "&Fit to window"), QCoreApplication.translate("MainWindow", "Fit the image to the window (Ctrl+0)")),
+        "actual": (QCoreApplication.translate("MainWindow", "&Actual size"), QCoreApplication.translate("MainWindow", "Show the image at 100% (Ctrl+1)")),
+        "cancel": (QCoreApplication.translate("MainWindow", "Cancel &batch"), QCoreApplication.translate("MainWindow", "Stop the running batch (Esc)")),
+        "card": (QCoreApplication.translate("MainWindow", "&Model card…"), QCoreApplication.translate("MainWindow", "What this model is, how well it works and its limits "
                                                                "(Ctrl+I)")),
-        "settings": (t("MainWindow", "&Settings…"), t("MainWindow", "Your name, language, storage, packs (Ctrl+,)")),
-        "reload": (t("MainWindow", "&Reload packs"), t("MainWindow", "Look for new or changed model packs (F5)")),
-        "quit": (t("MainWindow", "&Quit"), t("MainWindow", "Close Tilik (Ctrl+Q)")),
-        "export_csv": (t("MainWindow", "Export history as &CSV…"), t("MainWindow", "Export the inspections matching the "
+        "settings": (QCoreApplication.translate("MainWindow", "&Settings…"), QCoreApplication.translate("MainWindow", "Your name, language, storage, packs (Ctrl+,)")),
+        "reload": (QCoreApplication.translate("MainWindow", "&Reload packs"), QCoreApplication.translate("MainWindow", "Look for new or changed model packs (F5)")),
+        "quit": (QCoreApplication.translate("MainWindow", "&Quit"), QCoreApplication.translate("MainWindow", "Close Tilik (Ctrl+Q)")),
+        "export_csv": (QCoreApplication.translate("MainWindow", "Export history as &CSV…"), QCoreApplication.translate("MainWindow", "Export the inspections matching the "
                                                                                "history filter (Ctrl+E)")),
-        "export_pdf": (t("MainWindow", "Export history as P&DF…"), t("MainWindow", "A PDF report of the inspections "
+        "export_pdf": (QCoreApplication.translate("MainWindow", "Export history as P&DF…"), QCoreApplication.translate("MainWindow", "A PDF report of the inspections "
                                                                                "matching the history filter")),
-        "verify": (t("MainWindow", "&Verify log chain"), t("MainWindow", "Check that no record in the log was changed")),
-        "close_shift": (t("MainWindow", "C&lose shift…"), t("MainWindow", "Verify the log and note its signed head, to "
+        "verify": (QCoreApplication.translate("MainWindow", "&Verify log chain"), QCoreApplication.translate("MainWindow", "Check that no record in the log was changed")),
+        "close_shift": (QCoreApplication.translate("MainWindow", "C&lose shift…"), QCoreApplication.translate("MainWindow", "Verify the log and note its signed head, to "
                                                                        "print or send elsewhere")),
-        "find": (t("MainWindow", "&Search history"), t("MainWindow", "Search the inspection log (Ctrl+F)")),
-        "next_item": (next_item_text, t("MainWindow", "Clear the per-item fields for the next one; the station "
+        "find": (QCoreApplication.translate("MainWindow", "Searc&h history"), QCoreApplication.translate("MainWindow", "Search the inspection log (Ctrl+F)")),
+        "next_item": (next_item_text, QCoreApplication.translate("MainWindow", "Clear the per-item fields for the next one; the station "
                                                      "fields stay (Ctrl+N)")),
-        "confirm": (t("MainWindow", "Review: c&onfirm…"), t("MainWindow", "The selected verdict is right (Alt+Shift+C)")),
-        "overturn": (t("MainWindow", "Review: o&verturn…"), t("MainWindow", "The selected verdict is wrong (Alt+Shift+X)")),
-        "escalate": (t("MainWindow", "Review: &escalate…"), t("MainWindow", "Pass the selected inspection on "
+        "confirm": (QCoreApplication.translate("MainWindow", "Review: c&onfirm…"), QCoreApplication.translate("MainWindow", "The selected verdict is right (Alt+Shift+C)")),
+        "overturn": (QCoreApplication.translate("MainWindow", "Review: ove&rturn…"), QCoreApplication.translate("MainWindow", "The selected verdict is wrong (Alt+Shift+X)")),
+        "escalate": (QCoreApplication.translate("MainWindow", "Review: &escalate…"), QCoreApplication.translate("MainWindow", "Pass the selected inspection on "
                                                                            "(Alt+Shift+E)")),
-        "shortcuts": (t("MainWindow", "&Keyboard shortcuts"), t("MainWindow", "Every shortcut (F1)")),
-        "about": (t("MainWindow", "&About Tilik"), ""),
-        "tab_inspect": (t("MainWindow", "&Inspect"), t("MainWindow", "Inspect tab (F2)")),
-        "tab_batch": (t("MainWindow", "&Batch"), t("MainWindow", "Batch tab (F3)")),
-        "tab_history": (t("MainWindow", "Hi&story"), t("MainWindow", "History tab (F4)")),
+        "shortcuts": (QCoreApplication.translate("MainWindow", "&Keyboard shortcuts"), QCoreApplication.translate("MainWindow", "Every shortcut (F1)")),
+        "about": (QCoreApplication.translate("MainWindow", "&About Tilik"), ""),
+        "tab_inspect": (QCoreApplication.translate("MainWindow", "&Inspect"), QCoreApplication.translate("MainWindow", "Inspect tab (F2)")),
+        "tab_batch": (QCoreApplication.translate("MainWindow", "&Batch"), QCoreApplication.translate("MainWindow", "Batch tab (F3)")),
+        "tab_history": (QCoreApplication.translate("MainWindow", "Histor&y"), QCoreApplication.translate("MainWindow", "History tab (F4)")),
     }
     for key, (text, tip) in texts.items():
         action = actions[key]
@@ -142,23 +141,22 @@ def retranslate(actions: dict[str, QAction], mode_actions: dict[str, QAction], n
     for i, mode in enumerate(modes.ids()):
         act = mode_actions[mode]
         act.setText(modes.mode_name(mode))
-        act.setToolTip(t("MainWindow", "{mode} mode (Alt+{n})").format(mode=modes.mode_name(mode), n=i + 1))
+        act.setToolTip(QCoreApplication.translate("MainWindow", "{mode} mode (Alt+{n})").format(mode=modes.mode_name(mode), n=i + 1))
 
 
 def shortcut_rows() -> list[tuple[str, str]]:
-    t = QCoreApplication.translate
     return [
-        ("Ctrl+O", t("MainWindow", "Open images")), ("Ctrl+Shift+O", t("MainWindow", "Open a folder (batch)")),
-        ("Ctrl+V", t("MainWindow", "Paste an image")), ("Ctrl+K", t("MainWindow", "Start or stop the camera")),
-        ("Space", t("MainWindow", "Capture from the camera")),
-        ("Alt+Left / Alt+Right", t("MainWindow", "Previous / next result")),
-        ("H", t("MainWindow", "Heatmap on/off")), ("S", t("MainWindow", "Side by side")),
-        ("Ctrl+0 / Ctrl+1", t("MainWindow", "Fit / actual size")), ("+ / −, wheel", t("MainWindow", "Zoom")),
-        ("Alt+1 … Alt+4", t("MainWindow", "Seal, Signature, Skin lesion, General mode")),
-        ("F2 / F3 / F4", t("MainWindow", "Inspect, Batch, History tab")), ("Esc", t("MainWindow", "Cancel the batch")),
-        ("Ctrl+N", t("MainWindow", "Next seal / next document: clear the per-item fields")),
-        ("Ctrl+F", t("MainWindow", "Search the history")),
-        ("Alt+Shift+C / X / E", t("MainWindow", "Review: confirm / overturn / escalate")),
-        ("Ctrl+E", t("MainWindow", "Export the history as CSV")), ("Ctrl+I", t("MainWindow", "Model card")),
-        ("Ctrl+,", t("MainWindow", "Settings")), ("F5", t("MainWindow", "Reload packs")),
+        ("Ctrl+O", QCoreApplication.translate("MainWindow", "Open images")), ("Ctrl+Shift+O", QCoreApplication.translate("MainWindow", "Open a folder (batch)")),
+        ("Ctrl+V", QCoreApplication.translate("MainWindow", "Paste an image")), ("Ctrl+K", QCoreApplication.translate("MainWindow", "Start or stop the camera")),
+        ("Space", QCoreApplication.translate("MainWindow", "Capture from the camera")),
+        ("Alt+Left / Alt+Right", QCoreApplication.translate("MainWindow", "Previous / next result")),
+        ("H", QCoreApplication.translate("MainWindow", "Heatmap on/off")), ("S", QCoreApplication.translate("MainWindow", "Side by side")),
+        ("Ctrl+0 / Ctrl+1", QCoreApplication.translate("MainWindow", "Fit / actual size")), ("+ / −, wheel", QCoreApplication.translate("MainWindow", "Zoom")),
+        ("Alt+1 … Alt+4", QCoreApplication.translate("MainWindow", "Seal, Signature, Skin lesion, General mode")),
+        ("F2 / F3 / F4", QCoreApplication.translate("MainWindow", "Inspect, Batch, History tab")), ("Esc", QCoreApplication.translate("MainWindow", "Cancel the batch")),
+        ("Ctrl+N", QCoreApplication.translate("MainWindow", "Next seal / next document: clear the per-item fields")),
+        ("Ctrl+F", QCoreApplication.translate("MainWindow", "Search the history")),
+        ("Alt+Shift+C / X / E", QCoreApplication.translate("MainWindow", "Review: confirm / overturn / escalate")),
+        ("Ctrl+E", QCoreApplication.translate("MainWindow", "Export the history as CSV")), ("Ctrl+I", QCoreApplication.translate("MainWindow", "Model card")),
+        ("Ctrl+,", QCoreApplication.translate("MainWindow", "Settings")), ("F5", QCoreApplication.translate("MainWindow", "Reload packs")),
     ]

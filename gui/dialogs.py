@@ -14,14 +14,11 @@ from gui.workers import Failure
 from inference.errors import TilikError
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
 
 def show_message(parent: QWidget, title: str, text: str, rich: bool = False) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
-    box.button(QMessageBox.StandardButton.Ok).setText(_tr("OK"))
+    box.button(QMessageBox.StandardButton.Ok).setText(QCoreApplication.translate("MainWindow", "OK"))
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     parent.last_message_box = box  # type: ignore[attr-defined]
@@ -32,10 +29,10 @@ def show_error(parent: QWidget, error: BaseException) -> QMessageBox:
     """A known problem (TilikError): plain words, no traceback."""
     from gui.wording import error_message  # in the app's language, by the error's code
 
-    box = QMessageBox(QMessageBox.Icon.Warning, _tr("Tilik"), error_message(error), QMessageBox.StandardButton.Ok,
+    box = QMessageBox(QMessageBox.Icon.Warning, QCoreApplication.translate("MainWindow", "Tilik"), error_message(error), QMessageBox.StandardButton.Ok,
                       parent)
     box.setObjectName("errorDialog")
-    box.button(QMessageBox.StandardButton.Ok).setText(_tr("OK"))
+    box.button(QMessageBox.StandardButton.Ok).setText(QCoreApplication.translate("MainWindow", "OK"))
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setWindowModality(Qt.WindowModality.WindowModal)
     box.open()
@@ -61,7 +58,7 @@ def shortcuts(parent: QWidget) -> QMessageBox:
 
     body = "<table>" + "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>"
                                for k, v in actions.shortcut_rows()) + "</table>"
-    return show_message(parent, _tr("Keyboard shortcuts"), body, rich=True)
+    return show_message(parent, QCoreApplication.translate("MainWindow", "Keyboard shortcuts"), body, rich=True)
 
 
 def about(parent: QWidget) -> QMessageBox:
@@ -71,7 +68,7 @@ def about(parent: QWidget) -> QMessageBox:
         v = version("tilik")
     except Exception:  # noqa: BLE001
         v = "?"
-    return show_message(parent, _tr("About Tilik"), _tr("Tilik {version} — offline inspection with local models. "
+    return show_message(parent, QCoreApplication.translate("MainWindow", "About Tilik"), QCoreApplication.translate("MainWindow", "Tilik {version} — offline inspection with local models. "
                                                        "No image ever leaves this computer.").format(version=v))
 
 
@@ -105,10 +102,10 @@ def model_card(parent: QWidget, pack: Any) -> Any:
 def shift_closed(parent: QWidget, closure: Any) -> QMessageBox:
     """The outcome of closing a shift: the signed head to print or copy, or why it was not closed."""
     if not closure.ok:
-        return show_error(parent, RuntimeError(_tr("The shift was NOT closed: the log is broken at {problem}. "
+        return show_error(parent, RuntimeError(QCoreApplication.translate("MainWindow", "The shift was NOT closed: the log is broken at {problem}. "
                                                    "Nothing was noted; report it.").format(problem=closure.problem)))
     head = closure.head
-    box = show_message(parent, _tr("Shift closed"), _tr(
+    box = show_message(parent, QCoreApplication.translate("MainWindow", "Shift closed"), QCoreApplication.translate("MainWindow", 
         "The log was checked ({n} chained rows) and its signed head noted. Print this or send it "
         "elsewhere; `tilik log verify --anchor SEQ:HASH` proves it later.").format(n=closure.checked))
     box.setObjectName("closeShiftDialog")

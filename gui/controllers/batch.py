@@ -23,9 +23,6 @@ log = logging.getLogger(__name__)
 LOG_JOB_ROWS = 256  # batch rows handed to the log thread in one job at most
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
 
 class BatchController(QObject):
     running_changed = Signal(bool)
@@ -60,7 +57,7 @@ class BatchController(QObject):
             return
         if self.running():
             self._batch.current.cancel()  # type: ignore[union-attr]
-            state.say(_tr("The previous batch was cancelled."), 5000)
+            state.say(QCoreApplication.translate("MainWindow", "The previous batch was cancelled."), 5000)
         self._mode = state.mode
         self.view.start(state.mode, ", ".join(p.name for p in items[:3]))
         state.show_tab.emit(TAB_BATCH)
@@ -74,7 +71,7 @@ class BatchController(QObject):
         op = self._batch.current
         if op is not None and not op.done and op.task is not None:
             op.task.cancel()  # its answer still comes (how far it got)
-            self.state.say(_tr("Cancelling the batch…"), 5000)
+            self.state.say(QCoreApplication.translate("MainWindow", "Cancelling the batch…"), 5000)
 
     def stop(self) -> None:
         """Closing: stop the batch between model runs."""
@@ -87,7 +84,7 @@ class BatchController(QObject):
         errors = [r for r in progress.rows if r.result is None]
         if errors:
             self._errors += len(errors)
-            self.state.say(_tr("{n} image(s) in the batch could not be read — see the table. Last: {reason}").format(
+            self.state.say(QCoreApplication.translate("MainWindow", "{n} image(s) in the batch could not be read — see the table. Last: {reason}").format(
                 n=self._errors, reason=errors[-1].error), 10000)
         for row in progress.rows:
             if row.result is not None:
@@ -126,7 +123,7 @@ class BatchController(QObject):
                     row.record_id = outcome
                 row.shrink(heat_u8)
             if failed:
-                self.state.say(_tr("Not saved to the log: {reason}").format(reason=failed), 10000)
+                self.state.say(QCoreApplication.translate("MainWindow", "Not saved to the log: {reason}").format(reason=failed), 10000)
             self._logged_some()
         return done
 
@@ -136,7 +133,7 @@ class BatchController(QObject):
                 row.log_error = failure.message
                 row.shrink()
             if failure.known:
-                self.state.say(_tr("Not saved to the log: {reason}").format(reason=failure.message), 10000)
+                self.state.say(QCoreApplication.translate("MainWindow", "Not saved to the log: {reason}").format(reason=failure.message), 10000)
             else:
                 log.error("recording batch rows failed:\n%s", failure.trace)
             self._logged_some()
@@ -154,12 +151,12 @@ class BatchController(QObject):
         self.view.finish(done)
         loc = QLocale()
         if done.cancelled:
-            msg = _tr("Batch cancelled after {done} of {total} images.").format(done=done.done, total=done.total)
+            msg = QCoreApplication.translate("MainWindow", "Batch cancelled after {done} of {total} images.").format(done=done.done, total=done.total)
         else:
-            msg = _tr("Batch done: {done} images in {s} s.").format(done=done.done,
+            msg = QCoreApplication.translate("MainWindow", "Batch done: {done} images in {s} s.").format(done=done.done,
                                                                    s=loc.toString(done.elapsed_s, "f", 1))
         if done.errors:
-            msg += " " + _tr("{n} could not be read — see the table.").format(n=done.errors)
+            msg += " " + QCoreApplication.translate("MainWindow", "{n} could not be read — see the table.").format(n=done.errors)
         self.state.say(msg, 10000)
         self.finished.emit(done)
 

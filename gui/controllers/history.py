@@ -15,9 +15,6 @@ from gui.tasks import TaskRunner
 from gui.widgets.history_view import HistoryView
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
 
 class HistoryController(QObject):
     exported = Signal(object, object)  # path, count (or None)
@@ -56,14 +53,14 @@ class HistoryController(QObject):
 
         from gui.widgets.history_model import decision_name, record_verdict
 
-        box = QMessageBox(QMessageBox.Icon.Question, _tr("Record a review"), _tr(
+        box = QMessageBox(QMessageBox.Icon.Question, QCoreApplication.translate("MainWindow", "Record a review"), QCoreApplication.translate("MainWindow", 
             "Record “{decision}” for inspection #{id} ({verdict}), signed by {by}? A review cannot be "
             "changed or removed afterwards.").format(decision=decision_name(decision), id=rec.id,
                                                      verdict=record_verdict(rec), by=self.state.operator()),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self.view)
         box.setObjectName("confirmReviewDialog")
-        box.button(QMessageBox.StandardButton.Yes).setText(_tr("Record review"))
-        box.button(QMessageBox.StandardButton.Cancel).setText(_tr("Cancel"))
+        box.button(QMessageBox.StandardButton.Yes).setText(QCoreApplication.translate("MainWindow", "Record review"))
+        box.button(QMessageBox.StandardButton.Cancel).setText(QCoreApplication.translate("MainWindow", "Cancel"))
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -100,12 +97,12 @@ class HistoryController(QObject):
     # -- reviews ---------------------------------------------------------------------------------
     def review_shortcut(self, decision: str) -> None:
         if not self.visible():
-            self.state.say(_tr("Reviews are made in the History tab (F4): select an inspection first."), 6000)
+            self.state.say(QCoreApplication.translate("MainWindow", "Reviews are made in the History tab (F4): select an inspection first."), 6000)
             return
         self.view.review(decision)
 
     def _review_saved(self, _inspection_id: int) -> None:
-        self.state.say(_tr("Review saved."), 5000)
+        self.state.say(QCoreApplication.translate("MainWindow", "Review saved."), 5000)
         self.logbook.chain_timer.start()
 
     # -- exports ---------------------------------------------------------------------------------
@@ -114,14 +111,14 @@ class HistoryController(QObject):
         from PySide6.QtWidgets import QFileDialog
 
         if self.state.log is None:
-            self.state.say(self.state.log_problem or _tr("The inspection log is not open."), 8000)
+            self.state.say(self.state.log_problem or QCoreApplication.translate("MainWindow", "The inspection log is not open."), 8000)
             return
         csv = kind == "csv"
         base = Path(self.state.settings.last_dir or Path.home())
         path, _ = QFileDialog.getSaveFileName(
-            self.view, _tr("Export inspections as CSV") if csv else _tr("Export inspections as PDF"),
+            self.view, QCoreApplication.translate("MainWindow", "Export inspections as CSV") if csv else QCoreApplication.translate("MainWindow", "Export inspections as PDF"),
             str(base / ("inspections.csv" if csv else "inspections.pdf")),
-            _tr("CSV files (*.csv)") if csv else _tr("PDF files (*.pdf)"))
+            QCoreApplication.translate("MainWindow", "CSV files (*.csv)") if csv else QCoreApplication.translate("MainWindow", "PDF files (*.pdf)"))
         if path:
             (self.export_csv if csv else self.export_pdf)(Path(path))
 
@@ -130,10 +127,10 @@ class HistoryController(QObject):
         from inference.log.csv_export import export_csv
 
         if self.state.log is None:
-            self.state.say(self.state.log_problem or _tr("The inspection log is not open."), 8000)
+            self.state.say(self.state.log_problem or QCoreApplication.translate("MainWindow", "The inspection log is not open."), 8000)
             return None
         query = self.view.current_query()
-        self.state.say(_tr("Exporting…"))
+        self.state.say(QCoreApplication.translate("MainWindow", "Exporting…"))
         return self.runner.read(export_csv, self.state.log, path, query, on_ok=lambda n: self._exported(path, n),
                                 on_fail=self.state.fail)
 
@@ -142,18 +139,18 @@ class HistoryController(QObject):
         from gui.report_pdf import export_pdf
 
         if self.state.log is None:
-            self.state.say(self.state.log_problem or _tr("The inspection log is not open."), 8000)
+            self.state.say(self.state.log_problem or QCoreApplication.translate("MainWindow", "The inspection log is not open."), 8000)
             return None
         query = self.view.current_query()
-        self.state.say(_tr("Exporting…"))
+        self.state.say(QCoreApplication.translate("MainWindow", "Exporting…"))
         return self.runner.read(export_pdf, self.state.log, query, path, on_ok=lambda n: self._exported(path, n),
                                 on_fail=self.state.fail)
 
     def _exported(self, path: Path, n: Any) -> None:
         if isinstance(n, int):
-            msg = _tr("Exported {n} inspections to {path}").format(n=n, path=path)
+            msg = QCoreApplication.translate("MainWindow", "Exported {n} inspections to {path}").format(n=n, path=path)
         else:
-            msg = _tr("Exported to {path}").format(path=path)
+            msg = QCoreApplication.translate("MainWindow", "Exported to {path}").format(path=path)
         self.state.say(msg, 10000)
         self.last_export = (path, n)
         self.exported.emit(path, n)

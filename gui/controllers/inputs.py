@@ -15,15 +15,12 @@ from gui import modes
 from gui.state import TAB_INSPECT, AppState
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
 
 def image_filter() -> str:
     from inference.imageio import IMAGE_EXTENSIONS
 
     exts = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
-    return _tr("Images ({exts});;All files (*)").format(exts=exts)
+    return QCoreApplication.translate("MainWindow", "Images ({exts});;All files (*)").format(exts=exts)
 
 
 class InputRouter(QObject):
@@ -32,14 +29,14 @@ class InputRouter(QObject):
         super().__init__(parent)
         self.state, self.inspect, self.signature, self.batch, self.camera = state, inspect, signature, batch, camera
         self.dialog_parent = dialog_parent
-        camera.captured.connect(lambda image: self.inspect_source(image, _tr("camera capture"), "camera"))
+        camera.captured.connect(lambda image: self.inspect_source(image, QCoreApplication.translate("MainWindow", "camera capture"), "camera"))
         camera.live_frame.connect(self._live_frame)
 
     def open_files_dialog(self) -> None:
         if not self.state.mode_available():
             return
         s = self.state.settings
-        files, _ = QFileDialog.getOpenFileNames(self.dialog_parent, _tr("Open images"), s.last_dir, image_filter())
+        files, _ = QFileDialog.getOpenFileNames(self.dialog_parent, QCoreApplication.translate("MainWindow", "Open images"), s.last_dir, image_filter())
         if files:
             s.last_dir = str(Path(files[0]).parent)
             self.open_paths([Path(f) for f in files])
@@ -48,7 +45,7 @@ class InputRouter(QObject):
         if not self.state.mode_available():
             return
         s = self.state.settings
-        folder = QFileDialog.getExistingDirectory(self.dialog_parent, _tr("Open a folder of images"), s.last_dir)
+        folder = QFileDialog.getExistingDirectory(self.dialog_parent, QCoreApplication.translate("MainWindow", "Open a folder of images"), s.last_dir)
         if folder:
             s.last_dir = folder
             self.open_paths([Path(folder)])
@@ -65,7 +62,7 @@ class InputRouter(QObject):
         if len(items) == 1 and not items[0].is_dir():
             self.inspect_source(items[0], str(items[0]), "file")
         elif not modes.spec(state.mode).batch:
-            state.say(_tr("Signature mode checks one signature at a time: open or drop a single image."), 8000)
+            state.say(QCoreApplication.translate("MainWindow", "Signature mode checks one signature at a time: open or drop a single image."), 8000)
         else:
             self.batch.start(items)
 
@@ -76,14 +73,14 @@ class InputRouter(QObject):
         if data is not None and data.hasImage():
             image = QImage(data.imageData())
             if not image.isNull():
-                self.inspect_source(image, _tr("pasted image"), "paste")
+                self.inspect_source(image, QCoreApplication.translate("MainWindow", "pasted image"), "paste")
                 return
         if data is not None and data.hasUrls():
             local = [Path(u.toLocalFile()) for u in data.urls() if u.isLocalFile()]
             if local:
                 self.open_paths(local)
                 return
-        self.state.say(_tr("The clipboard holds no image."), 6000)
+        self.state.say(QCoreApplication.translate("MainWindow", "The clipboard holds no image."), 6000)
 
     def drop(self, mime: Any) -> bool:
         local = [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
@@ -93,7 +90,7 @@ class InputRouter(QObject):
         if mime.hasImage():
             image = QImage(mime.imageData())
             if not image.isNull():
-                self.inspect_source(image, _tr("dropped image"), "paste")
+                self.inspect_source(image, QCoreApplication.translate("MainWindow", "dropped image"), "paste")
             return True
         return False
 
@@ -109,7 +106,7 @@ class InputRouter(QObject):
         if not self.state.mode_available():
             self.camera.set_busy(False)
             return
-        self.inspect_source(image, _tr("live camera"), "live")
+        self.inspect_source(image, QCoreApplication.translate("MainWindow", "live camera"), "live")
 
     def toggle_camera(self) -> None:
         self.state.show_tab.emit(TAB_INSPECT)

@@ -22,9 +22,6 @@ SESSION_LIMIT = 50        # results kept for previous/next, per mode
 SESSION_IMAGES = 10       # of which this many keep their picture in memory
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
 
 class InspectController(QObject):
     inspection_shown = Signal(object)   # Inspection
@@ -38,6 +35,7 @@ class InspectController(QObject):
         self.inspectors = InspectorCache()
         self.camera = page.input_panel.camera
         self.seal_form = page.input_panel.seal_form
+        self.skin_form = page.input_panel.skin_form
         self.seal_reading: Any = None  # gui.seal_reading.SealReadingController, set by the window
         self.batch_nav: Any = None     # the batch controller: steps through its rows
         self._inspect = Latest()       # the newest request the user made (file, paste, camera, a row)
@@ -70,7 +68,7 @@ class InspectController(QObject):
             return None
         mode = state.mode
         if origin != "live" and modes.spec(mode).form == "seal" and not self.seal_form.container_ok():
-            state.say(_tr("The container number does not pass the ISO 6346 check. Correct it, "
+            state.say(QCoreApplication.translate("MainWindow", "The container number does not pass the ISO 6346 check. Correct it, "
                           "or tick “I checked” if it really is written that way."), 10000)
             self.seal_form.container_number.setFocus()
             state.show_tab.emit(TAB_INSPECT)
@@ -102,8 +100,11 @@ class InspectController(QObject):
 
     def _form_fields(self, mode: str) -> dict[str, Any] | None:
         """The mode's per-item form values as they were when the photo was sent."""
-        if modes.spec(mode).form == "seal" and not self.seal_form.is_empty():
+        form = modes.spec(mode).form
+        if form == "seal" and not self.seal_form.is_empty():
             return self.seal_form.values()
+        if form == "skin" and not self.skin_form.is_empty():
+            return self.skin_form.values()
         return None
 
     def _done(self, insp: Inspection, op: Operation, fields: dict[str, Any] | None) -> None:
@@ -138,13 +139,19 @@ class InspectController(QObject):
         self.state.fail(failure)
 
     # -- the log ---------------------------------------------------------------------------------
-    def record(self, insp: Inspection, mode: str, seal: dict[str, Any] | None = None) -> None:
-        """Have one interactive inspection written to the log (on the log's thread)."""
+    def record(self, insp: Inspection, mode: str, fields: dict[str, Any] | None = None) -> None:
+        """Have one interactive inspection written to the log (on the log's thread), with the
+        mode's form fields (seal: SealFields, skin: SkinFields) as they were when it was sent."""
         extra: dict[str, Any] = {}
-        if modes.spec(mode).form == "seal" and seal:
+        form = modes.spec(mode).form
+        if form == "seal" and fields:
             from inference.log import SealFields
 
-            extra["seal"] = SealFields(**seal)
+            extra["seal"] = SealFields(**fields)
+        elif form == "skin" and fields:
+            from inference.log import SkinFields
+
+            extra["skin"] = SkinFields(**fields)
         self.logbook.record(mode, insp.result, insp.log_image, on_ok=lambda record: self._recorded(insp, record),
                             on_fail=lambda failure: self._not_recorded(insp, failure), **extra)
 
@@ -162,17 +169,17 @@ class InspectController(QObject):
         if insp is self.current:
             self.show_record_note(insp)
         if failure.known:
-            self.state.say(_tr("Not saved to the log: {reason}").format(reason=failure.message), 15000)
+            self.state.say(QCoreApplication.translate("MainWindow", "Not saved to the log: {reason}").format(reason=failure.message), 15000)
         else:  # a bug in saving must not lose the verdict on screen
             self.state.fail(failure)
 
     def show_record_note(self, insp: Inspection) -> None:
         if insp.origin == "live":
-            note = _tr("Live preview — not saved to the log")
+            note = QCoreApplication.translate("MainWindow", "Live preview — not saved to the log")
         elif insp.record_id is not None:
-            note = _tr("Saved to the log as inspection #{id}").format(id=insp.record_id)
+            note = QCoreApplication.translate("MainWindow", "Saved to the log as inspection #{id}").format(id=insp.record_id)
         elif insp.log_error:
-            note = _tr("Not saved to the log: {reason}").format(reason=insp.log_error)
+            note = QCoreApplication.translate("MainWindow", "Not saved to the log: {reason}").format(reason=insp.log_error)
         else:
             note = ""
         self.page.result_panel.set_record_note(note)
@@ -222,8 +229,8 @@ class InspectController(QObject):
         insp = self.current
         if insp is None:
             return
-        origin = {"file": _tr("file"), "paste": _tr("pasted"), "camera": _tr("camera"), "live": _tr("live camera"),
-                  "batch": _tr("batch"), "history": _tr("log")}.get(insp.origin, insp.origin)
+        origin = {"file": QCoreApplication.translate("MainWindow", "file"), "paste": QCoreApplication.translate("MainWindow", "pasted"), "camera": QCoreApplication.translate("MainWindow", "camera"), "live": QCoreApplication.translate("MainWindow", "live camera"),
+                  "batch": QCoreApplication.translate("MainWindow", "batch"), "history": QCoreApplication.translate("MainWindow", "log")}.get(insp.origin, insp.origin)
         heat_for = self._heatmap_class_label(insp.pack_id) if insp.heat is not None else None
         text = f"{elide_middle(insp.source, 40 if heat_for else 90)}  ·  {origin}"
         if heat_for:
@@ -257,13 +264,13 @@ class InspectController(QObject):
         page = self.page
         if self.current is not None and self.current.batch_row is not None and self.batch_nav is not None:
             pos, n = self.batch_nav.position(self.current.batch_row)
-            page.nav_label.setText(_tr("{i} of {n} (batch)").format(i=pos + 1, n=n) if pos >= 0 else "")
+            page.nav_label.setText(QCoreApplication.translate("MainWindow", "{i} of {n} (batch)").format(i=pos + 1, n=n) if pos >= 0 else "")
             self.can_prev, self.can_next = pos > 0, 0 <= pos < n - 1
             self.nav_changed.emit()
             return
         n, pos = len(self.session), self.session_pos
         shown = 0 <= pos < n and self.current is not None
-        page.nav_label.setText(_tr("{i} of {n}").format(i=pos + 1, n=n) if shown else "")
+        page.nav_label.setText(QCoreApplication.translate("MainWindow", "{i} of {n}").format(i=pos + 1, n=n) if shown else "")
         self.can_prev, self.can_next = pos > 0 and n > 0, 0 <= pos < n - 1
         self.nav_changed.emit()
 

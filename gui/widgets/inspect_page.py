@@ -150,7 +150,7 @@ class InspectPage(QWidget):
             widget.setVisible(panel_mode == mode)
 
     def retranslate(self) -> None:
-        self.opacity_label.setText(QCoreApplication.translate("MainWindow", "&Opacity"))
+        self.opacity_label.setText(QCoreApplication.translate("MainWindow", "Opac&ity"))
         self.opacity.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap opacity: {n}%").format(n=self.opacity.value()))
         for i, text in enumerate((QCoreApplication.translate("MainWindow", "Turbo colours"), QCoreApplication.translate("MainWindow", "Jet colours"), QCoreApplication.translate("MainWindow", "Grey"))):
             self.colormap.setItemText(i, text)

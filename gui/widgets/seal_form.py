@@ -169,12 +169,12 @@ class SealForm(QGroupBox):
         self.seal_class.setToolTip(self.tr("ISO 17712 seal class"))
         self.checklist_title.setText(self.tr("Checklist (View – Verify – Tug – Twist):"))
         texts = {
-            "view": (self.tr("&View: no cuts, glue or repairs"),
+            "view": (self.tr("Vi&ew: no cuts, glue or repairs"),
                      self.tr("Look at the seal and the locking area of the door for cuts, glue, scratches or "
                              "repairs.")),
             "verify": (self.tr("Ve&rify: number matches the papers"),
                        self.tr("Compare the number on the seal with the shipping documents.")),
-            "tug": (self.tr("&Tug: holds when pulled"),
+            "tug": (self.tr("T&ug: holds when pulled"),
                     self.tr("Pull the seal firmly; it must hold.")),
             "twist": (self.tr("T&wist: does not turn or separate"),
                       self.tr("Twist the seal; the parts must not turn or separate.")),

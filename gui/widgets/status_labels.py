@@ -8,9 +8,6 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("MainWindow", text)
-
 
 class StatusLabels:
     def __init__(self, bar: QStatusBar) -> None:
@@ -24,16 +21,23 @@ class StatusLabels:
 
     def update(self, state: Any, chain_text: str, chain_tip: str) -> None:
         if state.pack is not None:
-            self.pack.setText(_tr("Pack: {name} {version}").format(name=state.pack.id, version=state.pack.version))
+            self.pack.setText(QCoreApplication.translate("MainWindow", "Pack: {name} {version}").format(name=state.pack.id, version=state.pack.version))
             self.pack.setToolTip(str(state.pack.folder))
         elif state.packs_loaded:
-            self.pack.setText(_tr("Pack: none"))
-        self.provider.setText(_tr("Runs on: {p}").format(p=state.provider_text) if state.provider_text else "")
-        self.provider.setToolTip(_tr("The onnxruntime execution provider really in use"))
-        self.chain.setText(chain_text)
+            self.pack.setText(QCoreApplication.translate("MainWindow", "Pack: none"))
+        self.provider.setText(QCoreApplication.translate("MainWindow", "Runs on: {p}").format(p=state.provider_text) if state.provider_text else "")
+        self.provider.setToolTip(QCoreApplication.translate("MainWindow", "The onnxruntime execution provider really in use"))
         broken = state.chain_status is not None and not state.chain_status.ok
+        if broken:
+            # The reason can be long: the status bar says where, the tooltip and History say why
+            # (a long label here would widen the window past the screen).
+            where = getattr(state.chain_status, "where", "") or str(state.chain_status.first_broken_id)
+            self.chain.setText(QCoreApplication.translate("MainWindow", "Log: chain BROKEN at {where} — see History").format(where=where))
+            chain_tip = chain_text + "\n" + chain_tip
+        else:
+            self.chain.setText(chain_text)
         self.chain.setStyleSheet("color: #c62828; font-weight: bold;" if broken else "")
         self.chain.setToolTip(chain_tip)
-        who = state.settings.operator or _tr("(set your name in Settings)")
+        who = state.settings.operator or QCoreApplication.translate("MainWindow", "(set your name in Settings)")
         station = state.settings.station
-        self.operator.setText(_tr("Operator: {name}").format(name=who) + (f" · {station}" if station else ""))
+        self.operator.setText(QCoreApplication.translate("MainWindow", "Operator: {name}").format(name=who) + (f" · {station}" if station else ""))
