@@ -34,6 +34,10 @@ def create_application(argv: list[str] | None = None) -> Any:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
+    # The GUI thread shares the interpreter lock with the workers (decoding, the log's writes):
+    # hand it over every 1 ms instead of 5, so the window answers between the workers' steps
+    # (benchmarks/gui_stall.py).
+    sys.setswitchinterval(0.001)
     QCoreApplication.setOrganizationName("Tilik")
     QCoreApplication.setApplicationName("Tilik")
     app = QApplication.instance()

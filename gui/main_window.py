@@ -364,7 +364,7 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         """True while any request is out (tests and measurements wait on this)."""
-        return self.runner.busy() or self.batch.queued() or self.logbook.waiting()
+        return self.runner.busy() or self.batch.queued() or self.logbook.waiting() or self.history.pending()
 
     # ================================================================ inputs
     def open_paths(self, items: list[Path]) -> None:

@@ -201,7 +201,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") ->
     shot("03-seal-intact-with-form")
 
     # 4. A damaged seal, and a wrong container check digit being typed.
-    form.checks["tug"].setChecked(False)
+    form.checks["tug"].set_state(False)  # Tug: fail (the checklist is pass / fail / not done)
     w.open_paths([seal_cut])
     idle()
     form.container_number.setText("CSQU 305438 4")

@@ -15,7 +15,8 @@ from gui.state import TAB_HISTORY, TAB_INSPECT, AppState
 from gui.tasks import Latest, Operation, TaskRunner
 from gui.widgets.common import elide_middle
 from gui.widgets.inspect_page import InspectPage
-from gui.workers import ClassifyTask, Failure, InspectorCache, Inspection, LoadImageTask, load_for_display
+from gui.workers import (ClassifyTask, Failure, InspectorCache, Inspection, LoadImageTask, colour_heat,
+                         load_for_display)
 from inference.errors import TilikError
 
 SESSION_LIMIT = 50        # results kept for previous/next, per mode
@@ -118,6 +119,9 @@ class InspectController(QObject):
         if not self._inspect.is_current(op):
             return  # the user has asked for something else since: this answer is superseded
         mode = self.state.mode_of_pack(insp.pack_id)
+        failed = [k for k in ("view", "verify", "tug", "twist") if (fields or {}).get(k) is False]
+        if failed and insp.result is not None and not getattr(insp.result, "refused", False):
+            insp.result = checklist_review(insp.result, failed)
         held = self.seal_reading is not None and self.seal_reading.hold(insp, mode, fields, op)
         if not held:
             self.record(insp, mode, fields)
@@ -330,14 +334,35 @@ class InspectController(QObject):
         self._inspect.set(self.runner.start(LoadImageTask, row.source, row.source,
                                             on_ok=lambda p: self.display(make(p[0])), on_fail=failed))
 
-    def load_image(self, source: Any, heat: Any, done: Callable[[QImage, Any], None]) -> None:
-        """For History's detail pane: a stored picture and its heatmap, decoded in a worker."""
-        self.runner.start(LoadImageTask, source, str(source), heat, on_ok=lambda p: done(p[0], p[1]),
-                          on_fail=lambda f: self.state.say(f.message, 8000))
+    def load_image(self, source: Any, heat: Any, done: Callable[..., None], colormap: str = "turbo") -> None:
+        """For History's detail pane: a stored picture and its heatmap, decoded and the heatmap
+        coloured in a worker (colouring a 512-px map takes the GUI thread tens of ms)."""
+        def work() -> tuple[QImage, Any, Any]:
+            image, small = load_for_display(source, str(source), heat)
+            return image, small, colour_heat(small, colormap)
+
+        self.runner.read(work, on_ok=lambda p: done(*p), on_fail=lambda f: self.state.say(f.message, 8000))
 
     def release(self) -> None:
         if self.seal_reading is not None:
             self.seal_reading.release()
 
 
-__all__ = ["InspectController", "TAB_HISTORY"]
+def checklist_review(result: Any, failed: list[str]) -> Any:
+    """The result sent to review because the inspector marked checklist steps as failed: whatever
+    the model says, a seal that fails Tug or Twist needs a second look (issue 21)."""
+    import dataclasses
+
+    from inference.results import REVIEW, ReviewReason
+
+    names = ", ".join(k.capitalize() for k in failed)
+    text = f"checklist: {names} failed"
+    reason = ReviewReason("checklist_failed", {"items": list(failed), "text": text})
+    decision = result.decision
+    if decision is not None:
+        decision = dataclasses.replace(decision, outcome=REVIEW, reasons=tuple(decision.reasons) + (reason,))
+    return dataclasses.replace(result, needs_review=True, decision=decision,
+                               review_reasons=tuple(result.review_reasons) + (text,))
+
+
+__all__ = ["InspectController", "TAB_HISTORY", "checklist_review"]

@@ -292,12 +292,19 @@ class HistoryView(QWidget):
         rec = self.model.data(self.model.index(current.row(), 0), RECORD_ROLE) if current.isValid() else None
         self._show_record(rec)
 
+    def pending(self) -> bool:
+        """A filter change is waiting to be applied (typing is debounced)."""
+        return self._debounce.isActive()
+
     def _show_record(self, rec: Any) -> None:
+        # The same record shown again (the table refreshed under it) keeps its review status line.
+        same = rec is not None and self._current is not None and rec.id == self._current.id
         self._current = rec
         enabled = rec is not None and self.log is not None
         for w in (self.confirm_button, self.overturn_button, self.escalate_button, self.note, self.corrected):
             w.setEnabled(enabled)
-        self.review_status.setText("")
+        if not same:
+            self.review_status.setText("")
         if rec is None:
             self.record_text.setHtml("<p style='color:#607d8b'>%s</p>" % html.escape(
                 self.tr("Select an inspection to see the full record.")))
@@ -357,11 +364,28 @@ class HistoryView(QWidget):
         return Path(path) if path is not None and Path(path).is_file() else None
 
     def _image_loaded(self, record_id: int) -> Callable[[QImage, Any], None]:
-        def done(image: QImage, heat: Any) -> None:
+        def done(image: QImage, heat: Any, coloured: Any = None) -> None:
             if self._current is not None and self._current.id == record_id:
-                self.image.set_image(image, heat)
+                self.image.set_image(image, heat, heat_coloured=coloured)  # coloured in the worker
                 self.image.set_overlay_visible(self.heat_toggle.isChecked())
         return done
+
+    def _reading_rows(self, seal: Any) -> list[tuple[str, str]]:
+        """What was read off the photo (log v7), what the inspector did with it."""
+        read_c, read_s = getattr(seal, "read_container_number", None), getattr(seal, "read_seal_number", None)
+        if read_c is None and read_s is None:
+            return []
+        confirmed = getattr(seal, "read_confirmed", None)
+        edited = (read_c is not None and read_c != seal.container_number) or \
+            (read_s is not None and read_s != seal.seal_number)
+        if confirmed and edited:
+            outcome = self.tr("confirmed after editing")
+        elif confirmed:
+            outcome = self.tr("confirmed as read")
+        else:
+            outcome = self.tr("not confirmed")
+        read = " / ".join(x for x in (read_s, read_c) if x) or "—"
+        return [(self.tr("Read from the photo"), read), (self.tr("Reading"), outcome)]
 
     def record_html(self, rec: Any) -> str:
         e = html.escape
@@ -403,6 +427,7 @@ class HistoryView(QWidget):
             steps = ((self.tr("View"), seal.view), (self.tr("Verify"), seal.verify), (self.tr("Tug"), seal.tug),
                      (self.tr("Twist"), seal.twist))
             rows.append((self.tr("Checklist"), "  ".join(f"{name} {marks[v]}" for name, v in steps)))
+            rows += self._reading_rows(seal)
         if sig is not None:
             rows.append((self.tr("Customer or account"), sig.customer_id))
             rows.append((self.tr("Document checked"), sig.document_ref or "—"))

@@ -181,6 +181,24 @@
     </message>
 </context>
 <context>
+    <name>ChecklistItem</name>
+    <message>
+        <location filename="../../gui/widgets/seal_form.py" line="+373"/>
+        <source>not done</source>
+        <translation>belum dicek</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>pass</source>
+        <translation>lolos</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>fail</source>
+        <translation>gagal</translation>
+    </message>
+</context>
+<context>
     <name>EnrolDialog</name>
     <message>
         <location filename="../../gui/widgets/signature_enrol.py" line="+21"/>
@@ -324,7 +342,7 @@
         <translation>{n} pemeriksaan cocok</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+25"/>
         <source>Select an inspection to see the full record.</source>
         <translation>Pilih pemeriksaan untuk melihat catatan lengkapnya.</translation>
     </message>
@@ -334,7 +352,7 @@
         <translation>(pertahankan label mesin)</translation>
     </message>
     <message>
-        <location line="+60"/>
+        <location line="+77"/>
         <source>Verdict</source>
         <translation>Hasil</translation>
     </message>
@@ -365,12 +383,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+137"/>
+        <location line="+138"/>
         <source>Operator</source>
         <translation>Petugas</translation>
     </message>
     <message>
-        <location line="-136"/>
+        <location line="-137"/>
         <source>Station</source>
         <translation>Pos</translation>
     </message>
@@ -395,7 +413,32 @@
         <translation>Angka</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="-19"/>
+        <source>confirmed after editing</source>
+        <translation>dikonfirmasi setelah diubah</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>confirmed as read</source>
+        <translation>dikonfirmasi sesuai bacaan</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>not confirmed</source>
+        <translation>belum dikonfirmasi</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Read from the photo</source>
+        <translation>Terbaca dari foto</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reading</source>
+        <translation>Pembacaan</translation>
+    </message>
+    <message>
+        <location line="+29"/>
         <source>Input check</source>
         <translation>Pemeriksaan masukan</translation>
     </message>
@@ -465,7 +508,7 @@
         <translation>Daftar periksa</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Customer or account</source>
         <translation>Nasabah atau rekening</translation>
     </message>
@@ -1315,7 +1358,7 @@
         <translation>Papan klip tidak berisi gambar.</translation>
     </message>
     <message>
-        <location filename="../../gui/controllers/inspect.py" line="+71"/>
+        <location filename="../../gui/controllers/inspect.py" line="+72"/>
         <source>The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it really is written that way.</source>
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
     </message>
@@ -1327,7 +1370,7 @@
     <message>
         <location filename="../../gui/controllers/batch.py" line="+126"/>
         <location line="+10"/>
-        <location filename="../../gui/controllers/inspect.py" line="+101"/>
+        <location filename="../../gui/controllers/inspect.py" line="+104"/>
         <location line="+10"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
@@ -1937,7 +1980,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SealForm</name>
     <message>
-        <location filename="../../gui/widgets/seal_form.py" line="+158"/>
+        <location filename="../../gui/widgets/seal_form.py" line="-216"/>
         <source>Seal details</source>
         <translation>Detail segel</translation>
     </message>
@@ -2012,7 +2055,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>&amp;Putar: tidak berputar atau terlepas</translation>
     </message>
     <message>
-        <location line="+141"/>
+        <location line="+144"/>
         <source>⚠ read from photo — check</source>
         <translation>⚠ dibaca dari foto — periksa</translation>
     </message>
@@ -2027,7 +2070,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Mungkin {number}? (satu huruf/angka tertukar) Gunakan</translation>
     </message>
     <message>
-        <location line="-155"/>
+        <location line="-158"/>
         <source>Compare the number on the seal with the shipping documents.</source>
         <translation>Bandingkan nomor pada segel dengan dokumen pengiriman.</translation>
     </message>
@@ -2052,7 +2095,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Putar segel; bagian-bagiannya tidak boleh berputar atau terpisah.</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>I checked: it really is written this way</source>
         <translation>Sudah saya periksa: memang tertulis demikian</translation>
     </message>

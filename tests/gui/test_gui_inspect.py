@@ -96,7 +96,8 @@ def test_seal_mode_form_and_words(qtbot, make_window, gui_packs, tmp_path):
     assert rec.seal.seal_number == "SL-778812"
     assert rec.seal.container_number == "CSQU3054383"
     assert rec.seal.seal_class == "high-security"
-    assert (rec.seal.view, rec.seal.verify, rec.seal.tug, rec.seal.twist) == (True, True, True, False)
+    # Twist was left alone: "not done" (None), never read as failed (issue 21's tri-state checklist).
+    assert (rec.seal.view, rec.seal.verify, rec.seal.tug, rec.seal.twist) == (True, True, True, None)
     assert rec.operator == "Ana" and rec.station == "Gate 3"
 
     open_and_wait(qtbot, w, save(tmp_path / "blue.png", image("blue")))

@@ -244,3 +244,38 @@ def test_skin_mode_records_patient_reference_and_body_site(qtbot, make_window, g
     assert rec.skin is not None and (rec.skin.patient_ref, rec.skin.body_site) == ("RM-00412", "left forearm")
     w.next_item()
     assert form.patient_ref.text() == "" and form.body_site.currentText() == ""
+
+
+# -- History shows what was read off a seal photo (log v7) -------------------------------------------
+def test_history_shows_what_was_read_confirmed_or_edited(qtbot, make_window, gui_packs, tmp_path):
+    from inference.log import SealFields
+
+    w = make_window("general")
+    open_and_wait(qtbot, w, save(tmp_path / "red.png", image("red")))
+    result = w.current.result
+    w.log.record_result(result, operator="Ana", mode="seal", seal=SealFields(
+        seal_number="SL-1", container_number="CSQU3054383", read_container_number="CSQU3054383",
+        read_seal_number="SL-7", read_confirmed=True))
+    qtbot.keyClick(w, Qt.Key.Key_F4)
+    h = w.history
+    w.history_ctl.refresh()
+    wait_idle(qtbot, w)
+    h.table.selectRow(0)  # newest first
+    wait_idle(qtbot, w)
+    text = h.record_text.toPlainText()
+    assert "Read from the photo" in text and "SL-7 / CSQU3054383" in text
+    assert "confirmed after editing" in text  # the seal number was changed from what was read
+
+
+# -- the VVTT checklist: pass / fail / not done --------------------------------------------------------
+def test_checklist_is_tri_state_and_a_fail_forces_a_review(qtbot, make_window, gui_packs, tmp_path):
+    w = make_window("seal")
+    form = w.seal_form
+    form.checks["view"].set_state(True)
+    form.checks["tug"].set_state(False)  # printed "tug NO": failed, not "not done"
+    open_and_wait(qtbot, w, save(tmp_path / "blue.png", image("blue")))  # the model says intact
+    (rec,) = w.log.query()
+    assert (rec.seal.view, rec.seal.verify, rec.seal.tug, rec.seal.twist) == (True, None, False, None)
+    assert rec.needs_review  # a failed step sends it to review whatever the model says
+    assert "review" in w.result_panel.verdict.text().lower()
+    assert any("Tug failed" in r for r in rec.review_reasons)
