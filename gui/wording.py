@@ -35,6 +35,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "reference_outlier": "referensi {source} tidak cocok dengan referensi lain (kesesuaian {agreement}): "
                              "pastikan itu contoh tanda tangan nasabah",
         "not_signature": "{role} tidak tampak seperti tanda tangan",
+        "checklist_failed": "daftar periksa: {steps} gagal",
+        "checklist_view": "Lihat",
+        "checklist_verify": "Cocokkan",
+        "checklist_tug": "Tarik",
+        "checklist_twist": "Putar",
         "text": "{text}",
         "guard_reconstruction": "gambar membawa derau halus atau detail yang tidak dapat dibentuk ulang oleh "
                                 "autoencoder paket",
