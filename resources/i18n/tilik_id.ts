@@ -2166,7 +2166,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/widgets/settings_dialog.py" line="+139"/>
+        <location filename="../../gui/widgets/settings_dialog.py" line="+145"/>
         <source>Packs folder</source>
         <translation>Folder paket</translation>
     </message>
@@ -2181,7 +2181,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Log pemeriksaan (*.sqlite3 *.db)</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+52"/>
         <source>Settings</source>
         <translation>Pengaturan</translation>
     </message>
@@ -2212,6 +2212,16 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+1"/>
+        <source>Allow reviewing your own inspections (one-person station)</source>
+        <translation>Izinkan meninjau pemeriksaan sendiri (pos satu orang)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Off: a review needs someone other than the operator who made the inspection. On: allowed, and each such review says so in the log.</source>
+        <translation>Mati: tinjauan butuh orang selain petugas yang melakukan pemeriksaan. Nyala: diizinkan, dan setiap tinjauan seperti itu dicatat di log.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>&amp;Central server:</source>
         <translation>Server &amp;pusat:</translation>
     </message>

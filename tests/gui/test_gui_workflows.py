@@ -94,7 +94,7 @@ def test_alt_left_steps_only_through_this_modes_results(qtbot, make_window, gui_
 # -- reviews ----------------------------------------------------------------------------------------
 def _history_with_one(qtbot, w, tmp_path):
     open_and_wait(qtbot, w, save(tmp_path / "red.png", image("red")))
-    qtbot.keyClick(w, Qt.Key.Key_F4)
+    w.tabs.setCurrentIndex(2)  # History
     h = w.history
     qtbot.waitUntil(lambda: h.model.rowCount() == 1)
     h.table.selectRow(0)
@@ -126,7 +126,12 @@ def test_a_review_needs_a_second_person_and_a_confirmation(qtbot, make_window, g
 
 def test_self_review_when_the_supervisor_allows_it_is_recorded_as_such(qtbot, make_window, gui_packs, tmp_path):
     w = make_window("seal")
-    w.settings.allow_self_review = True
+    dialog = w.show_settings()  # the supervisor relaxes the four-eyes rule in Settings
+    assert not dialog.self_review.isChecked()
+    dialog.self_review.setChecked(True)
+    assert dialog.apply()["allow_self_review"] is True
+    dialog.close()
+    assert w.settings.allow_self_review
     h = _history_with_one(qtbot, w, tmp_path)
     h.confirm_button.click()
     confirm_review(qtbot, w)
