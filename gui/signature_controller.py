@@ -20,7 +20,6 @@ Writes (enrolment, retirement, verifications) run on the log's own thread in the
 from __future__ import annotations
 
 import logging
-import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -60,6 +59,7 @@ class SignatureController(QObject):
         self.current: SignatureCheck | None = None
         self.checks: list[SignatureCheck] = []
         self._verify = Latest()
+        self._find = Latest()
         self._thumb = Latest()
         self._enrol = Latest()
         self._dialogs: list[QDialog] = []
@@ -99,7 +99,7 @@ class SignatureController(QObject):
         return QLocale().toString(100.0 * float(value), "f", 1) + "%"
 
     def is_busy(self) -> bool:
-        return any(latest.pending() for latest in (self._verify, self._thumb, self._enrol))
+        return any(latest.pending() for latest in (self._verify, self._thumb, self._enrol, self._find))
 
     def _error(self, message: str) -> None:
         self.state.fail(Failure(UsageError(message)))
@@ -111,8 +111,9 @@ class SignatureController(QObject):
         else:
             self.panel.retranslate()  # the status line and the Find button follow the text
 
-    def find_customer(self, customer_id: str | None = None) -> bool:
-        """Load a customer's references (retired included) from the log; False when it cannot."""
+    def find_customer(self, customer_id: str | None = None, then: Any = None) -> bool:
+        """Load a customer's references (retired included) from the log, in a worker; ``then()``
+        runs once they are shown. False when it cannot ask (no id, no log)."""
         if customer_id is not None:
             self.panel.customer.setText(customer_id)
         cid = self.panel.customer_id()
@@ -123,17 +124,17 @@ class SignatureController(QObject):
             self._error(self.state.log_problem or self.tr("The inspection log is not open yet: reference signatures "
                                                       "live in it. Try again in a moment."))
             return False
-        try:
-            refs = self.state.log.references(cid, include_retired=True)
-        except TilikError as exc:
-            self.state.fail(Failure(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the window down
-            self.state.fail(Failure(exc, traceback.format_exc()))
-            return False
-        self._set_customer(cid, refs)
-        if not refs:
-            self._look_centrally(cid)
+        def found(refs: list[Any]) -> None:
+            if self.panel.customer_id() != cid:
+                return  # another id was typed meanwhile
+            self._set_customer(cid, refs)
+            if not refs:
+                self._look_centrally(cid)
+            if then is not None:
+                then()
+
+        self._find.set(self.runner.read(self.state.log.references, cid, include_retired=True, on_ok=found,
+                                        on_fail=self.state.fail))
         return True
 
     def _look_centrally(self, cid: str) -> None:
@@ -162,7 +163,7 @@ class SignatureController(QObject):
             if cid != self.customer or self.state.log is not log_now:
                 return
             if result.added or result.retired:
-                self._set_customer(cid, self.state.log.references(cid, include_retired=True))
+                self.find_customer(cid)  # re-read (in a worker) with what came from the server
             self.state.say(
                 self.tr("{n} reference(s) of {id} added from the central server.").format(n=result.added, id=cid)
                 if result.added else self.tr("The central server has no references of {id} either.").format(id=cid),
@@ -347,8 +348,9 @@ class SignatureController(QObject):
             self._error(self.state.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
             return 0
         if self.customer is None or self.panel.customer_id() != self.customer:
-            if self.panel.customer_id() and self.find_customer():
-                pass
+            # The typed customer is looked up first (in a worker), then the query is checked.
+            if self.panel.customer_id() and self.find_customer(then=lambda: self.verify_source(source, name, origin)):
+                return 0
             else:
                 self._error(self.tr("Find the customer first: type their customer or account id and press Find, "
                                     "then check the signature."))
