@@ -88,7 +88,7 @@ bench: $(STAMP_ALL)
 # and compile them to the .qm files the app loads (committed, so `make run` needs no Qt tools).
 I18N_TS := resources/i18n/tilik_id.ts
 translations: $(STAMP_RUN)
-	$(VENV)/bin/pyside6-lupdate -no-obsolete -locations relative gui/*.py gui/widgets/*.py -ts $(I18N_TS)
+	$(VENV)/bin/pyside6-lupdate -no-obsolete -locations relative gui/*.py gui/controllers/*.py gui/widgets/*.py -ts $(I18N_TS)
 	for ts in resources/i18n/*.ts; do $(VENV)/bin/pyside6-lrelease $$ts -qm $${ts%.ts}.qm; done
 
 # Screenshots of the main window's states into docs/screenshots/ (tiny test packs, or the real

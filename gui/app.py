@@ -12,83 +12,21 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
 import sys
-import threading
 import time
-import traceback
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from inference import paths
 from inference.privacy import disable_telemetry
 
 disable_telemetry()  # before onnxruntime is imported (inference/privacy.py)
 
+from gui.crash import error_log_path, install_excepthook, write_error_log  # noqa: E402,F401 - the app's hooks
+
 log = logging.getLogger(__name__)
 
 _T0 = time.perf_counter()
-
-
-def error_log_path() -> Path:
-    return paths.user_data_dir() / "logs" / "errors.log"
-
-
-def write_error_log(error: BaseException, trace: str | None = None) -> Path | None:
-    """Append an unexpected error with its traceback to the user's error log; returns the file."""
-    path = error_log_path()
-    if trace is None:
-        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"\n=== {_dt.datetime.now().isoformat(timespec='seconds')} "
-                     f"{type(error).__name__}: {error}\n{trace}")
-    except OSError:
-        log.exception("could not write the error log")
-        return None
-    return path
-
-
-def install_excepthook() -> None:
-    """Unhandled exceptions in Qt slots and callbacks: show an internal-error dialog, keep running."""
-    previous = sys.excepthook
-
-    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
-        if issubclass(kind, KeyboardInterrupt):
-            previous(kind, error, tb)
-            return
-        trace = "".join(traceback.format_exception(kind, error, tb))
-        log.error("unhandled exception:\n%s", trace)
-        try:
-            from PySide6.QtCore import QThread
-            from PySide6.QtWidgets import QApplication
-
-            app = QApplication.instance()
-            if app is None or QThread.currentThread() is not app.thread():
-                write_error_log(error, trace)
-                return
-            from gui.main_window import MainWindow, internal_error_dialog
-
-            window = next((w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)), None)
-            if window is not None:
-                window.report_exception(error, trace)
-            else:
-                internal_error_dialog(None, error, write_error_log(error, trace), trace)
-        except Exception:  # noqa: BLE001 - the hook itself must never raise
-            previous(kind, error, tb)
-
-    sys.excepthook = hook
-
-    def thread_hook(args: threading.ExceptHookArgs) -> None:
-        if args.exc_value is not None:
-            write_error_log(args.exc_value, "".join(traceback.format_exception(
-                args.exc_type, args.exc_value, args.exc_traceback)))
-
-    threading.excepthook = thread_hook
 
 
 def create_application(argv: list[str] | None = None) -> Any:
@@ -96,6 +34,10 @@ def create_application(argv: list[str] | None = None) -> Any:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
+    # The GUI thread shares the interpreter lock with the workers (decoding, the log's writes):
+    # hand it over every 1 ms instead of 5, so the window answers between the workers' steps
+    # (benchmarks/gui_stall.py).
+    sys.setswitchinterval(0.001)
     QCoreApplication.setOrganizationName("Tilik")
     QCoreApplication.setApplicationName("Tilik")
     app = QApplication.instance()

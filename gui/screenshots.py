@@ -201,7 +201,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") ->
     shot("03-seal-intact-with-form")
 
     # 4. A damaged seal, and a wrong container check digit being typed.
-    form.checks["tug"].setChecked(False)
+    form.checks["tug"].set_state(False)  # Tug: fail (the checklist is pass / fail / not done)
     w.open_paths([seal_cut])
     idle()
     form.container_number.setText("CSQU 305438 4")
@@ -238,6 +238,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") ->
     idle()
     h = w.history
     h.refresh()
+    idle()  # History reads the log off the GUI thread
     # The review shown: a supervisor overturns a seal called intact (one sent to review first).
     seals = [i for i, r in enumerate(h.model.records) if r.mode == "seal"]
     intact = [i for i in seals if h.model.records[i].label == "intact"]
@@ -246,9 +247,17 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") ->
     idle()
     h.corrected.setCurrentIndex(max(0, h.corrected.findData("damaged")))
     h.note.setText("Cut visible on the seal body; container held for customs.")
+    operator = settings.operator
+    settings.operator = "Budi Santoso"  # the supervisor: a review needs someone other than the operator
     h.review("overturn")
+    pump(0.3)
+    box = getattr(w.history_ctl, "confirm_box", None)
+    if box is not None and box.isVisible():
+        shot("08b-history-review-confirm", box)
+        box.accept()
     idle()
     shot("08-history-review")
+    settings.operator = operator
 
     # 8. Model card, settings, keyboard shortcuts.
     w.tabs.setCurrentIndex(0)

@@ -13,15 +13,13 @@ before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtGui import QImage
 
-from gui.workers import CallTask
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
     from gui.workers import Failure, Inspection
 
 CONTAINER_COLOUR = "#ffb300"
@@ -53,7 +51,7 @@ def _warm_up(provider: str | None) -> None:
 
 @dataclass
 class _Request:
-    classify_rid: int
+    classify: Any  # the classification Operation this reading belongs to
     reading: Any = None  # NumberReading once read
     done: bool = False
     held: tuple[Any, str, dict[str, Any] | None] | None = None  # (Inspection, mode, seal) waiting
@@ -62,10 +60,13 @@ class _Request:
 class SealReadingController(QObject):
     """Owns the reading of the current seal photo and the inspection held for confirmation."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
-        self.window = window
-        self.form = window.seal_form
+    def __init__(self, state: Any, runner: Any, form: Any, result_panel: Any, image_view: Any,
+                 record: Callable[[Any, str, dict[str, Any] | None], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.form = form
+        self.result_panel, self.image_view = result_panel, image_view
+        self.record = record  # (Inspection, mode, seal fields): the inspect controller writes it
         self.request: _Request | None = None
         self._warmed = False
         self.form.confirm_reading.clicked.connect(self.confirm)
@@ -77,26 +78,25 @@ class SealReadingController(QObject):
         # and the first reading simply waits for the load (TextReader.shared holds a lock).
         if watched is self.form and event.type() == QEvent.Type.Show and not self._warmed:
             self._warmed = True
-            self.window.pool.start(CallTask(self.window.hub, -1, _warm_up, self.window.settings.provider_argument()))
+            self.runner.detached(_warm_up, self.state.settings.provider_argument())
         return False
 
     # -- called by the window --------------------------------------------------------------------
-    def start(self, source: Any, name: str, classify_rid: int) -> None:
-        """A seal photo was sent for classification: read its numbers too."""
+    def start(self, source: Any, name: str, classify: Any) -> None:
+        """A seal photo was sent for classification (the operation ``classify``): read its numbers too."""
         self.release()
         self.form.clear_reading()
-        self.request = _Request(classify_rid)
+        self.request = _Request(classify)
         request = self.request
-        self.window._submit(CallTask, read_source, source, name,
-                            self.window.settings.provider_argument(),
-                            on_ok=lambda reading: self._read(request, reading),
-                            on_fail=lambda failure: self._not_read(request, failure))
+        self.runner.read(read_source, source, name, self.state.settings.provider_argument(),
+                         on_ok=lambda reading: self._read(request, reading),
+                         on_fail=lambda failure: self._not_read(request, failure))
 
-    def hold(self, insp: "Inspection", mode: str, seal: dict[str, Any] | None) -> bool:
+    def hold(self, insp: "Inspection", mode: str, seal: dict[str, Any] | None, classify: Any) -> bool:
         """The classification of ``insp`` is back: True when its record must wait for the reading
         or the inspector's confirmation (the controller records it later)."""
         request = self.request
-        if mode != "seal" or request is None or request.classify_rid != self.window.answering:
+        if mode != "seal" or request is None or request.classify is not classify:
             return False
         if request.done and not self._found(request.reading):
             return False
@@ -115,7 +115,7 @@ class SealReadingController(QObject):
         if request is None or request.held is None:
             return
         if not self.form.container_ok():
-            self.window.statusBar().showMessage(self.tr(
+            self.state.say(self.tr(
                 "The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it "
                 "really is written that way."), 10000)
             self.form.container_number.setFocus()
@@ -152,7 +152,7 @@ class SealReadingController(QObject):
     def _not_read(self, request: _Request, failure: "Failure") -> None:
         request.done = True
         if request is self.request:
-            self.window.statusBar().showMessage(self.tr("The numbers could not be read off the photo: {reason}")
+            self.state.say(QCoreApplication.translate("SealReadingController", "The numbers could not be read off the photo: {reason}")
                                                 .format(reason=failure.message), 10000)
             if request.held is not None:
                 self.request = None
@@ -166,15 +166,15 @@ class SealReadingController(QObject):
         if draw:
             self.draw(reading)
         if request.held is not None:
-            self.window.result_panel.set_record_note(self.tr(
+            self.result_panel.set_record_note(self.tr(
                 "Not saved yet: check the numbers read from the photo, then “Confirm and save”"))
-        self.window.statusBar().showMessage(self.tr(
+        self.state.say(self.tr(
             "Numbers read from the photo: check them against the door and the seal, then press “Confirm and "
             "save”."), 15000)
 
     def draw(self, reading: Any) -> None:
         """Outline the lines read on the picture (container number amber, seal number cyan)."""
-        view = self.window.image_view
+        view = self.image_view
         shown_w, _ = view.image_size()
         if not shown_w or reading is None:
             return
@@ -203,4 +203,4 @@ class SealReadingController(QObject):
                 seal.setdefault("container_number", "")
         if confirmed:
             self.form.clear_reading()
-        self.window._record_single(insp, mode, seal or None)
+        self.record(insp, mode, seal or None)

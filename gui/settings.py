@@ -119,6 +119,16 @@ class Settings:
         return {"log": None, "thumbnail": False, "full": True}[self.storage_policy]
 
     @property
+    def allow_self_review(self) -> bool:
+        """A supervisor's setting: may the operator who made an inspection also review it? Off by
+        default (four eyes); when on, each such review says so in the log (its note)."""
+        return str(self.q.value("review/allow_self_review", "false")).lower() in ("1", "true", "yes")
+
+    @allow_self_review.setter
+    def allow_self_review(self, value: bool) -> None:
+        self.q.setValue("review/allow_self_review", "true" if value else "false")
+
+    @property
     def provider(self) -> str:
         return self._choice("inference/provider", PROVIDERS, "auto")
 

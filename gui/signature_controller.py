@@ -13,28 +13,28 @@
 - Every verification is recorded (on the log's own thread, like every write) with the customer, the document, the reference
   set, the score and the threshold (``InspectionLog.record_result(signature=SignatureFields(...))``).
 
-Reads of the log happen on the GUI thread, writes on ``MainWindow.log_pool`` (one thread, in the
-order asked); verification workers get the reference images as file paths.
+Writes (enrolment, retirement, verifications) run on the log's own thread in the order asked
+(:meth:`gui.tasks.TaskRunner.write`); verification workers get the reference images as file paths.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from PySide6.QtCore import QLocale, QObject, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
 from gui.signature_worker import (PackPolicy, ReferenceCandidate, ReferenceInfo, SignatureCheck, VerifierCache,
                                   VerifyTask, check_reference_files, load_thumbnails)
 from gui import wording as gui_wording
 from gui.widgets.common import elide_middle
-from gui.workers import CallTask, Failure, record_one
+from gui.state import AppState
+from gui.tasks import Latest, TaskRunner
+from gui.workers import Failure, record_one
 from inference.errors import TilikError, UsageError
 
-if TYPE_CHECKING:
-    from gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +44,24 @@ class SignatureController(QObject):
 
     verified = Signal(object)  # SignatureCheck, once shown (and recorded)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
-        self.panel = window.signature_panel
-        self.view = window.signature_view
+    def __init__(self, state: AppState, runner: TaskRunner, logbook: Any, panel: Any, view: Any, camera: Any,
+                 heat_toggled: Any, dialog_parent: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner, self.logbook = state, runner, logbook
+        self.panel = panel
+        self.view = view
+        self.camera = camera
+        self.dialog_parent = dialog_parent  # the widget its dialogs are modal to
         self.verifiers = VerifierCache()
         self.customer: str | None = None
         self.refs: list[Any] = []            # the customer's references, retired included
         self.thumbs: dict[int, Any] = {}     # reference id → QImage
         self.current: SignatureCheck | None = None
         self.checks: list[SignatureCheck] = []
-        self._verify_rid = 0
-        self._thumb_rid = 0
-        self._enrol_rid = 0
+        self._verify = Latest()
+        self._find = Latest()
+        self._thumb = Latest()
+        self._enrol = Latest()
         self._dialogs: list[QDialog] = []
         self.panel.find_requested.connect(lambda: self.find_customer())
         self.panel.customer_edited.connect(self._customer_edited)
@@ -65,11 +69,11 @@ class SignatureController(QObject):
         self.panel.files_dropped.connect(lambda files: self.enrol_dialog([Path(f) for f in files]))
         self.panel.retire_requested.connect(self.retire_dialog)
         self.panel.show_retired_changed.connect(lambda _on: self._show_customer())
-        window.act_heat.toggled.connect(self.view.set_heatmap_visible)
+        heat_toggled.connect(self.view.set_heatmap_visible)
 
     # ================================================================ state
     def pack(self) -> Any:
-        pack = self.w.pack
+        pack = self.state.pack
         if pack is None or pack.manifest is None or pack.manifest.task != "verify":
             return None
         return pack
@@ -95,10 +99,10 @@ class SignatureController(QObject):
         return QLocale().toString(100.0 * float(value), "f", 1) + "%"
 
     def is_busy(self) -> bool:
-        return any(rid in self.w._handlers for rid in (self._verify_rid, self._thumb_rid, self._enrol_rid) if rid)
+        return any(latest.pending() for latest in (self._verify, self._thumb, self._enrol, self._find))
 
     def _error(self, message: str) -> None:
-        self.w.show_error_dialog(UsageError(message))
+        self.state.fail(Failure(UsageError(message)))
 
     # ================================================================ customers
     def _customer_edited(self, _text: str) -> None:
@@ -107,34 +111,35 @@ class SignatureController(QObject):
         else:
             self.panel.retranslate()  # the status line and the Find button follow the text
 
-    def find_customer(self, customer_id: str | None = None) -> bool:
-        """Load a customer's references (retired included) from the log; False when it cannot."""
+    def find_customer(self, customer_id: str | None = None, then: Any = None) -> bool:
+        """Load a customer's references (retired included) from the log, in a worker; ``then()``
+        runs once they are shown. False when it cannot ask (no id, no log)."""
         if customer_id is not None:
             self.panel.customer.setText(customer_id)
         cid = self.panel.customer_id()
         if not cid:
             self.panel.customer.setFocus()
             return False
-        if self.w.log is None:
-            self._error(self.w.log_problem or self.tr("The inspection log is not open yet: reference signatures "
+        if self.state.log is None:
+            self._error(self.state.log_problem or self.tr("The inspection log is not open yet: reference signatures "
                                                       "live in it. Try again in a moment."))
             return False
-        try:
-            refs = self.w.log.references(cid, include_retired=True)
-        except TilikError as exc:
-            self.w.show_error_dialog(exc)
-            return False
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the window down
-            self.w.report_exception(exc)
-            return False
-        self._set_customer(cid, refs)
-        if not refs:
-            self._look_centrally(cid)
+        def found(refs: list[Any]) -> None:
+            if self.panel.customer_id() != cid:
+                return  # another id was typed meanwhile
+            self._set_customer(cid, refs)
+            if not refs:
+                self._look_centrally(cid)
+            if then is not None:
+                then()
+
+        self._find.set(self.runner.read(self.state.log.references, cid, include_retired=True, on_ok=found,
+                                        on_fail=self.state.fail))
         return True
 
     def _look_centrally(self, cid: str) -> None:
         """Ask the central server (if one is set) for references enrolled at other stations."""
-        url = self.w.settings.central_url_in_force()
+        url = self.state.settings.central_url_in_force()
         if not url:
             return
         from inference.log.central.config import resolve
@@ -144,36 +149,36 @@ class SignatureController(QObject):
         try:
             config = resolve(url)
         except TilikError as exc:
-            self.w.statusBar().showMessage(str(exc), 10000)
+            self.state.say(str(exc), 10000)
             return
-        log_now = self.w.log
-        station = self.w.settings.station or default_station()
-        self.w.statusBar().showMessage(self.tr("Looking for {id} on the central server…").format(id=cid), 5000)
+        log_now = self.state.log
+        station = self.state.settings.station or default_station()
+        self.state.say(self.tr("Looking for {id} on the central server…").format(id=cid), 5000)
 
         def offline(failure: Failure) -> None:
-            self.w.statusBar().showMessage(self.tr("Central server not reachable ({why}); using this station's "
+            self.state.say(self.tr("Central server not reachable ({why}); using this station's "
                                                    "references only.").format(why=failure.message), 10000)
 
         def added(result: Any) -> None:
-            if cid != self.customer or self.w.log is not log_now:
+            if cid != self.customer or self.state.log is not log_now:
                 return
             if result.added or result.retired:
-                self._set_customer(cid, self.w.log.references(cid, include_retired=True))
-            self.w.statusBar().showMessage(
+                self.find_customer(cid)  # re-read (in a worker) with what came from the server
+            self.state.say(
                 self.tr("{n} reference(s) of {id} added from the central server.").format(n=result.added, id=cid)
                 if result.added else self.tr("The central server has no references of {id} either.").format(id=cid),
                 8000)
 
         def fetched(shared: Any) -> None:
-            if cid != self.customer or self.w.log is not log_now:
+            if cid != self.customer or self.state.log is not log_now:
                 return  # another customer (or another log) meanwhile
-            self.w._write_log(apply_shared, log_now, shared, station, on_ok=added, on_fail=offline)
+            self.runner.write(apply_shared, log_now, shared, station, on_ok=added, on_fail=offline)
 
-        self.w._submit(CallTask, fetch_shared, config, cid, on_ok=fetched, on_fail=offline)
+        self.runner.read(fetch_shared, config, cid, on_ok=fetched, on_fail=offline)
 
     def _set_customer(self, cid: str | None, refs: list[Any]) -> None:
         if cid != self.customer:
-            self._verify_rid = 0  # a running check was for someone else: drop its answer
+            self._verify.clear()  # a running check was for someone else: drop its answer
             self.thumbs = {}
             if self.current is not None:
                 self.current = None
@@ -182,7 +187,7 @@ class SignatureController(QObject):
         self.refs = list(refs)
         self._show_customer()
         self._load_thumbnails()
-        self.apply_mode(self.w.unusable_reason("signature") if self.w.packs_loaded else None)
+        self.apply_mode(self.state.unusable_reason("signature") if self.state.packs_loaded else None)
 
     def _show_customer(self) -> None:
         self.panel.set_customer(self.customer, self.refs, self.policy().min_references)
@@ -208,12 +213,12 @@ class SignatureController(QObject):
                     self.thumbs[ref_id] = image
                     self.panel.set_thumbnail(ref_id, image)
 
-        self._thumb_rid = self.w._submit(CallTask, load_thumbnails, todo, on_ok=done,
-                                         on_fail=lambda f: self.w.statusBar().showMessage(f.message, 8000))
+        self._thumb.set(self.runner.read(load_thumbnails, todo, on_ok=done,
+                                         on_fail=lambda f: self.state.say(f.message, 8000)))
 
     def _reference_path(self, ref: Any) -> Path | None:
         try:
-            path = self.w.log.stored_image_path(ref)
+            path = self.state.log.stored_image_path(ref)
         except TilikError:
             return None
         return Path(path) if path is not None and Path(path).is_file() else None
@@ -226,19 +231,19 @@ class SignatureController(QObject):
                                 "id starts a new customer."))
             return None
         if paths is None:
-            from gui.main_window import _image_extensions
+            from inference.imageio import IMAGE_EXTENSIONS
 
-            exts = " ".join(f"*{e}" for e in sorted(_image_extensions()))
+            exts = " ".join(f"*{e}" for e in sorted(IMAGE_EXTENSIONS))
             files, _ = QFileDialog.getOpenFileNames(
-                self.w, self.tr("Reference signatures of {id}").format(id=self.customer), self.w.settings.last_dir,
+                self.dialog_parent, self.tr("Reference signatures of {id}").format(id=self.customer), self.state.settings.last_dir,
                 self.tr("Images ({exts});;All files (*)").format(exts=exts))
             if not files:
                 return None
-            self.w.settings.last_dir = str(Path(files[0]).parent)
+            self.state.settings.last_dir = str(Path(files[0]).parent)
             paths = [Path(f) for f in files]
         from gui.widgets.signature_enrol import EnrolDialog
 
-        dialog = EnrolDialog(self.customer, list(paths), self.w.reviewer_name(), self.w)
+        dialog = EnrolDialog(self.customer, list(paths), self.state.operator(), self.dialog_parent)
         customer = self.customer
 
         def accepted() -> None:
@@ -268,41 +273,36 @@ class SignatureController(QObject):
             return 0
         pack = self.pack()
         if pack is None:
-            self._error(self.w.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
+            self._error(self.state.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
             return 0
         customer = self.customer
-        self.w.statusBar().showMessage(self.tr("Checking {n} reference signature(s)…").format(n=len(paths)))
-        self._enrol_rid = self.w._submit(
-            CallTask, check_reference_files, self.verifiers, pack, self.w.settings.provider_argument(),
+        self.state.say(self.tr("Checking {n} reference signature(s)…").format(n=len(paths)))
+        return self._enrol.set(self.runner.read(
+            check_reference_files, self.verifiers, pack, self.state.settings.provider_argument(),
             [str(p) for p in paths],
-            on_ok=lambda cands: self._enrol_checked(customer, cands, document, note), on_fail=self.w.report_failure)
-        return self._enrol_rid
+            on_ok=lambda cands: self._enrol_checked(customer, cands, document, note), on_fail=self.state.fail))
 
     def _enrol_checked(self, customer: str, candidates: list[ReferenceCandidate], document: str, note: str) -> None:
-        if customer != self.customer or self.w.log is None:
+        if customer != self.customer or self.state.log is None:
             return
-        by = self.w.reviewer_name()
-        enrolled, problems = [], []
-        for cand in candidates:
-            if cand.error is not None or cand.data is None:
-                problems.append(cand.error or cand.path)
-                continue
-            try:
-                ref = self.w.log.enrol_reference(customer, cand.data, by, document, note)
-            except TilikError as exc:
-                problems.append(f"{Path(cand.path).name}: {exc}")
-                continue
-            except Exception as exc:  # noqa: BLE001
-                self.w.report_exception(exc)
-                return
-            enrolled.append(ref)
-            if cand.thumb is not None:
-                self.thumbs[ref.id] = cand.thumb
+        by = self.state.operator()
+        thumbs = {id(c): c.thumb for c in candidates}
+        self._enrol.set(self.runner.write(enrol_candidates, self.state.log, customer, candidates, by, document, note,
+                                          on_ok=lambda outcome: self._enrolled(customer, outcome, thumbs),
+                                          on_fail=self.state.fail))
+
+    def _enrolled(self, customer: str, outcome: tuple[list[tuple[Any, Any]], list[str]],
+                  thumbs: dict[int, Any]) -> None:
+        enrolled, problems = outcome
+        for ref, cand_key in enrolled:
+            if thumbs.get(cand_key) is not None:
+                self.thumbs[ref.id] = thumbs[cand_key]
         if enrolled:
-            self.w._chain_timer.start()
-            self.w.statusBar().showMessage(self.tr("Enrolled {n} reference signature(s) for {id}.").format(
+            self.state.log_grew.emit()
+            self.state.say(self.tr("Enrolled {n} reference signature(s) for {id}.").format(
                 n=len(enrolled), id=customer), 8000)
-        self.find_customer(customer)
+        if customer == self.customer:
+            self.find_customer(customer)
         if problems:
             head = self.tr("{n} file(s) could not be enrolled as reference signatures:").format(n=len(problems))
             self._error(head + "\n\n" + "\n".join("• " + p for p in problems))
@@ -313,7 +313,7 @@ class SignatureController(QObject):
             return None
         from gui.widgets.signature_enrol import RetireDialog
 
-        dialog = RetireDialog(ref_id, self.customer, self.w)
+        dialog = RetireDialog(ref_id, self.customer, self.dialog_parent)
         dialog.accepted.connect(lambda: self.retire(ref_id, dialog.reason()))
         self._keep(dialog)
         dialog.open()
@@ -321,38 +321,36 @@ class SignatureController(QObject):
         return dialog
 
     def retire(self, ref_id: int, why: str) -> bool:
-        """Retire a reference (GUI thread; it stays in the log, marked retired)."""
-        if self.w.log is None:
-            self._error(self.w.log_problem or self.tr("The inspection log is not open."))
+        """Retire a reference (on the log's thread; it stays in the log, marked retired)."""
+        if self.state.log is None:
+            self._error(self.state.log_problem or self.tr("The inspection log is not open."))
             return False
-        try:
-            self.w.log.retire_reference(ref_id, self.w.reviewer_name(), why)
-        except TilikError as exc:
-            self.w.show_error_dialog(exc)
-            return False
-        except Exception as exc:  # noqa: BLE001
-            self.w.report_exception(exc)
-            return False
-        self.w._chain_timer.start()
-        self.w.statusBar().showMessage(self.tr("Reference #{id} retired; it stays in the log.").format(id=ref_id),
-                                       8000)
-        if self.customer is not None:
-            self.find_customer(self.customer)
+        customer = self.customer
+
+        def retired(_result: Any) -> None:
+            self.state.log_grew.emit()
+            self.state.say(self.tr("Reference #{id} retired; it stays in the log.").format(id=ref_id), 8000)
+            if self.customer is not None and self.customer == customer:
+                self.find_customer(self.customer)
+
+        self.runner.write(self.state.log.retire_reference, ref_id, self.state.operator(), why, on_ok=retired,
+                          on_fail=self.state.fail)
         return True
 
     # ================================================================ verification
     def verify_source(self, source: Any, name: str, origin: str) -> int:
         """Verify one query (path, bytes, RGB array or QImage) against the customer's active references."""
         if origin == "live":
-            self.w.camera.set_busy(False)  # no live verification: a clerk captures the signature
+            self.camera.set_busy(False)  # no live verification: a clerk captures the signature
             return 0
         pack = self.pack()
         if pack is None:
-            self._error(self.w.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
+            self._error(self.state.unusable_reason("signature") or self.tr("Signature verification pack not installed"))
             return 0
         if self.customer is None or self.panel.customer_id() != self.customer:
-            if self.panel.customer_id() and self.find_customer():
-                pass
+            # The typed customer is looked up first (in a worker), then the query is checked.
+            if self.panel.customer_id() and self.find_customer(then=lambda: self.verify_source(source, name, origin)):
+                return 0
             else:
                 self._error(self.tr("Find the customer first: type their customer or account id and press Find, "
                                     "then check the signature."))
@@ -372,19 +370,23 @@ class SignatureController(QObject):
                 return 0
             refs.append(ReferenceInfo(ref.id, str(path), ref.source_document))
         if origin == "camera":
-            self.w.camera.live.setChecked(False)
+            self.camera.live.setChecked(False)
         strict = self.panel.strict.isChecked() and self.panel.strict.isEnabled()
-        rid = self.w._submit(VerifyTask, self.verifiers, pack, self.w.settings.provider_argument(), source, name,
-                             origin, customer_id=self.customer, document_ref=self.panel.document_ref(),
-                             references=refs, strict=strict, on_ok=self._verified, on_fail=self._verify_failed)
-        self._verify_rid = rid
-        self.w.tabs.setCurrentIndex(0)
+        holder: dict[str, Any] = {}
+        op = self.runner.start(VerifyTask, self.verifiers, pack, self.state.settings.provider_argument(), source,
+                               name, origin, customer_id=self.customer, document_ref=self.panel.document_ref(),
+                               references=refs, strict=strict,
+                               on_ok=lambda check: self._verified(check, holder["op"]),
+                               on_fail=lambda failure: self._verify_failed(failure, holder["op"]))
+        holder["op"] = op
+        self._verify.set(op)
+        self.state.show_tab.emit(0)
         self.view.show_busy(Path(name).name if origin == "file" else name)
         self.view.caption.setText(elide_middle(name, 90))
-        return rid
+        return op
 
-    def _verified(self, check: SignatureCheck) -> None:
-        if self.w.answering != self._verify_rid or check.customer_id != self.customer:
+    def _verified(self, check: SignatureCheck, op: Any) -> None:
+        if not self._verify.is_current(op) or check.customer_id != self.customer:
             return  # superseded: another query or another customer since
         self._record(check)
         self.current = check
@@ -395,8 +397,8 @@ class SignatureController(QObject):
         self.view.show_check(check, self._record_note(check))
         self.verified.emit(check)
 
-    def _verify_failed(self, failure: Failure) -> None:
-        if self.w.answering != self._verify_rid:
+    def _verify_failed(self, failure: Failure, op: Any) -> None:
+        if not self._verify.is_current(op):
             return
         self.current = None
         error = failure.error
@@ -410,15 +412,14 @@ class SignatureController(QObject):
                                                          getattr(error, "provider", ""))
         self.view.show_error(failure.message, elide_middle(failure.source, 90),
                              headline=gui_wording.headline(refused) if refused is not None else "")
-        self.w.statusBar().showMessage(failure.message, 10000)
-        self.w.report_failure(failure)
+        self.state.say(failure.message, 10000)
+        self.state.fail(failure)
         if refused is not None:
             self._record_refusal(error, refused)
 
     def _record_refusal(self, error: BaseException, result: Any) -> None:
         """A query the pack refused as not a signature is logged as a refusal (no class, no score)."""
-        w = self.w
-        if w.log is None or self.customer is None:
+        if self.state.log is None or self.customer is None:
             return
         from inference.log import SignatureFields
         fields = SignatureFields(customer_id=self.customer, document_ref=self.panel.document_ref(),
@@ -426,12 +427,10 @@ class SignatureController(QObject):
 
         def saved(record: Any) -> None:
             self.view.details.setText(self.tr("Saved to the log as inspection #{id}").format(id=record.id))
-            w._history_dirty = True
-            w._chain_timer.start()
-            w.log_written.emit(record)
+            self.state.log_written.emit(record)
 
-        w._write_log(record_one, w.log, result, getattr(error, "log_image", None), signature=fields,
-                     on_ok=saved, on_fail=lambda failure: None, **w._log_kwargs("signature"))
+        self.runner.write(record_one, self.state.log, result, getattr(error, "log_image", None), signature=fields,
+                          on_ok=saved, on_fail=lambda failure: None, **self.state.log_kwargs("signature"))
 
     def _record_note(self, check: SignatureCheck) -> str:
         if check.record_id is not None:
@@ -442,9 +441,8 @@ class SignatureController(QObject):
 
     def _record(self, check: SignatureCheck) -> None:
         """Have the verification written to the log, on the log's own thread (as every write is)."""
-        w = self.w
-        if w.log is None:
-            check.log_error = w.log_problem or self.tr("the inspection log is not open")
+        if self.state.log is None:
+            check.log_error = self.state.log_problem or self.tr("the inspection log is not open")
             return
         from inference.log import SignatureFields
 
@@ -452,30 +450,43 @@ class SignatureController(QObject):
         fields = SignatureFields(customer_id=check.customer_id, document_ref=check.document_ref,
                                  reference_ids=check.reference_ids, score=float(r.score),
                                  threshold=float(r.threshold))
-        w._write_log(record_one, w.log, check.record, check.log_image, signature=fields,
-                     on_ok=lambda record: self._recorded(check, record),
-                     on_fail=lambda failure: self._not_recorded(check, failure), **w._log_kwargs("signature"))
+        self.runner.write(record_one, self.state.log, check.record, check.log_image, signature=fields,
+                          on_ok=lambda record: self._recorded(check, record),
+                          on_fail=lambda failure: self._not_recorded(check, failure),
+                          **self.state.log_kwargs("signature"))
 
     def _recorded(self, check: SignatureCheck, record) -> None:
-        w = self.w
         check.record_id = record.id
         check.log_error = None
         check.log_image = None
         check.record = None  # the log has it now
         if check is self.current:
             self.view.set_record_note(self._record_note(check))
-        w._history_dirty = True
-        w._chain_timer.start()
-        if w.tabs.currentIndex() == 2:
-            w._refresh_history()
-        w.log_written.emit(record)
+        self.state.log_written.emit(record)
 
     def _not_recorded(self, check: SignatureCheck, failure: Failure) -> None:
         check.log_error = failure.message
         if check is self.current:
             self.view.set_record_note(self._record_note(check))
         if failure.known:
-            self.w.statusBar().showMessage(self.tr("Not saved to the log: {reason}").format(reason=failure.message),
-                                           15000)
+            self.state.say(self.tr("Not saved to the log: {reason}").format(reason=failure.message), 15000)
         else:  # a bug in saving must not lose the verdict on screen
-            self.w.report_exception(failure.error, failure.trace)
+            self.state.fail(failure)
+
+
+def enrol_candidates(log: Any, customer: str, candidates: list[ReferenceCandidate], by: str, document: str,
+                     note: str) -> tuple[list[tuple[Any, int]], list[str]]:
+    """Enrol the usable candidates (on the log's thread): ((reference, candidate key), …) and the
+    problems, in words, of the files that could not be enrolled."""
+    enrolled, problems = [], []
+    for cand in candidates:
+        if cand.error is not None or cand.data is None:
+            problems.append(cand.error or cand.path)
+            continue
+        try:
+            ref = log.enrol_reference(customer, cand.data, by, document, note)
+        except TilikError as exc:
+            problems.append(f"{Path(cand.path).name}: {exc}")
+            continue
+        enrolled.append((ref, id(cand)))
+    return enrolled, problems

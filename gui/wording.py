@@ -35,6 +35,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "reference_outlier": "referensi {source} tidak cocok dengan referensi lain (kesesuaian {agreement}): "
                              "pastikan itu contoh tanda tangan nasabah",
         "not_signature": "{role} tidak tampak seperti tanda tangan",
+        "checklist_failed": "daftar periksa: {steps} gagal",
+        "checklist_view": "Lihat",
+        "checklist_verify": "Cocokkan",
+        "checklist_tug": "Tarik",
+        "checklist_twist": "Putar",
         "text": "{text}",
         "guard_reconstruction": "gambar membawa derau halus atau detail yang tidak dapat dibentuk ulang oleh "
                                 "autoencoder paket",
@@ -130,8 +135,6 @@ def pack_word(pack_id: str | None, kind: str, key: str, english: str, language: 
 
 def language_for(pack_id: str | None, language: str | None = None) -> wording.Language:
     """The core's :class:`~inference.wording.Language` for ``pack_id``'s words in the app's language."""
-    from gui.widgets.common import pct
-
     language = language or current_language()
     table = TEMPLATES.get(language)
     template = (lambda code: table.get(code) or wording.TEMPLATES[code]) if table else wording.TEMPLATES.__getitem__
@@ -186,3 +189,10 @@ def class_word(pack_id: str | None, name: str, english_label: str) -> str:
 
 def heatmap_caption(pack_id: str | None, name: str, english_label: str) -> str:
     return wording.heatmap_caption(english_label or name, language_for(pack_id), class_name=name)
+
+
+def pct(value: float) -> str:
+    """A share as a percentage with one decimal, in the user's locale (what the result views show)."""
+    from PySide6.QtCore import QLocale
+
+    return QLocale().toString(100.0 * float(value), "f", 1) + "%"

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
+from gui.imaging import (DISPLAY_MAX_SIDE, HEAT_DISPLAY_SIDE, colour_heat, display_qimage,  # noqa: F401
+                         heat_rgba, qimage_to_rgb, result_heat, rgb_to_qimage, slim_result, small_heatmap)
 from inference.errors import TilikError
 
 if TYPE_CHECKING:  # numpy and the registry load lazily: the window appears before they are needed
@@ -35,16 +37,11 @@ if TYPE_CHECKING:  # numpy and the registry load lazily: the window appears befo
 
     from inference.registry import Pack
 
-HEAT_DISPLAY_SIDE = 512  # heatmaps are smooth: a 512-px copy looks the same
 BATCH_EMIT_INTERVAL_S = 0.1
 # Heatmaps are a 7×7 … 14×14 map upsampled: 512 px keeps every detail, so that is what the log
 # gets (it stores up to 1024) and its PNG stays small and quick to make.
 LOG_HEATMAP_SIDE = 512
 ROW_HEATMAP_SIDE = 128  # what a batch row keeps (uint8) once it is logged
-# Pictures are shown from a copy in the pixmap format (QPixmap.fromImage is then a cheap share, not
-# a conversion in the GUI thread) of at most this many pixels a side: full detail for any phone
-# photo, while a huge scan does not cost the window a long conversion and a few hundred MB.
-DISPLAY_MAX_SIDE = 4096
 
 
 @dataclass
@@ -153,102 +150,6 @@ class WorkerHub(QObject):
     progress = Signal(int, object)
 
 
-# -- helpers (safe in any thread) ------------------------------------------------------------------
-def rgb_to_qimage(rgb: np.ndarray) -> QImage:
-    """An RGB uint8 array as a QImage that owns its pixels."""
-    import numpy as np
-
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if rgb.ndim == 2:
-        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-    h, w = rgb.shape[:2]
-    if rgb.shape[2] == 4:
-        return QImage(rgb.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def display_qimage(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> QImage:
-    """A picture ready to show: at most ``max_side`` pixels a side, in the pixmap format (RGB32),
-    so the GUI thread's ``QPixmap.fromImage`` shares it instead of converting it."""
-    import numpy as np
-
-    rgb = np.asarray(rgb)
-    h, w = rgb.shape[:2]
-    if max(h, w) > max_side:
-        from PIL import Image
-
-        scale = max_side / max(h, w)
-        rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).resize(
-            (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR))
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if rgb.ndim == 2:
-        rgb = np.repeat(rgb[:, :, None], 3, axis=2)
-    h, w = rgb.shape[:2]
-    if rgb.shape[2] == 4:
-        src = QImage(rgb.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
-        return src.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    src = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return src.convertToFormat(QImage.Format.Format_RGB32)  # a new image: it owns its pixels
-
-
-def colour_heat(heat: np.ndarray | None, colormap: str | None) -> tuple[str, QImage] | None:
-    """The display heatmap coloured with ``colormap`` (done in a worker; see ImageView.set_image)."""
-    if heat is None or not colormap:
-        return None
-    from gui.widgets.image_view import heat_rgba
-
-    return colormap, heat_rgba(heat, colormap)
-
-
-def qimage_to_rgb(image: QImage) -> np.ndarray:
-    """A QImage (any format) as an RGB uint8 array (copied)."""
-    import numpy as np
-
-    img = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
-
-
-def small_heatmap(heatmap: np.ndarray | None, side: int = HEAT_DISPLAY_SIDE) -> np.ndarray | None:
-    """A copy of a heatmap at most ``side`` pixels a side (heatmaps are smooth: nothing is lost)."""
-    if heatmap is None:
-        return None
-    import numpy as np
-
-    from inference.preprocess import resize_float
-
-    heatmap = np.asarray(heatmap, dtype=np.float32)
-    h, w = heatmap.shape[:2]
-    scale = side / max(h, w)
-    if scale >= 1:
-        return heatmap
-    return resize_float(heatmap, max(1, round(w * scale)), max(1, round(h * scale)))
-
-
-def result_heat(result: Any, side: int = HEAT_DISPLAY_SIDE) -> np.ndarray | None:
-    """A result's heatmap laid on its image, at most ``side`` px a side (float32 [0, 1]), made
-    from the model-size map and its geometry (InspectionResult.heatmap_image), or shrunk from an
-    image-sized map (a signature verification's)."""
-    if result is None or getattr(result, "heatmap", None) is None:
-        return None
-    on_image = getattr(result, "heatmap_image", None)
-    return on_image(side) if on_image is not None else small_heatmap(result.heatmap, side)
-
-
-def slim_result(result: Any, side: int = 256) -> Any:
-    """The same result with a heatmap of at most ``side`` px, so a batch of thousands stays small in
-    memory. A model-size map (with its geometry) is already that small and is kept as it is."""
-    if result is None or result.heatmap is None:
-        return result
-    if getattr(result, "heatmap_geometry", None) is not None and max(result.heatmap.shape[:2]) <= side:
-        return result
-    if hasattr(result, "heatmap_geometry"):
-        return replace(result, heatmap=result_heat(result, side), heatmap_geometry=None)
-    return replace(result, heatmap=small_heatmap(result.heatmap, side))
-
-
-# -- writing the log (run on the window's log thread, never in the GUI thread) ------------------------
 LOG_GROUP = 32  # inspections whose files are written and flushed together, and committed together
 
 
@@ -439,18 +340,23 @@ class LoadImageTask(_Task):
         return self.name
 
     def work(self) -> tuple[QImage, np.ndarray | None]:
-        import numpy as np
+        return load_for_display(self.source, self.name, self.heat_source)
 
-        from inference.imageio import load_image
 
-        decoded = load_image(self.source, name=self.name)
-        heat = None
-        if self.heat_source is not None:
-            try:  # the log keeps heatmaps as 8-bit grayscale PNGs
-                heat = small_heatmap(load_image(self.heat_source).rgb[:, :, 0].astype(np.float32) / 255.0)
-            except TilikError:
-                heat = None
-        return display_qimage(decoded.rgb), heat
+def load_for_display(source: Any, name: str, heat_source: Any = None) -> tuple[QImage, np.ndarray | None]:
+    """A picture (and its stored heatmap) decoded and converted for display; any thread."""
+    import numpy as np
+
+    from inference.imageio import load_image
+
+    decoded = load_image(source, name=name)
+    heat = None
+    if heat_source is not None:
+        try:  # the log keeps heatmaps as 8-bit grayscale PNGs
+            heat = small_heatmap(load_image(heat_source).rgb[:, :, 0].astype(np.float32) / 255.0)
+        except TilikError:
+            heat = None
+    return display_qimage(decoded.rgb), heat
 
 
 class BatchTask(_Task):

@@ -36,6 +36,11 @@ TEMPLATES: dict[str, str] = {
     "reference_outlier": "reference {source} does not match the other references (agreement {agreement}): "
                          "check it is the customer's specimen",
     "not_signature": "the {role} does not look like a signature",
+    "checklist_failed": "checklist: {steps} failed",
+    "checklist_view": "View",
+    "checklist_verify": "Verify",
+    "checklist_tug": "Tug",
+    "checklist_twist": "Twist",
     "text": "{text}",
     # the input guard's detectors (inference.guard), by detector name
     "guard_reconstruction": "the image carries fine noise or detail the pack's autoencoder does not reproduce",
@@ -140,6 +145,11 @@ def reason_text(reason: ReviewReason, lang: Language = ENGLISH) -> str:
         return say(code, lang, source=p.get("source", ""), agreement=pct(p["agreement"]))
     if code == "not_signature":
         return say(code, lang, role=p.get("role", "image"))
+    if code == "checklist_failed":  # the inspector marked VVTT steps as failed (the GUI's seal form)
+        steps = [str(s) for s in p.get("items") or ()]
+        known = all(f"checklist_{s}" in TEMPLATES for s in steps)
+        if steps and known:
+            return say(code, lang, steps=", ".join(say(f"checklist_{s}", lang) for s in steps))
     if code in TEMPLATES and code not in ("text",):
         return say(code, lang)
     return str(p.get("text") or code)

@@ -220,7 +220,8 @@ class BatchView(QWidget):
 
     # -- rows -----------------------------------------------------------------------------------
     def _activated(self, index: QModelIndex) -> None:
-        row = self.proxy.data(index, ROW_ROLE)
+        # Double-click or Enter on any cell opens the row (the row is kept on its first column).
+        row = self.proxy.data(self.proxy.index(index.row(), 0), ROW_ROLE)
         if row is not None:
             self.row_opened.emit(row)
 

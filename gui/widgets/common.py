@@ -76,9 +76,7 @@ def call_later(owner: QObject, msec: int, fn: Callable[[], object]) -> QTimer:
     return timer
 
 
-def pct(value: float) -> str:
-    """A share as a percentage with one decimal, in the user's locale (what the result views show)."""
-    return QLocale().toString(100.0 * float(value), "f", 1) + "%"
+from gui.wording import pct  # noqa: E402,F401 - the views' percentages, in the words' module
 
 
 def scroll_body(area: QScrollArea, min_width: int, margins: tuple[int, int, int, int]) -> QVBoxLayout:

@@ -14,180 +14,18 @@ from datetime import datetime, time as dtime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QDate, QEvent, QLocale, QModelIndex,
-                            QPersistentModelIndex, Qt, QTimer, Signal)
-from PySide6.QtGui import QBrush, QColor, QImage
+from PySide6.QtCore import QDate, QEvent, QLocale, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTableView,
                                QTextBrowser, QToolButton, QVBoxLayout, QWidget)
 
-from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon
-from gui.widgets.image_view import ImageView
 from gui import wording
-from gui.widgets.result_panel import pct
-
-PAGE_SIZE = 100
-RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def mode_name(mode: str) -> str:
-    names = {
-        "seal": QCoreApplication.translate("Modes", "Seal"),
-        "signature": QCoreApplication.translate("Modes", "Signature"),
-        "skin": QCoreApplication.translate("Modes", "Skin lesion"),
-        "general": QCoreApplication.translate("Modes", "General"),
-    }
-    return names.get(mode, mode)
-
-
-def decision_name(decision: str) -> str:
-    names = {
-        "confirm": QCoreApplication.translate("HistoryModel", "confirmed"),
-        "overturn": QCoreApplication.translate("HistoryModel", "overturned"),
-        "escalate": QCoreApplication.translate("HistoryModel", "escalated"),
-        "unreviewed": QCoreApplication.translate("HistoryModel", "not reviewed"),
-    }
-    return names.get(decision, decision)
-
-
-def record_verdict(rec: Any) -> str:
-    """The record's verdict in the same words as the screen, the PDF, the CSV and the CLI."""
-    return wording.headline(rec)
-
-
-def fmt_time(rec: Any) -> str:
-    t = getattr(rec, "time_local", None) or getattr(rec, "time_utc", None)
-    if t is None:
-        return ""
-    return t.strftime("%Y-%m-%d %H:%M:%S")
-
-
-class HistoryModel(QAbstractTableModel):
-    """A paged view of ``log.query(query)``."""
-
-    COLUMNS = ("id", "time", "mode", "verdict", "confidence", "review", "operator", "seal", "source")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.log: Any = None
-        self.query: Any = None
-        self.records: list[Any] = []
-        self.total = 0
-
-    def set_log(self, log: Any) -> None:
-        self.log = log
-        self.reload()
-
-    def set_query(self, query: Any) -> None:
-        self.query = query
-        self.reload()
-
-    def reload(self) -> None:
-        self.beginResetModel()
-        self.records = []
-        self.total = 0
-        if self.log is not None and self.query is not None:
-            self.total = int(self.log.count(self.query))
-            self.records = list(self.log.query(dataclasses.replace(self.query, offset=0, limit=PAGE_SIZE)))
-        self.endResetModel()
-
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: N802
-        return not parent.isValid() and self.log is not None and len(self.records) < self.total
-
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: N802
-        if not self.canFetchMore(parent):
-            return
-        q = self.query
-        if hasattr(q, "after_id") and self.records:
-            page_q = dataclasses.replace(q, offset=0, limit=PAGE_SIZE, after_id=self.records[-1].id)
-        else:
-            page_q = dataclasses.replace(q, offset=len(self.records), limit=PAGE_SIZE)
-        try:
-            page = list(self.log.query(page_q))
-        except Exception:  # noqa: BLE001 - a storage error: stop paging; the view reports it on refresh
-            page = []
-        if not page:
-            self.total = len(self.records)
-            return
-        first = len(self.records)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self.records.extend(page)
-        self.endInsertRows()
-
-    def replace_record(self, record: Any) -> None:
-        for i, rec in enumerate(self.records):
-            if rec.id == record.id:
-                self.records[i] = record
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
-                return
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            names = ("#", self.tr("Time"), self.tr("Mode"), self.tr("Verdict"), self.tr("Confidence"), self.tr("Review"),
-                     self.tr("Operator"), self.tr("Seal / customer"), self.tr("Image"))
-            return names[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        rec = self.records[index.row()]
-        col = self.COLUMNS[index.column()]
-        if role == RECORD_ROLE:
-            return rec
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == "id":
-                return rec.id
-            if col == "time":
-                return fmt_time(rec)
-            if col == "mode":
-                return mode_name(rec.mode)
-            if col == "verdict":
-                return record_verdict(rec)
-            if col == "confidence":
-                return "—" if rec.confidence is None else pct(rec.confidence)
-            if col == "review":
-                state = getattr(rec, "review_state", "unreviewed")
-                if state == "unreviewed":
-                    return self.tr("needs review") if rec.needs_review else ""
-                return decision_name(state)
-            if col == "operator":
-                return rec.operator
-            if col == "seal":
-                seal = getattr(rec, "seal", None)
-                sig = getattr(rec, "signature", None)
-                if sig is not None:
-                    return sig.customer_id
-                if seal is None:
-                    return ""
-                return " / ".join(x for x in (seal.seal_number, seal.container_number) if x)
-            if col == "source":
-                return Path(rec.source).name if rec.source else ""
-        if role == Qt.ItemDataRole.ToolTipRole and col == "source":
-            return rec.source
-        if role == Qt.ItemDataRole.ToolTipRole and col in ("confidence", "verdict"):
-            sig = getattr(rec, "signature", None)
-            if sig is not None and sig.score is not None:
-                return self.tr("Signature score {score} (threshold {threshold})").format(
-                    score=pct(sig.score), threshold="—" if sig.threshold is None else pct(sig.threshold))
-        if role == Qt.ItemDataRole.ForegroundRole and col == "verdict":
-            if wording.verdict_of(rec).refused:
-                return QBrush(QColor(REFUSED))
-            if rec.needs_review:
-                return QBrush(QColor(REVIEW))
-            if rec.alarming:
-                return QBrush(QColor(ALARM))
-            return QBrush(QColor(CALM)) if rec.mode != "general" else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("id", "confidence"):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
+from gui.modes import mode_name  # noqa: F401 - where it used to live
+from gui.widgets.common import icon, pct
+from gui.widgets.history_model import (PAGE_SIZE, RECORD_ROLE, HistoryModel, _run_now, decision_name,  # noqa: F401
+                                       fmt_time, record_verdict)
+from gui.widgets.image_view import ImageView
 
 class HistoryView(QWidget):
     """Filters, the table, and the selected record with its review controls."""
@@ -204,6 +42,16 @@ class HistoryView(QWidget):
         self.load_image: Callable[[Any, Any, Callable[[QImage, Any], None]], None] | None = None
         self.report_error: Callable[[BaseException], None] = lambda exc: None
         self.labels_for_pack: Callable[[str], list[tuple[str, str]]] = lambda pack_id: []
+        # Log writes (reviews): write(fn, on_ok, on_fail) runs fn on the log's thread (the History
+        # controller's task runner); alone (tests of this widget) it runs fn now. Reads go through
+        # the model's ``run``.
+        self.write: Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None] = \
+            _run_now
+        # Asked before a review is written: confirm_review(decision, record, go) calls go() to write
+        # it (the controller asks the reviewer in a dialog first; alone, it goes ahead).
+        self.confirm_review: Callable[[str, Any, Callable[[], None]], None] = lambda decision, rec, go: go()
+        self.operator_of: Callable[[Any], str] = lambda rec: getattr(rec, "operator", "") or ""
+        self.allow_self_review: Callable[[], bool] = lambda: False
         outer = QVBoxLayout(self)
 
         # -- filters ------------------------------------------------------------------------------
@@ -213,8 +61,8 @@ class HistoryView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.mode_filter = QComboBox()
         self.mode_filter.setObjectName("historyMode")
-        for _ in range(5):
-            self.mode_filter.addItem("")
+        for _text, mode in self._mode_choices():
+            self.mode_filter.addItem("", mode)
         self.review_filter = QComboBox()
         self.review_filter.setObjectName("historyReview")
         for _ in range(4):
@@ -343,9 +191,11 @@ class HistoryView(QWidget):
         self.verify_button.clicked.connect(self.verify_requested)
         self.chain_label = QLabel()
         self.chain_label.setObjectName("chainLabel")
+        self.chain_label.setWordWrap(True)  # a broken chain's reason wraps instead of widening the window
+        self.chain_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bottom.addWidget(self.count_label)
         bottom.addStretch(1)
-        bottom.addWidget(self.chain_label)
+        bottom.addWidget(self.chain_label, 3)
         bottom.addWidget(self.verify_button)
         bottom.addWidget(self.export_csv_button)
         bottom.addWidget(self.export_pdf_button)
@@ -355,6 +205,8 @@ class HistoryView(QWidget):
         self._chain_text = ""
         self._current: Any = None
         self._unavailable = ""
+        self._reviews: dict[int, list[Any]] = {}
+        self._keep: int | None = None
         self.retranslate()
         self._show_record(None)
 
@@ -367,7 +219,7 @@ class HistoryView(QWidget):
     def current_query(self) -> Any:
         from inference.log import LogQuery
 
-        mode = (None, "seal", "signature", "skin", "general")[self.mode_filter.currentIndex()]
+        mode = self.mode_filter.currentData()
         review_idx = self.review_filter.currentIndex()
         kwargs: dict[str, Any] = {
             "mode": mode,
@@ -394,13 +246,16 @@ class HistoryView(QWidget):
             self._update_count()
             self._show_record(None)
             return
-        keep = self._current.id if self._current is not None else None
-        try:
-            self.model.query = self.current_query()
-            self.model.set_log(self.log)
-        except Exception as exc:  # noqa: BLE001 - a storage error is shown, the app goes on
-            self.report_error(exc)
+        self._keep = self._current.id if self._current is not None else None
+        self.model.query = self.current_query()
+        self.model.failed = self.report_error  # a storage error is shown, the app goes on
+        self.model.loaded = self._loaded
+        self.model.set_log(self.log)
+
+    def _loaded(self) -> None:
+        """The first page is back (off the GUI thread): count, and keep the selection."""
         self._update_count()
+        keep, self._keep = getattr(self, "_keep", None), None
         if keep is not None:
             self.select_id(keep)
         elif self.model.rowCount() == 0:
@@ -437,12 +292,19 @@ class HistoryView(QWidget):
         rec = self.model.data(self.model.index(current.row(), 0), RECORD_ROLE) if current.isValid() else None
         self._show_record(rec)
 
+    def pending(self) -> bool:
+        """A filter change is waiting to be applied (typing is debounced)."""
+        return self._debounce.isActive()
+
     def _show_record(self, rec: Any) -> None:
+        # The same record shown again (the table refreshed under it) keeps its review status line.
+        same = rec is not None and self._current is not None and rec.id == self._current.id
         self._current = rec
         enabled = rec is not None and self.log is not None
         for w in (self.confirm_button, self.overturn_button, self.escalate_button, self.note, self.corrected):
             w.setEnabled(enabled)
-        self.review_status.setText("")
+        if not same:
+            self.review_status.setText("")
         if rec is None:
             self.record_text.setHtml("<p style='color:#607d8b'>%s</p>" % html.escape(
                 self.tr("Select an inspection to see the full record.")))
@@ -460,15 +322,26 @@ class HistoryView(QWidget):
         self.overturn_button.setEnabled(enabled and not refused)
         self.corrected.setEnabled(enabled and not refused)
         self.image.clear()
-        if self.log is not None and self.load_image is not None:
-            image_path = self._stored_image(rec)
-            heat_path = self._heatmap(rec)
-            if image_path is not None:
-                self.load_image(image_path, heat_path, self._image_loaded(rec.id))
+        if self.log is not None:
+            log = self.log
+            self.model.run(lambda: (self._stored_image(log, rec), self._heatmap(log, rec), list(log.reviews(rec.id))),
+                           self._details_read(rec), lambda exc: None)
 
-    def _stored_image(self, rec: Any) -> Path | None:
+    def _details_read(self, rec: Any) -> Callable[[tuple[Any, Any, list[Any]]], None]:
+        def done(details: tuple[Any, Any, list[Any]]) -> None:
+            if self._current is None or self._current.id != rec.id:
+                return  # another record was chosen meanwhile
+            image_path, heat_path, reviews = details
+            self._reviews[rec.id] = reviews
+            self.record_text.setHtml(self.record_html(rec))
+            if image_path is not None and self.load_image is not None:
+                self.load_image(image_path, heat_path, self._image_loaded(rec.id))
+        return done
+
+    @staticmethod
+    def _stored_image(log: Any, rec: Any) -> Path | None:
         for name in ("stored_image_path", "image_path"):
-            fn = getattr(self.log, name, None)
+            fn = getattr(log, name, None)
             if fn is None:
                 continue
             try:
@@ -479,8 +352,9 @@ class HistoryView(QWidget):
                 return Path(path)
         return None
 
-    def _heatmap(self, rec: Any) -> Path | None:
-        fn = getattr(self.log, "heatmap_path", None)
+    @staticmethod
+    def _heatmap(log: Any, rec: Any) -> Path | None:
+        fn = getattr(log, "heatmap_path", None)
         if fn is None:
             return None
         try:
@@ -490,11 +364,28 @@ class HistoryView(QWidget):
         return Path(path) if path is not None and Path(path).is_file() else None
 
     def _image_loaded(self, record_id: int) -> Callable[[QImage, Any], None]:
-        def done(image: QImage, heat: Any) -> None:
+        def done(image: QImage, heat: Any, coloured: Any = None) -> None:
             if self._current is not None and self._current.id == record_id:
-                self.image.set_image(image, heat)
+                self.image.set_image(image, heat, heat_coloured=coloured)  # coloured in the worker
                 self.image.set_overlay_visible(self.heat_toggle.isChecked())
         return done
+
+    def _reading_rows(self, seal: Any) -> list[tuple[str, str]]:
+        """What was read off the photo (log v7), what the inspector did with it."""
+        read_c, read_s = getattr(seal, "read_container_number", None), getattr(seal, "read_seal_number", None)
+        if read_c is None and read_s is None:
+            return []
+        confirmed = getattr(seal, "read_confirmed", None)
+        edited = (read_c is not None and read_c != seal.container_number) or \
+            (read_s is not None and read_s != seal.seal_number)
+        if confirmed and edited:
+            outcome = self.tr("confirmed after editing")
+        elif confirmed:
+            outcome = self.tr("confirmed as read")
+        else:
+            outcome = self.tr("not confirmed")
+        read = " / ".join(x for x in (read_s, read_c) if x) or "—"
+        return [(self.tr("Read from the photo"), read), (self.tr("Reading"), outcome)]
 
     def record_html(self, rec: Any) -> str:
         e = html.escape
@@ -536,6 +427,7 @@ class HistoryView(QWidget):
             steps = ((self.tr("View"), seal.view), (self.tr("Verify"), seal.verify), (self.tr("Tug"), seal.tug),
                      (self.tr("Twist"), seal.twist))
             rows.append((self.tr("Checklist"), "  ".join(f"{name} {marks[v]}" for name, v in steps)))
+            rows += self._reading_rows(seal)
         if sig is not None:
             rows.append((self.tr("Customer or account"), sig.customer_id))
             rows.append((self.tr("Document checked"), sig.document_ref or "—"))
@@ -551,12 +443,7 @@ class HistoryView(QWidget):
         body = "".join(f"<tr><td style='color:#546e7a; padding-right:8px'>{e(k)}</td><td>{e(v)}</td></tr>"
                        for k, v in rows)
         reviews_html = ""
-        reviews = []
-        if self.log is not None:
-            try:
-                reviews = list(self.log.reviews(rec.id))
-            except Exception:  # noqa: BLE001
-                reviews = []
+        reviews = self._reviews.get(rec.id, [])  # read off the GUI thread with the record's picture
         if reviews:
             items = "".join(
                 "<li>{}</li>".format(e(self.tr("{time}: {decision} by {by}{label}{note}").format(
@@ -571,38 +458,65 @@ class HistoryView(QWidget):
                 f"<table>{body}</table>{reviews_html}")
 
     # -- review ---------------------------------------------------------------------------------
-    def review(self, decision: str) -> Any:
-        """Record a supervisor's decision on the selected inspection (GUI thread)."""
+    def review(self, decision: str) -> bool:
+        """Record a supervisor's decision on the selected inspection (on the log's thread, once
+        confirmed). Returns True when the review was sent to be written."""
         rec = self._current
         if rec is None or self.log is None:
-            return None
+            return False
         by = self.reviewer().strip()
         if not by:
-            self.review_status.setText(self.tr("Set your name in Settings first: reviews are signed."))
-            self.review_status.setStyleSheet("color: #c62828;")
-            return None
+            return self._review_problem(self.tr("Set your name in Settings first: reviews are signed."))
+        own = by.casefold() == self.operator_of(rec).strip().casefold()
+        if own and not self.allow_self_review():
+            return self._review_problem(self.tr(
+                "{by} made this inspection: a review needs a second person. (A supervisor can allow "
+                "self-review in Settings; the log records it.)").format(by=by))
         corrected = self.corrected.currentData() if decision == "overturn" else None
         note = self.note.text().strip()
         if decision == "overturn" and corrected is None and not note:
-            self.review_status.setText(self.tr("To overturn, choose the correct label or write a note."))
-            self.review_status.setStyleSheet("color: #c62828;")
-            return None
-        try:
-            review = self.log.add_review(rec.id, decision, by, note=note, corrected_label=corrected)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the app goes on
-            self.report_error(exc)
-            return None
-        self.note.clear()
-        try:
-            updated = self.log.get(rec.id)
-        except Exception:  # noqa: BLE001
-            updated = rec
-        self.model.replace_record(updated)
-        self._show_record(updated)
-        self.review_status.setText(self.tr("Saved: {decision} by {by}.").format(decision=decision_name(decision), by=by))
-        self.review_status.setStyleSheet("color: #2e7d32;")
-        self.reviewed.emit(rec.id)
-        return review
+            return self._review_problem(self.tr("To overturn, choose the correct label or write a note."))
+        if own:  # allowed by the setting: the log says so with the review
+            note = (note + " " if note else "") + self.tr("[self-review: allowed by the station's setting]")
+        log = self.log
+
+        def write() -> tuple[Any, Any, list[Any]]:
+            review = log.add_review(rec.id, decision, by, note=note, corrected_label=corrected)
+            try:
+                updated = log.get(rec.id)
+            except Exception:  # noqa: BLE001
+                updated = rec
+            return review, updated, list(log.reviews(rec.id))
+
+        def written(result: tuple[Any, Any, list[Any]]) -> None:
+            _review, updated, reviews = result
+            self._reviews[rec.id] = reviews
+            self.note.clear()
+            self.model.replace_record(updated)
+            if self._current is not None and self._current.id == rec.id:
+                self._show_record(updated)
+            self.review_status.setText(self.tr("Saved: {decision} by {by}.").format(
+                decision=decision_name(decision), by=by))
+            self.review_status.setStyleSheet("color: #2e7d32;")
+            self.reviewed.emit(rec.id)
+
+        def go() -> None:
+            self.review_status.setText(self.tr("Saving…"))
+            self.review_status.setStyleSheet("")
+            self.write(write, written, self.report_error)
+
+        self.confirm_review(decision, rec, go)
+        return True
+
+    def _mode_choices(self) -> list[tuple[str, str | None]]:
+        from gui import modes
+
+        return [(self.tr("All modes"), None)] + [(modes.mode_name(m), m) for m in modes.ids()]
+
+    def _review_problem(self, text: str) -> bool:
+        self.review_status.setText(text)
+        self.review_status.setStyleSheet("color: #c62828;")
+        return False
 
     # -- chain ----------------------------------------------------------------------------------
     def set_chain_status(self, status: Any, text: str) -> None:
@@ -612,12 +526,18 @@ class HistoryView(QWidget):
         ok = status is not None and getattr(status, "ok", False)
         self.chain_label.setStyleSheet("color: #2e7d32;" if ok else ("color: #c62828;" if status is not None else ""))
 
+    def mark_broken(self, record_id: int | None) -> None:
+        """Mark the row where the log's chain breaks (red, with a tooltip saying why)."""
+        self.model.broken_id = record_id
+        if self.model.rowCount():
+            self.model.dataChanged.emit(self.model.index(0, 0),
+                                        self.model.index(self.model.rowCount() - 1, len(self.model.COLUMNS) - 1))
+
     # -- text -----------------------------------------------------------------------------------
     def retranslate(self) -> None:
         self.search.setPlaceholderText(self.tr("Search source, labels, people, numbers, notes…"))
         self.search.setToolTip(self.tr("Filter the log (Ctrl+F)"))
-        for i, text in enumerate((self.tr("All modes"), mode_name("seal"), mode_name("signature"),
-                                  mode_name("skin"), mode_name("general"))):
+        for i, (text, _mode) in enumerate(self._mode_choices()):
             self.mode_filter.setItemText(i, text)
         for i, text in enumerate((self.tr("All"), self.tr("Review queue"), self.tr("Flagged for review"),
                                   self.tr("Reviewed"))):
@@ -630,11 +550,11 @@ class HistoryView(QWidget):
         self.note_label.setText(self.tr("&Note:"))
         self.note.setPlaceholderText(self.tr("why (saved with the review)"))
         self.corrected_label.setText(self.tr("Correct &label:"))
-        self.confirm_button.setText(self.tr("Confirm (Alt+C)"))
+        self.confirm_button.setText(self.tr("Confirm… (Alt+Shift+C)"))
         self.confirm_button.setToolTip(self.tr("The verdict is right"))
-        self.overturn_button.setText(self.tr("Overturn (Alt+X)"))
+        self.overturn_button.setText(self.tr("Overturn… (Alt+Shift+X)"))
         self.overturn_button.setToolTip(self.tr("The verdict is wrong; choose the correct label"))
-        self.escalate_button.setText(self.tr("Escalate (Alt+E)"))
+        self.escalate_button.setText(self.tr("Escalate… (Alt+Shift+E)"))
         self.escalate_button.setToolTip(self.tr("Pass it on to someone more senior"))
         self.export_csv_button.setText(self.tr("Export CSV…"))
         self.export_csv_button.setToolTip(self.tr("Save the inspections matching the filter as a spreadsheet"))

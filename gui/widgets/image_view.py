@@ -15,28 +15,13 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF, QT
 from PySide6.QtWidgets import (QFrame, QGraphicsPixmapItem, QGraphicsPolygonItem, QGraphicsScene, QGraphicsView,
                                QWidget)
 
-from gui.workers import rgb_to_qimage
+from gui.imaging import heat_rgba  # noqa: F401 - where it used to live
 
 if TYPE_CHECKING:
     import numpy as np
 
 GAP = 16.0
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
-
-
-def heat_rgba(heat: np.ndarray, colormap: str) -> QImage:
-    """Colour a [0, 1] heatmap; alpha = √heat so cold areas leave the picture untouched."""
-    import numpy as np
-
-    from inference.heatmap import colorize
-    heat = np.clip(np.nan_to_num(np.asarray(heat, dtype=np.float32)), 0, 1)
-    rgb = colorize(heat, colormap)
-    # √heat as in inference.heatmap.overlay, faded to nothing below 10 % so cold areas (and the
-    # edges of a centre crop) leave the photo untouched.
-    fade = np.clip((heat - 0.05) / 0.15, 0, 1)
-    alpha = (np.sqrt(heat) * fade * 255).round().astype(np.uint8)
-    # Premultiplied ARGB is what a pixmap holds: QPixmap.fromImage then converts nothing.
-    return rgb_to_qimage(np.dstack([rgb, alpha])).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
 
 
 class ImageView(QGraphicsView):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QFrame, QGroupBox, QHBoxLayout, QLabel
 from gui.widgets.camera import CameraPanel
 from gui.widgets.common import Banner, call_later
 from gui.widgets.seal_form import SealForm
+from gui.widgets.skin_form import SkinForm
 
 THUMB_SIZE = (100, 50)  # as gui.signature_worker.THUMB_SIZE (signatures are wide)
 
@@ -169,6 +170,12 @@ class SignaturePanel(QGroupBox):
             w.setEnabled(available)
         self.retranslate()
 
+    def clear_item(self) -> None:
+        """"Next document": the document checked and the high-value choice belong to one
+        document; the customer and their references stay on screen."""
+        self.document.clear()
+        self.strict.setChecked(False)
+
     def customer_id(self) -> str:
         return " ".join(self.customer.text().split())
 
@@ -314,7 +321,7 @@ class SignaturePanel(QGroupBox):
         self.document_label.setText(self.tr("&Document checked:"))
         self.document.setPlaceholderText(self.tr("cheque, slip or form number"))
         self.document.setToolTip(self.tr("Saved with the verdict in the inspection log"))
-        self.strict.setText(self.tr("&High-value document"))
+        self.strict.setText(self.tr("Hi&gh-value document"))
         if self.strict_threshold is not None:
             self.strict_note.setText(self.tr("Strict threshold {t}: fewer forgeries accepted, more genuine "
                                              "signatures sent to review.").format(t=self.strict_threshold))
@@ -367,6 +374,8 @@ class InputPanel(QScrollArea):
         layout.addWidget(self.seal_form)
         self.signature_panel = SignaturePanel()
         layout.addWidget(self.signature_panel)
+        self.skin_form = SkinForm()
+        layout.addWidget(self.skin_form)
         self.camera = CameraPanel()
         layout.addWidget(self.camera)
         layout.addStretch(1)
@@ -385,6 +394,7 @@ class InputPanel(QScrollArea):
     def set_mode(self, mode: str) -> None:
         self.seal_form.setVisible(mode == "seal")
         self.signature_panel.setVisible(mode == "signature")
+        self.skin_form.setVisible(mode == "skin")
         self._fit_width()
 
     def _fit_width(self) -> None:

@@ -60,6 +60,10 @@ class ResultPanel(QScrollArea):
         bfont = QFont(self.font())
         bfont.setBold(True)
         self.bars_title.setFont(bfont)
+        # Long class names (skin-ham7: "Actinic keratosis / Bowen's disease") and a long "top 3"
+        # title must wrap: an unwrapped line widens the panel's body past its viewport and the
+        # verdict above it is cut off (issue 21, at 1366×768).
+        self.bars_title.setWordWrap(True)
         layout.addWidget(self.bars_title)
         self.bars_box = QWidget()
         self.bars = QGridLayout(self.bars_box)
@@ -251,7 +255,8 @@ class ResultPanel(QScrollArea):
             shown = [(c.name, c.label, c.probability) for c in r.top_k]
             self.bars_title.setText(self.tr("Top {n} of {total} classes").format(n=len(shown), total=len(probs)))
         else:
-            labels = {c.name: c.label for c in r.top_k}
+            labels = class_labels(r.pack_id)  # every class in words, not only the top 3
+            labels.update({c.name: c.label for c in r.top_k})
             shown = [(name, labels.get(name, name), p) for name, p in probs]
             self.bars_title.setText(self.tr("Probabilities"))
         if not many and len(probs) > 2:
@@ -261,6 +266,7 @@ class ResultPanel(QScrollArea):
             shown_label = wording.class_word(r.pack_id, name, label)
             text = QLabel(shown_label)
             text.setObjectName("barLabel")
+            text.setWordWrap(True)
             text.setToolTip(name)
             bar = QProgressBar()
             bar.setObjectName("probability")
@@ -269,6 +275,7 @@ class ResultPanel(QScrollArea):
             bar.setFormat(pct(p))
             bar.setTextVisible(False)
             bar.setMaximumHeight(14)
+            bar.setMinimumWidth(40)
             bar.setAccessibleName(f"{shown_label} {pct(p)}")
             value = QLabel(pct(p))
             value.setObjectName("barValue")
@@ -293,3 +300,10 @@ class ResultPanel(QScrollArea):
         if event.type() == QEvent.Type.LanguageChange:
             self._render()
         super().changeEvent(event)
+
+
+def class_labels(pack_id: str | None) -> dict[str, str]:
+    """name → label of every class of the pack (its manifest's words), {} when it is not installed."""
+    manifest = wording._manifest(pack_id) if pack_id else None  # noqa: SLF001 - cached manifest reader
+    classes = getattr(manifest, "classes", None) or []
+    return {c.name: c.label for c in classes}

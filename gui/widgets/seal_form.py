@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
 SEAL_CLASSES = ("indicative", "security", "high-security")
 CHECKLIST = ("view", "verify", "tug", "twist")
@@ -136,13 +136,12 @@ class SealForm(QGroupBox):
         outer.addLayout(form)
         self.checklist_title = QLabel()
         outer.addWidget(self.checklist_title)
-        self.checks: dict[str, QCheckBox] = {}
+        self.checks: dict[str, ChecklistItem] = {}
         for key in CHECKLIST:
-            box = QCheckBox()
-            box.setObjectName(f"check_{key}")
-            self.checks[key] = box
-            outer.addWidget(box)
-            box.toggled.connect(self.changed)
+            item = ChecklistItem(key)
+            self.checks[key] = item
+            outer.addWidget(item)
+            item.changed.connect(self.changed)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #607d8b;")
@@ -169,19 +168,18 @@ class SealForm(QGroupBox):
         self.seal_class.setToolTip(self.tr("ISO 17712 seal class"))
         self.checklist_title.setText(self.tr("Checklist (View – Verify – Tug – Twist):"))
         texts = {
-            "view": (self.tr("&View: no cuts, glue or repairs"),
+            "view": (self.tr("Vi&ew: no cuts, glue or repairs"),
                      self.tr("Look at the seal and the locking area of the door for cuts, glue, scratches or "
                              "repairs.")),
             "verify": (self.tr("Ve&rify: number matches the papers"),
                        self.tr("Compare the number on the seal with the shipping documents.")),
-            "tug": (self.tr("&Tug: holds when pulled"),
+            "tug": (self.tr("T&ug: holds when pulled"),
                     self.tr("Pull the seal firmly; it must hold.")),
             "twist": (self.tr("T&wist: does not turn or separate"),
                       self.tr("Twist the seal; the parts must not turn or separate.")),
         }
         for key, (text, tip) in texts.items():
-            self.checks[key].setText(text)
-            self.checks[key].setToolTip(tip)
+            self.checks[key].set_words(text, tip)
         self.container_confirm.setText(self.tr("I checked: it really is written this way"))
         self.container_confirm.setToolTip(self.tr("Store the number even though it does not pass the ISO 6346 "
                                                   "check"))
@@ -237,20 +235,29 @@ class SealForm(QGroupBox):
             "seal_class": SEAL_CLASSES[self.seal_class.currentIndex()],
             "container_check_confirmed": bool(number) and self.container_confirm.isChecked(),
         }
-        out.update({key: box.isChecked() for key, box in self.checks.items()})
+        out.update({key: item.state() for key, item in self.checks.items()})  # None: not done
         return out
 
     def is_empty(self) -> bool:
         return not (self.seal_number.text().strip() or self.container_number.text().strip()
-                    or any(b.isChecked() for b in self.checks.values()))
+                    or any(item.state() is not None for item in self.checks.values()))
 
     def clear(self) -> None:
         self.clear_reading()
         self.seal_number.clear()
         self.container_number.clear()
         self.container_confirm.setChecked(False)
-        for box in self.checks.values():
-            box.setChecked(False)
+        for item in self.checks.values():
+            item.set_state(None)
+
+    def failed_checks(self) -> list[str]:
+        """The checklist items marked "fail" (they force a review)."""
+        return [key for key, item in self.checks.items() if item.state() is False]
+
+    def clear_item(self) -> None:
+        """"Next seal": clear what belongs to one seal (its number, the container, the checklist,
+        anything read off its photo); the station's choice of seal class stays."""
+        self.clear()
 
     # -- numbers read off the photo (issue 26) ----------------------------------------------------
     def _build_reading_widgets(self) -> None:
@@ -331,3 +338,58 @@ class SealForm(QGroupBox):
             self.retranslate()
         super().changeEvent(event)
 
+
+class ChecklistItem(QWidget):
+    """One VVTT step with three states: not done, pass or fail (an unticked box could mean either
+    "failed" or "not done"; a "fail" forces the inspection to review)."""
+
+    changed = Signal()
+
+    def __init__(self, key: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.choice = QComboBox()
+        self.choice.setObjectName(f"check_{key}")
+        for _ in range(3):
+            self.choice.addItem("")
+        self.label.setBuddy(self.choice)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.choice)
+        self.choice.currentIndexChanged.connect(self._changed)
+        self._retranslate_states()
+
+    _STATES = (None, True, False)
+
+    def _changed(self, _index: int) -> None:
+        fail = self.state() is False
+        self.choice.setStyleSheet("QComboBox { color: #c62828; font-weight: bold; }" if fail else "")
+        self.changed.emit()
+
+    def _retranslate_states(self) -> None:
+        for i, text in enumerate((self.tr("not done"), self.tr("pass"), self.tr("fail"))):
+            self.choice.setItemText(i, text)
+
+    def set_words(self, text: str, tip: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(tip)
+        self.choice.setToolTip(tip)
+        self._retranslate_states()
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def state(self) -> bool | None:
+        return self._STATES[max(0, self.choice.currentIndex())]
+
+    def set_state(self, state: bool | None) -> None:
+        self.choice.setCurrentIndex(self._STATES.index(state))
+
+    def setChecked(self, on: bool) -> None:  # noqa: N802 - what a checkbox offered: ticked = pass
+        self.set_state(True if on else None)
+
+    def isChecked(self) -> bool:  # noqa: N802
+        return self.state() is True

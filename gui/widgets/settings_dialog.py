@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from gui.i18n import LANGUAGES
 from gui.settings import MAX_THREADS, MODES, PROVIDERS, STORAGE_POLICIES, Settings
-from gui.widgets.history_view import mode_name
+from gui.modes import mode_name
 
 
 class SettingsDialog(QDialog):
@@ -47,6 +47,12 @@ class SettingsDialog(QDialog):
         self.central_error.setStyleSheet("color: #c62828;")
         self.central_error.hide()
         who.addRow("", self.central_error)
+        # Four eyes by default: a supervisor may let an operator review their own inspections
+        # (a one-person station); each such review says so in the log.
+        self.self_review = QCheckBox()
+        self.self_review.setObjectName("settingsSelfReview")
+        self.self_review.setChecked(settings.allow_self_review)
+        who.addRow("", self.self_review)
         layout.addWidget(self.who_box)
 
         self.app_box = QGroupBox()
@@ -180,6 +186,7 @@ class SettingsDialog(QDialog):
             "threads": self.threads.value(),
             "packs_dir": self.packs_dir.text().strip(),
             "db_path": self.db_path.text().strip(),
+            "allow_self_review": self.self_review.isChecked(),
         }
         changed = {k: v for k, v in new.items() if getattr(s, k) != v}
         for k, v in new.items():
@@ -199,6 +206,9 @@ class SettingsDialog(QDialog):
         self.operator.setToolTip(self.tr("Saved with every inspection and review"))
         self.station_label.setText(self.tr("S&tation:"))
         self.station.setPlaceholderText(self.tr("e.g. Gate 3, Counter 2, Room B"))
+        self.self_review.setText(self.tr("Allow reviewing your own inspections (one-person station)"))
+        self.self_review.setToolTip(self.tr("Off: a review needs someone other than the operator who made the "
+                                            "inspection. On: allowed, and each such review says so in the log."))
         self.central_label.setText(self.tr("&Central server:"))
         self.central.setPlaceholderText(self.tr("optional: postgresql://station@server/tilik"))
         self.central.setToolTip(self.tr("Where \"Find customer\" also looks for references enrolled at other "

@@ -47,7 +47,7 @@
         <translation>Pemeriksaan massal berhenti: {reason}</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>Finding images…</source>
         <translation>Mencari gambar…</translation>
     </message>
@@ -181,6 +181,24 @@
     </message>
 </context>
 <context>
+    <name>ChecklistItem</name>
+    <message>
+        <location filename="../../gui/widgets/seal_form.py" line="+373"/>
+        <source>not done</source>
+        <translation>belum dicek</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>pass</source>
+        <translation>lolos</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>fail</source>
+        <translation>gagal</translation>
+    </message>
+</context>
+<context>
     <name>EnrolDialog</name>
     <message>
         <location filename="../../gui/widgets/signature_enrol.py" line="+21"/>
@@ -236,7 +254,7 @@
 <context>
     <name>HistoryModel</name>
     <message>
-        <location filename="../../gui/widgets/history_view.py" line="+45"/>
+        <location filename="../../gui/widgets/history_model.py" line="+37"/>
         <source>confirmed</source>
         <translation>dikonfirmasi</translation>
     </message>
@@ -256,7 +274,7 @@
         <translation>belum ditinjau</translation>
     </message>
     <message>
-        <location line="+84"/>
+        <location line="+124"/>
         <source>Time</source>
         <translation>Waktu</translation>
     </message>
@@ -291,7 +309,12 @@
         <translation>Skor tanda tangan {score} (ambang {threshold})</translation>
     </message>
     <message>
-        <location line="-44"/>
+        <location line="+6"/>
+        <source>The log&apos;s chain is broken here: this record was changed or removed after it was written.</source>
+        <translation>Rantai log putus di sini: catatan ini diubah atau dihapus setelah ditulis.</translation>
+    </message>
+    <message>
+        <location line="-50"/>
         <source>Image</source>
         <translation>Gambar</translation>
     </message>
@@ -309,7 +332,7 @@
 <context>
     <name>HistoryView</name>
     <message>
-        <location line="+270"/>
+        <location filename="../../gui/widgets/history_view.py" line="+283"/>
         <source>The inspection log is not available.</source>
         <translation>Log pemeriksaan tidak tersedia.</translation>
     </message>
@@ -319,7 +342,7 @@
         <translation>{n} pemeriksaan cocok</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+25"/>
         <source>Select an inspection to see the full record.</source>
         <translation>Pilih pemeriksaan untuk melihat catatan lengkapnya.</translation>
     </message>
@@ -329,7 +352,7 @@
         <translation>(pertahankan label mesin)</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+77"/>
         <source>Verdict</source>
         <translation>Hasil</translation>
     </message>
@@ -360,12 +383,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+109"/>
+        <location line="+138"/>
         <source>Operator</source>
         <translation>Petugas</translation>
     </message>
     <message>
-        <location line="-108"/>
+        <location line="-137"/>
         <source>Station</source>
         <translation>Pos</translation>
     </message>
@@ -390,7 +413,32 @@
         <translation>Angka</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="-19"/>
+        <source>confirmed after editing</source>
+        <translation>dikonfirmasi setelah diubah</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>confirmed as read</source>
+        <translation>dikonfirmasi sesuai bacaan</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>not confirmed</source>
+        <translation>belum dikonfirmasi</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Read from the photo</source>
+        <translation>Terbaca dari foto</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Reading</source>
+        <translation>Pembacaan</translation>
+    </message>
+    <message>
+        <location line="+29"/>
         <source>Input check</source>
         <translation>Pemeriksaan masukan</translation>
     </message>
@@ -460,7 +508,7 @@
         <translation>Daftar periksa</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>Customer or account</source>
         <translation>Nasabah atau rekening</translation>
     </message>
@@ -490,7 +538,7 @@
         <translation>Hash catatan</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+7"/>
         <source>{time}: {decision} by {by}{label}{note}</source>
         <translation>{time}: {decision} oleh {by}{label}{note}</translation>
     </message>
@@ -505,22 +553,37 @@
         <translation>Pemeriksaan #{id}</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+13"/>
         <source>Set your name in Settings first: reviews are signed.</source>
         <translation>Isi nama Anda di Pengaturan dulu: setiap tinjauan ditandatangani.</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+4"/>
+        <source>{by} made this inspection: a review needs a second person. (A supervisor can allow self-review in Settings; the log records it.)</source>
+        <translation>{by} yang melakukan pemeriksaan ini: tinjauan butuh orang kedua. (Supervisor dapat mengizinkan tinjauan sendiri di Pengaturan; log mencatatnya.)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>To overturn, choose the correct label or write a note.</source>
         <translation>Untuk membalikkan, pilih label yang benar atau tulis catatan.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+2"/>
+        <source>[self-review: allowed by the station&apos;s setting]</source>
+        <translation>[tinjauan sendiri: diizinkan oleh pengaturan pos]</translation>
+    </message>
+    <message>
+        <location line="+18"/>
         <source>Saved: {decision} by {by}.</source>
         <translation>Tersimpan: {decision} oleh {by}.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+6"/>
+        <source>Saving…</source>
+        <translation>Menyimpan…</translation>
+    </message>
+    <message>
+        <location line="+34"/>
         <source>Search source, labels, people, numbers, notes…</source>
         <translation>Cari sumber, label, orang, nomor, catatan…</translation>
     </message>
@@ -530,12 +593,27 @@
         <translation>Saring log (Ctrl+F)</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+14"/>
+        <source>Confirm… (Alt+Shift+C)</source>
+        <translation>Konfirmasi… (Alt+Shift+C)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Overturn… (Alt+Shift+X)</source>
+        <translation>Balikkan… (Alt+Shift+X)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Escalate… (Alt+Shift+E)</source>
+        <translation>Eskalasi… (Alt+Shift+E)</translation>
+    </message>
+    <message>
+        <location line="-43"/>
         <source>All modes</source>
         <translation>Semua mode</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+28"/>
         <source>All</source>
         <translation>Semua</translation>
     </message>
@@ -590,32 +668,17 @@
         <translation>&amp;Label yang benar:</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Confirm (Alt+C)</source>
-        <translation>Konfirmasi (Alt+C)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>The verdict is right</source>
         <translation>Hasilnya benar</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Overturn (Alt+X)</source>
-        <translation>Balikkan (Alt+X)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>The verdict is wrong; choose the correct label</source>
         <translation>Hasilnya salah; pilih label yang benar</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Escalate (Alt+E)</source>
-        <translation>Eskalasi (Alt+E)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Pass it on to someone more senior</source>
         <translation>Teruskan ke atasan</translation>
     </message>
@@ -653,7 +716,7 @@
 <context>
     <name>InputPanel</name>
     <message>
-        <location filename="../../gui/widgets/input_panel.py" line="+399"/>
+        <location filename="../../gui/widgets/input_panel.py" line="+409"/>
         <source>Images</source>
         <translation>Gambar</translation>
     </message>
@@ -666,42 +729,42 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/main_window.py" line="+60"/>
+        <location filename="../../gui/modes.py" line="+62"/>
         <source>No seal pack installed</source>
         <translation>Belum ada paket segel terpasang</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Signature verification pack not installed</source>
         <translation>Paket verifikasi tanda tangan belum terpasang</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+4"/>
         <source>No skin-lesion pack installed</source>
         <translation>Belum ada paket lesi kulit terpasang</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>No general (ImageNet) pack installed</source>
         <translation>Belum ada paket umum (ImageNet) terpasang</translation>
     </message>
     <message>
-        <location line="+661"/>
+        <location filename="../../gui/controllers/logbook.py" line="+140"/>
         <source>Log: chain intact ✓</source>
         <translation>Log: rantai utuh ✓</translation>
     </message>
     <message>
-        <location line="+653"/>
+        <location filename="../../gui/controllers/history.py" line="+105"/>
         <source>Review saved.</source>
         <translation>Tinjauan tersimpan.</translation>
     </message>
     <message>
-        <location line="-915"/>
+        <location filename="../../gui/main_window.py" line="+257"/>
         <source>Tilik — offline inspection</source>
         <translation>Tilik — pemeriksaan luring</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location filename="../../gui/actions.py" line="+97"/>
         <source>&amp;Open images…</source>
         <translation>&amp;Buka gambar…</translation>
     </message>
@@ -742,13 +805,13 @@
     </message>
     <message>
         <location line="+1"/>
-        <source>Start/stop &amp;camera</source>
-        <translation>Nyalakan/matikan &amp;kamera</translation>
+        <source>Turn the camera on or off (Ctrl+K)</source>
+        <translation>Nyalakan atau matikan kamera (Ctrl+K)</translation>
     </message>
     <message>
         <location line="+0"/>
-        <source>Turn the camera on or off (Ctrl+K)</source>
-        <translation>Nyalakan atau matikan kamera (Ctrl+K)</translation>
+        <source>Start/stop ca&amp;mera</source>
+        <translation>Nyalakan/matikan &amp;kamera</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -792,13 +855,13 @@
     </message>
     <message>
         <location line="+1"/>
-        <source>Zoom &amp;in</source>
-        <translation>Per&amp;besar</translation>
+        <source>Zoom in (Ctrl++, or the mouse wheel)</source>
+        <translation>Perbesar (Ctrl++, atau roda tetikus)</translation>
     </message>
     <message>
         <location line="+0"/>
-        <source>Zoom in (Ctrl++, or the mouse wheel)</source>
-        <translation>Perbesar (Ctrl++, atau roda tetikus)</translation>
+        <source>&amp;Zoom in</source>
+        <translation>Per&amp;besar</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -922,46 +985,51 @@
     </message>
     <message>
         <location line="+2"/>
-        <source>&amp;Search history</source>
+        <source>Searc&amp;h history</source>
         <translation>&amp;Cari di riwayat</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Clear the per-item fields for the next one; the station fields stay (Ctrl+N)</source>
+        <translation>Kosongkan isian per barang untuk berikutnya; isian pos tetap (Ctrl+N)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Review: c&amp;onfirm…</source>
+        <translation>Tinjauan: k&amp;onfirmasi…</translation>
+    </message>
+    <message>
         <location line="+0"/>
+        <source>The selected verdict is right (Alt+Shift+C)</source>
+        <translation>Hasil yang dipilih benar (Alt+Shift+C)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Review: ove&amp;rturn…</source>
+        <translation>Tinjauan: &amp;balikkan…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>The selected verdict is wrong (Alt+Shift+X)</source>
+        <translation>Hasil yang dipilih salah (Alt+Shift+X)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Review: &amp;escalate…</source>
+        <translation>Tinjauan: &amp;eskalasi…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Pass the selected inspection on (Alt+Shift+E)</source>
+        <translation>Teruskan pemeriksaan yang dipilih ke atasan (Alt+Shift+E)</translation>
+    </message>
+    <message>
+        <location line="-5"/>
         <source>Search the inspection log (Ctrl+F)</source>
         <translation>Cari di log pemeriksaan (Ctrl+F)</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Review: c&amp;onfirm</source>
-        <translation>Tinjauan: k&amp;onfirmasi</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>The selected verdict is right (Alt+C)</source>
-        <translation>Hasil yang dipilih benar (Alt+C)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Review: o&amp;verturn</source>
-        <translation>Tinjauan: &amp;balikkan</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>The selected verdict is wrong (Alt+X)</source>
-        <translation>Hasil yang dipilih salah (Alt+X)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Review: &amp;escalate</source>
-        <translation>Tinjauan: &amp;eskalasi</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Pass the selected inspection on (Alt+E)</source>
-        <translation>Teruskan pemeriksaan yang dipilih ke atasan (Alt+E)</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+7"/>
         <source>&amp;Keyboard shortcuts</source>
         <translation>&amp;Pintasan papan ketik</translation>
     </message>
@@ -997,26 +1065,26 @@
     </message>
     <message>
         <location line="+1"/>
-        <source>Hi&amp;story</source>
-        <translation>&amp;Riwayat</translation>
-    </message>
-    <message>
-        <location line="+0"/>
         <source>History tab (F4)</source>
         <translation>Tab Riwayat (F4)</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+0"/>
+        <source>Histor&amp;y</source>
+        <translation>&amp;Riwayat</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>{mode} mode (Alt+{n})</source>
         <translation>Mode {mode} (Alt+{n})</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location filename="../../gui/main_window.py" line="+2"/>
         <source>&amp;File</source>
         <translation>&amp;Berkas</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>&amp;View</source>
         <translation>&amp;Tampilan</translation>
     </message>
@@ -1026,7 +1094,7 @@
         <translation>&amp;Mode</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>&amp;Tools</source>
         <translation>&amp;Alat</translation>
     </message>
@@ -1036,7 +1104,27 @@
         <translation>Ba&amp;ntuan</translation>
     </message>
     <message>
+        <location line="+19"/>
+        <source>Ne&amp;xt seal</source>
+        <translation>Segel beri&amp;kutnya</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ne&amp;xt document</source>
+        <translation>Dokumen beri&amp;kutnya</translation>
+    </message>
+    <message>
         <location line="+1"/>
+        <source>Ne&amp;xt item</source>
+        <translation>Barang beri&amp;kutnya</translation>
+    </message>
+    <message>
+        <location line="+107"/>
+        <source>Ready for the next one: the per-item fields are cleared.</source>
+        <translation>Siap untuk berikutnya: isian per barang sudah dikosongkan.</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/toolbar.py" line="+47"/>
         <source>Mode:</source>
         <translation>Mode:</translation>
     </message>
@@ -1051,7 +1139,7 @@
         <translation>Paket model yang dipakai untuk mode ini</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location filename="../../gui/main_window.py" line="-126"/>
         <source>Inspect</source>
         <translation>Periksa</translation>
     </message>
@@ -1066,7 +1154,7 @@
         <translation>Riwayat</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-2"/>
         <source>One image at a time (F2)</source>
         <translation>Satu gambar setiap kali (F2)</translation>
     </message>
@@ -1081,18 +1169,18 @@
         <translation>Log pemeriksaan (F4)</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>&amp;Opacity</source>
-        <translation>&amp;Opasitas</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <location line="+671"/>
+        <location line="+135"/>
+        <location filename="../../gui/widgets/inspect_page.py" line="+154"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
     <message>
-        <location line="-670"/>
+        <location filename="../../gui/widgets/inspect_page.py" line="-1"/>
+        <source>Opac&amp;ity</source>
+        <translation>&amp;Opasitas</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Turbo colours</source>
         <translation>Warna Turbo</translation>
     </message>
@@ -1127,52 +1215,52 @@
         <translation>Roda tetikus atau +/− untuk memperbesar, seret untuk menggeser, 0 untuk menyesuaikan</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location filename="../../gui/main_window.py" line="-93"/>
         <source>Looking for model packs…</source>
         <translation>Mencari paket model…</translation>
     </message>
     <message>
-        <location line="+46"/>
+        <location filename="../../gui/state.py" line="+84"/>
         <source>The pack &apos;{id}&apos; cannot be used: {reason}</source>
         <translation>Paket &apos;{id}&apos; tidak dapat dipakai: {reason}</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location filename="../../gui/controllers/logbook.py" line="-83"/>
         <source>The inspection log cannot be opened: {reason}</source>
         <translation>Log pemeriksaan tidak dapat dibuka: {reason}</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+57"/>
         <source>Log: checking chain…</source>
         <translation>Log: memeriksa rantai…</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+47"/>
         <source>Closing the shift: checking the log…</source>
         <translation>Menutup shift: memeriksa log…</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location filename="../../gui/dialogs.py" line="+105"/>
         <source>The shift was NOT closed: the log is broken at {problem}. Nothing was noted; report it.</source>
         <translation>Shift TIDAK ditutup: log rusak pada {problem}. Tidak ada yang dicatat; laporkan.</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>Shift closed</source>
         <translation>Shift ditutup</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>The log was checked ({n} chained rows) and its signed head noted. Print this or send it elsewhere; `tilik log verify --anchor SEQ:HASH` proves it later.</source>
         <translation>Log telah diperiksa ({n} baris berantai) dan kepala rantainya yang ditandatangani dicatat. Cetak atau kirim ke tempat lain; `tilik log verify --anchor SEQ:HASH` membuktikannya nanti.</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location filename="../../gui/controllers/logbook.py" line="-38"/>
         <source>Log: chain check failed — {reason}</source>
         <translation>Log: pemeriksaan rantai gagal — {reason}</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+5"/>
         <source>Log: opening…</source>
         <translation>Log: membuka…</translation>
     </message>
@@ -1182,7 +1270,7 @@
         <translation>Log: tidak tersedia</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>Log: chain not checked yet</source>
         <translation>Log: rantai belum diperiksa</translation>
     </message>
@@ -1197,12 +1285,12 @@
         <translation>Log: rantai RUSAK di {where} — {reason}</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location filename="../../gui/widgets/status_labels.py" line="+24"/>
         <source>Pack: {name} {version}</source>
         <translation>Paket: {name} {version}</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>Pack: none</source>
         <translation>Paket: tidak ada</translation>
     </message>
@@ -1212,19 +1300,24 @@
         <translation>Berjalan di: {p}</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>The onnxruntime execution provider really in use</source>
         <translation>Penyedia eksekusi onnxruntime yang benar-benar dipakai</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+6"/>
+        <source>Log: chain BROKEN at {where} — see History</source>
+        <translation>Log: rantai PUTUS di {where} — lihat Riwayat</translation>
+    </message>
+    <message>
+        <location filename="../../gui/controllers/logbook.py" line="+8"/>
         <source>{path}
 {n} chained records checked at {time}; head {seq}:{hash}</source>
         <translation>{path}
 {n} catatan berantai diperiksa pukul {time}; kepala {seq}:{hash}</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location filename="../../gui/widgets/status_labels.py" line="+6"/>
         <source>(set your name in Settings)</source>
         <translation>(isi nama Anda di Pengaturan)</translation>
     </message>
@@ -1234,28 +1327,28 @@
         <translation>Petugas: {name}</translation>
     </message>
     <message>
-        <location line="+135"/>
-        <location line="+608"/>
+        <location filename="../../gui/actions.py" line="+5"/>
+        <location filename="../../gui/controllers/inputs.py" line="+39"/>
         <source>Open images</source>
         <translation>Buka gambar</translation>
     </message>
     <message>
-        <location line="-607"/>
+        <location filename="../../gui/controllers/inputs.py" line="-16"/>
         <source>Images ({exts});;All files (*)</source>
         <translation>Gambar ({exts});;Semua berkas (*)</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+25"/>
         <source>Open a folder of images</source>
         <translation>Buka folder berisi gambar</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>Signature mode checks one signature at a time: open or drop a single image.</source>
         <translation>Mode tanda tangan memeriksa satu tanda tangan setiap kali: buka atau seret satu gambar saja.</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+11"/>
         <source>pasted image</source>
         <translation>gambar tempelan</translation>
     </message>
@@ -1265,26 +1358,25 @@
         <translation>Papan klip tidak berisi gambar.</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location filename="../../gui/controllers/inspect.py" line="+72"/>
         <source>The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it really is written that way.</source>
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis demikian.</translation>
     </message>
     <message>
-        <location line="+91"/>
-        <location line="+232"/>
+        <location filename="../../gui/state.py" line="+55"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
     </message>
     <message>
-        <location line="-203"/>
-        <location line="+11"/>
-        <location line="+209"/>
+        <location filename="../../gui/controllers/batch.py" line="+126"/>
+        <location line="+10"/>
+        <location filename="../../gui/controllers/inspect.py" line="+104"/>
         <location line="+10"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
     </message>
     <message>
-        <location line="-223"/>
+        <location filename="../../gui/controllers/inspect.py" line="-4"/>
         <source>Live preview — not saved to the log</source>
         <translation>Pratinjau langsung — tidak disimpan ke log</translation>
     </message>
@@ -1294,7 +1386,7 @@
         <translation>Tersimpan di log sebagai pemeriksaan #{id}</translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+52"/>
         <source>file</source>
         <translation>berkas</translation>
     </message>
@@ -1309,13 +1401,13 @@
         <translation>kamera</translation>
     </message>
     <message>
-        <location line="+0"/>
-        <location line="+118"/>
+        <location filename="../../gui/controllers/inputs.py" line="+26"/>
+        <location filename="../../gui/controllers/inspect.py" line="+0"/>
         <source>live camera</source>
         <translation>kamera langsung</translation>
     </message>
     <message>
-        <location line="-117"/>
+        <location filename="../../gui/controllers/inspect.py" line="+1"/>
         <source>batch</source>
         <translation>massal</translation>
     </message>
@@ -1325,27 +1417,28 @@
         <translation>log</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>{i} of {n} (batch)</source>
         <translation>{i} dari {n} (massal)</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+6"/>
         <source>{i} of {n}</source>
         <translation>{i} dari {n}</translation>
     </message>
     <message>
-        <location line="+73"/>
+        <location filename="../../gui/main_window.py" line="+85"/>
+        <location filename="../../gui/controllers/inputs.py" line="-77"/>
         <source>camera capture</source>
         <translation>tangkapan kamera</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location filename="../../gui/controllers/batch.py" line="-76"/>
         <source>The previous batch was cancelled.</source>
         <translation>Pemeriksaan massal sebelumnya dibatalkan.</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+27"/>
         <source>{n} image(s) in the batch could not be read — see the table. Last: {reason}</source>
         <translation>{n} gambar dalam pemeriksaan massal tidak dapat dibaca — lihat tabel. Terakhir: {reason}</translation>
     </message>
@@ -1365,24 +1458,25 @@
         <translation>{n} tidak dapat dibaca — lihat tabel.</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="-85"/>
         <source>Cancelling the batch…</source>
         <translation>Membatalkan pemeriksaan massal…</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location filename="../../gui/controllers/history.py" line="-5"/>
         <source>Reviews are made in the History tab (F4): select an inspection first.</source>
         <translation>Tinjauan dilakukan di tab Riwayat (F4): pilih pemeriksaan terlebih dahulu.</translation>
     </message>
     <message>
-        <location line="-710"/>
-        <location line="+717"/>
-        <location line="+19"/>
+        <location line="+14"/>
+        <location line="+16"/>
+        <location line="+12"/>
+        <location filename="../../gui/controllers/logbook.py" line="+7"/>
         <source>The inspection log is not open.</source>
         <translation>Log pemeriksaan tidak terbuka.</translation>
     </message>
     <message>
-        <location line="-17"/>
+        <location line="-23"/>
         <source>Export inspections as CSV</source>
         <translation>Ekspor pemeriksaan sebagai CSV</translation>
     </message>
@@ -1392,33 +1486,43 @@
         <translation>Berkas CSV (*.csv)</translation>
     </message>
     <message>
-        <location line="+9"/>
-        <location line="+23"/>
+        <location line="+12"/>
+        <location line="+12"/>
         <source>Exporting…</source>
         <translation>Mengekspor…</translation>
     </message>
     <message>
-        <location line="-15"/>
+        <location line="-26"/>
         <source>Export inspections as PDF</source>
         <translation>Ekspor pemeriksaan sebagai PDF</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-63"/>
+        <source>Record a review</source>
+        <translation>Catat tinjauan</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Record “{decision}” for inspection #{id} ({verdict}), signed by {by}? A review cannot be changed or removed afterwards.</source>
+        <translation>Catat “{decision}” untuk pemeriksaan #{id} ({verdict}), ditandatangani {by}? Tinjauan tidak dapat diubah atau dihapus sesudahnya.</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Record review</source>
+        <translation>Catat tinjauan</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>Batal</translation>
+    </message>
+    <message>
+        <location line="+58"/>
         <source>PDF files (*.pdf)</source>
         <translation>Berkas PDF (*.pdf)</translation>
     </message>
     <message>
-        <location line="+9"/>
-        <source>PDF export is not available</source>
-        <translation>Ekspor PDF tidak tersedia</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>This build of Tilik has no PDF report writer. Export as CSV instead.</source>
-        <translation>Versi Tilik ini tidak memiliki penulis laporan PDF. Ekspor sebagai CSV saja.</translation>
-    </message>
-    <message>
-        <location line="+9"/>
+        <location line="+30"/>
         <source>Exported {n} inspections to {path}</source>
         <translation>{n} pemeriksaan diekspor ke {path}</translation>
     </message>
@@ -1428,7 +1532,7 @@
         <translation>Diekspor ke {path}</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location filename="../../gui/actions.py" line="+0"/>
         <source>Open a folder (batch)</source>
         <translation>Buka folder (massal)</translation>
     </message>
@@ -1448,7 +1552,7 @@
         <translation>Ambil gambar dari kamera</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Previous / next result</source>
         <translation>Hasil sebelumnya / berikutnya</translation>
     </message>
@@ -1489,6 +1593,11 @@
     </message>
     <message>
         <location line="+1"/>
+        <source>Next seal / next document: clear the per-item fields</source>
+        <translation>Segel / dokumen berikutnya: kosongkan isian per barang</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Search the history</source>
         <translation>Cari di riwayat</translation>
     </message>
@@ -1518,12 +1627,12 @@
         <translation>Muat ulang paket</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location filename="../../gui/dialogs.py" line="-47"/>
         <source>Keyboard shortcuts</source>
         <translation>Pintasan papan ketik</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>About Tilik</source>
         <translation>Tentang Tilik</translation>
     </message>
@@ -1533,24 +1642,24 @@
         <translation>Tilik {version} — pemeriksaan luring dengan model lokal. Tidak ada gambar yang pernah keluar dari komputer ini.</translation>
     </message>
     <message>
-        <location line="+6"/>
-        <location line="+20"/>
-        <location line="+94"/>
+        <location filename="../../gui/crash.py" line="+97"/>
+        <location filename="../../gui/dialogs.py" line="-50"/>
+        <location line="+14"/>
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location line="-97"/>
+        <location filename="../../gui/dialogs.py" line="-3"/>
         <source>Tilik</source>
         <translation>Tilik</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location filename="../../gui/controllers/inputs.py" line="+61"/>
         <source>dropped image</source>
         <translation>gambar yang diseret</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location filename="../../gui/crash.py" line="-8"/>
         <source>Something went wrong inside Tilik ({kind}). Your work so far is safe; you can keep working.</source>
         <translation>Terjadi kesalahan di dalam Tilik ({kind}). Pekerjaan Anda sejauh ini aman; Anda dapat terus bekerja.</translation>
     </message>
@@ -1674,22 +1783,22 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>Modes</name>
     <message>
-        <location filename="../../gui/widgets/history_view.py" line="-609"/>
+        <location filename="../../gui/modes.py" line="-11"/>
         <source>Seal</source>
         <translation>Segel</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Signature</source>
         <translation>Tanda tangan</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+4"/>
         <source>Skin lesion</source>
         <translation>Lesi kulit</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>General</source>
         <translation>Umum</translation>
     </message>
@@ -1715,7 +1824,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>ResultPanel</name>
     <message>
-        <location filename="../../gui/widgets/result_panel.py" line="+145"/>
+        <location filename="../../gui/widgets/result_panel.py" line="+149"/>
         <source>No image yet</source>
         <translation>Belum ada gambar</translation>
     </message>
@@ -1735,7 +1844,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar ini tidak dapat diperiksa</translation>
     </message>
     <message>
-        <location line="-119"/>
+        <location line="-123"/>
         <source>Take a close-up, in-focus photo of the lesion alone, in good light.</source>
         <translation>Ambil foto dekat lesi itu saja, tajam, dengan cahaya yang baik.</translation>
     </message>
@@ -1750,7 +1859,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Paket ini hanya mengenal jenis foto yang dipakai untuk melatihnya.</translation>
     </message>
     <message>
-        <location line="+143"/>
+        <location line="+147"/>
         <source>Tilik does not judge this image.</source>
         <translation>Tilik tidak menilai gambar ini.</translation>
     </message>
@@ -1825,7 +1934,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>{n} teratas dari {total} kelas</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>Probabilities</source>
         <translation>Probabilitas</translation>
     </message>
@@ -1871,7 +1980,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SealForm</name>
     <message>
-        <location filename="../../gui/widgets/seal_form.py" line="+158"/>
+        <location filename="../../gui/widgets/seal_form.py" line="-216"/>
         <source>Seal details</source>
         <translation>Detail segel</translation>
     </message>
@@ -1931,12 +2040,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Daftar periksa (Lihat – Cocokkan – Tarik – Putar):</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>&amp;View: no cuts, glue or repairs</source>
-        <translation>&amp;Lihat: tanpa potongan, lem, atau perbaikan</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>Look at the seal and the locking area of the door for cuts, glue, scratches or repairs.</source>
         <translation>Periksa segel dan area penguncian pintu dari potongan, lem, goresan, atau perbaikan.</translation>
     </message>
@@ -1946,17 +2050,12 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>&amp;Cocokkan: nomor sesuai dokumen</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>&amp;Tug: holds when pulled</source>
-        <translation>&amp;Tarik: tetap utuh saat ditarik</translation>
-    </message>
-    <message>
-        <location line="+2"/>
+        <location line="+4"/>
         <source>T&amp;wist: does not turn or separate</source>
         <translation>&amp;Putar: tidak berputar atau terlepas</translation>
     </message>
     <message>
-        <location line="+136"/>
+        <location line="+144"/>
         <source>⚠ read from photo — check</source>
         <translation>⚠ dibaca dari foto — periksa</translation>
     </message>
@@ -1971,12 +2070,22 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Mungkin {number}? (satu huruf/angka tertukar) Gunakan</translation>
     </message>
     <message>
-        <location line="-150"/>
+        <location line="-158"/>
         <source>Compare the number on the seal with the shipping documents.</source>
         <translation>Bandingkan nomor pada segel dengan dokumen pengiriman.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-4"/>
+        <source>Vi&amp;ew: no cuts, glue or repairs</source>
+        <translation>&amp;Lihat: tanpa potongan, lem, atau perbaikan</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>T&amp;ug: holds when pulled</source>
+        <translation>T&amp;arik: tetap utuh saat ditarik</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Pull the seal firmly; it must hold.</source>
         <translation>Tarik segel dengan kuat; segel harus tetap bertahan.</translation>
     </message>
@@ -1986,7 +2095,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Putar segel; bagian-bagiannya tidak boleh berputar atau terpisah.</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>I checked: it really is written this way</source>
         <translation>Sudah saya periksa: memang tertulis demikian</translation>
     </message>
@@ -2057,7 +2166,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../gui/widgets/settings_dialog.py" line="+139"/>
+        <location filename="../../gui/widgets/settings_dialog.py" line="+145"/>
         <source>Packs folder</source>
         <translation>Folder paket</translation>
     </message>
@@ -2072,7 +2181,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Log pemeriksaan (*.sqlite3 *.db)</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+52"/>
         <source>Settings</source>
         <translation>Pengaturan</translation>
     </message>
@@ -2103,6 +2212,16 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+1"/>
+        <source>Allow reviewing your own inspections (one-person station)</source>
+        <translation>Izinkan meninjau pemeriksaan sendiri (pos satu orang)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Off: a review needs someone other than the operator who made the inspection. On: allowed, and each such review says so in the log.</source>
+        <translation>Mati: tinjauan butuh orang selain petugas yang melakukan pemeriksaan. Nyala: diizinkan, dan setiap tinjauan seperti itu dicatat di log.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>&amp;Central server:</source>
         <translation>Server &amp;pusat:</translation>
     </message>
@@ -2232,7 +2351,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureController</name>
     <message>
-        <location filename="../../gui/signature_controller.py" line="+118"/>
+        <location filename="../../gui/signature_controller.py" line="+123"/>
         <source>The inspection log is not open yet: reference signatures live in it. Try again in a moment.</source>
         <translation>Log pemeriksaan belum terbuka: tanda tangan referensi tersimpan di sana. Coba lagi sebentar lagi.</translation>
     </message>
@@ -2283,22 +2402,22 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+5"/>
-        <location line="+80"/>
+        <location line="+72"/>
         <source>Signature verification pack not installed</source>
         <translation>Paket verifikasi tanda tangan belum terpasang</translation>
     </message>
     <message>
-        <location line="-77"/>
+        <location line="-69"/>
         <source>Checking {n} reference signature(s)…</source>
         <translation>Memeriksa {n} tanda tangan referensi…</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+23"/>
         <source>Enrolled {n} reference signature(s) for {id}.</source>
         <translation>{n} tanda tangan referensi terdaftar untuk {id}.</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
         <source>{n} file(s) could not be enrolled as reference signatures:</source>
         <translation>{n} berkas tidak dapat didaftarkan sebagai tanda tangan referensi:</translation>
     </message>
@@ -2308,12 +2427,12 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Log pemeriksaan tidak terbuka.</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+6"/>
         <source>Reference #{id} retired; it stays in the log.</source>
         <translation>Referensi #{id} dinonaktifkan; tetap tersimpan di log.</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+22"/>
         <source>Find the customer first: type their customer or account id and press Find, then check the signature.</source>
         <translation>Cari nasabah terlebih dahulu: ketik ID nasabah atau nomor rekening lalu tekan Cari, baru periksa tanda tangannya.</translation>
     </message>
@@ -2328,19 +2447,19 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar referensi #{id} hilang dari folder log. Jalankan “Verifikasi rantai log”, atau nonaktifkan referensi itu.</translation>
     </message>
     <message>
-        <location line="+52"/>
-        <location line="+10"/>
+        <location line="+61"/>
+        <location line="+8"/>
         <source>Saved to the log as inspection #{id}</source>
         <translation>Tersimpan di log sebagai pemeriksaan #{id}</translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+38"/>
+        <location line="+33"/>
         <source>Not saved to the log: {reason}</source>
         <translation>Tidak tersimpan ke log: {reason}</translation>
     </message>
     <message>
-        <location line="-31"/>
+        <location line="-27"/>
         <source>the inspection log is not open</source>
         <translation>log pemeriksaan tidak terbuka</translation>
     </message>
@@ -2348,7 +2467,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignaturePanel</name>
     <message>
-        <location filename="../../gui/widgets/input_panel.py" line="-197"/>
+        <location filename="../../gui/widgets/input_panel.py" line="-200"/>
         <source>Reference #{id}</source>
         <translation>Referensi #{id}</translation>
     </message>
@@ -2484,7 +2603,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+1"/>
-        <source>&amp;High-value document</source>
+        <source>Hi&amp;gh-value document</source>
         <translation>Dokumen bernilai &amp;tinggi</translation>
     </message>
     <message>
@@ -2516,7 +2635,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureView</name>
     <message>
-        <location filename="../../gui/widgets/signature_view.py" line="+173"/>
+        <location filename="../../gui/widgets/signature_view.py" line="+174"/>
         <source>Fewer than {m} references: this customer has {n}. The pack&apos;s stated accuracy needs at least {m}; treat the result with caution and enrol more specimen signatures.</source>
         <translation>Kurang dari {m} referensi: nasabah ini punya {n}. Akurasi yang dinyatakan paket membutuhkan minimal {m}; perlakukan hasil dengan hati-hati dan daftarkan lebih banyak spesimen tanda tangan.</translation>
     </message>
@@ -2650,6 +2769,39 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <location line="+1"/>
         <source>Signature checked</source>
         <translation>Tanda tangan yang diperiksa</translation>
+    </message>
+</context>
+<context>
+    <name>SkinForm</name>
+    <message>
+        <location filename="../../gui/widgets/skin_form.py" line="+45"/>
+        <source>Patient</source>
+        <translation>Pasien</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Patient &amp;ref.:</source>
+        <translation>&amp;Ref. pasien:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>clinic number — never a name</source>
+        <translation>nomor klinik — jangan pernah nama</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A pseudonymous reference such as the clinic&apos;s patient number. Never type a name: the log keeps this field.</source>
+        <translation>Referensi samaran seperti nomor pasien klinik. Jangan pernah mengetik nama: log menyimpan isian ini.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Pseudonymous: a clinic number, never a name.</source>
+        <translation>Samaran: nomor klinik, jangan pernah nama.</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Body site:</source>
+        <translation>&amp;Lokasi tubuh:</translation>
     </message>
 </context>
 </TS>

@@ -22,3 +22,12 @@ def visible_message_boxes() -> list[QMessageBox]:
 def close_message_boxes() -> None:
     for b in visible_message_boxes():
         b.close()
+
+
+def confirm_review(qtbot, w, timeout: int = 10000) -> None:
+    """Press "Record review" in the confirmation a review asks for, then wait for the write."""
+    qtbot.waitUntil(lambda: any(b.objectName() == "confirmReviewDialog" for b in visible_message_boxes()),
+                    timeout=timeout)
+    box = next(b for b in visible_message_boxes() if b.objectName() == "confirmReviewDialog")
+    box.button(QMessageBox.StandardButton.Yes).click()
+    wait_idle(qtbot, w, timeout)

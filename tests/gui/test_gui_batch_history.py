@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from gui_helpers import open_and_wait, visible_message_boxes, wait_idle
+from gui_helpers import confirm_review, open_and_wait, visible_message_boxes, wait_idle
 from gui_packs import image, save
 
 
@@ -109,12 +109,15 @@ def test_history_review_and_export(qtbot, make_window, gui_packs, tmp_path):
     wait_idle(qtbot, w)
     assert h.image.has_image() and h.image.has_heatmap()
 
-    # Overturn with a corrected label and a note (Alt+X), as supervisor "Ana".
+    # Overturn with a corrected label and a note (Alt+Shift+X), as supervisor "Budi" (a review needs
+    # someone other than the operator, Ana), after confirming it.
+    w.settings.operator = "Budi"
     h.corrected.setCurrentIndex(h.corrected.findData("blue"))
     qtbot.keyClicks(h.note, "scratch on the photo, seal is fine")
-    qtbot.keyClick(w, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier)
-    assert h.review_status.text() == "Saved: overturned by Ana."
-    assert "overturned by Ana → Intact" in h.record_text.toPlainText()  # the class in words
+    qtbot.keyClick(w, Qt.Key.Key_X, Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier)
+    confirm_review(qtbot, w)
+    assert h.review_status.text() == "Saved: overturned by Budi."
+    assert "overturned by Budi → Intact" in h.record_text.toPlainText()  # the class in words
     assert "Label after review\tIntact" in h.record_text.toPlainText() or "Label after reviewIntact" in \
         h.record_text.toPlainText().replace("\n", "")
     assert h.model.index(1, 5).data() == "overturned"
@@ -123,12 +126,15 @@ def test_history_review_and_export(qtbot, make_window, gui_packs, tmp_path):
 
     # Filter, then export the filter as CSV and PDF.
     h.mode_filter.setCurrentIndex(1)  # seal
+    wait_idle(qtbot, w)  # History reads the log off the GUI thread
     assert h.model.rowCount() == 2
     h.search.setText("nothing-matches-this")
     h.apply_filters()
+    wait_idle(qtbot, w)
     assert h.model.rowCount() == 0 and "0 inspections match" in h.count_label.text()
     h.search.clear()
     h.apply_filters()
+    wait_idle(qtbot, w)
     out = tmp_path / "out" / "inspections.csv"
     w.export_csv(out)
     wait_idle(qtbot, w)
@@ -155,6 +161,7 @@ def test_history_pages_through_a_large_log(qtbot, make_window, gui_packs, tmp_pa
     w.tabs.setCurrentIndex(2)
     h = w.history
     h.refresh()
+    wait_idle(qtbot, w)  # the first page is read off the GUI thread
     assert h.model.total == 250
     assert h.model.rowCount() == 100
     assert h.model.canFetchMore()
@@ -164,6 +171,7 @@ def test_history_pages_through_a_large_log(qtbot, make_window, gui_packs, tmp_pa
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
     h.operator_filter.setText("bulk")
     h.apply_filters()
+    wait_idle(qtbot, w)
     assert h.model.total == 249
 
 
@@ -198,21 +206,28 @@ def test_history_date_filter_and_escalate(qtbot, make_window, gui_packs, tmp_pat
     h = w.history
     qtbot.waitUntil(lambda: h.model.rowCount() == 1)
     h.use_dates.setChecked(True)
+    wait_idle(qtbot, w)  # History reads the log off the GUI thread
     assert h.model.total == 1  # the last 30 days, today included
     h.date_from.setDate(QDate.currentDate().addDays(-10))
     h.date_to.setDate(QDate.currentDate().addDays(-5))
     h.apply_filters()
+    wait_idle(qtbot, w)
     assert h.model.total == 0
     h.use_dates.setChecked(False)
+    wait_idle(qtbot, w)
     assert h.model.total == 1
     h.table.selectRow(0)
     h.note.setText("not sure, ask the supervisor")
-    qtbot.keyClick(w, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
-    assert h.review_status.text() == "Saved: escalated by Ana."
+    w.settings.operator = "Budi"  # the supervisor, not the operator who made it
+    qtbot.keyClick(w, Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ShiftModifier)
+    confirm_review(qtbot, w)
+    assert h.review_status.text() == "Saved: escalated by Budi."
     assert h.model.index(0, 5).data() == "escalated"
     h.review_filter.setCurrentIndex(3)  # reviewed
+    wait_idle(qtbot, w)
     assert h.model.total == 1
     h.review_filter.setCurrentIndex(1)  # review queue
+    wait_idle(qtbot, w)
     assert h.model.total == 0
 
 

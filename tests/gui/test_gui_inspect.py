@@ -96,7 +96,8 @@ def test_seal_mode_form_and_words(qtbot, make_window, gui_packs, tmp_path):
     assert rec.seal.seal_number == "SL-778812"
     assert rec.seal.container_number == "CSQU3054383"
     assert rec.seal.seal_class == "high-security"
-    assert (rec.seal.view, rec.seal.verify, rec.seal.tug, rec.seal.twist) == (True, True, True, False)
+    # Twist was left alone: "not done" (None), never read as failed (issue 21's tri-state checklist).
+    assert (rec.seal.view, rec.seal.verify, rec.seal.tug, rec.seal.twist) == (True, True, True, None)
     assert rec.operator == "Ana" and rec.station == "Gate 3"
 
     open_and_wait(qtbot, w, save(tmp_path / "blue.png", image("blue")))
@@ -203,10 +204,10 @@ def test_previous_next_and_paste(qtbot, window, tmp_path):
 
 
 def test_older_results_reload_their_picture(qtbot, window, tmp_path, monkeypatch):
-    import gui.main_window as main_window
+    import gui.controllers.inspect as inspect_controller
     from gui.workers import rgb_to_qimage
 
-    monkeypatch.setattr(main_window, "SESSION_IMAGES", 1)
+    monkeypatch.setattr(inspect_controller, "SESSION_IMAGES", 1)
     w = window
     QGuiApplication.clipboard().setImage(rgb_to_qimage(image("green")))
     w.act_paste.trigger()

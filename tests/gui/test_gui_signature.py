@@ -50,6 +50,7 @@ def sw(make_window, sig_packs):
 def enrol(qtbot, w, customer: str, files: list[Path], document: str = "Account opening form 2024-117") -> None:
     c = w.signature
     assert c.find_customer(customer)
+    wait_idle(qtbot, w)  # the references are read in a worker
     dialog = c.enrol_dialog(files)
     assert dialog is not None and dialog.isVisible()
     ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
@@ -74,6 +75,7 @@ def test_enrol_verify_genuine_and_forged_logged_and_in_history(qtbot, sw, images
     # A new customer: found with no references, then enrolled with three.
     panel.customer.setText("ACC-0012-3456")
     panel.find_button.click()
+    wait_idle(qtbot, w)  # the references are read in a worker
     assert "New customer" in panel.customer_status.text()
     enrol(qtbot, w, "ACC-0012-3456", [images["ref1"], images["ref2"], images["ref3"]])
     assert panel.gallery.count() == 3
@@ -168,6 +170,7 @@ def test_retire_reference_gallery_and_log(qtbot, sw, images):
     assert not ok.isEnabled()  # a reason is required
     dialog.why.setText("poor scan")
     ok.click()
+    wait_idle(qtbot, w)  # retiring is a log write: it runs on the log's thread
     assert panel.gallery_ids() == [ids[0], ids[2]]
     assert "2 active reference signature(s) (1 retired)" in panel.customer_status.text()
     assert panel.few_banner.isVisible() and "Fewer than 3 references" in panel.few_banner.text()
@@ -207,6 +210,7 @@ def test_bad_query_no_ink_and_bad_reference_dialogs_window_goes_on(qtbot, sw, im
 
     # A customer with no references.
     assert c.find_customer("NEW-1")
+    wait_idle(qtbot, w)
     w.open_paths([images["cheque_genuine"]])
     boxes = visible_message_boxes()
     assert boxes and "no active reference signatures" in boxes[0].text()
@@ -214,6 +218,7 @@ def test_bad_query_no_ink_and_bad_reference_dialogs_window_goes_on(qtbot, sw, im
 
     # Enrolment: a broken file and a blank page are refused with the reason; the good ones are enrolled.
     c.find_customer("NEW-1")
+    wait_idle(qtbot, w)
     c.enrol_files([images["ref1"], images["broken"], images["blank"], images["ref2"], images["ref3"]], "ID card")
     wait_idle(qtbot, w)
     boxes = visible_message_boxes()
@@ -284,6 +289,7 @@ def test_paste_camera_capture_and_gallery_drop(qtbot, sw, images):
     w = sw
     c = w.signature
     assert c.find_customer("P-9")
+    wait_idle(qtbot, w)
     # Files dropped on the gallery open the enrolment dialog for them.
     w.signature_panel.files_dropped.emit([str(images["ref1"]), str(images["ref2"]), str(images["ref3"])])
     dialog = c.enrol_dialog_shown

@@ -1,0 +1,163 @@
+"""The Inspect tab: the mode's banners, the input column, the picture with its heatmap controls and
+the verdict (or, in Signature mode, the signature view), plus any side panels a mode brings.
+
+Built from the window's actions (so buttons and menus share them); it holds no workflow: the
+controllers drive its widgets.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from gui.widgets.common import Banner
+from gui.widgets.image_view import ImageView
+from gui.widgets.input_panel import InputPanel
+from gui.widgets.result_panel import ResultPanel
+from gui.widgets.signature_view import SignatureView
+
+COLORMAP_NAMES = ("turbo", "jet", "gray")
+
+
+class InspectPage(QWidget):
+    def __init__(self, actions: dict[str, QAction], opacity: int, colormap: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        il = QVBoxLayout(self)
+        il.setContentsMargins(6, 6, 6, 6)
+        self.skin_banner = Banner("medical")
+        self.skin_banner.setObjectName("skinBanner")
+        il.addWidget(self.skin_banner)
+        self.mode_banner = Banner("error")
+        self.mode_banner.setObjectName("modeBanner")
+        il.addWidget(self.mode_banner)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = split
+        self.input_panel = InputPanel(actions["open"], actions["folder"], actions["paste"])
+        split.addWidget(self.input_panel)
+
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(4)
+        heat_bar = QHBoxLayout()
+        heat_bar.setSpacing(4)
+        self.heat_button = self._button(actions["heat"], "heatToggle", text_beside=True)
+        heat_bar.addWidget(self.heat_button)
+        self.opacity_label = QLabel()
+        heat_bar.addWidget(self.opacity_label)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setObjectName("opacitySlider")
+        self.opacity.setRange(0, 100)
+        self.opacity.setMaximumWidth(160)
+        self.opacity.setValue(opacity)
+        self.opacity_label.setBuddy(self.opacity)
+        heat_bar.addWidget(self.opacity)
+        self.colormap = QComboBox()
+        self.colormap.setObjectName("colormapCombo")
+        for _ in COLORMAP_NAMES:
+            self.colormap.addItem("")
+        self.colormap.setCurrentIndex(COLORMAP_NAMES.index(colormap) if colormap in COLORMAP_NAMES else 0)
+        heat_bar.addWidget(self.colormap)
+        self.side_button = self._button(actions["side"], "sideBySide")
+        heat_bar.addWidget(self.side_button)
+        heat_bar.addSpacing(12)
+        self.zoom_buttons = [self._button(actions[k]) for k in ("zoom_out", "zoom_in", "fit", "actual")]
+        for b in self.zoom_buttons:
+            heat_bar.addWidget(b)
+        heat_bar.addStretch(1)
+        self.prev_button = self._button(actions["prev"])
+        self.next_button = self._button(actions["next"])
+        self.nav_label = QLabel()
+        self.nav_label.setObjectName("navLabel")
+        self.nav_label.setMinimumWidth(60)
+        self.nav_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        heat_bar.addWidget(self.prev_button)
+        heat_bar.addWidget(self.nav_label)
+        heat_bar.addWidget(self.next_button)
+        cl.addLayout(heat_bar)
+        self.caption = QLabel()
+        self.caption.setObjectName("caption")
+        self.caption.setStyleSheet("color: #546e7a;")
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long path or note must not widen the window and push the result panel off screen: the
+        # label is clipped instead (the full text is in its tooltip).
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        cl.addWidget(self.caption)
+        self.image_view = ImageView()
+        self.image_view.setObjectName("imageView")
+        self.image_view.set_opacity(opacity / 100)
+        self.image_view.set_colormap(self.colormap_name())
+        cl.addWidget(self.image_view, 1)
+        split.addWidget(center)
+        self.center = center
+
+        self.result_panel = ResultPanel()
+        self.result_panel.setObjectName("resultPanel")
+        split.addWidget(self.result_panel)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 0)
+        self.signature_view = SignatureView()  # replaces the centre and the result panel in Signature mode
+        self.signature_view.setObjectName("signatureView")
+        self.signature_view.hide()
+        split.addWidget(self.signature_view)
+        split.setStretchFactor(3, 1)
+        split.setSizes([300, 720, 340, 1060])
+        il.addWidget(split, 1)
+        self.side_panels: dict[str, tuple[str, QWidget]] = {}  # key → (mode, widget)
+
+        QWidget.setTabOrder(self.input_panel, self.heat_button)
+        QWidget.setTabOrder(self.heat_button, self.opacity)
+        QWidget.setTabOrder(self.opacity, self.colormap)
+        QWidget.setTabOrder(self.colormap, self.side_button)
+        QWidget.setTabOrder(self.side_button, self.image_view)
+        QWidget.setTabOrder(self.image_view, self.result_panel)
+
+    @staticmethod
+    def _button(action: QAction, name: str = "", text_beside: bool = False) -> QToolButton:
+        b = QToolButton()
+        if name:
+            b.setObjectName(name)
+        b.setDefaultAction(action)
+        if text_beside:
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        return b
+
+    def colormap_name(self) -> str:
+        return COLORMAP_NAMES[max(0, self.colormap.currentIndex())]
+
+    def add_side_panel(self, key: str, mode: str, widget: QWidget) -> None:
+        """A mode's extra panel (the mode registry's SidePanel), shown right of the verdict in that mode."""
+        widget.setObjectName(widget.objectName() or f"sidePanel_{key}")
+        self.side_panels[key] = (mode, widget)
+        self.splitter.addWidget(widget)
+        widget.hide()
+
+    def apply_mode(self, mode: str, banner: str, reason: str | None, signature: bool) -> None:
+        """Show what ``mode`` shows: its form, its banner, why it cannot run, its views and panels."""
+        self.input_panel.set_mode(mode)
+        self.skin_banner.setVisible(banner == "medical")
+        self.mode_banner.setVisible(bool(reason))
+        if reason:
+            self.mode_banner.set_text(reason)
+        self.center.setVisible(not signature)
+        self.result_panel.setVisible(not signature)
+        self.signature_view.setVisible(signature)
+        for panel_mode, widget in self.side_panels.values():
+            widget.setVisible(panel_mode == mode)
+
+    def retranslate(self) -> None:
+        self.opacity_label.setText(QCoreApplication.translate("MainWindow", "Opac&ity"))
+        self.opacity.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap opacity: {n}%").format(n=self.opacity.value()))
+        for i, text in enumerate((QCoreApplication.translate("MainWindow", "Turbo colours"), QCoreApplication.translate("MainWindow", "Jet colours"), QCoreApplication.translate("MainWindow", "Grey"))):
+            self.colormap.setItemText(i, text)
+        self.colormap.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap colours"))
+        self.skin_banner.set_text(QCoreApplication.translate("MainWindow", "Decision support only — not a diagnosis. Tilik can be wrong; a doctor "
+                                     "must examine any lesion that worries you or the patient."))
+        self.image_view.placeholder = QCoreApplication.translate("MainWindow", "Drop images or folders here, press Ctrl+O to open, Ctrl+V to paste, "
+                                         "or start the camera.")
+        self.image_view.setToolTip(QCoreApplication.translate("MainWindow", "Mouse wheel or +/− to zoom, drag to pan, 0 to fit"))
+        self.image_view.viewport().update()

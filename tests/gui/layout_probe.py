@@ -1,0 +1,42 @@
+"""Run in a fresh process (tests/gui/test_gui_layout.py): the window's minimum size in every
+mode and tab, in English and Indonesian, printed as JSON. QT_SCALE_FACTOR comes from the caller."""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+tmp = tempfile.mkdtemp()
+os.environ["TILIK_DATA_DIR"] = tmp
+os.environ["TILIK_SETTINGS"] = str(Path(tmp) / "s.ini")
+from gui.app import create_application  # noqa: E402
+app = create_application()
+from gui import i18n  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from gui.settings import Settings  # noqa: E402
+out = {}
+for lang in ("en", "id"):
+    i18n.manager().install(lang)
+    s = Settings()
+    s.operator, s.station, s.db_path = "Ana Wijaya", "Gate 3", str(Path(tmp) / f"{lang}.sqlite3")
+    w = MainWindow(s, probe_camera=False, auto_start=False)
+    w.start()
+    ev = QEventLoop(app)
+    end = time.time() + 60
+    while not w.is_ready() and time.time() < end:
+        ev.processEvents(); time.sleep(0.01)
+    w.resize(1366, 768); w.show()
+    for mode in ("seal", "signature", "skin", "general"):
+        w.set_mode(mode)
+        for tab in range(3):
+            w.tabs.setCurrentIndex(tab)
+            for _ in range(20): ev.processEvents()
+            hint = w.minimumSizeHint()
+            out[f"{lang}/{mode}/{tab}"] = (hint.width(), hint.height(), w.width(), w.height())
+    w.shutdown(); w.close()
+print(json.dumps(out))
