@@ -143,11 +143,14 @@ class HistoryController(QObject):
             return None
         query = self.view.current_query()
         self.state.say(QCoreApplication.translate("MainWindow", "Exporting…"))
-        return self.runner.read(export_pdf, self.state.log, query, path, on_ok=lambda n: self._exported(path, n),
+        return self.runner.read(export_pdf, self.state.log, query, path, on_ok=lambda n: self._exported(path, n, pages=True),
                                 on_fail=self.state.fail)
 
-    def _exported(self, path: Path, n: Any) -> None:
-        if isinstance(n, int):
+    def _exported(self, path: Path, n: Any, *, pages: bool = False) -> None:
+        # The PDF report counts pages (summary, sign-off and detail pages), not inspections.
+        if isinstance(n, int) and pages:
+            msg = QCoreApplication.translate("MainWindow", "Exported a {n}-page report to {path}").format(n=n, path=path)
+        elif isinstance(n, int):
             msg = QCoreApplication.translate("MainWindow", "Exported {n} inspections to {path}").format(n=n, path=path)
         else:
             msg = QCoreApplication.translate("MainWindow", "Exported to {path}").format(path=path)

@@ -145,6 +145,8 @@ def test_history_review_and_export(qtbot, make_window, gui_packs, tmp_path):
     w.export_pdf(pdf)
     wait_idle(qtbot, w, timeout=30000)
     assert pdf.read_bytes()[:4] == b"%PDF"
+    # The PDF report counts pages (summary + details), so the message says pages, not inspections.
+    assert "-page report to" in w.statusBar().currentMessage()
 
     # The chain verification result is shown.
     w.verify_chain()
