@@ -150,8 +150,8 @@ def run_surgery(pack: Path, tensors: Sequence[str], *, layout: str = "NCHW", ver
     batch = _sample_batch(pack, manifest)
     check_parity(old, new, list(manifest.outputs.values()), batch, manifest.input.name)
     info["parity"] = {"outputs": sorted(manifest.outputs), "images": int(len(batch)), "bit_identical": True}
-    info["built_by"] = "python -m training.pipeline.patch_features " + " ".join(
-        f"--tensor {t}" for t in tensors)
+    info["built_by"] = " ".join(["python -m training.pipeline.patch_features", f"--pack {pack}"]
+                                + [f"--tensor {t}" for t in tensors] + ([f"--version {version}"] if version else []))
     raw = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
     raw["outputs"]["patch_features"] = name
     raw["model"]["sha256"] = hashlib.sha256(new).hexdigest()
