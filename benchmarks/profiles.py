@@ -88,7 +88,7 @@ def summarise(parts: list[dict]) -> dict:
     alarm = parts[0]["alarm"]
     prof = s > 1.0
     clf = pr >= alarm
-    refused = np.array([o == "refused" for p in parts for o in p["outcome"]])
+    refused = np.array([o == "refused" for p in parts for o in p["outcome"]], dtype=bool)
     review = prof != clf
     decided = ~review
     return {
@@ -99,7 +99,7 @@ def summarise(parts: list[dict]) -> dict:
         "either_acc": float(((prof | clf) == y).mean()), "both_acc": float(((prof & clf) == y).mean()),
         "app_review": float(review.mean()),
         "app_decided_acc": float((prof[decided] == y[decided]).mean()) if decided.any() else float("nan"),
-        "refused": float(refused.mean()),
+        "refused": float(refused.mean()) if len(refused) else 0.0,
     }
 
 
@@ -114,11 +114,9 @@ def timing(folder: Path, store) -> dict:
     judge = [folder / r["file"] for r in rows][:100]
     inspector = Inspector.for_pack("seal-integrity")
     inspector.classify(judge[0])  # warm the session
-    enrol_s = []
-    for i in range(3):
-        t0 = time.perf_counter()
-        done = enrol(inspector, f"timing {i}", intact[:50], store=store)
-        enrol_s.append(time.perf_counter() - t0)
+    t0, c0 = time.perf_counter(), time.process_time()
+    done = enrol(inspector, "timing", intact[:50], store=store)
+    enrol_s, enrol_cpu = time.perf_counter() - t0, time.process_time() - c0
     profile = done.profile
 
     def run(with_profile: bool) -> float:
@@ -129,10 +127,10 @@ def timing(folder: Path, store) -> dict:
         return (time.perf_counter() - t0) * 1e3 / len(judge)
 
     plain, prof = [], []
-    for _ in range(3):  # alternating, so load changes hit both
+    for _ in range(2):  # alternating, so load changes hit both
         plain.append(run(False))
         prof.append(run(True))
-    return {"enrol_50_s": statistics.median(enrol_s), "bank": int(profile.bank.shape[0]),
+    return {"enrol_50_s": enrol_s, "enrol_50_cpu": enrol_cpu, "bank": int(profile.bank.shape[0]),
             "plain_ms": statistics.median(plain), "profile_ms": statistics.median(prof)}
 
 
@@ -175,10 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.timing is not None:
             t = timing(args.timing, store)
             lines += ["## Cost", "",
-                      f"- enrolling 50 photos: **{t['enrol_50_s']:.1f} s** (median of 3; memory bank of {t['bank']} "
-                      f"patches) — target < 30 s: **{'met' if t['enrol_50_s'] < 30 else 'missed'}**",
+                      f"- enrolling 50 photos: **{t['enrol_50_s']:.1f} s** wall, {t['enrol_50_cpu']:.1f} s CPU (all "
+                      f"threads; memory bank of {t['bank']} patches) — target < 30 s: "
+                      f"**{'met' if t['enrol_50_s'] < 30 else 'missed'}** on this machine at this load",
                       f"- judging 100 photos (decode + classify, batches of 8): {t['plain_ms']:.1f} ms per photo "
-                      f"without a profile, {t['profile_ms']:.1f} ms with one (medians of 3, alternating): "
+                      f"without a profile, {t['profile_ms']:.1f} ms with one (medians of 2, alternating): "
                       f"**+{t['profile_ms'] - t['plain_ms']:.1f} ms** per photo, ratio "
                       f"{t['profile_ms'] / t['plain_ms']:.2f} — target < 30 ms added: "
                       f"**{'met' if t['profile_ms'] - t['plain_ms'] < 30 else 'missed'}**", ""]

@@ -421,7 +421,10 @@ class Inspector:
         if content_problem is not None:
             # Feature-space scores cannot see this (a grey frame can sit next to a class mean).
             refusal = ReviewReason(content_problem)
-        elif ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
+        elif profile is None and ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
+            # (With a seal profile the site's own enrolled seals define the domain, and the profile
+            # judges departures from them: the pack's check, fitted to its training renders,
+            # refused 30-45% of another renderer's seal photos (benchmarks/profiles.py).)
             refusal = ReviewReason("out_of_domain", {"score": float(ood_score), "threshold": float(m.ood.threshold)})
         if refusal is not None:
             # A refusal names no class, so reasons about class probabilities do not apply to it.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CORESET_RATIO = 0.1      # PatchCore keeps 1-10%; 10% of 50 photos × 196 patches = 980 patches
-PROJECTION_DIM = 128     # Johnson-Lindenstrauss projection used only to choose the coreset
+PROJECTION_DIM = 64      # Johnson-Lindenstrauss projection used only to choose the coreset
 MIN_BANK = 64            # below this many patches the coreset is the whole pool
 _CHUNK = 4096            # query patches per distance block (bounds memory at ~16 MB per 1,000 bank rows)
 
@@ -81,6 +81,14 @@ class Scored:
     maps: np.ndarray
 
 
+def l2_normalise(feature_maps: np.ndarray) -> np.ndarray:
+    """Each patch's feature vector scaled to unit length: distances then compare the pattern of a
+    patch, not its contrast or exposure (measured: pooled ROC-AUC 0.873 → 0.935 on the second
+    renderer's photos, 0.896 → 0.935 on the generator's; benchmarks/profiles.py)."""
+    maps = np.asarray(feature_maps, dtype=np.float32)
+    return maps / (np.linalg.norm(maps, axis=-1, keepdims=True) + np.float32(1e-6))
+
+
 def score_maps(feature_maps: np.ndarray, bank: np.ndarray) -> Scored:
     """Score N×H×W×C feature maps against a bank: per-patch NN distance, and its max per image."""
     maps = np.asarray(feature_maps, dtype=np.float32)
@@ -120,5 +128,5 @@ def threshold_at(scores: np.ndarray, false_alarm_rate: float) -> float:
     return float(np.quantile(np.asarray(scores, dtype=np.float64), 1.0 - float(false_alarm_rate)))
 
 
-__all__ = ["CORESET_RATIO", "Scored", "build_bank", "coreset_indices", "fold_scores", "nearest_distances",
+__all__ = ["CORESET_RATIO", "Scored", "build_bank", "coreset_indices", "fold_scores", "l2_normalise", "nearest_distances",
            "score_maps", "threshold_at"]

@@ -1,8 +1,9 @@
 """Enrolling a seal profile: photos of intact seals → patch features → memory bank → threshold.
 
 Everything runs through the pack's Inspector (the same decoding, preprocessing and ONNX session
-as classifying), so a profile's features are exactly those a judged photo gets. A photo the pack
-would refuse (blank, noise, not a seal photo) is left out and reported, never enrolled.
+as classifying), so a profile's features are exactly those a judged photo gets. A blank or noise
+frame is left out and reported, never enrolled; the pack's out-of-domain check is not applied
+(the site's own seals define the domain of its profile).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from PIL import Image
 from inference.errors import TilikError
 from inference.imageio import ImageSource, load_image
 from inference.preprocess import fit_to_input, to_tensor
-from inference.profiles.bank import CORESET_RATIO, build_bank, fold_scores, threshold_at
+from inference.profiles.bank import CORESET_RATIO, build_bank, fold_scores, l2_normalise, threshold_at
 from inference.profiles.store import Profile, ProfileError, ProfileStore
 
 MIN_PHOTOS = 10
@@ -59,7 +60,7 @@ def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[
     if "patch_features" not in m.outputs:
         raise ProfileError(f"The pack '{m.id}' gives no patch features, so it cannot make seal profiles "
                            "(its manifest has no outputs.patch_features).")
-    role_names = [m.outputs["patch_features"]] + ([m.outputs["ood_score"]] if "ood_score" in m.outputs else [])
+    role_names = [m.outputs["patch_features"]]
     maps, sources, thumbs, shas, skipped = [], [], [], [], []
     pending: list[tuple[str, np.ndarray, bytes, str]] = []
 
@@ -71,11 +72,10 @@ def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[
             arrays = inspector.loaded.session.run(role_names, {m.input.name: batch})
         except Exception as exc:  # onnxruntime's own exception types
             raise ProfileError(f"The model '{m.id}' failed to run: {exc}") from exc
-        ood = arrays[1].reshape(len(batch), -1)[:, 0] if len(arrays) > 1 else None
-        for i, (src, _, thumb, sha) in enumerate(pending):
-            if ood is not None and m.ood is not None and m.ood.score == "output" and ood[i] > m.ood.threshold:
-                skipped.append(Skipped(src, f"it does not look like a {m.words.get('subject') or 'photo this pack knows'}"))
-                continue
+        for i, (src, _, thumb, sha) in enumerate(pending):  # noqa: B007
+            # The pack's out-of-domain check is not applied: it was fitted to the pack's training
+            # renders, and the site's own seals are what the profile is for (it refused 30-45% of
+            # another renderer's intact seal photos). Only blank and noise frames are left out.
             maps.append(np.asarray(arrays[0][i], dtype=np.float32))
             sources.append(src)
             thumbs.append(thumb)
@@ -131,6 +131,7 @@ def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Se
                            f"needed). Left out: {why}.", code="profile_few_photos",
                            params={"n": len(maps), "minimum": MIN_PHOTOS})
     seed = 0
+    maps = l2_normalise(maps)
     scores = fold_scores(maps, FOLDS, CORESET_RATIO, seed=seed)
     threshold = threshold_at(scores, false_alarm_rate)
     bank = build_bank(maps, CORESET_RATIO, seed=seed)
@@ -141,6 +142,7 @@ def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Se
                  "manifest_sha256": m.sha256, "output": m.outputs["patch_features"]},
         "feature_shape": list(maps.shape[1:]),
         "coreset_ratio": CORESET_RATIO,
+        "normalise": "l2",
         "seed": seed,
         "threshold": threshold,
         "false_alarm_rate": false_alarm_rate,

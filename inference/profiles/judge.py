@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.profiles.bank import score_maps
+from inference.profiles.bank import l2_normalise, score_maps
 from inference.profiles.store import Profile
 
 
@@ -51,6 +51,8 @@ def judge(profile: Profile, feature_maps: np.ndarray) -> tuple[list[ProfileVerdi
     """Score N×H×W×C feature maps; returns a verdict per photo and the N×H×W anomaly maps scaled
     so that the profile's threshold is 0.5 (0 = like the enrolled seals, 1 = twice the threshold):
     the same colours mean the same distance on every photo, unlike a per-photo normalisation."""
+    if profile.content.get("normalise") == "l2":
+        feature_maps = l2_normalise(feature_maps)
     scored = score_maps(feature_maps, profile.bank)
     verdicts = [ProfileVerdict(profile.name, profile.id, profile.sha256, float(s), profile.threshold,
                                float(profile.content["false_alarm_rate"])) for s in scored.scores]
