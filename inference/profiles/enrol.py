@@ -72,7 +72,7 @@ def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[
             arrays = inspector.loaded.session.run(role_names, {m.input.name: batch})
         except Exception as exc:  # onnxruntime's own exception types
             raise ProfileError(f"The model '{m.id}' failed to run: {exc}") from exc
-        for i, (src, _, thumb, sha) in enumerate(pending):  # noqa: B007
+        for i, (src, _, thumb, sha) in enumerate(pending):
             # The pack's out-of-domain check is not applied: it was fitted to the pack's training
             # renders, and the site's own seals are what the profile is for (it refused 30-45% of
             # another renderer's intact seal photos). Only blank and noise frames are left out.
