@@ -24,6 +24,7 @@ from gui.controllers.inputs import InputRouter
 from gui.controllers.inspect import InspectController
 from gui.controllers.logbook import LogController
 from gui.controllers.packs import PacksController
+from gui.controllers import seal_profiles
 from gui.settings import Settings
 from gui.state import TAB_HISTORY, TAB_INSPECT, AppState
 from gui.tasks import TaskRunner
@@ -193,6 +194,8 @@ class MainWindow(QMainWindow):
         self.packs.mode_applied.connect(self._mode_applied)
         self.packs.scanned.connect(self.packs_changed.emit)
         self.inputs = InputRouter(s, self.inspect, self.signature, self.batch, self.camera, self, self)
+        s.inspectors, s.camera = self.inspectors, self.camera  # what side panels' controllers may use
+        seal_profiles.register()  # issue 25: Seal mode's profiles panel (gui/controllers/seal_profiles.py)
         self.side_controllers: dict[str, Any] = {}
         for mode in modes.ids():
             for panel in modes.spec(mode).side_panels:  # e.g. seal profiles: a panel and its controller

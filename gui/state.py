@@ -47,6 +47,8 @@ class AppState(QObject):
         self.log_opening = False
         self.chain_status: Any = None
         self.chain_text_override = ""  # a failed chain check, in words
+        self.inspectors: Any = None   # the shared InspectorCache (set by the window; side panels use it)
+        self.camera: Any = None       # the camera widget (set by the window): side panels may take frames
 
     # -- notices ---------------------------------------------------------------------------------
     def say(self, text: str, ms: int = 0) -> None:

@@ -216,10 +216,21 @@ def _make_inspector(pack: Pack, provider: str | None) -> Any:
 
 
 class InspectorCache(PackObjectCache):
-    """One :class:`Inspector` per (pack, provider preference), created in a worker thread."""
+    """One :class:`Inspector` per (pack, provider preference), created in a worker thread.
+
+    ``seal_profile`` is the active seal profile (issue 25): every seal pack's Inspector handed out
+    judges with it (None: the classifier alone), so a single photo and a batch mean the same."""
 
     def __init__(self) -> None:
         super().__init__(_make_inspector)
+        self.seal_profile: Any = None
+
+    def get(self, pack: Pack, provider: str | None) -> Any:
+        inspector = super().get(pack, provider)
+        want = self.seal_profile if inspector.manifest.mode == "seal" else None
+        if getattr(inspector, "profile", None) is not want:
+            inspector.use_profile(want)  # ProfileError (a TilikError, in words) when the pack cannot use it
+        return inspector
 
 
 _THREAD_STATE = threading.local()

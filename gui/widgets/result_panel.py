@@ -54,6 +54,11 @@ class ResultPanel(QScrollArea):
         layout.addWidget(self.ood_banner)
         self.guard_banner = Banner("info")
         layout.addWidget(self.guard_banner)
+        # Notes inform without asking for review: which seal profile judged the photo (its heatmap
+        # is then the profile's anomaly map), or that the pack learned from generated photos only.
+        self.notes_banner = Banner("info")
+        self.notes_banner.setObjectName("notesBanner")
+        layout.addWidget(self.notes_banner)
 
         self.bars_title = QLabel()
         self.bars_title.setObjectName("sectionTitle")
@@ -140,6 +145,7 @@ class ResultPanel(QScrollArea):
         self.review_banner.hide()
         self.ood_banner.hide()
         self.guard_banner.hide()
+        self.notes_banner.hide()
         self._clear_bars()
         self.bars_title.hide()
         self.bars_box.hide()
@@ -196,6 +202,10 @@ class ResultPanel(QScrollArea):
             lines = [self.tr("Needs review by a person")] + ["• " + x for x in reasons]
             self.review_banner.set_text("\n".join(lines))
             self.review_banner.show()
+        notes = wording.notes(r)
+        if notes and not refused:
+            self.notes_banner.set_text("\n".join(notes))
+            self.notes_banner.show()
 
         guard = getattr(r, "guard", None)
         if guard is not None:

@@ -174,6 +174,13 @@ class SealProfilesPanel(QGroupBox):
         self.retranslate()
         self.refresh()
 
+    def bind(self, inspector: Callable[[], Any], run: Runner) -> None:
+        """Attach the host's seal Inspector getter and task runner (the app's Seal controller does this
+        once the panel exists), then read the profiles through it."""
+        self._inspector = inspector
+        self._run = run
+        self.refresh()
+
     # -- words --------------------------------------------------------------------------------------
     def retranslate(self) -> None:
         self.words = w = WORDS.get(_language(), WORDS["en"])
@@ -226,6 +233,10 @@ class SealProfilesPanel(QGroupBox):
 
             self._store = ProfileStore()
         return self._store
+
+    def show_error(self, exc: BaseException) -> None:
+        """Say in the panel why the last action failed (in the app's language)."""
+        self._error(exc)
 
     def _error(self, exc: BaseException) -> None:
         from gui.wording import error_message
