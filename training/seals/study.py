@@ -187,6 +187,84 @@ def run_study(train: Path, fresh: Path | None, alt: Path | None, narrow: Path | 
     return res
 
 
+CARD_BEGIN = "<!-- generalisation:begin -->"
+CARD_END = "<!-- generalisation:end -->"
+
+
+def _fmt(d: dict | None, key: str = "accuracy") -> str:
+    if not d:
+        return "-"
+    return f"{d.get(key):.3f}" if d.get(key) is not None else "-"
+
+
+def card_section(res: dict, targets: dict | None = None) -> str:
+    """The card's Markdown section for a study result (cross-renderer beside same-renderer numbers)."""
+    t = targets or {"renderer_2": (0.85, 0.90), "fresh_seed": (0.97, 0.99)}
+    L = [CARD_BEGIN, "## Generalisation: another renderer, and conditions left out", ""]
+    L.append("Every number on this card so far comes from the generator the model was trained on. This section "
+             "asks whether it learned seals or the generator: the same pack on photos drawn by a **second, "
+             "independent renderer** (`training/seals_alt`: strip seals on hasps, bolt seals, adhesive labels "
+             "on steel, rust and cardboard; cut strips, cut shanks, cracked barrels, torn and lifted VOID "
+             "labels, missing seals; written without the first renderer's code and never used for training "
+             "or for any choice), beside a fresh seed of its own generator.")
+    L.append("")
+    L.append("| test set | n | accuracy (app decision) | ROC-AUC | sent to review or refused | target (acc. / AUC) |")
+    L.append("|---|---|---|---|---|---|")
+    for key, name in (("pack_fresh_seed", "own generator, fresh seed"), ("pack_renderer_2", "second renderer")):
+        d = res.get(key)
+        if not d:
+            continue
+        tt = t["fresh_seed" if "fresh" in key else "renderer_2"]
+        met = "met" if d["accuracy_app"] >= tt[0] and (d["roc_auc"] or 0) >= tt[1] else "missed"
+        L.append(f"| {name} | {d['n']} | {d['accuracy_app']:.3f} | {_fmt(d, 'roc_auc')} | "
+                 f"{d['review_or_ood_rate']:.1%} | {tt[0]} / {tt[1]} ({met}) |")
+    for key, name in (("pack_before_renderer_2", "second renderer, previous version"),):
+        d = res.get(key)
+        if d:
+            L.append(f"| {name} ({d.get('version', '?')}) | {d['n']} | {d['accuracy_app']:.3f} | {_fmt(d, 'roc_auc')} | "
+                     f"{d['review_or_ood_rate']:.1%} | - |")
+    d = res.get("pack_renderer_2")
+    if d and d.get("by_kind"):
+        L += ["", "Second renderer by seal kind: " + "; ".join(
+            f"{k} accuracy {v['accuracy_app']:.3f}, ROC-AUC {_fmt(v, 'roc_auc')} (n={v['n']})" for k, v in d["by_kind"].items()) + "."]
+    L += ["", "**Leave-one-out on the generator (frozen-feature heads).** A logistic-regression head on the "
+          f"pooled features of a fixed ImageNet backbone ({Path(res.get('backbone', '')).name}), trained on the "
+          "training render with one family, background or lighting set-up left out and tested on it "
+          f"(regularisation C={res.get('choice', {}).get('C')} chosen by leave-one-family-out on the first "
+          "renderer only). It measures how far the *data* carries to unseen conditions, not this pack.", ""]
+    L.append("| held out | mean accuracy | mean ROC-AUC | worst ROC-AUC | per value (ROC-AUC) |")
+    L.append("|---|---|---|---|---|")
+    for col in ("family", "background", "lighting"):
+        d = res.get(f"leave_one_{col}_out")
+        if d:
+            per = ", ".join(f"{k} {_fmt(v, 'roc_auc')}" for k, v in d["per_value"].items())
+            L.append(f"| one {col} | {d['mean_accuracy']:.3f} | {d['mean_roc_auc']:.3f} | {d['worst_roc_auc']:.3f} | {per} |")
+    rows = [("fresh seed of the generator", res.get("fresh_seed")), ("second renderer", res.get("renderer_2")),
+            ("second renderer, head trained on the narrow (1.1-style) render", res.get("narrow_to_renderer_2"))]
+    if any(d for _, d in rows):
+        L += ["", "The same frozen-feature head trained on the whole training render:", "",
+              "| test set | n | accuracy | ROC-AUC |", "|---|---|---|---|"]
+        for name, d in rows:
+            if d:
+                L.append(f"| {name} | {d['n']} | {d['accuracy']:.3f} | {_fmt(d, 'roc_auc')} |")
+    L += ["", CARD_END, ""]
+    return "\n".join(L)
+
+
+def write_card_section(card: Path, res: dict) -> None:
+    """Insert (or replace) the generalisation section in a pack's CARD.md, after its first section."""
+    text = card.read_text(encoding="utf-8")
+    block = card_section(res)
+    if CARD_BEGIN in text and CARD_END in text:
+        head, rest = text.split(CARD_BEGIN, 1)
+        text = head + block + rest.split(CARD_END, 1)[1].lstrip("\n")
+    else:
+        marker = "\n## Intended use"
+        i = text.find(marker)
+        text = text[:i + 1] + block + "\n" + text[i + 1:] if i >= 0 else text.rstrip("\n") + "\n\n" + block
+    card.write_text(text, encoding="utf-8")
+
+
 def main(argv=None) -> int:
     """Command line: see the module docstring."""
     ap = argparse.ArgumentParser(prog="python -m training.seals.study", description=__doc__.split("\n")[0])
@@ -198,13 +276,19 @@ def main(argv=None) -> int:
     ap.add_argument("--pack", type=Path, help="also run this pack as the app does on --fresh and --alt")
     ap.add_argument("--cache", type=Path, default=_REPO / "runs" / "study-cache")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--before", type=Path, help="an earlier pack folder, also run on --alt (for comparison)")
+    ap.add_argument("--card", type=Path, help="write the section into this CARD.md")
     a = ap.parse_args(argv)
     try:
         res = run_study(a.train, a.fresh, a.alt, a.narrow, a.backbone, a.cache, a.pack)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if a.before is not None and a.alt is not None:
+        res["pack_before_renderer_2"] = evaluate_pack(a.before, read_rows(a.alt))
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.card is not None:
+        write_card_section(a.card, res)
     (a.out / "study.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {a.out / 'study.json'}")
     return 0
