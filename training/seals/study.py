@@ -111,7 +111,11 @@ def holdout_scores(rows: list[dict], X: np.ndarray, column: str, C: float) -> di
 
 
 def evaluate_pack(pack_dir: Path, rows: list[dict]) -> dict:
-    """The pack as the app runs it (``Inspector``) on ``rows``: decision accuracy, ROC-AUC, review/refusal."""
+    """The pack as the app runs it (``Inspector``) on ``rows``: decision accuracy, ROC-AUC, review/refusal.
+
+    ``accuracy_app`` applies the pack's alarm threshold to P(damaged), as the card's "app decision"
+    does; ``review_rate`` / ``ood_rate`` say how many of the photos the app would not have decided alone.
+    """
     from inference.inspector import Inspector
     from inference.registry import check_pack
 
@@ -119,6 +123,8 @@ def evaluate_pack(pack_dir: Path, rows: list[dict]) -> dict:
     if not pack.usable:
         raise RuntimeError(f"pack {pack_dir} is not usable: {pack.problem}")
     insp = Inspector(pack)
+    thr = pack.manifest.decision.alarm_threshold
+    thr = 0.5 if thr is None else float(thr)
     y, p, decided, review, ood, per_kind = [], [], [], [], [], {}
     results = insp.classify_batch([r["path"] for r in rows], batch_size=8)
     for r, item in zip(rows, results):
@@ -127,7 +133,9 @@ def evaluate_pack(pack_dir: Path, rows: list[dict]) -> dict:
         res = item.result
         y.append(1 if r["label"] == "damaged" else 0)
         p.append(float(res.probabilities.get("damaged", 0.0)))
-        decided.append(1 if res.label == "damaged" else 0)
+        # the app's decision rule (alarm threshold on P(damaged)), as the card's "app decision"; a
+        # refusal or a review is counted on its own below, not as a wrong answer
+        decided.append(1 if p[-1] >= thr else 0)
         review.append(bool(res.needs_review))
         ood.append(bool(res.out_of_domain))
         k = r.get("kind") or r.get("family") or "all"
