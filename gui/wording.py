@@ -36,6 +36,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
                              "pastikan itu contoh tanda tangan nasabah",
         "not_signature": "{role} tidak tampak seperti tanda tangan",
         "text": "{text}",
+        "profile_disagrees": "pengklasifikasi paket tidak sepakat dengan profil segel '{name}': probabilitas {what} "
+                             "{p} (alarm mulai {threshold})",
+        "profile_judged": "dinilai oleh profil segel '{name}'",
+        "synthetic_training": "paket ini dilatih hanya dengan foto buatan dan belum diperiksa pada foto nyata: "
+                              "daftarkan profil segel dari segel di lokasi Anda, atau latih ulang paket dengan "
+                              "foto Anda sendiri",
         "guard_reconstruction": "gambar membawa derau halus atau detail yang tidak dapat dibentuk ulang oleh "
                                 "autoencoder paket",
         "guard_divergence": "hasil berubah ketika gambar dibersihkan oleh autoencoder",
@@ -49,6 +55,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "confidence": "Keyakinan {p}",
         "alarm": "{risk} {score} — alarm mulai {threshold}",
         "match": "Skor kecocokan {score} — asli mulai {threshold}",
+        "profile": "Penyimpangan dari profil '{name}' {score} — alarm di atas {threshold}",
         "heatmap_of": "Peta panas {label}",
         "no_verdict": "Tidak ada hasil untuk gambar ini.",
         "references_one": "1 referensi",
@@ -159,6 +166,11 @@ def number_line(item: Any) -> str:
 
 def reasons(item: Any) -> list[str]:
     return wording.reasons_text(verdict_of(item), language_for(getattr(item, "pack_id", None)))
+
+
+def notes(item: Any) -> list[str]:
+    """The verdict's notes (which seal profile judged it; a pack trained on generated photos only)."""
+    return wording.notes_text(verdict_of(item), language_for(getattr(item, "pack_id", None)))
 
 
 def guard_detector(item: Any, detail: str) -> str:

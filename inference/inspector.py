@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -141,6 +141,8 @@ class Inspector:
         self.guard: Guard | None = self._load_guard(provider) if use_guard else None
         # When set, every BatchItem carries a preview of its image at most this many px a side.
         self.preview_px: int | None = None
+        # A seal profile judging every photo (issue 25; see use_profile).
+        self.profile = None
 
     @classmethod
     def for_pack(cls, pack_id: str, registry: PackRegistry | None = None, provider: str | None = None) -> "Inspector":
@@ -177,8 +179,36 @@ class Inspector:
                 f"Pack '{m.id}': the model gives {probs_shape[-1]} probabilities but the manifest "
                 f"lists {len(m.classes)} classes."
             )
-        self._output_names = list(m.outputs.values())
-        self._roles = list(m.outputs.keys())
+        if "patch_features" in m.outputs:
+            shape = outputs[m.outputs["patch_features"]].shape
+            if len(shape) != 4 or not all(isinstance(d, int) and d > 0 for d in shape[1:]):
+                raise PackUnusableError(
+                    f"Pack '{m.id}': its patch_features output must be N×H×W×C with a fixed height, width "
+                    f"and channels; the model gives {shape}.")
+        self._set_outputs(with_patch_features=False)
+
+    def _set_outputs(self, with_patch_features: bool) -> None:
+        # The patch features are fetched only when a profile judges (a copy per image otherwise).
+        roles = [r for r in self.manifest.outputs if r != "patch_features" or with_patch_features]
+        self._roles = roles
+        self._output_names = [self.manifest.outputs[r] for r in roles]
+
+    def use_profile(self, profile) -> None:
+        """Judge every photo with ``profile`` (an :class:`inference.profiles.Profile`; None: the
+        classifier alone). Raises ProfileError when this pack cannot use it."""
+        if profile is not None:
+            from inference.profiles.store import ProfileError
+
+            m = self.manifest
+            if "patch_features" not in m.outputs:
+                raise ProfileError(f"The pack '{m.id}' gives no patch features, so seal profiles cannot judge "
+                                   "with it (its manifest has no outputs.patch_features).")
+            if profile.retired:
+                raise ProfileError(f"The profile '{profile.name}' is retired: it no longer judges photos.",
+                                   code="profile_retired", params={"name": profile.name})
+            profile.check_model(m.id, m.model.sha256, m.version)
+        self.profile = profile
+        self._set_outputs(with_patch_features=profile is not None)
 
     def _load_guard(self, provider: str | None) -> Guard | None:
         try:
@@ -318,10 +348,23 @@ class Inspector:
             ood = None if ood_scores is None else [(float(v), thr) for v in ood_scores]
             outcomes = self.guard.check(batch, out, ood)
             guard_ms = (time.perf_counter() - t_guard) * 1e3 / len(prepared)
+        judged = maps = None
+        if self.profile is not None:
+            from inference.profiles.judge import judge
+
+            t_profile = time.perf_counter()
+            judged, maps = judge(self.profile, out["patch_features"])
+            run_ms += (time.perf_counter() - t_profile) * 1e3 / len(prepared)
         results = []
         for i, p in enumerate(prepared):
             heatmap = None
-            if "cam" in out:
+            if maps is not None:
+                # The anomaly map is the heatmap: where the photo departs from the enrolled seals,
+                # brought to the model's input size like the cam (so heatmap_geometry applies).
+                from inference.preprocess import resize_float
+
+                heatmap = resize_float(maps[i], self.manifest.input.width, self.manifest.input.height)
+            elif "cam" in out:
                 # The map stays at model size (a copy: a view would keep the whole batch's
                 # output alive); heatmap_image() lays it on the image only when one is drawn.
                 cam = np.array(out["cam"][i], dtype=np.float32)
@@ -333,7 +376,8 @@ class Inspector:
             timings = Timings(p.decode_ms, p.preprocess_ms, run_ms, total, guard_ms)
             results.append(self._decide(p.image, out["probs"][i], heatmap, embedding,
                                         None if ood_scores is None else float(ood_scores[i]), timings,
-                                        p.content_problem, outcomes[i], p.geometry))
+                                        p.content_problem, outcomes[i], p.geometry,
+                                        None if judged is None else judged[i]))
         return results
 
     def _ood_scores(self, out: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -349,23 +393,29 @@ class Inspector:
     def _decide(self, image: _ImageFacts, probs: np.ndarray, heatmap: np.ndarray | None,
                 embedding: np.ndarray | None, ood_score: float | None, timings: Timings,
                 content_problem: str | None = None, guard: GuardOutcome | None = None,
-                geometry: Geometry | None = None) -> InspectionResult:
+                geometry: Geometry | None = None, profile=None) -> InspectionResult:
         m = self.manifest
         policy = m.decision
         names = m.class_names
         probs = np.asarray(probs, dtype=np.float64)
         order = np.argsort(-probs, kind="stable")
         chosen, p_alarm = self._choose(probs)
+        reasons: list[ReviewReason] = []
+        notes: list[ReviewReason] = []
+        if profile is not None:
+            chosen, profile_reasons, notes = self._profile_decision(probs, p_alarm, chosen, profile)
+            reasons.extend(profile_reasons)
+        elif m.training_data == "synthetic":
+            notes.append(ReviewReason("synthetic_training"))
         label = names[chosen]
         confidence = float(probs[chosen])
-        reasons: list[ReviewReason] = []
-        if policy.review_band is not None and policy.alarming:
+        if profile is None and policy.review_band is not None and policy.alarming:
             low, high = policy.review_band
             if low <= p_alarm < high:
                 reasons.append(ReviewReason("review_band", {
                     "classes": list(policy.alarming), "labels": [m.class_label(n) for n in policy.alarming],
                     "p": p_alarm, "low": float(low), "high": float(high)}))
-        if policy.min_confidence is not None and confidence < policy.min_confidence:
+        if profile is None and policy.min_confidence is not None and confidence < policy.min_confidence:
             reasons.append(ReviewReason("low_confidence", {"p": confidence, "minimum": float(policy.min_confidence)}))
         refusal: ReviewReason | None = None
         if content_problem is not None:
@@ -401,7 +451,9 @@ class Inspector:
             threshold=float(policy.alarm_threshold) if alarm else None,
             risk_label=(words.get("risk") or TEMPLATES["risk_default"].format(
                 labels=" / ".join(m.class_label(n) for n in policy.alarming))) if alarm else "",
-            subject=words.get("subject") or SUBJECTS.get(m.mode, SUBJECTS["general"]))
+            subject=words.get("subject") or SUBJECTS.get(m.mode, SUBJECTS["general"]), notes=tuple(notes))
+        if profile is not None and not refused:
+            decision = replace(decision, basis="profile", score=profile.anomaly_score, threshold=profile.threshold)
         display = "" if refused else m.class_label(label)
         return InspectionResult(
             source=image.source,
@@ -432,7 +484,34 @@ class Inspector:
             heatmap_geometry=geometry if heatmap is not None else None,
             decision=decision,
             model_label=label,
+            profile=profile,
         )
+
+    def _profile_decision(self, probs: np.ndarray, p_alarm: float, chosen: int, profile
+                          ) -> tuple[int, list[ReviewReason], list[ReviewReason]]:
+        """The class a seal profile's verdict names, the review reason when the classifier
+        disagrees, and the note naming the profile (inference.profiles.judge.combine)."""
+        from inference.profiles.judge import combine
+
+        policy = self.manifest.decision
+        names = self.manifest.class_names
+        alarming = [names.index(n) for n in policy.alarming]
+        calm = [i for i in range(len(names)) if i not in alarming]
+        threshold = policy.alarm_threshold if policy.alarm_threshold is not None else 0.5
+        classifier_alarm = bool(alarming) and p_alarm >= threshold
+        damaged, review = combine(profile, classifier_alarm)
+        if alarming and calm:
+            chosen = max(alarming if damaged else calm, key=lambda i: probs[i])
+        ident = {"name": profile.name, "id": profile.id, "hash": profile.sha256}
+        reasons = []
+        if review:
+            reasons.append(ReviewReason("profile_disagrees", {
+                **ident, "classifier": "alarm" if classifier_alarm else "calm",
+                "labels": [self.manifest.class_label(n) for n in policy.alarming], "classes": list(policy.alarming),
+                "p": p_alarm, "threshold": float(threshold)}))
+        notes = [ReviewReason("profile_judged", {**ident, "score": profile.anomaly_score,
+                                                 "threshold": profile.threshold})]
+        return chosen, reasons, notes
 
     def _choose(self, probs: np.ndarray) -> tuple[int, float]:
         """The class the decision policy picks, and the summed probability of the alarming classes."""

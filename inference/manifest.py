@@ -171,6 +171,9 @@ SCHEMA: dict[str, Any] = {
                 "cam": {"type": "string"},
                 "embedding": {"type": "string"},
                 "ood_score": {"type": "string"},
+                # Backbone patch features (N×H×W×C float32) for seal profiles (issue 25): made by
+                # ``python -m training.pipeline.patch_features``; the Inspector checks the shape.
+                "patch_features": {"type": "string"},
             },
             "additionalProperties": False,
         },
@@ -231,6 +234,9 @@ SCHEMA: dict[str, Any] = {
             },
             "additionalProperties": True,
         },
+        # What the model was trained on (issue 25): "synthetic" (generated photos only) makes every
+        # verdict say so and recommend a site profile or a retrain on the site's own photos.
+        "training_data": {"enum": ["synthetic", "real", "mixed"]},
         "intended_use": {"type": "string"},
         "limitations": {"type": "string"},
         "card": {"type": "string"},
@@ -386,6 +392,7 @@ class Manifest:
     limitations: str
     raw: Mapping[str, Any]
     sha256: str = ""  # of the manifest.json bytes this was parsed from ("" when built from a dict)
+    training_data: str | None = None  # "synthetic" | "real" | "mixed" (None: not stated)
 
     # Cached: a 1000-class pack asks for them for every image (cached_property writes to the
     # instance __dict__ directly, which a frozen dataclass allows).
@@ -569,6 +576,7 @@ def validate_manifest(data: Any) -> Manifest:
         intended_use=data["intended_use"],
         limitations=data["limitations"],
         raw=data,
+        training_data=data.get("training_data"),
     )
 
 

@@ -20,8 +20,9 @@ DECIDED, REVIEW, REFUSED = "decided", "review", "refused"
 OUTCOMES = (DECIDED, REVIEW, REFUSED)
 # How the verdict's number is read: the named class's probability ("Confidence 87%"), the
 # alarming classes' summed probability against the pack's alarm threshold ("Damage risk 40% —
-# alarm at 34%"), or a signature match score against its threshold.
-BASES = ("top_class", "alarm", "match")
+# alarm at 34%"), a signature match score against its threshold, or a seal profile's anomaly score
+# against the profile's threshold (issue 25).
+BASES = ("top_class", "alarm", "match", "profile")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class Verdict:
     threshold: float | None = None
     risk_label: str = ""
     subject: str = ""
+    # Notes that inform without asking for review (issue 25): which seal profile judged the photo
+    # ("profile_judged"), or that the pack was trained on generated photos only ("synthetic_training").
+    notes: tuple[ReviewReason, ...] = ()
 
     @property
     def refused(self) -> bool:
@@ -77,7 +81,7 @@ class Verdict:
                 "probability": r6(self.probability), "reasons": [x.as_dict() for x in self.reasons],
                 "refusal": self.refusal.as_dict() if self.refusal else None, "basis": self.basis,
                 "score": r6(self.score), "threshold": r6(self.threshold), "risk_label": self.risk_label,
-                "subject": self.subject}
+                "subject": self.subject, **({"notes": [x.as_dict() for x in self.notes]} if self.notes else {})}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Verdict":
@@ -88,7 +92,8 @@ class Verdict:
                    reasons=tuple(ReviewReason.from_dict(x) for x in d.get("reasons") or ()),
                    refusal=ReviewReason.from_dict(d["refusal"]) if d.get("refusal") else None,
                    basis=d.get("basis") or "top_class", score=d.get("score"), threshold=d.get("threshold"),
-                   risk_label=d.get("risk_label") or "", subject=d.get("subject") or "")
+                   risk_label=d.get("risk_label") or "", subject=d.get("subject") or "",
+                   notes=tuple(ReviewReason.from_dict(x) for x in d.get("notes") or ()))
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,9 @@ class InspectionResult:
     # The class the decision policy picks from the probabilities, refused or not: for measuring a
     # pack on labelled images (training's evaluation), never shown as a verdict.
     model_label: str | None = None
+    # The seal profile's verdict when one judged the photo (inference.profiles.judge.ProfileVerdict);
+    # the heatmap is then its anomaly map.
+    profile: Any = None
 
     @property
     def outcome(self) -> str:
@@ -245,4 +253,6 @@ class InspectionResult:
             "image_size": list(self.image_size),
             "image_notes": list(self.image_notes),
             "timings_ms": self.timings.as_dict(),
+            **({"anomaly_score": round(float(self.profile.anomaly_score), 6), "profile": self.profile.as_dict()}
+               if self.profile is not None else {}),
         }

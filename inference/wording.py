@@ -37,6 +37,13 @@ TEMPLATES: dict[str, str] = {
                          "check it is the customer's specimen",
     "not_signature": "the {role} does not look like a signature",
     "text": "{text}",
+    # seal profiles (issue 25): a review reason, and notes that inform without asking for review
+    "profile_disagrees": "the pack's classifier disagrees with the seal profile '{name}': {what} probability {p} "
+                         "(alarm at {threshold})",
+    "profile_judged": "judged by the seal profile '{name}'",
+    "synthetic_training": "this pack was trained on generated photos only and has not been checked on real "
+                          "photos yet: enrol a seal profile of your site's seals, or retrain the pack on your "
+                          "own photos",
     # the input guard's detectors (inference.guard), by detector name
     "guard_reconstruction": "the image carries fine noise or detail the pack's autoencoder does not reproduce",
     "guard_divergence": "the verdict changes when the image is cleaned up by the autoencoder",
@@ -51,6 +58,7 @@ TEMPLATES: dict[str, str] = {
     "confidence": "Confidence {p}",
     "alarm": "{risk} {score} — alarm at {threshold}",
     "match": "Match score {score} — genuine from {threshold}",
+    "profile": "Departure from profile '{name}' {score} — alarm above {threshold}",
     "heatmap_of": "Heatmap of {label}",
     "no_verdict": "No verdict is given for this image.",
     "references_one": "1 reference",
@@ -140,6 +148,12 @@ def reason_text(reason: ReviewReason, lang: Language = ENGLISH) -> str:
         return say(code, lang, source=p.get("source", ""), agreement=pct(p["agreement"]))
     if code == "not_signature":
         return say(code, lang, role=p.get("role", "image"))
+    if code == "profile_disagrees":
+        labels = p.get("labels") or p.get("classes") or []
+        what = " / ".join(lang.pack_word("class", n, lbl) for n, lbl in zip(p.get("classes") or labels, labels))
+        return say(code, lang, name=p.get("name", ""), what=what, p=pct(p["p"]), threshold=pct(p["threshold"]))
+    if code == "profile_judged":
+        return say(code, lang, name=p.get("name", ""))
     if code in TEMPLATES and code not in ("text",):
         return say(code, lang)
     return str(p.get("text") or code)
@@ -182,6 +196,10 @@ def number_line(v: Verdict, lang: Language = ENGLISH) -> str:
     if v.basis == "alarm" and v.score is not None and v.threshold is not None:
         risk = lang.pack_word("risk", "", v.risk_label) if v.risk_label else v.risk_label
         return say("alarm", lang, risk=risk, score=lang.pct(v.score), threshold=lang.pct(v.threshold))
+    if v.basis == "profile" and v.score is not None and v.threshold is not None:
+        judged = next((n for n in v.notes if n.code == "profile_judged"), None)
+        name = judged.params.get("name", "") if judged is not None else ""
+        return say("profile", lang, name=name, score=f"{float(v.score):.2f}", threshold=f"{float(v.threshold):.2f}")
     if v.basis == "match" and v.score is not None and v.threshold is not None:
         return say("match", lang, score=lang.pct(v.score), threshold=lang.pct(v.threshold))
     return say("confidence", lang, p=lang.pct(v.probability or 0.0))
@@ -190,6 +208,12 @@ def number_line(v: Verdict, lang: Language = ENGLISH) -> str:
 def reasons_text(v: Verdict, lang: Language = ENGLISH) -> list[str]:
     """The review reasons in words (a refusal's own reason is said by the headline, not repeated)."""
     return [reason_text(r, lang) for r in v.reasons if not (v.refused and v.refusal and r.code == v.refusal.code)]
+
+
+def notes_text(v: Verdict, lang: Language = ENGLISH) -> list[str]:
+    """The verdict's notes in words: which seal profile judged it, or that the pack was trained on
+    generated photos only (issue 25)."""
+    return [reason_text(n, lang) for n in v.notes]
 
 
 def heatmap_caption(class_label: str, lang: Language = ENGLISH, class_name: str = "") -> str:
@@ -260,5 +284,5 @@ def reason_params_plain(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["ENGLISH", "Language", "SUBJECTS", "TEMPLATES", "english_pct", "headline", "heatmap_caption",
-           "legacy_reason", "number_line", "reason_text", "reasons_text", "say", "subject_words", "summary",
+           "legacy_reason", "notes_text", "number_line", "reason_text", "reasons_text", "say", "subject_words", "summary",
            "verdict_words", "REFUSED"]

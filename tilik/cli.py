@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--read-numbers", action="store_true",
                    help="also read the container number (ISO 6346 checked) and the seal number off each photo")
     p.add_argument("--batch-size", type=int, default=16, help="images per model run (default 16)")
+    p.add_argument("--profile", default=None, metavar="NAME",
+                   help="judge with this seal profile (see `tilik profile list`); the heatmap is its anomaly map")
     p.add_argument("--log", dest="log_db", nargs="?", const="", default=None, metavar="DB",
                    help="record each result in the inspection log (default database when DB is omitted)")
     _add_provider(p)
@@ -73,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subsystems with their own subcommand: module -> it provides NAME, HELP, add_arguments(parser), run(args) -> int.
-EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd", "tilik.refs_cmd", "tilik.central_cmd")
+EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd", "tilik.refs_cmd", "tilik.central_cmd",
+                         "tilik.profile_cmd")
 
 
 def _extra_commands() -> dict[str, Any]:
@@ -193,6 +196,10 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     unlisted: list[tuple[str, str]] = []
     files = iter_image_paths(present, errors=unlisted)
     inspector = Inspector.for_pack(args.pack, provider=args.provider)
+    if getattr(args, "profile", None):
+        from tilik.profile_cmd import apply_profile
+
+        apply_profile(inspector, args.profile)
     if args.heatmap_dir is not None:
         # Overlays are drawn on a ≤ 1024-px copy the inspector keeps of the pixels it decoded
         # (never a second decode, never a full-size float map).
@@ -236,7 +243,7 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
 
             # The same words as the screen, the log, the CSV and the PDF (inference.wording).
             v = result.decision
-            notes = list(wording.reasons_text(v)) + _numbers_notes(numbers)
+            notes = list(wording.reasons_text(v)) + wording.notes_text(v) + _numbers_notes(numbers)
             if heatmap_error is not None:
                 notes.append(f"heatmap not written: {heatmap_error}")
             table.append((display_text(item.source), wording.headline(v), wording.number_line(v),

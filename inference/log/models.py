@@ -159,6 +159,8 @@ class InspectionRecord:
     manifest_sha256: str | None = None  # of the pack's manifest.json (None in rows from before schema 3)
     # The verdict model (schema v3 verdict_codes; for older rows rebuilt from their text).
     decision: Verdict | None = None
+    # The seal profile that judged the photo: {"id", "sha256", "anomaly_score"} (None: none did).
+    profile: Mapping[str, Any] | None = None
 
     @property
     def outcome(self) -> str:

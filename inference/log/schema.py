@@ -231,6 +231,17 @@ ALTER TABLE inspections ADD COLUMN ocr_seal_changed INTEGER;
 """
 
 
+# Issue 25: the seal profile that judged a photo (its uuid and SHA-256, see
+# inference.profiles.store) and the photo's anomaly score against it. Nullable: rows written
+# before, or without a profile, keep their hashes. A retired profile stays on disk, so a record's
+# profile can always be checked (ProfileStore.verify_record).
+V_SEAL_PROFILES = """
+ALTER TABLE inspections ADD COLUMN profile_id TEXT;
+ALTER TABLE inspections ADD COLUMN profile_sha256 TEXT;
+ALTER TABLE inspections ADD COLUMN profile_anomaly_score REAL;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     """Schema version ``version`` is reached by running ``sql`` on version ``version - 1``."""
@@ -252,6 +263,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               "ALTER TABLE inspections ADD COLUMN manifest_sha256 TEXT;"),
     Migration(6, "verdicts as data: outcome (decided/review/refused) and reason codes", V6_VERDICTS),
     Migration(7, "seal numbers read off the photo (OCR), confirmed or changed by the inspector", V_OCR_READING),
+    Migration(8, "seal profiles: the profile (id, SHA-256) that judged a photo and its anomaly score",
+              V_SEAL_PROFILES),
 )
 CURRENT_VERSION = MIGRATIONS[-1].version
 

@@ -87,7 +87,10 @@ def record_from_row(row: Mapping[str, Any], latest: Review | None = None, count:
         timings=json.loads(row["timings"]), seal=seal, container_check=row["container_check"],
         signature=signature, skin=skin, seq=row["seq"], hash=row["hash"], latest_review=latest,
         review_count=count, decision=decision,
-        manifest_sha256=row["manifest_sha256"] if "manifest_sha256" in row.keys() else None)
+        manifest_sha256=row["manifest_sha256"] if "manifest_sha256" in row.keys() else None,
+        profile=({"id": row["profile_id"], "sha256": row["profile_sha256"],
+                  "anomaly_score": row["profile_anomaly_score"]}
+                 if "profile_id" in row.keys() and row["profile_id"] is not None else None))
 
 
 class InspectionRecorder:
@@ -226,6 +229,10 @@ class InspectionRecorder:
                                                domain=domains[s.mode], now=now(), verdict_columns=verdict_columns))
             if "manifest_sha256" in self.db.column_types["inspections"]:  # schema 5 on
                 rows[-1]["manifest_sha256"] = getattr(s.result, "manifest_sha256", "") or None
+            profile = getattr(s.result, "profile", None)
+            if profile is not None and "profile_id" in self.db.column_types["inspections"]:  # seal profiles on
+                rows[-1].update(profile_id=profile.id, profile_sha256=profile.sha256,
+                                profile_anomaly_score=float(profile.anomaly_score))
         what = "the inspection" if len(rows) == 1 else f"{len(rows)} inspections"
         with self.db.write(what) as conn:
             return [row["id"] for row in self.db.append_many(conn, "inspections", rows)]

@@ -1,0 +1,156 @@
+"""Enrolling a seal profile: photos of intact seals → patch features → memory bank → threshold.
+
+Everything runs through the pack's Inspector (the same decoding, preprocessing and ONNX session
+as classifying), so a profile's features are exactly those a judged photo gets. A photo the pack
+would refuse (blank, noise, not a seal photo) is left out and reported, never enrolled.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from inference.errors import TilikError
+from inference.imageio import ImageSource, load_image
+from inference.preprocess import fit_to_input, to_tensor
+from inference.profiles.bank import CORESET_RATIO, build_bank, fold_scores, threshold_at
+from inference.profiles.store import Profile, ProfileError, ProfileStore
+
+MIN_PHOTOS = 10
+MAX_PHOTOS = 200
+FALSE_ALARM_RATE = 0.02
+FOLDS = 5
+THUMB_PX = 96
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A photo left out of the profile, and why (plain words)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    profile: Profile
+    skipped: tuple[Skipped, ...]
+    seconds: float
+
+
+def _thumb(rgb: np.ndarray) -> bytes:
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    img.thumbnail((THUMB_PX, THUMB_PX), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[str] | None = None,
+                 *, batch_size: int = 8, progress: Callable[[int, int], None] | None = None
+                 ) -> tuple[np.ndarray, list[str], list[bytes], list[str], list[Skipped]]:
+    """Patch features of the photos the pack accepts: (N×H×W×C, sources, thumbnails, image
+    SHA-256s, skipped photos with the reason)."""
+    m = inspector.manifest
+    if "patch_features" not in m.outputs:
+        raise ProfileError(f"The pack '{m.id}' gives no patch features, so it cannot make seal profiles "
+                           "(its manifest has no outputs.patch_features).")
+    role_names = [m.outputs["patch_features"]] + ([m.outputs["ood_score"]] if "ood_score" in m.outputs else [])
+    maps, sources, thumbs, shas, skipped = [], [], [], [], []
+    pending: list[tuple[str, np.ndarray, bytes, str]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        batch = np.stack([p[1] for p in pending])
+        try:
+            arrays = inspector.loaded.session.run(role_names, {m.input.name: batch})
+        except Exception as exc:  # onnxruntime's own exception types
+            raise ProfileError(f"The model '{m.id}' failed to run: {exc}") from exc
+        ood = arrays[1].reshape(len(batch), -1)[:, 0] if len(arrays) > 1 else None
+        for i, (src, _, thumb, sha) in enumerate(pending):
+            if ood is not None and m.ood is not None and m.ood.score == "output" and ood[i] > m.ood.threshold:
+                skipped.append(Skipped(src, f"it does not look like a {m.words.get('subject') or 'photo this pack knows'}"))
+                continue
+            maps.append(np.asarray(arrays[0][i], dtype=np.float32))
+            sources.append(src)
+            thumbs.append(thumb)
+            shas.append(sha)
+        pending.clear()
+
+    for index, image in enumerate(images):
+        label = names[index] if names is not None else (str(image) if not isinstance(image, np.ndarray) else
+                                                         f"camera frame {index + 1}")
+        try:
+            decoded = load_image(image, name=label, shrink=inspector._shrink)
+        except TilikError as exc:
+            skipped.append(Skipped(label, str(exc)))
+            continue
+        fitted, _ = fit_to_input(decoded.rgb, m.input)
+        from inference.content import content_stats
+
+        problem = content_stats(fitted).problem_code
+        if problem is not None:
+            skipped.append(Skipped(label, "the image is blank" if problem == "blank_image" else "the image is noise"))
+            continue
+        pending.append((label, to_tensor(fitted, m.input), _thumb(decoded.rgb), decoded.sha256))
+        if len(pending) >= batch_size:
+            flush()
+        if progress:
+            progress(index + 1, len(images))
+    flush()
+    if not maps:
+        return np.zeros((0, 1, 1, 1), np.float32), sources, thumbs, shas, skipped
+    return np.stack(maps), sources, thumbs, shas, skipped
+
+
+def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Sequence[str] | None = None,
+          false_alarm_rate: float = FALSE_ALARM_RATE, store: ProfileStore | None = None,
+          progress: Callable[[int, int], None] | None = None) -> Enrolment:
+    """Build and save a profile named ``name`` from photos of intact seals of one type."""
+    import time
+
+    t0 = time.perf_counter()
+    if not 0.0 < false_alarm_rate < 0.5:
+        raise ProfileError("The false-alarm rate of a profile must be between 0 and 0.5.")
+    if len(images) > MAX_PHOTOS:
+        raise ProfileError(f"{len(images)} photos given; a profile takes at most {MAX_PHOTOS}.")
+    if len(images) < MIN_PHOTOS:
+        raise ProfileError(f"{len(images)} photos given; a profile needs at least {MIN_PHOTOS} photos of intact "
+                           "seals of one type (20 to 50 is better).", code="profile_few_photos",
+                           params={"n": len(images), "minimum": MIN_PHOTOS})
+    store = store or ProfileStore()
+    maps, sources, thumbs, shas, skipped = feature_maps(inspector, images, names, progress=progress)
+    if len(maps) < MIN_PHOTOS:
+        why = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+        raise ProfileError(f"Only {len(maps)} of the {len(images)} photos could be used (at least {MIN_PHOTOS} are "
+                           f"needed). Left out: {why}.", code="profile_few_photos",
+                           params={"n": len(maps), "minimum": MIN_PHOTOS})
+    seed = 0
+    scores = fold_scores(maps, FOLDS, CORESET_RATIO, seed=seed)
+    threshold = threshold_at(scores, false_alarm_rate)
+    bank = build_bank(maps, CORESET_RATIO, seed=seed)
+    m = inspector.manifest
+    content = {
+        "name": name,
+        "pack": {"id": m.id, "version": m.version, "model_sha256": m.model.sha256,
+                 "manifest_sha256": m.sha256, "output": m.outputs["patch_features"]},
+        "feature_shape": list(maps.shape[1:]),
+        "coreset_ratio": CORESET_RATIO,
+        "seed": seed,
+        "threshold": threshold,
+        "false_alarm_rate": false_alarm_rate,
+        "threshold_method": f"{FOLDS}-fold: each enrolled photo scored against a bank of the other folds; "
+                            f"the {100 * (1 - false_alarm_rate):g}th percentile of those scores",
+        "enrol_scores": [round(float(s), 6) for s in scores],
+        "images": [{"source": s, "sha256": h} for s, h in zip(sources, shas)],
+    }
+    profile = store.save(content, bank, thumbs)
+    return Enrolment(profile, tuple(skipped), time.perf_counter() - t0)
+
+
+__all__ = ["Enrolment", "FALSE_ALARM_RATE", "MIN_PHOTOS", "Skipped", "enrol", "feature_maps"]
