@@ -35,6 +35,13 @@ def seal_config(root: Path, **over) -> dict:
     raw["data"]["generate"].update({"count": 64, "size": 64, "workers": 1})
     raw["test_data"]["csv"] = str(root / "test" / "labels.csv")
     raw["test_data"]["generate"].update({"count": 24, "size": 64, "workers": 1})
+    from training.seals.wide import PHOTO_BACKGROUNDS, photo_dir
+    if not photo_dir().is_dir():
+        # wide mode's texture photos are not shipped: without them, the procedural conditions only
+        for block in (raw["data"]["generate"], raw["test_data"]["generate"]):
+            block["wide"] = False
+        raw["data"]["generate"]["backgrounds"] = [b for b in raw["data"]["generate"]["backgrounds"]
+                                                  if b not in PHOTO_BACKGROUNDS]
     raw["split"] = {"val": 0.25, "test": 0.25}
     raw["input"] = {"size": 32}
     # The bundled recipe's shape (cut backbone + neck from scratch, no head stage, mask loss), tiny.
@@ -72,13 +79,14 @@ def _split_rows(run: Path) -> list[dict]:
 
 def test_the_bundled_config_holds_a_background_and_a_lighting_out_of_training():
     from training.pipeline.config import data_sources, load_config
-    from training.seals import BACKGROUND_NAMES, LIGHTING_NAMES
+    from training.seals import ALL_BACKGROUND_NAMES, BACKGROUND_NAMES, LIGHTING_NAMES
 
     cfg = load_config(REPO / "training" / "configs" / "seal-integrity.yaml")
     gen, test_gen = cfg["data"]["generate"], cfg["test_data"]["generate"]
     assert HELD_OUT_BG in BACKGROUND_NAMES and HELD_OUT_LIGHT in LIGHTING_NAMES
     assert HELD_OUT_BG not in gen["backgrounds"] and HELD_OUT_LIGHT not in gen["lighting"]
-    assert set(gen["backgrounds"]) == set(BACKGROUND_NAMES) - {HELD_OUT_BG}
+    assert set(gen["backgrounds"]) == set(ALL_BACKGROUND_NAMES) - {HELD_OUT_BG}
+    assert gen["wide"] is True and test_gen["wide"] is True   # generator 1.2's wide mode on both sides
     assert set(gen["lighting"]) == set(LIGHTING_NAMES) - {HELD_OUT_LIGHT}
     assert "backgrounds" not in test_gen and "lighting" not in test_gen  # the test render has them all
     assert test_gen["seed"] != gen["seed"]

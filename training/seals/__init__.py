@@ -3,7 +3,8 @@
 There are no public photo sets of (damaged) ISO 17712 security seals, so the seal classifier is
 trained on procedurally rendered photos: plastic pull-tight strap seals, bolt seals, cable seals and
 adhesive tamper-evident labels/tape on container doors, hasps, cardboard, crates and totes, under
-named lighting set-ups, with physical defects (cut, crack, lifted VOID label, missing, frayed,
+named lighting set-ups (and, in wide mode, on real-photo textures with hands in the frame and harsher
+camera effects; see :mod:`training.seals.wide`), with physical defects (cut, crack, lifted VOID label, missing, frayed,
 prised) whose region is written out as a mask.
 
 Run ``python -m training seals generate --out DIR --count N --seed S``; from Python use
@@ -12,10 +13,10 @@ generated set (the seal pack's card shows one of its test render). Only numpy, O
 needed.
 """
 
-from training.seals.generator import (BACKGROUND_NAMES, CSV_COLUMNS, DEFECTS, DEFECTS_BY_FAMILY, FAMILY_NAMES,
+from training.seals.generator import (ALL_BACKGROUND_NAMES, BACKGROUND_NAMES, CSV_COLUMNS, DEFECTS, DEFECTS_BY_FAMILY, FAMILY_NAMES,
                                       GENERATOR_VERSION, LABELS, LIGHTING_NAMES, generate_dataset, render_sample,
                                       resolve_names, sample_spec)
 from training.seals.sheet import contact_sheet
 
-__all__ = ["BACKGROUND_NAMES", "CSV_COLUMNS", "DEFECTS", "DEFECTS_BY_FAMILY", "FAMILY_NAMES", "GENERATOR_VERSION",
+__all__ = ["ALL_BACKGROUND_NAMES", "BACKGROUND_NAMES", "CSV_COLUMNS", "DEFECTS", "DEFECTS_BY_FAMILY", "FAMILY_NAMES", "GENERATOR_VERSION",
            "LABELS", "LIGHTING_NAMES", "contact_sheet", "generate_dataset", "render_sample", "resolve_names", "sample_spec"]

@@ -113,8 +113,12 @@ class Camera:
         return t1 @ p @ sq @ t0
 
 
-def sample_camera(rng: np.random.Generator, size: int, lighting: str) -> Camera:
-    """Sample framing and imaging parameters for one photo."""
+def sample_camera(rng: np.random.Generator, size: int, lighting: str, wide: bool = False) -> Camera:
+    """Sample framing and imaging parameters for one photo.
+
+    ``wide`` (generator 1.2's wide mode) widens framing and perspective; the wider imaging effects are
+    added by :func:`training.seals.wide.wide_camera` from a generator of their own.
+    """
     p = LIGHTING[lighting]
     if rng.random() < 0.6:
         angle = float(np.clip(rng.normal(0.0, 0.35), -1.0, 1.0))  # hand-held, roughly upright
@@ -123,10 +127,11 @@ def sample_camera(rng: np.random.Generator, size: int, lighting: str) -> Camera:
     # An inspection photo is a close-up: the seal's extent (fixture and strap tails included) fills
     # 70-115% of the frame, so a cut or crack a few millimetres wide still covers pixels at 224 px.
     # (At 42-82%, generator 1.0, a 3 mm cut was 3 px wide and most defects were invisible.)
-    zoom = float(rng.uniform(0.70, 1.15))
+    zoom = float(rng.uniform(0.55, 1.2) if wide else rng.uniform(0.70, 1.15))
     free = max(0.03, (1.0 - zoom) / 2 * 0.55)
     shift = (float(rng.uniform(-free, free)), float(rng.uniform(-free, free)))
-    persp = (float(rng.uniform(-0.22, 0.22)), float(rng.uniform(-0.22, 0.22)))
+    pr = 0.32 if wide else 0.22
+    persp = (float(rng.uniform(-pr, pr)), float(rng.uniform(-pr, pr)))
     squash = (float(rng.uniform(0.85, 1.0)), float(rng.uniform(0, np.pi)))
     params = dict(
         gain=np.array(p["gain"]) * (1.0 + rng.normal(0, 0.03, 3)),
@@ -230,6 +235,9 @@ def develop(img: np.ndarray, cam: Camera) -> np.ndarray:
     # colour cast, exposure and saturation as one 3x3 colour matrix
     mat = np.diag(gain) @ (sat * np.eye(3) + (1.0 - sat) * np.outer(np.ones(3), w))
     img = cv2.transform(img, mat.astype(np.float32))
+    if p.get("glare"):
+        from training.seals.wide import apply_glare
+        img = apply_glare(img, p["glare"])
     if p["defocus"]:
         img = cv2.GaussianBlur(img, (0, 0), p["defocus_sigma"] * scale)
     if p["motion"]:

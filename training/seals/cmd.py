@@ -2,7 +2,7 @@
 the named families, defects, backgrounds and lighting set-ups.
 
     python -m training seals generate --out DIR --count N --seed S [--size 256]
-        [--backgrounds LIST] [--lighting LIST] [--families LIST] [--defects LIST] [--paired] [--workers K]
+        [--backgrounds LIST] [--lighting LIST] [--families LIST] [--defects LIST] [--paired] [--wide] [--workers K]
     python -m training seals sheet --data DIR --out sheet.png [--cols 8] [--thumb 192] [--limit 48]
     python -m training seals list
 
@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--defects", default=None, help="comma-separated defect types for damaged images (default: all)")
     g.add_argument("--paired", action="store_true",
                    help="render every scene twice, intact and damaged (they differ only where the defect is)")
+    g.add_argument("--wide", action="store_true",
+                   help="generator 1.2's wide mode: real-photo textures and backgrounds, hands/gloves, white "
+                        "balance, glare, stronger blur, low JPEG, wider framing (needs TILIK_SEAL_PHOTOS or "
+                        "../shared/data/imagenet-samples)")
     g.add_argument("--workers", type=int, default=1, help="worker processes (output is identical for any value)")
     g.add_argument("--jpeg-quality", type=int, default=95, help="quality of the written JPEG files (default 95)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
@@ -49,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the chosen subcommand; returns the process exit code."""
     if args.action == "list":
         from training.seals.generator import BACKGROUND_NAMES, DEFECTS_BY_FAMILY, LIGHTING_NAMES
+        from training.seals.wide import PHOTO_BACKGROUNDS
         for fam, defects in DEFECTS_BY_FAMILY.items():
             print(f"family {fam}: defects {', '.join(defects)}")
         print(f"backgrounds: {', '.join(BACKGROUND_NAMES)}")
+        print(f"real-photo backgrounds (--wide only): {', '.join(PHOTO_BACKGROUNDS)}")
         print(f"lighting: {', '.join(LIGHTING_NAMES)}")
         return 0
     if args.action == "sheet":
@@ -76,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rows = generate_dataset(args.out, args.count, args.seed, size=args.size, backgrounds=args.backgrounds,
                                 lighting=args.lighting, families=args.families, defects=args.defects,
-                                paired=args.paired, workers=args.workers, jpeg_quality=args.jpeg_quality,
+                                paired=args.paired, wide=args.wide, workers=args.workers, jpeg_quality=args.jpeg_quality,
                                 progress=progress)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

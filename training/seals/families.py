@@ -829,4 +829,6 @@ def _mottle(drng: np.random.Generator, C: int, u: float) -> np.ndarray:
     return noise(drng, (C, C), 6 * u, 2)
 
 
-FAMILIES: dict[str, object] = {f.name: f for f in (PlasticStrip(), Bolt(), Cable(), Adhesive())}
+from training.seals.padlock import PlasticPadlock  # noqa: E402  (it reuses helpers defined above)
+
+FAMILIES: dict[str, object] = {f.name: f for f in (PlasticStrip(), Bolt(), Cable(), Adhesive(), PlasticPadlock())}

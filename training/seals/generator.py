@@ -29,38 +29,51 @@ from training.seals.backgrounds import BACKGROUNDS, render_background
 from training.seals.camera import LIGHTING, develop, sample_camera, sample_light, warp_mask, warp_to_frame
 from training.seals.families import FAMILIES
 from training.seals.fixtures import Scene
+from training.seals.wide import PHOTO_BACKGROUNDS, occlude, photo_background, texture_overlay, wide_camera
 
 # 1.1: close-up framing (the extent fills 70-115% of the frame), JPEG quality 55-95, wider cuts and cracks.
-GENERATOR_VERSION = "1.1"
+# 1.2: a fifth family (plastic_padlock); ``wide=True`` adds real-photo textures and backgrounds, white
+# balance, glare, stronger blur, low JPEG, wider framing and hands/gloves (training/seals/wide.py).
+# Without ``wide`` a render of the four 1.1 families is byte-identical to 1.1.
+GENERATOR_VERSION = "1.2"
 LABELS: tuple[str, ...] = ("intact", "damaged")
 FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
 BACKGROUND_NAMES: tuple[str, ...] = BACKGROUNDS
+# every background including the real-photo ones (wide mode's default list)
+ALL_BACKGROUND_NAMES: tuple[str, ...] = BACKGROUNDS + PHOTO_BACKGROUNDS
 LIGHTING_NAMES: tuple[str, ...] = tuple(LIGHTING)
 DEFECTS: tuple[str, ...] = ("none", "cut", "crack", "lifted_void", "missing", "frayed", "prised")
 DEFECTS_BY_FAMILY: dict[str, tuple[str, ...]] = {name: fam.defects for name, fam in FAMILIES.items()}
 CSV_COLUMNS: tuple[str, ...] = ("file", "label", "family", "defect", "serial", "background", "lighting", "seed",
-                                "mask", "scene")
+                                "mask", "scene", "occluded")
 
 # Salts that keep the per-sample choice stream and render stream independent of each other.
 _CHOICE_SALT = 0x5EA1
 _RENDER_SALT = 0x5EED
+_WIDE_SALT = 0x3D1DE
 
 
 def render_sample(rng: np.random.Generator, label: str, family: str, defect: str | None, background: str,
-                  lighting: str, size: int = 256) -> tuple[np.ndarray, np.ndarray | None, dict]:
+                  lighting: str, size: int = 256, wide: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Render one seal photo.
 
     ``label`` is "intact" (``defect`` must be "none" or None) or "damaged" (``defect`` one of the
     family's defects, or None to pick one). Returns ``(image, mask, meta)``: an ``(size, size, 3)``
     uint8 RGB image; for damaged samples a ``(size, size)`` uint8 mask that is 255 inside the defect
     region (None for intact ones); and a dict describing the sample (serial, fixture, zoom, ...).
+
+    ``wide`` adds generator 1.2's wider conditions (see :mod:`training.seals.wide`); their random
+    draws come from a stream of their own, derived from the camera seed, so an intact and a damaged
+    render of one scene still share them.
     """
     if label not in LABELS:
         raise ValueError(f"label must be one of {LABELS}, not {label!r}")
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILY_NAMES)}")
-    if background not in BACKGROUNDS:
-        raise ValueError(f"unknown background {background!r}; choose from {', '.join(BACKGROUNDS)}")
+    if background not in ALL_BACKGROUND_NAMES:
+        raise ValueError(f"unknown background {background!r}; choose from {', '.join(ALL_BACKGROUND_NAMES)}")
+    if background in PHOTO_BACKGROUNDS and not wide:
+        raise ValueError(f"background {background!r} is a real-photo background: it needs wide=True")
     if lighting not in LIGHTING:
         raise ValueError(f"unknown lighting {lighting!r}; choose from {', '.join(LIGHTING_NAMES)}")
     if size < 32:
@@ -78,7 +91,10 @@ def render_sample(rng: np.random.Generator, label: str, family: str, defect: str
         if defect not in fam.defects:
             raise ValueError(f"family {family!r} has no defect {defect!r}; choose from {', '.join(fam.defects)}")
 
-    cam = sample_camera(np.random.default_rng(seeds[0]), size, lighting)
+    wrng = np.random.default_rng([seeds[0], _WIDE_SALT]) if wide else None
+    cam = sample_camera(np.random.default_rng(seeds[0]), size, lighting, wide=wide)
+    if wide:
+        wide_camera(wrng, cam.params)
     light = sample_light(np.random.default_rng(seeds[1]), lighting)
     plan = fam.plan(np.random.default_rng(seeds[2]), background)
     x0, y0, x1, y1 = plan["extent"]
@@ -91,22 +107,32 @@ def render_sample(rng: np.random.Generator, label: str, family: str, defect: str
     mid = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
     origin = (np.array([(C - 1) / 2.0, (C - 1) / 2.0]) + np.array(cam.shift) * size
               - np.array([c * mid[0] - s * mid[1], s * mid[0] + c * mid[1]]) * u)
-    canvas, info = render_background(background, np.random.default_rng(seeds[3]), C, u, light, cam.angle)
+    if background in PHOTO_BACKGROUNDS:
+        canvas, info = photo_background(background, np.random.default_rng(seeds[3]), C, light)
+    else:
+        canvas, info = render_background(background, np.random.default_rng(seeds[3]), C, u, light, cam.angle)
+        if wide and wrng.random() < 0.6:
+            texture_overlay(np.random.default_rng([seeds[3], _WIDE_SALT]), canvas)
     scene = Scene(C=C, u=u, origin=origin, light=light, canvas=canvas, bg=info, background=background,
                   theta=cam.angle, tex_seed=seeds[3] ^ 0x7E7)
     mask_canvas = fam.draw(plan, scene, defect, drng)
     frame, hmat = warp_to_frame(scene.canvas, cam)
-    image = develop(frame, cam)
     mask = None
-    meta = dict(label=label, family=family, defect=defect or "none", background=background, lighting=lighting,
-                serial=plan["serial"], size=size, zoom=round(cam.zoom, 4),
-                rotation_deg=round(float(np.degrees(cam.angle)), 2), px_per_mm=round(float(u), 4),
-                fixture=(plan.get("fixture") or plan.get("lugs") or {"kind": "seam"}).get("kind", "lugs"),
-                style=("tape" if plan.get("tape") else "label") if family == "adhesive_label" else family)
     if defect is not None:
         if mask_canvas is None:
             raise RuntimeError(f"{family}/{defect} produced no defect mask")
         mask = warp_mask(mask_canvas, hmat, size)
+    occluded = False
+    if wide and wrng.random() < 0.3:
+        occluded = occlude(frame, np.random.default_rng([seeds[0], _WIDE_SALT, 1]), mask)
+    image = develop(frame, cam)
+    meta = dict(label=label, family=family, defect=defect or "none", background=background, lighting=lighting,
+                serial=plan["serial"], size=size, zoom=round(cam.zoom, 4),
+                rotation_deg=round(float(np.degrees(cam.angle)), 2), px_per_mm=round(float(u), 4),
+                fixture=(plan.get("fixture") or plan.get("lugs") or {"kind": "seam"}).get("kind", "lugs"),
+                style=("tape" if plan.get("tape") else "label") if family == "adhesive_label" else family,
+                occluded=occluded)
+    if defect is not None:
         ys, xs = np.nonzero(mask)
         meta["defect_area"] = int(len(xs))
         meta["defect_bbox"] = [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())] if len(xs) else None
@@ -174,10 +200,10 @@ def sample_spec(seed: int, index: int, families: list[str], backgrounds: list[st
 
 
 def _write_sample(job: tuple) -> dict:
-    out_dir, spec, size, quality = job
+    out_dir, spec, size, quality, wide = job
     image, mask, meta = render_sample(np.random.default_rng(spec["seed"]), spec["label"], spec["family"],
                                       None if spec["defect"] == "none" else spec["defect"], spec["background"],
-                                      spec["lighting"], size)
+                                      spec["lighting"], size, wide=wide)
     out = Path(out_dir)
     stem = f"seal_{spec['index']:06d}"
     rel = f"{spec['label']}/{stem}.jpg"
@@ -194,7 +220,7 @@ def _write_sample(job: tuple) -> dict:
         (out / mask_rel).write_bytes(mbuf.tobytes())
     return dict(file=rel, label=spec["label"], family=spec["family"], defect=meta["defect"], serial=meta["serial"],
                 background=spec["background"], lighting=spec["lighting"], seed=spec["seed"], mask=mask_rel,
-                scene=spec["scene"])
+                scene=spec["scene"], occluded=int(meta["occluded"]))
 
 
 def _init_worker() -> None:
@@ -216,7 +242,8 @@ def _prepare(out: Path) -> None:
 
 
 def generate_dataset(out_dir, count: int, seed: int, size: int = 256, backgrounds=None, lighting=None,
-                     families=None, *, defects=None, paired: bool = False, workers: int = 1, jpeg_quality: int = 95,
+                     families=None, *, defects=None, paired: bool = False, wide: bool = False, workers: int = 1,
+                     jpeg_quality: int = 95,
                      progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Write ``count`` samples (half intact, half damaged) to ``out_dir``; returns the labels.csv rows.
 
@@ -224,14 +251,18 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
     comma-separated strings; ``all`` and glob patterns such as ``steel_door_*`` work), which is how a
     held-out split gets backgrounds or lighting never seen in training. ``workers`` > 1 renders in
     that many processes with identical output. ``paired`` renders each scene twice, intact and
-    damaged (see :func:`sample_spec`); ``labels.csv``'s ``scene`` column names the pair.
+    damaged (see :func:`sample_spec`); ``labels.csv``'s ``scene`` column names the pair. ``wide``
+    renders generator 1.2's wider conditions; the real-photo backgrounds are then in the default list.
     """
     if count < 1:
         raise ValueError("count must be at least 1")
     if seed < 0:
         raise ValueError("seed must be a non-negative integer")
     fams = resolve_names(families, FAMILY_NAMES, "family")
-    bgs = resolve_names(backgrounds, BACKGROUNDS, "background")
+    bgs = resolve_names(backgrounds if backgrounds is not None or wide else list(BACKGROUNDS),
+                        ALL_BACKGROUND_NAMES, "background")
+    if not wide and any(b in PHOTO_BACKGROUNDS for b in bgs):
+        raise ValueError(f"the real-photo backgrounds ({', '.join(PHOTO_BACKGROUNDS)}) need wide=True")
     lights = resolve_names(lighting, LIGHTING_NAMES, "lighting")
     defs = None if defects is None else resolve_names(defects, DEFECTS[1:], "defect")
     if defs is not None:
@@ -242,7 +273,7 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
     out = Path(out_dir)
     _prepare(out)
     specs = [sample_spec(seed, i, fams, bgs, lights, defs, paired=bool(paired)) for i in range(count)]
-    jobs = [(str(out), s, int(size), int(jpeg_quality)) for s in specs]
+    jobs = [(str(out), s, int(size), int(jpeg_quality), bool(wide)) for s in specs]
     rows: list[dict] = []
     if workers > 1 and count > 1:
         ctx = mp.get_context("spawn")
@@ -263,6 +294,6 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
         writer.writerows(rows)
     params = dict(generator="training.seals", version=GENERATOR_VERSION, count=count, seed=seed, size=size,
                   families=fams, backgrounds=bgs, lighting=lights, defects=defs, jpeg_quality=jpeg_quality,
-                  paired=bool(paired))
+                  paired=bool(paired), wide=bool(wide))
     (out / "generator.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return rows
