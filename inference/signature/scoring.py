@@ -3,7 +3,8 @@
 Used by signature-verify 3 (manifest ``verify.scoring``). The pack's CNN maps every normalised
 signature to an embedding learned writer-independently; then, for a query and n references:
 
-1. ``cos_i``: cosine similarity of the query's embedding with reference i's;
+1. ``cos_i``: similarity of the query's embedding with reference i's — the cosine, or (when the pack
+   has a ``pair_head`` file) a weighted cosine learned writer-independently, :class:`PairWeights`;
 2. reference normalisation: ``s_i = cos_i − λ·(level − prior)``, where ``level`` is the mean
    cosine between the references themselves (how consistent this customer's hand is; ``prior``
    with fewer than 2 references). The shift is the same for every reference, so each per-reference
@@ -131,6 +132,46 @@ class ScoringConfig:
         return table["standard"], "standard"
 
 
+@dataclass(frozen=True, eq=False)
+class PairWeights:
+    """A learned similarity of unit embeddings q̂, r̂: ``w_abs·|q̂ − r̂| + w_prod·(q̂ ∘ r̂) + bias``
+    (the pack's ``pair_head`` file; plain cosine is w_abs = 0, w_prod = 1, bias = 0)."""
+
+    w_abs: np.ndarray
+    w_prod: np.ndarray
+    bias: float
+
+    @classmethod
+    def from_bytes(cls, data: bytes, pack_id: str = "pack") -> "PairWeights":
+        import io
+
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as d:
+                w_abs, w_prod = np.asarray(d["w_abs"], np.float64), np.asarray(d["w_prod"], np.float64)
+                bias = float(np.asarray(d["bias"]).reshape(-1)[0])
+        except (OSError, ValueError, KeyError, IndexError) as exc:
+            raise PackUnusableError(f"Pack '{pack_id}': its pair_head file cannot be read ({exc}).") from exc
+        if w_abs.ndim != 1 or w_abs.shape != w_prod.shape or not (np.all(np.isfinite(w_abs))
+                                                                  and np.all(np.isfinite(w_prod)) and math.isfinite(bias)):
+            raise PackUnusableError(f"Pack '{pack_id}': its pair_head weights are not two finite vectors of one length.")
+        return cls(w_abs, w_prod, bias)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.atleast_2d(np.asarray(x, np.float64))
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def similarity(query: np.ndarray, refs: np.ndarray, head: PairWeights | None = None) -> np.ndarray:
+    """Similarity of one embedding (D,) with each row of ``refs``: cosine, or the learned ``head``."""
+    if head is None:
+        return cosine(query, refs)
+    q, r = _unit(query), _unit(refs)
+    if q.shape[1] != head.w_abs.shape[0]:
+        raise ValueError(f"embedding has {q.shape[1]} dims, the pair head expects {head.w_abs.shape[0]}")
+    return np.abs(r - q) @ head.w_abs + (r * q) @ head.w_prod + head.bias
+
+
 def cosine(query: np.ndarray, refs: np.ndarray) -> np.ndarray:
     """Cosine similarity of one embedding (D,) with each row of ``refs`` (n, D)."""
     q = np.asarray(query, np.float64)
@@ -140,14 +181,13 @@ def cosine(query: np.ndarray, refs: np.ndarray) -> np.ndarray:
     return r @ q
 
 
-def reference_agreement(refs: np.ndarray) -> np.ndarray:
-    """For each reference: its mean cosine with the other references (NaN with fewer than 2)."""
+def reference_agreement(refs: np.ndarray, head: PairWeights | None = None) -> np.ndarray:
+    """For each reference: its mean similarity with the other references (NaN with fewer than 2)."""
     r = np.atleast_2d(np.asarray(refs, np.float64))
     n = len(r)
     if n < 2:
         return np.full(n, np.nan)
-    r = r / np.maximum(np.linalg.norm(r, axis=1, keepdims=True), 1e-12)
-    sim = r @ r.T
+    sim = np.stack([similarity(r[i], r, head) for i in range(n)])
     return (sim.sum(axis=1) - np.diag(sim)) / (n - 1)
 
 
@@ -189,10 +229,12 @@ class Scored:
     level: float
 
 
-def score(query: np.ndarray, refs: np.ndarray, cfg: ScoringConfig, agreement: np.ndarray | None = None) -> Scored:
-    """Score one query embedding against reference embeddings (``agreement`` may be precomputed)."""
-    cos = cosine(query, refs)
-    agr = reference_agreement(refs) if agreement is None else np.asarray(agreement, np.float64)
+def score(query: np.ndarray, refs: np.ndarray, cfg: ScoringConfig, agreement: np.ndarray | None = None,
+          head: PairWeights | None = None) -> Scored:
+    """Score one query embedding against reference embeddings (``agreement`` may be precomputed);
+    ``head``: the pack's learned pair similarity (None: cosine)."""
+    cos = similarity(query, refs, head)
+    agr = reference_agreement(refs, head) if agreement is None else np.asarray(agreement, np.float64)
     level = level_of(agr, cfg.ref_prior)
     per = per_reference(cos, level, cfg)
     return Scored(per, aggregate(per, cfg.aggregate, cfg.trim), cos, agr, level)
@@ -216,5 +258,5 @@ def scoring_reasons(overall: float, n: int, point: OperatingPoint, agreement: np
     return reasons
 
 
-__all__ = ["AGGREGATES", "scoring_reasons", "OperatingPoint", "Scored", "ScoringConfig", "aggregate", "cosine", "level_of",
+__all__ = ["AGGREGATES", "PairWeights", "scoring_reasons", "similarity", "OperatingPoint", "Scored", "ScoringConfig", "aggregate", "cosine", "level_of",
            "per_reference", "reference_agreement", "score"]

@@ -46,7 +46,7 @@ from inference.signature.features import Descriptor, FeatureSpec, Projection, de
 from inference.signature.overlay import OverlayCounts
 from inference.signature.register import overlay as registered_overlay
 from inference.signature.register import register
-from inference.signature.scoring import ScoringConfig, scoring_reasons
+from inference.signature.scoring import PairWeights, ScoringConfig, scoring_reasons
 from inference.signature.scoring import score as score_embeddings
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
 from inference.wording import SUBJECTS, headline, reason_text
@@ -245,6 +245,9 @@ class Verifier:
         if self.scoring is None and "svm" not in m.extra_files:
             raise PackUnusableError(f"Pack '{pack.id}' has no 'svm' file.")
         self.svm = get_session(pack, "svm", provider) if self.scoring is None else None
+        self.pair_head = None
+        if self.scoring is not None and "pair_head" in m.extra_files:  # the checked bytes, as for the projection
+            self.pair_head = PairWeights.from_bytes(pack.read_file("pair_head"), pack.id)
         self.projection: Projection | None = None
         if self.scoring is None and "cnn" in self.spec.blocks and self.spec.projection_dims:
             try:  # the checked bytes, not the path: what was hashed is what is used
@@ -478,7 +481,8 @@ class Verifier:
         n = len(refs)
         extra: dict[str, Any] = {}
         if self.scoring is not None:
-            scored = score_embeddings(q.descriptor.embedding, np.stack([d.embedding for d in ref_desc]), self.scoring)
+            scored = score_embeddings(q.descriptor.embedding, np.stack([d.embedding for d in ref_desc]), self.scoring,
+                                      head=self.pair_head)
             per_ref, agreement, score = scored.per_reference, scored.agreement, scored.overall
             point_obj, point = self.scoring.point(n, strict)
             threshold = point_obj.threshold

@@ -2516,6 +2516,31 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureView</name>
     <message>
+        <location filename="../../gui/widgets/signature_view.py" line="+0"/>
+        <source> — aligned (scale ×{scale}, rotation {angle}°): {matched} of the ink agrees</source>
+        <translation> — diselaraskan (skala ×{scale}, rotasi {angle}°): {matched} tinta cocok</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/signature_view.py" line="+0"/>
+        <source>the median</source>
+        <translation>median</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/signature_view.py" line="+0"/>
+        <source>the trimmed mean</source>
+        <translation>rata-rata terpangkas</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/signature_view.py" line="+0"/>
+        <source>the mean</source>
+        <translation>rata-rata</translation>
+    </message>
+    <message>
+        <location filename="../../gui/widgets/signature_view.py" line="+0"/>
+        <source>Score against each reference (the overall {overall} is {how} of these, which range from {low} to {high})</source>
+        <translation>Skor terhadap setiap referensi (skor keseluruhan {overall} adalah {how} dari skor ini, yang berkisar {low} sampai {high})</translation>
+    </message>
+    <message>
         <location filename="../../gui/widgets/signature_view.py" line="+173"/>
         <source>Fewer than {m} references: this customer has {n}. The pack&apos;s stated accuracy needs at least {m}; treat the result with caution and enrol more specimen signatures.</source>
         <translation>Kurang dari {m} referensi: nasabah ini punya {n}. Akurasi yang dinyatakan paket membutuhkan minimal {m}; perlakukan hasil dengan hati-hati dan daftarkan lebih banyak spesimen tanda tangan.</translation>

@@ -64,14 +64,52 @@ def folds_of(writers: list[int], k: int = FOLDS, seed: int = SEED) -> list[list[
     return [sorted(f) for f in out]
 
 
+def fit_layers(x, wr, gen, mask, lda_values, pca_dims: int = PCA_DIMS, ridge: float = 0.1) -> dict:
+    """{lda_dims: MetricLayer} fitted on the rows of ``mask``: one whitening PCA (randomised SVD, the
+    same components as :func:`training.signatures.metric.fit` up to sign) shared by every
+    genuine-vs-skilled-forgery discriminant size (the discriminant exactly as in ``metric.fit``)."""
+    from scipy.linalg import eigh
+    from sklearn.decomposition import PCA
+
+    xf = x[mask]
+    k = min(pca_dims, len(xf) - 1, x.shape[1])
+    pca = PCA(n_components=k, svd_solver="randomized", random_state=0).fit(xf)
+    mu = pca.mean_
+    P = pca.components_.T / np.sqrt(np.maximum(pca.explained_variance_, 1e-12))
+    out = {}
+    z = (x - mu) @ P
+    d = z.shape[1]
+    Sg, Sf = np.zeros((d, d)), np.zeros((d, d))
+    ws = np.unique(wr[mask])
+    for w in ws:
+        g = z[mask & (wr == w) & gen]
+        f = z[mask & (wr == w) & ~gen]
+        if len(g) < 2:
+            continue
+        m = g.mean(axis=0)
+        Sg += (g - m).T @ (g - m)
+        if len(f):
+            Sf += (f - m).T @ (f - m)
+    Sg /= len(ws)
+    Sf /= len(ws)
+    vals, vecs = eigh(Sf, Sg + ridge * np.trace(Sg) / d * np.eye(d))
+    for lda in lda_values:
+        M = P
+        if lda:
+            V = vecs[:, ::-1][:, :min(lda, d)]
+            M = P @ (V / np.maximum(np.linalg.norm(V, axis=0, keepdims=True), 1e-12))
+        out[lda] = metric.MetricLayer(mu, M, 1.0, int(k), int(lda), float(ridge))
+    return out
+
+
 def fold_layers(x, wr, gen, folds, lda_values):
-    """{lda: {fold index: MetricLayer fitted on the other folds}}; PCA shared across lda values."""
+    """{lda: {fold index: MetricLayer fitted on the other folds}}."""
     out = {lda: {} for lda in lda_values}
     all_w = [w for f in folds for w in f]
     for i, f in enumerate(folds):
         mask = np.isin(wr, [w for w in all_w if w not in set(f)])
-        for lda in lda_values:
-            out[lda][i] = metric.fit(x, wr, gen, mask, power=1.0, pca_dims=PCA_DIMS, lda_dims=lda)
+        for lda, layer in fit_layers(x, wr, gen, mask, lda_values).items():
+            out[lda][i] = layer
     return out
 
 
@@ -113,6 +151,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/sig3")
     ap.add_argument("--draws", type=int, default=2)
+    ap.add_argument("--candidates", default=",".join(CANDIDATE_TAPS), help="tap sets to try (smoke runs: one)")
+    ap.add_argument("--lda", default=",".join(str(v) for v in LDA_DIMS), help="lda_dims values to try")
     args = ap.parse_args(argv)
     out = Path(args.out)
     t_start = time.perf_counter()
@@ -132,11 +172,13 @@ def main(argv=None) -> int:
 
     # 1. candidates: taps x learned layer, EER at 5 references by CV
     cands = {}
-    for name, taps in CANDIDATE_TAPS.items():
+    lda_values = tuple(int(v) for v in args.lda.split(","))
+    for name in args.candidates.split(","):
+        taps = CANDIDATE_TAPS[name]
         x = prep(feats, taps)
         t0 = time.perf_counter()
-        layers = fold_layers(x, wr, gen, folds, LDA_DIMS)
-        for lda in LDA_DIMS:
+        layers = fold_layers(x, wr, gen, folds, lda_values)
+        for lda in lda_values:
             rows5 = oof_rows(x, wr, gen, corpus, folds, layers[lda], (5,), args.draws)[5]
             for lam in LAMBDAS:
                 prior = float(np.nanmean(rows5.level))
@@ -208,7 +250,7 @@ def main(argv=None) -> int:
     results["baselines"] = baselines(items, out, OPTIONS, dev, log=log)
 
     # 5. the final layer on all development writers; the test writers, once
-    final = metric.fit(x, wr, gen, np.isin(wr, dev), power=1.0, pca_dims=PCA_DIMS, lda_dims=lda)
+    final = fit_layers(x, wr, gen, np.isin(wr, dev), (lda,))[lda]
     emb = final(x)
     np.savez(out / "final_layer.npz", mean=final.mean, matrix=final.matrix, taps=np.array(taps))
     test_res = {}

@@ -116,3 +116,34 @@ def test_verifier_with_a_scoring_pack_end_to_end(tmp_path):
     assert js["score"] == pytest.approx(g.score, abs=1e-6) and len(js["reference_scores"]) == 3
     strict = v.verify(genuine, refs, strict=True)
     assert strict.operating_point == "strict" and strict.threshold == 0.8
+
+
+def _head_bytes(w_abs, w_prod, bias) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, w_abs=np.asarray(w_abs, np.float32), w_prod=np.asarray(w_prod, np.float32), bias=np.float32(bias))
+    return buf.getvalue()
+
+
+def test_learned_pair_similarity_generalises_the_cosine():
+    from inference.signature.scoring import PairWeights, similarity
+
+    rng = np.random.default_rng(5)
+    refs, q = rng.normal(size=(4, 8)), rng.normal(size=8)
+    plain = PairWeights.from_bytes(_head_bytes(np.zeros(8), np.ones(8), 0.0))
+    assert np.allclose(similarity(q, refs, plain), cosine(q, refs), atol=1e-6)
+    head = PairWeights.from_bytes(_head_bytes(-rng.uniform(size=8), rng.uniform(size=8), 0.3))
+    s = score(q, refs, _cfg(), head=head)
+    assert s.per_reference.min() <= s.overall <= s.per_reference.max()
+    assert np.allclose(s.cosines, similarity(q, refs, head))
+
+
+@pytest.mark.parametrize("data", [b"not an npz", None])
+def test_bad_pair_head_is_refused_in_words(data):
+    from inference.signature.scoring import PairWeights
+
+    if data is None:
+        data = _head_bytes(np.zeros(8), np.ones(7), 0.0)
+    with pytest.raises(PackUnusableError, match="pair_head"):
+        PairWeights.from_bytes(data, "test")
