@@ -117,6 +117,14 @@ def pick_samples(items, verifier, out_dir: Path, log=print) -> list[dict]:
                         entries.append({"file": dst.name, "references": refs, "expected": label,
                                         "score": round(r.score, 4), "needs_review": False, "source": it.path.name})
                         break
+    # a writer without both a genuine and a forged sample decided without review is left out entirely
+    tags = {e["file"].split("_")[0] for e in entries}
+    keep = [t for t in tags if sum(e["file"].startswith(t + "_") for e in entries) == 2]
+    entries = [e for e in entries if e["file"].split("_")[0] in keep]
+    used = {e["file"] for e in entries} | {r for e in entries for r in e["references"]}
+    for f in out_dir.iterdir():
+        if f.name not in used:
+            f.unlink()
     (out_dir / "samples.json").write_text(json.dumps(entries, indent=1), encoding="utf-8")
     log(f"{len(entries)} self-test samples")
     return entries
