@@ -178,3 +178,30 @@ def write_card(path: Path, m: dict, res: dict, extra: dict) -> None:
           "copies dropped); a writer with no more genuine signatures than references is skipped at that number of "
           "references.", "", "## Limitations", "", m["limitations"], ""]
     path.write_text("\n".join(L), encoding="utf-8")
+
+
+def per_writer_section(rows_file: Path, res: dict) -> str:
+    """Per-writer EER of the test writers at 5 references, and the measured next steps."""
+    import numpy as np
+
+    from training.signatures.metrics import eer
+
+    d = np.load(rows_file, allow_pickle=True)
+    L = ["## Where the test errors are (5 references) and what next", "",
+         "| writer | " + " | ".join(str(int(w) % 1000) for w in np.unique(d["writer"])) + " |",
+         "|---|" + "---|" * len(np.unique(d["writer"])), ]
+    cells = []
+    for w in np.unique(d["writer"]):
+        k = d["writer"] == w
+        cells.append(_p(eer(d["y"][k], d["score"][k])[0], 0))
+    L.append("| EER | " + " | ".join(cells) + " |")
+    wd = res["writer_dependent"]
+    L += ["", "(CEDAR writers first, then Bengali 71–80.) Pooled EER is higher than most writers' own EER: "
+          "one threshold serves writers whose score levels differ.", "",
+          "Next steps, with what was measured: the per-writer SVM lowers CEDAR's CV EER "
+          f"({_ms(wd['5']['wi']['cedar'])} → {_ms(wd['5']['wd']['cedar'])} at 5 references) but not Bengali's at 10, "
+          "and its scores are not on the calibrated scale — a calibrated fusion of it with this score is the "
+          "cheapest next candidate. The discriminant layer and a learned weighted cosine did not help (docs/training.md). "
+          "Not measured here for lack of compute on 2 shared cores: fine-tuning the backbone's top blocks on "
+          "both corpora, a finer pooling grid, Lite1/Lite2.", ""]
+    return "\n".join(L)

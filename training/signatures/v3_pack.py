@@ -241,6 +241,10 @@ def main(argv=None) -> int:
     from training.signatures.v3_card import write_card
 
     write_card(pack / "CARD.md", m, res, extra)
+    from training.signatures.v3_card import per_writer_section
+
+    with open(pack / "CARD.md", "a", encoding="utf-8") as fh:
+        fh.write("\n" + per_writer_section(out / "test_rows5.npz", res))
     return 0
 
 
