@@ -48,7 +48,7 @@ class OverlayLegend(QLabel):
     def retranslate(self) -> None:
         self.words = {"reference": self.tr("Red: ink only in the reference"),
                       "query": self.tr("Green: ink only in the signature checked"),
-                      "both": self.tr("Yellow: ink in both")}
+                      "both": self.tr("Yellow: ink in both (within 2 px)")}
         parts = [f"<span style='color:{OVERLAY_COLOURS[k]}; font-size:large'>■</span>&nbsp;{html.escape(v)}"
                  for k, v in self.words.items()]
         self.setText("&nbsp;&nbsp;&nbsp; ".join(parts))

@@ -1708,8 +1708,8 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+1"/>
-        <source>Yellow: ink in both</source>
-        <translation>Kuning: tinta di keduanya</translation>
+        <source>Yellow: ink in both (within 2 px)</source>
+        <translation>Kuning: tinta di keduanya (dalam 2 px)</translation>
     </message>
 </context>
 <context>
