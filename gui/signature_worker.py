@@ -58,6 +58,13 @@ class PackPolicy:
         manifest = getattr(pack, "manifest", None)
         if manifest is not None:
             block = manifest.raw.get("verify") or {}
+        scoring = block.get("scoring")
+        if scoring:  # signature-verify 3: one operating point table (inference.signature.scoring)
+            pts = scoring.get("operating_points") or {}
+            return cls(int(scoring.get("min_references", 1) or 1),
+                       {k: v["standard"]["threshold"] for k, v in pts.items()},
+                       {k: v["strict"]["threshold"] for k, v in pts.items() if "strict" in v} or None,
+                       {k: v["standard"]["review"] for k, v in pts.items()} or None)
         return cls(int(block.get("min_references", 1) or 1), block.get("thresholds") or {},
                    block.get("strict_thresholds") or None, block.get("review_bands") or None)
 

@@ -1,6 +1,8 @@
 """Signature mode's result: the verdict in words, the score against the threshold, the query with
-its heatmap, the red/green/yellow overlay against the closest reference, per-reference scores,
-and the review and too-few-references warnings."""
+its heatmap, the red/green/yellow overlay against the closest reference (registered onto it first:
+scale, rotation and shift, signature-verify 3), per-reference scores on the same scale as the overall
+score (which is their median, so it lies within their range), and the review and too-few-references
+warnings."""
 
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ class OverlayLegend(QLabel):
     def retranslate(self) -> None:
         self.words = {"reference": self.tr("Red: ink only in the reference"),
                       "query": self.tr("Green: ink only in the signature checked"),
-                      "both": self.tr("Yellow: ink in both")}
+                      "both": self.tr("Yellow: ink in both (within 2 px)")}
         parts = [f"<span style='color:{OVERLAY_COLOURS[k]}; font-size:large'>■</span>&nbsp;{html.escape(v)}"
                  for k, v in self.words.items()]
         self.setText("&nbsp;&nbsp;&nbsp; ".join(parts))
@@ -98,6 +100,7 @@ class SignatureView(QSplitter):
         pl.addWidget(self.query_view, 1)
         self.overlay_title = QLabel()
         self.overlay_title.setFont(bold)
+        self.overlay_title.setWordWrap(True)
         pl.addWidget(self.overlay_title)
         self.overlay_view = ImageView()
         self.overlay_view.setObjectName("signatureOverlay")
@@ -134,6 +137,7 @@ class SignatureView(QSplitter):
         layout.addWidget(self.error_banner)
         self.refs_title = QLabel()
         self.refs_title.setFont(bold)
+        self.refs_title.setWordWrap(True)
         layout.addWidget(self.refs_title)
         self.ref_table = QTableWidget(0, 3)
         self.ref_table.setObjectName("referenceScores")
@@ -299,11 +303,12 @@ class SignatureView(QSplitter):
         self.heat_toggle.setEnabled(c.heat is not None)
         self.overlay_view.set_image(c.overlay)
         closest = c.references[r.closest_reference] if 0 <= r.closest_reference < len(c.references) else None
-        self.overlay_title.setText(self.tr("Overlay against the closest reference (#{id})").format(
-            id=closest.id) if closest is not None else self.tr("Overlay against the closest reference"))
+        title = (self.tr("Overlay against the closest reference (#{id})").format(id=closest.id)
+                 if closest is not None else self.tr("Overlay against the closest reference"))
+        self.overlay_title.setText(title + self._registration_text(r))
         self.caption.setText(c.source)
 
-        self.refs_title.setText(self.tr("Score against each reference"))
+        self.refs_title.setText(self._per_reference_title(r))
         self.refs_title.show()
         t = self.ref_table
         t.setHorizontalHeaderLabels([self.tr("Reference"), self.tr("From document"), self.tr("Score")])
@@ -331,6 +336,29 @@ class SignatureView(QSplitter):
         t.setFixedHeight(min(height, 260))
         t.show()
         self._render_details(c)
+
+    def _registration_text(self, r: Any) -> str:
+        """How the query was registered onto the reference, and how much of the ink agrees."""
+        reg = (r.details or {}).get("registration")
+        matched = (r.overlay_counts or {}).get("matched")
+        if not reg or matched is None:
+            return ""
+        loc = QLocale()
+        return self.tr(" — aligned (scale ×{scale}, rotation {angle}°): {matched} of the ink agrees").format(
+            scale=loc.toString(float(reg["scale"]), "f", 2), angle=loc.toString(float(reg["angle_deg"]), "f", 0),
+            matched=pct(float(matched)))
+
+    def _per_reference_title(self, r: Any) -> str:
+        """Say how the overall score comes from the per-reference ones (one scale, a robust middle)."""
+        scores = list(r.reference_scores)
+        how = (r.details or {}).get("aggregate")
+        if not how or not scores:
+            return self.tr("Score against each reference")
+        words = {"median": self.tr("the median"), "trimmed_mean": self.tr("the trimmed mean"),
+                 "mean": self.tr("the mean")}.get(how, how)
+        return self.tr("Score against each reference (the overall {overall} is {how} of these, which range "
+                       "from {low} to {high})").format(overall=pct(r.score), how=words, low=pct(min(scores)),
+                                                       high=pct(max(scores)))
 
     def _render_details(self, c: Any) -> None:
         r = c.result

@@ -96,6 +96,13 @@ class Descriptor:
     dilated: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
+    @classmethod
+    def embedding_only(cls, sig: NormalizedSignature, embedding: np.ndarray | None) -> "Descriptor":
+        """What the embedding scorer (signature-verify 3) needs: the canvas and the CNN embedding."""
+        if embedding is None:
+            raise ValueError("the embedding scorer needs the CNN's 'embedding' output")
+        return cls(sig, np.zeros(0), np.zeros(0), np.zeros(0), np.asarray(embedding, np.float64))
+
 
 def _l2n(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)

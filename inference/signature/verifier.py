@@ -43,7 +43,11 @@ from inference.providers import display_name
 from inference.registry import Pack, PackRegistry
 from inference.results import DECIDED, HEATMAP_MAX_PX, REVIEW, ReviewReason, Verdict
 from inference.signature.features import Descriptor, FeatureSpec, Projection, describe, pair_vector
-from inference.signature.overlay import OverlayCounts, compare, overlay_image
+from inference.signature.overlay import OverlayCounts
+from inference.signature.register import overlay as registered_overlay
+from inference.signature.register import register
+from inference.signature.scoring import PairWeights, ScoringConfig, scoring_reasons
+from inference.signature.scoring import score as score_embeddings
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
 from inference.wording import SUBJECTS, headline, reason_text
 
@@ -227,23 +231,30 @@ class Verifier:
         if m.task != "verify" or m.mode != "signature":
             raise PackUnusableError(f"Pack '{pack.id}' is a '{m.task}'/'{m.mode}' pack, not a signature verifier.")
         block = m.raw.get("verify") or {}
-        for key in ("preprocess", "features", "svm", "thresholds"):
+        # signature-verify 3: embedding cosine on one calibrated scale (inference.signature.scoring);
+        # older packs: pair features through an SVM.
+        self.scoring = ScoringConfig.from_mapping(block["scoring"], pack.id) if "scoring" in block else None
+        needed = ("preprocess",) if self.scoring else ("preprocess", "features", "svm", "thresholds")
+        for key in needed:
             if key not in block:
                 raise PackUnusableError(f"Pack '{pack.id}': the manifest's verify block has no '{key}'.")
         self.block = block
         self.options = PreprocessOptions.from_mapping(block["preprocess"])
-        self.spec = FeatureSpec.from_mapping(block["features"])
+        self.spec = FeatureSpec.from_mapping(block.get("features") or {"blocks": ["cnn"]})
         self.cnn = get_session(pack, "model", provider)
-        if "svm" not in m.extra_files:
+        if self.scoring is None and "svm" not in m.extra_files:
             raise PackUnusableError(f"Pack '{pack.id}' has no 'svm' file.")
-        self.svm = get_session(pack, "svm", provider)
+        self.svm = get_session(pack, "svm", provider) if self.scoring is None else None
+        self.pair_head = None
+        if self.scoring is not None and "pair_head" in m.extra_files:  # the checked bytes, as for the projection
+            self.pair_head = PairWeights.from_bytes(pack.read_file("pair_head"), pack.id)
         self.projection: Projection | None = None
-        if "cnn" in self.spec.blocks and self.spec.projection_dims:
+        if self.scoring is None and "cnn" in self.spec.blocks and self.spec.projection_dims:
             try:  # the checked bytes, not the path: what was hashed is what is used
                 self.projection = Projection.load(io.BytesIO(pack.read_file("projection")))
             except (OSError, ValueError, KeyError) as exc:
                 raise PackUnusableError(f"Pack '{pack.id}': its projection file cannot be read ({exc}).") from exc
-        svm_cfg = block["svm"]
+        svm_cfg = block.get("svm") or {}
         self._svm_input = svm_cfg.get("input", "input")
         self._svm_output = svm_cfg.get("output", "probabilities")
         self._genuine_col = int(svm_cfg.get("genuine_index", 1))
@@ -273,8 +284,10 @@ class Verifier:
         for role, name in m.outputs.items():
             if name not in outs:
                 raise PackUnusableError(f"Pack '{m.id}': the CNN has no output '{name}' ({role}).")
-        if "cnn" in self.spec.blocks and "embedding" not in m.outputs:
+        if ("cnn" in self.spec.blocks or self.scoring) and "embedding" not in m.outputs:
             raise PackUnusableError(f"Pack '{m.id}': the 'cnn' features need an 'embedding' output.")
+        if self.svm is None:
+            return
         svm_in = self.svm.session.get_inputs()
         if [i.name for i in svm_in] != [self._svm_input]:
             raise PackUnusableError(f"Pack '{m.id}': the SVM's input is not '{self._svm_input}'.")
@@ -346,7 +359,8 @@ class Verifier:
             for k, (i, sig, decode_ms, prep_ms) in enumerate(todo):
                 emb = out["embedding"][k] if "embedding" in out else None
                 t0 = time.perf_counter()
-                desc = describe(sig, self.spec, emb, self.projection)
+                desc = (Descriptor.embedding_only(sig, emb) if self.scoring
+                        else describe(sig, self.spec, emb, self.projection))
                 prep_ms += (time.perf_counter() - t0) * 1e3
                 cam = out.get("cam")
                 cam_k = None if cam is None else np.asarray(cam[k], np.float32).reshape(cam.shape[1], cam.shape[2])
@@ -464,19 +478,33 @@ class Verifier:
         q_domain = self.check_domain(q, "query")
         t_svm = time.perf_counter()
         ref_desc = [r.descriptor for r in refs]
-        per_ref = self.pair_scores(q.descriptor, ref_desc)
-        agreement = self.reference_agreement(ref_desc, tuple(r.image.sha256 for r in refs))
-        score = self.fuse(per_ref, agreement)
-        svm_ms = (time.perf_counter() - t_svm) * 1e3
         n = len(refs)
-        threshold, point = self._threshold(n, strict)
+        extra: dict[str, Any] = {}
+        if self.scoring is not None:
+            scored = score_embeddings(q.descriptor.embedding, np.stack([d.embedding for d in ref_desc]), self.scoring,
+                                      head=self.pair_head)
+            per_ref, agreement, score = scored.per_reference, scored.agreement, scored.overall
+            point_obj, point = self.scoring.point(n, strict)
+            threshold = point_obj.threshold
+            reasons = scoring_reasons(score, n, point_obj, agreement, [r.image.source for r in refs], self.scoring)
+            extra = {"cosines": [round(float(c), 6) for c in scored.cosines],
+                     "reference_level": round(float(scored.level), 6),
+                     "review_band": [point_obj.low, point_obj.high], "aggregate": self.scoring.aggregate}
+        else:
+            per_ref = self.pair_scores(q.descriptor, ref_desc)
+            agreement = self.reference_agreement(ref_desc, tuple(r.image.sha256 for r in refs))
+            score = self.fuse(per_ref, agreement)
+            threshold, point = self._threshold(n, strict)
+            reasons = self._review_reasons(score, n, per_ref, agreement, refs, strict)
+        svm_ms = (time.perf_counter() - t_svm) * 1e3
         label = GENUINE if score >= threshold else FORGED
-        reasons = self._review_reasons(score, n, per_ref, agreement, refs, strict)
         closest = int(np.argmax(per_ref))
-        counts, aligned = compare(q.descriptor.signature.mask, ref_desc[closest].signature.mask,
-                                  q.descriptor.signature.skeleton, ref_desc[closest].signature.skeleton,
-                                  tolerance=self.spec.overlay_tolerance)
-        picture = overlay_image(aligned, ref_desc[closest].signature.mask)
+        # the overlay: the query registered onto its closest reference (scale, rotation, shift)
+        ref_mask = ref_desc[closest].signature.mask
+        reg = register(q.descriptor.signature.mask, ref_mask, tolerance=self.spec.overlay_tolerance)
+        picture, stats = registered_overlay(reg.aligned, ref_mask, self.spec.overlay_tolerance)
+        counts = stats.as_dict()
+        extra["registration"] = reg.as_dict()
         heatmap = self._heatmap_on_image(q, HEATMAP_MAX_PX)
         display = self.manifest.class_label(label)
         decision = Verdict(REVIEW if reasons else DECIDED, label,
@@ -498,7 +526,7 @@ class Verifier:
             reference_sources=tuple(r.image.source for r in refs),
             reference_scores=tuple(float(p) for p in per_ref), closest_reference=closest,
             needs_review=bool(reasons), review_reasons=tuple(reason_text(r) for r in reasons), overlay=picture,
-            overlay_counts=counts.as_dict(), heatmap=heatmap, canvas=q.descriptor.signature.canvas,
+            overlay_counts=counts, heatmap=heatmap, canvas=q.descriptor.signature.canvas,
             canvas_heatmap=q.cam, single_image=single, pack_id=self.manifest.id,
             pack_version=self.manifest.version, pack_sha256=self.manifest.model.sha256,
             manifest_sha256=self.manifest.sha256, provider=self.provider,
@@ -506,7 +534,7 @@ class Verifier:
             image_notes=tuple(q.image.notes) + tuple(q.descriptor.signature.notes), timings=timings,
             details={"reference_agreement": [None if not np.isfinite(a) else round(float(a), 6) for a in agreement],
                      "n_references": n, "domain_scores": {k: round(v, 6) for k, v in q_domain.items()},
-                     "domain_limits": dict(self.domain_limits)},
+                     "domain_limits": dict(self.domain_limits), **extra},
             decision=decision,
         )
 

@@ -759,7 +759,7 @@
         <translation>Tinjauan tersimpan.</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="+257"/>
+        <location filename="../../gui/main_window.py" line="+260"/>
         <source>Tilik — offline inspection</source>
         <translation>Tilik — pemeriksaan luring</translation>
     </message>
@@ -1220,7 +1220,7 @@
         <translation>Mencari paket model…</translation>
     </message>
     <message>
-        <location filename="../../gui/state.py" line="+84"/>
+        <location filename="../../gui/state.py" line="+86"/>
         <source>The pack &apos;{id}&apos; cannot be used: {reason}</source>
         <translation>Paket &apos;{id}&apos; tidak dapat dipakai: {reason}</translation>
     </message>
@@ -1522,7 +1522,12 @@
         <translation>Berkas PDF (*.pdf)</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+31"/>
+        <source>Exported a {n}-page report to {path}</source>
+        <translation>Laporan {n} halaman diekspor ke {path}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Exported {n} inspections to {path}</source>
         <translation>{n} pemeriksaan diekspor ke {path}</translation>
     </message>
@@ -1806,7 +1811,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>OverlayLegend</name>
     <message>
-        <location filename="../../gui/widgets/signature_view.py" line="+47"/>
+        <location filename="../../gui/widgets/signature_view.py" line="+49"/>
         <source>Red: ink only in the reference</source>
         <translation>Merah: tinta hanya di referensi</translation>
     </message>
@@ -1817,14 +1822,14 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
     </message>
     <message>
         <location line="+1"/>
-        <source>Yellow: ink in both</source>
-        <translation>Kuning: tinta di keduanya</translation>
+        <source>Yellow: ink in both (within 2 px)</source>
+        <translation>Kuning: tinta di keduanya (dalam 2 px)</translation>
     </message>
 </context>
 <context>
     <name>ResultPanel</name>
     <message>
-        <location filename="../../gui/widgets/result_panel.py" line="+149"/>
+        <location filename="../../gui/widgets/result_panel.py" line="+155"/>
         <source>No image yet</source>
         <translation>Belum ada gambar</translation>
     </message>
@@ -1844,7 +1849,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar ini tidak dapat diperiksa</translation>
     </message>
     <message>
-        <location line="-123"/>
+        <location line="-129"/>
         <source>Take a close-up, in-focus photo of the lesion alone, in good light.</source>
         <translation>Ambil foto dekat lesi itu saja, tajam, dengan cahaya yang baik.</translation>
     </message>
@@ -1859,7 +1864,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Paket ini hanya mengenal jenis foto yang dipakai untuk melatihnya.</translation>
     </message>
     <message>
-        <location line="+147"/>
+        <location line="+153"/>
         <source>Tilik does not judge this image.</source>
         <translation>Tilik tidak menilai gambar ini.</translation>
     </message>
@@ -1879,7 +1884,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Perlu ditinjau oleh manusia</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+15"/>
         <source>Input check: this image looks altered or unusual — do not trust the verdict without a closer look.</source>
         <translation>Pemeriksaan masukan: gambar ini tampak diubah atau tidak biasa — jangan percayai hasilnya tanpa melihat lebih teliti.</translation>
     </message>
@@ -2351,7 +2356,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureController</name>
     <message>
-        <location filename="../../gui/signature_controller.py" line="+123"/>
+        <location filename="../../gui/signature_controller.py" line="+124"/>
         <source>The inspection log is not open yet: reference signatures live in it. Try again in a moment.</source>
         <translation>Log pemeriksaan belum terbuka: tanda tangan referensi tersimpan di sana. Coba lagi sebentar lagi.</translation>
     </message>
@@ -2432,7 +2437,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Referensi #{id} dinonaktifkan; tetap tersimpan di log.</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>Find the customer first: type their customer or account id and press Find, then check the signature.</source>
         <translation>Cari nasabah terlebih dahulu: ketik ID nasabah atau nomor rekening lalu tekan Cari, baru periksa tanda tangannya.</translation>
     </message>
@@ -2635,7 +2640,32 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SignatureView</name>
     <message>
-        <location filename="../../gui/widgets/signature_view.py" line="+174"/>
+        <location filename="../../gui/widgets/signature_view.py" line="+296"/>
+        <source> — aligned (scale ×{scale}, rotation {angle}°): {matched} of the ink agrees</source>
+        <translation> — diselaraskan (skala ×{scale}, rotasi {angle}°): {matched} tinta cocok</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>the median</source>
+        <translation>median</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>the trimmed mean</source>
+        <translation>rata-rata terpangkas</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>the mean</source>
+        <translation>rata-rata</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Score against each reference (the overall {overall} is {how} of these, which range from {low} to {high})</source>
+        <translation>Skor terhadap setiap referensi (skor keseluruhan {overall} adalah {how} dari skor ini, yang berkisar {low} sampai {high})</translation>
+    </message>
+    <message>
+        <location line="-132"/>
         <source>Fewer than {m} references: this customer has {n}. The pack&apos;s stated accuracy needs at least {m}; treat the result with caution and enrol more specimen signatures.</source>
         <translation>Kurang dari {m} referensi: nasabah ini punya {n}. Akurasi yang dinyatakan paket membutuhkan minimal {m}; perlakukan hasil dengan hati-hati dan daftarkan lebih banyak spesimen tanda tangan.</translation>
     </message>
@@ -2701,12 +2731,12 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Perbandingan tumpuk dengan referensi terdekat (#{id})</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+50"/>
         <source>Score against each reference</source>
         <translation>Skor terhadap setiap referensi</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-42"/>
         <source>Reference</source>
         <translation>Referensi</translation>
     </message>
@@ -2726,7 +2756,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Referensi terdekat: perbandingan tumpuk digambar terhadapnya</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+40"/>
         <source>Customer: {id}</source>
         <translation>Nasabah: {id}</translation>
     </message>

@@ -166,3 +166,30 @@ def write_verify_pack(folder: Path, *, pack_id: str = "signature-verify", **veri
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder
+
+
+SCORING = {
+    "calibration": {"a": 12.0, "b": -9.0},
+    "reference_normalization": {"lambda": 0.5, "prior": 0.8},
+    "aggregate": "median",
+    "operating_points": {str(n): {"standard": {"threshold": 0.5, "review": [0.4, 0.6]},
+                                  "strict": {"threshold": 0.8, "review": [0.4, 0.9]}} for n in (1, 3, 5, 10)},
+    "reference_outlier_floor": 0.2,
+    "min_references": 3,
+}
+
+
+def write_scoring_pack(folder: Path, *, pack_id: str = "signature-verify", **scoring_overrides: Any) -> Path:
+    """A ``verify`` pack in the signature-verify 3 form: the CNN's embedding scored by cosine on one
+    calibrated scale (``verify.scoring``), no SVM file."""
+    write_verify_pack(folder, pack_id=pack_id)
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for name in ("svm.onnx", "projection.npz"):
+        (folder / name).unlink()
+    manifest["extra_files"] = {}
+    manifest["version"] = "3.0.0"
+    manifest["verify"] = {"preprocess": manifest["verify"]["preprocess"],
+                          "scoring": {**SCORING, **scoring_overrides}}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return folder
