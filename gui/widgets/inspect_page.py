@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QSplitter,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from gui.widgets.common import Banner
 from gui.widgets.image_view import ImageView
@@ -108,6 +108,7 @@ class InspectPage(QWidget):
         split.setSizes([300, 720, 340, 1060])
         il.addWidget(split, 1)
         self.side_panels: dict[str, tuple[str, QWidget]] = {}  # key → (mode, widget)
+        self._side_holders: dict[str, QWidget] = {}  # key → the scroll area holding it
 
         QWidget.setTabOrder(self.input_panel, self.heat_button)
         QWidget.setTabOrder(self.heat_button, self.opacity)
@@ -133,8 +134,19 @@ class InspectPage(QWidget):
         """A mode's extra panel (the mode registry's SidePanel), shown right of the verdict in that mode."""
         widget.setObjectName(widget.objectName() or f"sidePanel_{key}")
         self.side_panels[key] = (mode, widget)
-        self.splitter.addWidget(widget)
-        widget.hide()
+        # In a scroll area of its own: a tall panel scrolls instead of forcing the window past
+        # 1366×768, and the splitter can narrow it (issue 21's layout rule holds in every mode).
+        holder = QScrollArea()
+        holder.setObjectName(f"sidePanelHolder_{key}")
+        holder.setWidgetResizable(True)
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        holder.setWidget(widget)
+        holder.setMinimumWidth(180)
+        holder.setMaximumWidth(320)
+        self._side_holders[key] = holder
+        self.splitter.addWidget(holder)
+        holder.hide()
 
     def apply_mode(self, mode: str, banner: str, reason: str | None, signature: bool) -> None:
         """Show what ``mode`` shows: its form, its banner, why it cannot run, its views and panels."""
@@ -146,8 +158,8 @@ class InspectPage(QWidget):
         self.center.setVisible(not signature)
         self.result_panel.setVisible(not signature)
         self.signature_view.setVisible(signature)
-        for panel_mode, widget in self.side_panels.values():
-            widget.setVisible(panel_mode == mode)
+        for key, (panel_mode, widget) in self.side_panels.items():
+            self._side_holders[key].setVisible(panel_mode == mode)
 
     def retranslate(self) -> None:
         self.opacity_label.setText(QCoreApplication.translate("MainWindow", "Opac&ity"))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
@@ -180,6 +180,14 @@ class SealProfilesPanel(QGroupBox):
         self._inspector = inspector
         self._run = run
         self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        # The app switched language (Settings): the panel's words follow, like every Qt-translated widget.
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            if not self._busy:
+                self._listed([p for p in self._profiles if p is not None])
+        super().changeEvent(event)
 
     # -- words --------------------------------------------------------------------------------------
     def retranslate(self) -> None:

@@ -66,9 +66,13 @@ def visible_texts(root) -> list[str]:
             m = w.model()
             from PySide6.QtCore import Qt
 
-            texts += [str(m.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(m.columnCount())]
-            for r in range(min(m.rowCount(), 20)):
-                texts += [str(m.data(m.index(r, c)) or "") for c in range(m.columnCount())]
+            from PySide6.QtCore import QAbstractListModel
+
+            # A list model (QListWidget's) has one column, and PySide6 keeps its columnCount private.
+            columns, rows = (1 if isinstance(m, QAbstractListModel) else m.columnCount()), m.rowCount()
+            texts += [str(m.headerData(c, Qt.Orientation.Horizontal) or "") for c in range(columns)]
+            for r in range(min(rows, 20)):
+                texts += [str(m.data(m.index(r, c)) or "") for c in range(columns)]
     return [t.strip() for t in texts if t and t.strip()]
 
 
