@@ -562,7 +562,9 @@ def rewrite_card(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models", log=
     report = json.loads((run_dir / "export_report.json").read_text(encoding="utf-8"))
     pack_dir = Path(models_dir) / cfg["id"]
     manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
-    path = card.write_card(pack_dir / "CARD.md", cfg=cfg, manifest=manifest, report=report)
+    from training.pipeline.export_eval import cfg_with_sections
+
+    path = card.write_card(pack_dir / "CARD.md", cfg=cfg_with_sections(cfg, report), manifest=manifest, report=report)
     log(f"rewrote {path}")
     return path
 
