@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--language")
         language = argv[i + 1]
         del argv[i:i + 2]
+    only = None
+    if "--only" in argv:  # e.g. --only 05,17: write just these shots (the others still render)
+        i = argv.index("--only")
+        only = tuple(x.strip() for x in argv[i + 1].split(",") if x.strip())
+        del argv[i:i + 2]
     out = Path(argv[0] if argv else REPO / "docs" / "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
@@ -98,12 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tilik-shots-"))
     try:
         info = _prepare_environment(tmp)
-        return _render(out, tmp, info, language)
+        return _render(out, tmp, info, language, only)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") -> int:
+def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
+            only: tuple[str, ...] | None = None) -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
@@ -141,6 +147,8 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") ->
         wait(lambda: not w.is_busy())
 
     def shot(name: str, widget: Any = None) -> None:
+        if only is not None and not name.startswith(only):
+            return
         pump(0.3)
         path = out / f"{name}.png"
         (widget or w).grab().save(str(path))
@@ -215,6 +223,12 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en") ->
     w.open_paths([odd])
     idle()
     shot("05-skin-out-of-domain-refused")
+    # 5b. Skin mode on a dermoscopy photo (a self-test sample of the bundled skin pack).
+    lesions = sorted((REPO / "resources" / "samples").glob("skin-*/*.jpg"))
+    if lesions:
+        w.open_paths([lesions[0]])
+        idle()
+        shot("17-skin-lesion-result")
 
     # 6. Batch: a folder of photos (one of them broken), sorted, while and after it runs.
     w.set_mode("general")

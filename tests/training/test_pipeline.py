@@ -238,3 +238,54 @@ def test_cli_reports_missing_inputs(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
     err = capsys.readouterr().err
     assert "data folder not found" in err and "definitely-not-here" in err
+
+
+def test_export_stages_run_one_at_a_time_and_match_export_run(trained, tmp_path):
+    """The export is stages that run alone: each fills its part of the context, and run one by one
+    they give the decision and test numbers export_run gave. The optional stages (test mixes,
+    enlarged photos) score the same test answers again."""
+    from training.pipeline import export_eval, export_stages as st
+
+    c = st.load_stage(trained["run"], models_dir=tmp_path / "models", samples_dir=tmp_path / "samples", log=lambda m: None)
+    assert c.pack_id == "tiny-colours" and set(c.split) == {"train", "val", "test"} and c.model is None
+    st.model_stage(c)
+    assert c.cam_model is not None and c.tta == () and not c.mirror
+    st.ood_selection_stage(c)
+    assert c.chosen in ("energy", "mahalanobis") and "documents" in c.halves
+    st.onnx_stage(c)
+    assert c.onnx_path.is_file() and c.par["max_abs"]["probs"] <= 1e-4
+    st.thresholds_stage(c)
+    assert c.decision == trained["report"]["decision"]
+    st.manifest_stage(c)
+    st.test_stage(c)
+    assert c.test["app"]["accuracy"] == trained["report"]["test_app"]["accuracy"]
+    np.testing.assert_allclose(c.res["probs"], np.load(trained["run"] / "test_predictions.npz")["probs"], atol=1e-6)
+    c.cfg["evaluation"]["test_mixes"] = {"column": None, "cap": {"red": 0.4}, "one_per_group": True}
+    c.cfg["evaluation"]["larger_inputs"] = {"width": 96, "height": 80, "quality": 95}
+    export_eval.mixes_stage(c)
+    mixes = c.extra["test_mixes"]["mixes"]
+    assert mixes["natural"]["n"] == len(c.split["test"])
+    capped = mixes["class-capped"]
+    assert capped["n"] <= len({s.group for s in c.split["test"]})  # one image per group
+    assert capped["per_class_support"]["red"] <= 0.4 / 0.6 * capped["per_class_support"]["blue"] + 1e-9
+    assert (c.pack_dir / "calibration.png").is_file()
+    table = c.extra["test_mixes"]["operating_table"]
+    assert [r["target_sensitivity"] for r in table] == [0.85, 0.90, 0.95]
+    row90 = table[1]
+    assert row90["threshold"] == c.decision["alarm_threshold"]  # the shipped one is the 90% row
+    assert row90["natural"]["sensitivity"] == pytest.approx(mixes["natural"]["alarm"]["sensitivity"])
+    export_eval.larger_inputs_stage(c)
+    li = c.extra["larger_inputs"]
+    assert li["n"] == len(c.split["test"]) and 0 <= li["enlarged"]["same_decision"] <= 1
+    from PIL import Image as _Image
+    with _Image.open(next((c.run_dir / "test_96x80").glob("*.jpg"))) as im:
+        assert im.size == (96, 80)
+    for stage in ("robustness_stage", "ood_report_stage", "artifacts_stage"):
+        getattr(st, stage)(c)
+    report = st.finish_stage(c)
+    card = (c.pack_dir / "CARD.md").read_text(encoding="utf-8")
+    assert "## Test on the natural and the class-capped mix" in card or "Test on the natural and the class-capped mix" in card
+    assert "Operating points" in card and "Photos larger than the training images" in card
+    manifest = json.loads((c.pack_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["metrics"]["test_mixes"]) == {"natural", "class-capped"}
+    assert report["decision"] == trained["report"]["decision"]

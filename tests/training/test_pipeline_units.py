@@ -121,12 +121,13 @@ def test_load_csv_with_groups_label_map_and_root(tmp_path):
 
 
 def test_shared_ham10000_table_loads_when_present():
-    folder = REPO.parent / "shared" / "data" / "skin-ham10000"
+    folder = REPO.parent / "shared" / "data" / "skin-ham10000-full"
     if not folder.is_dir():
-        pytest.skip("needs ../shared/data/skin-ham10000 (not on this machine; it is not shipped with Tilik)")
+        pytest.skip("needs ../shared/data/skin-ham10000-full (not on this machine; it is not shipped with Tilik)")
     cfg = cfgmod.load_config(REPO / "training" / "configs" / "skin-ham7.yaml")
     ds = load_dataset(cfg)
-    assert len(ds.samples) == 2553 and len(ds.class_names) == 7
+    assert len(ds.samples) == 8449 and len(ds.class_names) == 7
+    assert len({s.group for s in ds.samples}) == 6321  # lesions: several images of one lesion
     assert all(s.group and s.group.startswith("HAM_") for s in ds.samples)
 
 

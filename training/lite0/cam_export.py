@@ -105,6 +105,79 @@ def _mirror_layer_class():
     return Mirror
 
 
+# Test-time views a pack can average inside its graph: the axes (of NHWC) each one flips. Every
+# view is its own inverse, so the view's feature map flipped the same way lines up with the photo's.
+TTA_VIEWS: dict[str, tuple[int, ...]] = {"hflip": (2,), "vflip": (1,), "rot180": (1, 2)}
+
+
+def _flip_layer_class():
+    import keras
+    import tensorflow as tf
+
+    class Flip(keras.layers.Layer):
+        """Flip an NHWC tensor along ``axes`` (1: up-down, 2: left-right; both: a half turn)."""
+
+        def __init__(self, axes, **kwargs):
+            super().__init__(**kwargs)
+            self.axes = [int(a) for a in axes]
+
+        def call(self, x):
+            return tf.reverse(x, axis=self.axes)
+
+        def get_config(self):
+            return {**super().get_config(), "axes": self.axes}
+
+    return Flip
+
+
+def check_tta_views(views) -> tuple[str, ...]:
+    """``views`` as a tuple of known view names (each once), or :class:`CamExportError`."""
+    views = tuple(views or ())
+    unknown = [v for v in views if v not in TTA_VIEWS]
+    if unknown:
+        raise CamExportError(f"unknown test-time view(s) {unknown}: known are {', '.join(TTA_VIEWS)}")
+    if len(set(views)) != len(views):
+        raise CamExportError(f"test-time views repeat: {list(views)}")
+    return views
+
+
+def tta_averaged_map(model, feature_map, views):
+    """The mean of ``feature_map`` (the map the head pools, a tensor of ``model``'s graph) and the
+    maps of the flipped inputs (``views``, names of :data:`TTA_VIEWS`), each flipped back: one
+    graph, the backbone run once per view plus once for the photo.
+
+    The head is linear in the map, so the head on this mean gives exactly the mean of the views'
+    logits, and the CAM drawn from it stays exact for those logits. A flip keeps the shape, so any
+    static input size works.
+    """
+    import keras
+
+    views = check_tta_views(views)
+    if views == ("hflip",):
+        return mirror_averaged_map(model, feature_map)  # the seal pack's graph, names unchanged
+    flip = _flip_layer_class()
+    trunk = keras.Model(model.inputs[0], feature_map, name="tta_trunk")
+    maps = [feature_map]
+    for v in views:
+        axes = TTA_VIEWS[v]
+        maps.append(flip(axes, name=f"tta_{v}_back")(trunk(flip(axes, name=f"tta_{v}_input")(model.inputs[0]))))
+    return keras.layers.Average(name="tta_average")(maps)
+
+
+def tta_averaged_logits(model, views):
+    """``model`` (inputs -> logits) as one that returns the mean of the logits of the input and
+    of its flipped views: what a pack exported with those ``views`` answers."""
+    import keras
+
+    views = check_tta_views(views)
+    if views == ("hflip",):
+        return mirror_averaged_logits(model)
+    flip = _flip_layer_class()
+    x = model.inputs[0]
+    outs = [model.outputs[0]] + [model(flip(TTA_VIEWS[v], name=f"tta_{v}_input")(x)) for v in views]
+    return keras.Model(x, keras.layers.Average(name="tta_average")(outs), name=f"{model.name}_tta")
+
+
 def mirror_averaged_map(model, feature_map):
     """The mean of ``feature_map`` (the map the head pools, a tensor of ``model``'s graph) and the
     map of the mirrored input, mirrored back: one graph, the backbone run on both.
@@ -131,20 +204,24 @@ def mirror_averaged_logits(model):
                        name=f"{model.name}_mirrored")
 
 
-def build_cam_model(model, cam_class: int | None = None, mirror: bool = False):
+def build_cam_model(model, cam_class: int | None = None, mirror: bool = False, tta=()):
     """Wrap a GAP -> Dense classifier into a model with outputs ``probs``, ``logits``, ``cam``
     (N, H, W) in [0, 1] and ``embedding`` (the GAP vector). The input must be (H, W, C) static.
     ``cam_class``: the class whose map ``cam`` shows for every image (default: each image's
     predicted class). ``mirror``: answer for the photo and its mirror image together
-    (:func:`mirror_averaged_map`; the backbone runs twice)."""
+    (:func:`mirror_averaged_map`; the backbone runs twice). ``tta``: test-time views averaged the
+    same way (:func:`tta_averaged_map`, names of :data:`TTA_VIEWS`); ``mirror`` is ``("hflip",)``."""
     import keras
 
     gap, dense = find_gap_dense(model)
     height, width = model.inputs[0].shape[1:3]
     if height is None or width is None:
         raise CamExportError("the input needs a static height and width to resize the CAM to")
+    views = check_tta_views(tta)
+    if mirror and "hflip" not in views:
+        views = ("hflip", *views)
     head = _cam_head_class()(dense, (height, width), cam_class, name="cam_head")
-    outputs = head(mirror_averaged_map(model, gap.input) if mirror else gap.input)
+    outputs = head(tta_averaged_map(model, gap.input, views) if views else gap.input)
     # A single input passed as a tensor, not a one-item list, so calling the model with an array
     # matches its structure (Keras warns otherwise).
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs

@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
         # Whether this source gives the test side: "auto" (carved from it unless test_data is set),
         # "carve" (train/val/test from it) or "none" (train/val only).
         "holdout": "auto",
+        # An extra_data / test_data source whose groups are the same things as data's (the same
+        # lesion_id in two folders of one collection): true keeps their names, so the split puts a
+        # group's images from both folders on one side. False (default): groups are per source.
+        "share_groups": False,
     },
     # A separate test source (same keys as data; column settings default to data's). When set, the
     # test side is exactly these images and data is split into train/validation only: e.g. a render
@@ -77,7 +81,10 @@ DEFAULTS: dict[str, Any] = {
                  # Keep the backbone up to this block only (e.g. block4c) ...
                  "cut": None,
                  # ... and add convolutions trained from scratch: [[filters, kernel(, dilation)], ...].
-                 "neck": []},
+                 "neck": [],
+                 # A training run folder (e.g. runs/skin-ham7) whose fine-tuned backbone this pack starts
+                 # from (every layer but the head): a second head on a backbone another pack trained.
+                 "init_from": None},
     "augment": {
         "rotation": 20.0, "width_shift": 0.2, "height_shift": 0.2, "zoom": 0.15,
         "horizontal_flip": True, "vertical_flip": False, "fill": "nearest",
@@ -110,6 +117,9 @@ DEFAULTS: dict[str, Any] = {
         # Answer for the photo and its mirror image together (the exported graph averages the two
         # feature maps; the CAM stays exact, the backbone runs twice): training/lite0/cam_export.py.
         "mirror_average": False,
+        # More test-time views averaged the same way inside the graph: any of hflip, vflip, rot180
+        # (training/lite0/cam_export.py TTA_VIEWS); the backbone runs once more per view.
+        "tta": [],
     },
     "ood": {
         "acceptance": 0.95,
@@ -131,6 +141,12 @@ DEFAULTS: dict[str, Any] = {
         # mask image paths (relative to the CSV's root; non-zero = inside), tolerance_px the pointing
         # game's tolerance in image pixels, examples the number of overlays drawn for the card.
         "masks": None,
+        # The test side scored again as two mixes (training/pipeline/mixes.py): the natural one (as
+        # the lesions come) and a class-capped one: {column: dx, cap: {nv: 0.45}, one_per_group: true}.
+        "test_mixes": None,
+        # The test images enlarged (e.g. {width: 600, height: 450}) and run through the app's own
+        # decoding: does accuracy hold when the photo is larger than the training images?
+        "larger_inputs": None,
     },
     "card": {"title": None, "intended_use": "", "limitations": "", "not_tested": [], "anchors": [],
              "targets": {}, "notes": [],
@@ -151,7 +167,7 @@ MASK_DEFAULTS = {"column": "mask", "tolerance_px": 3, "examples": 8, "by": None}
 
 
 FREE_FORM = frozenset({"words", "verdict_words", "label_map", "targets", "generate", "mahalanobis", "masks",
-                       "contact_sheet", "mask_loss"})
+                       "contact_sheet", "mask_loss", "test_mixes", "larger_inputs"})
 
 
 def _merge(base: dict, override: dict, where: str = "") -> dict:
@@ -318,7 +334,33 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
     for method in cfg["ood"]["methods"]:
         if method not in ("energy", "mahalanobis", "max_softmax"):
             raise ConfigError(f"{source}: ood.methods: unknown method {method!r}")
-    return cfg
+    return typed_config(cfg, source).to_dict()
+
+
+TTA_VIEW_NAMES = ("hflip", "vflip", "rot180")  # training/lite0/cam_export.py TTA_VIEWS (no TF import here)
+
+
+def typed_config(cfg: dict, source: str = "<dict>"):
+    """``cfg`` (merged and checked by :func:`build_config`) as a :class:`TrainingConfig`, every
+    value's type checked; a wrong one is a :class:`ConfigError` that names its key."""
+    from training.pipeline.config_types import ConfigTypeError, TrainingConfig
+
+    try:
+        typed = TrainingConfig.from_dict(cfg)
+    except ConfigTypeError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    bad = [v for v in typed.decision.tta if v not in TTA_VIEW_NAMES]
+    if bad or len(set(typed.decision.tta)) != len(typed.decision.tta):
+        raise ConfigError(f"{source}: decision.tta lists views from {', '.join(TTA_VIEW_NAMES)}, each once; got "
+                          f"{typed.decision.tta}")
+    if typed.decision.mirror_average and "hflip" in typed.decision.tta:
+        raise ConfigError(f"{source}: decision.mirror_average already is the hflip view: drop one of them")
+    return typed
+
+
+def load_typed_config(path: str | Path):
+    """Read a YAML config file as a typed :class:`~training.pipeline.config_types.TrainingConfig`."""
+    return typed_config(load_config(path), str(path))
 
 
 def load_config(path: str | Path) -> dict:

@@ -218,7 +218,8 @@ class Pool:
 def load_pools(cfg: dict) -> list[Pool]:
     """Every data source of ``cfg`` (data, extra_data, test_data) as a :class:`Pool`. The first one
     fixes the classes; ids and groups of the others get their source name as a prefix
-    (``test_data:intact/seal_000001.jpg``) so two renders with the same file names never collide.
+    (``test_data:intact/seal_000001.jpg``) so two renders with the same file names never collide;
+    a source with ``share_groups`` keeps its group names (the same lesion in two folders).
     Every sample's ``extra["source"]`` names its source."""
     from training.pipeline.config import data_sources
 
@@ -235,8 +236,9 @@ def load_pools(cfg: dict) -> list[Pool]:
             if name == "data":
                 samples.append(Sample(x.id, x.path, x.label, x.group, x.stratum, extra))
             else:
-                samples.append(Sample(f"{name}:{x.id}", x.path, x.label,
-                                      None if x.group is None else f"{name}:{x.group}", x.stratum, extra))
+                # share_groups: the same group name means the same thing (a lesion) in both sources.
+                group = x.group if x.group is None or src.get("share_groups") else f"{name}:{x.group}"
+                samples.append(Sample(f"{name}:{x.id}", x.path, x.label, group, x.stratum, extra))
         pools.append(Pool(name, Dataset(samples, list(classes), ds.description), holdout))
     return pools
 

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +33,8 @@ from training.pipeline.config import REPO_ROOT, build_config
 PARITY_TOLERANCE = 1e-4
 ONNX_NAME = "model.onnx"
 PACK_FILES = (ONNX_NAME, "manifest.json", "CARD.md", "confusion_matrix.png", "confusion_matrix_argmax.png",
-              "roc_curves.png", "training_curves.png", "ood_scores.png", "contact_sheet.png", "heatmap_examples.png")
+              "roc_curves.png", "training_curves.png", "ood_scores.png", "contact_sheet.png", "heatmap_examples.png",
+              "calibration.png")
 
 
 class ExportError(RuntimeError):
@@ -252,362 +251,13 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
     """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report. With
     ``refresh_config`` the blocks that play no part in training (decision, ood, evaluation, card)
     come from the source config as it is now, not as it was when the run was trained, and so does
-    its version when it is the later one."""
-    import keras
+    its version when it is the later one. The work is done by the stages of
+    :mod:`training.pipeline.export_stages`, in order."""
+    from training.pipeline.export_stages import load_stage, run_stages
 
-    from inference.inspector import Inspector, clear_session_cache
-    from inference.manifest import validate_manifest
-    from inference.registry import check_pack, sha256_file
-    from training.lite0.cam_export import build_cam_model
-    from training.pipeline import card, plots
-    from training.pipeline.backbones import backbone_from_config, build_classifier
-    from training.pipeline.evaluate import classification_metrics
-    from training.pipeline.features import input_block, make_predict_fn, spec_from_block
-    from training.pipeline.ood import Mahalanobis, energy_score, load_ood_sets, max_softmax_score
-    from training.pipeline.robustness import KINDS, degrade
-    from training.pipeline.splits import read_split
-    from training.pipeline.thresholds import acceptance_threshold, alarm_decisions, alarm_threshold, review_band
-
-    t_start = time.perf_counter()
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir)
-    cfg["_path_rel"] = _rel(Path(cfg["_path"])) if cfg.get("_path") else "CONFIG"
-    if refresh_config:
-        from training.pipeline.config import load_config
-
-        if not cfg.get("_path") or not Path(cfg["_path"]).is_file():
-            raise ExportError(f"--refresh-config: the run's source config {cfg.get('_path')} is not there")
-        current = load_config(cfg["_path"])
-        for key in REFRESHABLE:
-            cfg[key] = current[key]
-        log(f"  {', '.join(REFRESHABLE)} taken from {cfg['_path_rel']} as it is now")
-        from inference.registry import version_key
-
-        # A config that now names a later version (the export recipe changed) relabels the pack;
-        # never an earlier one (a retrained run's bumped version stays).
-        if version_key(str(current["version"])) > version_key(str(cfg["version"])):
-            log(f"  version {cfg['version']} -> {current['version']} (from {cfg['_path_rel']})")
-            cfg["version"] = current["version"]
-    seed = int(cfg["seed"])
-    keras.utils.set_random_seed(seed)
-    pack_id = cfg["id"]
-    names = [c["name"] for c in cfg["classes"]]
-    alarming = list(cfg["decision"]["alarming"])
-    alarming_idx = [names.index(a) for a in alarming]
-    split = read_split(run_dir / "split.csv")
-    arrays = dict(np.load(run_dir / "outputs.npz"))
-    train_summary = json.loads((run_dir / "train_summary.json").read_text(encoding="utf-8"))
-    pack_dir = Path(models_dir) / pack_id
-    pack_dir.mkdir(parents=True, exist_ok=True)
-    kept_guard = _kept_guard_records(pack_dir)
-    for f in PACK_FILES:
-        (pack_dir / f).unlink(missing_ok=True)
-    index = {n: i for i, n in enumerate(names)}
-    y = {s: np.array([index[x.label] for x in split[s]], int) for s in split}
-    log(f"exporting {pack_id} from {run_dir} to {pack_dir}")
-
-    # -- 1. the trained model ----------------------------------------------------------------------
-    from training.pipeline.train_cmd import load_weights
-
-    backbone = backbone_from_config(cfg)
-    block = input_block(cfg, backbone)
-    spec = spec_from_block(block)
-    size = int(cfg["input"]["size"])
-    model, base = build_classifier(backbone, size, len(names), float(cfg["schedule"]["head"]["dropout"]), weights=None)
-    load_weights(model, run_dir / "weights.npz")
-    heat_class = cfg["decision"].get("heatmap_class")
-    if heat_class is not None and heat_class not in names:
-        raise ExportError(f"decision.heatmap_class: '{heat_class}' is not one of the classes {names}")
-    # A fixed class (e.g. the alarming one): the heatmap answers "where does it look damaged?"
-    # whatever the verdict, so a missed defect still shows where the evidence was.
-    mirror = bool(cfg["decision"].get("mirror_average"))
-    cam_model = build_cam_model(model, None if heat_class is None else names.index(heat_class), mirror=mirror)
-
-    # -- 2. which out-of-domain score -------------------------------------------------------------
-    t0 = time.perf_counter()
-    ood_cfg = cfg["ood"]
-    acceptance = float(ood_cfg["acceptance"])
-    maha_cfg = ood_cfg["mahalanobis"]
-    emb_tensor, own_features = ood_embedding(model, maha_cfg.get("features", "head"))
-    if own_features and "mahalanobis" in ood_cfg["methods"]:
-        # The embedding the run saved is the head's; these features are computed here.
-        emb_fn = make_predict_fn(keras.Model(model.input, emb_tensor), (size, size, 3), 32)
-        fit_items = _spread(split["train"], int(maha_cfg.get("max_fit", 4000)))
-        arrays["train_embedding"] = _features(emb_fn, [x.path for x in fit_items], spec)
-        arrays["train_labels"] = np.array([index[x.label] for x in fit_items], int)
-        arrays["val_embedding"] = _features(emb_fn, [x.path for x in split["val"]], spec)
-        log(f"  Mahalanobis on the pooled backbone features ({arrays['train_embedding'].shape[1]} values), "
-            f"fitted on {len(fit_items)} training images")
-    maha = Mahalanobis.fit(arrays["train_embedding"], arrays["train_labels"], maha_cfg.get("shrinkage", "ledoit-wolf"))
-    val_probs_k = _softmax(arrays["val_logits"])
-    scorers = {
-        "energy": lambda logits, emb: energy_score(logits),
-        "mahalanobis": lambda logits, emb: maha.score(emb),
-        "max_softmax": lambda logits, emb: max_softmax_score(_softmax(logits)),
-    }
-    methods = [m for m in ood_cfg["methods"] if m in scorers]
-    ood_sets = load_ood_sets(ood_cfg["sets"], int(ood_cfg["limit"]), seed, log=log)
-    halves = {s.name: s.halves() for s in ood_sets}
-    feat_model = keras.Model(model.input, {"logits": model.output, "embedding": emb_tensor})
-    feat_fn = make_predict_fn(feat_model, (size, size, 3), 32)
-    selection: dict = {"val_thresholds": {}, "rejection": {}, "n": {}}
-    sel_scores: dict[str, dict[str, np.ndarray]] = {m: {} for m in methods}
-    for name, (sel, _) in halves.items():
-        out = feat_fn(preprocess_items(sel.items, spec))
-        selection["n"][name] = len(sel.items)
-        for m in methods:
-            sel_scores[m][name] = scorers[m](out["logits"], out["embedding"])
-    for m in methods:
-        val_s = scorers[m](arrays["val_logits"], arrays["val_embedding"])
-        thr = acceptance_threshold(val_s, acceptance)
-        selection["val_thresholds"][m] = thr
-        selection["rejection"][m] = {k: float(np.mean(v > thr)) for k, v in sel_scores[m].items()}
-    mean_rej = {m: float(np.mean(list(selection["rejection"][m].values()))) if selection["rejection"][m] else 0.0
-                for m in methods}
-    # Prefer the score the app computes without extra weights when they tie.
-    preference = {"energy": 0, "max_softmax": 1, "mahalanobis": 2}
-    chosen = max(methods, key=lambda m: (round(mean_rej[m], 4), -preference[m])) if methods else None
-    selection["mean_rejection"] = mean_rej
-    selection["chosen"] = chosen
-    for m in methods:
-        log(f"  OOD {m:12s}: val threshold {selection['val_thresholds'][m]:.4g}, rejects "
-            + ", ".join(f"{k} {100 * v:.1f}%" for k, v in selection["rejection"][m].items())
-            + f" (selection halves; mean {100 * mean_rej[m]:.1f}%)")
-    log(f"  OOD score used: {chosen}")
-    timings = {"ood_selection_s": time.perf_counter() - t0}
-
-    # -- 3. ONNX export and parity ----------------------------------------------------------------
-    t0 = time.perf_counter()
-    outs = dict(cam_model.output)
-    if chosen == "mahalanobis":
-        outs["ood_score"] = maha.keras_layer()(emb_tensor)
-    # One graph from the classifier's own input, so the backbone features the OOD score reads are
-    # the ones the head sees (the backbone runs once).
-    export_model = keras.Model(cam_model.inputs[0], outs, name=f"{pack_id.replace('-', '_')}_export")
-    onnx_path = pack_dir / ONNX_NAME
-    output_names = export_onnx(export_model, onnx_path)
-    timings["onnx_export_s"] = time.perf_counter() - t0
-    log(f"  ONNX {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB), outputs {output_names}, "
-        f"{timings['onnx_export_s']:.0f} s")
-    n_par = min(int(cfg["evaluation"]["parity_images"]), len(split["val"]))
-    par_idx = np.linspace(0, len(split["val"]) - 1, n_par).astype(int)
-    par = parity(export_model, onnx_path, preprocess_items([split["val"][i].path for i in par_idx], spec))
-    log("  parity on %d validation images: " % par["n"] + ", ".join(f"{k} {v:.1e}" for k, v in par["max_abs"].items()))
-
-    # -- 4. thresholds on validation data, through the ONNX file --------------------------------------
-    t0 = time.perf_counter()
-    val_out = onnx_outputs(onnx_path, preprocess_items([s.path for s in split["val"]], spec))
-    val_probs = val_out["probs"].astype(np.float64)
-    dec = cfg["decision"]
-    decision: dict = {"top_k": int(min(dec["top_k"], len(names)))}
-    if alarming_idx:
-        p_alarm = val_probs[:, alarming_idx].sum(1)
-        is_alarm = np.isin(y["val"], alarming_idx)
-        thr = alarm_threshold(p_alarm, is_alarm, float(dec["target_sensitivity"]), float(dec["max_alarm_threshold"]))
-        band = review_band(p_alarm, is_alarm, thr, sensitivity=float(dec["review"]["sensitivity"]),
-                           precision=float(dec["review"]["precision"]), max_rate=dec["review"].get("max_rate"))
-        decision.update({"alarming": alarming, "alarm_threshold": thr, "review_band": list(band)})
-    if dec.get("min_confidence") is not None:
-        decision["min_confidence"] = float(dec["min_confidence"])
-    if dec.get("verdict_words"):
-        decision["verdict_words"] = dict(dec["verdict_words"])
-    if heat_class is not None:
-        decision["heatmap_class"] = heat_class
-    ood_block = None
-    if chosen is not None:
-        if chosen == "mahalanobis":
-            val_ood = val_out["ood_score"].reshape(-1)
-            score_kind = "output"
-            what = "pooled backbone features (before the neck)" if own_features else "pooled embedding"
-            method = (f"Mahalanobis distance of the {what} to the nearest class mean (shared "
-                      "Ledoit-Wolf covariance of the training images' features), divided by their size")
-        elif chosen == "energy":
-            val_ood = energy_score(val_out["logits"])
-            score_kind = "energy"
-            method = "energy score -T*logsumexp(logits/T), T = 1"
-        else:
-            val_ood = max_softmax_score(val_probs)
-            score_kind = "max_softmax"
-            method = "1 - maximum softmax probability"
-        ood_thr = acceptance_threshold(val_ood, acceptance)
-        ood_block = {"score": score_kind, "threshold": float(ood_thr), "temperature": 1.0,
-                     "in_domain_acceptance": acceptance, "method": method}
-    val_decided = alarm_decisions(val_probs, alarming_idx, decision.get("alarm_threshold"))
-    val_metrics_app = classification_metrics(y["val"], val_decided, val_probs, names)
-    timings["thresholds_s"] = time.perf_counter() - t0
-
-    # -- 5. manifest, then the app's inspector on the test set -----------------------------------------
-    samples_rel = _rel(Path(samples_dir) / pack_id)
-    outputs_block = {k: k for k in ("probs", "logits", "cam", "embedding", "ood_score") if k in output_names}
-    manifest = {
-        "schema_version": 1, "id": pack_id, "name": cfg["name"], "version": str(cfg["version"]),
-        "task": cfg["task"], "mode": cfg["mode"],
-        "model": {"file": ONNX_NAME, "sha256": sha256_file(onnx_path)},
-        "input": block, "outputs": outputs_block, "classes": cfg["classes"], "decision": decision,
-        "ood": ood_block, "metrics": {},
-        "data": _data_block(cfg, train_summary["split"]),
-        "intended_use": " ".join(str(cfg["card"]["intended_use"]).split()) or "See CARD.md.",
-        "limitations": " ".join(str(cfg["card"]["limitations"]).split()) or "See CARD.md.",
-        "card": "CARD.md", "samples": samples_rel,
-    }
-    if cfg.get("words"):  # pack words per language (issue 20), kept across retraining
-        manifest["words"] = cfg["words"]
-    validate_manifest(manifest)
-    (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    clear_session_cache()
-    pack = check_pack(pack_dir)
-    inspector = Inspector(pack, "cpu")
-
-    t0 = time.perf_counter()
-    test_paths = [s.path for s in split["test"]]
-    res = _inspect(inspector, test_paths)
-    if res["errors"]:
-        raise ExportError(f"{len(res['errors'])} test images failed in the inspector: {res['errors'][:3]}")
-    yt = y["test"]
-    test_app = classification_metrics(yt, res["labels"], res["probs"], names)
-    test_argmax = classification_metrics(yt, res["probs"].argmax(1), res["probs"], names)
-    alarm_test = _alarm_summary(yt, res["labels"], alarming_idx)
-    from training.pipeline.evaluate import bootstrap_ci
-
-    ci = {"most_probable": bootstrap_ci(yt, res["probs"].argmax(1), res["probs"], len(names), seed=seed),
-          "app": bootstrap_ci(yt, res["labels"], res["probs"], len(names), seed=seed)}
-    np.savez_compressed(run_dir / "test_predictions.npz", ids=np.array([s.id for s in split["test"]]), y=yt,
-                        probs=res["probs"], decided=res["labels"], ood=res["ood"], review=res["review"],
-                        ood_score=res["ood_score"])
-    review_rate = float(res["review"].mean())
-    outside = ~res["review"]
-    acc_outside = float(np.mean(res["labels"][outside] == yt[outside])) if outside.any() else None
-    false_reject = float(res["ood"].mean())
-    test_subsets = unseen_subsets(split, cfg["evaluation"].get("unseen") or [], yt, res, names)
-    breakdown = test_breakdown(split, cfg["evaluation"].get("breakdown") or [], yt, res, names)
-    timings["test_eval_s"] = time.perf_counter() - t0
-    for sub in test_subsets:
-        log(f"  test subset {sub['name']} (n={sub['n']}): accuracy {sub['accuracy']:.3f}, app decision "
-            f"{sub['accuracy_app']:.3f}, ROC-AUC " + ("n/a" if sub["roc_auc"] is None else f"{sub['roc_auc']:.3f}"))
-    log(f"  test (n={len(yt)}, app decision): accuracy {test_app['accuracy']:.3f}, balanced {test_app['balanced_accuracy']:.3f}, "
-        f"macro F1 {test_app['macro']['f1']:.3f}, ROC-AUC {test_app['roc_auc']:.3f}")
-    log(f"  test (argmax): accuracy {test_argmax['accuracy']:.3f}, balanced {test_argmax['balanced_accuracy']:.3f}, "
-        f"macro F1 {test_argmax['macro']['f1']:.3f}" + "".join(f", top-{k} {v:.3f}" for k, v in test_argmax.get("top_k", {}).items()))
-
-    # robustness
-    t0 = time.perf_counter()
-    from inference.imageio import load_image
-
-    rb = cfg["evaluation"]["robustness"]
-    decoded = [load_image(p).rgb for p in test_paths]
-    robustness = [_robust_row("clean", 0.0, yt, res, names)]
-    for kind in KINDS:
-        for frac in rb["fractions"]:
-            imgs, idx = degrade(decoded, kind, float(frac), seed=seed, blur_sigma=float(rb["blur_sigma"]),
-                                noise_sigma=float(rb["noise_sigma"]), input_size=size)
-            r = _inspect_degraded(inspector, imgs, idx, res)
-            robustness.append(_robust_row(kind, float(frac), yt, r, names))
-    timings["robustness_s"] = time.perf_counter() - t0
-    heat = None
-    if cfg["evaluation"].get("masks"):
-        t0 = time.perf_counter()
-        heat = heatmap_quality(inspector, split["test"], cfg["evaluation"]["masks"], names, alarming,
-                               pack_dir / "heatmap_examples.png", seed=seed, log=log)
-        timings["heatmap_s"] = time.perf_counter() - t0
-    log("  robustness: " + "; ".join(f"{r['kind']} {int(100 * r['fraction'])}% acc {r['accuracy']:.3f}" for r in robustness))
-
-    # OOD report halves
-    t0 = time.perf_counter()
-    ood_report = {}
-    ood_scores_report = {}
-    for name, (_, rep) in halves.items():
-        r = _inspect(inspector, rep.items, names=rep.ids)
-        ood_report[name] = {"n": int(len(r["ood"])), "rejected": int(r["ood"].sum()),
-                            "rejection_rate": float(r["ood"].mean()) if len(r["ood"]) else None,
-                            "description": rep.description,
-                            "predicted_if_accepted": {names[c]: int(np.sum((r["labels"] == c) & ~r["ood"]))
-                                                      for c in range(len(names))}}
-        ood_scores_report[name] = r["ood_score"]
-    timings["ood_report_s"] = time.perf_counter() - t0
-    if ood_report:
-        log("  OOD refused (report halves): " + ", ".join(f"{k} {v['rejected']}/{v['n']}" for k, v in ood_report.items())
-            + f"; in-domain test refused {int(res['ood'].sum())}/{len(yt)}")
-
-    # -- 6. plots, samples, card, final manifest -------------------------------------------------------
-    labels_h = [c["label"] for c in cfg["classes"]]
-    plots.confusion_matrix(test_app["confusion_matrix"], labels_h, pack_dir / "confusion_matrix.png",
-                           f"{pack_id}: test set (n={len(yt)}), app decision")
-    if len(names) > 2 or alarming_idx:
-        plots.confusion_matrix(test_argmax["confusion_matrix"], labels_h, pack_dir / "confusion_matrix_argmax.png",
-                               f"{pack_id}: test set (n={len(yt)}), most probable class")
-    op = []
-    if len(names) == 2 and alarm_test:
-        op = [(f"alarm threshold {decision['alarm_threshold']:.2f}", 1 - alarm_test["specificity"], alarm_test["sensitivity"])]
-    plots.roc_curves(yt, res["probs"], labels_h, pack_dir / "roc_curves.png", f"{pack_id}: ROC on the test set", op)
-    if (run_dir / "training_curves.png").is_file():
-        shutil.copy2(run_dir / "training_curves.png", pack_dir / "training_curves.png")
-    if ood_block is not None:
-        plots.ood_histogram({"validation (in-domain)": val_ood, "test (in-domain)": res["ood_score"]},
-                            ood_scores_report, ood_block["threshold"], pack_dir / "ood_scores.png",
-                            f"{pack_id}: out-of-domain score ({chosen})", log_scale=chosen == "mahalanobis")
-
-    sheet = contact_sheet_hook(cfg, pack_dir / "contact_sheet.png", log=log)
-    sample_idx = _pick_samples(yt, res, names, int(cfg["evaluation"]["samples"]), alarming)
-    sdir = Path(samples_dir) / pack_id
-    if sdir.exists():
-        shutil.rmtree(sdir)
-    sdir.mkdir(parents=True)
-    entries = []
-    for i in sample_idx:
-        src = split["test"][i].path
-        shutil.copy2(src, sdir / src.name)
-        entries.append({"file": src.name, "expected": names[yt[i]]})
-    (sdir / "samples.json").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
-    for e in entries:
-        r = inspector.classify(sdir / e["file"])
-        if r.label != e["expected"] or r.out_of_domain:
-            raise ExportError(f"sample {e['file']} came back {r.label} (ood={r.out_of_domain}), expected {e['expected']}")
-    log(f"  {len(entries)} self-test samples in {sdir}: " + ", ".join(f"{e['file']} ({e['expected']})" for e in entries))
-
-    timings["export_total_s"] = time.perf_counter() - t_start
-    report = {
-        "pack": pack_id, "classes": names, "onnx": {"file": ONNX_NAME, "bytes": onnx_path.stat().st_size,
-                                                   "sha256": manifest["model"]["sha256"], "outputs": output_names},
-        "parity": par, "decision": decision, "ood": ood_block, "ood_selection": selection,
-        "ood_report": ood_report, "in_domain_false_rejection_test": false_reject,
-        "in_domain_false_rejection_test_count": [int(res["ood"].sum()), int(len(yt))],
-        "test_app": test_app, "test_argmax": test_argmax, "alarm_test": alarm_test, "test_ci95": ci,
-        "alarm_val": _alarm_summary(y["val"], val_decided, alarming_idx), "val_app": val_metrics_app,
-        "review_rate_test": review_rate, "accuracy_outside_review_test": acc_outside,
-        "robustness": robustness, "robustness_params": rb, "samples": entries, "timings": timings,
-        "train_summary": train_summary, "provider": inspector.provider,
-        "test_subsets": test_subsets, "test_breakdown": breakdown, "heatmap": heat, "contact_sheet": sheet,
-        "version": str(cfg["version"]), "mirror_average": mirror,
-    }
-    manifest["metrics"] = _manifest_metrics(report, names)
-    if kept_guard:
-        # The guard's thresholds belong to the old model and go; its trained pixel models do not
-        # depend on them, so their records stay for `guard --keep-autoencoder/--keep-purifier`.
-        manifest["metrics"]["guard"] = kept_guard
-    if mirror:
-        # Two backbone branches: onnxruntime's peak for a 16-image batch went from 285 to 827 MB
-        # (seal-integrity 1.2.0); 8 at a time keeps it at 463 MB, under the 600 MB budget.
-        manifest["runtime"] = {"max_batch": MIRROR_MAX_BATCH}
-    manifest["training"] = {
-        "backbone": train_summary["backbone"], "finetuned_blocks": train_summary["finetune_blocks"],
-        "cut": train_summary["boundary"], "augment": cfg["augment"], "schedule": cfg["schedule"],
-        "class_weights": train_summary["class_weights"], "seed": seed, "mirror_average": mirror,
-        "train_seconds": round(train_summary["seconds"]["total_s"], 1),
-        "export_seconds": round(timings["export_total_s"], 1),
-        "parity": {"n": par["n"], "max_abs": par["max_abs"]},
-        "ood_selection": {"mean_rejection": mean_rej, "chosen": chosen},
-        "built_by": f"python -m training train {cfg['_path_rel']}" + _user_data_args(train_summary["split"]) + " --export",
-    }
-    validate_manifest(manifest)
-    (pack_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    clear_session_cache()
-    check = check_pack(pack_dir)
-    if not check.usable:
-        raise ExportError(f"the written pack is not usable: {check.problem}")
-    card.write_card(pack_dir / "CARD.md", cfg=cfg, manifest=manifest, report=report)
-    (run_dir / "export_report.json").write_text(json.dumps(report, indent=2, default=_json_default), encoding="utf-8")
-    log(f"exported {pack_id} in {timings['export_total_s']:.0f} s -> {pack_dir}")
-    return report
+    ctx = load_stage(run_dir, models_dir=Path(models_dir), samples_dir=Path(samples_dir),
+                     refresh_config=refresh_config, log=log)
+    return run_stages(ctx)
 
 
 def _kept_guard_records(pack_dir: Path) -> dict:
@@ -912,7 +562,9 @@ def rewrite_card(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models", log=
     report = json.loads((run_dir / "export_report.json").read_text(encoding="utf-8"))
     pack_dir = Path(models_dir) / cfg["id"]
     manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
-    path = card.write_card(pack_dir / "CARD.md", cfg=cfg, manifest=manifest, report=report)
+    from training.pipeline.export_eval import cfg_with_sections
+
+    path = card.write_card(pack_dir / "CARD.md", cfg=cfg_with_sections(cfg, report), manifest=manifest, report=report)
     log(f"rewrote {path}")
     return path
 

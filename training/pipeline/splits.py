@@ -124,24 +124,62 @@ def split_train_val(samples: list[Sample], *, val: float, seed: int) -> dict[str
     return out
 
 
-def split_pools(pools: list, *, val: float, test: float, seed: int) -> dict[str, list[Sample]]:
+def _split_by_holdout(samples: list[Sample], holdout: str, name: str, *, val: float, test: float,
+                      seed: int) -> dict[str, list[Sample]]:
+    if not samples:
+        return {s: [] for s in SIDES}
+    if holdout == "all":
+        return {"train": [], "val": [], "test": list(samples)}
+    if holdout == "carve":
+        return split_samples(samples, val=val, test=test, seed=seed)
+    if holdout == "none":
+        return split_train_val(samples, val=val, seed=seed)
+    raise SplitError(f"unknown holdout {holdout!r} for source {name}")
+
+
+# Test-only sources claim their groups first, then the carved ones, then train/val-only ones.
+_CLAIM_ORDER = {"all": 0, "carve": 1, "none": 2}
+
+
+def split_pools(pools: list, *, val: float, test: float, seed: int,
+                dropped: list[Sample] | None = None) -> dict[str, list[Sample]]:
     """Split every data source by its ``holdout`` (carve / none / all, see the module docstring).
-    A single carved source gives exactly :func:`split_samples`."""
+    A single carved source gives exactly :func:`split_samples`.
+
+    Groups are kept together *across* sources: the same lesion in two folders (e.g. HAM10000 at
+    224 px and at 200x150) lands on one side. Test-only sources place their groups first, then the
+    carved sources, then the train/val-only ones; an image whose group another source already put
+    on a side goes to that side. A train/val-only source's image of a group that is on the test
+    side cannot go anywhere without leaking: it is left out and appended to ``dropped``."""
     if len(pools) == 1 and pools[0].holdout == "carve":
         return split_samples(pools[0].dataset.samples, val=val, test=test, seed=seed)
     out: dict[str, list[Sample]] = {s: [] for s in SIDES}
-    for pool in pools:
+    claimed: dict[str, str] = {}
+    parts: dict[int, dict[str, list[Sample]]] = {}
+    for i in sorted(range(len(pools)), key=lambda k: _CLAIM_ORDER.get(pools[k].holdout, 3)):
+        pool = pools[i]
         samples = pool.dataset.samples
-        if pool.holdout == "all":
-            part = {"train": [], "val": [], "test": list(samples)}
-        elif pool.holdout == "carve":
-            part = split_samples(samples, val=val, test=test, seed=seed)
-        elif pool.holdout == "none":
-            part = split_train_val(samples, val=val, seed=seed)
-        else:
-            raise SplitError(f"unknown holdout {pool.holdout!r} for source {pool.name}")
+        free = [x for x in samples if x.group is None or x.group not in claimed]
+        bound = [x for x in samples if x.group is not None and x.group in claimed]
+        part = _split_by_holdout(free, pool.holdout, pool.name, val=val, test=test, seed=seed)
+        for x in bound:
+            side = "test" if pool.holdout == "all" else claimed[x.group]
+            if pool.holdout == "all" and claimed[x.group] != "test":
+                raise SplitError(f"group {x.group} of the test-only source {pool.name} is also on the "
+                                 f"{claimed[x.group]} side of another test-only source")
+            if pool.holdout == "none" and side == "test":
+                if dropped is not None:
+                    dropped.append(x)
+                continue
+            part[side].append(x)
         for side in SIDES:
-            out[side].extend(part[side])
+            for x in part[side]:
+                if x.group is not None:
+                    claimed.setdefault(x.group, side)
+        parts[i] = part
+    for i in range(len(pools)):  # the sources' own order, as before groups were shared
+        for side in SIDES:
+            out[side].extend(parts[i][side])
     for side in SIDES:
         if not out[side]:
             raise SplitError(f"the {side} side came out empty: no data source gives {side} images")

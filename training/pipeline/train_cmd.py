@@ -179,10 +179,17 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     cfg["classes"] = ds.classes
     _dump_yaml(cfg, run_dir / "config.yaml")
     index = {n: i for i, n in enumerate(names)}
-    split = split_pools(pools, val=float(cfg["split"]["val"]), test=float(cfg["split"]["test"]), seed=seed)
+    dropped: list = []
+    split = split_pools(pools, val=float(cfg["split"]["val"]), test=float(cfg["split"]["test"]), seed=seed,
+                        dropped=dropped)
+    if dropped:
+        log(f"{len(dropped)} images of a train/validation-only source left out: their group (e.g. "
+            f"{dropped[0].group}) is on the test side through another source")
     write_split(split, run_dir / "split.csv", split_columns(cfg, [x for side in split.values() for x in side]))
     summary = split_summary(split, names, pools)
     summary["group_key"] = cfg["data"].get("group_column") or cfg["data"].get("group_pattern")
+    if dropped:
+        summary["left_out_same_group_as_test"] = len(dropped)
     if cfg.get("_user_data"):
         summary["user_data"] = cfg["_user_data"]
     (run_dir / "split_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
@@ -205,6 +212,7 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     sched = cfg["schedule"]
     n_blocks = int(sched["finetune"]["blocks"])
     model, base = build_classifier(backbone, size, len(names), float(sched["head"]["dropout"]))
+    init = init_from_run(cfg, model, log)
     boundary_name = backbone.boundary_layer(base, n_blocks)
     boundary = base.get_layer(boundary_name).output
     trunk = keras.Model(base.input, boundary, name="trunk")
@@ -217,6 +225,9 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     t0 = time.perf_counter()
     cache = FeatureCache(cache_dir)
     key_parts = {"backbone": backbone.weights_id, "boundary": boundary_name, "input": block}
+    if init and init["trunk_changed"](trunk):
+        # The other run changed the layers below the cut too: their features are not the cached ones.
+        key_parts["init_from"] = init["sha256"]
     fitted_mem: dict[str, np.ndarray] = {}
 
     def loader(side):
@@ -328,6 +339,8 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
                       "epochs_run": len(ft_result.history), "seconds": ft_result.seconds} if ft_result else None),
         "val_metrics": quick_metrics(y["val"], val_probs, weights),
         "mask_loss": bool(aux),
+        "init_from": ({k: v for k, v in init.items() if k != "trunk_changed"} | {"run": str(cfg["backbone"]["init_from"])}
+                      if init else None),
         "cache": {"dir": str(cache_dir) if cache_dir else None, "hits": cache.hits, "misses": cache.misses},
         "augment": cfg["augment"],
         "split": summary,
@@ -339,6 +352,44 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     log(f"validation: accuracy {vm['accuracy']:.3f}, balanced accuracy {vm['balanced_accuracy']:.3f}, "
         f"macro F1 {vm['macro_f1']:.3f}, ROC-AUC {vm['roc_auc']:.3f}")
     return run_dir
+
+
+def init_from_run(cfg: dict, model, log=_log) -> dict | None:
+    """``backbone.init_from``: every layer's weights but the head's from another run's
+    ``weights.npz`` (e.g. the 7-class skin pack's fine-tuned backbone under a benign/malignant head).
+    Returns the file's hash and a check of whether the layers below the cut changed, or None."""
+    src = cfg["backbone"].get("init_from")
+    if not src:
+        return None
+    import hashlib
+
+    path = resolve_path(src) / "weights.npz"
+    if not path.is_file():
+        raise DataNotFoundError(f"backbone.init_from: no trained run at {path.parent} (weights.npz missing)")
+    data = np.load(path)
+    by_layer: dict[str, dict[int, np.ndarray]] = {}
+    for key in data.files:
+        name, i = key.rsplit("::", 1)
+        by_layer.setdefault(name, {})[int(i)] = data[key]
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in model.layers}
+    count = 0
+    for layer in model.layers:
+        if layer.name == "head" or not layer.get_weights():
+            continue
+        if layer.name not in by_layer:
+            raise ConfigError(f"backbone.init_from: {path} has no weights for layer {layer.name}")
+        stored = by_layer[layer.name]
+        layer.set_weights([stored[i] for i in range(len(stored))])
+        count += 1
+    changed = {name for name, ws in before.items()
+               if any(not np.array_equal(a, b) for a, b in zip(ws, model.get_layer(name).get_weights()))}
+    log(f"backbone from {path}: {count} layers set, {len(changed)} of them differ from the starting weights")
+
+    def trunk_changed(trunk) -> bool:
+        return any(layer.name in changed for layer in trunk.layers)
+
+    return {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "layers": count, "changed": sorted(changed),
+            "trunk_changed": trunk_changed}
 
 
 def mask_loss_aux(cfg: dict, train: list, y_train: np.ndarray, names: list[str], spec, augmenter, seed: int,

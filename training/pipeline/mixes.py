@@ -1,0 +1,233 @@
+"""The test side scored as the class mixes a pack meets: natural and class-capped.
+
+A skin pack's test side is carved from the whole collection, so it has the natural class mix
+(two thirds naevi). Metrics on it say what a clinic sees day to day; a class-capped subset (one
+image per lesion, naevi capped at a share, as the earlier 2,553-image subset was) says how the pack
+does on the rarer diagnoses without the naevi swamping the numbers. Both come from one run of the
+app's inspector over the test images: nothing is chosen on them.
+
+Also here: the operating-point table (alarm thresholds chosen on validation at several
+sensitivities, scored on each mix), and a calibration summary (expected calibration error and a
+reliability diagram of the alarm probability).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+CAPPED_DEFAULT = {"column": None, "cap": {}, "one_per_group": True}
+
+
+def capped_indices(values: Sequence[str], groups: Sequence[str | None], ids: Sequence[str], *,
+                   cap: dict[str, float], one_per_group: bool = True, seed: int = 0) -> np.ndarray:
+    """Indices of a class-capped subset: with ``one_per_group`` the first image (by id) of each group,
+    then each class named in ``cap`` cut (whole groups, seeded) to at most that share of the subset."""
+    values = [str(v) for v in values]
+    n = len(values)
+    keep = np.arange(n)
+    if one_per_group:
+        first: dict[str, int] = {}
+        for i in sorted(range(n), key=lambda k: str(ids[k])):
+            g = groups[i] if groups[i] is not None else f"__item{i}"
+            first.setdefault(g, i)
+        keep = np.array(sorted(first.values()), int)
+    rng = np.random.default_rng(seed)
+    for cls, share in sorted(cap.items()):
+        share = float(share)
+        if not 0 < share < 1:
+            raise ValueError(f"the cap of {cls} must be a share between 0 and 1, got {share}")
+        members = [i for i in keep if values[i] == cls]
+        others = len(keep) - len(members)
+        allowed = int(np.floor(share / (1 - share) * others))
+        if len(members) > allowed:
+            chosen = set(rng.choice(np.array(members), size=allowed, replace=False).tolist())
+            keep = np.array([i for i in keep if values[i] != cls or i in chosen], int)
+    return keep
+
+
+def operating_point(is_alarm: np.ndarray, p_alarm: np.ndarray, threshold: float,
+                    review: np.ndarray | None = None) -> dict:
+    """Sensitivity, specificity, PPV, NPV and the alarm rate at ``threshold`` (alarm when
+    ``p_alarm >= threshold``), and the review rate when the app's review flags are given."""
+    is_alarm = np.asarray(is_alarm, bool)
+    flagged = np.asarray(p_alarm) >= threshold
+    tp = int(np.sum(flagged & is_alarm))
+    fn = int(np.sum(~flagged & is_alarm))
+    fp = int(np.sum(flagged & ~is_alarm))
+    tn = int(np.sum(~flagged & ~is_alarm))
+
+    def ratio(a: int, b: int) -> float | None:
+        return a / b if b else None
+
+    out = {"n": int(len(is_alarm)), "prevalence": ratio(tp + fn, len(is_alarm)), "threshold": float(threshold),
+           "sensitivity": ratio(tp, tp + fn), "specificity": ratio(tn, tn + fp), "ppv": ratio(tp, tp + fp),
+           "npv": ratio(tn, tn + fn), "alarm_rate": ratio(tp + fp, len(is_alarm)),
+           "tp": tp, "fn": fn, "fp": fp, "tn": tn}
+    if review is not None:
+        out["review_rate"] = float(np.mean(review)) if len(review) else None
+    return out
+
+
+def calibration(is_positive: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
+    """Expected calibration error of ``p`` as the probability of ``is_positive`` over equal-width
+    bins, with each bin's mean predicted probability, observed rate and count."""
+    is_positive = np.asarray(is_positive, float)
+    p = np.asarray(p, float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows = []
+    ece = 0.0
+    for b in range(bins):
+        m = which == b
+        if not m.any():
+            continue
+        mean_p, rate = float(p[m].mean()), float(is_positive[m].mean())
+        ece += m.sum() / len(p) * abs(mean_p - rate)
+        rows.append({"bin": [float(edges[b]), float(edges[b + 1])], "mean_p": mean_p, "observed": rate,
+                     "n": int(m.sum())})
+    return {"ece": float(ece), "bins": rows}
+
+
+def reliability_plot(curves: dict[str, dict], path: Path, title: str) -> Path:
+    """A reliability diagram: each mix's observed rate against its mean predicted probability."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
+    ax.plot([0, 1], [0, 1], color="#999999", lw=1, ls="--", label="perfectly calibrated")
+    for name, cal in curves.items():
+        xs = [r["mean_p"] for r in cal["bins"]]
+        ys = [r["observed"] for r in cal["bins"]]
+        ax.plot(xs, ys, marker="o", label=f"{name} (ECE {cal['ece']:.3f})")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def mix_metrics(y: np.ndarray, res: dict, idx: np.ndarray, names: list[str], alarming_idx: list[int],
+                threshold: float | None) -> dict:
+    """Metrics of the app's answers (``res`` from the export's inspector run) on the images ``idx``."""
+    from training.pipeline.evaluate import classification_metrics
+
+    y = np.asarray(y)[idx]
+    probs = res["probs"][idx]
+    out = {"n": int(len(idx)), "per_class_support": {n: int(np.sum(y == i)) for i, n in enumerate(names)},
+           "app": classification_metrics(y, res["labels"][idx], probs, names),
+           "most_probable": classification_metrics(y, probs.argmax(1), probs, names),
+           "review_rate": float(res["review"][idx].mean()) if len(idx) else None,
+           "refused_rate": float(res["ood"][idx].mean()) if len(idx) else None}
+    if alarming_idx and threshold is not None:
+        is_alarm = np.isin(y, alarming_idx)
+        p_alarm = probs[:, alarming_idx].sum(1)
+        out["alarm"] = operating_point(is_alarm, p_alarm, threshold, res["review"][idx])
+        out["calibration"] = calibration(is_alarm, p_alarm)
+    else:
+        conf = probs.max(1)
+        out["calibration"] = calibration(probs.argmax(1) == y, conf)
+    return out
+
+
+def operating_table(val_p_alarm: np.ndarray, val_is_alarm: np.ndarray, mixes: dict[str, tuple[np.ndarray, np.ndarray]],
+                    sensitivities: Sequence[float] = (0.85, 0.90, 0.95), max_threshold: float = 1.0) -> list[dict]:
+    """One row per target sensitivity: the threshold chosen on validation and what it gives on each
+    mix (``{name: (is_alarm, p_alarm)}``)."""
+    from training.pipeline.thresholds import alarm_threshold
+
+    rows = []
+    for target in sensitivities:
+        thr = alarm_threshold(val_p_alarm, val_is_alarm, float(target), max_threshold)
+        row = {"target_sensitivity": float(target), "threshold": float(thr),
+               "validation": operating_point(val_is_alarm, val_p_alarm, thr)}
+        for name, (is_alarm, p_alarm) in mixes.items():
+            row[name] = operating_point(is_alarm, p_alarm, thr)
+        rows.append(row)
+    return rows
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def card_sections(report: dict, names: list[str], labels: dict[str, str]) -> list[dict]:
+    """Card sections ({title, text}) for the mixes, the operating-point table and larger inputs."""
+    sections = []
+    mixes = report.get("mixes") or {}
+    if mixes:
+        lines = ["Scored once, at the end, by the app's inspector (the pack's ONNX file and decision rule) on "
+                 "lesions that no part of training or any choice saw. " + report.get("description", ""), "",
+                 "| | " + " | ".join(mixes) + " |", "|---|" + "---|" * len(mixes)]
+
+        def row(label, fn):
+            lines.append(f"| {label} | " + " | ".join(fn(m) for m in mixes.values()) + " |")
+
+        row("images", lambda m: str(m["n"]))
+        row("ROC-AUC", lambda m: f"{m['most_probable']['roc_auc']:.3f}" if m["most_probable"].get("roc_auc") else "n/a")
+        row("accuracy (app decision)", lambda m: f"{m['app']['accuracy']:.3f}")
+        row("balanced accuracy (app decision)", lambda m: f"{m['app']['balanced_accuracy']:.3f}")
+        row("accuracy (most probable class)", lambda m: f"{m['most_probable']['accuracy']:.3f}")
+        row("balanced accuracy (most probable)", lambda m: f"{m['most_probable']['balanced_accuracy']:.3f}")
+        row("macro-F1 (most probable)", lambda m: f"{m['most_probable']['macro']['f1']:.3f}")
+        if len(names) > 2:
+            for k in ("2", "3"):
+                row(f"top-{k}", lambda m, k=k: f"{(m['most_probable'].get('top_k') or {}).get(k, float('nan')):.3f}")
+        if any("alarm" in m for m in mixes.values()):
+            row("alarm sensitivity", lambda m: _pct(m.get("alarm", {}).get("sensitivity")))
+            row("alarm specificity", lambda m: _pct(m.get("alarm", {}).get("specificity")))
+            row("PPV", lambda m: _pct(m.get("alarm", {}).get("ppv")))
+            row("NPV", lambda m: _pct(m.get("alarm", {}).get("npv")))
+            row("alarm rate", lambda m: _pct(m.get("alarm", {}).get("alarm_rate")))
+        row("review rate", lambda m: _pct(m.get("review_rate")))
+        row("refused as out of domain", lambda m: _pct(m.get("refused_rate")))
+        row("calibration error (ECE)", lambda m: f"{m['calibration']['ece']:.3f}")
+        lines += ["", "Recall per class (most probable class):", "",
+                  "| class | " + " | ".join(f"{k} recall (n)" for k in mixes) + " |", "|---|" + "---|" * len(mixes)]
+        for n in names:
+            cells = []
+            for m in mixes.values():
+                pc = m["most_probable"]["per_class"].get(n, {})
+                cells.append(f"{pc.get('recall', 0):.3f} ({m['per_class_support'][n]})")
+            lines.append(f"| {labels.get(n, n)} | " + " | ".join(cells) + " |")
+        if report.get("calibration_plot"):
+            lines += ["", f"![calibration]({report['calibration_plot']})"]
+        sections.append({"title": "Test on the natural and the class-capped mix", "text": "\n".join(lines)})
+    table = report.get("operating_table") or []
+    if table:
+        names_m = [k for k in table[0] if k not in ("target_sensitivity", "threshold", "validation")]
+        lines = ["Alarm thresholds chosen on the validation lesions (natural mix) at three sensitivities; "
+                 "the pack ships the 90% one. Sensitivity / specificity / PPV / NPV / share of photos alarmed:", "",
+                 "| target (validation) | threshold | " + " | ".join(names_m) + " |",
+                 "|---|---|" + "---|" * len(names_m)]
+        for r in table:
+            cells = []
+            for k in names_m:
+                op = r[k]
+                cells.append(" / ".join(_pct(op[x]) for x in ("sensitivity", "specificity", "ppv", "npv", "alarm_rate")))
+            lines.append(f"| {_pct(r['target_sensitivity'])} | {r['threshold']:.4f} | " + " | ".join(cells) + " |")
+        sections.append({"title": "Operating points", "text": "\n".join(lines)})
+    larger = report.get("larger_inputs")
+    if larger:
+        lines = [f"The {larger['n']} natural-mix test photos were enlarged to {larger['width']}x{larger['height']} "
+                 f"(Lanczos, saved as JPEG quality {larger['quality']}) and run through the app's own decoding "
+                 "(reduced JPEG decode, then the pack's resize), against the same photos as they are:", "",
+                 "| | as stored | enlarged |", "|---|---|---|"]
+        for key, label in (("roc_auc", "ROC-AUC"), ("accuracy", "accuracy (app decision)"),
+                           ("balanced_accuracy", "balanced accuracy (most probable)"),
+                           ("same_decision", "same decision as stored")):
+            a, b = larger["stored"].get(key), larger["enlarged"].get(key)
+            lines.append(f"| {label} | {'' if a is None else f'{a:.3f}'} | {'' if b is None else f'{b:.3f}'} |")
+        lines += ["", larger.get("verdict", "")]
+        sections.append({"title": "Photos larger than the training images", "text": "\n".join(lines)})
+    return sections
