@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         language = argv[i + 1]
         del argv[i:i + 2]
     only = None
-    if "--only" in argv:  # e.g. --only 05,17: write just these shots (the others still render)
+    if "--only" in argv:  # e.g. --only 05,18: write just these shots (the others still render)
         i = argv.index("--only")
         only = tuple(x.strip() for x in argv[i + 1].split(",") if x.strip())
         del argv[i:i + 2]
@@ -228,7 +228,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
     if lesions:
         w.open_paths([lesions[0]])
         idle()
-        shot("17-skin-lesion-result")
+        shot("18-skin-lesion-result")
 
     # 6. Batch: a folder of photos (one of them broken), sorted, while and after it runs.
     w.set_mode("general")
