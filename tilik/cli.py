@@ -27,6 +27,9 @@ from typing import Any, Callable, TextIO
 from inference.errors import PackError, ProviderError, TilikError, UsageError
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+# One classified input on its way to the output and the log: (batch item, heatmap file written or
+# None, why the heatmap was not written or None, the --read-numbers fields or {}).
+Row = tuple[Any, "str | None", Any, "dict[str, Any]"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -214,7 +217,7 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     for path, problem in missing + unlisted:
         emit_error(path, problem)
 
-    def emit(item: Any, heatmap_path: str | None, heatmap_error: Any, logged: Any) -> None:
+    def emit(item: Any, heatmap_path: str | None, heatmap_error: Any, numbers: dict[str, Any], logged: Any) -> None:
         nonlocal failures
         if item.error is not None:
             emit_error(item.source, str(item.error))
@@ -223,7 +226,6 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             emit_error(item.source, str(logged))
             return
         result = item.result
-        numbers = _read_numbers(args, item.source)
         if heatmap_error is not None:
             failures += 1  # the result stands (printed, logged); the run still did not do all it was asked
         if args.json:
@@ -247,23 +249,23 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     # With --log, each model batch is recorded as a group (files flushed together, one commit) in
     # a writer thread while the next batch runs; results are printed in order once recorded.
     writer = ThreadPoolExecutor(1, thread_name_prefix="tilik-log") if recorder is not None else None
-    waiting: deque[tuple[list[tuple[Any, str | None, Any]], Future[list[Any]] | None]] = deque()
+    waiting: deque[tuple[list[Row], Future[list[Any]] | None]] = deque()
 
     def finish_oldest() -> None:
         rows, future = waiting.popleft()
         logged = future.result() if future is not None else [None] * len(rows)
-        for (item, heatmap_path, heatmap_error), outcome in zip(rows, logged):
-            emit(item, heatmap_path, heatmap_error, outcome)
+        for (item, heatmap_path, heatmap_error, numbers), outcome in zip(rows, logged):
+            emit(item, heatmap_path, heatmap_error, numbers, outcome)
 
-    def submit(rows: list[tuple[Any, str | None, Any]]) -> None:
+    def submit(rows: list[Row]) -> None:
         # A heatmap that could not be written does not keep its result out of the log.
-        wanted = [item.error is None for item, _, _ in rows]
+        wanted = [item.error is None for item, _, _, _ in rows]
         future = writer.submit(_record_group, recorder, rows, wanted) if writer is not None and any(wanted) else None
         waiting.append((rows, future))
         while len(waiting) > 1 or (waiting and waiting[0][1] is None):  # one batch in the writer at a time
             finish_oldest()
 
-    rows: list[tuple[Any, str | None, Any]] = []
+    rows: list[Row] = []
     try:
         for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
                                                           names=[str(f) for f in files])):
@@ -276,10 +278,12 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
                                                 overlay(rgb, heat)))
                 except (TilikError, OSError, ValueError) as exc:
                     error = exc
+            # Read before the result is recorded, so that the log keeps what was read (issue 26).
+            numbers = _read_numbers(args, item.source) if item.error is None else {}
             if writer is None:
-                emit(item, heatmap_path, error, None)
+                emit(item, heatmap_path, error, numbers, None)
                 continue
-            rows.append((item, heatmap_path, error))
+            rows.append((item, heatmap_path, error, numbers))
             if len(rows) >= args.batch_size:
                 submit(rows)
                 rows = []
@@ -335,10 +339,16 @@ def _numbers_notes(fields: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _record_group(recorder: Any, rows: list[tuple[Any, Any, Any]], wanted: list[bool]) -> list[Any]:
+def _record_group(recorder: Any, rows: list[Row], wanted: list[bool]) -> list[Any]:
     """Record the ``wanted`` rows' results as one group; returns per row its id, the error that
-    kept it out of the log, or None (not wanted)."""
-    outcomes = iter(recorder.record_many([item.result for (item, _, _), w in zip(rows, wanted) if w]))
+    kept it out of the log, or None (not wanted). What ``--read-numbers`` read off each photo is
+    recorded with it (the log's ``ocr_*`` columns: read, not confirmed by anyone)."""
+    from inference.log.recording import seal_fields_from_reading
+
+    chosen = [row for row, w in zip(rows, wanted) if w]
+    seals = [seal_fields_from_reading(numbers) for _, _, _, numbers in chosen]
+    results = [item.result for item, _, _, _ in chosen]
+    outcomes = iter(recorder.record_many(results, seals) if any(seals) else recorder.record_many(results))
     return [next(outcomes) if w else None for w in wanted]
 
 
@@ -350,6 +360,12 @@ def _open_recorder(args: argparse.Namespace, inspector: Any) -> Any:
         from inference.log.recording import open_recorder  # added with the inspection log
     except ImportError:
         raise UsageError("--log is not available in this build: the inspection log is not installed.") from None
+    mode = getattr(inspector.manifest, "mode", None) or "general"
+    if getattr(args, "read_numbers", False) and mode != "seal":
+        # The log keeps numbers read off a photo with seal inspections only; refuse before any
+        # work rather than record inspections without what was asked to be read.
+        raise UsageError(f"--read-numbers with --log needs a seal pack: {inspector.manifest.id} records "
+                         f"'{mode}' inspections, which have no container or seal number.")
     return open_recorder(args.log_db or None, inspector, mode=None)
 
 
