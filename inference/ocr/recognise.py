@@ -98,7 +98,7 @@ class CtcDecoder:
 
 
 def recognise(session: object, decoder: CtcDecoder, lines: list[np.ndarray],
-              batch_size: int = 8) -> list[tuple[str, float, float]]:
+              batch_size: int = 8, min_width: int = REC_MIN_WIDTH) -> list[tuple[str, float, float]]:
     """Read every line image; lines of similar shape share a batch (less padding to compute).
 
     Returns per line (text, confidence, where the text ends as a fraction of the line's width).
@@ -111,7 +111,7 @@ def recognise(session: object, decoder: CtcDecoder, lines: list[np.ndarray],
     input_name = session.get_inputs()[0].name  # type: ignore[attr-defined]
     for start in range(0, len(lines), batch_size):
         chunk = order[start:start + batch_size]
-        max_ratio = max(REC_MIN_WIDTH / REC_HEIGHT, max(ratios[i] for i in chunk))
+        max_ratio = max(min_width / REC_HEIGHT, max(ratios[i] for i in chunk))
         max_width = int(math.ceil(REC_HEIGHT * max_ratio))
         batch = np.stack([_normalise(lines[i], REC_HEIGHT, max_width, max_width) for i in chunk])
         probs = session.run(None, {input_name: batch})[0]  # type: ignore[attr-defined]
