@@ -265,35 +265,53 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
         while len(waiting) > 1 or (waiting and waiting[0][1] is None):  # one batch in the writer at a time
             finish_oldest()
 
+    def draw(item: Any, index: int) -> tuple[str | None, Any]:
+        """Write one overlay; (its path, None) or (None, why it was not written)."""
+        try:
+            rgb = item.preview
+            heat = item.result.heatmap_image(max(rgb.shape[:2]))
+            return str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index), overlay(rgb, heat))), None
+        except (TilikError, OSError, ValueError) as exc:
+            return None, exc
+
+    def handle(item: Any, heatmap_path: str | None, error: Any) -> None:
+        nonlocal rows
+        # Read before the result is recorded, so that the log keeps what was read (issue 26).
+        numbers = _read_numbers(args, item.source) if item.error is None else {}
+        if writer is None:
+            emit(item, heatmap_path, error, numbers, None)
+            return
+        rows.append((item, heatmap_path, error, numbers))
+        if len(rows) >= args.batch_size:
+            submit(rows)
+            rows = []
+
+    # --heatmap-dir: overlays are drawn and written in a thread while the next photos are decoded
+    # and run (Pillow and onnxruntime release the GIL); results still come out in order.
+    painter = ThreadPoolExecutor(1, thread_name_prefix="tilik-heatmap") if args.heatmap_dir is not None else None
+    drawing: deque[tuple[Any, Future[tuple[str | None, Any]] | None]] = deque()
+
+    def settle(keep: int) -> None:
+        while len(drawing) > keep or (drawing and (drawing[0][1] is None or drawing[0][1].done())):
+            item, future = drawing.popleft()
+            handle(item, *(future.result() if future is not None else (None, None)))
+
     rows: list[Row] = []
     try:
         for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
                                                           names=[str(f) for f in files])):
-            heatmap_path, error = None, None
-            if item.error is None and args.heatmap_dir is not None and item.result.heatmap is not None:
-                try:
-                    rgb = item.preview
-                    heat = item.result.heatmap_image(max(rgb.shape[:2]))
-                    heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
-                                                overlay(rgb, heat)))
-                except (TilikError, OSError, ValueError) as exc:
-                    error = exc
-            # Read before the result is recorded, so that the log keeps what was read (issue 26).
-            numbers = _read_numbers(args, item.source) if item.error is None else {}
-            if writer is None:
-                emit(item, heatmap_path, error, numbers, None)
-                continue
-            rows.append((item, heatmap_path, error, numbers))
-            if len(rows) >= args.batch_size:
-                submit(rows)
-                rows = []
+            wanted = painter is not None and item.error is None and item.result.heatmap is not None
+            drawing.append((item, painter.submit(draw, item, index) if wanted else None))
+            settle(keep=4)  # at most a few overlays (their preview pixels) wait at a time
+        settle(keep=0)
         if rows:
             submit(rows)
         while waiting:
             finish_oldest()
     finally:
-        if writer is not None:
-            writer.shutdown(wait=True, cancel_futures=True)
+        for executor in (painter, writer):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
     progress.close()
     if not args.json:
         _print_table(out, table, inspector)
