@@ -44,7 +44,10 @@ def _add_provider(p: argparse.ArgumentParser) -> None:
                    help="execution provider: auto (default, or TILIK_PROVIDER), cpu, cuda, directml, coreml")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given the command about to run, a built-in one (classify, packs,
+    self-test) gets a parser without the other subsystems' commands, whose modules are then never
+    imported (start-up time of every ``tilik classify``)."""
     parser = _Parser(prog="tilik", description="Tilik: offline inspection with local models. "
                      "Run without arguments to start the desktop app.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -70,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_provider(p)
 
-    for name, module in EXTRA_COMMANDS.items():
+    if command in COMMANDS:
+        return parser
+    for name, module in extra_commands().items():
         module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
@@ -79,19 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
 EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd", "tilik.refs_cmd", "tilik.central_cmd")
 
 
-def _extra_commands() -> dict[str, Any]:
-    import importlib
-    import importlib.util
-
-    found = {}
-    for name in EXTRA_COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            found[module.NAME] = module
-    return found
+_EXTRA: dict[str, Any] = {}
 
 
-EXTRA_COMMANDS = _extra_commands()
+def extra_commands() -> dict[str, Any]:
+    """NAME -> module of every subsystem command, imported on first use."""
+    if not _EXTRA:
+        import importlib
+        import importlib.util
+
+        for name in EXTRA_COMMAND_MODULES:
+            if importlib.util.find_spec(name) is not None:
+                module = importlib.import_module(name)
+                _EXTRA[module.NAME] = module
+    return _EXTRA
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EXTRA_COMMANDS":  # the old module attribute, now imported only when asked for
+        return extra_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- packs ------------------------------------------------------------------------------------------
@@ -440,7 +452,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return _start_gui(argv)
     err = sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv[0]).parse_args(argv)
         if args.version:
             from tilik import __version__
             out.write(f"tilik {__version__}\n")
@@ -449,7 +461,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             return _start_gui([])
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, out)
-        return int(EXTRA_COMMANDS[args.command].run(args) or 0)
+        return int(extra_commands()[args.command].run(args) or 0)
     except (UsageError, PackError, ProviderError) as exc:
         err.write(f"tilik: {exc}\n")
         return EXIT_USAGE
