@@ -136,4 +136,4 @@ def test_boxes_in_photo_pixels_from_a_reduced_decode(tmp_path):
     half = read_numbers(np.asarray(Image.fromarray(rgb).reduce(2))).to_json()
     assert [t["text"] for t in half["text_lines"]] == [t["text"] for t in fields["text_lines"]]
     for a, b in zip(fields["text_lines"], half["text_lines"]):
-        assert np.abs(np.array(a["box"]) - 2 * np.array(b["box"])).max() < 1
+        assert np.abs(np.array(a["box"]) - 2 * np.array(b["box"])).max() < 4  # not 1x: hundreds off
