@@ -157,10 +157,10 @@ def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
 class Progress:
     """A one-line progress bar on stderr for long runs (only when stderr is a terminal)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, min_total: int = 5) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, min_total: int = 5) -> None:
         self.total = total
-        self.stream = stream
-        self.enabled = total >= min_total and getattr(stream, "isatty", lambda: False)()
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = total >= min_total and getattr(self.stream, "isatty", lambda: False)()
         self.start = time.perf_counter()
         self.count = 0
 
