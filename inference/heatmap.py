@@ -92,7 +92,8 @@ def overlay(rgb: np.ndarray, heatmap: np.ndarray, opacity: float = 0.45, colorma
     if small:
         colour = colour.resize((w, h), Image.Resampling.BILINEAR)
         mask = mask.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(Image.composite(colour, Image.fromarray(rgb), mask))
+    # np.array: a writable copy of its own (callers draw on it; np.asarray would be read-only).
+    return np.array(Image.composite(colour, Image.fromarray(rgb), mask))
 
 
 # Overlays are pictures for people: JPEG at quality 90 shows no artefacts over a heatmap's smooth
