@@ -103,18 +103,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--natural", type=int, default=200)
     ap.add_argument("--phone", type=int, default=30)
+    ap.add_argument("--packs", nargs="*", default=None, help="only these pack ids")
+    ap.add_argument("--phone-only", action="store_true",
+                    help="skip the natural-size (crop change) comparison; its column then counts 0 images")
     args = ap.parse_args()
     print("| pack | resize | natural size, crop change: images, label flips, decision flips, max Δp | "
           "phone size, reduced decode: same | noise floor, q92 vs q85 re-export: same |")
     print("|---|---|---|---|---|")
     for pack in PackRegistry().all():
-        if not pack.usable or pack.manifest.task != "classify":
+        if not pack.usable or pack.manifest.task != "classify" or (args.packs and pack.id not in args.packs):
             continue
         inspector = Inspector(pack)
         samples = REPO / "resources" / "samples" / pack.id
         files = images_for(pack.id, samples, args.natural)
         natural = []
-        for path in files:
+        for path in ([] if args.phone_only else files):
             decoded = load_image(path)
             new = decide(inspector, decoded)
             inspector_mod.fit_to_input = old_fit

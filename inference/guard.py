@@ -200,25 +200,19 @@ def chroma_noise_floor_from_tensor(batch: np.ndarray, spec: InputSpec, patch: in
 def _chroma_floor(x: np.ndarray, m: np.ndarray, patch: int) -> np.ndarray:
     """The noise floor of NHWC pixels ``x`` (float32) seen through the 2×3 chroma matrix ``m``.
 
-    One chroma channel at a time, in float32, into three preallocated buffers (``out=`` and
-    in-place operators): the same sums in the same order as ``x @ m.T`` followed by the Laplacian
-    expression, without a (N, H, W, 2) product and its five full-size temporaries (224 px, batch
-    16: 4.0 against 5.6 ms an image, medians timed alternately on 2 busy cores); scores agree with
-    the matrix form to float32 rounding (a test pins them).
+    Both chroma planes come from one matrix product over the pixels' contiguous (R, G, B) triples,
+    straight into planes (2, N, H, W) (no NHWC→NCHW copy first, no per-channel passes); the
+    Laplacian then runs one plane at a time in float32 into preallocated buffers (``out=`` and
+    in-place operators), without the (N, H, W, 2) product's five full-size temporaries. Scores agree
+    with the plain matrix form to float32 rounding (a test pins them); 224 px, batch 16: about 25%
+    less CPU than the per-channel form before it, measured alternately on 2 busy cores.
     """
     n, h, w, _ = x.shape
     m = np.asarray(m, np.float32)
-    # Channel planes (N, 3, H, W): every pass below then reads contiguous memory (a view, no copy,
-    # when the tensor was NCHW to begin with).
-    x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
-    c = np.empty((n, h, w), np.float32)
-    tmp = np.empty((n, h, w), np.float32)
+    planes = (m @ np.ascontiguousarray(x, np.float32).reshape(-1, 3).T).reshape(m.shape[0], n, h, w)
     lap = np.empty((n, h - 2, w - 2), np.float32)
     acc = np.zeros((n, h - 2, w - 2), np.float32)
-    for k in range(m.shape[0]):
-        np.multiply(x[:, 0], m[k, 0], out=c)
-        c += np.multiply(x[:, 1], m[k, 1], out=tmp)
-        c += np.multiply(x[:, 2], m[k, 2], out=tmp)
+    for c in planes:
         np.multiply(c[:, 1:-1, 1:-1], np.float32(4.0), out=lap)
         lap -= c[:, :-2, 1:-1]
         lap -= c[:, 2:, 1:-1]

@@ -65,9 +65,11 @@ def station_name(given: str | None) -> str:
 class PushProgress:
     """A one-line progress bar on stderr (when it is a terminal): rows sent, rows/s, time left."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.enabled = getattr(stream, "isatty", lambda: False)()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        # sys.stderr as it is now, not as it was when this module was imported (it is imported
+        # lazily, on the first log/central command, possibly while stderr is redirected).
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = getattr(self.stream, "isatty", lambda: False)()
         self.start = time.perf_counter()
         self.total = 0
 

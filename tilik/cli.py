@@ -28,6 +28,9 @@ from inference.errors import PackError, ProviderError, TilikError, UsageError
 from tilik.table import StreamingTable
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+# One classified input on its way to the output and the log: (batch item, heatmap file written or
+# None, why the heatmap was not written or None, the --read-numbers fields or {}).
+Row = tuple[Any, "str | None", Any, "dict[str, Any]"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,7 +85,10 @@ def normalise_log_option(argv: list[str]) -> list[str]:
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given the command about to run, a built-in one (classify, packs,
+    self-test) gets a parser without the other subsystems' commands, whose modules are then never
+    imported (start-up time of every ``tilik classify``)."""
     parser = _Parser(prog="tilik", description="Tilik: offline inspection with local models. "
                      "Run without arguments to start the desktop app.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -109,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _add_provider(p)
 
-    for name, module in EXTRA_COMMANDS.items():
+    if command in COMMANDS:
+        return parser
+    for name, module in extra_commands().items():
         module.add_arguments(sub.add_parser(name, help=module.HELP))
     return parser
 
@@ -119,19 +127,26 @@ EXTRA_COMMAND_MODULES = ("tilik.log_cmd", "tilik.verify_cmd", "tilik.refs_cmd", 
                          "tilik.profile_cmd")
 
 
-def _extra_commands() -> dict[str, Any]:
-    import importlib
-    import importlib.util
-
-    found = {}
-    for name in EXTRA_COMMAND_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            found[module.NAME] = module
-    return found
+_EXTRA: dict[str, Any] = {}
 
 
-EXTRA_COMMANDS = _extra_commands()
+def extra_commands() -> dict[str, Any]:
+    """NAME -> module of every subsystem command, imported on first use."""
+    if not _EXTRA:
+        import importlib
+        import importlib.util
+
+        for name in EXTRA_COMMAND_MODULES:
+            if importlib.util.find_spec(name) is not None:
+                module = importlib.import_module(name)
+                _EXTRA[module.NAME] = module
+    return _EXTRA
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EXTRA_COMMANDS":  # the old module attribute, now imported only when asked for
+        return extra_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- packs ------------------------------------------------------------------------------------------
@@ -188,10 +203,10 @@ def cmd_packs(args: argparse.Namespace, out: TextIO) -> int:
 class Progress:
     """A one-line progress bar on stderr for long runs (only when stderr is a terminal)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, min_total: int = 5) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, min_total: int = 5) -> None:
         self.total = total
-        self.stream = stream
-        self.enabled = total >= min_total and getattr(stream, "isatty", lambda: False)()
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = total >= min_total and getattr(self.stream, "isatty", lambda: False)()
         self.start = time.perf_counter()
         self.count = 0
 
@@ -274,7 +289,7 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     for path, problem in missing + unlisted:
         emit_error(path, problem)
 
-    def emit(item: Any, heatmap_path: str | None, heatmap_error: Any, logged: Any) -> None:
+    def emit(item: Any, heatmap_path: str | None, heatmap_error: Any, numbers: dict[str, Any], logged: Any) -> None:
         nonlocal failures, classified
         if item.error is not None:
             emit_error(item.source, str(item.error))
@@ -283,7 +298,6 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             emit_error(item.source, str(logged))
             return
         result = item.result
-        numbers = _read_numbers(args, item.source)
         if heatmap_error is not None:
             failures += 1  # the result stands (printed, logged); the run still did not do all it was asked
         if args.json:
@@ -307,49 +321,69 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     # With --log, each model batch is recorded as a group (files flushed together, one commit) in
     # a writer thread while the next batch runs; results are printed in order once recorded.
     writer = ThreadPoolExecutor(1, thread_name_prefix="tilik-log") if recorder is not None else None
-    waiting: deque[tuple[list[tuple[Any, str | None, Any]], Future[list[Any]] | None]] = deque()
+    waiting: deque[tuple[list[Row], Future[list[Any]] | None]] = deque()
 
     def finish_oldest() -> None:
         rows, future = waiting.popleft()
         logged = future.result() if future is not None else [None] * len(rows)
-        for (item, heatmap_path, heatmap_error), outcome in zip(rows, logged):
-            emit(item, heatmap_path, heatmap_error, outcome)
+        for (item, heatmap_path, heatmap_error, numbers), outcome in zip(rows, logged):
+            emit(item, heatmap_path, heatmap_error, numbers, outcome)
 
-    def submit(rows: list[tuple[Any, str | None, Any]]) -> None:
+    def submit(rows: list[Row]) -> None:
         # A heatmap that could not be written does not keep its result out of the log.
-        wanted = [item.error is None for item, _, _ in rows]
+        wanted = [item.error is None for item, _, _, _ in rows]
         future = writer.submit(_record_group, recorder, rows, wanted) if writer is not None and any(wanted) else None
         waiting.append((rows, future))
         while len(waiting) > 1 or (waiting and waiting[0][1] is None):  # one batch in the writer at a time
             finish_oldest()
 
-    rows: list[tuple[Any, str | None, Any]] = []
+    def draw(item: Any, index: int) -> tuple[str | None, Any]:
+        """Write one overlay; (its path, None) or (None, why it was not written)."""
+        try:
+            rgb = item.preview
+            heat = item.result.heatmap_image(max(rgb.shape[:2]))
+            return str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index), overlay(rgb, heat))), None
+        except (TilikError, OSError, ValueError) as exc:
+            return None, exc
+
+    def handle(item: Any, heatmap_path: str | None, error: Any) -> None:
+        nonlocal rows
+        # Read before the result is recorded, so that the log keeps what was read (issue 26).
+        numbers = _read_numbers(args, item.source) if item.error is None else {}
+        if writer is None:
+            emit(item, heatmap_path, error, numbers, None)
+            return
+        rows.append((item, heatmap_path, error, numbers))
+        if len(rows) >= args.batch_size:
+            submit(rows)
+            rows = []
+
+    # --heatmap-dir: overlays are drawn and written in a thread while the next photos are decoded
+    # and run (Pillow and onnxruntime release the GIL); results still come out in order.
+    painter = ThreadPoolExecutor(1, thread_name_prefix="tilik-heatmap") if args.heatmap_dir is not None else None
+    drawing: deque[tuple[Any, Future[tuple[str | None, Any]] | None]] = deque()
+
+    def settle(keep: int) -> None:
+        while len(drawing) > keep or (drawing and (drawing[0][1] is None or drawing[0][1].done())):
+            item, future = drawing.popleft()
+            handle(item, *(future.result() if future is not None else (None, None)))
+
+    rows: list[Row] = []
     try:
         for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
                                                           names=[str(f) for f in files])):
-            heatmap_path, error = None, None
-            if item.error is None and args.heatmap_dir is not None and item.result.heatmap is not None:
-                try:
-                    rgb = item.preview
-                    heat = item.result.heatmap_image(max(rgb.shape[:2]))
-                    heatmap_path = str(save_rgb(_heatmap_file(args.heatmap_dir, item.source, index),
-                                                overlay(rgb, heat)))
-                except (TilikError, OSError, ValueError) as exc:
-                    error = exc
-            if writer is None:
-                emit(item, heatmap_path, error, None)
-                continue
-            rows.append((item, heatmap_path, error))
-            if len(rows) >= args.batch_size:
-                submit(rows)
-                rows = []
+            wanted = painter is not None and item.error is None and item.result.heatmap is not None
+            drawing.append((item, painter.submit(draw, item, index) if wanted else None))
+            settle(keep=4)  # at most a few overlays (their preview pixels) wait at a time
+        settle(keep=0)
         if rows:
             submit(rows)
         while waiting:
             finish_oldest()
     finally:
-        if writer is not None:
-            writer.shutdown(wait=True, cancel_futures=True)
+        for executor in (painter, writer):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
     progress.close()
     if not args.json:
         out.write(f"\n{classified} of {table.count} images classified with {inspector.manifest.id} "
@@ -396,10 +430,16 @@ def _numbers_notes(fields: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _record_group(recorder: Any, rows: list[tuple[Any, Any, Any]], wanted: list[bool]) -> list[Any]:
+def _record_group(recorder: Any, rows: list[Row], wanted: list[bool]) -> list[Any]:
     """Record the ``wanted`` rows' results as one group; returns per row its id, the error that
-    kept it out of the log, or None (not wanted)."""
-    outcomes = iter(recorder.record_many([item.result for (item, _, _), w in zip(rows, wanted) if w]))
+    kept it out of the log, or None (not wanted). What ``--read-numbers`` read off each photo is
+    recorded with it (the log's ``ocr_*`` columns: read, not confirmed by anyone)."""
+    from inference.log.recording import seal_fields_from_reading
+
+    chosen = [row for row, w in zip(rows, wanted) if w]
+    seals = [seal_fields_from_reading(numbers) for _, _, _, numbers in chosen]
+    results = [item.result for item, _, _, _ in chosen]
+    outcomes = iter(recorder.record_many(results, seals) if any(seals) else recorder.record_many(results))
     return [next(outcomes) if w else None for w in wanted]
 
 
@@ -411,6 +451,12 @@ def _open_recorder(args: argparse.Namespace, inspector: Any) -> Any:
         from inference.log.recording import open_recorder  # added with the inspection log
     except ImportError:
         raise UsageError("--log is not available in this build: the inspection log is not installed.") from None
+    mode = getattr(inspector.manifest, "mode", None) or "general"
+    if getattr(args, "read_numbers", False) and mode != "seal":
+        # The log keeps numbers read off a photo with seal inspections only; refuse before any
+        # work rather than record inspections without what was asked to be read.
+        raise UsageError(f"--read-numbers with --log needs a seal pack: {inspector.manifest.id} records "
+                         f"'{mode}' inspections, which have no container or seal number.")
     return open_recorder(args.log_db or None, inspector, mode=None)
 
 
@@ -463,7 +509,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return _start_gui(argv)
     err = sys.stderr
     try:
-        args = build_parser().parse_args(normalise_log_option(argv))
+        args = build_parser(argv[0] if argv else None).parse_args(normalise_log_option(argv))
         if getattr(args, "log", False) and getattr(args, "log_db", None) is None:
             args.log_db = ""  # --log alone: the default database
         if args.version:
@@ -474,7 +520,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             return _start_gui([])
         if args.command in COMMANDS:
             return COMMANDS[args.command](args, out)
-        return int(EXTRA_COMMANDS[args.command].run(args) or 0)
+        return int(extra_commands()[args.command].run(args) or 0)
     except (UsageError, PackError, ProviderError) as exc:
         err.write(_error_line(exc))
         return EXIT_USAGE

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rapidocr", action="store_true", help="also score rapidocr-onnxruntime itself")
     p.add_argument("--start", type=int, default=0, help="first photo index (to split a long run)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads per session")
+    p.add_argument("--rec-batch", type=int, default=None, help="lines per recogniser run")
+    p.add_argument("--rec-min-width", type=int, default=None, help="pad each line to at least this width")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
 
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
 
     reader = TextReader(detect_long_side=args.detect_side, threads=args.threads) if args.detect_side \
         else TextReader(threads=args.threads)
+    if args.rec_batch is not None:
+        reader.rec_batch_size = args.rec_batch
+    if args.rec_min_width is not None:
+        reader.rec_min_width = args.rec_min_width
     rapid = None
     if args.rapidocr:
         from rapidocr_onnxruntime import RapidOCR
@@ -102,6 +108,7 @@ def _write(args, reader, fonts, ours, theirs, failures, quiet: bool = False) -> 
     if not ours:
         return
     report = {"seed": args.seed, "start": args.start, "detect_side": reader.detect_long_side, "provider": reader.provider,
+              "rec_batch": reader.rec_batch_size, "rec_min_width": reader.rec_min_width,
               "fonts": [Path(f).stem for f in fonts], "tilik": _score(ours), "failures": failures, "rows": ours}
     if theirs:
         report["rapidocr"] = _score(theirs)

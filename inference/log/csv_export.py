@@ -24,6 +24,9 @@ COLUMNS = (
     "needs_review", "review_reasons", "reason_codes", "out_of_domain", "ood_score", "guard_flagged",
     "seal_number", "container_number", "container_check", "container_check_confirmed", "seal_class",
     "vvtt_view", "vvtt_verify", "vvtt_tug", "vvtt_twist",
+    # Issue 26: what was read off the photo, whether the inspector confirmed it, whether they edited it.
+    "ocr_container_number", "ocr_container_check", "ocr_seal_number", "ocr_confirmed",
+    "ocr_container_changed", "ocr_seal_changed",
     "customer_id", "document_ref", "reference_ids", "signature_score", "signature_threshold",
     "patient_ref", "body_site",
     "review_state", "review_count", "reviewed_by", "review_time_utc", "review_note", "corrected_label",
@@ -40,6 +43,18 @@ def _safe(value: Any) -> Any:
 
 def _flag(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
+
+
+def _reading_cells(seal: Any) -> dict[str, str]:
+    """The ``ocr_*`` cells: the same values the log stored, recomputed from the record (the read
+    number's ISO 6346 status and the "changed" flags follow from the values themselves)."""
+    from inference.log.store.seal_reading import COLUMNS as OCR_COLUMNS, reading_values
+
+    values = reading_values(seal, seal.container_number or None, seal.seal_number or None) if seal else {}
+    cells = {c: values.get(c) for c in OCR_COLUMNS}
+    for flag in ("ocr_confirmed", "ocr_container_changed", "ocr_seal_changed"):
+        cells[flag] = _flag(None if cells[flag] is None else bool(cells[flag]))
+    return {k: "" if v is None else v for k, v in cells.items()}
 
 
 def record_row(rec: InspectionRecord, *, include_private: bool = False) -> dict[str, Any]:
@@ -72,6 +87,7 @@ def record_row(rec: InspectionRecord, *, include_private: bool = False) -> dict[
         "seal_class": (seal.seal_class or "") if seal else "",
         "vvtt_view": _flag(seal.view) if seal else "", "vvtt_verify": _flag(seal.verify) if seal else "",
         "vvtt_tug": _flag(seal.tug) if seal else "", "vvtt_twist": _flag(seal.twist) if seal else "",
+        **_reading_cells(seal),
         "customer_id": sig.customer_id if sig else "", "document_ref": sig.document_ref if sig else "",
         "reference_ids": " ".join(map(str, sig.reference_ids)) if sig else "",
         "signature_score": "" if not sig or sig.score is None else f"{sig.score:.6f}",

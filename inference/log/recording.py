@@ -13,11 +13,12 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from inference.errors import TilikError
-from inference.log.models import InspectionRecord
+from inference.log.models import InspectionRecord, SealFields
 from inference.log.staging import StagedInspection
 from inference.log.store import InspectionLog
 from inference.results import InspectionResult
@@ -68,15 +69,24 @@ class Recorder:
         self.recorded.append(rec.id)
         return rec
 
-    def record_many(self, results: list[InspectionResult]) -> list[int | TilikError]:
+    def record_many(self, results: list[InspectionResult],
+                    seals: list[SealFields | None] | None = None) -> list[int | TilikError]:
         """Record a group of results (one model batch) at once: every file written and flushed
         together, then every row in one transaction. Returns, per result, its inspection id or
         why it was not stored (an image changed since it was classified fails alone; a disk or
-        database error fails the whole group, and nothing of it is stored)."""
+        database error fails the whole group, and nothing of it is stored).
+
+        ``seals`` pairs up with ``results``: each inspection's own seal details (what
+        ``--read-numbers`` read off that photo), None where there are none."""
         if not results:
             return []
+        if seals is not None and len(seals) != len(results):
+            raise ValueError("record_many: one seal entry per result is needed")
         try:
             staged = self.log.stager(self.mode).stage_many([(r, self._image_of(r)) for r in results])
+            if seals is not None:
+                staged = [replace(s, seal=seal) if isinstance(s, StagedInspection) and seal is not None else s
+                          for s, seal in zip(staged, seals)]
             good = [s for s in staged if isinstance(s, StagedInspection)]
             ids = iter(self.log.commit_staged(good, operator=self.operator, station=self.station))
         except TilikError as exc:
@@ -87,6 +97,17 @@ class Recorder:
 
     def close(self) -> None:
         self.log.close()
+
+
+def seal_fields_from_reading(fields: dict[str, Any]) -> SealFields | None:
+    """The seal details that record what ``--read-numbers`` read off a photo (the
+    ``container_number`` / ``seal_number`` fields of its JSON line): the reading only, as read and
+    never corrected; no number is stored as checked and ``read_confirmed`` stays None (nobody was
+    asked). None when nothing was read."""
+    container, seal = fields.get("container_number"), fields.get("seal_number")
+    if not container and not seal:
+        return None
+    return SealFields(read_container_number=container or None, read_seal_number=seal or None)
 
 
 def open_recorder(db: Path | str | None, inspector: Any, mode: str | None = None, *,

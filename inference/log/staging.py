@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping
 from inference.errors import TilikError
 from inference.log.media import (ImageInput, MediaStore, PendingFile, PreparedImage, StoredFile, encode_heatmap,
                                  prepare_image)
-from inference.log.models import MODES, ValidationError
+from inference.log.models import MODES, SealFields, ValidationError
 from inference.results import InspectionResult
 
 
@@ -41,6 +41,9 @@ class StagedInspection:
     heatmap_file: StoredFile | None
     width: int | None
     height: int | None
+    # This inspection's own seal details (e.g. the numbers ``classify --read-numbers`` read off
+    # this photo); None: the details given to commit_staged for the whole group.
+    seal: SealFields | None = None
 
 
 @dataclass(frozen=True)

@@ -98,27 +98,33 @@ class CtcDecoder:
 
 
 def recognise(session: object, decoder: CtcDecoder, lines: list[np.ndarray],
-              batch_size: int = 8) -> list[tuple[str, float, float]]:
-    """Read every line image; lines of similar shape share a batch (less padding to compute).
+              batch_size: int = 8, min_width: int = REC_MIN_WIDTH) -> list[tuple[str, float, float]]:
+    """Read every line image; only lines padded to the same width share a run (width buckets).
 
-    Returns per line (text, confidence, where the text ends as a fraction of the line's width).
+    Every line narrower than ``min_width`` (at 48 px high) is padded to it, so the short lines of a
+    door photo (codes, labels, a boxed digit's windows) run together at no extra cost, while a wide
+    line runs alone instead of making a whole batch as wide as itself (padding a batch to its widest
+    line cost more than batching saved). Returns per line (text, confidence, where the text ends as
+    a fraction of the line's width).
     """
     results: list[tuple[str, float, float]] = [("", 0.0, 0.0)] * len(lines)
     if not lines:
         return results
     ratios = [ln.shape[1] / max(1, ln.shape[0]) for ln in lines]
-    order = np.argsort(ratios)
+    widths = [int(math.ceil(REC_HEIGHT * max(min_width / REC_HEIGHT, r))) for r in ratios]
+    buckets: dict[int, list[int]] = {}
+    for i in np.argsort(ratios, kind="stable"):
+        buckets.setdefault(widths[int(i)], []).append(int(i))
     input_name = session.get_inputs()[0].name  # type: ignore[attr-defined]
-    for start in range(0, len(lines), batch_size):
-        chunk = order[start:start + batch_size]
-        max_ratio = max(REC_MIN_WIDTH / REC_HEIGHT, max(ratios[i] for i in chunk))
-        max_width = int(math.ceil(REC_HEIGHT * max_ratio))
-        batch = np.stack([_normalise(lines[i], REC_HEIGHT, max_width, max_width) for i in chunk])
-        probs = session.run(None, {input_name: batch})[0]  # type: ignore[attr-defined]
-        step_px = max_width / probs.shape[1]
-        for i, (text, conf, end) in zip(chunk, decoder.decode_with_end(probs)):
-            used = min(max_width, int(math.ceil(REC_HEIGHT * ratios[i])))
-            results[int(i)] = (text, conf, min(1.0, max(0.0, end * step_px / used)))
+    for max_width, members in buckets.items():
+        for start in range(0, len(members), max(1, batch_size)):
+            chunk = members[start:start + max(1, batch_size)]
+            batch = np.stack([_normalise(lines[i], REC_HEIGHT, max_width, max_width) for i in chunk])
+            probs = session.run(None, {input_name: batch})[0]  # type: ignore[attr-defined]
+            step_px = max_width / probs.shape[1]
+            for i, (text, conf, end) in zip(chunk, decoder.decode_with_end(probs)):
+                used = min(max_width, int(math.ceil(REC_HEIGHT * ratios[i])))
+                results[i] = (text, conf, min(1.0, max(0.0, end * step_px / used)))
     return results
 
 

@@ -29,6 +29,16 @@ def test_overlay_leaves_cold_pixels_untouched_and_tints_hot_ones():
 def test_overlay_resizes_a_smaller_heatmap():
     out = overlay(np.zeros((20, 30, 3), np.uint8), np.ones((5, 5), np.float32))
     assert out.shape == (20, 30, 3)
+    assert out.flags.writeable  # callers draw on it (training's contact sheets)
+
+
+def test_overlay_matches_the_float_blend_within_a_few_levels():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    heat = rng.random((60, 80), dtype=np.float32)
+    a = np.sqrt(heat)[:, :, None] * 0.45
+    expected = np.rint(image * (1 - a) + colorize(heat).astype(np.float64) * a)
+    assert np.abs(overlay(image, heat).astype(int) - expected).max() <= 6
 
 
 def test_save_rgb_reports_unwritable_target(tmp_path):

@@ -180,12 +180,13 @@ def test_undecodable_file_names_are_printable_in_messages(tmp_path):
 
 
 # -- reduced decode --------------------------------------------------------------------------------
-def test_reduction_factor_keeps_twice_the_needed_size():
-    assert reduction_factor(4000, 3000, CROP224) == 5  # short side 3000 → 256 needed, ×2 margin
+def test_reduction_factor_keeps_the_needed_size():
+    assert reduction_factor(4000, 3000, CROP224) == 7  # short side 3000 → 256 needed, ×1.5 margin
+    assert reduction_factor(4000, 3000, CROP224, margin=2) == 5
     assert reduction_factor(224, 224, CROP224) == 1
-    assert reduction_factor(4000, 3000, STRETCH224) == 6
+    assert reduction_factor(4000, 3000, STRETCH224) == 8
     letterbox = InputSpec("input", 224, 224, "NHWC", "RGB", "letterbox", 1.0, (0.0,) * 3, (1.0,) * 3)
-    assert reduction_factor(65535, 1, letterbox) == 146
+    assert reduction_factor(65535, 1, letterbox) == 195
     assert reduction_factor(65535, 1, CROP224) == 1
 
 
@@ -207,7 +208,7 @@ def test_rotated_big_jpeg_reduces_in_its_own_orientation():
     exif[0x0112] = 6
     data = _save(_photo(4000, 3000), "JPEG", quality=85, exif=exif.tobytes())
     img = load_image(data, shrink=lambda w, h: reduction_factor(w, h, STRETCH224))
-    assert img.original_size == (3000, 4000) and img.rgb.shape == (1000, 750, 3)
+    assert img.original_size == (3000, 4000) and img.rgb.shape == (500, 375, 3)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P"])

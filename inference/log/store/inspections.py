@@ -223,10 +223,14 @@ class InspectionRecorder:
         # An old file opened at its own schema version (tests of migrations) has no verdict columns.
         verdict_columns = "verdict_codes" in self.db.column_types["inspections"]
         for s in staged:
-            if s.mode not in domains:
-                domains[s.mode] = self.domain_values(s.mode, seal, signature, skin)
+            if s.seal is not None:  # this inspection's own seal details (checked like the group's)
+                domain = self.domain_values(s.mode, s.seal, signature, skin)
+            else:
+                if s.mode not in domains:
+                    domains[s.mode] = self.domain_values(s.mode, seal, signature, skin)
+                domain = domains[s.mode]
             rows.append(self.inspection_values(s, operator=operator, station=station, omit_source=s.mode in omit,
-                                               domain=domains[s.mode], now=now(), verdict_columns=verdict_columns))
+                                               domain=domain, now=now(), verdict_columns=verdict_columns))
             if "manifest_sha256" in self.db.column_types["inspections"]:  # schema 5 on
                 rows[-1]["manifest_sha256"] = getattr(s.result, "manifest_sha256", "") or None
             profile = getattr(s.result, "profile", None)

@@ -3,7 +3,8 @@
 ``ocr_container_number`` / ``ocr_seal_number``: exactly what was read (never corrected), with the
 read container number's ISO 6346 status; ``ocr_confirmed``: the inspector confirmed the details
 shown; ``ocr_container_changed`` / ``ocr_seal_changed``: the stored (confirmed or typed) number
-differs from the one read. The status and the "changed" flags are computed here from the values
+differs from the one read (None when no inspector was shown the reading, as in a batch run of
+``tilik classify --log --read-numbers``). The status and the "changed" flags are computed here from the values
 themselves, so a caller cannot record a reading as unchanged when it was edited.
 """
 
@@ -34,8 +35,12 @@ def reading_values(seal: SealFields, container_number: str | None, seal_number: 
         "ocr_container_check": check.status if check is not None else None,
         "ocr_seal_number": read_seal,
         "ocr_confirmed": bool_or_none(seal.read_confirmed),
-        "ocr_container_changed": None if read_container is None else int(read_container != (container_number or None)),
-        "ocr_seal_changed": None if read_seal is None else int(read_seal != (seal_number or None)),
+        # Changed by the inspector: only said when an inspector was shown the reading (confirmed
+        # or not); a batch run (``classify --log --read-numbers``, read_confirmed None) asks nobody.
+        "ocr_container_changed": None if read_container is None or seal.read_confirmed is None
+        else int(read_container != (container_number or None)),
+        "ocr_seal_changed": None if read_seal is None or seal.read_confirmed is None
+        else int(read_seal != (seal_number or None)),
     }
 
 

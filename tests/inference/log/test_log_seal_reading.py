@@ -71,3 +71,29 @@ def test_v2_log_upgrades_with_hashes_unchanged(inspector, tmp_path):
                                                 container_number="CSQU3054383"))
         assert log.get(new.id).seal.read_confirmed is True
         assert log.verify_chain().ok
+
+
+def test_csv_export_has_the_reading_columns(inspect, log):
+    import csv
+    import io
+
+    from inference.log.csv_export import COLUMNS, write_csv
+
+    edited = inspect(5, mode="seal", seal=SealFields(
+        seal_number="0048218", container_number="CSQU3054383", read_container_number="CSQU3054384",
+        read_seal_number="0048213", read_confirmed=True))
+    batch = inspect(6, mode="seal", seal=SealFields(read_container_number="CSQU3054383", read_seal_number="77120"))
+    plain = inspect(7, mode="seal", seal=SealFields(seal_number="123456"))
+    out = io.StringIO()
+    write_csv([log.get(r.id) for r in (edited, batch, plain)], out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert {"ocr_container_number", "ocr_container_check", "ocr_seal_number", "ocr_confirmed",
+            "ocr_container_changed", "ocr_seal_changed"} <= set(COLUMNS) == set(rows[0])
+    cells = [(r["ocr_container_number"], r["ocr_container_check"], r["ocr_seal_number"], r["ocr_confirmed"],
+              r["ocr_container_changed"], r["ocr_seal_changed"]) for r in rows]
+    # Read with a wrong check digit and edited by the inspector; read in a batch run, shown to
+    # nobody (confirmed and changed unknown); nothing read.
+    assert cells == [("CSQU3054384", "bad-check-digit", "0048213", "yes", "yes", "yes"),
+                     ("CSQU3054383", "valid", "77120", "", "", ""),
+                     ("", "", "", "", "", "")]
+    assert (rows[1]["container_number"], rows[1]["seal_number"]) == ("", "")  # never stored as the number
