@@ -32,11 +32,14 @@ def read_source(source: Any, name: str, provider: str | None) -> Any:
     from gui.workers import qimage_to_rgb
     from inference.imageio import load_image
     from inference.ocr.reader import TextReader
-    from inference.ocr.reading import read_numbers
+    from inference.ocr.reading import read_numbers, work_factor
 
     reader = TextReader.shared(provider)
-    rgb = qimage_to_rgb(source) if isinstance(source, QImage) else load_image(source, name=name).rgb
-    return read_numbers(rgb, reader)
+    if isinstance(source, QImage):
+        return read_numbers(qimage_to_rgb(source), reader)
+    # Decoded only as large as reading needs (a 12-MP JPEG at 1/2); boxes come back in the photo's pixels.
+    decoded = load_image(source, name=name, shrink=work_factor)
+    return read_numbers(decoded.rgb, reader, photo_size=decoded.original_size)
 
 
 def _warm_up(provider: str | None) -> None:
