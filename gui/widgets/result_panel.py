@@ -204,7 +204,8 @@ class ResultPanel(QScrollArea):
             self.review_banner.show()
         notes = wording.notes(r)
         if notes and not refused:
-            self.notes_banner.set_text("\n".join(notes))
+            # Notes are sentence fragments in the core's wording (they also follow "; " in tables).
+            self.notes_banner.set_text("\n".join(n[:1].upper() + n[1:] for n in notes))
             self.notes_banner.show()
 
         guard = getattr(r, "guard", None)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 Runner = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[BaseException], None]], None]
@@ -134,6 +134,7 @@ class SealProfilesPanel(QGroupBox):
         self.list = QListWidget()
         self.list.setObjectName("profileList")
         self.list.setIconSize(QSize(40, 40))
+        self.list.setWordWrap(True)
         self.list.currentRowChanged.connect(self._show_selected)
         layout.addWidget(self.list, 2)
         self.thumbs = QListWidget()
@@ -145,26 +146,24 @@ class SealProfilesPanel(QGroupBox):
         self.thumbs.setFixedHeight(100)
         self.thumbs.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.thumbs)
-        row = QHBoxLayout()
         self.use_button = QPushButton(objectName="profileUse")
         self.use_button.clicked.connect(lambda: self.set_active(self._selected()))
         self.none_button = QPushButton(objectName="profileNone")
         self.none_button.clicked.connect(lambda: self.set_active(None))
         self.retire_button = QPushButton(objectName="profileRetire")
         self.retire_button.clicked.connect(lambda: self.retire_selected(confirm=True))
+        # One button per line: the panel sits in a narrow column beside the verdict (≤ 320 px), and
+        # the Indonesian labels are longer still; side by side they were cut off.
         for b in (self.use_button, self.none_button, self.retire_button):
-            row.addWidget(b)
-        layout.addLayout(row)
+            layout.addWidget(b)
         self.name = QLineEdit(objectName="profileName")
         layout.addWidget(self.name)
-        row = QHBoxLayout()
         self.files_button = QPushButton(objectName="profileFromFiles")
         self.files_button.clicked.connect(self._pick_files)
         self.camera_button = QPushButton(objectName="profileFromCamera")
         self.camera_button.clicked.connect(self.enrol_camera_frames)
-        row.addWidget(self.files_button)
-        row.addWidget(self.camera_button)
-        layout.addLayout(row)
+        layout.addWidget(self.files_button)
+        layout.addWidget(self.camera_button)
         self.active_label = QLabel(objectName="profileActive")
         self.active_label.setWordWrap(True)
         layout.addWidget(self.active_label)
