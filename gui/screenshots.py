@@ -311,6 +311,7 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
         drawn = signature_images(tmp / "signatures")
         refs, query = [drawn["r1"], drawn["r2"], drawn["r3"]], drawn["forged"]
     w.signature.find_customer("0036-5521-07")
+    idle()  # the customer's references are read in a worker: enrol once the customer is found
     w.signature.enrol_files(refs, "Account opening form AO-2024-117")
     idle()
     w.signature_panel.document.setText("Cheque 004512")

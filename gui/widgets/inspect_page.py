@@ -140,9 +140,10 @@ class InspectPage(QWidget):
         holder.setObjectName(f"sidePanelHolder_{key}")
         holder.setWidgetResizable(True)
         holder.setFrameShape(QFrame.Shape.NoFrame)
-        holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         holder.setWidget(widget)
-        holder.setMinimumWidth(180)
+        # No minimum of its own: when the seal form grows (a check-digit warning) or the words are
+        # Indonesian, the panel gives way (and scrolls) rather than pushing the window past the screen.
         holder.setMaximumWidth(320)
         self._side_holders[key] = holder
         self.splitter.addWidget(holder)
