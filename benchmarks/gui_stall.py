@@ -27,34 +27,20 @@ sys.path.insert(0, str(REPO))
 PERIOD_MS = 5
 
 
-class Heartbeat:
-    """A 5 ms timer in the GUI thread: the gaps between its ticks are the GUI thread's stalls."""
+def _heartbeat() -> Any:
+    from gui.measure import Heartbeat
 
-    def __init__(self) -> None:
-        from PySide6.QtCore import Qt, QTimer
+    class StallBeat(Heartbeat):
+        """gui.measure's heartbeat at 5 ms, reporting stalls (gaps less the period) against 50 ms."""
 
-        self.timer = QTimer()
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(PERIOD_MS)
-        self.timer.timeout.connect(self._tick)
-        self.gaps: list[float] = []
-        self.last = 0.0
+        def stop(self) -> dict[str, Any]:
+            self.timer.stop()
+            gaps = self.stalls_ms()
+            pick = lambda q: round(gaps[min(len(gaps) - 1, int(q * len(gaps)))], 1)  # noqa: E731
+            return {"max_stall_ms": round(gaps[-1], 1), "p99_ms": pick(0.99), "p95_ms": pick(0.95),
+                    "over_50ms": sum(1 for g in gaps if g > 50), "ticks": len(gaps)}
 
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self.last)
-        self.last = now
-
-    def start(self) -> None:
-        self.gaps, self.last = [], time.perf_counter()
-        self.timer.start()
-
-    def stop(self) -> dict[str, Any]:
-        self.timer.stop()
-        gaps = sorted(1000 * g - PERIOD_MS for g in self.gaps)
-        pick = lambda q: round(gaps[min(len(gaps) - 1, int(q * len(gaps)))], 1)  # noqa: E731
-        return {"max_stall_ms": round(gaps[-1], 1), "p99_ms": pick(0.99), "p95_ms": pick(0.95),
-                "over_50ms": sum(1 for g in gaps if g > 50), "ticks": len(gaps)}
+    return StallBeat(PERIOD_MS)
 
 
 def run(n_images: int, large: int, review_every: float, tmp: Path, idle_s: float = 10.0) -> dict[str, Any]:
@@ -103,7 +89,7 @@ def run(n_images: int, large: int, review_every: float, tmp: Path, idle_s: float
     window.tabs.setCurrentIndex(1)
 
     photos = _photos(tmp / "batch", n_images, large)
-    beat = Heartbeat()
+    beat = _heartbeat()
     # Control: the same heartbeat with the window idle for as long as a batch takes here. On a busy
     # machine the GUI thread also waits for a CPU: that part of a stall is not the app's.
     beat.start()
