@@ -92,12 +92,15 @@ translations: $(STAMP_RUN)
 	for ts in resources/i18n/*.ts; do $(VENV)/bin/pyside6-lrelease $$ts -qm $${ts%.ts}.qm; done
 
 # Screenshots of the main window's states into docs/screenshots/ (tiny test packs, or the real
-# packs in models/ when present). Uses Xvfb when installed, else Qt's offscreen platform.
+# packs in models/ when present). Uses Xvfb when installed, else Qt's offscreen platform. Shot 17
+# (seal profiles) enrols bolt seals drawn by the second seal renderer (training/seals_alt, Pillow only).
+SHOT_SEALS := runs/screenshot-seals
 screenshots: $(STAMP_ALL)
+	test -d $(SHOT_SEALS)/bolt || $(PY) -m training.seals_alt --out $(SHOT_SEALS) --profiles --intact 60 --damaged 30 --seed 1234
 	if command -v xvfb-run >/dev/null 2>&1; then \
-		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots; \
-		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots/id --language id; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots --seal-photos $(SHOT_SEALS)/bolt; \
+		xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m gui.screenshots docs/screenshots/id --language id --seal-photos $(SHOT_SEALS)/bolt; \
 	else \
-		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots; \
-		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots/id --language id; \
+		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots --seal-photos $(SHOT_SEALS)/bolt; \
+		QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots/id --language id --seal-photos $(SHOT_SEALS)/bolt; \
 	fi

@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         for mode in modes.ids():
             for panel in modes.spec(mode).side_panels:  # e.g. seal profiles: a panel and its controller
                 widget = panel.make_widget()
-                self.inspect_page.add_side_panel(panel.key, mode, widget)
+                self.inspect_page.add_side_panel(panel.key, mode, widget, panel.title)
                 if panel.make_controller is not None:
                     self.side_controllers[panel.key] = panel.make_controller(s, r, widget)
         s.message.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
@@ -270,6 +270,9 @@ class MainWindow(QMainWindow):
             self.tabs.setTabText(i, name)
             self.tabs.setTabToolTip(i, tip)
         self.inspect_page.retranslate()
+        for mode in modes.ids():
+            for panel in modes.spec(mode).side_panels:
+                self.inspect_page.set_side_title(panel.key, panel.title)
         self._update_status_labels()
         self._apply_mode_ui()
         self.inspect.update_nav()

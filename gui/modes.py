@@ -26,6 +26,11 @@ class SidePanel:
     key: str
     make_widget: Callable[[], Any]
     make_controller: Callable[[Any, Any, Any], Any] | None = None
+    title_src: str = ""               # its tab's title, translated with context "Modes"
+
+    @property
+    def title(self) -> str:
+        return QCoreApplication.translate("Modes", self.title_src) if self.title_src else self.key
 
 
 @dataclass(frozen=True)

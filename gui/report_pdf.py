@@ -304,7 +304,7 @@ def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context,
         flags.append(f"<b>{_e(say('guard_flagged'))}</b>")
     heat_name = _heatmap_class(rec)
     heat_caption = (wording.heatmap_caption(class_label(rec.pack_id, heat_name, ctx.language), lang,
-                                            class_name=heat_name) if heat_name else say("heatmap"))
+                                            class_name=heat_name, verdict=v) if heat_name else say("heatmap"))
     pictures = (_picture_cell("tilik://image", image_size, say("image", kind=say("kind_" + rec.image_kind) if rec.image_kind in ("original", "thumbnail")
                                                      else rec.image_kind), say("no_image"), ctx.box) +
                 _picture_cell("tilik://heat", heat_size, heat_caption, say("no_heatmap"), ctx.box))

@@ -96,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--only")
         only = tuple(x.strip() for x in argv[i + 1].split(",") if x.strip())
         del argv[i:i + 2]
+    seal_photos = None
+    if "--seal-photos" in argv:  # DIR with intact/*.jpg and damaged/*.jpg of one seal type: shot 17
+        i = argv.index("--seal-photos")
+        seal_photos = Path(argv[i + 1]).resolve()
+        del argv[i:i + 2]
     out = Path(argv[0] if argv else REPO / "docs" / "screenshots").resolve()
     out.mkdir(parents=True, exist_ok=True)
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("QT_QPA_PLATFORM"):
@@ -103,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tilik-shots-"))
     try:
         info = _prepare_environment(tmp)
-        return _render(out, tmp, info, language, only)
+        return _render(out, tmp, info, language, only, seal_photos)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
-            only: tuple[str, ...] | None = None) -> int:
+            only: tuple[str, ...] | None = None, seal_photos: Path | None = None) -> int:
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
@@ -215,6 +220,11 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
     form.container_number.setText("CSQU 305438 4")
     shot("04-seal-damaged-check-digit")
     form.container_number.setText("CSQU 305438 3")
+
+    # 4b. Seal profiles (issue 25): 20 intact photos of one seal type enrolled through the panel,
+    # the profile made active, a damaged photo of that type judged by it; then the panel's tab.
+    if seal_photos is not None and "seal" in info["real_modes"]:
+        _profile_shots(w, seal_photos, idle, wait, shot)
 
     # 5. Skin mode: the permanent banner and an out-of-domain photo refused.
     w.set_mode("skin")
@@ -337,6 +347,38 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
           f"tiny test packs for {info['tiny_modes']}")
     QApplication.quit()
     return 0
+
+
+def _profile_shots(w: Any, photos: Path, idle: Callable[[], None], wait: Callable[..., None],
+                   shot: Callable[..., None]) -> None:
+    intact = sorted((photos / "intact").glob("*.jpg"))
+    damaged = sorted((photos / "damaged").glob("*.jpg"))
+    if len(intact) < 32 or not damaged:
+        print(f"shot 17 skipped: {photos} needs intact/*.jpg (32 or more) and damaged/*.jpg")
+        return
+    page = w.inspect_page
+    panel = page.side_panels["seal-profiles"][1]
+    for name, files in (("Dock B strip seals (old)", intact[20:32]), ("Gate 3 bolt seals", intact[:20])):
+        wait(lambda: not panel.busy, 120)
+        panel.enrol_files(files, name)
+        wait(lambda: not panel.busy, 120)
+    idle()
+    for i in range(12):  # frames captured for a next enrolment: the button counts them
+        from inference.imageio import load_image
+
+        panel.add_camera_frame(load_image(intact[40 + i] if len(intact) > 52 else intact[i]).rgb)
+    for photo in damaged[20:] + damaged[:20]:  # a cut the profile catches (not every defect departs enough)
+        w.open_paths([photo])
+        idle()
+        result = w.result_panel.result()
+        if result is not None and getattr(result, "profile", None) is not None and result.profile.damaged:
+            break
+    shot("17b-seal-judged-by-profile")
+    page.show_side_panel("seal-profiles")
+    shot("17-seal-profiles")
+    panel.set_active(None)
+    wait(lambda: not panel.busy)
+    idle()
 
 
 if __name__ == "__main__":

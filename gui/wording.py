@@ -62,6 +62,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "match": "Skor kecocokan {score} — asli mulai {threshold}",
         "profile": "Penyimpangan dari profil '{name}' {score} — alarm di atas {threshold}",
         "heatmap_of": "Peta panas {label}",
+        "heatmap_profile": "Tempat foto menyimpang dari profil '{name}'",
         "no_verdict": "Tidak ada hasil untuk gambar ini.",
         "references_one": "1 referensi",
         "references_many": "{n} referensi",
@@ -199,8 +200,8 @@ def class_word(pack_id: str | None, name: str, english_label: str) -> str:
     return pack_word(pack_id, "class", name, english_label or name)
 
 
-def heatmap_caption(pack_id: str | None, name: str, english_label: str) -> str:
-    return wording.heatmap_caption(english_label or name, language_for(pack_id), class_name=name)
+def heatmap_caption(pack_id: str | None, name: str, english_label: str, verdict: Any = None) -> str:
+    return wording.heatmap_caption(english_label or name, language_for(pack_id), class_name=name, verdict=verdict)
 
 
 def pct(value: float) -> str:

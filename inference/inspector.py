@@ -119,6 +119,16 @@ class _Prepared:
     preview: np.ndarray | None = None
 
 
+def anomaly_heat(distances: np.ndarray, threshold: float) -> np.ndarray:
+    """A profile's patch distances as a heatmap in [0, 1]: the photo's own typical patch is cold and
+    the profile's threshold is full heat. Raw distances (0.5-0.9 almost everywhere) drew a uniform
+    wash over the whole photo that pointed nowhere; this shows where the photo departs most."""
+    distances = np.asarray(distances, dtype=np.float32)
+    base = float(np.median(distances))
+    span = max(float(threshold) - base, 1e-6)
+    return np.clip((distances - base) / span, 0.0, 1.0).astype(np.float32)
+
+
 class Inspector:
     """Classify images with one pack.
 
@@ -363,7 +373,8 @@ class Inspector:
                 # brought to the model's input size like the cam (so heatmap_geometry applies).
                 from inference.preprocess import resize_float
 
-                heatmap = resize_float(maps[i], self.manifest.input.width, self.manifest.input.height)
+                heat = anomaly_heat(maps[i], judged[i].threshold)
+                heatmap = resize_float(heat, self.manifest.input.width, self.manifest.input.height)
             elif "cam" in out:
                 # The map stays at model size (a copy: a view would keep the whole batch's
                 # output alive); heatmap_image() lays it on the image only when one is drawn.

@@ -65,6 +65,7 @@ TEMPLATES: dict[str, str] = {
     "match": "Match score {score} — genuine from {threshold}",
     "profile": "Departure from profile '{name}' {score} — alarm above {threshold}",
     "heatmap_of": "Heatmap of {label}",
+    "heatmap_profile": "Where the photo departs from profile '{name}'",
     "no_verdict": "No verdict is given for this image.",
     "references_one": "1 reference",
     "references_many": "{n} references",
@@ -226,7 +227,13 @@ def notes_text(v: Verdict, lang: Language = ENGLISH) -> list[str]:
     return [reason_text(n, lang) for n in v.notes]
 
 
-def heatmap_caption(class_label: str, lang: Language = ENGLISH, class_name: str = "") -> str:
+def heatmap_caption(class_label: str, lang: Language = ENGLISH, class_name: str = "",
+                    verdict: Verdict | None = None) -> str:
+    """What the heatmap shows: a seal profile's anomaly map when a profile judged ``verdict``,
+    else the evidence for one class."""
+    judged = next((n for n in verdict.notes if n.code == "profile_judged"), None) if verdict is not None else None
+    if judged is not None:
+        return say("heatmap_profile", lang, name=judged.params.get("name", ""))
     return say("heatmap_of", lang, label=lang.pack_word("class", class_name or class_label, class_label))
 
 

@@ -236,14 +236,17 @@ class InspectController(QObject):
         origin = {"file": QCoreApplication.translate("MainWindow", "file"), "paste": QCoreApplication.translate("MainWindow", "pasted"), "camera": QCoreApplication.translate("MainWindow", "camera"), "live": QCoreApplication.translate("MainWindow", "live camera"),
                   "batch": QCoreApplication.translate("MainWindow", "batch"), "history": QCoreApplication.translate("MainWindow", "log")}.get(insp.origin, insp.origin)
         heat_for = self._heatmap_class_label(insp.pack_id) if insp.heat is not None else None
+        verdict = getattr(insp.result, "decision", None)
+        if insp.heat is not None and getattr(insp.result, "profile", None) is not None:
+            heat_for = heat_for or ("", "")  # a seal profile's anomaly map, whatever the pack's class
         text = f"{elide_middle(insp.source, 40 if heat_for else 90)}  ·  {origin}"
         if heat_for:
             # The pack's heatmap is not "where the model looked for its verdict" but the evidence
-            # for one class (e.g. damaged) whatever the verdict: say so next to the picture, in the
-            # same words as the PDF (inference.wording "heatmap_of").
+            # for one class (e.g. damaged) whatever the verdict, or a seal profile's anomaly map:
+            # say so next to the picture, in the same words as the PDF (inference.wording).
             from gui import wording
 
-            text += "  ·  " + wording.heatmap_caption(insp.pack_id, heat_for[0], heat_for[1])
+            text += "  ·  " + wording.heatmap_caption(insp.pack_id, heat_for[0], heat_for[1], verdict)
         self.page.caption.setText(text)
         self.page.caption.setToolTip(text)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QT_TRANSLATE_NOOP
 
 from gui.modes import SidePanel, add_side_panel
 from gui.widgets.seal_profiles import SealProfilesPanel
@@ -68,7 +68,7 @@ class SealProfilesController(QObject):
 def register() -> None:
     """Give Seal mode its profiles panel (called once before the window is built)."""
     add_side_panel("seal", SidePanel("seal-profiles", lambda: SealProfilesPanel(inspector=_no_inspector, run=_later),
-                                     SealProfilesController))
+                                     SealProfilesController, QT_TRANSLATE_NOOP("Modes", "Seal profiles")))
 
 
 def _no_inspector() -> Any:

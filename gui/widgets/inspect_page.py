@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QSplitter,
-                               QToolButton, QVBoxLayout, QWidget)
+                               QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from gui.widgets.common import Banner
 from gui.widgets.image_view import ImageView
@@ -51,12 +51,14 @@ class InspectPage(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("opacitySlider")
         self.opacity.setRange(0, 100)
-        self.opacity.setMaximumWidth(160)
+        self.opacity.setMaximumWidth(110)
         self.opacity.setValue(opacity)
         self.opacity_label.setBuddy(self.opacity)
         heat_bar.addWidget(self.opacity)
         self.colormap = QComboBox()
         self.colormap.setObjectName("colormapCombo")
+        # Its words, not a clipped stub (it was squeezed to a sliver in Indonesian beside the side tabs).
+        self.colormap.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for _ in COLORMAP_NAMES:
             self.colormap.addItem("")
         self.colormap.setCurrentIndex(COLORMAP_NAMES.index(colormap) if colormap in COLORMAP_NAMES else 0)
@@ -96,7 +98,16 @@ class InspectPage(QWidget):
 
         self.result_panel = ResultPanel()
         self.result_panel.setObjectName("resultPanel")
-        split.addWidget(self.result_panel)
+        # The verdict and a mode's side panels (e.g. seal profiles) share one column as tabs: as a
+        # fourth column the profiles panel was squeezed to a scroll strip at 1366×768 (worst in
+        # Indonesian or with a check-digit warning). One tab only: the tab bar hides itself.
+        self.right_tabs = QTabWidget()
+        self.right_tabs.setObjectName("rightTabs")
+        self.right_tabs.setDocumentMode(True)
+        self.right_tabs.setTabBarAutoHide(True)
+        self.right_tabs.addTab(self.result_panel, "")
+        self.result_panel.shown.connect(lambda: self.right_tabs.setCurrentWidget(self.result_panel))
+        split.addWidget(self.right_tabs)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setStretchFactor(2, 0)
@@ -105,10 +116,11 @@ class InspectPage(QWidget):
         self.signature_view.hide()
         split.addWidget(self.signature_view)
         split.setStretchFactor(3, 1)
-        split.setSizes([300, 720, 340, 1060])
+        split.setSizes([410, 560, 380, 1060])
         il.addWidget(split, 1)
         self.side_panels: dict[str, tuple[str, QWidget]] = {}  # key → (mode, widget)
         self._side_holders: dict[str, QWidget] = {}  # key → the scroll area holding it
+        self._side_titles: dict[str, str] = {}  # key → its tab's title (already translated)
 
         QWidget.setTabOrder(self.input_panel, self.heat_button)
         QWidget.setTabOrder(self.heat_button, self.opacity)
@@ -130,24 +142,29 @@ class InspectPage(QWidget):
     def colormap_name(self) -> str:
         return COLORMAP_NAMES[max(0, self.colormap.currentIndex())]
 
-    def add_side_panel(self, key: str, mode: str, widget: QWidget) -> None:
-        """A mode's extra panel (the mode registry's SidePanel), shown right of the verdict in that mode."""
+    def add_side_panel(self, key: str, mode: str, widget: QWidget, title: str = "") -> None:
+        """A mode's extra panel (the mode registry's SidePanel): a tab beside the verdict in that mode."""
         widget.setObjectName(widget.objectName() or f"sidePanel_{key}")
         self.side_panels[key] = (mode, widget)
-        # In a scroll area of its own: a tall panel scrolls instead of forcing the window past
-        # 1366×768, and the splitter can narrow it (issue 21's layout rule holds in every mode).
+        # In a scroll area of its own: a tall panel scrolls vertically instead of forcing the window
+        # past 1366×768; its width is the verdict column's, so it is never a narrow strip.
         holder = QScrollArea()
         holder.setObjectName(f"sidePanelHolder_{key}")
         holder.setWidgetResizable(True)
         holder.setFrameShape(QFrame.Shape.NoFrame)
-        holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        holder.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         holder.setWidget(widget)
-        # No minimum of its own: when the seal form grows (a check-digit warning) or the words are
-        # Indonesian, the panel gives way (and scrolls) rather than pushing the window past the screen.
-        holder.setMaximumWidth(320)
         self._side_holders[key] = holder
-        self.splitter.addWidget(holder)
-        holder.hide()
+        self._side_titles[key] = title
+
+    def show_side_panel(self, key: str) -> None:
+        """Bring a side panel's tab to the front (it must belong to the current mode)."""
+        holder = self._side_holders[key]
+        if self.right_tabs.indexOf(holder) >= 0:
+            self.right_tabs.setCurrentWidget(holder)
+
+    def side_panel_visible(self, key: str) -> bool:
+        return self.right_tabs.indexOf(self._side_holders[key]) >= 0
 
     def apply_mode(self, mode: str, banner: str, reason: str | None, signature: bool) -> None:
         """Show what ``mode`` shows: its form, its banner, why it cannot run, its views and panels."""
@@ -157,17 +174,30 @@ class InspectPage(QWidget):
         if reason:
             self.mode_banner.set_text(reason)
         self.center.setVisible(not signature)
-        self.result_panel.setVisible(not signature)
+        self.right_tabs.setVisible(not signature)
         self.signature_view.setVisible(signature)
-        for key, (panel_mode, widget) in self.side_panels.items():
-            self._side_holders[key].setVisible(panel_mode == mode)
+        for key, (panel_mode, _widget) in self.side_panels.items():
+            holder, index = self._side_holders[key], self.right_tabs.indexOf(self._side_holders[key])
+            if panel_mode == mode and index < 0:
+                self.right_tabs.addTab(holder, self._side_titles[key])
+            elif panel_mode != mode and index >= 0:
+                self.right_tabs.removeTab(index)
+
+    def set_side_title(self, key: str, title: str) -> None:
+        self._side_titles[key] = title
+        index = self.right_tabs.indexOf(self._side_holders[key])
+        if index >= 0:
+            self.right_tabs.setTabText(index, title)
 
     def retranslate(self) -> None:
+        self.right_tabs.setTabText(self.right_tabs.indexOf(self.result_panel),
+                                   QCoreApplication.translate("MainWindow", "Result"))
         self.opacity_label.setText(QCoreApplication.translate("MainWindow", "Opac&ity"))
         self.opacity.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap opacity: {n}%").format(n=self.opacity.value()))
         for i, text in enumerate((QCoreApplication.translate("MainWindow", "Turbo colours"), QCoreApplication.translate("MainWindow", "Jet colours"), QCoreApplication.translate("MainWindow", "Grey"))):
             self.colormap.setItemText(i, text)
         self.colormap.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap colours"))
+        self.colormap.setMinimumWidth(self.colormap.sizeHint().width())  # the words, whatever the language
         self.skin_banner.set_text(QCoreApplication.translate("MainWindow", "Decision support only — not a diagnosis. Tilik can be wrong; a doctor "
                                      "must examine any lesion that worries you or the patient."))
         self.image_view.placeholder = QCoreApplication.translate("MainWindow", "Drop images or folders here, press Ctrl+O to open, Ctrl+V to paste, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QGridLayout, QLabel, QProgressBar, QScrollArea, QSizePolicy,
                                QWidget)
@@ -38,6 +38,8 @@ _REFUSAL_ADVICE = {
 
 
 class ResultPanel(QScrollArea):
+    shown = Signal()  # something new to show (busy, a result, an error): its column brings it to the front
+
     """Right-hand panel of the Inspect tab."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -100,17 +102,20 @@ class ResultPanel(QScrollArea):
     def show_busy(self, source: str) -> None:
         self._state = ("busy", source)
         self._render()
+        self.shown.emit()
 
     def show_error(self, message: str) -> None:
         self._state = ("error", message)
         self.record_note = ""
         self._render()
+        self.shown.emit()
 
     def show_result(self, result: Any, mode: str, record_note: str = "") -> None:
         self._state = ("result", result)
         self.mode = mode
         self.record_note = record_note
         self._render()
+        self.shown.emit()
 
     def set_record_note(self, note: str) -> None:
         self.record_note = note

@@ -729,7 +729,7 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../gui/modes.py" line="+62"/>
+        <location filename="../../gui/modes.py" line="+67"/>
         <source>No seal pack installed</source>
         <translation>Belum ada paket segel terpasang</translation>
     </message>
@@ -1104,7 +1104,7 @@
         <translation>Ba&amp;ntuan</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+22"/>
         <source>Ne&amp;xt seal</source>
         <translation>Segel beri&amp;kutnya</translation>
     </message>
@@ -1139,7 +1139,7 @@
         <translation>Paket model yang dipakai untuk mode ini</translation>
     </message>
     <message>
-        <location filename="../../gui/main_window.py" line="-126"/>
+        <location filename="../../gui/main_window.py" line="-129"/>
         <source>Inspect</source>
         <translation>Periksa</translation>
     </message>
@@ -1169,13 +1169,18 @@
         <translation>Log pemeriksaan (F4)</translation>
     </message>
     <message>
-        <location line="+135"/>
-        <location filename="../../gui/widgets/inspect_page.py" line="+154"/>
+        <location line="+138"/>
+        <location filename="../../gui/widgets/inspect_page.py" line="+196"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
     <message>
-        <location filename="../../gui/widgets/inspect_page.py" line="-1"/>
+        <location filename="../../gui/widgets/inspect_page.py" line="-2"/>
+        <source>Result</source>
+        <translation>Hasil</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>Opac&amp;ity</source>
         <translation>&amp;Opasitas</translation>
     </message>
@@ -1807,6 +1812,11 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <source>General</source>
         <translation>Umum</translation>
     </message>
+    <message>
+        <location filename="../../gui/controllers/seal_profiles.py" line="+71"/>
+        <source>Seal profiles</source>
+        <translation>Profil segel</translation>
+    </message>
 </context>
 <context>
     <name>OverlayLegend</name>
@@ -1829,7 +1839,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>ResultPanel</name>
     <message>
-        <location filename="../../gui/widgets/result_panel.py" line="+155"/>
+        <location filename="../../gui/widgets/result_panel.py" line="+160"/>
         <source>No image yet</source>
         <translation>Belum ada gambar</translation>
     </message>
@@ -1849,7 +1859,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Gambar ini tidak dapat diperiksa</translation>
     </message>
     <message>
-        <location line="-129"/>
+        <location line="-134"/>
         <source>Take a close-up, in-focus photo of the lesion alone, in good light.</source>
         <translation>Ambil foto dekat lesi itu saja, tajam, dengan cahaya yang baik.</translation>
     </message>
@@ -1864,7 +1874,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Paket ini hanya mengenal jenis foto yang dipakai untuk melatihnya.</translation>
     </message>
     <message>
-        <location line="+153"/>
+        <location line="+158"/>
         <source>Tilik does not judge this image.</source>
         <translation>Tilik tidak menilai gambar ini.</translation>
     </message>
@@ -1884,7 +1894,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <translation>Perlu ditinjau oleh manusia</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+16"/>
         <source>Input check: this image looks altered or unusual — do not trust the verdict without a closer look.</source>
         <translation>Pemeriksaan masukan: gambar ini tampak diubah atau tidak biasa — jangan percayai hasilnya tanpa melihat lebih teliti.</translation>
     </message>
@@ -2148,7 +2158,7 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
 <context>
     <name>SealReadingController</name>
     <message>
-        <location filename="../../gui/seal_reading.py" line="+119"/>
+        <location filename="../../gui/seal_reading.py" line="+122"/>
         <source>The container number does not pass the ISO 6346 check. Correct it, or tick “I checked” if it really is written that way.</source>
         <translation>Nomor kontainer tidak lolos pemeriksaan ISO 6346. Perbaiki, atau centang “Sudah saya periksa” jika memang tertulis begitu.</translation>
     </message>

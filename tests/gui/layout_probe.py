@@ -1,5 +1,6 @@
 """Run in a fresh process (tests/gui/test_gui_layout.py): the window's minimum size in every
-mode and tab, in English and Indonesian, printed as JSON. QT_SCALE_FACTOR comes from the caller."""
+mode and tab, in English and Indonesian, and the width each mode's side panel gets when its tab is
+shown, printed as JSON. QT_SCALE_FACTOR comes from the caller."""
 
 import json
 import os
@@ -20,6 +21,7 @@ from gui import i18n  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import Settings  # noqa: E402
 out = {}
+panels = {}
 for lang in ("en", "id"):
     i18n.manager().install(lang)
     s = Settings()
@@ -38,5 +40,12 @@ for lang in ("en", "id"):
             for _ in range(20): ev.processEvents()
             hint = w.minimumSizeHint()
             out[f"{lang}/{mode}/{tab}"] = (hint.width(), hint.height(), w.width(), w.height())
+        page = w.inspect_page
+        w.tabs.setCurrentIndex(0)
+        for key, (panel_mode, widget) in page.side_panels.items():
+            if panel_mode == mode:
+                page.show_side_panel(key)
+                for _ in range(20): ev.processEvents()
+                panels[f"{lang}/{key}"] = (widget.width(), widget.minimumSizeHint().width(), w.width())
     w.shutdown(); w.close()
-print(json.dumps(out))
+print(json.dumps({"sizes": out, "panels": panels}))

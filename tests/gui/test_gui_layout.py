@@ -1,6 +1,7 @@
 """The layout holds at 1366×768 in English and Indonesian, at 100 % and 150 % scaling (issue 21):
 in every mode and tab the window's minimum size fits the screen (a fresh process per scale,
-since Qt reads QT_SCALE_FACTOR when it starts)."""
+since Qt reads QT_SCALE_FACTOR when it starts). A mode's side panel (seal profiles) is a tab
+beside the verdict, as wide as that column: never a strip squeezed to a scroll bar."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ def test_every_mode_and_tab_fits_1366x768(tmp_path, scale):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR=scale, TILIK_DATA_DIR=str(tmp_path))
     proc = subprocess.run([sys.executable, str(PROBE)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    sizes = json.loads(proc.stdout.strip().splitlines()[-1])
+    probe = json.loads(proc.stdout.strip().splitlines()[-1])
+    sizes, panels = probe["sizes"], probe["panels"]
     assert len(sizes) == 2 * 4 * 3  # languages × modes × tabs
     too_big = {k: v for k, v in sizes.items() if v[0] > 1366 or v[1] > 768}
     assert too_big == {}
+    assert set(panels) == {"en/seal-profiles", "id/seal-profiles"}
+    narrow = {k: v for k, v in panels.items() if v[0] < max(260, v[1])}  # width, its own minimum
+    assert narrow == {}

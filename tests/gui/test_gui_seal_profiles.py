@@ -26,8 +26,14 @@ def test_seal_mode_enrols_and_judges_with_a_profile(qtbot, make_window, tmp_path
     Image.fromarray(with_red_blob(green_photo(rng, 64))).save(damaged)
 
     w = make_window("seal")
-    _mode, panel = w.inspect_page.side_panels["seal-profiles"]
+    page = w.inspect_page
+    _mode, panel = page.side_panels["seal-profiles"]
     assert "seal-profiles" in w.side_controllers
+    # The panel is a tab beside the verdict in Seal mode only (not a squeezed fourth column).
+    assert page.side_panel_visible("seal-profiles")
+    assert [page.right_tabs.tabText(i) for i in range(page.right_tabs.count())] == ["Result", "Seal profiles"]
+    page.show_side_panel("seal-profiles")
+    assert page.right_tabs.currentWidget() is not page.result_panel
     qtbot.waitUntil(lambda: not panel.busy, timeout=10000)
     panel.name.setText("Gate 3 green seals")
     panel.enrol_files(files)  # through the app's task runner, off the GUI thread
@@ -44,6 +50,9 @@ def test_seal_mode_enrols_and_judges_with_a_profile(qtbot, make_window, tmp_path
     result = w.result_panel.result()
     assert result is not None and result.profile is not None
     assert result.profile.name == "Gate 3 green seals"
+    assert page.right_tabs.currentWidget() is page.result_panel  # a new verdict comes to the front
+    # The caption says the heatmap is the profile's anomaly map, not a class's evidence.
+    assert "Where the photo departs from profile 'Gate 3 green seals'" in page.caption.text()
     assert w.result_panel.notes_banner.isVisible()
     assert "Gate 3 green seals" in w.result_panel.notes_banner.label.text()
     # The log record carries the profile that judged it.
@@ -57,3 +66,6 @@ def test_seal_mode_enrols_and_judges_with_a_profile(qtbot, make_window, tmp_path
     w.open_paths([files[0]])
     wait_idle(qtbot, w, 30000)
     assert w.result_panel.result().profile is None
+    assert "departs from profile" not in page.caption.text()
+    w.set_mode("general")
+    assert not page.side_panel_visible("seal-profiles") and page.right_tabs.tabBar().isHidden()
