@@ -397,13 +397,24 @@ def _show(args: argparse.Namespace, out: Any) -> int:
 
 def _review(args: argparse.Namespace, out: Any) -> int:
     with _open(args, write=True) as log:
-        review = log.add_review(args.id, args.decision, by=args.by, note=args.note, corrected_label=args.label)
         pack_id = log.get(args.id).pack_id
+        corrected = _class_named(args.label, _pack_labels(pack_id, {})) if args.label else args.label
+        review = log.add_review(args.id, args.decision, by=args.by, note=args.note, corrected_label=corrected)
     label = review.corrected_label
     extra = f" → {_pack_labels(pack_id, {}).get(label, label)}" if label else ""
     out.write(f"Review {review.id} recorded for inspection {review.inspection_id}: {review.decision}{extra} "
               f"by {review.by}.\n")
     return EXIT_OK
+
+
+def _class_named(text: str, labels: dict[str, str]) -> str:
+    """``--label`` as a class name: the name itself, or a class's label as the card shows it
+    ("golden retriever" for n02099601), matched without regard to case."""
+    if text in labels:
+        return text
+    wanted = text.strip().casefold()
+    matches = [name for name, label in labels.items() if label.strip().casefold() == wanted]
+    return matches[0] if len(matches) == 1 else text
 
 
 def export_format(path: Path, given: str | None) -> str:

@@ -177,6 +177,13 @@ def test_packs_and_log_list_show_class_labels_not_ids(tmp_path, monkeypatch, cap
     assert code == 0 and "→ goldfish" in out
     code, out, _ = _run(capsys, "log", "list", "--db", str(db))
     assert code == 0 and "tench" in out and "→ goldfish" in out and "n0144" not in out
+    # --label also takes the label the card shows, whatever its case; a wrong one is refused in words.
+    code, out, _ = _run(capsys, "log", "review", "2", "--db", str(db), "--decision", "overturn", "--by", "chief",
+                        "--note", "a shark", "--label", "Great White Shark")
+    assert code == 0 and "→ great white shark" in out
+    code, _out, err = _run(capsys, "log", "review", "3", "--db", str(db), "--decision", "overturn", "--by", "chief",
+                           "--note", "x", "--label", "salmon")
+    assert code != 0 and "'salmon' is not a class of pack colour" in err
 
 
 # -- no display ------------------------------------------------------------------------------------

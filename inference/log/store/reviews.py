@@ -49,11 +49,11 @@ class ReviewRecords:
             if corrected is None:
                 others = [c for c in classes if c != record.label]
                 if len(others) != 1:
-                    raise ValidationError(f"Overturning needs the right label, one of: {', '.join(others)}.")
+                    raise ValidationError(f"Overturning needs the right label, {_choices(record, others)}.")
                 corrected = others[0]
             if corrected not in classes:
-                raise ValidationError(f"'{corrected}' is not a class of pack {record.pack_id} "
-                                      f"({', '.join(classes)}).")
+                raise ValidationError(f"'{corrected}' is not a class of pack {record.pack_id}: the label must be "
+                                      f"{_choices(record, classes)}.")
             if corrected == record.label:
                 raise ValidationError(f"'{corrected}' is what the machine said; confirm it instead of overturning.")
             if not note:
@@ -77,3 +77,15 @@ class ReviewRecords:
             rows = dicts(conn.execute("SELECT * FROM reviews WHERE inspection_id = ? ORDER BY id",
                                       (int(inspection_id),)))
         return [review_from_row(r) for r in rows]
+
+
+LISTED = 12  # classes named in full in an error; a 1,000-class pack lists its likeliest instead
+
+
+def _choices(record: Any, classes: list[str]) -> str:
+    """The classes a corrected label can be, in words: all of them when few, else the record's
+    likeliest (an ImageNet pack's 1,000 WordNet ids drowned the message)."""
+    if len(classes) <= LISTED:
+        return "one of: " + ", ".join(classes)
+    ranked = sorted(classes, key=lambda c: -float(record.probabilities.get(c, 0.0)))[:5]
+    return f"one of the pack's {len(classes)} classes, e.g. the likeliest here: " + ", ".join(ranked)

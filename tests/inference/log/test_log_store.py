@@ -258,3 +258,16 @@ def test_classify_log_records_every_image(packs_dir, tmp_path, monkeypatch):
         assert len(records) == 3 and {r.operator for r in records} == {"night shift"}
         assert {log.stored_image_path(r).read_bytes() for r in records} == {f.read_bytes() for f in files}
         assert log.verify_chain().ok
+
+
+def test_a_wrong_label_on_a_pack_with_many_classes_names_the_likeliest_not_all(log):
+    """An ImageNet pack has 1,000 classes: the error names the record's five likeliest, not every id."""
+    from inference.log.store.reviews import _choices
+
+    class Rec:
+        probabilities = {f"n{i:08d}": (0.5 if i == 7 else 0.1 if i == 3 else 0.0001) for i in range(1000)}
+
+    text = _choices(Rec(), list(Rec.probabilities))
+    assert text.startswith("one of the pack's 1000 classes") and text.count("n0") == 5
+    assert "n00000007, n00000003" in text and len(text) < 200
+    assert _choices(Rec(), ["red", "green"]) == "one of: red, green"
