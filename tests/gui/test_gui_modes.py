@@ -32,6 +32,9 @@ def test_a_side_panel_plugs_in_with_its_controller(qtbot, make_window, gui_packs
     panel = made["widget"]
     assert made["state"] is w.state and made["runner"] is w.runner
     assert "test-panel" in w.side_controllers
+    # A tab beside the verdict in its mode: there, and shown when its tab is chosen; gone elsewhere.
+    assert w.inspect_page.side_panel_visible("test-panel")
+    w.inspect_page.show_side_panel("test-panel")
     assert panel.isVisibleTo(w)
     w.set_mode("general")
-    assert not panel.isVisibleTo(w)
+    assert not panel.isVisibleTo(w) and not w.inspect_page.side_panel_visible("test-panel")
