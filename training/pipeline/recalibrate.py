@@ -217,12 +217,12 @@ def recalibrate(config: Path, *, models_dir: Path, samples_dir: Path, out_dir: P
     curves = {}
     val_probs_before, val_probs_after = softmax(logits), softmax(logits, t)
     for label, p, is_pos in (("validation, before", val_probs_before, np.isin(y["val"], alarming_idx)),
-                             ("validation, T fitted", val_probs_after, np.isin(y["val"], alarming_idx)),
-                             ("test, before", probs_before, is_alarm_t), ("test, T", c.res["probs"], is_alarm_t)):
+                             ("validation, with T (in-sample)", val_probs_after, np.isin(y["val"], alarming_idx)),
+                             ("test, before", probs_before, is_alarm_t), ("test, with T", c.res["probs"], is_alarm_t)):
         curves[label] = calibration(is_pos, p[:, alarming_idx].sum(1))
     _plots(c)
     _reliability(curves, pack_dir / "calibration.png",
-                 f"{cfg['id']}: calibration of the alarm probability, before and after T = {t:.3f}")
+                 f"{cfg['id']}: alarm probability, T = {t:.3f}")
 
     # 6. manifest metrics, card
     report = {"test_app": c.test["app"], "test_argmax": c.test["argmax"], "alarm_test": c.test["alarm"],
@@ -320,6 +320,7 @@ def _render_sections(card_mod, cfg: dict, manifest: dict, report: dict, pack_dir
 def calibration_section(cfg: dict, calib: dict, manifest: dict) -> str:
     """The card's "Calibration" section: T, the validation cross-validation, the test before/after."""
     s = calib["cv"]
+    two = len(cfg["classes"]) == 2
     has_alarm = "ece_alarm_before" in s
 
     def ms(k):
@@ -328,10 +329,15 @@ def calibration_section(cfg: dict, calib: dict, manifest: dict) -> str:
     lines = ["## Calibration (temperature scaling)", "",
              f"The probabilities the app shows and logs are `softmax(logits / T)` with **T = {calib['temperature']:.4f}**, "
              f"computed inside the ONNX graph. T was fitted on the {calib['fitted_on']} (negative log-likelihood), never "
-             "on the test side. A temperature changes no argmax and no ranking, so ROC-AUC, top-k accuracy, the "
-             "most-probable-class metrics and the heatmap (the CAM of the raw logits' argmax; checked identical, as are "
-             "the logits, the embedding and the out-of-domain score) are exactly those of the previous version; what "
-             "moves are the probabilities and every threshold on them, which were chosen again on validation "
+             "on the test side. A temperature changes no argmax and no order of the classes within a photo, so the "
+             "most probable class, top-k accuracy and the heatmap (the CAM of the raw logits' argmax; checked identical, "
+             "as are the logits, the embedding and the out-of-domain score) are exactly those of the previous version. "
+             + ("With two classes it also ranks no photo differently: the ROC-AUC is the same and, with the thresholds "
+                "chosen again on validation, so is every decision of the app. " if two else
+                "With more than two classes one class's probability, and the summed alarm probability, also depend on "
+                "the other logits, so their ranking across photos (one-vs-rest ROC-AUC, alarm decisions) can move a "
+                "little. ")
+             + "What moves are the probabilities and every threshold on them, which were chosen again on validation "
              "(decision policy above). "
              + ("T < 1: the model was under-confident (label smoothing 0.05 in training), so T sharpens its "
                 "probabilities." if calib["temperature"] < 1 else "T > 1: the model was over-confident, so T softens "
@@ -345,7 +351,8 @@ def calibration_section(cfg: dict, calib: dict, manifest: dict) -> str:
         lines.append(f"| ECE of the alarm probability | {ms('ece_alarm_before')} | {ms('ece_alarm_after')} |")
     lines.append(f"| T (per fold) | | {ms('temperature')} |")
     tb, ta = calib["test"]["before"], calib["test"]["after"]
-    lines += ["", "Test side (natural mix), *scored again after a change that cannot alter argmax or ranking*: ECE of "
+    lines += ["", "Test side (natural mix), *scored again after a change that cannot alter the argmax"
+              + (" or any ranking" if two else "") + "*: ECE of "
               f"the top-1 confidence {tb['top1']:.4f} -> {ta['top1']:.4f}"
               + (f", of the alarm probability {tb['alarm']:.4f} -> {ta['alarm']:.4f}" if "alarm" in tb else "") + ".",
               "", "![calibration before and after T](calibration.png)", ""]
