@@ -339,9 +339,9 @@ def calibration_section(cfg: dict, calib: dict, manifest: dict) -> str:
                 "little. ")
              + "What moves are the probabilities and every threshold on them, which were chosen again on validation "
              "(decision policy above). "
-             + ("T < 1: the model was under-confident (label smoothing 0.05 in training), so T sharpens its "
-                "probabilities." if calib["temperature"] < 1 else "T > 1: the model was over-confident, so T softens "
-                "its probabilities."), "",
+             + ("T < 1: the model was under-confident (as label smoothing in training tends to make a model), so T "
+                "sharpens its probabilities." if calib["temperature"] < 1 else "T > 1: the model was over-confident, "
+                "so T softens its probabilities."), "",
              f"Lesion-grouped cross-validation on the validation images ({calib['folds']} folds: T fitted on four, "
              "scored on the fifth; mean ± spread over folds):", "",
              "| | without T | with T |", "|---|---|---|",
@@ -356,6 +356,12 @@ def calibration_section(cfg: dict, calib: dict, manifest: dict) -> str:
               f"the top-1 confidence {tb['top1']:.4f} -> {ta['top1']:.4f}"
               + (f", of the alarm probability {tb['alarm']:.4f} -> {ta['alarm']:.4f}" if "alarm" in tb else "") + ".",
               "", "![calibration before and after T](calibration.png)", ""]
+    if manifest.get("guard"):
+        lines += ["The input guard (its own section) was not trained again: its detectors (the colour-noise floor, "
+                  "the out-of-domain score) and their thresholds read no probability. "
+                  + ("Every decision being the same, its attack table stands as measured."
+                     if two else "The accuracies in its attack table were measured with the previous version's "
+                     "alarm threshold; the app's reformed answers now use the new one."), ""]
     return "\n".join(lines)
 
 
