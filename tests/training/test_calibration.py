@@ -195,3 +195,41 @@ def test_card_splice_replaces_only_the_named_sections():
     assert out.index("## Calibration") > out.index("## Operating points") > out.index("## Model and training")
     with pytest.raises(RecalibrateError):
         splice_card(old, new.replace("## Operating points", "## Other"), titles=("Operating points",))
+
+
+# --- the alarm study (training/pipeline/alarm_study.py) ------------------------------------------------
+
+def test_alarm_score_cv_prefers_the_score_that_separates_better():
+    from training.pipeline.alarm_study import alarm_score_cv
+
+    rng = np.random.default_rng(6)
+    n = 900
+    y = rng.random(n) < 0.25
+    groups = np.array([f"l{i // 2}" for i in range(n)], dtype=object)
+    good = np.clip(0.5 * y + rng.normal(0.25, 0.15, n), 0, 1)
+    poor = np.clip(0.2 * y + rng.normal(0.35, 0.15, n), 0, 1)
+    out = alarm_score_cv(lambda fit: {"good": good, "poor": poor}, y, y.astype(int), groups, folds=5, seeds=range(2))
+    assert out["good"]["folds"] == 10 and out["good"]["specificity_minus_good"] == 0.0
+    assert out["poor"]["specificity_mean"] < out["good"]["specificity_mean"]
+    assert out["poor"]["folds_worse"] >= 8
+    assert abs(out["good"]["sensitivity_mean"] - 0.90) < 0.06  # the threshold was chosen for 90% elsewhere
+
+
+def test_prior_correction_recovers_natural_mix_probabilities():
+    """Logits of a 'class-balanced' model (true log-odds minus the log prior, as balanced weights make
+    them) are miscalibrated on the natural mix; subtracting log w_c (w_c ∝ 1 / prior) fixes it."""
+    from training.pipeline.alarm_study import calibration_variants_cv
+
+    rng = np.random.default_rng(7)
+    n, prior = 4000, np.array([0.8, 0.2])
+    y = (rng.random(n) < prior[1]).astype(int)
+    evidence = rng.normal(0, 1, n) + 1.5 * y            # the lesion's evidence for class 1
+    # True posterior log-odds = log-likelihood ratio + log prior ratio; the balanced model drops the prior.
+    llr = 1.5 * evidence - 1.125
+    logits = np.stack([np.zeros(n), llr], 1)
+    log_w = np.log(1.0 / (2 * prior))                    # balanced class weights n / (k n_c)
+    groups = np.arange(n).astype(str)
+    out = calibration_variants_cv(logits, y, groups, log_w, [1], folds=4, seeds=range(1))
+    assert out["prior correction + temperature"]["ece_alarm"]["mean"] < 0.5 * out["raw"]["ece_alarm"]["mean"]
+    assert out["prior correction + temperature"]["nll"]["mean"] < out["raw"]["nll"]["mean"]
+    assert out["temperature"]["balanced_accuracy"]["mean"] == pytest.approx(out["raw"]["balanced_accuracy"]["mean"])
