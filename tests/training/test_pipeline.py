@@ -289,3 +289,35 @@ def test_export_stages_run_one_at_a_time_and_match_export_run(trained, tmp_path)
     manifest = json.loads((c.pack_dir / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["metrics"]["test_mixes"]) == {"natural", "class-capped"}
     assert report["decision"] == trained["report"]["decision"]
+
+
+def test_export_with_temperature_puts_it_in_the_graph_before_the_thresholds(trained, tmp_path):
+    """``decision.calibrate: temperature``: T fitted on the run's validation logits, in the ONNX graph
+    (probs = softmax(logits / T), CAM and logits as without it), the thresholds chosen on those probs."""
+    import onnx
+    import onnxruntime as ort
+
+    from training.pipeline import calibration, export_stages as st
+    from training.pipeline.export import preprocess_items
+
+    c = st.load_stage(trained["run"], models_dir=tmp_path / "models", samples_dir=tmp_path / "samples", log=lambda m: None)
+    c.cfg["decision"]["calibrate"] = "temperature"
+    st.model_stage(c)
+    st.ood_selection_stage(c)
+    st.onnx_stage(c)
+    plain = tmp_path / "plain.onnx"
+    plain.write_bytes(c.onnx_path.read_bytes())
+    calibration.calibration_stage(c)
+    t = c.calibration["temperature"]
+    assert t == pytest.approx(calibration.fit_temperature(c.arrays["val_logits"], c.y["val"]))
+    assert calibration.graph_temperature(onnx.load(str(c.onnx_path))) == pytest.approx(t)
+    x = preprocess_items([s.path for s in c.split["val"][:8]], c.spec)
+    run = {p: dict(zip([o.name for o in ort.InferenceSession(str(p)).get_outputs()],
+                       ort.InferenceSession(str(p)).run(None, {"input": x}))) for p in (plain, c.onnx_path)}
+    a, b = run[plain], run[c.onnx_path]
+    np.testing.assert_array_equal(a["cam"], b["cam"])
+    np.testing.assert_array_equal(a["logits"], b["logits"])
+    np.testing.assert_allclose(b["probs"], calibration.softmax(a["logits"], t), atol=1e-6)
+    assert c.par["probs_vs_softmax_logits_over_t"] <= 1e-4
+    st.thresholds_stage(c)
+    np.testing.assert_allclose(c.val_probs[:8], b["probs"], atol=1e-6)  # thresholds read the calibrated probs

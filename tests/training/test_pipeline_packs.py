@@ -95,3 +95,41 @@ def test_models_folder_stays_within_the_size_budget():
         pytest.skip("no models/ folder")
     total = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert total <= MODELS_LIMIT_BYTES, f"models/ holds {total / 1e6:.1f} MB (budget 120 MB)"
+
+
+@pytest.mark.parametrize("pack_id", sorted(PACKS))
+def test_calibrated_pack_computes_probs_from_its_logits_with_the_recorded_temperature(pack_id):
+    """A pack calibrated by temperature: the graph's T is the manifest's, probs = softmax(logits / T)
+    on a real sample, and the same graph set back to T = 1 gives bit-identical logits and CAM."""
+    import onnx
+    import onnxruntime as ort
+
+    from inference.imageio import load_image
+    from inference.manifest import load_manifest
+    from inference.preprocess import preprocess
+    from training.pipeline.calibration import apply_temperature_onnx, graph_temperature, softmax
+
+    folder = _pack_dir(pack_id)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    calib = manifest.get("training", {}).get("calibration")
+    if not calib:
+        pytest.skip(f"{pack_id} {manifest['version']} has no temperature")
+    model = onnx.load(str(folder / "model.onnx"))
+    t = graph_temperature(model)
+    assert t == pytest.approx(calib["temperature"]) and t != 1.0
+    samples = REPO / "resources" / "samples" / pack_id
+    entries = json.loads((samples / "samples.json").read_text(encoding="utf-8"))
+    spec = load_manifest(folder / "manifest.json").input
+    x = np.stack([preprocess(load_image(samples / e["file"]).rgb, spec)[0] for e in entries]).astype(np.float32)
+
+    def run(proto):
+        sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        names = [o.name for o in sess.get_outputs()]
+        return dict(zip(names, sess.run(names, {"input": x})))
+
+    hot = run(model)
+    cold = run(apply_temperature_onnx(onnx.load(str(folder / "model.onnx")), 1.0))
+    np.testing.assert_allclose(hot["probs"], softmax(hot["logits"], t), atol=1e-5)
+    np.testing.assert_allclose(cold["probs"], softmax(cold["logits"]), atol=1e-5)
+    for k in ("logits", "cam", "embedding"):
+        np.testing.assert_array_equal(hot[k], cold[k])

@@ -190,6 +190,11 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
           f"- Parity Keras vs onnxruntime on {par['n']} real validation images: max |diff| "
           + ", ".join(f"{k} {v:.1e}" for k, v in par["max_abs"].items())
           + f"; argmax agreement {_p(par['argmax_agree'])} (export fails above {par['tolerance_probs']:.0e} on probs).",
+          (f"- Probabilities calibrated by temperature scaling: probs = softmax(logits / T) inside the graph, "
+           f"T = {report['calibration']['temperature']:.4f} fitted on the {report['calibration']['fitted_on']} "
+           f"(negative log-likelihood); the logits, the CAM and every argmax and ranking are unchanged; graph probs "
+           f"vs softmax(logits / T) max |diff| {par.get('probs_vs_softmax_logits_over_t', float('nan')):.1e}."
+           if report.get("calibration") else None),
           f"- Training: frozen-trunk features cached once per image and augmented copy ({cfg['augment']['copies']} "
           f"copies), cut after `{ts['boundary']}`; "
           + (f"head trained for {ts['head']['epochs_run']} epochs (best {ts['head']['best_epoch']}), then "

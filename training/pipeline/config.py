@@ -120,6 +120,9 @@ DEFAULTS: dict[str, Any] = {
         # More test-time views averaged the same way inside the graph: any of hflip, vflip, rot180
         # (training/lite0/cam_export.py TTA_VIEWS); the backbone runs once more per view.
         "tta": [],
+        # "temperature": probs = softmax(logits / T) inside the exported graph, T fitted on the
+        # validation images' logits (training/pipeline/calibration.py) before any threshold is chosen.
+        "calibrate": None,
     },
     "ood": {
         "acceptance": 0.95,
@@ -353,6 +356,8 @@ def typed_config(cfg: dict, source: str = "<dict>"):
     if bad or len(set(typed.decision.tta)) != len(typed.decision.tta):
         raise ConfigError(f"{source}: decision.tta lists views from {', '.join(TTA_VIEW_NAMES)}, each once; got "
                           f"{typed.decision.tta}")
+    if typed.decision.calibrate not in (None, "temperature"):
+        raise ConfigError(f"{source}: decision.calibrate is null or 'temperature', not {typed.decision.calibrate!r}")
     if typed.decision.mirror_average and "hflip" in typed.decision.tta:
         raise ConfigError(f"{source}: decision.mirror_average already is the hflip view: drop one of them")
     return typed

@@ -268,6 +268,7 @@ class Decision:
     heatmap_class: Optional[str]
     mirror_average: bool
     tta: list[str]
+    calibrate: Optional[str]
 
 
 @dataclass(frozen=True)

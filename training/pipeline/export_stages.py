@@ -6,7 +6,9 @@
 1. :func:`load_stage`: the run's config, split, outputs; the pack folder emptied of the old files.
 2. :func:`model_stage`: the trained Keras model rebuilt, wrapped with its CAM (and test-time views).
 3. :func:`ood_selection_stage`: energy vs Mahalanobis on the selection halves of the OOD sets.
-4. :func:`onnx_stage`: the ONNX file and its parity with Keras on validation images.
+4. :func:`onnx_stage`: the ONNX file and its parity with Keras on validation images (then
+   :func:`training.pipeline.calibration.calibration_stage`: with ``decision.calibrate: temperature``, ``probs = softmax(logits / T)``
+   in the graph, ``T`` fitted on the validation logits).
 5. :func:`thresholds_stage`: alarm threshold, review band and OOD threshold on validation, through ONNX.
 6. :func:`manifest_stage`: the manifest written and the pack loaded by the app's inspector.
 7. :func:`test_stage`: the held-out test images through the inspector (then :func:`mixes_stage` and
@@ -77,6 +79,7 @@ class ExportContext:
     onnx_path: Path | None = None
     output_names: list = field(default_factory=list)
     par: dict = field(default_factory=dict)
+    calibration: dict | None = None
     # thresholds_stage
     decision: dict = field(default_factory=dict)
     ood_block: dict | None = None
@@ -513,6 +516,8 @@ def finish_stage(c: ExportContext) -> dict:
     }
     if c.tta:
         report["tta"] = list(c.tta)
+    if c.calibration:
+        report["calibration"] = c.calibration
     report.update(c.extra)
     manifest["metrics"] = _manifest_metrics(report, names)
     if c.extra.get("test_mixes"):
@@ -544,6 +549,8 @@ def finish_stage(c: ExportContext) -> dict:
     }
     if c.tta:
         manifest["training"]["tta"] = list(c.tta)
+    if c.calibration:
+        manifest["training"]["calibration"] = {k: c.calibration[k] for k in ("method", "temperature", "fitted_on")}
     if train_summary.get("init_from"):
         manifest["training"]["backbone_from"] = train_summary["init_from"]["run"]
     validate_manifest(manifest)
@@ -565,16 +572,16 @@ def _alarm_summary_val(c: ExportContext) -> dict | None:
     return _alarm_summary(c.y["val"], c.val_decided, c.alarming_idx)
 
 
-STAGES = ("model_stage", "ood_selection_stage", "onnx_stage", "thresholds_stage", "manifest_stage", "test_stage",
+STAGES = ("model_stage", "ood_selection_stage", "onnx_stage", "calibration_stage", "thresholds_stage", "manifest_stage", "test_stage",
           "mixes_stage", "larger_inputs_stage", "robustness_stage", "ood_report_stage", "artifacts_stage")
 
 
 def run_stages(c: ExportContext) -> dict:
     """Every stage after :func:`load_stage`, in order; returns the export report."""
-    from training.pipeline import export_eval
+    from training.pipeline import calibration, export_eval
 
     for name in STAGES:
-        fn = globals().get(name) or getattr(export_eval, name)
+        fn = globals().get(name) or getattr(export_eval, name, None) or getattr(calibration, name)
         fn(c)
     return finish_stage(c)
 
