@@ -85,3 +85,34 @@ def test_customer_kernel_classifier_separates_its_references_from_other_hands():
     # and the fit is exact in the limit of no ridge on separable points
     exact = krr_fit(X, y, ridge=1e-8)
     assert np.allclose(krr_score(exact, X), y, atol=1e-3)
+
+
+def test_card_section_is_rendered_from_the_results_and_replaced_in_place(tmp_path):
+    import json
+
+    from training.signatures.v31_card import BEGIN, END, render, write
+
+    def cell(c, b):
+        return {"cedar": {"mean": c, "sd": 0.01, "folds": [c] * 5}, "bengali": {"mean": b, "sd": 0.02, "folds": [b] * 5}}
+
+    run = {"taps": ["block6d_add", "block7a_project_bn"], "seconds": 10.0, "cpu_seconds": 5.0, "load_average": [2.0, 2.0, 2.0],
+           "5": {"lvl0.5 (3.0)|trimmed_mean": cell(0.11, 0.072), "lvl0.5 (3.0)|median": cell(0.12, 0.08),
+                 "snorm|trimmed_mean": cell(0.155, 0.096)}}
+    (tmp_path / "norm-results.json").write_text(json.dumps(run))
+    wd = {"taps": run["taps"], "lambda": 0.5, "seconds": 1.0, "cpu_seconds": 1.0, "load_average": [1.0, 1.0, 1.0],
+          "5": {"ridge1.0|beta0.4": {**cell(0.104, 0.07), "wd_only_cedar": cell(0.1, 0)["cedar"],
+                                     "wd_only_bengali": cell(0, 0.072)["bengali"]}}}
+    (tmp_path / "wd-results_x.json").write_text(json.dumps(wd))
+    section = render(tmp_path)
+    assert section.startswith(BEGIN) and section.rstrip().endswith(END)
+    assert "| lvl0.5 (3.0) |" in section and "11.0 ± 1.0% | 7.2 ± 2.0%" in section
+    assert "| snorm |" in section and "| no | 15.5 ± 1.0%" in section   # per-reference candidate flagged
+    assert "12.0 ± 1.0%" not in section                                  # median rows left out
+    assert "| 5 | 1.0 | 0.4 | 10.4 ± 1.0% | 7.0 ± 2.0% |" in section
+    card = tmp_path / "CARD.md"
+    card.write_text("# Card\n\nintro\n\n<!-- perturbation:begin -->\nkept\n<!-- perturbation:end -->\n")
+    write(card, section)
+    write(card, section.replace("none shipped", "rerendered"))
+    text = card.read_text()
+    assert text.count(BEGIN) == 1 and "rerendered" in text and "none shipped" not in text
+    assert "<!-- perturbation:begin -->\nkept" in text
