@@ -30,7 +30,7 @@ from training.signatures.v3_train import CANDIDATE_TAPS, SEED, fold_layers, fold
 from training.signatures.v31_norm import _unit, as_rows, cohort_of, load_features, ref_stats
 
 NEGATIVES = 300
-BETAS = (0.0, 0.05, 0.1, 0.2, 0.4)
+BETAS = (0.0, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 def krr_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, gamma: float | None = None):
