@@ -113,8 +113,10 @@ class VerificationResult:
     closest_reference: int                   # index of the reference the overlay is drawn against
     needs_review: bool
     review_reasons: tuple[str, ...]
-    overlay: np.ndarray                      # RGB uint8 (canvas size): yellow both, red reference only, green query only
-    overlay_counts: Mapping[str, float]
+    # RGB uint8 (canvas size): yellow both, red reference only, green query only; None (and no
+    # counts) when the caller asked for no overlay (verify(overlay=False): no registration run)
+    overlay: np.ndarray | None
+    overlay_counts: Mapping[str, float] | None
     heatmap: np.ndarray | None               # float32 [0, 1] at the query image's size
     canvas: np.ndarray                       # the query's normalised canvas (uint8)
     canvas_heatmap: np.ndarray | None        # float32 [0, 1] at canvas size
@@ -153,7 +155,7 @@ class VerificationResult:
             "review_reasons": list(self.review_reasons),
             "decision": self.decision.as_dict() if self.decision else None,
             "overlay": overlay_path,
-            "overlay_counts": dict(self.overlay_counts),
+            "overlay_counts": None if self.overlay_counts is None else dict(self.overlay_counts),
             "single_image": {k: round(float(v), 6) for k, v in self.single_image.items()},
             "image_sha256": self.image_sha256,
             "image_size": list(self.image_size),
@@ -308,7 +310,8 @@ class Verifier:
         decoded = load_image(image, name=name)
         t1 = time.perf_counter()
         try:
-            sig = normalize(decoded.rgb, self.options)
+            # The skeleton only feeds the older packs' pair features (shape, overlay blocks).
+            sig = normalize(decoded.rgb, self.options, skeleton=self.scoring is None)
         except TilikError as exc:
             raise type(exc)(f"{decoded.source}: {exc}") from exc
         return decoded, sig, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
@@ -465,8 +468,14 @@ class Verifier:
         return scores
 
     def verify(self, query: ImageSource, references: Sequence[ImageSource], *, strict: bool = False,
-               name: str | None = None, reference_names: Sequence[str] | None = None) -> VerificationResult:
-        """Verify one query against the customer's reference signatures (paths, bytes or arrays)."""
+               name: str | None = None, reference_names: Sequence[str] | None = None,
+               overlay: bool = True) -> VerificationResult:
+        """Verify one query against the customer's reference signatures (paths, bytes or arrays).
+
+        ``overlay=False`` skips registering the query onto its closest reference and drawing the
+        red/green/yellow picture (``overlay`` and ``overlay_counts`` are then None): the scores and
+        the verdict do not depend on them, and registration is the largest cost of a query after
+        the CNN. The GUI and ``tilik verify --overlay-dir`` ask for it."""
         if not references:
             raise UsageError("Signature verification needs at least one reference signature.")
         t0 = time.perf_counter()
@@ -499,12 +508,14 @@ class Verifier:
         svm_ms = (time.perf_counter() - t_svm) * 1e3
         label = GENUINE if score >= threshold else FORGED
         closest = int(np.argmax(per_ref))
-        # the overlay: the query registered onto its closest reference (scale, rotation, shift)
-        ref_mask = ref_desc[closest].signature.mask
-        reg = register(q.descriptor.signature.mask, ref_mask, tolerance=self.spec.overlay_tolerance)
-        picture, stats = registered_overlay(reg.aligned, ref_mask, self.spec.overlay_tolerance)
-        counts = stats.as_dict()
-        extra["registration"] = reg.as_dict()
+        picture = counts = None
+        if overlay:
+            # the overlay: the query registered onto its closest reference (scale, rotation, shift)
+            ref_mask = ref_desc[closest].signature.mask
+            reg = register(q.descriptor.signature.mask, ref_mask, tolerance=self.spec.overlay_tolerance)
+            picture, stats = registered_overlay(reg.aligned, ref_mask, self.spec.overlay_tolerance)
+            counts = stats.as_dict()
+            extra["registration"] = reg.as_dict()
         heatmap = self._heatmap_on_image(q, HEATMAP_MAX_PX)
         display = self.manifest.class_label(label)
         decision = Verdict(REVIEW if reasons else DECIDED, label,
