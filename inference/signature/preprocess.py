@@ -362,7 +362,8 @@ def binarize(gray: np.ndarray, opts: PreprocessOptions) -> tuple[np.ndarray, int
     return mask, threshold
 
 
-def normalize(image: np.ndarray, opts: PreprocessOptions | None = None, *, skeleton: bool = True) -> NormalizedSignature:
+def normalize(image: np.ndarray, opts: PreprocessOptions | None = None, *,
+              skeleton: bool = True) -> NormalizedSignature:
     """Normalise a signature image (RGB or grey array) onto the canvas; see the module docstring.
 
     ``skeleton=False``: no Zhang–Suen thinning unless the options skeletonise (the result's
