@@ -45,7 +45,8 @@ from inference.results import DECIDED, HEATMAP_MAX_PX, REVIEW, ReviewReason, Ver
 from inference.signature.features import Descriptor, FeatureSpec, Projection, describe, pair_vector
 from inference.signature.overlay import OverlayCounts
 from inference.signature.register import overlay as registered_overlay
-from inference.signature.register import register
+from inference.signature.register import Target, register
+from inference.signature.register import target as registration_target
 from inference.signature.scoring import PairWeights, ScoringConfig, scoring_reasons
 from inference.signature.scoring import score as score_embeddings
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
@@ -269,6 +270,8 @@ class Verifier:
         # Reference agreement (every ordered pair of references through the SVM) is the same for
         # every query against one reference set: kept per tuple of the references' SHA-256s.
         self._agreements: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        # The registration's reference side (pose, dilated inks, their FFTs), per reference file hash.
+        self._targets: OrderedDict[str, Target] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -512,7 +515,7 @@ class Verifier:
         if overlay:
             # the overlay: the query registered onto its closest reference (scale, rotation, shift)
             ref_mask = ref_desc[closest].signature.mask
-            reg = register(q.descriptor.signature.mask, ref_mask, tolerance=self.spec.overlay_tolerance)
+            reg = register(q.descriptor.signature.mask, self._target(refs[closest].image.sha256, ref_mask))
             picture, stats = registered_overlay(reg.aligned, ref_mask, self.spec.overlay_tolerance)
             counts = stats.as_dict()
             extra["registration"] = reg.as_dict()
@@ -548,6 +551,21 @@ class Verifier:
                      "domain_limits": dict(self.domain_limits), **extra},
             decision=decision,
         )
+
+    def _target(self, sha256: str, mask: np.ndarray) -> Target:
+        """The registration target of a reference, made once per reference file (by its hash)."""
+        key = f"{sha256}:{self.spec.overlay_tolerance}"
+        with self._lock:
+            found = self._targets.get(key)
+            if found is not None and found.mask.shape == mask.shape:
+                self._targets.move_to_end(key)
+                return found
+        made = registration_target(mask, self.spec.overlay_tolerance)
+        with self._lock:
+            self._targets[key] = made
+            while len(self._targets) > _CACHE_SIZE:
+                self._targets.popitem(last=False)
+        return made
 
     # -- decision helpers ----------------------------------------------------------------------
     def _threshold(self, n: int, strict: bool) -> tuple[float, str]:
