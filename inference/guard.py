@@ -556,10 +556,10 @@ class Guard:
         if pre is not None:
             scores = dict(pre[0])
             recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
-            reformed = {int(i): np.asarray(p, np.float64) for i, p in pre[1].items()}
+            already = {int(i): np.asarray(p, np.float64) for i, p in pre[1].items()}
         else:
             scores, recon_probs = self.scores(batch, outputs)
-            reformed = {}
+            already = {}
         results = []
         adversarial: list[int] = []  # images a detector other than OOD flagged
         for i in range(len(batch)):
@@ -599,9 +599,9 @@ class Guard:
         # only the out-of-domain check flagged: cleaning does not make it a photo of the domain, and
         # a second answer would contradict the refusal.
         if self.policy.reform:
-            for i, probs in reformed.items():
+            for i, probs in already.items():  # reformed copies classified in the batch's own run
                 recon_probs[i] = probs
-            todo = [i for i in adversarial if i not in reformed
+            todo = [i for i in adversarial if i not in already
                     and (self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any())]
             if todo:
                 spec = self.manifest.input
