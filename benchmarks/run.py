@@ -601,7 +601,8 @@ def _photos_only(args: argparse.Namespace, registry: Any, packs: list[Any], repe
     load = os.getloadavg()
     when = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
             f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the end")
-    if not args.quick:  # results.md holds reference runs only; a quick run writes its own file
+    # results.md holds reference runs of the whole section only; a quick or partial run writes its own file
+    if not args.quick and not getattr(args, "no_12mp", False):
         photos.merge_into(REPO / "benchmarks" / "results.md", section, checks.rows, when)
     return _finish(checks, lines + section, out_path, t_start)
 
