@@ -403,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos-only", action="store_true", help="only section 8 (issue 28: photos, verify)")
     parser.add_argument("--photo-packs", nargs="*", default=None,
                         help="packs for section 8 (default: every pack; quick: the first)")
+    parser.add_argument("--no-12mp", action="store_true",
+                        help="section 8 without the 12-MP photos (the 224-px folders and verify only)")
     parser.add_argument("--out", type=Path, default=None,
                         help="results file (default benchmarks/results.md; quick: benchmarks/results-quick.md)")
     args = parser.parse_args(argv)
@@ -587,7 +589,8 @@ def _photos(args: argparse.Namespace, registry: Any, packs: list[Any], repeat: i
 
     helpers = {"sample_images": sample_images, "compare_ms": compare_ms, "median_ms": median_ms, "app_env": app_env,
                "tilik_exe": tilik_exe, "run_measured": run_measured, "repo": REPO}
-    return photos.run_all(packs, registry, args.quick, repeat, checks, helpers, args.photo_packs)
+    return photos.run_all(packs, registry, args.quick, repeat, checks, helpers, args.photo_packs,
+                          twelve_mp=not getattr(args, "no_12mp", False))
 
 
 def _photos_only(args: argparse.Namespace, registry: Any, packs: list[Any], repeat: int, checks: Checks,
@@ -598,7 +601,8 @@ def _photos_only(args: argparse.Namespace, registry: Any, packs: list[Any], repe
     load = os.getloadavg()
     when = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
             f"{os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the end")
-    if not args.quick:  # results.md holds reference runs only; a quick run writes its own file
+    # results.md holds reference runs of the whole section only; a quick or partial run writes its own file
+    if not args.quick and not getattr(args, "no_12mp", False):
         photos.merge_into(REPO / "benchmarks" / "results.md", section, checks.rows, when)
     return _finish(checks, lines + section, out_path, t_start)
 

@@ -44,6 +44,8 @@ from inference.results import GuardVerdict
 
 # Detectors that need extra classifier runs; with a screen they run only on screened images.
 GATED = ("divergence", "squeeze")
+# Detectors computed from the model tensor alone (no classifier output, no autoencoder).
+PRE_MODEL = ("noise",)
 
 @dataclass(frozen=True)
 class DetectorSpec:
@@ -357,16 +359,43 @@ class Guard:
 
     def __init__(self, manifest: Manifest, policy: GuardPolicy, autoencoder_session,
                  classify: Callable[[np.ndarray], Mapping[str, np.ndarray]], purifier_session=None) -> None:
+        """``autoencoder_session`` is an onnxruntime session, or a function that makes one: then it
+        is made (and checked) the first time the autoencoder runs. A guard whose detectors and
+        reformer never reconstruct (noise-only, JPEG reformer: every shipped pack) never loads it."""
         self.manifest = manifest
         self.policy = policy
-        self.session = autoencoder_session
+        self._session = None
+        self._load_session = None
+        if callable(autoencoder_session) and not hasattr(autoencoder_session, "run"):
+            self._load_session = autoencoder_session
+        else:
+            self._set_session(autoencoder_session)
         self.purifier = purifier_session
         self.classify = classify
-        self._check_pixel_model(self.session, policy.autoencoder_input, policy.autoencoder_output, "autoencoder")
         if purifier_session is not None:
             self._check_pixel_model(purifier_session, *self._purifier_names(), "purifier")
         elif policy.reformer.get("kind") == "purifier":
             raise ManifestError(f"Pack '{manifest.id}': the guard's reformer is a purifier, but none was loaded.")
+
+    @property
+    def needs_autoencoder(self) -> bool:
+        """Whether checking an image can run the autoencoder (a detector or the reformer uses it)."""
+        p = self.policy
+        gated = bool(p.detector("divergence") or p.detector("squeeze"))
+        return bool(p.detector("reconstruction") or p.detector("divergence") or (gated and p.screen is not None)
+                    or (p.reform and p.reformer.get("kind", "autoencoder") == "autoencoder"))
+
+    def _set_session(self, session) -> None:
+        self._check_pixel_model(session, self.policy.autoencoder_input, self.policy.autoencoder_output, "autoencoder")
+        self._session = session
+
+    @property
+    def session(self):
+        """The autoencoder's session (made now if it was deferred)."""
+        if self._session is None and self._load_session is not None:
+            self._set_session(self._load_session())
+            self._load_session = None
+        return self._session
 
     def _purifier_names(self) -> tuple[str, str]:
         r = self.policy.reformer
@@ -425,6 +454,29 @@ class Guard:
             # JPEG leaves of the attack and of the compression itself.
             return self.purify(jpeg_reform(x01, int(r["jpeg_quality"])) if r.get("jpeg_quality") else x01)
         return self.reconstruct(x01)
+
+    @property
+    def pre_model(self) -> bool:
+        """Whether every detector works on the model tensor alone (:data:`PRE_MODEL`): the images it
+        flags are then known before the classifier runs, so their reformed copies can ride in the
+        same classifier run as the batch (:meth:`pre_scores`, :meth:`reformed_tensors`)."""
+        return all(d.name in PRE_MODEL for d in self.policy.detectors)
+
+    def pre_scores(self, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """For a :attr:`pre_model` guard: the detectors' scores on a batch of model tensors, and the
+        indices of the images they flag (those the reformer cleans)."""
+        spec = self.manifest.input
+        out: dict[str, np.ndarray] = {}
+        fired = np.zeros(len(batch), bool)
+        for d in self.policy.detectors:
+            out[d.name] = chroma_noise_floor_from_tensor(batch, spec, int(d.options.get("patch", 16)))
+            fired |= out[d.name] > d.threshold
+        return out, np.flatnonzero(fired)
+
+    def reformed_tensors(self, batch: np.ndarray, idx: Sequence[int]) -> np.ndarray:
+        """The reformer's cleaned copies of ``batch[idx]``, as model tensors."""
+        spec = self.manifest.input
+        return pixels_to_tensor(self.reform(tensor_to_pixels(batch[list(idx)], spec)), spec)
 
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
                screen: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -495,10 +547,19 @@ class Guard:
         return out, recon_probs
 
     def check(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
-              ood: Sequence[tuple[float, float] | None] | None = None) -> list[GuardOutcome]:
+              ood: Sequence[tuple[float, float] | None] | None = None, *,
+              pre: tuple[Mapping[str, np.ndarray], Mapping[int, np.ndarray]] | None = None) -> list[GuardOutcome]:
         """The trust verdict per image. ``ood`` gives (score, threshold) per image when the pack
-        scores out-of-domain inputs, so the OOD detector joins the others."""
-        scores, recon_probs = self.scores(batch, outputs)
+        scores out-of-domain inputs, so the OOD detector joins the others. ``pre``: for a
+        :attr:`pre_model` guard, its :meth:`pre_scores` and the classifier's probabilities on the
+        reformed copies already run (image index → probabilities), so nothing is computed twice."""
+        if pre is not None:
+            scores = dict(pre[0])
+            recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
+            already = {int(i): np.asarray(p, np.float64) for i, p in pre[1].items()}
+        else:
+            scores, recon_probs = self.scores(batch, outputs)
+            already = {}
         results = []
         adversarial: list[int] = []  # images a detector other than OOD flagged
         for i in range(len(batch)):
@@ -538,8 +599,10 @@ class Guard:
         # only the out-of-domain check flagged: cleaning does not make it a photo of the domain, and
         # a second answer would contradict the refusal.
         if self.policy.reform:
-            todo = [i for i in adversarial
-                    if self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any()]
+            for i, probs in already.items():  # reformed copies classified in the batch's own run
+                recon_probs[i] = probs
+            todo = [i for i in adversarial if i not in already
+                    and (self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any())]
             if todo:
                 spec = self.manifest.input
                 reformed = self.reform(tensor_to_pixels(batch[todo], spec))

@@ -230,7 +230,13 @@ class Inspector:
 
             # The purifier is loaded (and its hash checked) with the pack, not at the first flagged image.
             purifier = session_of(policy.reformer["model"]) if policy.reformer.get("kind") == "purifier" else None
-            return Guard(self.manifest, policy, session_of(policy.autoencoder), self._classifier_outputs, purifier)
+            guard = Guard(self.manifest, policy, lambda: session_of(policy.autoencoder), self._classifier_outputs,
+                          purifier)
+            if guard.needs_autoencoder:
+                guard.session  # noqa: B018 - loaded (and its hash checked) with the pack, as the purifier
+            # else: no detector and no reformer of this pack ever runs it; a caller that does
+            # (calibration: Guard.reconstruct) loads it then, from the checked bytes.
+            return guard
         except ManifestError as exc:
             raise PackUnusableError(f"Pack '{self.manifest.id}' has a broken input guard: {exc}") from exc
 
@@ -346,18 +352,37 @@ class Inspector:
 
     def _run(self, prepared: list[_Prepared], t0: float, include_prepare: bool = True) -> list[InspectionResult]:
         batch = np.stack([p.tensor for p in prepared])
-        t_run = time.perf_counter()
-        out = self.run_tensors(batch)
-        run_ms = (time.perf_counter() - t_run) * 1e3 / len(prepared)
-        ood_scores = self._ood_scores(out)
-        outcomes: list[GuardOutcome | None] = [None] * len(prepared)
+        n = len(prepared)
+        pre = None
         guard_ms = 0.0
+        run_batch = batch
+        if self.guard is not None and self.guard.pre_model and self.guard.policy.reform:
+            # The guard's detectors need only the tensor: the images it flags are known now, and
+            # their reformed copies join this classifier run instead of a second, small one
+            # (onnxruntime's outputs per image do not depend on the batch: a test pins it).
+            t_guard = time.perf_counter()
+            scores, flagged = self.guard.pre_scores(batch)
+            if len(flagged):
+                run_batch = np.concatenate([batch, self.guard.reformed_tensors(batch, flagged)])
+            pre = (scores, flagged)
+            guard_ms = (time.perf_counter() - t_guard) * 1e3 / n
+        t_run = time.perf_counter()
+        out = self.run_tensors(run_batch)
+        if len(run_batch) > n:
+            extra_probs = out["probs"][n:]
+            out = {k: v[:n] for k, v in out.items()}
+            pre = (pre[0], {int(i): extra_probs[k] for k, i in enumerate(pre[1])})
+        elif pre is not None:
+            pre = (pre[0], {})
+        run_ms = (time.perf_counter() - t_run) * 1e3 / n
+        ood_scores = self._ood_scores(out)
+        outcomes: list[GuardOutcome | None] = [None] * n
         if self.guard is not None:
             t_guard = time.perf_counter()
             thr = self.manifest.ood.threshold if self.manifest.ood is not None else None
             ood = None if ood_scores is None else [(float(v), thr) for v in ood_scores]
-            outcomes = self.guard.check(batch, out, ood)
-            guard_ms = (time.perf_counter() - t_guard) * 1e3 / len(prepared)
+            outcomes = self.guard.check(batch, out, ood, pre=pre)
+            guard_ms += (time.perf_counter() - t_guard) * 1e3 / n
         judged = maps = None
         if self.profile is not None:
             from inference.profiles.judge import judge

@@ -4,7 +4,9 @@
 
 A bare ``--`` ends the reference list (the references take every path up to it). With ``--json``
 one JSON object per query: ``path, label, score, threshold, references, reference_scores,
-needs_review, review_reasons, overlay, heatmap, timings_ms`` (and more); a query that fails gives
+needs_review, review_reasons, overlay, heatmap, timings_ms`` (and more; ``overlay_counts`` only
+with ``--overlay-dir``, which registers the query onto its closest reference to draw the overlay:
+null without it); a query that fails gives
 ``{"path": ..., "error": ...}``. Exit codes as ``tilik classify``: 0 every query verified, 1 some
 failed, 2 usage error (bad arguments, unknown/unusable pack, unreadable reference).
 """
@@ -99,7 +101,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 raise TilikError(problem)
             if query.is_dir():
                 raise TilikError(f"{source}: this is a folder; pass signature image files.")
-            result = verifier.verify(query, args.references, strict=args.strict, name=source)
+            # The registered overlay only when it is written: the scores do not depend on it.
+            result = verifier.verify(query, args.references, strict=args.strict, name=source,
+                                     overlay=args.overlay_dir is not None)
             overlay_path = heatmap_path = None
             if args.overlay_dir is not None:
                 overlay_path = str(save_rgb(_overlay_file(args.overlay_dir, source, index, "overlay"), result.overlay))

@@ -77,7 +77,8 @@ class NormalizedSignature:
 
     - ``canvas``: uint8 (H, W), dark ink on white (255) — what the CNN and GLCM see;
     - ``mask``: bool (H, W), the ink on the canvas (the redrawn skeleton when skeletonising);
-    - ``skeleton``: bool (H, W) 1-px skeleton of the canvas ink (always computed, used by overlays);
+    - ``skeleton``: bool (H, W) 1-px skeleton of the canvas ink (the pair features' shape and overlay
+      blocks use it); None when :func:`normalize` was asked for none and did not skeletonise;
     - ``threshold``: Otsu threshold on the working-resolution grey image;
     - ``bbox``: (x, y, w, h) of the ink in the input image's pixels;
     - ``ink_fraction``: share of the input image that is ink (after noise removal);
@@ -86,7 +87,7 @@ class NormalizedSignature:
 
     canvas: np.ndarray
     mask: np.ndarray
-    skeleton: np.ndarray
+    skeleton: np.ndarray | None
     threshold: int
     bbox: tuple[int, int, int, int]
     ink_fraction: float
@@ -361,10 +362,13 @@ def binarize(gray: np.ndarray, opts: PreprocessOptions) -> tuple[np.ndarray, int
     return mask, threshold
 
 
-def normalize(image: np.ndarray, opts: PreprocessOptions | None = None) -> NormalizedSignature:
+def normalize(image: np.ndarray, opts: PreprocessOptions | None = None, *,
+              skeleton: bool = True) -> NormalizedSignature:
     """Normalise a signature image (RGB or grey array) onto the canvas; see the module docstring.
 
-    Raises :class:`NoInkError` when nothing ink-like is left.
+    ``skeleton=False``: no Zhang–Suen thinning unless the options skeletonise (the result's
+    ``skeleton`` is then None); the embedding scorer never reads it, and thinning was about a
+    sixth of a ``verify`` query's normalisation. Raises :class:`NoInkError` when nothing ink-like is left.
     """
     opts = opts or PreprocessOptions()
     gray0 = to_gray(image)
@@ -391,10 +395,10 @@ def normalize(image: np.ndarray, opts: PreprocessOptions | None = None) -> Norma
     ink = coverage >= opts.ink_level
     if not ink.any():  # a very thin signature shrunk a lot: keep its strongest pixels
         ink = coverage >= max(1e-3, float(coverage.max()) * 0.5)
-    skeleton = zhang_suen(ink)
+    thin = zhang_suen(ink) if (skeleton or opts.skeletonize) else None
     if opts.binarize:
         if opts.skeletonize:
-            ink = dilate_disk(skeleton, opts.stroke_width)
+            ink = dilate_disk(thin, opts.stroke_width)
             canvas = np.where(ink, 0, 255).astype(np.uint8)
         else:
             canvas = np.clip(np.round(255.0 * (1.0 - coverage)), 0, 255).astype(np.uint8)
@@ -405,9 +409,9 @@ def normalize(image: np.ndarray, opts: PreprocessOptions | None = None) -> Norma
         crop = gray[y:y + h, x:x + w].astype(np.float32)
         canvas[cy:cy + nh, cx:cx + nw] = np.clip(np.round(_resize_float(crop, nw, nh)), 0, 255).astype(np.uint8)
         if opts.skeletonize:
-            ink = dilate_disk(skeleton, opts.stroke_width)
+            ink = dilate_disk(thin, opts.stroke_width)
     bbox = (round(x * back_scale), round(y * back_scale), max(1, round(w * back_scale)), max(1, round(h * back_scale)))
-    return NormalizedSignature(canvas, ink, skeleton, threshold, bbox, ink_fraction, opts, tuple(notes), (cx, cy, nw, nh))
+    return NormalizedSignature(canvas, ink, thin, threshold, bbox, ink_fraction, opts, tuple(notes), (cx, cy, nw, nh))
 
 
 __all__ = [

@@ -18,6 +18,7 @@ other within ``tolerance`` pixels, **red** reference-only strokes, **green** que
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -65,18 +66,31 @@ def _warp(img: np.ndarray, src_c: tuple[float, float], dst_c: tuple[float, float
 def _shift_of(q: np.ndarray, r: np.ndarray, max_shift: int) -> tuple[int, int, float]:
     """Integer (dy, dx) that best aligns ``q`` onto ``r`` (circular cross-correlation), and its
     correlation normalised by the two maps' energies."""
-    fq, fr = np.fft.rfft2(q), np.fft.rfft2(r)
-    corr = np.fft.irfft2(fr * np.conj(fq), s=q.shape)
-    h, w = q.shape
+    (best,) = _shifts_of(q[None], np.fft.rfft2(r), np.sum(r * r), max_shift)
+    return best
+
+
+def _shifts_of(qs: np.ndarray, fr: np.ndarray, r_energy: np.floating, max_shift: int) -> list[tuple[int, int, float]]:
+    """:func:`_shift_of` for a stack of maps ``qs`` (K, H, W) against one reference given by its
+    ``rfft2`` and energy: one FFT call each way for the whole stack (each slice is transformed
+    exactly as on its own), the reference's transform made once by the caller."""
+    k, h, w = qs.shape
+    corr = np.fft.irfft2(fr[None] * np.conj(np.fft.rfft2(qs)), s=(h, w))
     ys = np.r_[0:max_shift + 1, h - max_shift:h]
     xs = np.r_[0:max_shift + 1, w - max_shift:w]
-    sub = corr[np.ix_(ys, xs)]
-    i, j = np.unravel_index(int(np.argmax(sub)), sub.shape)
-    dy, dx = int(ys[i]), int(xs[j])
-    dy = dy - h if dy > h // 2 else dy
-    dx = dx - w if dx > w // 2 else dx
-    den = float(np.sqrt(np.sum(q * q) * np.sum(r * r)))
-    return dy, dx, float(sub[i, j] / den) if den > 0 else 0.0
+    sub = corr[:, ys[:, None], xs[None, :]].reshape(k, -1)
+    at = np.argmax(sub, axis=1)
+    peak = sub[np.arange(k), at]
+    i, j = np.unravel_index(at, (len(ys), len(xs)))
+    dys, dxs = ys[i], xs[j]
+    dys = np.where(dys > h // 2, dys - h, dys)
+    dxs = np.where(dxs > w // 2, dxs - w, dxs)
+    out = []
+    for q, dy, dx, c in zip(qs, dys.tolist(), dxs.tolist(), peak):
+        # numpy scalars as in the one-map form, so every score is the same float to the last bit
+        den = float(np.sqrt(np.sum(q * q) * r_energy))
+        out.append((int(dy), int(dx), float(c / den) if den > 0 else 0.0))
+    return out
 
 
 def _down(mask: np.ndarray, f: int) -> np.ndarray:
@@ -86,34 +100,61 @@ def _down(mask: np.ndarray, f: int) -> np.ndarray:
     return m.reshape(h // f, f, w // f, f).any(axis=(1, 3))
 
 
-def register(query: np.ndarray, reference: np.ndarray, *, tolerance: int = 2) -> Registration:
-    """Find scale, rotation and shift that put the query's ink onto the reference's (same canvas size)."""
-    q = np.asarray(query, bool)
+@dataclass(frozen=True, eq=False)
+class Target:
+    """The reference's side of a registration, made once per reference (:func:`target`) and reused
+    for every query registered onto it: its pose, and its coarse and full-resolution dilated inks
+    with their Fourier transforms and energies."""
+
+    mask: np.ndarray
+    tolerance: int
+    pose: Any
+    coarse_fft: np.ndarray
+    coarse_energy: np.floating
+    fine_fft: np.ndarray
+    fine_energy: np.floating
+
+
+def target(reference: np.ndarray, tolerance: int = 2) -> Target:
+    """The :class:`Target` of a reference ink mask."""
     r = np.asarray(reference, bool)
-    if q.shape != r.shape:
-        raise ValueError(f"query and reference canvases differ in size ({q.shape} vs {r.shape})")
-    pq, pr = pose(q), pose(r)
+    rh = dilate(_down(r, COARSE), 1).astype(np.float32)
+    rd = dilate(r, tolerance).astype(np.float32)
+    return Target(r, tolerance, pose(r), np.fft.rfft2(rh), np.sum(rh * rh), np.fft.rfft2(rd), np.sum(rd * rd))
+
+
+def register(query: np.ndarray, reference: np.ndarray | Target, *, tolerance: int = 2) -> Registration:
+    """Find scale, rotation and shift that put the query's ink onto the reference's (same canvas size).
+
+    ``reference``: its ink mask, or its :class:`Target` (made by :func:`target` once per reference;
+    ``tolerance`` is then the target's). The coarse grid (every scale × angle) is warped candidate
+    by candidate, then correlated with the reference in one batched FFT; the reference's transforms
+    are made once, not per candidate (the same numbers as one FFT per candidate, a test pins it).
+    """
+    t = reference if isinstance(reference, Target) else target(reference, tolerance)
+    q = np.asarray(query, bool)
+    if q.shape != t.mask.shape:
+        raise ValueError(f"query and reference canvases differ in size ({q.shape} vs {t.mask.shape})")
+    pq, pr = pose(q), t.pose
     s0 = pr.scale / pq.scale
     # coarse: quarter resolution, inks dilated so near-misses still correlate
     f = COARSE
     qh = dilate(_down(q, f), 1).astype(np.float32)
-    rh = dilate(_down(r, f), 1).astype(np.float32)
     src = (pq.cy / f, pq.cx / f)
     dst = (pr.cy / f, pr.cx / f)
     max_shift = max(2, int(MAX_SHIFT * min(qh.shape)))
+    grid = [(s0 * k, ang) for k in SCALE_STEPS for ang in ANGLES_DEG]
+    warped = np.stack([_warp(qh, src, dst, s, ang, Image.Resampling.BILINEAR) for s, ang in grid])
+    found = _shifts_of(warped, t.coarse_fft, t.coarse_energy, max_shift)
     best = (-1.0, 1.0, 0.0)
-    for k in SCALE_STEPS:
-        for ang in ANGLES_DEG:
-            warped = _warp(qh, src, dst, s0 * k, ang, Image.Resampling.BILINEAR)
-            _, _, c = _shift_of(warped, rh, max_shift)
-            if c > best[0]:
-                best = (c, s0 * k, ang)
+    for (s, ang), (_, _, c) in zip(grid, found):
+        if c > best[0]:
+            best = (c, s, ang)
     _, scale, ang = best
     # fine: full resolution at the chosen scale and rotation
-    qd = dilate(q, tolerance).astype(np.float32)
-    rd = dilate(r, tolerance).astype(np.float32)
+    qd = dilate(q, t.tolerance).astype(np.float32)
     warped = _warp(qd, (pq.cy, pq.cx), (pr.cy, pr.cx), scale, ang, Image.Resampling.BILINEAR)
-    dy, dx, c = _shift_of(warped, rd, f * max_shift)
+    ((dy, dx, c),) = _shifts_of(warped[None], t.fine_fft, t.fine_energy, f * max_shift)
     ink = _warp(q.astype(np.uint8) * 255, (pq.cy, pq.cx), (pr.cy + dy, pr.cx + dx), scale, ang,
                 Image.Resampling.BILINEAR) >= 128
     return Registration(float(scale), float(ang), (float(dy), float(dx)), float(min(max(c, 0.0), 1.0)), ink)
@@ -154,4 +195,4 @@ def overlay(aligned_query: np.ndarray, reference: np.ndarray, tolerance: int = 2
     return out, stats
 
 
-__all__ = ["OverlayStats", "Registration", "overlay", "register"]
+__all__ = ["OverlayStats", "Registration", "Target", "overlay", "register", "target"]

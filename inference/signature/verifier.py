@@ -45,7 +45,8 @@ from inference.results import DECIDED, HEATMAP_MAX_PX, REVIEW, ReviewReason, Ver
 from inference.signature.features import Descriptor, FeatureSpec, Projection, describe, pair_vector
 from inference.signature.overlay import OverlayCounts
 from inference.signature.register import overlay as registered_overlay
-from inference.signature.register import register
+from inference.signature.register import Target, register
+from inference.signature.register import target as registration_target
 from inference.signature.scoring import PairWeights, ScoringConfig, scoring_reasons
 from inference.signature.scoring import score as score_embeddings
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
@@ -113,8 +114,10 @@ class VerificationResult:
     closest_reference: int                   # index of the reference the overlay is drawn against
     needs_review: bool
     review_reasons: tuple[str, ...]
-    overlay: np.ndarray                      # RGB uint8 (canvas size): yellow both, red reference only, green query only
-    overlay_counts: Mapping[str, float]
+    # RGB uint8 (canvas size): yellow both, red reference only, green query only; None (and no
+    # counts) when the caller asked for no overlay (verify(overlay=False): no registration run)
+    overlay: np.ndarray | None
+    overlay_counts: Mapping[str, float] | None
     heatmap: np.ndarray | None               # float32 [0, 1] at the query image's size
     canvas: np.ndarray                       # the query's normalised canvas (uint8)
     canvas_heatmap: np.ndarray | None        # float32 [0, 1] at canvas size
@@ -153,7 +156,7 @@ class VerificationResult:
             "review_reasons": list(self.review_reasons),
             "decision": self.decision.as_dict() if self.decision else None,
             "overlay": overlay_path,
-            "overlay_counts": dict(self.overlay_counts),
+            "overlay_counts": None if self.overlay_counts is None else dict(self.overlay_counts),
             "single_image": {k: round(float(v), 6) for k, v in self.single_image.items()},
             "image_sha256": self.image_sha256,
             "image_size": list(self.image_size),
@@ -267,6 +270,8 @@ class Verifier:
         # Reference agreement (every ordered pair of references through the SVM) is the same for
         # every query against one reference set: kept per tuple of the references' SHA-256s.
         self._agreements: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        # The registration's reference side (pose, dilated inks, their FFTs), per reference file hash.
+        self._targets: OrderedDict[str, Target] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -308,7 +313,8 @@ class Verifier:
         decoded = load_image(image, name=name)
         t1 = time.perf_counter()
         try:
-            sig = normalize(decoded.rgb, self.options)
+            # The skeleton only feeds the older packs' pair features (shape, overlay blocks).
+            sig = normalize(decoded.rgb, self.options, skeleton=self.scoring is None)
         except TilikError as exc:
             raise type(exc)(f"{decoded.source}: {exc}") from exc
         return decoded, sig, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
@@ -465,8 +471,14 @@ class Verifier:
         return scores
 
     def verify(self, query: ImageSource, references: Sequence[ImageSource], *, strict: bool = False,
-               name: str | None = None, reference_names: Sequence[str] | None = None) -> VerificationResult:
-        """Verify one query against the customer's reference signatures (paths, bytes or arrays)."""
+               name: str | None = None, reference_names: Sequence[str] | None = None,
+               overlay: bool = True) -> VerificationResult:
+        """Verify one query against the customer's reference signatures (paths, bytes or arrays).
+
+        ``overlay=False`` skips registering the query onto its closest reference and drawing the
+        red/green/yellow picture (``overlay`` and ``overlay_counts`` are then None): the scores and
+        the verdict do not depend on them, and registration is the largest cost of a query after
+        the CNN. The GUI and ``tilik verify --overlay-dir`` ask for it."""
         if not references:
             raise UsageError("Signature verification needs at least one reference signature.")
         t0 = time.perf_counter()
@@ -499,12 +511,14 @@ class Verifier:
         svm_ms = (time.perf_counter() - t_svm) * 1e3
         label = GENUINE if score >= threshold else FORGED
         closest = int(np.argmax(per_ref))
-        # the overlay: the query registered onto its closest reference (scale, rotation, shift)
-        ref_mask = ref_desc[closest].signature.mask
-        reg = register(q.descriptor.signature.mask, ref_mask, tolerance=self.spec.overlay_tolerance)
-        picture, stats = registered_overlay(reg.aligned, ref_mask, self.spec.overlay_tolerance)
-        counts = stats.as_dict()
-        extra["registration"] = reg.as_dict()
+        picture = counts = None
+        if overlay:
+            # the overlay: the query registered onto its closest reference (scale, rotation, shift)
+            ref_mask = ref_desc[closest].signature.mask
+            reg = register(q.descriptor.signature.mask, self._target(refs[closest].image.sha256, ref_mask))
+            picture, stats = registered_overlay(reg.aligned, ref_mask, self.spec.overlay_tolerance)
+            counts = stats.as_dict()
+            extra["registration"] = reg.as_dict()
         heatmap = self._heatmap_on_image(q, HEATMAP_MAX_PX)
         display = self.manifest.class_label(label)
         decision = Verdict(REVIEW if reasons else DECIDED, label,
@@ -537,6 +551,21 @@ class Verifier:
                      "domain_limits": dict(self.domain_limits), **extra},
             decision=decision,
         )
+
+    def _target(self, sha256: str, mask: np.ndarray) -> Target:
+        """The registration target of a reference, made once per reference file (by its hash)."""
+        key = f"{sha256}:{self.spec.overlay_tolerance}"
+        with self._lock:
+            found = self._targets.get(key)
+            if found is not None and found.mask.shape == mask.shape:
+                self._targets.move_to_end(key)
+                return found
+        made = registration_target(mask, self.spec.overlay_tolerance)
+        with self._lock:
+            self._targets[key] = made
+            while len(self._targets) > _CACHE_SIZE:
+                self._targets.popitem(last=False)
+        return made
 
     # -- decision helpers ----------------------------------------------------------------------
     def _threshold(self, n: int, strict: bool) -> tuple[float, str]:
