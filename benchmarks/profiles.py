@@ -11,16 +11,19 @@ first ``--enrol`` intact photos (file order; with ``scene`` in labels.csv, their
 left out too, they would be unrealistically close to the enrolled photos) make a profile at 2%
 false alarms; every other photo is judged by
 
-- the profile alone (damaged when its anomaly score is above its threshold),
+- the profile (damaged when its anomaly score is above its threshold; for a profile of format 2
+  that score fuses the patch distance with the classifier, both standardised on the enrolled
+  photos: ``inference.profiles.bank.fuse``),
+- the patch distance alone against its own threshold (what a format-1 profile decides on),
 - the classifier alone (damaged when its damage probability reaches the pack's alarm threshold),
 - "either" (damaged when either says so) and "both",
 - the app's rule (``inference.profiles.judge.combine``): the profile names the class, and a
   disagreement with the classifier sends the photo to review: accuracy of the decided photos and
   the share sent to review.
 
-Accuracy and ROC-AUC are pooled over the sets (the profile's AUC on score / threshold, so the
-scores of different profiles are on one scale). ``--timing DIR`` measures enrolling 50 photos
-and judging 100 photos with and without a profile in the same run (medians of 3).
+Accuracy and ROC-AUC are pooled over the sets (the profile's AUC on its score's margin over its
+own threshold, so the scores of different profiles are on one scale). ``--timing DIR`` measures enrolling 50 photos
+and judging 100 photos with and without a profile in the same run (medians of 2, alternating).
 """
 
 from __future__ import annotations
@@ -66,17 +69,24 @@ def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
     enrol_s = time.perf_counter() - t0
     inspector.use_profile(done.profile)
     thr_alarm = inspector.manifest.decision.alarm_threshold
-    y, score, p_dmg, label, outcome = [], [], [], [], []
+    y, score, distance, p_dmg, label, outcome = [], [], [], [], [], []
     for item in inspector.iter_batch([folder / r["file"] for r in judged], batch_size=8):
         if item.error is not None:
             raise SystemExit(f"{item.source}: {item.error}")
         res = item.result
         y.append(1 if Path(item.source).parent.name == "damaged" else 0)
-        score.append(res.profile.anomaly_score / res.profile.threshold)
+        # Pooled over profiles on one scale: the margin above the profile's own threshold (z units
+        # for a fused profile, a ratio - 1 for a distance-only one), and the patch distance alone
+        # against its own threshold (what a format-1 profile decides on).
+        pv = res.profile
+        fused = done.profile.content.get("score", {}).get("method") == "fused"
+        score.append(pv.anomaly_score - pv.threshold if fused else pv.anomaly_score / pv.threshold - 1.0)
+        distance.append((pv.distance / done.profile.content["distance_threshold"] if fused
+                         else pv.anomaly_score / pv.threshold) - 1.0)
         p_dmg.append(res.probabilities["damaged"])
         label.append(res.label)
         outcome.append(res.outcome)
-    return {"name": name, "y": np.array(y), "score": np.array(score), "p": np.array(p_dmg),
+    return {"name": name, "y": np.array(y), "score": np.array(score), "dist": np.array(distance), "p": np.array(p_dmg),
             "alarm": thr_alarm, "label": label, "outcome": outcome, "enrol_s": enrol_s,
             "skipped": len(done.skipped), "n_enrol": len(enrolled), "threshold": done.profile.threshold}
 
@@ -84,9 +94,10 @@ def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
 def summarise(parts: list[dict]) -> dict:
     y = np.concatenate([p["y"] for p in parts])
     s = np.concatenate([p["score"] for p in parts])
+    dist = np.concatenate([p["dist"] for p in parts])
     pr = np.concatenate([p["p"] for p in parts])
     alarm = parts[0]["alarm"]
-    prof = s > 1.0
+    prof = s > 0.0
     clf = pr >= alarm
     refused = np.array([o == "refused" for p in parts for o in p["outcome"]], dtype=bool)
     review = prof != clf
@@ -95,6 +106,7 @@ def summarise(parts: list[dict]) -> dict:
         "n": int(len(y)), "damaged": int(y.sum()),
         "profile_acc": float((prof == y).mean()), "profile_auc": _auc(y, s),
         "profile_far": float(prof[y == 0].mean()), "profile_miss": float((~prof[y == 1]).mean()),
+        "dist_acc": float(((dist > 0) == y).mean()), "dist_auc": _auc(y, dist),
         "clf_acc": float((clf == y).mean()), "clf_auc": _auc(y, pr),
         "either_acc": float(((prof | clf) == y).mean()), "both_acc": float(((prof & clf) == y).mean()),
         "app_review": float(review.mean()),
@@ -157,15 +169,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: done", file=sys.stderr, flush=True)
         groups = [g.split("=", 1) for g in args.group] or ([["all", ",".join(parts)]] if parts else [])
         if parts:
-            lines += ["| set | photos judged (damaged) | profile acc / AUC | false alarms / misses | classifier acc / AUC "
-                      "| either / both acc | app rule: review share, accuracy of the rest |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| set | photos judged (damaged) | profile acc / AUC | false alarms / misses | patch distance alone "
+                      "acc / AUC | classifier acc / AUC | either / both acc | app rule: review share, accuracy of the rest |",
+                      "|---|---|---|---|---|---|---|---|"]
             for label, names in [(n, n) for n in parts] + groups:
                 s = summarise([parts[n] for n in names.split(",")])
                 bold = "**" if "," in names or len(parts) == 1 else ""
                 lines.append(
                     f"| {bold}{label}{bold} | {s['n']} ({s['damaged']}) | {s['profile_acc']:.3f} / {s['profile_auc']:.3f} "
-                    f"| {s['profile_far']:.3f} / {s['profile_miss']:.3f} | {s['clf_acc']:.3f} / {s['clf_auc']:.3f} "
+                    f"| {s['profile_far']:.3f} / {s['profile_miss']:.3f} | {s['dist_acc']:.3f} / {s['dist_auc']:.3f} "
+                    f"| {s['clf_acc']:.3f} / {s['clf_auc']:.3f} "
                     f"| {s['either_acc']:.3f} / {s['both_acc']:.3f} | {s['app_review']:.3f}, {s['app_decided_acc']:.3f} |")
             lines += ["", "Enrolment per set: " + ", ".join(
                 f"{p['name']} {p['n_enrol']} photos in {p['enrol_s']:.1f} s (threshold {p['threshold']:.3f}, "
