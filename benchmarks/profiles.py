@@ -146,6 +146,71 @@ def timing(folder: Path, store) -> dict:
             "plain_ms": statistics.median(plain), "profile_ms": statistics.median(prof)}
 
 
+CARD_HEADING = "## Profiles (a site's own intact seals, issue 25)"
+
+
+def card_section(results: list[str]) -> str:
+    """The card's Profiles section: how a profile decides (fixed text, from the code) and ``results``
+    (this run's command line, table and cost lines)."""
+    from inference.inspector import Inspector
+    from inference.profiles.bank import CORESET_RATIO, FUSION_WEIGHT
+    from inference.profiles.enrol import FALSE_ALARM_RATE, FOLDS
+
+    m = Inspector.for_pack("seal-integrity").manifest
+    pf = (m.raw.get("training") or {}).get("patch_features") or {}
+    taps = ", ".join(t.split("/")[-2].replace("_add_1", "").replace("_1", "") for t in pf.get("tensors", [])) or "?"
+    shape = "×".join(str(v) for v in pf.get("shape", [])) or "?"
+    body = [
+        CARD_HEADING, "",
+        "A **seal profile** needs no training run: 10-50 photos of one site's intact seals of one type "
+        "(`tilik profile enrol --pack seal-integrity --name NAME PATH...`, or the app's Seal profiles panel) go "
+        f"through this pack's own ONNX model (version {m.version}), whose `patch_features` output ({taps}, {shape}, "
+        "averaged over 3×3 neighbours; added by `python -m training.pipeline.patch_features`, every other output "
+        "bit-identical) gives one feature vector per patch. They are L2-normalised, a greedy k-center coreset "
+        f"keeps {CORESET_RATIO:.0%} of them, and a photo's **patch distance** is its largest distance from a patch "
+        "to the nearest enrolled patch; the per-patch distances are the heatmap.",
+        "",
+        "The score that decides (profile format 2) **fuses** that distance with this pack's own classifier: "
+        "z(patch distance) + " + f"{FUSION_WEIGHT:g}" + " × z(logit of P(damaged)), each z standardised on the "
+        f"enrolled photos ({FOLDS}-fold distances: each fold against a bank of the others). The classifier, "
+        "shifted by seals it was not trained on, is read on the site's own scale; the distance adds what the "
+        f"classifier never learnt. The threshold is the {100 * (1 - FALSE_ALARM_RATE):g}th percentile of the "
+        f"enrolled photos' fused fold scores ({FALSE_ALARM_RATE:.0%} false alarms), stated in the profile. "
+        "Chosen on development data only (renders of this pack's generator and two seeds of the second "
+        "renderer, 6161 and 6262): the patch distance alone, mid-level frozen taps (block 2b/3b/4c/5c, alone or "
+        "concatenated with 6c: all worse), the neck, top-k and smoothed maxima, whitening, a full bank and "
+        "fusion weights 0.5/1/2 were compared there. Format-1 profiles (patch distance alone) still load and "
+        "judge as before.",
+        "",
+        "With a profile, **the profile names the class, and when the classifier's own alarm disagrees the photo "
+        "goes to review** (`profile_disagrees`), so neither model's alarm is dropped silently; every verdict says "
+        "which profile judged it (`profile_judged`, with the profile's id and SHA-256, which the log also keeps). "
+        "The pack's out-of-domain check is not applied with a profile (blank and noise frames are still refused).",
+        "",
+        "Per seal type, 20 intact photos enrolled, every other photo judged (`benchmarks/profiles.py`; "
+        "accuracy and ROC-AUC pooled over the types, each profile's score as its margin over its own threshold):",
+        "", *results,
+        "Profiles live in `<TILIK_DATA_DIR>/profiles/<uuid>/` (`profile.json` with its SHA-256, `bank.npy`, "
+        "thumbnails); one edited on disk is refused; `tilik profile remove` retires one (kept, so records made "
+        "with it can still be checked). A profile is tied to the model it was enrolled with: after a new pack "
+        "version, enrol again.", ""]
+    return "\n".join(line.replace("## Cost", "Cost:") for line in body) + "\n"
+
+
+def write_card_section(card: Path, results: list[str]) -> None:
+    """Replace the card's Profiles section (or add it before "What it was NOT tested on")."""
+    text = card.read_text(encoding="utf-8")
+    block = card_section(results)
+    start = text.find(CARD_HEADING)
+    if start >= 0:
+        end = text.find("\n## ", start + len(CARD_HEADING))
+        text = text[:start] + block + (text[end + 1:] if end >= 0 else "")
+    else:
+        anchor = text.find("## What it was NOT tested on")
+        text = text + "\n" + block if anchor < 0 else text[:anchor] + block + "\n" + text[anchor:]
+    card.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", action="append", default=[], metavar="NAME=DIR", help="a seal type's photos")
@@ -154,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--group", action="append", default=[], metavar="LABEL=NAME,NAME",
                     help="pool these sets under LABEL in the table (default: all sets together)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--card", type=Path, default=None,
+                    help="also write the card's Profiles section (method, this run's table and cost) into this CARD.md")
     args = ap.parse_args(argv)
     from inference.profiles import ProfileStore
 
@@ -198,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+    if args.card:
+        write_card_section(args.card, lines[2:])
     return 0
 
 
