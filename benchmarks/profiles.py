@@ -149,9 +149,21 @@ def timing(folder: Path, store) -> dict:
 CARD_HEADING = "## Profiles (a site's own intact seals, issue 25)"
 
 
-def card_section(results: list[str]) -> str:
-    """The card's Profiles section: how a profile decides (fixed text, from the code) and ``results``
-    (this run's command line, table and cost lines)."""
+def _card_results(results: list[str]) -> list[str]:
+    """Of a run's lines, what the card keeps: the table's header and pooled (bold) rows, and the cost."""
+    keep, in_cost = [], False
+    for line in results:
+        if line.startswith("## Cost") and not in_cost:
+            keep.append("")  # a table ends at a blank line
+        in_cost = in_cost or line.startswith("## Cost")
+        if in_cost or line.startswith("| set |") or line.startswith("|---") or line.startswith("| **"):
+            keep.append(line)
+    return keep + [""]
+
+
+def card_section(results: list[str], notes: list[str] | None = None) -> str:
+    """The card's Profiles section: how a profile decides (fixed text, from the code), the pooled rows
+    and cost lines of ``results`` (a run's output lines), and ``notes`` (paragraphs, e.g. the targets)."""
     from inference.inspector import Inspector
     from inference.profiles.bank import CORESET_RATIO, FUSION_WEIGHT
     from inference.profiles.enrol import FALSE_ALARM_RATE, FOLDS
@@ -189,7 +201,7 @@ def card_section(results: list[str]) -> str:
         "",
         "Per seal type, 20 intact photos enrolled, every other photo judged (`benchmarks/profiles.py`; "
         "accuracy and ROC-AUC pooled over the types, each profile's score as its margin over its own threshold):",
-        "", *results,
+        "", *_card_results(results), *(notes or ()),
         "Profiles live in `<TILIK_DATA_DIR>/profiles/<uuid>/` (`profile.json` with its SHA-256, `bank.npy`, "
         "thumbnails); one edited on disk is refused; `tilik profile remove` retires one (kept, so records made "
         "with it can still be checked). A profile is tied to the model it was enrolled with: after a new pack "
@@ -197,10 +209,10 @@ def card_section(results: list[str]) -> str:
     return "\n".join(line.replace("## Cost", "Cost:") for line in body) + "\n"
 
 
-def write_card_section(card: Path, results: list[str]) -> None:
+def write_card_section(card: Path, results: list[str], notes: list[str] | None = None) -> None:
     """Replace the card's Profiles section (or add it before "What it was NOT tested on")."""
     text = card.read_text(encoding="utf-8")
-    block = card_section(results)
+    block = card_section(results, notes)
     start = text.find(CARD_HEADING)
     if start >= 0:
         end = text.find("\n## ", start + len(CARD_HEADING))
@@ -221,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--card", type=Path, default=None,
                     help="also write the card's Profiles section (method, this run's table and cost) into this CARD.md")
+    ap.add_argument("--card-note", action="append", default=[], metavar="TEXT",
+                    help="a paragraph for the card's section after the table (targets, which wins where)")
     args = ap.parse_args(argv)
     from inference.profiles import ProfileStore
 
@@ -266,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     if args.card:
-        write_card_section(args.card, lines[2:])
+        write_card_section(args.card, lines[2:], [n + "\n" for n in args.card_note])
     return 0
 
 
