@@ -11,16 +11,19 @@ first ``--enrol`` intact photos (file order; with ``scene`` in labels.csv, their
 left out too, they would be unrealistically close to the enrolled photos) make a profile at 2%
 false alarms; every other photo is judged by
 
-- the profile alone (damaged when its anomaly score is above its threshold),
+- the profile (damaged when its anomaly score is above its threshold; for a profile of format 2
+  that score fuses the patch distance with the classifier, both standardised on the enrolled
+  photos: ``inference.profiles.bank.fuse``),
+- the patch distance alone against its own threshold (what a format-1 profile decides on),
 - the classifier alone (damaged when its damage probability reaches the pack's alarm threshold),
 - "either" (damaged when either says so) and "both",
 - the app's rule (``inference.profiles.judge.combine``): the profile names the class, and a
   disagreement with the classifier sends the photo to review: accuracy of the decided photos and
   the share sent to review.
 
-Accuracy and ROC-AUC are pooled over the sets (the profile's AUC on score / threshold, so the
-scores of different profiles are on one scale). ``--timing DIR`` measures enrolling 50 photos
-and judging 100 photos with and without a profile in the same run (medians of 3).
+Accuracy and ROC-AUC are pooled over the sets (the profile's AUC on its score's margin over its
+own threshold, so the scores of different profiles are on one scale). ``--timing DIR`` measures enrolling 50 photos
+and judging 100 photos with and without a profile in the same run (medians of 2, alternating).
 """
 
 from __future__ import annotations
@@ -66,17 +69,24 @@ def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
     enrol_s = time.perf_counter() - t0
     inspector.use_profile(done.profile)
     thr_alarm = inspector.manifest.decision.alarm_threshold
-    y, score, p_dmg, label, outcome = [], [], [], [], []
+    y, score, distance, p_dmg, label, outcome = [], [], [], [], [], []
     for item in inspector.iter_batch([folder / r["file"] for r in judged], batch_size=8):
         if item.error is not None:
             raise SystemExit(f"{item.source}: {item.error}")
         res = item.result
         y.append(1 if Path(item.source).parent.name == "damaged" else 0)
-        score.append(res.profile.anomaly_score / res.profile.threshold)
+        # Pooled over profiles on one scale: the margin above the profile's own threshold (z units
+        # for a fused profile, a ratio - 1 for a distance-only one), and the patch distance alone
+        # against its own threshold (what a format-1 profile decides on).
+        pv = res.profile
+        fused = done.profile.content.get("score", {}).get("method") == "fused"
+        score.append(pv.anomaly_score - pv.threshold if fused else pv.anomaly_score / pv.threshold - 1.0)
+        distance.append((pv.distance / done.profile.content["distance_threshold"] if fused
+                         else pv.anomaly_score / pv.threshold) - 1.0)
         p_dmg.append(res.probabilities["damaged"])
         label.append(res.label)
         outcome.append(res.outcome)
-    return {"name": name, "y": np.array(y), "score": np.array(score), "p": np.array(p_dmg),
+    return {"name": name, "y": np.array(y), "score": np.array(score), "dist": np.array(distance), "p": np.array(p_dmg),
             "alarm": thr_alarm, "label": label, "outcome": outcome, "enrol_s": enrol_s,
             "skipped": len(done.skipped), "n_enrol": len(enrolled), "threshold": done.profile.threshold}
 
@@ -84,9 +94,10 @@ def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
 def summarise(parts: list[dict]) -> dict:
     y = np.concatenate([p["y"] for p in parts])
     s = np.concatenate([p["score"] for p in parts])
+    dist = np.concatenate([p["dist"] for p in parts])
     pr = np.concatenate([p["p"] for p in parts])
     alarm = parts[0]["alarm"]
-    prof = s > 1.0
+    prof = s > 0.0
     clf = pr >= alarm
     refused = np.array([o == "refused" for p in parts for o in p["outcome"]], dtype=bool)
     review = prof != clf
@@ -95,6 +106,7 @@ def summarise(parts: list[dict]) -> dict:
         "n": int(len(y)), "damaged": int(y.sum()),
         "profile_acc": float((prof == y).mean()), "profile_auc": _auc(y, s),
         "profile_far": float(prof[y == 0].mean()), "profile_miss": float((~prof[y == 1]).mean()),
+        "dist_acc": float(((dist > 0) == y).mean()), "dist_auc": _auc(y, dist),
         "clf_acc": float((clf == y).mean()), "clf_auc": _auc(y, pr),
         "either_acc": float(((prof | clf) == y).mean()), "both_acc": float(((prof & clf) == y).mean()),
         "app_review": float(review.mean()),
@@ -134,6 +146,83 @@ def timing(folder: Path, store) -> dict:
             "plain_ms": statistics.median(plain), "profile_ms": statistics.median(prof)}
 
 
+CARD_HEADING = "## Profiles (a site's own intact seals, issue 25)"
+
+
+def _card_results(results: list[str]) -> list[str]:
+    """Of a run's lines, what the card keeps: the table's header and pooled (bold) rows, and the cost."""
+    keep, in_cost = [], False
+    for line in results:
+        if line.startswith("## Cost") and not in_cost:
+            keep.append("")  # a table ends at a blank line
+        in_cost = in_cost or line.startswith("## Cost")
+        if in_cost or line.startswith("| set |") or line.startswith("|---") or line.startswith("| **"):
+            keep.append(line)
+    return keep + [""]
+
+
+def card_section(results: list[str], notes: list[str] | None = None) -> str:
+    """The card's Profiles section: how a profile decides (fixed text, from the code), the pooled rows
+    and cost lines of ``results`` (a run's output lines), and ``notes`` (paragraphs, e.g. the targets)."""
+    from inference.inspector import Inspector
+    from inference.profiles.bank import CORESET_RATIO, FUSION_WEIGHT
+    from inference.profiles.enrol import FALSE_ALARM_RATE, FOLDS
+
+    m = Inspector.for_pack("seal-integrity").manifest
+    pf = (m.raw.get("training") or {}).get("patch_features") or {}
+    taps = ", ".join(t.split("/")[-2].replace("_add_1", "").replace("_1", "") for t in pf.get("tensors", [])) or "?"
+    shape = "×".join(str(v) for v in pf.get("shape", [])) or "?"
+    body = [
+        CARD_HEADING, "",
+        "A **seal profile** needs no training run: 10-50 photos of one site's intact seals of one type "
+        "(`tilik profile enrol --pack seal-integrity --name NAME PATH...`, or the app's Seal profiles panel) go "
+        f"through this pack's own ONNX model (version {m.version}), whose `patch_features` output ({taps}, {shape}, "
+        "averaged over 3×3 neighbours; added by `python -m training.pipeline.patch_features`, every other output "
+        "bit-identical) gives one feature vector per patch. They are L2-normalised, a greedy k-center coreset "
+        f"keeps {CORESET_RATIO:.0%} of them, and a photo's **patch distance** is its largest distance from a patch "
+        "to the nearest enrolled patch; the per-patch distances are the heatmap.",
+        "",
+        "The score that decides (profile format 2) **fuses** that distance with this pack's own classifier: "
+        "z(patch distance) + " + f"{FUSION_WEIGHT:g}" + " × z(logit of P(damaged)), each z standardised on the "
+        f"enrolled photos ({FOLDS}-fold distances: each fold against a bank of the others). The classifier, "
+        "shifted by seals it was not trained on, is read on the site's own scale; the distance adds what the "
+        f"classifier never learnt. The threshold is the {100 * (1 - FALSE_ALARM_RATE):g}th percentile of the "
+        f"enrolled photos' fused fold scores ({FALSE_ALARM_RATE:.0%} false alarms), stated in the profile. "
+        "Chosen on development data only (renders of this pack's generator and two seeds of the second "
+        "renderer, 6161 and 6262): the patch distance alone, mid-level frozen taps (block 2b/3b/4c/5c, alone or "
+        "concatenated with 6c: all worse), the neck, top-k and smoothed maxima, whitening, a full bank and "
+        "fusion weights 0.5/1/2 were compared there. Format-1 profiles (patch distance alone) still load and "
+        "judge as before.",
+        "",
+        "With a profile, **the profile names the class, and when the classifier's own alarm disagrees the photo "
+        "goes to review** (`profile_disagrees`), so neither model's alarm is dropped silently; every verdict says "
+        "which profile judged it (`profile_judged`, with the profile's id and SHA-256, which the log also keeps). "
+        "The pack's out-of-domain check is not applied with a profile (blank and noise frames are still refused).",
+        "",
+        "Per seal type, 20 intact photos enrolled, every other photo judged (`benchmarks/profiles.py`; "
+        "accuracy and ROC-AUC pooled over the types, each profile's score as its margin over its own threshold):",
+        "", *_card_results(results), *(notes or ()),
+        "Profiles live in `<TILIK_DATA_DIR>/profiles/<uuid>/` (`profile.json` with its SHA-256, `bank.npy`, "
+        "thumbnails); one edited on disk is refused; `tilik profile remove` retires one (kept, so records made "
+        "with it can still be checked). A profile is tied to the model it was enrolled with: after a new pack "
+        "version, enrol again.", ""]
+    return "\n".join(line.replace("## Cost", "Cost:") for line in body) + "\n"
+
+
+def write_card_section(card: Path, results: list[str], notes: list[str] | None = None) -> None:
+    """Replace the card's Profiles section (or add it before "What it was NOT tested on")."""
+    text = card.read_text(encoding="utf-8")
+    block = card_section(results, notes)
+    start = text.find(CARD_HEADING)
+    if start >= 0:
+        end = text.find("\n## ", start + len(CARD_HEADING))
+        text = text[:start] + block + (text[end + 1:] if end >= 0 else "")
+    else:
+        anchor = text.find("## What it was NOT tested on")
+        text = text + "\n" + block if anchor < 0 else text[:anchor] + block + "\n" + text[anchor:]
+    card.write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", action="append", default=[], metavar="NAME=DIR", help="a seal type's photos")
@@ -142,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--group", action="append", default=[], metavar="LABEL=NAME,NAME",
                     help="pool these sets under LABEL in the table (default: all sets together)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--card", type=Path, default=None,
+                    help="also write the card's Profiles section (method, this run's table and cost) into this CARD.md")
+    ap.add_argument("--card-note", action="append", default=[], metavar="TEXT",
+                    help="a paragraph for the card's section after the table (targets, which wins where)")
     args = ap.parse_args(argv)
     from inference.profiles import ProfileStore
 
@@ -157,15 +250,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: done", file=sys.stderr, flush=True)
         groups = [g.split("=", 1) for g in args.group] or ([["all", ",".join(parts)]] if parts else [])
         if parts:
-            lines += ["| set | photos judged (damaged) | profile acc / AUC | false alarms / misses | classifier acc / AUC "
-                      "| either / both acc | app rule: review share, accuracy of the rest |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["| set | photos judged (damaged) | profile acc / AUC | false alarms / misses | patch distance alone "
+                      "acc / AUC | classifier acc / AUC | either / both acc | app rule: review share, accuracy of the rest |",
+                      "|---|---|---|---|---|---|---|---|"]
             for label, names in [(n, n) for n in parts] + groups:
                 s = summarise([parts[n] for n in names.split(",")])
                 bold = "**" if "," in names or len(parts) == 1 else ""
                 lines.append(
                     f"| {bold}{label}{bold} | {s['n']} ({s['damaged']}) | {s['profile_acc']:.3f} / {s['profile_auc']:.3f} "
-                    f"| {s['profile_far']:.3f} / {s['profile_miss']:.3f} | {s['clf_acc']:.3f} / {s['clf_auc']:.3f} "
+                    f"| {s['profile_far']:.3f} / {s['profile_miss']:.3f} | {s['dist_acc']:.3f} / {s['dist_auc']:.3f} "
+                    f"| {s['clf_acc']:.3f} / {s['clf_auc']:.3f} "
                     f"| {s['either_acc']:.3f} / {s['both_acc']:.3f} | {s['app_review']:.3f}, {s['app_decided_acc']:.3f} |")
             lines += ["", "Enrolment per set: " + ", ".join(
                 f"{p['name']} {p['n_enrol']} photos in {p['enrol_s']:.1f} s (threshold {p['threshold']:.3f}, "
@@ -185,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
+    if args.card:
+        write_card_section(args.card, lines[2:], [n + "\n" for n in args.card_note])
     return 0
 
 

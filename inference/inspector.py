@@ -388,7 +388,8 @@ class Inspector:
             from inference.profiles.judge import judge
 
             t_profile = time.perf_counter()
-            judged, maps = judge(self.profile, out["patch_features"])
+            p_alarm = np.array([self._choose(p)[1] for p in out["probs"]], dtype=np.float64)
+            judged, maps = judge(self.profile, out["patch_features"], p_alarm)
             run_ms += (time.perf_counter() - t_profile) * 1e3 / len(prepared)
         results = []
         for i, p in enumerate(prepared):

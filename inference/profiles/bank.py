@@ -10,6 +10,13 @@ distances are the anomaly map: where the photo departs from the enrolled seals.
 The threshold comes from the enrolled photos themselves: k-fold (each fold scored against a bank
 built without it), then the ``1 - false_alarm_rate`` quantile of those scores. Numbers are float32
 throughout; nothing here knows about seals.
+
+A profile of format 2 decides on a *fused* score (:func:`fuse`): the patch distance and the pack's
+own classifier (the logit of its alarming probability), each standardised on the enrolled photos
+(so on the site's own intact seals both read 0 ± 1), added with weight :data:`FUSION_WEIGHT`. The
+classifier, shifted by a renderer or a site it never saw, is put back on the site's scale; the
+profile adds what the classifier was never trained to see. Chosen on development data only
+(benchmarks/profiles.py, the card's "Profiles" section).
 """
 
 from __future__ import annotations
@@ -128,5 +135,32 @@ def threshold_at(scores: np.ndarray, false_alarm_rate: float) -> float:
     return float(np.quantile(np.asarray(scores, dtype=np.float64), 1.0 - float(false_alarm_rate)))
 
 
-__all__ = ["CORESET_RATIO", "Scored", "build_bank", "coreset_indices", "fold_scores", "l2_normalise", "nearest_distances",
-           "score_maps", "threshold_at"]
+FUSION_WEIGHT = 1.0     # classifier z-score weight beside the patch-distance z-score (equal weights)
+_STD_FLOOR = {"distance": 1e-3, "classifier": 0.25}  # a spread below these is treated as this
+_P_CLIP = 1e-6
+
+
+def alarm_logits(p_alarm: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)) of the alarming probability, clipped to ±13.8 (p in [1e-6, 1 - 1e-6])."""
+    p = np.clip(np.asarray(p_alarm, dtype=np.float64), _P_CLIP, 1.0 - _P_CLIP)
+    return np.log(p / (1.0 - p))
+
+
+def spread(values: np.ndarray, kind: str) -> dict[str, float]:
+    """Mean and standard deviation (with a floor: 20 near-identical photos must not give a spread of
+    zero, which would blow every later score up) of enrolled values, as stored in a profile."""
+    v = np.asarray(values, dtype=np.float64)
+    floor = _STD_FLOOR[kind] * (abs(float(v.mean())) if kind == "distance" else 1.0)
+    return {"mean": float(v.mean()), "std": float(max(v.std(ddof=1) if len(v) > 1 else 0.0, floor, 1e-9))}
+
+
+def fuse(distances: np.ndarray, p_alarm: np.ndarray, stats: dict, weight: float) -> np.ndarray:
+    """The fused score: z(patch distance) + weight · z(classifier logit), both z on the enrolled photos."""
+    d, c = stats["distance"], stats["classifier"]
+    zd = (np.asarray(distances, dtype=np.float64) - d["mean"]) / d["std"]
+    zc = (alarm_logits(p_alarm) - c["mean"]) / c["std"]
+    return zd + float(weight) * zc
+
+
+__all__ = ["CORESET_RATIO", "FUSION_WEIGHT", "Scored", "alarm_logits", "build_bank", "coreset_indices", "fold_scores",
+           "fuse", "l2_normalise", "nearest_distances", "score_maps", "spread", "threshold_at"]

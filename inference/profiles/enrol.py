@@ -18,7 +18,8 @@ from PIL import Image
 from inference.errors import TilikError
 from inference.imageio import ImageSource, load_image
 from inference.preprocess import fit_to_input, to_tensor
-from inference.profiles.bank import CORESET_RATIO, build_bank, fold_scores, l2_normalise, threshold_at
+from inference.profiles.bank import (CORESET_RATIO, FUSION_WEIGHT, alarm_logits, build_bank, fold_scores, fuse,
+                                     l2_normalise, spread, threshold_at)
 from inference.profiles.store import Profile, ProfileError, ProfileStore
 
 MIN_PHOTOS = 10
@@ -51,17 +52,36 @@ def _thumb(rgb: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class Features:
+    """What enrolment takes from the photos the pack accepts."""
+
+    maps: np.ndarray          # N×H×W×C patch features
+    p_alarm: np.ndarray       # N: the classifier's summed probability of the pack's alarming classes
+    sources: list[str]
+    thumbs: list[bytes]
+    shas: list[str]
+    skipped: list[Skipped]
+
+
+def alarm_probability(manifest: Any, probs: np.ndarray) -> np.ndarray:
+    """The summed probability of the pack's alarming classes per row of ``probs`` (N×classes), as the
+    Inspector computes it (0 when the pack names none: the fused score is then the distance alone)."""
+    names = list(manifest.class_names)
+    idx = [names.index(n) for n in manifest.decision.alarming]
+    return np.asarray(probs, dtype=np.float64)[:, idx].sum(axis=1)
+
+
 def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[str] | None = None,
-                 *, batch_size: int = 8, progress: Callable[[int, int], None] | None = None
-                 ) -> tuple[np.ndarray, list[str], list[bytes], list[str], list[Skipped]]:
-    """Patch features of the photos the pack accepts: (N×H×W×C, sources, thumbnails, image
-    SHA-256s, skipped photos with the reason)."""
+                 *, batch_size: int = 8, progress: Callable[[int, int], None] | None = None) -> Features:
+    """Patch features and the classifier's alarming probability of the photos the pack accepts,
+    with their sources, thumbnails and SHA-256s, and the photos skipped (with the reason)."""
     m = inspector.manifest
     if "patch_features" not in m.outputs:
         raise ProfileError(f"The pack '{m.id}' gives no patch features, so it cannot make seal profiles "
                            "(its manifest has no outputs.patch_features).")
-    role_names = [m.outputs["patch_features"]]
-    maps, sources, thumbs, shas, skipped = [], [], [], [], []
+    role_names = [m.outputs["patch_features"], m.outputs["probs"]]
+    maps, alarms, sources, thumbs, shas, skipped = [], [], [], [], [], []
     pending: list[tuple[str, np.ndarray, bytes, str]] = []
 
     def flush() -> None:
@@ -72,11 +92,13 @@ def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[
             arrays = inspector.loaded.session.run(role_names, {m.input.name: batch})
         except Exception as exc:  # onnxruntime's own exception types
             raise ProfileError(f"The model '{m.id}' failed to run: {exc}") from exc
+        p_alarm = alarm_probability(m, arrays[1])
         for i, (src, _, thumb, sha) in enumerate(pending):
             # The pack's out-of-domain check is not applied: it was fitted to the pack's training
             # renders, and the site's own seals are what the profile is for (it refused 30-45% of
             # another renderer's intact seal photos). Only blank and noise frames are left out.
             maps.append(np.asarray(arrays[0][i], dtype=np.float32))
+            alarms.append(float(p_alarm[i]))
             sources.append(src)
             thumbs.append(thumb)
             shas.append(sha)
@@ -103,9 +125,8 @@ def feature_maps(inspector: Any, images: Sequence[ImageSource], names: Sequence[
         if progress:
             progress(index + 1, len(images))
     flush()
-    if not maps:
-        return np.zeros((0, 1, 1, 1), np.float32), sources, thumbs, shas, skipped
-    return np.stack(maps), sources, thumbs, shas, skipped
+    stacked = np.stack(maps) if maps else np.zeros((0, 1, 1, 1), np.float32)
+    return Features(stacked, np.asarray(alarms, dtype=np.float64), sources, thumbs, shas, skipped)
 
 
 def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Sequence[str] | None = None,
@@ -124,7 +145,8 @@ def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Se
                            "seals of one type (20 to 50 is better).", code="profile_few_photos",
                            params={"n": len(images), "minimum": MIN_PHOTOS})
     store = store or ProfileStore()
-    maps, sources, thumbs, shas, skipped = feature_maps(inspector, images, names, progress=progress)
+    got = feature_maps(inspector, images, names, progress=progress)
+    maps, sources, thumbs, shas, skipped = got.maps, got.sources, got.thumbs, got.shas, got.skipped
     if len(maps) < MIN_PHOTOS:
         why = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
         raise ProfileError(f"Only {len(maps)} of the {len(images)} photos could be used (at least {MIN_PHOTOS} are "
@@ -133,7 +155,12 @@ def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Se
     seed = 0
     maps = l2_normalise(maps)
     scores = fold_scores(maps, FOLDS, CORESET_RATIO, seed=seed)
-    threshold = threshold_at(scores, false_alarm_rate)
+    # The score that decides: the fold distances and the classifier's logits, each standardised on
+    # the enrolled photos, added (inference.profiles.bank.fuse); its threshold from the same photos.
+    stats = {"distance": spread(scores, "distance"),
+             "classifier": spread(alarm_logits(got.p_alarm), "classifier")}
+    fused = fuse(scores, got.p_alarm, stats, FUSION_WEIGHT)
+    threshold = threshold_at(fused, false_alarm_rate)
     bank = build_bank(maps, CORESET_RATIO, seed=seed)
     m = inspector.manifest
     content = {
@@ -144,15 +171,23 @@ def enrol(inspector: Any, name: str, images: Sequence[ImageSource], *, names: Se
         "coreset_ratio": CORESET_RATIO,
         "normalise": "l2",
         "seed": seed,
+        "score": {"method": "fused", "weight": FUSION_WEIGHT, **stats,
+                  "classifier_output": m.outputs["probs"], "alarming": list(m.decision.alarming),
+                  "says": "z(largest patch distance) + weight * z(logit of the alarming probability), both "
+                          "standardised on the enrolled photos"},
         "threshold": threshold,
+        "distance_threshold": threshold_at(scores, false_alarm_rate),
         "false_alarm_rate": false_alarm_rate,
-        "threshold_method": f"{FOLDS}-fold: each enrolled photo scored against a bank of the other folds; "
-                            f"the {100 * (1 - false_alarm_rate):g}th percentile of those scores",
-        "enrol_scores": [round(float(s), 6) for s in scores],
+        "threshold_method": f"{FOLDS}-fold: each enrolled photo's patch distance scored against a bank of the "
+                            f"other folds, fused with its classifier logit; the {100 * (1 - false_alarm_rate):g}th "
+                            "percentile of those fused scores",
+        "enrol_scores": [round(float(s), 6) for s in fused],
+        "enrol_distances": [round(float(s), 6) for s in scores],
         "images": [{"source": s, "sha256": h} for s, h in zip(sources, shas)],
     }
     profile = store.save(content, bank, thumbs)
     return Enrolment(profile, tuple(skipped), time.perf_counter() - t0)
 
 
-__all__ = ["Enrolment", "FALSE_ALARM_RATE", "MIN_PHOTOS", "Skipped", "enrol", "feature_maps"]
+__all__ = ["Enrolment", "FALSE_ALARM_RATE", "Features", "MIN_PHOTOS", "Skipped", "alarm_probability", "enrol",
+           "feature_maps"]

@@ -1,9 +1,12 @@
 """Judging a photo with a seal profile, and combining that with the pack's own classifier.
 
-The profile's verdict is a distance: the photo's largest patch distance to the enrolled intact
-seals (``anomaly_score``) against the threshold set on the enrolled photos. How it is combined
-with the classifier's damage probability was measured (``benchmarks/profiles.py``, the card's
-"Profiles" section) and is fixed here, in one place:
+The profile's verdict is a score against the threshold set on the enrolled photos
+(``anomaly_score``). For a profile of format 2 the score is fused
+(:func:`inference.profiles.bank.fuse`): the photo's largest patch distance to the enrolled intact
+seals and the classifier's logit, each standardised on the enrolled photos, so the classifier's
+evidence is read on the site's own scale. A format-1 profile scores the patch distance alone.
+How the two are combined was measured (``benchmarks/profiles.py``, the card's "Profiles" section)
+and is fixed here, in one place:
 
 - the profile decides the class (``damaged`` when its score is above its threshold): on a site's
   own seals it is the better judge of what is normal there;
@@ -22,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.profiles.bank import l2_normalise, score_maps
+from inference.profiles.bank import fuse, l2_normalise, score_maps
 from inference.profiles.store import Profile
 
 
@@ -36,27 +39,45 @@ class ProfileVerdict:
     anomaly_score: float
     threshold: float
     false_alarm_rate: float
+    distance: float | None = None     # the largest patch distance (what the map shows), when the score is fused
 
     @property
     def damaged(self) -> bool:
         return self.anomaly_score > self.threshold
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "hash": self.sha256,
-                "threshold": round(self.threshold, 6), "false_alarm_rate": self.false_alarm_rate,
-                "says": "damaged" if self.damaged else "intact"}
+        out = {"name": self.name, "id": self.id, "hash": self.sha256,
+               "threshold": round(self.threshold, 6), "false_alarm_rate": self.false_alarm_rate,
+               "says": "damaged" if self.damaged else "intact"}
+        if self.distance is not None:
+            out["patch_distance"] = round(self.distance, 6)
+        return out
 
 
-def judge(profile: Profile, feature_maps: np.ndarray) -> tuple[list[ProfileVerdict], np.ndarray]:
-    """Score N×H×W×C feature maps; returns a verdict per photo and the N×H×W anomaly maps scaled
-    so that the profile's threshold is 0.5 (0 = like the enrolled seals, 1 = twice the threshold):
+def judge(profile: Profile, feature_maps: np.ndarray, p_alarm: np.ndarray | None = None
+          ) -> tuple[list[ProfileVerdict], np.ndarray]:
+    """Score N×H×W×C feature maps (and, for a fused profile, the classifier's N alarming
+    probabilities); returns a verdict per photo and the N×H×W anomaly maps scaled so that the
+    profile's distance threshold is 0.5 (0 = like the enrolled seals, 1 = twice the threshold):
     the same colours mean the same distance on every photo, unlike a per-photo normalisation."""
-    if profile.content.get("normalise") == "l2":
+    c = profile.content
+    if c.get("normalise") == "l2":
         feature_maps = l2_normalise(feature_maps)
     scored = score_maps(feature_maps, profile.bank)
-    verdicts = [ProfileVerdict(profile.name, profile.id, profile.sha256, float(s), profile.threshold,
-                               float(profile.content["false_alarm_rate"])) for s in scored.scores]
-    maps = np.clip(scored.maps / np.float32(2.0 * profile.threshold), 0.0, 1.0).astype(np.float32)
+    far = float(c["false_alarm_rate"])
+    rule = c.get("score") or {}
+    if rule.get("method") == "fused":
+        if p_alarm is None or len(p_alarm) != len(scored.scores):
+            raise ValueError("a fused seal profile needs the classifier's alarming probability of every photo")
+        fused = fuse(scored.scores, np.asarray(p_alarm), rule, float(rule["weight"]))
+        verdicts = [ProfileVerdict(profile.name, profile.id, profile.sha256, float(f), profile.threshold, far, float(d))
+                    for f, d in zip(fused, scored.scores)]
+        map_scale = float(c["distance_threshold"])
+    else:
+        verdicts = [ProfileVerdict(profile.name, profile.id, profile.sha256, float(s), profile.threshold, far)
+                    for s in scored.scores]
+        map_scale = profile.threshold
+    maps = np.clip(scored.maps / np.float32(2.0 * map_scale), 0.0, 1.0).astype(np.float32)
     return verdicts, maps
 
 

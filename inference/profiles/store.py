@@ -33,7 +33,8 @@ import numpy as np
 from inference.errors import TilikError
 from inference.paths import user_data_dir
 
-FORMAT = "tilik-seal-profile/1"
+FORMAT = "tilik-seal-profile/2"   # 2: the fused score (inference.profiles.bank.fuse); 1: patch distance alone
+READABLE_FORMATS = ("tilik-seal-profile/1", FORMAT)
 ACTIVE, RETIRED = "active", "retired"
 _NAME = re.compile(r"^[^\x00-\x1f/\\]{1,80}$")
 _JSON_MAX = 4 << 20
@@ -136,7 +137,7 @@ def load_profile_folder(folder: Path) -> Profile:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ProfileError(f"The profile file {folder / 'profile.json'} is damaged (not a Tilik profile): "
                            f"{exc}.") from exc
-    if doc.get("format") != FORMAT:
+    if doc.get("format") not in READABLE_FORMATS:
         raise ProfileError(f"The profile '{name}' uses format {doc.get('format')!r}, which this Tilik does not read.")
     try:
         actual = content_hash(content)
@@ -289,5 +290,5 @@ class ProfileStore:
         return profile
 
 
-__all__ = ["ACTIVE", "FORMAT", "Profile", "ProfileError", "ProfileStore", "RETIRED", "content_hash",
+__all__ = ["ACTIVE", "FORMAT", "READABLE_FORMATS", "Profile", "ProfileError", "ProfileStore", "RETIRED", "content_hash",
            "load_profile_folder", "profiles_dir"]

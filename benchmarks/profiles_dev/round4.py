@@ -1,0 +1,10 @@
+import sys; sys.path.insert(0, 'benchmarks/profiles_dev'); sys.path.insert(0, '.')
+from evalprof import *
+report("b6", dict(taps=["b6"]))
+report("b6 k3", dict(taps=["b6"], k=3))
+report("b6 white0.1", dict(taps=["b6"], white=0.1))
+report("b6 white0.3", dict(taps=["b6"], white=0.3))
+report("b6 white0.01", dict(taps=["b6"], white=0.01))
+report("b6 nol2 white0.1", dict(taps=["b6"], white=0.1, l2=False))
+report("b6 mirror bank", dict(taps=["b6"], mirror="bank"))
+report("b6 mirror both", dict(taps=["b6"], mirror="both"))
