@@ -385,7 +385,7 @@ class Inspector:
             guard_ms += (time.perf_counter() - t_guard) * 1e3 / n
         judged = maps = None
         if self.profile is not None:
-            from inference.profiles.judge import judge
+            from inference.profiles.judge import MAP_AT_THRESHOLD, judge
 
             t_profile = time.perf_counter()
             p_alarm = np.array([self._choose(p)[1] for p in out["probs"]], dtype=np.float64)
@@ -399,7 +399,8 @@ class Inspector:
                 # brought to the model's input size like the cam (so heatmap_geometry applies).
                 from inference.preprocess import resize_float
 
-                heat = anomaly_heat(maps[i], judged[i].threshold)
+                # judge() scales every map so the profile's distance threshold is MAP_AT_THRESHOLD.
+                heat = anomaly_heat(maps[i], MAP_AT_THRESHOLD)
                 heatmap = resize_float(heat, self.manifest.input.width, self.manifest.input.height)
             elif "cam" in out:
                 # The map stays at model size (a copy: a view would keep the whole batch's

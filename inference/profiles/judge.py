@@ -29,6 +29,10 @@ from inference.profiles.bank import fuse, l2_normalise, score_maps
 from inference.profiles.store import Profile
 
 
+# Where the profile's distance threshold lands on the maps judge() returns (1 = twice the threshold).
+MAP_AT_THRESHOLD = 0.5
+
+
 @dataclass(frozen=True)
 class ProfileVerdict:
     """What the profile said about one photo (JSON: ``profile`` and ``anomaly_score``)."""
@@ -77,7 +81,7 @@ def judge(profile: Profile, feature_maps: np.ndarray, p_alarm: np.ndarray | None
         verdicts = [ProfileVerdict(profile.name, profile.id, profile.sha256, float(s), profile.threshold, far)
                     for s in scored.scores]
         map_scale = profile.threshold
-    maps = np.clip(scored.maps / np.float32(2.0 * map_scale), 0.0, 1.0).astype(np.float32)
+    maps = np.clip(scored.maps * np.float32(MAP_AT_THRESHOLD / map_scale), 0.0, 1.0).astype(np.float32)
     return verdicts, maps
 
 
@@ -86,4 +90,4 @@ def combine(verdict: ProfileVerdict, classifier_alarm: bool) -> tuple[bool, bool
     return verdict.damaged, verdict.damaged != bool(classifier_alarm)
 
 
-__all__ = ["ProfileVerdict", "combine", "judge"]
+__all__ = ["MAP_AT_THRESHOLD", "ProfileVerdict", "combine", "judge"]
