@@ -57,7 +57,8 @@ class InspectPage(QWidget):
         heat_bar.addWidget(self.opacity)
         self.colormap = QComboBox()
         self.colormap.setObjectName("colormapCombo")
-        # Its words, not a clipped stub (it was squeezed to a sliver in Indonesian beside the side tabs).
+        # Its words, not a clipped stub (it was squeezed to a sliver in Indonesian): short names
+        # ("Turbo", "Jet", "Grey"; the tooltip says they are heatmap colours) keep the bar narrow.
         self.colormap.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for _ in COLORMAP_NAMES:
             self.colormap.addItem("")
@@ -194,10 +195,13 @@ class InspectPage(QWidget):
                                    QCoreApplication.translate("MainWindow", "Result"))
         self.opacity_label.setText(QCoreApplication.translate("MainWindow", "Opac&ity"))
         self.opacity.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap opacity: {n}%").format(n=self.opacity.value()))
-        for i, text in enumerate((QCoreApplication.translate("MainWindow", "Turbo colours"), QCoreApplication.translate("MainWindow", "Jet colours"), QCoreApplication.translate("MainWindow", "Grey"))):
+        names = (QCoreApplication.translate("MainWindow", "Turbo"), QCoreApplication.translate("MainWindow", "Jet"),
+                 QCoreApplication.translate("MainWindow", "Grey"))
+        for i, text in enumerate(names):
             self.colormap.setItemText(i, text)
+        # The longest name and the arrow: a squeezed box showed nothing at all in Indonesian.
+        self.colormap.setMinimumWidth(max(self.colormap.fontMetrics().horizontalAdvance(t) for t in names) + 24)
         self.colormap.setToolTip(QCoreApplication.translate("MainWindow", "Heatmap colours"))
-        self.colormap.setMinimumWidth(self.colormap.sizeHint().width())  # the words, whatever the language
         self.skin_banner.set_text(QCoreApplication.translate("MainWindow", "Decision support only — not a diagnosis. Tilik can be wrong; a doctor "
                                      "must examine any lesion that worries you or the patient."))
         self.image_view.placeholder = QCoreApplication.translate("MainWindow", "Drop images or folders here, press Ctrl+O to open, Ctrl+V to paste, "

@@ -1170,7 +1170,7 @@
     </message>
     <message>
         <location line="+138"/>
-        <location filename="../../gui/widgets/inspect_page.py" line="+196"/>
+        <location filename="../../gui/widgets/inspect_page.py" line="+197"/>
         <source>Heatmap opacity: {n}%</source>
         <translation>Opasitas peta panas: {n}%</translation>
     </message>
@@ -1186,18 +1186,18 @@
     </message>
     <message>
         <location line="+2"/>
-        <source>Turbo colours</source>
-        <translation>Warna Turbo</translation>
-    </message>
-    <message>
-        <location line="+0"/>
-        <source>Jet colours</source>
-        <translation>Warna Jet</translation>
-    </message>
-    <message>
-        <location line="+0"/>
         <source>Grey</source>
         <translation>Abu-abu</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Turbo</source>
+        <translation>Turbo</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Jet</source>
+        <translation>Jet</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -1422,7 +1422,7 @@
         <translation>log</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+37"/>
         <source>{i} of {n} (batch)</source>
         <translation>{i} dari {n} (massal)</translation>
     </message>

@@ -47,5 +47,11 @@ for lang in ("en", "id"):
                 page.show_side_panel(key)
                 for _ in range(20): ev.processEvents()
                 panels[f"{lang}/{key}"] = (widget.width(), widget.minimumSizeHint().width(), w.width())
+    # Seal mode with a wrong check digit (the form's warning widens it) and the profiles tab shown.
+    w.set_mode("seal"); w.tabs.setCurrentIndex(0)
+    w.seal_form.container_number.setText("CSQU 305438 4")
+    for _ in range(20): ev.processEvents()
+    hint = w.minimumSizeHint()
+    out[f"{lang}/seal-check-digit/0"] = (hint.width(), hint.height(), w.width(), w.height())
     w.shutdown(); w.close()
 print(json.dumps({"sizes": out, "panels": panels}))
