@@ -1,4 +1,9 @@
-"""Extract raw intermediate maps of a seal pack's ONNX for every photo of a dev set (cache, float16)."""
+"""Extract raw intermediate maps of a seal pack's ONNX for every photo of a dev set (cache, float16).
+
+    extract.py [--taps trunk|mirror|neck] PACK OUT SETS...
+
+``trunk`` (default): blocks 2b, 3b, 4c, 5c, 6c; ``mirror``: the mirror image's trunk (6b, 6c);
+``neck``: the neck's two convolutions, the mirror average and block 6b."""
 import csv, sys, time
 from pathlib import Path
 import numpy as np, onnx, onnxruntime as ort
@@ -7,9 +12,19 @@ from inference.manifest import load_manifest
 from inference.imageio import load_image
 from inference.preprocess import fit_to_input, to_tensor
 
-TAPS = {"b2": "block2b_add_1/Add:0", "b3": "block3b_add_1/Add:0", "b4": "block4c_add_1/Add:0",
-        "b5": "block5c_add_1/Add:0", "b6": "block6c_add_1/Add:0"}
-pack = Path(sys.argv[1]); out_root = Path(sys.argv[2]); sets = sys.argv[3:]
+TAP_SETS = {
+    "trunk": {"b2": "block2b_add_1/Add:0", "b3": "block3b_add_1/Add:0", "b4": "block4c_add_1/Add:0",
+              "b5": "block5c_add_1/Add:0", "b6": "block6c_add_1/Add:0"},
+    "mirror": {"b6m": "mirror_trunk_1/block6c_add_1/Add:0", "b6bm": "mirror_trunk_1/block6b_add_1/Add:0"},
+    "neck": {"n1": "neck_conv1_1/Relu:0", "n2": "neck_conv2_1/Relu:0", "nav": "mirror_average_1/truediv:0",
+             "b6b": "block6b_add_1/Add:0"},
+}
+args = sys.argv[1:]
+which = "trunk"
+if args and args[0] == "--taps":
+    which, args = args[1], args[2:]
+TAPS = TAP_SETS[which]
+pack = Path(args[0]); out_root = Path(args[1]); sets = args[2:]
 man = load_manifest(pack / "manifest.json")
 m = onnx.load(str(pack / man.model.file))
 prefix = "seal_integrity_export_1/"
