@@ -363,9 +363,9 @@ def _profile_shots(w: Any, photos: Path, idle: Callable[[], None], wait: Callabl
         panel.enrol_files(files, name)
         wait(lambda: not panel.busy, 120)
     idle()
-    for i in range(12):  # frames captured for a next enrolment: the button counts them
-        from inference.imageio import load_image
+    from inference.imageio import load_image
 
+    for i in range(12):  # frames captured for a next enrolment: the button counts them
         panel.add_camera_frame(load_image(intact[40 + i] if len(intact) > 52 else intact[i]).rgb)
     for photo in damaged[20:] + damaged[:20]:  # a cut the profile catches (not every defect departs enough)
         w.open_paths([photo])

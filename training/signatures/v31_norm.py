@@ -190,6 +190,17 @@ def load_features(out: Path) -> dict[str, np.ndarray]:
         return {k: d[k] for k in d.files}
 
 
+def load_study(out: Path, taps_name: str):
+    """What every 3.1 study starts from: (taps, features of those taps, writer, genuine and corpus
+    per row, the 3.0 writer-grouped folds over the development writers)."""
+    items = load_corpora(CEDAR, BENGALI)
+    taps = CANDIDATE_TAPS.get(taps_name) or tuple(taps_name.split("+"))
+    wr = np.array([it.writer for it in items])
+    gen = np.array([it.genuine for it in items])
+    corpus = np.array([it.corpus for it in items], dtype=object)
+    return taps, prep(load_features(out), taps), wr, gen, corpus, folds_of(dev_writers())
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/sig3")
@@ -202,15 +213,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     t0, c0 = time.perf_counter(), time.process_time()
-    items = load_corpora(CEDAR, BENGALI)
-    feats = load_features(out)
-    taps = CANDIDATE_TAPS.get(args.taps) or tuple(args.taps.split("+"))
-    wr = np.array([it.writer for it in items])
-    gen = np.array([it.genuine for it in items])
-    corpus = np.array([it.corpus for it in items], dtype=object)
-    folds = folds_of(dev_writers())
+    taps, x, wr, gen, corpus, folds = load_study(out, args.taps)
     specs = {k: SPECS[k] for k in args.specs.split(",")} if args.specs else SPECS
-    x = prep(feats, taps)
     print(f"taps {taps}: {x.shape[1]} dims", flush=True)
     res = evaluate(x, wr, gen, corpus, folds, tuple(int(v) for v in args.ns.split(",")), args.draws, specs,
                    tuple(args.aggregates.split(",")))

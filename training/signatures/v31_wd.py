@@ -23,11 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.signatures.corpora import dev_writers, load_corpora
 from training.signatures.v3_eval import Recipe, Rows, eer_by_corpus, fit_calibration, make_rows
-from training.signatures.v3_features import BENGALI, CEDAR
-from training.signatures.v3_train import CANDIDATE_TAPS, SEED, fold_layers, folds_of, prep, spread
-from training.signatures.v31_norm import _unit, as_rows, cohort_of, load_features, ref_stats
+from training.signatures.v3_train import SEED, fold_layers, spread
+from training.signatures.v31_norm import _unit, as_rows, cohort_of, load_study, ref_stats
 
 NEGATIVES = 300
 BETAS = (0.0, 0.2, 0.4, 0.8, 1.6, 3.2)
@@ -62,14 +60,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     t0, c0 = time.perf_counter(), time.process_time()
-    items = load_corpora(CEDAR, BENGALI)
-    feats = load_features(out)
-    taps = CANDIDATE_TAPS.get(args.taps) or tuple(args.taps.split("+"))
-    wr = np.array([it.writer for it in items])
-    gen = np.array([it.genuine for it in items])
-    corpus = np.array([it.corpus for it in items], dtype=object)
-    folds = folds_of(dev_writers())
-    x = prep(feats, taps)
+    taps, x, wr, gen, corpus, folds = load_study(out, args.taps)
     layers = fold_layers(x, wr, gen, folds, (0,))[0]
     ridges = tuple(float(v) for v in args.ridges.split(","))
     res: dict = {"taps": list(taps), "lambda": args.lam}
@@ -99,8 +90,8 @@ def main(argv=None) -> int:
         for r in ridges:
             for beta in BETAS:
                 per = {"cedar": [], "bengali": [], "wd_only_cedar": [], "wd_only_bengali": []}
+                fused = [as_rows(rw, b + beta * d[r][:, None]) for rw, b, d in folds_rows]
                 for i in range(len(folds)):
-                    fused = [as_rows(rw, b + beta * d[r][:, None]) for rw, b, d in folds_rows]
                     train = Rows.concat([fr for j, fr in enumerate(fused) if j != i])
                     rec = fit_calibration(train, Recipe(1.0, 0.0, 0.0, 0.0, "trimmed_mean"))
                     for c, v in eer_by_corpus(fused[i], rec.overall(fused[i])).items():
