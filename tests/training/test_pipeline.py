@@ -40,6 +40,7 @@ def make_tree(root: Path, per_class: int = 24, seed: int = 0) -> Path:
 def tiny_config(data: Path) -> dict:
     return build_config({
         "id": "tiny-colours", "name": "Tiny colours (test)", "mode": "general", "seed": 7,
+        "training_data": "synthetic",  # images drawn by make_tree
         "data": {"format": "folder", "folder": str(data), "group_pattern": r"^g(\d+)_",
                  "source": "made by the test", "licence": "test data"},
         "classes": [{"name": "red", "label": "Red"}, {"name": "blue", "label": "Blue"}],
@@ -103,6 +104,7 @@ def test_export_writes_a_valid_pack_with_parity(trained):
                  "training_curves.png"):
         assert (pack_dir / name).is_file(), name
     m = load_manifest(pack_dir / "manifest.json")
+    assert m.training_data == "synthetic"  # from the config: the app's "trained on generated photos" notice
     assert m.input.name == "input" and m.input.layout == "NHWC" and (m.input.height, m.input.width) == (32, 32)
     assert set(m.outputs) >= {"probs", "logits", "cam", "embedding"}
     assert m.decision.alarming == ("blue",) and m.decision.alarm_threshold is not None
@@ -321,3 +323,38 @@ def test_export_with_temperature_puts_it_in_the_graph_before_the_thresholds(trai
     assert c.par["probs_vs_softmax_logits_over_t"] <= 1e-4
     st.thresholds_stage(c)
     np.testing.assert_allclose(c.val_probs[:8], b["probs"], atol=1e-6)  # thresholds read the calibrated probs
+
+
+def test_a_rebuild_keeps_training_data_and_the_cards_marked_sections(trained, tmp_path):
+    """Exporting over a pack whose CARD.md holds sections other commands wrote between markers
+    (guard, studies) keeps each of them once, after the same heading as before (or at the end when
+    that heading is gone), and writes training_data from the config again."""
+    import shutil
+
+    from training.pipeline.export import export_run
+
+    models = tmp_path / "models"
+    shutil.copytree(trained["root"] / "models" / "tiny-colours", models / "tiny-colours")
+    card_path = models / "tiny-colours" / "CARD.md"
+    card = card_path.read_text(encoding="utf-8")
+    study = "<!-- study:begin -->\n## A study\n\nMeasured elsewhere.\n<!-- study:end -->"
+    orphan = "<!-- orphan:begin -->\n## Orphan\n\nIts heading is gone.\n<!-- orphan:end -->"
+    guard = "<!-- guard:begin -->\n## Input guard (adversarial and unfamiliar inputs)\n\nKept.\n<!-- guard:end -->"
+    i = card.index("## Intended use")
+    card = card[:i] + study + "\n\n" + card[i:] + "\n## A heading the export does not write\n\n" + orphan + "\n\n"
+    card = card.replace("## Reproduce", guard + "\n\n## Reproduce")  # the end of "Limitations"
+    card_path.write_text(card, encoding="utf-8")
+    manifest_path = models / "tiny-colours" / "manifest.json"
+    doc = json.loads(manifest_path.read_text(encoding="utf-8"))
+    doc.pop("training_data")
+    manifest_path.write_text(json.dumps(doc), encoding="utf-8")
+
+    export_run(trained["run"], models_dir=models, samples_dir=tmp_path / "samples", log=lambda m: None)
+    new = card_path.read_text(encoding="utf-8")
+    for block in (study, orphan, guard):
+        assert new.count(block) == 1, block
+    assert new.index("## Results at a glance") < new.index(study) < new.index("## Intended use")
+    assert new.index("## Limitations") < new.index(guard) < new.index("## Reproduce")
+    assert new.rstrip().endswith(orphan) and "A heading the export does not write" not in new
+    assert (trained["run"] / "previous_CARD.md").read_text(encoding="utf-8") == card
+    assert json.loads(manifest_path.read_text(encoding="utf-8"))["training_data"] == "synthetic"

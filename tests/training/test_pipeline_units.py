@@ -50,6 +50,19 @@ def test_config_defaults_and_unknown_keys():
     assert build_config({"id": "demo", "classes": ["a", "b"], "decision": {"heatmap_class": "b"}})["decision"]["heatmap_class"] == "b"
 
 
+def test_training_data_is_checked_and_follows_a_retrain_on_own_photos(tmp_path):
+    assert build_config({"id": "demo", "classes": ["a", "b"]})["training_data"] is None  # not stated
+    with pytest.raises(ConfigError, match="training_data must be synthetic, real, mixed or null, not 'generated'"):
+        build_config({"id": "demo", "classes": ["a", "b"], "training_data": "generated"})
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for configured, mode, expected in (("synthetic", "replace", "real"), ("synthetic", "mix", "mixed"),
+                                       ("real", "mix", "real"), ("mixed", "mix", "mixed"), (None, "mix", None),
+                                       (None, "replace", "real")):
+        cfg = build_config({"id": "demo", "classes": ["a", "b"], "training_data": configured})
+        assert cfgmod.apply_user_data(cfg, photos, mode=mode)["training_data"] == expected, (configured, mode)
+
+
 def test_relative_paths_resolve_against_the_repo():
     assert cfgmod.resolve_path("../shared/data/x") == (REPO / "../shared/data/x").resolve()
     assert cfgmod.resolve_path("/abs/path") == Path("/abs/path")
@@ -60,6 +73,8 @@ def test_bundled_configs_load(name):
     cfg = cfgmod.load_config(REPO / "training" / "configs" / f"{name}.yaml")
     assert cfg["id"] == name
     assert cfg["backbone"]["name"] == "lite0"
+    # The manifest's training_data comes from here: "synthetic" is the app's generated-photos notice.
+    assert cfg["training_data"] == ("synthetic" if name == "seal-integrity" else "real")
     if name.startswith("skin"):
         assert cfg["data"]["csv"].startswith("../shared/data/")  # relative to the repo
         assert cfg["data"]["group_column"] == "lesion_id"

@@ -1,9 +1,77 @@
 """``models/<id>/CARD.md``: what the pack is, what it was trained and tested on, how well it does
-(with counts), what it was not tested on and what it must not be used for."""
+(with counts), what it was not tested on and what it must not be used for.
+
+Other commands write their own sections into a pack's card between markers
+(``<!-- guard:begin -->`` ... ``<!-- guard:end -->``: the input guard, the seal generalisation
+study, ...). :func:`write_card` writes the card again from the export's numbers and carries every
+such marked section of the card it replaces into the new one (:func:`carry_marked_sections`), so a
+rebuild keeps them.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_BEGIN = re.compile(r"^<!-- ([A-Za-z0-9_.-]+):begin -->[ \t]*$", re.M)
+_HEADING = re.compile(r"^## (.*)$", re.M)
+
+
+def marked_sections(text: str) -> list[tuple[str, str, str | None]]:
+    """The marked sections of a card, in order: ``(name, block, anchor)``, where ``block`` runs from
+    ``<!-- name:begin -->`` to ``<!-- name:end -->`` inclusive and ``anchor`` is the last ``## ``
+    heading before it that is outside every marked section (None: before the first heading). A
+    begin marker without its end marker is not a section (it is left out)."""
+    out, pos, anchor = [], 0, None
+    while True:
+        m = _BEGIN.search(text, pos)
+        if m is None:
+            break
+        for h in _HEADING.finditer(text, pos, m.start()):
+            anchor = h.group(1).strip()
+        end_marker = f"<!-- {m.group(1)}:end -->"
+        end = text.find(end_marker, m.end())
+        if end < 0:
+            pos = m.end()
+            continue
+        out.append((m.group(1), text[m.start():end + len(end_marker)], anchor))
+        pos = end + len(end_marker)
+    return out
+
+
+def _loose(heading: str) -> str:
+    """A heading with its numbers blanked: ``Test metrics in full (n = 1000)`` still finds its
+    place when the rebuilt pack was tested on another count."""
+    return re.sub(r"\d+(?:[.,]\d+)*", "#", heading)
+
+
+def carry_marked_sections(old: str, new: str) -> str:
+    """``new`` (a freshly generated card) with every marked section of ``old`` that ``new`` does not
+    already have, in ``old``'s order, each at the end of the section whose heading it followed in
+    ``old``: the same heading in ``new``, else the same heading up to its numbers. One that came
+    before every heading goes before ``new``'s first heading; one whose heading is gone goes at the
+    end of the card."""
+    carried = [s for s in marked_sections(old) if f"<!-- {s[0]}:begin -->" not in new]
+    if not carried:
+        return new
+    heads = [(m.start(), m.group(1).strip()) for m in _HEADING.finditer(new)]
+    exact, loose = {}, {}
+    for i, (_, h) in enumerate(heads):
+        exact.setdefault(h, i + 1)
+        loose.setdefault(_loose(h), i + 1)
+    # Segment 0 is the text before the first heading, segment i + 1 the section of heading i.
+    bounds = [0] + [start for start, _ in heads] + [len(new)]
+    at: dict[int, list[str]] = {}
+    for _, block, anchor in carried:
+        k = 0 if anchor is None else exact.get(anchor, loose.get(_loose(anchor), len(heads)))
+        at.setdefault(k, []).append(block)
+    pieces = []
+    for k in range(len(heads) + 1):
+        seg = new[bounds[k]:bounds[k + 1]]
+        if k in at:
+            seg = seg.rstrip("\n") + "\n\n" + "\n\n".join(at[k]) + "\n\n"
+        pieces.append(seg)
+    return "".join(pieces).rstrip("\n") + "\n"
 
 
 def _p(v, digits: int = 1) -> str:
@@ -57,7 +125,9 @@ def _cm_table(m: dict) -> list[str]:
     return lines
 
 
-def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
+def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict, previous: str | None = None) -> Path:
+    """Write ``path`` from the export's numbers. The marked sections of ``previous`` (the card this
+    one replaces; default: the file at ``path``, if any) are carried over (:func:`carry_marked_sections`)."""
     c = cfg["card"]
     ts = report["train_summary"]
     split = ts["split"]
@@ -356,5 +426,11 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict) -> Path:
     L += ["## Reproduce", "", "```", f"{manifest['training']['built_by']}",
           "# or in two steps:", f"python -m training train {cfg.get('_path_rel', 'CONFIG')} --out runs/{cfg['id']}",
           f"python -m training export runs/{cfg['id']}", "```", ""]
-    path.write_text("\n".join(x for x in L if x is not None), encoding="utf-8")
+    text = "\n".join(x for x in L if x is not None)
+    path = Path(path)
+    if previous is None and path.is_file():
+        previous = path.read_text(encoding="utf-8")
+    if previous:
+        text = carry_marked_sections(previous, text)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "mode": "general",
     "task": "classify",
     "seed": 1234,
+    # What the pack was trained on, written to the manifest's "training_data": "synthetic"
+    # (generated photos only: the app says so beside every verdict), "real", "mixed", or null (not
+    # stated). `train --data PATH` (your own photos) turns it to "real" (replace) or "mixed" (mix).
+    "training_data": None,
     "data": {
         # "folder": PATH/<class>/*.jpg; "csv": a table with a path and a label column.
         "format": "folder",
@@ -261,6 +265,18 @@ def bump_version(version: str, how: str) -> str:
     return f"{major}.{minor + 1}.0" if how == "minor" else f"{major}.{minor}.{patch + 1}"
 
 
+TRAINING_DATA = (None, "synthetic", "real", "mixed")  # inference.manifest's enum, or not stated
+
+
+def user_training_data(configured: str | None, mode: str) -> str | None:
+    """``training_data`` of a pack retrained on the user's own photos (real ones: that is what
+    ``--data`` is for) by ``mode``: ``replace`` -> real; ``mix`` -> real only when the config's data
+    was real too, mixed when it was synthetic or mixed, not stated when the config did not say."""
+    if mode == "replace":
+        return "real"
+    return None if configured is None else ("real" if configured == "real" else "mixed")
+
+
 def build_config(raw: dict, *, source: str = "<dict>") -> dict:
     """Merge ``raw`` over the defaults and check it. Paths stay as written (see :func:`data_paths`)."""
     if not isinstance(raw, dict):
@@ -272,6 +288,9 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", str(cfg["id"])):
         raise ConfigError(f"{source}: id '{cfg['id']}' must be lower-case letters, digits and '-'")
     cfg["name"] = cfg["name"] or cfg["id"]
+    if cfg["training_data"] not in TRAINING_DATA:
+        raise ConfigError(f"{source}: training_data must be synthetic, real, mixed or null, "
+                          f"not {cfg['training_data']!r}")
     cfg["classes"] = normalise_classes(cfg["classes"])
     fmt = cfg["data"]["format"]
     if fmt not in ("folder", "csv"):
@@ -453,6 +472,7 @@ def apply_user_data(cfg: dict, data: str | Path, *, mode: str | None = None, tes
                 x["holdout"] = "none"
         cfg["extra_data"] = [*cfg["extra_data"], extra]
         cfg["data"]["source"] = f"user data: {path}, mixed with: {original_source}"
+    cfg["training_data"] = user_training_data(cfg["training_data"], mode)
     cfg["version"] = str(version) if version else bump_version(str(cfg["version"]), cfg["retrain"]["version_bump"])
     cfg["_user_data"] = {"path": str(path), "mode": mode, "test": test}
     return cfg

@@ -333,6 +333,7 @@ class TrainingConfig:
     mode: str
     task: str
     seed: int
+    training_data: Optional[str]
     data: DataSource
     test_data: Optional[DataSource]
     extra_data: list[DataSource]

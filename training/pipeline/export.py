@@ -249,8 +249,8 @@ def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
                samples_dir: Path = REPO_ROOT / "resources" / "samples", refresh_config: bool = False,
                log=print) -> dict:
     """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report. With
-    ``refresh_config`` the blocks that play no part in training (decision, ood, evaluation, card)
-    come from the source config as it is now, not as it was when the run was trained, and so does
+    ``refresh_config`` the blocks that play no part in training (decision, ood, evaluation, card,
+    training_data) come from the source config as it is now, not as it was when the run was trained, and so does
     its version when it is the later one. The work is done by the stages of
     :mod:`training.pipeline.export_stages`, in order."""
     from training.pipeline.export_stages import load_stage, run_stages
@@ -578,7 +578,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:  # used by export_cm
     parser.add_argument("--samples-dir", type=Path, default=None,
                         help="default resources/samples/, or MODELS_DIR/_samples/ when --models-dir is not models/")
     parser.add_argument("--refresh-config", action="store_true",
-                        help="take decision, ood, evaluation and card from the source config as it is now "
+                        help="take decision, ood, evaluation, card and training_data from the source config as it is now "
                              "(they play no part in training), not from the run's copy; and its version "
                              "when it is later than the run's")
     parser.add_argument("--card-only", action="store_true",

@@ -57,6 +57,7 @@ class ExportContext:
     train_summary: dict = field(default_factory=dict)
     pack_dir: Path | None = None
     kept_guard: dict = field(default_factory=dict)
+    old_card: str | None = None  # the CARD.md this export replaces (its marked sections are kept)
     y: dict = field(default_factory=dict)
     # model_stage
     model: Any = None
@@ -117,14 +118,19 @@ def load_stage(run_dir: Path, *, models_dir: Path, samples_dir: Path, refresh_co
     cfg = load_run_config(c.run_dir)
     cfg["_path_rel"] = _rel(Path(cfg["_path"])) if cfg.get("_path") else "CONFIG"
     if refresh_config:
-        from training.pipeline.config import load_config
+        from training.pipeline.config import load_config, user_training_data
 
         if not cfg.get("_path") or not Path(cfg["_path"]).is_file():
             raise ExportError(f"--refresh-config: the run's source config {cfg.get('_path')} is not there")
         current = load_config(cfg["_path"])
         for key in REFRESHABLE:
             cfg[key] = current[key]
-        log(f"  {', '.join(REFRESHABLE)} taken from {cfg['_path_rel']} as it is now")
+        # training_data plays no part in training either; a run on the user's photos keeps what
+        # `--data` made of it (real or mixed), from the config's value as it is now.
+        user = json.loads((c.run_dir / "train_summary.json").read_text(encoding="utf-8"))["split"].get("user_data")
+        cfg["training_data"] = user_training_data(current["training_data"], user["mode"]) if user \
+            else current["training_data"]
+        log(f"  {', '.join(REFRESHABLE)}, training_data taken from {cfg['_path_rel']} as it is now")
         from inference.registry import version_key
 
         # A config that now names a later version (the export recipe changed) relabels the pack;
@@ -145,6 +151,12 @@ def load_stage(run_dir: Path, *, models_dir: Path, samples_dir: Path, refresh_co
     c.pack_dir = c.models_dir / c.pack_id
     c.pack_dir.mkdir(parents=True, exist_ok=True)
     c.kept_guard = _kept_guard_records(c.pack_dir)
+    old_card = c.pack_dir / "CARD.md"
+    if old_card.is_file():
+        # The sections other commands wrote into it (guard, studies) go into the new card; a copy
+        # in the run folder keeps them if this export fails before it writes one.
+        c.old_card = old_card.read_text(encoding="utf-8")
+        (c.run_dir / "previous_CARD.md").write_text(c.old_card, encoding="utf-8")
     for f in PACK_FILES:
         (c.pack_dir / f).unlink(missing_ok=True)
     index = {n: i for i, n in enumerate(c.names)}
@@ -345,6 +357,9 @@ def manifest_stage(c: ExportContext) -> ExportContext:
         "input": c.block, "outputs": outputs_block, "classes": cfg["classes"], "decision": c.decision,
         "ood": c.ood_block, "metrics": {},
         "data": _data_block(cfg, c.train_summary["split"]),
+        # From the config (issue 25): "synthetic" is what makes the app say "trained on generated
+        # photos" beside every verdict, so a rebuild must not drop it.
+        **({"training_data": cfg["training_data"]} if cfg.get("training_data") else {}),
         "intended_use": " ".join(str(cfg["card"]["intended_use"]).split()) or "See CARD.md.",
         "limitations": " ".join(str(cfg["card"]["limitations"]).split()) or "See CARD.md.",
         "card": "CARD.md", "samples": samples_rel,
@@ -559,7 +574,8 @@ def finish_stage(c: ExportContext) -> dict:
     check = check_pack(c.pack_dir)
     if not check.usable:
         raise ExportError(f"the written pack is not usable: {check.problem}")
-    card.write_card(c.pack_dir / "CARD.md", cfg=export_eval.cfg_with_sections(cfg, report), manifest=manifest, report=report)
+    card.write_card(c.pack_dir / "CARD.md", cfg=export_eval.cfg_with_sections(cfg, report), manifest=manifest,
+                    report=report, previous=c.old_card)
     (c.run_dir / "export_report.json").write_text(json.dumps(report, indent=2, default=_json_default), encoding="utf-8")
     c.log(f"exported {c.pack_id} in {c.timings['export_total_s']:.0f} s -> {c.pack_dir}")
     c.report = report
