@@ -204,16 +204,20 @@ def _in_force(rec: InspectionRecord, ctx: _Context) -> str:
     return f"<p><b>{_e(say('in_force_escalate', by=r.by))}</b></p>"
 
 
-def _heatmap_class(rec: InspectionRecord) -> str | None:
-    """The class the record's heatmap shows: the pack's fixed heatmap class, or the class the
-    verdict names (the most probable one for a refusal)."""
+def _heatmap_class(rec: InspectionRecord) -> tuple[str | None, str]:
+    """The class the record's heatmap shows and on what basis (inference.wording.heatmap_caption):
+    the pack's fixed heatmap class, else the most probable class (the cam output is the argmax
+    class's map, which an alarm threshold can make differ from the verdict's); None when the pack is
+    not installed here (which of the two it was is not known)."""
     from gui.wording import _manifest
 
     m = _manifest(rec.pack_id)
-    name = m.decision.heatmap_class if m is not None else None
-    if name is None:
-        name = rec.label or (max(rec.probabilities, key=rec.probabilities.get) if rec.probabilities else None)
-    return name
+    if m is None:
+        return None, "fixed"
+    if m.decision.heatmap_class is not None:
+        return m.decision.heatmap_class, "fixed"
+    probs = rec.probabilities or {}
+    return (max(probs, key=probs.get) if probs else None), "most_probable"
 
 
 def _yes(v: bool | None, say: Callable[..., str]) -> str:
@@ -302,9 +306,9 @@ def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context,
         flags.append(f"<b>{_e(say('needs_review'))}</b> " + _e("; ".join(reasons)))
     if rec.guard and rec.guard.get("flagged"):
         flags.append(f"<b>{_e(say('guard_flagged'))}</b>")
-    heat_name = _heatmap_class(rec)
-    heat_caption = (wording.heatmap_caption(class_label(rec.pack_id, heat_name, ctx.language), lang,
-                                            class_name=heat_name, verdict=v) if heat_name else say("heatmap"))
+    heat_name, heat_basis = _heatmap_class(rec)
+    heat_caption = wording.heatmap_caption(class_label(rec.pack_id, heat_name, ctx.language) if heat_name else "",
+                                           lang, class_name=heat_name or "", verdict=v, basis=heat_basis)
     pictures = (_picture_cell("tilik://image", image_size, say("image", kind=say("kind_" + rec.image_kind) if rec.image_kind in ("original", "thumbnail")
                                                      else rec.image_kind), say("no_image"), ctx.box) +
                 _picture_cell("tilik://heat", heat_size, heat_caption, say("no_heatmap"), ctx.box))

@@ -62,6 +62,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "match": "Skor kecocokan {score} — asli mulai {threshold}",
         "profile": "Penyimpangan dari profil '{name}' {score} — alarm di atas {threshold}",
         "heatmap_of": "Peta panas {label}",
+        "heatmap_of_top": "Peta panas {label}, kelas yang paling mungkin",
+        "heatmap_signature": "Peta panas {label} dari tanda tangan ini saja, bukan dari perbandingan",
+        "heatmap_plain": "Peta panas",
         "heatmap_profile": "Tempat foto menyimpang dari profil '{name}'",
         "no_verdict": "Tidak ada hasil untuk gambar ini.",
         "references_one": "1 referensi",
@@ -200,8 +203,11 @@ def class_word(pack_id: str | None, name: str, english_label: str) -> str:
     return pack_word(pack_id, "class", name, english_label or name)
 
 
-def heatmap_caption(pack_id: str | None, name: str, english_label: str, verdict: Any = None) -> str:
-    return wording.heatmap_caption(english_label or name, language_for(pack_id), class_name=name, verdict=verdict)
+def heatmap_caption(pack_id: str | None, name: str, english_label: str, verdict: Any = None,
+                    basis: str = "fixed") -> str:
+    """inference.wording.heatmap_caption in the app's language (``basis``: what class the map is of)."""
+    return wording.heatmap_caption(english_label or name, language_for(pack_id), class_name=name, verdict=verdict,
+                                   basis=basis)
 
 
 def pct(value: float) -> str:

@@ -65,6 +65,9 @@ TEMPLATES: dict[str, str] = {
     "match": "Match score {score} — genuine from {threshold}",
     "profile": "Departure from profile '{name}' {score} — alarm above {threshold}",
     "heatmap_of": "Heatmap of {label}",
+    "heatmap_of_top": "Heatmap of {label}, the most probable class",
+    "heatmap_signature": "Heatmap of {label} from this signature alone, not from the comparison",
+    "heatmap_plain": "Heatmap",
     "heatmap_profile": "Where the photo departs from profile '{name}'",
     "no_verdict": "No verdict is given for this image.",
     "references_one": "1 reference",
@@ -227,14 +230,25 @@ def notes_text(v: Verdict, lang: Language = ENGLISH) -> list[str]:
     return [reason_text(n, lang) for n in v.notes]
 
 
+HEATMAP_BASES = ("fixed", "most_probable", "signature")
+
+
 def heatmap_caption(class_label: str, lang: Language = ENGLISH, class_name: str = "",
-                    verdict: Verdict | None = None) -> str:
-    """What the heatmap shows: a seal profile's anomaly map when a profile judged ``verdict``,
-    else the evidence for one class."""
+                    verdict: Verdict | None = None, basis: str = "fixed") -> str:
+    """What the heatmap shows: a seal profile's anomaly map when a profile judged ``verdict``;
+    else the evidence for one class, by ``basis``: ``fixed`` (the pack's ``heatmap_class``, whatever
+    the verdict), ``most_probable`` (each image's most probable class, which an alarm threshold can
+    make differ from the verdict's), ``signature`` (the signature model's single-image class, not
+    the comparison with the references). No class (its pack is not installed here): "Heatmap"."""
+    if basis not in HEATMAP_BASES:
+        raise ValueError(f"heatmap basis {basis!r} is not one of {HEATMAP_BASES}")
     judged = next((n for n in verdict.notes if n.code == "profile_judged"), None) if verdict is not None else None
     if judged is not None:
         return say("heatmap_profile", lang, name=judged.params.get("name", ""))
-    return say("heatmap_of", lang, label=lang.pack_word("class", class_name or class_label, class_label))
+    if not (class_name or class_label):
+        return say("heatmap_plain", lang)
+    code = {"fixed": "heatmap_of", "most_probable": "heatmap_of_top", "signature": "heatmap_signature"}[basis]
+    return say(code, lang, label=lang.pack_word("class", class_name or class_label, class_label or class_name))
 
 
 def summary(v: Verdict, lang: Language = ENGLISH) -> str:

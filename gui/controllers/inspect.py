@@ -235,26 +235,35 @@ class InspectController(QObject):
             return
         origin = {"file": QCoreApplication.translate("MainWindow", "file"), "paste": QCoreApplication.translate("MainWindow", "pasted"), "camera": QCoreApplication.translate("MainWindow", "camera"), "live": QCoreApplication.translate("MainWindow", "live camera"),
                   "batch": QCoreApplication.translate("MainWindow", "batch"), "history": QCoreApplication.translate("MainWindow", "log")}.get(insp.origin, insp.origin)
-        heat_for = self._heatmap_class_label(insp.pack_id) if insp.heat is not None else None
-        verdict = getattr(insp.result, "decision", None)
-        if insp.heat is not None and getattr(insp.result, "profile", None) is not None:
-            heat_for = heat_for or ("", "")  # a seal profile's anomaly map, whatever the pack's class
-        text = f"{elide_middle(insp.source, 40 if heat_for else 90)}  ·  {origin}"
-        if heat_for:
-            # The pack's heatmap is not "where the model looked for its verdict" but the evidence
-            # for one class (e.g. damaged) whatever the verdict, or a seal profile's anomaly map:
-            # say so next to the picture, in the same words as the PDF (inference.wording).
-            from gui import wording
+        heat = self.heatmap_words(insp)
+        rest = f"  ·  {origin}" + (f"  ·  {heat}" if heat else "")
+        self.page.caption.setText(elide_middle(insp.source, 40 if heat else 90) + rest)
+        self.page.caption.setToolTip(insp.source + rest)  # the whole file name
 
-            text += "  ·  " + wording.heatmap_caption(insp.pack_id, heat_for[0], heat_for[1], verdict)
-        self.page.caption.setText(text)
-        self.page.caption.setToolTip(text)
+    def heatmap_words(self, insp: Inspection) -> str | None:
+        """What the heatmap drawn on the photo shows, in the same words as the PDF (inference.wording),
+        or None when none is drawn (no map, or a refusal). A pack's map is not "where the model looked
+        for its verdict": it is the evidence for the pack's fixed class whatever the verdict, or for
+        the most probable class (which an alarm threshold can make differ from the verdict's), or a
+        seal profile's anomaly map; with the pack gone from this machine, just "Heatmap"."""
+        from gui import wording
 
-    def _heatmap_class_label(self, pack_id: str | None) -> tuple[str, str] | None:
-        """(name, label) of the class a pack's heatmap shows evidence for, when it is a fixed one."""
-        m = self.state.manifest_of(pack_id)
-        name = m.decision.heatmap_class if m is not None else None
-        return (name, next((c.label for c in m.classes if c.name == name), name)) if name else None
+        r = insp.result
+        if insp.heat is None or r is None:
+            return None
+        if self.page.result_panel.is_refused(r):
+            return None  # display() draws no heatmap on a refusal
+        verdict = getattr(r, "decision", None)
+        m = self.state.manifest_of(insp.pack_id)
+        if m is None:
+            return wording.heatmap_caption(insp.pack_id, "", "", verdict)
+        name, basis = m.decision.heatmap_class, "fixed"
+        if name is None:
+            # The cam output is the argmax class's map (training.lite0.cam_export), not the verdict's.
+            probs = getattr(r, "probabilities", None) or {}
+            name, basis = (max(probs, key=probs.get) if probs else ""), "most_probable"
+        label = next((c.label for c in m.classes if c.name == name), name)
+        return wording.heatmap_caption(insp.pack_id, name, label, verdict, basis)
 
     # -- previous / next -------------------------------------------------------------------------
     def _push_session(self, insp: Inspection, mode: str) -> None:

@@ -306,7 +306,8 @@ class SignatureView(QSplitter):
         title = (self.tr("Overlay against the closest reference (#{id})").format(id=closest.id)
                  if closest is not None else self.tr("Overlay against the closest reference"))
         self.overlay_title.setText(title + self._registration_text(r))
-        self.caption.setText(c.source)
+        heat = self._heatmap_words(r) if c.heat is not None else ""
+        self.caption.setText(c.source + (f"  ·  {heat}" if heat else ""))
 
         self.refs_title.setText(self._per_reference_title(r))
         self.refs_title.show()
@@ -375,6 +376,16 @@ class SignatureView(QSplitter):
         if self.record_note:
             details.append(self.record_note)
         self.details.setText("\n".join(details))
+
+    @staticmethod
+    def _heatmap_words(r: Any) -> str:
+        """What the query's heatmap shows: the signature model's map of its own single-image class
+        (the cam output is the argmax class's), which is not the comparison with the references."""
+        single = dict(getattr(r, "single_image", None) or {})
+        name = max(single, key=single.get) if single else ""
+        m = wording._manifest(r.pack_id) if name else None
+        label = m.class_label(name) if m is not None else name
+        return wording.heatmap_caption(r.pack_id, name, label, None, "signature" if name else "fixed")
 
     def retranslate(self) -> None:
         self.heat_toggle.setText(self.tr("Heatmap"))

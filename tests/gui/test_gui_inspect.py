@@ -33,8 +33,8 @@ def test_general_mode_verdict_bars_heatmap_and_log(qtbot, window, tmp_path):
     assert "top 3: Red" in w.result_panel.bars_title.text()
     assert "Saved to the log as inspection #1" in w.result_panel.details.text()
     assert w.image_view.has_image() and w.image_view.overlay_visible()
-    assert w.caption.text().startswith(str(tmp_path / "red.png"))
-    assert "heatmap:" not in w.caption.text()  # the predicted class's map: nothing to add
+    assert w.caption.text().endswith("red.png  ·  file  ·  Heatmap of Red, the most probable class")  # the cam's class
+    assert w.caption.toolTip().startswith(str(tmp_path / "red.png"))  # the whole path
 
     # Heatmap toggle (button and H key), opacity slider, colormap, side by side.
     w.heat_button.click()

@@ -98,6 +98,10 @@ def test_enrol_verify_genuine_and_forged_logged_and_in_history(qtbot, sw, images
     assert view.score.text().startswith("Match score ") and "genuine from 50.0%" in view.score.text()
     assert "Strict threshold for high-value documents: 80.0%" in view.thresholds.text()
     assert view.query_view.has_image() and view.query_view.overlay_visible()  # the query's heatmap
+    # ... which is the signature model's map of its own single-image class, not of the comparison.
+    single = check.result.single_image
+    top = w.state.manifest_of("signature-test").class_label(max(single, key=single.get))
+    assert view.caption.text().endswith(f"  ·  Heatmap of {top} from this signature alone, not from the comparison")
     assert view.overlay_view.has_image()
     assert "closest reference (#" in view.overlay_title.text()
     assert "Red: ink only in the reference" in view.legend.plain_text()
@@ -336,6 +340,7 @@ def test_signature_mode_in_bahasa_indonesia(qtbot, sw, images):
         assert w.signature_view.verdict.text() == "Kemungkinan pemalsuan"
         assert w.signature_panel.enrol_button.text() == "Tambah referensi…"
         assert "Kuning: tinta di keduanya" in w.signature_view.legend.plain_text()
+        assert "dari tanda tangan ini saja, bukan dari perbandingan" in w.signature_view.caption.text()
     finally:
         i18n.manager().install("en")
     qtbot.waitUntil(lambda: w.signature_view.verdict.text() == "Possible forgery")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,19 @@ def test_a_signature_page_says_why_scores_are_missing(signature_log, tmp_path, m
         export_pdf(log, LogQuery(), out)
     text = " ".join(" ".join(pages_text(out)).split())
     assert "Per-reference scores and the overlay are not available: the model that made this verdict" in text
+
+
+def test_the_heatmap_caption_names_the_class_the_map_is_of(make_log, tmp_path):
+    """The colour pack has no fixed heatmap class: its map is the most probable class's (the cam
+    output's argmax), which the PDF names as such; with the pack gone it says "Heatmap" alone."""
+    from gui.report_pdf import _heatmap_class, export_pdf
+
+    db, recs = make_log(1)
+    top = max(recs[0].probabilities, key=recs[0].probabilities.get)
+    assert _heatmap_class(recs[0]) == (top, "most_probable")
+    out = tmp_path / "report.pdf"
+    with InspectionLog.open(db, read_only=True) as log:
+        export_pdf(log, LogQuery(), out)
+    text = " ".join(" ".join(pages_text(out)).split())
+    assert f"Heatmap of {top.capitalize()}, the most probable class" in text
+    assert _heatmap_class(replace(recs[0], pack_id="no-such-pack")) == (None, "fixed")
