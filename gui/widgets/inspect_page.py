@@ -42,6 +42,11 @@ class InspectPage(QWidget):
         cl = QVBoxLayout(center)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.setSpacing(4)
+        # Two rows: the heatmap's own controls, then zoom and previous/next. In one row they left
+        # the opacity slider a sliver at 1366×768 in Indonesian (15 px with a check-digit warning):
+        # every label and button took its width first. On a row of its own the slider takes what
+        # the labels leave (stretch), in any language; a picture is width-bound here, so the row
+        # costs the picture nothing unless it is a tall portrait.
         heat_bar = QHBoxLayout()
         heat_bar.setSpacing(4)
         self.heat_button = self._button(actions["heat"], "heatToggle", text_beside=True)
@@ -51,10 +56,9 @@ class InspectPage(QWidget):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("opacitySlider")
         self.opacity.setRange(0, 100)
-        self.opacity.setMaximumWidth(110)
         self.opacity.setValue(opacity)
         self.opacity_label.setBuddy(self.opacity)
-        heat_bar.addWidget(self.opacity)
+        heat_bar.addWidget(self.opacity, 1)
         self.colormap = QComboBox()
         self.colormap.setObjectName("colormapCombo")
         # Its words, not a clipped stub (it was squeezed to a sliver in Indonesian): short names
@@ -66,21 +70,23 @@ class InspectPage(QWidget):
         heat_bar.addWidget(self.colormap)
         self.side_button = self._button(actions["side"], "sideBySide")
         heat_bar.addWidget(self.side_button)
-        heat_bar.addSpacing(12)
+        cl.addLayout(heat_bar)
+        view_bar = QHBoxLayout()
+        view_bar.setSpacing(4)
         self.zoom_buttons = [self._button(actions[k]) for k in ("zoom_out", "zoom_in", "fit", "actual")]
         for b in self.zoom_buttons:
-            heat_bar.addWidget(b)
-        heat_bar.addStretch(1)
+            view_bar.addWidget(b)
+        view_bar.addStretch(1)
         self.prev_button = self._button(actions["prev"])
         self.next_button = self._button(actions["next"])
         self.nav_label = QLabel()
         self.nav_label.setObjectName("navLabel")
         self.nav_label.setMinimumWidth(60)
         self.nav_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        heat_bar.addWidget(self.prev_button)
-        heat_bar.addWidget(self.nav_label)
-        heat_bar.addWidget(self.next_button)
-        cl.addLayout(heat_bar)
+        view_bar.addWidget(self.prev_button)
+        view_bar.addWidget(self.nav_label)
+        view_bar.addWidget(self.next_button)
+        cl.addLayout(view_bar)
         self.caption = QLabel()
         self.caption.setObjectName("caption")
         self.caption.setStyleSheet("color: #546e7a;")

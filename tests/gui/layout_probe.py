@@ -1,6 +1,7 @@
 """Run in a fresh process (tests/gui/test_gui_layout.py): the window's minimum size in every
 mode and tab, in English and Indonesian, and the width each mode's side panel gets when its tab is
-shown, printed as JSON. QT_SCALE_FACTOR comes from the caller."""
+shown, and the opacity slider's width on the Inspect tab, printed as JSON. QT_SCALE_FACTOR comes
+from the caller."""
 
 import json
 import os
@@ -22,6 +23,7 @@ from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import Settings  # noqa: E402
 out = {}
 panels = {}
+sliders = {}
 for lang in ("en", "id"):
     i18n.manager().install(lang)
     s = Settings()
@@ -42,6 +44,9 @@ for lang in ("en", "id"):
             out[f"{lang}/{mode}/{tab}"] = (hint.width(), hint.height(), w.width(), w.height())
         page = w.inspect_page
         w.tabs.setCurrentIndex(0)
+        for _ in range(20): ev.processEvents()
+        if mode != "signature":
+            sliders[f"{lang}/{mode}"] = page.opacity.width()
         for key, (panel_mode, widget) in page.side_panels.items():
             if panel_mode == mode:
                 page.show_side_panel(key)
@@ -53,5 +58,6 @@ for lang in ("en", "id"):
     for _ in range(20): ev.processEvents()
     hint = w.minimumSizeHint()
     out[f"{lang}/seal-check-digit/0"] = (hint.width(), hint.height(), w.width(), w.height())
+    sliders[f"{lang}/seal-check-digit"] = w.inspect_page.opacity.width()
     w.shutdown(); w.close()
-print(json.dumps({"sizes": out, "panels": panels}))
+print(json.dumps({"sizes": out, "panels": panels, "sliders": sliders}))

@@ -1,7 +1,8 @@
 """The layout holds at 1366×768 in English and Indonesian, at 100 % and 150 % scaling (issue 21):
 in every mode and tab the window's minimum size fits the screen (a fresh process per scale,
 since Qt reads QT_SCALE_FACTOR when it starts). A mode's side panel (seal profiles) is a tab
-beside the verdict, as wide as that column: never a strip squeezed to a scroll bar."""
+beside the verdict, as wide as that column: never a strip squeezed to a scroll bar. The heatmap's
+opacity slider keeps a usable width."""
 
 from __future__ import annotations
 
@@ -29,3 +30,8 @@ def test_every_mode_and_tab_fits_1366x768(tmp_path, scale):
     assert set(panels) == {"en/seal-profiles", "id/seal-profiles"}
     narrow = {k: v for k, v in panels.items() if v[0] < max(260, v[1])}  # width, its own minimum
     assert narrow == {}
+    # The heatmap opacity slider is wide enough to use in every mode and language (it was 15 px in
+    # Indonesian Seal mode with a check-digit warning, when it shared its row with the zoom buttons).
+    sliders = probe["sliders"]
+    assert len(sliders) == 2 * 4
+    assert {k: v for k, v in sliders.items() if v < 120} == {}
