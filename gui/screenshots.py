@@ -158,6 +158,9 @@ def _render(out: Path, tmp: Path, info: dict[str, Any], language: str = "en",
         path = out / f"{name}.png"
         (widget or w).grab().save(str(path))
         print("wrote", path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+        if widget is None and (w.width(), w.height()) != SIZE:
+            # Something in this state asks for more room than the screen the shots stand for.
+            print(f"warning: {name}: the window grew to {w.width()}x{w.height()}, not {SIZE[0]}x{SIZE[1]}")
 
     def error_shot(path: Path, name: str) -> None:
         """Open ``path``, which the app refuses, and grab the plain-words dialog it shows."""

@@ -63,7 +63,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "profile": "Penyimpangan dari profil '{name}' {score} — alarm di atas {threshold}",
         "heatmap_of": "Peta panas {label}",
         "heatmap_of_top": "Peta panas {label}, kelas yang paling mungkin",
-        "heatmap_signature": "Peta panas {label} dari tanda tangan ini saja, bukan dari perbandingan",
+        "heatmap_signature": "Peta panas {label} dari tanda tangan ini saja",
         "heatmap_plain": "Peta panas",
         "heatmap_profile": "Tempat foto menyimpang dari profil '{name}'",
         "no_verdict": "Tidak ada hasil untuk gambar ini.",

@@ -66,7 +66,7 @@ TEMPLATES: dict[str, str] = {
     "profile": "Departure from profile '{name}' {score} — alarm above {threshold}",
     "heatmap_of": "Heatmap of {label}",
     "heatmap_of_top": "Heatmap of {label}, the most probable class",
-    "heatmap_signature": "Heatmap of {label} from this signature alone, not from the comparison",
+    "heatmap_signature": "Heatmap of {label} from this signature alone",
     "heatmap_plain": "Heatmap",
     "heatmap_profile": "Where the photo departs from profile '{name}'",
     "no_verdict": "No verdict is given for this image.",

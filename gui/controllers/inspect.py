@@ -237,8 +237,11 @@ class InspectController(QObject):
                   "batch": QCoreApplication.translate("MainWindow", "batch"), "history": QCoreApplication.translate("MainWindow", "log")}.get(insp.origin, insp.origin)
         heat = self.heatmap_words(insp)
         rest = f"  ·  {origin}" + (f"  ·  {heat}" if heat else "")
-        self.page.caption.setText(elide_middle(insp.source, 40 if heat else 90) + rest)
-        self.page.caption.setToolTip(insp.source + rest)  # the whole file name
+        # With the heatmap's words the file's name alone (the path would push them out of sight at
+        # 1366 px); the tooltip has the whole path.
+        shown = elide_middle(Path(insp.source).name or insp.source, 40) if heat else elide_middle(insp.source, 90)
+        self.page.caption.setText(shown + rest)
+        self.page.caption.setToolTip(insp.source + rest)
 
     def heatmap_words(self, insp: Inspection) -> str | None:
         """What the heatmap drawn on the photo shows, in the same words as the PDF (inference.wording),

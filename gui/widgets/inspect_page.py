@@ -58,6 +58,8 @@ class InspectPage(QWidget):
         self.opacity.setRange(0, 100)
         self.opacity.setValue(opacity)
         self.opacity_label.setBuddy(self.opacity)
+        # As wide as about 24 digits at most (it follows the font), the rest of the row left empty.
+        self.opacity.setMaximumWidth(self.opacity.fontMetrics().horizontalAdvance("0") * 24)
         heat_bar.addWidget(self.opacity, 1)
         self.colormap = QComboBox()
         self.colormap.setObjectName("colormapCombo")
@@ -70,6 +72,7 @@ class InspectPage(QWidget):
         heat_bar.addWidget(self.colormap)
         self.side_button = self._button(actions["side"], "sideBySide")
         heat_bar.addWidget(self.side_button)
+        heat_bar.addStretch(0)
         cl.addLayout(heat_bar)
         view_bar = QHBoxLayout()
         view_bar.setSpacing(4)

@@ -7,6 +7,7 @@ warnings."""
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QLocale, Qt
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui import wording
-from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, Banner, headline, pct, scroll_body
+from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, Banner, elide_middle, headline, pct, scroll_body
 from gui.widgets.image_view import ImageView
 
 # The overlay's colours (inference.signature.overlay): ink only in the reference, only in the query, in both.
@@ -91,6 +92,8 @@ class SignatureView(QSplitter):
         self.caption.setObjectName("signatureCaption")
         self.caption.setStyleSheet("color: #546e7a;")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Clipped, never widening the window past 1366 px (the full text is in its tooltip).
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         pl.addWidget(self.caption)
         self.query_view = ImageView()
         self.query_view.setObjectName("signatureQuery")
@@ -240,6 +243,7 @@ class SignatureView(QSplitter):
             self.ref_table.hide()
             self.refs_title.hide()
             self.caption.setText("")
+            self.caption.setToolTip("")
             self.overlay_title.setText(self.tr("Overlay against the closest reference"))
         if kind == "empty":
             self._set_verdict(self.tr("No signature checked yet"), "#90a4ae")
@@ -261,6 +265,7 @@ class SignatureView(QSplitter):
             self.error_banner.set_text(message)
             self.error_banner.show()
             self.caption.setText(source)
+            self.caption.setToolTip(source)
             return
         self._render_check(value)
 
@@ -307,7 +312,10 @@ class SignatureView(QSplitter):
                  if closest is not None else self.tr("Overlay against the closest reference"))
         self.overlay_title.setText(title + self._registration_text(r))
         heat = self._heatmap_words(r) if c.heat is not None else ""
-        self.caption.setText(c.source + (f"  ·  {heat}" if heat else ""))
+        # With the heatmap's words the file's name alone, as on the other modes' caption.
+        self.caption.setText((elide_middle(Path(c.source).name or c.source, 40) + f"  ·  {heat}") if heat
+                             else c.source)
+        self.caption.setToolTip(c.source + (f"  ·  {heat}" if heat else ""))
 
         self.refs_title.setText(self._per_reference_title(r))
         self.refs_title.show()
