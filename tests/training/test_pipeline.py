@@ -358,3 +358,33 @@ def test_a_rebuild_keeps_training_data_and_the_cards_marked_sections(trained, tm
     assert new.rstrip().endswith(orphan) and "A heading the export does not write" not in new
     assert (trained["run"] / "previous_CARD.md").read_text(encoding="utf-8") == card
     assert json.loads(manifest_path.read_text(encoding="utf-8"))["training_data"] == "synthetic"
+
+
+def test_refresh_config_takes_training_data_from_the_config_as_it_is_now(trained, tmp_path):
+    """``--refresh-config``: training_data plays no part in training, so it comes from the source
+    config as it is now; a run trained on the user's own photos keeps what ``--data`` made of it."""
+    import shutil
+
+    import yaml
+
+    from training.pipeline import export_stages as st
+
+    run = tmp_path / "run"
+    shutil.copytree(trained["run"], run)
+    source = tmp_path / "tiny.yaml"
+    raw = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    raw.pop("_meta")
+    raw["training_data"] = "real"
+    source.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    doc = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    doc["_meta"]["source_config"] = str(source)
+    (run / "config.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    quiet = {"models_dir": tmp_path / "models", "samples_dir": tmp_path / "samples", "log": lambda m: None}
+    assert st.load_stage(run, **quiet).cfg["training_data"] == "synthetic"  # the run's own copy
+    assert st.load_stage(run, refresh_config=True, **quiet).cfg["training_data"] == "real"
+    summary = json.loads((run / "train_summary.json").read_text(encoding="utf-8"))
+    summary["split"]["user_data"] = {"path": "photos", "mode": "mix", "test": "own"}
+    (run / "train_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    raw["training_data"] = "synthetic"
+    source.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert st.load_stage(run, refresh_config=True, **quiet).cfg["training_data"] == "mixed"

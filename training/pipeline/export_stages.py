@@ -125,11 +125,9 @@ def load_stage(run_dir: Path, *, models_dir: Path, samples_dir: Path, refresh_co
         current = load_config(cfg["_path"])
         for key in REFRESHABLE:
             cfg[key] = current[key]
-        # training_data plays no part in training either; a run on the user's photos keeps what
-        # `--data` made of it (real or mixed), from the config's value as it is now.
+        # Nor does training_data; a run on the user's photos keeps what `--data` makes of it.
         user = json.loads((c.run_dir / "train_summary.json").read_text(encoding="utf-8"))["split"].get("user_data")
-        cfg["training_data"] = user_training_data(current["training_data"], user["mode"]) if user \
-            else current["training_data"]
+        cfg["training_data"] = user_training_data(current["training_data"], user["mode"]) if user else current["training_data"]
         log(f"  {', '.join(REFRESHABLE)}, training_data taken from {cfg['_path_rel']} as it is now")
         from inference.registry import version_key
 
@@ -151,11 +149,8 @@ def load_stage(run_dir: Path, *, models_dir: Path, samples_dir: Path, refresh_co
     c.pack_dir = c.models_dir / c.pack_id
     c.pack_dir.mkdir(parents=True, exist_ok=True)
     c.kept_guard = _kept_guard_records(c.pack_dir)
-    old_card = c.pack_dir / "CARD.md"
-    if old_card.is_file():
-        # The sections other commands wrote into it (guard, studies) go into the new card; a copy
-        # in the run folder keeps them if this export fails before it writes one.
-        c.old_card = old_card.read_text(encoding="utf-8")
+    if (c.pack_dir / "CARD.md").is_file():  # its marked sections go into the new card (kept in the run if this fails)
+        c.old_card = (c.pack_dir / "CARD.md").read_text(encoding="utf-8")
         (c.run_dir / "previous_CARD.md").write_text(c.old_card, encoding="utf-8")
     for f in PACK_FILES:
         (c.pack_dir / f).unlink(missing_ok=True)
