@@ -7,10 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QLocale, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-                               QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon
+from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon, row_table
 from gui import wording
 from gui.widgets.result_panel import pct
 from gui.workers import BatchProgress, BatchRow
@@ -160,15 +159,7 @@ class BatchView(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        row_table(self.table)
         for col, width in enumerate((50, 240, 220, 90, 100)):
             self.table.setColumnWidth(col, width)
         self.table.activated.connect(self._activated)

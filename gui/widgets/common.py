@@ -7,7 +7,8 @@ from typing import Callable
 
 from PySide6.QtCore import QLocale, QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QIcon
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QScrollArea, QSizePolicy,
+                               QTableView, QVBoxLayout, QWidget)
 
 from inference import paths
 
@@ -114,3 +115,27 @@ def headline(name: str, like: QWidget, scale: float, min_points: float = 0.0, *,
 
 def elide_middle(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width // 2 - 1] + "…" + text[-(width // 2):]
+
+
+def caption_label(name: str) -> QLabel:
+    """The grey, selectable line under a picture (file, origin, what its heatmap shows). Clipped,
+    never widening the window past 1366 px: a long path or note stays in its tooltip."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setStyleSheet("color: #546e7a;")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def row_table(table: QTableView) -> None:
+    """A read-only table of one selectable row per item (Batch, History): alternating colours, no
+    row numbers, rows one line of text high, columns the user can resize, the last one stretched."""
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.horizontalHeader().setStretchLastSection(True)

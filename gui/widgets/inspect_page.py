@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSlider, QSplitter,
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QScrollArea, QSlider, QSplitter,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from gui.widgets.common import Banner
+from gui.widgets.common import Banner, caption_label
 from gui.widgets.image_view import ImageView
 from gui.widgets.input_panel import InputPanel
 from gui.widgets.result_panel import ResultPanel
@@ -90,13 +90,9 @@ class InspectPage(QWidget):
         view_bar.addWidget(self.nav_label)
         view_bar.addWidget(self.next_button)
         cl.addLayout(view_bar)
-        self.caption = QLabel()
-        self.caption.setObjectName("caption")
-        self.caption.setStyleSheet("color: #546e7a;")
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # A long path or note must not widen the window and push the result panel off screen: the
         # label is clipped instead (the full text is in its tooltip).
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption = caption_label("caption")
         cl.addWidget(self.caption)
         self.image_view = ImageView()
         self.image_view.setObjectName("imageView")

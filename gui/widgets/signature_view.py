@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
                                QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gui import wording
-from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, Banner, elide_middle, headline, pct, scroll_body
+from gui.widgets.common import (ALARM, CALM, REFUSED, REVIEW, Banner, caption_label, elide_middle, headline, pct,
+                                scroll_body)
 from gui.widgets.image_view import ImageView
 
 # The overlay's colours (inference.signature.overlay): ink only in the reference, only in the query, in both.
@@ -88,12 +89,7 @@ class SignatureView(QSplitter):
         self.heat_toggle.setChecked(True)
         head.addWidget(self.heat_toggle)
         pl.addLayout(head)
-        self.caption = QLabel()
-        self.caption.setObjectName("signatureCaption")
-        self.caption.setStyleSheet("color: #546e7a;")
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # Clipped, never widening the window past 1366 px (the full text is in its tooltip).
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption = caption_label("signatureCaption")
         pl.addWidget(self.caption)
         self.query_view = ImageView()
         self.query_view.setObjectName("signatureQuery")
