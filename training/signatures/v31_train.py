@@ -38,6 +38,7 @@ from training.signatures.v3_train import SEED, fit_layers, fold_layers, operatin
 from training.signatures.v31_norm import _unit, cohort_of, load_study
 
 NEGATIVES = 300
+COHORT_SEED = SEED + 1   # the cohort draw (training folds' writers; for the pack: all development writers)
 LAM = 0.5          # 3.0's reference normalisation (kept: the embedding does not change)
 RIDGES = (0.3, 1.0)
 BETAS = (0.0, 0.2, 0.4, 0.8, 1.6, 3.2)
@@ -77,6 +78,13 @@ def fold_eers(per_fold: list[tuple[Rows, dict]], ridge: float, beta: float, prio
     return out
 
 
+def first_helping(helps: dict[int, bool]) -> int:
+    """The smallest reference count from which the classifier lowers the CV EER at every larger count
+    too (one past the largest when it never does)."""
+    ns = sorted(helps)
+    return next((n for n in ns if all(helps[m] for m in ns if m >= n)), ns[-1] + 1)
+
+
 def both(e: list[dict[str, float]]) -> float:
     return float(np.mean([(v["cedar"] + v["bengali"]) / 2 for v in e]))
 
@@ -108,7 +116,7 @@ def main(argv=None) -> int:
     for i, f in enumerate(folds):
         emb = layers[i](x)
         e = _unit(emb)
-        cohort = cohort_of(e, wr, gen, f, NEGATIVES, SEED + 1)
+        cohort = cohort_of(e, wr, gen, f, NEGATIVES, COHORT_SEED)
         for n in N_REFS:
             rows = make_rows(emb, wr, gen, corpus, f, n, args.draws, SEED + i)
             per_n[n].append((rows, classifier_outputs(e, rows, cohort, RIDGES)))
@@ -151,7 +159,7 @@ def main(argv=None) -> int:
     # 3. does the classifier help with few references? (the smallest n from which it is used)
     key0, key = "ridge1.0|beta0.0".replace("1.0", str(ridge)), f"ridge{ridge}|beta{beta}"
     helps = {n: both(cv[n][key]) < both(cv[n][key0]) for n in N_REFS}
-    min_refs = next((n for n in N_REFS if all(helps[m] for m in N_REFS if m >= n)), max(N_REFS) + 1)
+    min_refs = first_helping(helps)
     res["classifier_helps"] = {str(n): v for n, v in helps.items()}
     res["min_references"] = min_refs
     log(f"classifier helps at {helps}: used from {min_refs} references")
@@ -171,7 +179,7 @@ def main(argv=None) -> int:
     final = fit_layers(x, wr, gen, np.isin(wr, dev_writers()), (0,))[0]
     emb = final(x)
     e = _unit(emb)
-    cohort_idx = cohort_of(e, wr, gen, test_writers(), NEGATIVES, SEED + 1)
+    cohort_idx = cohort_of(e, wr, gen, test_writers(), NEGATIVES, COHORT_SEED)
     cohort = emb[cohort_idx].astype(np.float32)
     np.save(out / "cohort31.npy", cohort)
     np.savez(out / "final_layer.npz", mean=final.mean, matrix=final.matrix, taps=np.array(taps))
