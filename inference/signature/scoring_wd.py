@@ -5,8 +5,9 @@ For one customer the app fits, in numpy and in closed form, a class-balanced reg
 least-squares RBF classifier: the customer's n reference embeddings (+1) against a fixed cohort of
 genuine signatures of *other* writers (−1) that ships with the pack (``extra_files``). Its output
 ``d(q)`` for a query is added, times ``β``, to every per-reference similarity before calibration
-(:func:`inference.signature.scoring.per_reference`): ``s_i = cos_i − λ(level − prior) + β·d(q)``.
-One shift for all references keeps the per-reference scores in the cosines' order, and the overall
+(:func:`inference.signature.scoring.per_reference`): ``s_i = cos_i − λ(level − prior) + β·d(q)``,
+calibrated with the block's own ``calibration`` (fitted on fused scores). Below ``min_references``
+the classifier is not used and the score is 3.0's exactly (its calibration, no shift). One shift for all references keeps the per-reference scores in the cosines' order, and the overall
 score (a robust mean of them) within their range. The classifier depends on the references only, so
 it is fitted once per reference set (cached by the tuple of the references' SHA-256s).
 
@@ -79,7 +80,9 @@ class WriterClassifierConfig:
     cohort: str              # role in extra_files of the cohort embeddings (.npy, float, (m, D))
     ridge: float
     beta: float              # weight of d(q) in every per-reference similarity
-    min_references: int      # fewer references: no classifier (the 3.0 transform alone)
+    min_references: int      # fewer references: no classifier (the 3.0 transform and calibration alone)
+    a: float                 # calibration of the fused similarity: p = σ(a·s + b)
+    b: float
 
     @classmethod
     def from_mapping(cls, d: Any, where: str) -> "WriterClassifierConfig":
@@ -101,11 +104,16 @@ class WriterClassifierConfig:
         k = d.get("min_references", 1)
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise PackUnusableError(f"{where}: 'min_references' must be a whole number >= 1.")
-        return cls(kind, cohort, ridge, beta, k)
+        cal = d.get("calibration")
+        if not isinstance(cal, Mapping):
+            raise PackUnusableError(f"{where}: 'calibration' must be an object with 'a' and 'b' (of the fused score).")
+        a = _num(cal, "a", f"{where}.calibration", 1e-6)
+        b = _num(cal, "b", f"{where}.calibration")
+        return cls(kind, cohort, ridge, beta, k, a, b)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "cohort": self.cohort, "gamma": "scale", "ridge": self.ridge, "beta": self.beta,
-                "min_references": self.min_references}
+                "min_references": self.min_references, "calibration": {"a": self.a, "b": self.b}}
 
 
 def load_cohort(data: bytes, pack_id: str = "pack", dims: int | None = None) -> np.ndarray:
@@ -133,7 +141,7 @@ class WriterClassifier:
         self._lock = threading.Lock()
 
     def applies(self, n: int) -> bool:
-        return n >= self.cfg.min_references and self.cfg.beta > 0
+        return n >= self.cfg.min_references
 
     def fit(self, refs: np.ndarray) -> KernelModel:
         r = _unit(refs)
@@ -158,10 +166,11 @@ class WriterClassifier:
                 self._models.popitem(last=False)
         return model
 
-    def shift(self, query: np.ndarray, refs: np.ndarray, key: tuple[str, ...] | None = None) -> float:
-        """β·d(q): what is added to every per-reference similarity (0 below ``min_references``)."""
+    def shift(self, query: np.ndarray, refs: np.ndarray, key: tuple[str, ...] | None = None) -> float | None:
+        """β·d(q): what is added to every per-reference similarity; None below ``min_references``
+        (the classifier is not used: 3.0's score)."""
         if not self.applies(len(np.atleast_2d(refs))):
-            return 0.0
+            return None
         if np.atleast_2d(refs).shape[1] != self.cohort.shape[1]:
             raise PackUnusableError(f"The writer classifier's cohort has {self.cohort.shape[1]} dims, the "
                                     f"embedding {np.atleast_2d(refs).shape[1]}: the pack's files do not belong together.")

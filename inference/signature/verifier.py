@@ -498,7 +498,7 @@ class Verifier:
         extra: dict[str, Any] = {}
         if self.scoring is not None:
             ref_emb = np.stack([d.embedding for d in ref_desc])
-            shift = 0.0 if self.writer is None else self.writer.shift(
+            shift = None if self.writer is None else self.writer.shift(
                 q.descriptor.embedding, ref_emb, tuple(r.image.sha256 for r in refs))
             scored = score_embeddings(q.descriptor.embedding, ref_emb, self.scoring, head=self.pair_head, shift=shift)
             per_ref, agreement, score = scored.per_reference, scored.agreement, scored.overall
@@ -508,7 +508,7 @@ class Verifier:
             extra = {"cosines": [round(float(c), 6) for c in scored.cosines],
                      "reference_level": round(float(scored.level), 6),
                      "review_band": [point_obj.low, point_obj.high], "aggregate": self.scoring.aggregate,
-                     "writer_shift": round(float(scored.shift), 6)}
+                     "writer_shift": None if scored.shift is None else round(float(scored.shift), 6)}
         else:
             per_ref = self.pair_scores(q.descriptor, ref_desc)
             agreement = self.reference_agreement(ref_desc, tuple(r.image.sha256 for r in refs))

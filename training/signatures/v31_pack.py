@@ -77,7 +77,7 @@ def manifest(old: dict, res: dict, cohort_sha: str, parity: dict) -> dict:
     prev = m["metrics"].get("previous_version") or {"version": old["version"], "scoring": old["verify"]["scoring"],
                                                     "test": old["metrics"]["test"],
                                                     "cv_operating_points": old["metrics"]["cv_operating_points"]}
-    rec, ch = res["recipe"], res["chosen"]
+    rec, plain, ch = res["recipe"], res["recipe_without_classifier"], res["chosen"]
     points = {n: {k: {"threshold": _r(v["threshold"]), "review": [_r(v["review"][0]), _r(v["review"][1])]}
                   for k, v in p.items()} for n, p in res["operating_points"].items()}
     s = prev["scoring"]
@@ -85,10 +85,11 @@ def manifest(old: dict, res: dict, cohort_sha: str, parity: dict) -> dict:
     m["extra_files"] = {"cohort": {"file": COHORT_FILE, "sha256": cohort_sha}}
     m["verify"]["scoring"] = {
         "mode": "writer_fused",
-        "calibration": {"a": _r(rec["a"]), "b": _r(rec["b"])},
+        "calibration": {"a": _r(plain["a"]), "b": _r(plain["b"])},
         "reference_normalization": {"lambda": rec["lam"], "prior": _r(rec["prior"])},
         "writer_classifier": {"kind": "rbf_least_squares", "cohort": "cohort", "gamma": "scale",
-                              "ridge": ch["ridge"], "beta": ch["beta"], "min_references": ch["min_references"]},
+                              "ridge": ch["ridge"], "beta": ch["beta"], "min_references": ch["min_references"],
+                              "calibration": {"a": _r(rec["a"]), "b": _r(rec["b"])}},
         "aggregate": rec["how"], "trim": rec["trim"],
         "operating_points": points,
         "reference_outlier_floor": s.get("reference_outlier_floor"),

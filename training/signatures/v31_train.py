@@ -15,8 +15,10 @@ layer per fold, 3 random reference sets per writer and per number of references.
 2. (ridge, β) by CV: EER at 5 references, calibration fitted on the other folds' rows, the mean of
    both corpora (3.0's rule). Also nested: chosen on four folds, scored on the fifth.
 3. Whether the classifier applies with 1 and 3 references: by the same CV (its ``min_references``).
-4. Calibration on the out-of-fold rows at 5 references, operating points per number of references
-   and their honest CV, exactly as 3.0 (:func:`training.signatures.v3_train.operating_points`).
+4. Calibration on the out-of-fold rows at 5 references — of the fused score, used from
+   ``min_references`` on, and of the plain score (3.0's, used below it) — then operating points per
+   number of references and their honest CV, exactly as 3.0
+   (:func:`training.signatures.v3_train.operating_points`).
 5. Second look at the test writers (CEDAR 36–45, Bengali 71–80; already scored once with 3.0.0), with
    the pack's cohort; 3.0.0's scores recomputed beside. ``results31.json`` records everything.
 """
@@ -168,9 +170,13 @@ def main(argv=None) -> int:
     def use(n):
         return beta if n >= min_refs else 0.0
     rows = {n: Rows.concat([fused(r, d[ridge], use(n)) for r, d in per_n[n]]) for n in N_REFS}
+    # two calibrations: the fused score's (used from min_refs on) and the plain one's (3.0's, below it)
     recipe = fit_calibration(rows[5], Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
-    res["recipe"] = recipe.__dict__
-    points, cv_points = operating_points(rows, recipe, folds, log)
+    plain = fit_calibration(Rows.concat([r for r, _ in per_n[5]]), Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
+    recipes = {n: recipe if n >= min_refs else plain for n in N_REFS}
+    res["recipe"], res["recipe_without_classifier"] = recipe.__dict__, plain.__dict__
+    log(f"calibration: fused {recipe.a:.6f}, {recipe.b:.6f}; without the classifier {plain.a:.6f}, {plain.b:.6f}")
+    points, cv_points = operating_points(rows, recipes, folds, log)
     res["operating_points"] = {str(n): p for n, p in points.items()}
     res["cv_operating_points"] = {str(n): p for n, p in cv_points.items()}
     res["chosen"] = {"ridge": ridge, "beta": beta, "min_references": min_refs, "lambda": LAM, "prior": prior}
@@ -197,7 +203,7 @@ def main(argv=None) -> int:
             X = np.concatenate([e[list(k)], ec])
             yy = np.concatenate([np.ones(len(k)), -np.ones(len(ec))])
             d[m] = krr_score(krr_fit(X, yy, ridge), e[r.query[m]])
-        s31 = recipe.overall(fused(r, d, use(n)))
+        s31 = recipes[n].overall(fused(r, d, use(n)))
         s30 = rec30.overall(r)
         entry = {"eer": eer_by_corpus(r, s31), "eer_3_0_0": eer_by_corpus(r, s30)}
         old_pts = old["operating_points"][str(n)]

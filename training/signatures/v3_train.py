@@ -147,12 +147,13 @@ def cv_eer(rows: Rows, recipe: Recipe, folds) -> dict[str, dict]:
     return out
 
 
-def operating_points(rows: dict[int, Rows], recipe: Recipe, folds, log=print) -> tuple[dict, dict]:
+def operating_points(rows: dict[int, Rows], recipe, folds, log=print) -> tuple[dict, dict]:
     """Per number of references: the standard and strict points chosen on the out-of-fold scores, and
-    their honest CV (the standard point chosen on the other folds, measured on each fold)."""
+    their honest CV (the standard point chosen on the other folds, measured on each fold). ``recipe``:
+    one :class:`Recipe`, or {n: Recipe} when the score differs with the number of references."""
     points, cv_points = {}, {}
     for n, r in rows.items():
-        s = recipe.overall(r)
+        s = (recipe[n] if isinstance(recipe, dict) else recipe).overall(r)
         points[n] = {"standard": choose_point(r.y, s), "strict": choose_point(r.y, s, strict_far=0.01)}
         st = points[n]["strict"]
         sd = points[n]["standard"]

@@ -20,7 +20,7 @@ from inference.signature.verifier import Verifier
 from tests.inference.signature.sig_fixtures import EMB, SCORING, draw_signature, save, write_scoring_pack
 
 WC = {"kind": "rbf_least_squares", "cohort": "cohort", "gamma": "scale", "ridge": 1.0, "beta": 0.8,
-      "min_references": 3}
+      "min_references": 3, "calibration": {"a": 7.0, "b": -5.0}}
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -86,17 +86,22 @@ def test_fused_scores_stay_coherent(n):
         plain = score(q, refs, cfg)
         assert s.per_reference.min() - 1e-12 <= s.overall <= s.per_reference.max() + 1e-12
         assert np.argsort(cosine(q, refs), kind="stable").tolist() == np.argsort(s.per_reference, kind="stable").tolist()
+        # the fused calibration applied to the plain similarity plus the one shift
         logit = lambda p: np.log(p / (1 - p))  # noqa: E731
-        assert np.allclose(logit(s.per_reference) - logit(plain.per_reference), cfg.a * shift, atol=1e-6)
+        s_plain = (logit(plain.per_reference) - cfg.b) / cfg.a
+        assert np.allclose(logit(s.per_reference), cfg.writer.a * (s_plain + shift) + cfg.writer.b, atol=1e-6)
         assert s.shift == shift
 
 
-def test_below_its_minimum_the_classifier_is_off():
+def test_below_its_minimum_the_classifier_is_off_and_the_score_is_3_0s():
     emb = _writers()
-    clf = WriterClassifier(WriterClassifierConfig.from_mapping({**WC, "min_references": 3}, "t"),
-                           np.concatenate([emb[w] for w in range(2, 8)]))
-    assert clf.shift(emb[0][5], emb[0][:2]) == 0.0
-    assert clf.shift(emb[0][5], emb[0][:3]) != 0.0
+    cfg = ScoringConfig.from_mapping({**SCORING, "mode": "writer_fused", "writer_classifier": WC}, "t")
+    clf = WriterClassifier(cfg.writer, np.concatenate([emb[w] for w in range(2, 8)]))
+    q, two = emb[0][5], emb[0][:2]
+    assert clf.shift(q, two) is None
+    assert clf.shift(q, emb[0][:3]) is not None
+    three_0 = ScoringConfig.from_mapping(SCORING, "t")   # the same block without the classifier
+    assert np.array_equal(score(q, two, cfg, shift=clf.shift(q, two)).per_reference, score(q, two, three_0).per_reference)
 
 
 def test_fitted_once_per_reference_set():
@@ -139,7 +144,7 @@ def test_3_0_packs_score_as_before(tmp_path):
     assert v.writer is None and v.scoring.mode == "reference_normalized"
     refs = [save(tmp_path / f"r{i}.png", draw_signature("loops", shift=3 * i)) for i in range(3)]
     r = v.verify(save(tmp_path / "g.png", draw_signature("loops", shift=5)), refs, overlay=False)
-    assert r.details["writer_shift"] == 0.0
+    assert r.details["writer_shift"] is None
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -152,6 +157,8 @@ def test_3_0_packs_score_as_before(tmp_path):
     ({"mode": "writer_fused", "writer_classifier": {**WC, "gamma": 0.5}}, "gamma"),
     ({"mode": "writer_fused", "writer_classifier": {**WC, "cohort": ""}}, "cohort"),
     ({"mode": "writer_fused", "writer_classifier": {**WC, "min_references": 0}}, "min_references"),
+    ({"mode": "writer_fused", "writer_classifier": {k: v for k, v in WC.items() if k != "calibration"}}, "calibration"),
+    ({"mode": "writer_fused", "writer_classifier": {**WC, "calibration": {"a": -1, "b": 0}}}, "'a'"),
 ])
 def test_bad_writer_blocks_are_refused_in_words(bad, words):
     with pytest.raises(PackUnusableError, match=words):
