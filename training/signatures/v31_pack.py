@@ -132,15 +132,34 @@ def samples_pass(verifier, samples: Path) -> bool:
     return True
 
 
+def _timings(res: dict, info: dict) -> dict:
+    t = {"v31_train (CV of 12 (ridge, β) × 4 reference counts, nested CV, operating points, second look)":
+         f"{res['seconds']:.0f} s wall, {res['cpu_seconds']:.0f} s CPU (load average {res['load_average'][0]:.1f})"}
+    if res.get("reuse"):
+        r = res["reuse"]
+        t["v31_train --reuse (below 5 references: the plain score's own calibration, points, second look)"] = (
+            f"{r['seconds']:.0f} s wall, {r['cpu_seconds']:.0f} s CPU (load average {r['load_average'][0]:.1f})")
+    t["v31_pack (cohort through the app, manifest, samples, card)"] = f"{info['seconds']:.0f} s"
+    return t
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/sig3")
     ap.add_argument("--pack", default="models/signature-verify")
     ap.add_argument("--samples", default="resources/samples/signature-verify")
+    ap.add_argument("--card-only", action="store_true", help="rewrite CARD.md from the 3.1.0 manifest already written")
     args = ap.parse_args(argv)
     out, pack, samples = Path(args.out), Path(args.pack), Path(args.samples)
     t0 = time.perf_counter()
     res = json.loads((out / "results31.json").read_text())
+    if args.card_only:
+        from training.signatures.v31_card import write_card31
+
+        m = json.loads((pack / "manifest.json").read_text())
+        write_card31(pack / "CARD.md", m, res, out, _timings(res, json.loads((out / "pack31.json").read_text())),
+                     json.loads((out / "pack31.json").read_text())["repicked"])
+        return 0
     old = json.loads((pack / "manifest.json").read_text())
     cohort, parity = cohort_embeddings(pack, res, out)
     data = _npy(cohort)
@@ -159,10 +178,9 @@ def main(argv=None) -> int:
         repicked = True
     from training.signatures.v31_card import write_card31
 
-    timings = {"v31_train (CV of 12 (ridge, beta) x 4 reference counts, nested CV, operating points, second look)":
-               f"{res['seconds']:.0f} s wall, {res['cpu_seconds']:.0f} s CPU (load average {res['load_average'][0]:.1f})",
-               "v31_pack (cohort through the app, manifest, samples, card)": f"{time.perf_counter() - t0:.0f} s"}
-    write_card31(pack / "CARD.md", m, res, out, timings, repicked)
+    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked}
+    (out / "pack31.json").write_text(json.dumps(info))
+    write_card31(pack / "CARD.md", m, res, out, _timings(res, info), repicked)
     print(f"3.1.0 written; cohort {len(data) / 1e3:.0f} kB; samples re-picked: {repicked}")
     return 0
 

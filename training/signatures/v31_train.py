@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.signature.scoring_wd import krr_fit, krr_score
+from training.signatures import metric
 from training.signatures.corpora import dev_writers, test_writers
 from training.signatures.v3_eval import N_REFS, Recipe, Rows, eer_by_corpus, fit_calibration, make_rows, rates
 from training.signatures.v3_train import SEED, fit_layers, fold_layers, operating_points, spread
@@ -99,14 +100,77 @@ def scoring_3_0_0(manifest: Path) -> dict:
     return m["metrics"]["previous_version"]["scoring"]
 
 
+def second_look_rows(emb, wr, gen, corpus, n: int) -> Rows:
+    return make_rows(emb, wr, gen, corpus, test_writers(), n, 3, SEED + 1000)
+
+
+def second_look_entry(r: Rows, s31: np.ndarray, s30: np.ndarray, points31: dict, points30: dict) -> dict:
+    entry = {"eer": eer_by_corpus(r, s31), "eer_3_0_0": eer_by_corpus(r, s30)}
+    for p in ("standard", "strict"):
+        for key, s, pt in ((p, s31, points31[p]), (f"{p}_3_0_0", s30, points30[p])):
+            entry[key] = {c: rates(r.y[r.corpus == c], s[r.corpus == c], pt["threshold"], *pt["review"])
+                          for c in ("cedar", "bengali")}
+    return entry
+
+
+def finish_plain(args, prev: dict) -> int:
+    """``--reuse``: the parts below ``min_references`` only, on the same folds, draws and final layer
+    (``final_layer.npz`` of the earlier run); the rest is the earlier run's, unchanged (the fused-score
+    parts do not depend on the plain calibration)."""
+    out = Path(args.out)
+    t0, c0 = time.perf_counter(), time.process_time()
+    log = lambda *a: print(f"[{time.perf_counter() - t0:6.0f} s]", *a, flush=True)  # noqa: E731
+    taps, x, wr, gen, corpus, folds = load_study(out, args.taps)
+    assert folds == prev["folds"], "not the same folds as the earlier run"
+    min_refs = prev["chosen"]["min_references"]
+    prior = prev["prior"]
+    layers = fold_layers(x, wr, gen, folds, (0,))[0]
+    ns = sorted({n for n in N_REFS if n < min_refs} | {5})
+    per_n = {n: [] for n in ns}
+    for i, f in enumerate(folds):
+        emb = layers[i](x)
+        for n in ns:
+            per_n[n].append(make_rows(emb, wr, gen, corpus, f, n, args.draws, SEED + i))
+    log("out-of-fold rows done")
+    plain = fit_calibration(Rows.concat(per_n[5]), Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
+    log(f"calibration without the classifier {plain.a:.6f}, {plain.b:.6f}")
+    low = [n for n in ns if n < min_refs]
+    points, cv_points = operating_points({n: Rows.concat(per_n[n]) for n in low}, plain, folds, log)
+    res = dict(prev)
+    res["recipe_without_classifier"] = plain.__dict__
+    for n in low:
+        res["operating_points"][str(n)] = points[n]
+        res["cv_operating_points"][str(n)] = cv_points[n]
+    layer = np.load(out / "final_layer.npz")
+    emb = metric.MetricLayer(layer["mean"], layer["matrix"], 1.0, 0, 0, 0.0)(x)  # as fit_layers made it
+    old = scoring_3_0_0(Path(args.pack) / "manifest.json")
+    rec30 = Recipe(old["calibration"]["a"], old["calibration"]["b"], old["reference_normalization"]["lambda"],
+                   old["reference_normalization"]["prior"], old["aggregate"], old["trim"])
+    for n in low:
+        r = second_look_rows(emb, wr, gen, corpus, n)
+        res["second_look"][str(n)] = second_look_entry(r, plain.overall(r), rec30.overall(r), points[n],
+                                                       old["operating_points"][str(n)])
+        log(f"SECOND LOOK n={n}: {json.dumps(res['second_look'][str(n)]['eer'])}")
+    res["reuse"] = {"from": str(args.reuse), "seconds": round(time.perf_counter() - t0, 1),
+                    "cpu_seconds": round(time.process_time() - c0, 1), "load_average": list(os.getloadavg())}
+    (out / "results31.json").write_text(json.dumps(res, indent=1, default=float))
+    log(f"done in {res['reuse']['seconds']} s ({res['reuse']['cpu_seconds']} s CPU) -> results31.json")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/sig3")
     ap.add_argument("--taps", default="b6+b7")
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--pack", default="models/signature-verify", help="where 3.0.0's scoring block is read")
+    ap.add_argument("--reuse", default="", help="an earlier results31.json of the same inputs: keep its fused-score "
+                    "parts (grid, nested CV, choice, calibration, points and second look from min_references on) and "
+                    "recompute only the parts below min_references (the plain score and its own calibration)")
     args = ap.parse_args(argv)
     out = Path(args.out)
+    if args.reuse:
+        return finish_plain(args, json.loads(Path(args.reuse).read_text()))
     t0, c0 = time.perf_counter(), time.process_time()
     log = lambda *a: print(f"[{time.perf_counter() - t0:6.0f} s]", *a, flush=True)  # noqa: E731
     taps, x, wr, gen, corpus, folds = load_study(out, args.taps)
@@ -195,7 +259,7 @@ def main(argv=None) -> int:
                    old["reference_normalization"]["prior"], old["aggregate"], old["trim"])
     second = {}
     for n in N_REFS:
-        r = make_rows(emb, wr, gen, corpus, test_writers(), n, 3, SEED + 1000)
+        r = second_look_rows(emb, wr, gen, corpus, n)
         keys = [tuple(k) for k in r.refs]
         d = np.zeros(len(r.y))
         for k in dict.fromkeys(keys):
@@ -205,15 +269,7 @@ def main(argv=None) -> int:
             d[m] = krr_score(krr_fit(X, yy, ridge), e[r.query[m]])
         s31 = recipes[n].overall(fused(r, d, use(n)))
         s30 = rec30.overall(r)
-        entry = {"eer": eer_by_corpus(r, s31), "eer_3_0_0": eer_by_corpus(r, s30)}
-        old_pts = old["operating_points"][str(n)]
-        for p in ("standard", "strict"):
-            pt = points[n][p]
-            entry[p] = {c: rates(r.y[r.corpus == c], s31[r.corpus == c], pt["threshold"], *pt["review"])
-                        for c in ("cedar", "bengali")}
-            op = old_pts[p]
-            entry[f"{p}_3_0_0"] = {c: rates(r.y[r.corpus == c], s30[r.corpus == c], op["threshold"], *op["review"])
-                                   for c in ("cedar", "bengali")}
+        entry = second_look_entry(r, s31, s30, points[n], old["operating_points"][str(n)])
         second[str(n)] = entry
         if n == 5:
             np.savez(out / "test_rows5_31.npz", y=r.y, cos=r.cos, level=r.level, writer=r.writer, query=r.query,
