@@ -98,7 +98,8 @@ def manifest(old: dict, res: dict, cohort_sha: str, parity: dict) -> dict:
     grid = res["grid"]
     key, key0 = f"ridge{ch['ridge']}|beta{ch['beta']}", f"ridge{ch['ridge']}|beta0.0"
     m["metrics"] = {
-        "protocol": old["metrics"]["protocol"] + "; 3.1.0: the writer classifier's ridge, beta and min_references, "
+        "protocol": old["metrics"]["protocol"].split("; 3.1.0:")[0] + "; 3.1.0: the writer classifier's ridge, beta "
+                    "and min_references, "
                     "the calibration and the operating points chosen by the same CV; " + SECOND_LOOK,
         "test_status": SECOND_LOOK,
         "cv_fusion": {"chosen": ch, "by_references": {n: {"fused": grid[n][key], "without_classifier": grid[n][key0]}
@@ -110,9 +111,11 @@ def manifest(old: dict, res: dict, cohort_sha: str, parity: dict) -> dict:
                                  for n, e in res["second_look"].items()},
         "previous_version": prev,
         "cohort_parity": parity,
-        **{k: old["metrics"][k] for k in ("baselines", "writer_dependent", "overlay", "domain")
+        **{k: old["metrics"][k] for k in ("baselines", "writer_dependent", "overlay", "domain", "perturbation")
            if k in old["metrics"]},
     }
+    if "perturbation" in m["metrics"]:  # training signature-attacks ran on 3.0.0; not rerun for 3.1.0
+        m["metrics"]["perturbation"].setdefault("pack_version", prev["version"])
     m["training"]["command"] = ("python -m training.signatures.v3_features && python -m training.signatures.v31_features "
                                 "&& python -m training.signatures.v31_train && python -m training.signatures.v3_export "
                                 "&& python -m training.signatures.v31_pack")
