@@ -7,8 +7,9 @@ genuine signatures of *other* writers (−1) that ships with the pack (``extra_f
 ``d(q)`` for a query is added, times ``β``, to every per-reference similarity before calibration
 (:func:`inference.signature.scoring.per_reference`): ``s_i = cos_i − λ(level − prior) + β·d(q)``,
 calibrated with the block's own ``calibration`` (fitted on fused scores). Below ``min_references``
-the classifier is not used and the score is 3.0's exactly (its calibration, no shift). One shift for all references keeps the per-reference scores in the cosines' order, and the overall
-score (a robust mean of them) within their range. The classifier depends on the references only, so
+the classifier is not used and the score is 3.0's exactly (its calibration, no shift). One shift for
+all references keeps the per-reference scores in the cosines' order, and the overall score (a robust
+mean of them) within their range. The classifier depends on the references only, so
 it is fitted once per reference set (cached by the tuple of the references' SHA-256s).
 
 The manifest's ``verify.scoring`` selects it with ``"mode": "writer_fused"`` and a
