@@ -76,6 +76,8 @@ def main(argv=None) -> int:
     def forget(x) -> None:  # a new customer: nothing cached
         for name in ("_cache", "_agreements", "_targets"):
             getattr(x, name, {}).clear()
+        if getattr(x, "writer", None) is not None:  # 3.1: the customer's classifier, fitted per reference set
+            x.writer._models.clear()
 
     for x in verifiers:
         x.verify(query, refs)  # first call: onnxruntime's own warm-up, not a user's cost per check

@@ -11,6 +11,11 @@ signature to an embedding learned writer-independently; then, for a query and n 
    score means the same thing whichever reference it is;
 3. calibration: ``p_i = σ(a·s_i + b)``, the probability that query and reference i are by the same
    hand, fitted by logistic regression on cross-validated pairs (same writer vs skilled forgery);
+3b. (``"mode": "writer_fused"``, signature-verify 3.1, from the block's ``min_references`` on) before
+   calibration every ``s_i`` gains the same ``β·d(q)``, the output of a per-customer kernel classifier
+   (the references against a cohort of other writers shipped with the pack), and the block's own
+   calibration applies: :mod:`inference.signature.scoring_wd`. One shift for all references, so the
+   order of the per-reference scores and step 4's guarantee are unchanged;
 4. the overall score is a robust aggregate of the ``p_i`` (median, or a trimmed mean): it always
    lies between the lowest and the highest per-reference score, so a signature can never score
    higher overall than against its best reference.
@@ -25,15 +30,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from inference.errors import PackUnusableError
 from inference.results import ReviewReason
 
+if TYPE_CHECKING:
+    from inference.signature.scoring_wd import WriterClassifierConfig
+
 AGGREGATES = ("median", "trimmed_mean", "mean")
 POINTS = ("standard", "strict")
+MODES = ("reference_normalized", "writer_fused")
 
 
 def _num(d: Mapping[str, Any], key: str, where: str, lo: float | None = None, hi: float | None = None) -> float:
@@ -87,6 +96,8 @@ class ScoringConfig:
     points: Mapping[int, Mapping[str, OperatingPoint]]
     outlier_floor: float | None  # a reference whose mean cosine to the others is below this is odd
     min_references: int
+    mode: str = "reference_normalized"   # "writer_fused": + β·d(q) of the customer's classifier
+    writer: WriterClassifierConfig | None = None
 
     @classmethod
     def from_mapping(cls, d: Mapping[str, Any] | None, pack_id: str = "pack") -> "ScoringConfig":
@@ -120,7 +131,19 @@ class ScoringConfig:
         min_refs = d.get("min_references", 1)
         if not isinstance(min_refs, int) or isinstance(min_refs, bool) or min_refs < 1:
             raise PackUnusableError(f"{where}: 'min_references' must be a whole number >= 1.")
-        return cls(a, b, lam, prior, agg, trim, points, floor, min_refs)
+        mode = d.get("mode", "reference_normalized")
+        if mode not in MODES:
+            raise PackUnusableError(f"{where}: unknown mode {mode!r} (known: {', '.join(MODES)}).")
+        writer = None
+        if mode == "writer_fused":
+            from inference.signature.scoring_wd import WriterClassifierConfig
+
+            if "writer_classifier" not in d:
+                raise PackUnusableError(f"{where}: mode 'writer_fused' needs a 'writer_classifier' block.")
+            writer = WriterClassifierConfig.from_mapping(d["writer_classifier"], f"{where}.writer_classifier")
+        elif "writer_classifier" in d:  # a block that would silently do nothing
+            raise PackUnusableError(f"{where}: 'writer_classifier' is only used with mode 'writer_fused'.")
+        return cls(a, b, lam, prior, agg, trim, points, floor, min_refs, mode, writer)
 
     def point(self, n: int, strict: bool = False) -> tuple[OperatingPoint, str]:
         """The operating point for ``n`` references: the largest key ≤ n (else the smallest)."""
@@ -197,10 +220,18 @@ def level_of(agreement: np.ndarray, prior: float) -> float:
     return float(np.mean(a)) if len(a) >= 2 and np.all(np.isfinite(a)) else float(prior)
 
 
-def per_reference(cos: np.ndarray, level: float, cfg: ScoringConfig) -> np.ndarray:
-    """Calibrated P(same hand) of the query against each reference (one scale for all)."""
+def per_reference(cos: np.ndarray, level: float, cfg: ScoringConfig, shift: float | None = None) -> np.ndarray:
+    """Calibrated P(same hand) of the query against each reference (one scale for all); ``shift``:
+    the writer classifier's β·d(q), the same for every reference, calibrated with the classifier's
+    own calibration (None: no classifier, the pack's calibration)."""
     s = np.asarray(cos, np.float64) - cfg.ref_lambda * (float(level) - cfg.ref_prior)
-    return 1.0 / (1.0 + np.exp(-(cfg.a * s + cfg.b)))
+    a, b = cfg.a, cfg.b
+    if shift is not None:
+        if cfg.writer is None:
+            raise ValueError("a writer-classifier shift needs a 'writer_fused' scoring block")
+        s = s + float(shift)
+        a, b = cfg.writer.a, cfg.writer.b
+    return 1.0 / (1.0 + np.exp(-(a * s + b)))
 
 
 def aggregate(scores: np.ndarray, how: str = "median", trim: float = 0.2) -> float:
@@ -227,17 +258,21 @@ class Scored:
     cosines: np.ndarray
     agreement: np.ndarray
     level: float
+    shift: float | None = None  # β·d(q) added to every per-reference similarity (None: no classifier)
 
 
 def score(query: np.ndarray, refs: np.ndarray, cfg: ScoringConfig, agreement: np.ndarray | None = None,
-          head: PairWeights | None = None) -> Scored:
+          head: PairWeights | None = None, shift: float | None = None) -> Scored:
     """Score one query embedding against reference embeddings (``agreement`` may be precomputed);
-    ``head``: the pack's learned pair similarity (None: cosine)."""
+    ``head``: the pack's learned pair similarity (None: cosine); ``shift``: the writer classifier's
+    β·d(q) (:class:`inference.signature.scoring_wd.WriterClassifier`), None for 3.0-style packs and
+    below the classifier's ``min_references``."""
     cos = similarity(query, refs, head)
     agr = reference_agreement(refs, head) if agreement is None else np.asarray(agreement, np.float64)
     level = level_of(agr, cfg.ref_prior)
-    per = per_reference(cos, level, cfg)
-    return Scored(per, aggregate(per, cfg.aggregate, cfg.trim), cos, agr, level)
+    per = per_reference(cos, level, cfg, shift)
+    return Scored(per, aggregate(per, cfg.aggregate, cfg.trim), cos, agr, level,
+                  None if shift is None else float(shift))
 
 
 def scoring_reasons(overall: float, n: int, point: OperatingPoint, agreement: np.ndarray,

@@ -49,6 +49,7 @@ from inference.signature.register import Target, register
 from inference.signature.register import target as registration_target
 from inference.signature.scoring import PairWeights, ScoringConfig, scoring_reasons
 from inference.signature.scoring import score as score_embeddings
+from inference.signature.scoring_wd import writer_classifier
 from inference.signature.preprocess import NormalizedSignature, PreprocessOptions, normalize
 from inference.wording import SUBJECTS, headline, reason_text
 
@@ -251,6 +252,9 @@ class Verifier:
         self.pair_head = None
         if self.scoring is not None and "pair_head" in m.extra_files:  # the checked bytes, as for the projection
             self.pair_head = PairWeights.from_bytes(pack.read_file("pair_head"), pack.id)
+        self.writer = None  # 3.1 "writer_fused": the per-customer classifier (inference.signature.scoring_wd)
+        if self.scoring is not None and self.scoring.writer is not None:
+            self.writer = writer_classifier(pack, self.scoring.writer)
         self.projection: Projection | None = None
         if self.scoring is None and "cnn" in self.spec.blocks and self.spec.projection_dims:
             try:  # the checked bytes, not the path: what was hashed is what is used
@@ -493,15 +497,18 @@ class Verifier:
         n = len(refs)
         extra: dict[str, Any] = {}
         if self.scoring is not None:
-            scored = score_embeddings(q.descriptor.embedding, np.stack([d.embedding for d in ref_desc]), self.scoring,
-                                      head=self.pair_head)
+            ref_emb = np.stack([d.embedding for d in ref_desc])
+            shift = None if self.writer is None else self.writer.shift(
+                q.descriptor.embedding, ref_emb, tuple(r.image.sha256 for r in refs))
+            scored = score_embeddings(q.descriptor.embedding, ref_emb, self.scoring, head=self.pair_head, shift=shift)
             per_ref, agreement, score = scored.per_reference, scored.agreement, scored.overall
             point_obj, point = self.scoring.point(n, strict)
             threshold = point_obj.threshold
             reasons = scoring_reasons(score, n, point_obj, agreement, [r.image.source for r in refs], self.scoring)
             extra = {"cosines": [round(float(c), 6) for c in scored.cosines],
                      "reference_level": round(float(scored.level), 6),
-                     "review_band": [point_obj.low, point_obj.high], "aggregate": self.scoring.aggregate}
+                     "review_band": [point_obj.low, point_obj.high], "aggregate": self.scoring.aggregate,
+                     "writer_shift": None if scored.shift is None else round(float(scored.shift), 6)}
         else:
             per_ref = self.pair_scores(q.descriptor, ref_desc)
             agreement = self.reference_agreement(ref_desc, tuple(r.image.sha256 for r in refs))

@@ -116,3 +116,44 @@ def test_card_section_is_rendered_from_the_results_and_replaced_in_place(tmp_pat
     text = card.read_text()
     assert text.count(BEGIN) == 1 and "rerendered" in text and "none shipped" not in text
     assert "<!-- perturbation:begin -->\nkept" in text
+
+
+def test_training_rows_score_as_the_app_scores():
+    """v31_train's fused rows (Recipe over cos + β·d) give exactly the app's writer_fused score
+    (ScoringConfig + WriterClassifier + score) for every query: the CV measures what ships."""
+    from inference.signature.scoring import ScoringConfig, score
+    from inference.signature.scoring_wd import WriterClassifier
+    from training.signatures.v31_train import classifier_outputs, fused
+
+    emb, wr, gen = _writers(n_writers=8)
+    corpus = np.array(["cedar"] * len(wr), dtype=object)
+    e = _unit(emb)
+    cohort = cohort_of(e, wr, gen, exclude=[1, 2], size=30)
+    rows = make_rows(emb, wr, gen, corpus, [1, 2], 5, 2, 0)
+    d = classifier_outputs(e, rows, cohort, (1.0,))[1.0]
+    rec = Recipe(9.0, -4.0, 0.5, 0.6, "trimmed_mean")      # the fused score's calibration
+    plain = Recipe(14.0, -7.0, 0.5, 0.6, "trimmed_mean")   # without the classifier (3.0's)
+    expected = rec.overall(fused(rows, d, 0.8))
+    points = {"5": {"standard": {"threshold": 0.5, "review": [0.4, 0.6]}}}
+    cfg = ScoringConfig.from_mapping({
+        "mode": "writer_fused", "calibration": {"a": 14.0, "b": -7.0},
+        "reference_normalization": {"lambda": 0.5, "prior": 0.6}, "aggregate": "trimmed_mean", "trim": 0.2,
+        "writer_classifier": {"kind": "rbf_least_squares", "cohort": "cohort", "ridge": 1.0, "beta": 0.8,
+                              "min_references": 5, "calibration": {"a": 9.0, "b": -4.0}},
+        "operating_points": points}, "t")
+    clf = WriterClassifier(cfg.writer, emb[cohort])
+    got = [score(emb[q], emb[r], cfg, shift=clf.shift(emb[q], emb[r])).overall for q, r in zip(rows.query, rows.refs)]
+    assert np.allclose(got, expected, atol=1e-9)
+    # with fewer references than min_references the app scores as 3.0: no shift, the plain calibration
+    r3 = make_rows(emb, wr, gen, corpus, [1], 3, 1, 0)
+    got3 = [score(emb[q], emb[r], cfg, shift=clf.shift(emb[q], emb[r])).overall for q, r in zip(r3.query, r3.refs)]
+    assert np.allclose(got3, plain.overall(fused(r3, None, 0.8)), atol=1e-9)
+
+
+def test_the_classifier_is_used_from_the_smallest_count_that_helps_from_there_on():
+    from training.signatures.v31_train import first_helping
+
+    assert first_helping({1: False, 3: False, 5: True, 10: True}) == 5
+    assert first_helping({1: True, 3: False, 5: True, 10: True}) == 5
+    assert first_helping({1: True, 3: True, 5: True, 10: True}) == 1
+    assert first_helping({1: True, 3: True, 5: True, 10: False}) == 11

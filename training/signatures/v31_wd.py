@@ -23,30 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.signature.scoring_wd import krr_fit, krr_score  # noqa: F401  (the app's own code; re-exported)
 from training.signatures.v3_eval import Recipe, Rows, eer_by_corpus, fit_calibration, make_rows
 from training.signatures.v3_train import SEED, fold_layers, spread
 from training.signatures.v31_norm import _unit, as_rows, cohort_of, load_study, ref_stats
 
 NEGATIVES = 300
 BETAS = (0.0, 0.2, 0.4, 0.8, 1.6, 3.2)
-
-
-def krr_fit(X: np.ndarray, y: np.ndarray, ridge: float = 1.0, gamma: float | None = None):
-    """Balanced regularised least-squares RBF classifier: (K + ridge·W⁻¹) α = y, y ∈ {+1, −1}."""
-    if gamma is None:  # scikit-learn's gamma="scale"
-        gamma = 1.0 / (X.shape[1] * X.var())
-    sq = np.sum(X * X, axis=1)
-    K = np.exp(-gamma * np.maximum(sq[:, None] + sq[None] - 2 * X @ X.T, 0.0))
-    pos = y > 0
-    w = np.where(pos, 0.5 / pos.sum(), 0.5 / (~pos).sum()) * len(y)   # class-balanced weights
-    alpha = np.linalg.solve(K + ridge * np.diag(1.0 / w), y)
-    return X, alpha, gamma
-
-
-def krr_score(model, Q: np.ndarray) -> np.ndarray:
-    X, alpha, gamma = model
-    d = np.sum(Q * Q, axis=1)[:, None] + np.sum(X * X, axis=1)[None] - 2 * Q @ X.T
-    return np.exp(-gamma * np.maximum(d, 0.0)) @ alpha
 
 
 def main(argv=None) -> int:

@@ -147,6 +147,42 @@ def cv_eer(rows: Rows, recipe: Recipe, folds) -> dict[str, dict]:
     return out
 
 
+def operating_points(rows: dict[int, Rows], recipe, folds, log=print) -> tuple[dict, dict]:
+    """Per number of references: the standard and strict points chosen on the out-of-fold scores, and
+    their honest CV (the standard point chosen on the other folds, measured on each fold). ``recipe``:
+    one :class:`Recipe`, or {n: Recipe} when the score differs with the number of references."""
+    points, cv_points = {}, {}
+    for n, r in rows.items():
+        s = (recipe[n] if isinstance(recipe, dict) else recipe).overall(r)
+        points[n] = {"standard": choose_point(r.y, s), "strict": choose_point(r.y, s, strict_far=0.01)}
+        st = points[n]["strict"]
+        sd = points[n]["standard"]
+        # the strict band must hold its threshold and at least the standard band
+        st["review"] = [min(sd["review"][0], st["threshold"]), max(sd["review"][1], st["threshold"])]
+        # honest CV of the operating point: chosen on the other folds, measured on this one
+        fi = fold_index(r, folds)
+        per = {c: {k: [] for k in ("eer", "far", "frr", "accuracy", "review_rate", "review_rate_genuine",
+                                   "accuracy_decided")} for c in ("cedar", "bengali")}
+        for i in range(len(folds)):
+            tr, te = fi != i, fi == i
+            pt = choose_point(r.y[tr], s[tr])
+            for c in per:
+                k = te & (r.corpus == c)
+                m = rates(r.y[k], s[k], pt["threshold"], *pt["review"])
+                m["eer"] = eer_by_corpus(r.subset(k), s[k])[c]
+                for key in per[c]:
+                    per[c][key].append(m[key])
+        cv_points[n] = {c: {k: spread(v) for k, v in d.items()} for c, d in per.items()}
+        cv_points[n]["pooled_at_shipped_points"] = {
+            p: {c: rates(r.y[r.corpus == c], s[r.corpus == c], points[n][p]["threshold"], *points[n][p]["review"])
+                for c in ("cedar", "bengali")} for p in ("standard", "strict")}
+        log(f"n={n}: standard {points[n]['standard']} | CV cedar EER {cv_points[n]['cedar']['eer']['mean']:.4f} "
+            f"acc {cv_points[n]['cedar']['accuracy']['mean']:.4f} | bengali EER "
+            f"{cv_points[n]['bengali']['eer']['mean']:.4f} acc {cv_points[n]['bengali']['accuracy']['mean']:.4f} "
+            f"review {cv_points[n]['bengali']['review_rate']['mean']:.3f}")
+    return points, cv_points
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/sig3")
@@ -205,35 +241,7 @@ def main(argv=None) -> int:
     prior = float(np.nanmean(np.concatenate([r.level for n, r in rows.items() if n >= 2])))
     recipe = fit_calibration(rows[5], Recipe(10.0, 0.0, lam, prior, how))
     results["recipe"] = recipe.__dict__
-    points, cv_points = {}, {}
-    for n, r in rows.items():
-        s = recipe.overall(r)
-        points[n] = {"standard": choose_point(r.y, s), "strict": choose_point(r.y, s, strict_far=0.01)}
-        st = points[n]["strict"]
-        sd = points[n]["standard"]
-        # the strict band must hold its threshold and at least the standard band
-        st["review"] = [min(sd["review"][0], st["threshold"]), max(sd["review"][1], st["threshold"])]
-        # honest CV of the operating point: chosen on the other folds, measured on this one
-        fi = fold_index(r, folds)
-        per = {c: {k: [] for k in ("eer", "far", "frr", "accuracy", "review_rate", "review_rate_genuine",
-                                   "accuracy_decided")} for c in ("cedar", "bengali")}
-        for i in range(len(folds)):
-            tr, te = fi != i, fi == i
-            pt = choose_point(r.y[tr], s[tr])
-            for c in per:
-                k = te & (r.corpus == c)
-                m = rates(r.y[k], s[k], pt["threshold"], *pt["review"])
-                m["eer"] = eer_by_corpus(r.subset(k), s[k])[c]
-                for key in per[c]:
-                    per[c][key].append(m[key])
-        cv_points[n] = {c: {k: spread(v) for k, v in d.items()} for c, d in per.items()}
-        cv_points[n]["pooled_at_shipped_points"] = {
-            p: {c: rates(r.y[r.corpus == c], s[r.corpus == c], points[n][p]["threshold"], *points[n][p]["review"])
-                for c in ("cedar", "bengali")} for p in ("standard", "strict")}
-        log(f"n={n}: standard {points[n]['standard']} | CV cedar EER {cv_points[n]['cedar']['eer']['mean']:.4f} "
-            f"acc {cv_points[n]['cedar']['accuracy']['mean']:.4f} | bengali EER "
-            f"{cv_points[n]['bengali']['eer']['mean']:.4f} acc {cv_points[n]['bengali']['accuracy']['mean']:.4f} "
-            f"review {cv_points[n]['bengali']['review_rate']['mean']:.3f}")
+    points, cv_points = operating_points(rows, recipe, folds, log)
     results["operating_points"] = {str(n): p for n, p in points.items()}
     results["cv_operating_points"] = {str(n): p for n, p in cv_points.items()}
     agreements = np.concatenate([r.level for n, r in rows.items() if n >= 3])
@@ -282,4 +290,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["BENGALI_OFFSET", "CANDIDATE_TAPS", "folds_of", "prep"]
+__all__ = ["BENGALI_OFFSET", "CANDIDATE_TAPS", "folds_of", "operating_points", "prep"]
