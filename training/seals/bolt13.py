@@ -233,7 +233,7 @@ def draw13(p: dict, sc: Scene, defect: str | None, drng: np.random.Generator) ->
     drop, tilt, dx = 0.0, 0.0, 0.0
     if variant == "pulled":
         drop, tilt, dx = p["_drop"], drng.uniform(-0.18, 0.18), drng.uniform(-0.25, 0.25) * r
-    bm, cm, ybar = _barrel(hb, sc, frame, p, drop, tilt, dx, bite)
+    bm, cm, _ = _barrel(hb, sc, frame, p, drop, tilt, dx, bite)
     if variant == "squiggle":
         lower = frame(rounded_rect(0, yb + p["collar"] + (p["bl"] - p["collar"]) / 2, p["bd"] * 0.9,
                                    p["bl"] - p["collar"] - 2, 2.0))
@@ -273,9 +273,12 @@ def draw13(p: dict, sc: Scene, defect: str | None, drng: np.random.Generator) ->
     elif variant == "torn":
         region = _tear(hb, sc, frame, p, bm, cm, drng, fresh_colour)
     elif variant == "pulled":
-        top_edge = fill_poly(sc.blank(), frame([(-p["bd"] / 2, ybar - 1), (p["bd"] / 2, ybar - 1),
-                                                (p["bd"] / 2, ybar + 3), (-p["bd"] / 2, ybar + 3)]))
-        region = dilate(cv2.max(region, top_edge), max(2.0, 1.2 * u))
+        # the bared grooves and wherever the barrel's outline moved (where it was, where it is)
+        was = cv2.max(fill_poly(sc.blank(), frame(rounded_rect(0, yb + p["bl"] / 2, p["bd"], p["bl"], 2.5))),
+                      fill_poly(sc.blank(), frame(rounded_rect(0, yb + (p["collar"] - 1) / 2, p["bd"] * 0.9,
+                                                               p["collar"] + 1, 0.8))))
+        moved = cv2.absdiff(was, cv2.max(bm, cm))
+        region = dilate(cv2.max(region, moved), max(2.0, 1.2 * u))
     if missing:
         return dilate(cv2.max(shank_cov, hb.coverage()), max(2.0, 1.2 * u))
     hb.render_onto(sc.canvas, sc.light, 7 * u)
