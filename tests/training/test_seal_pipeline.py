@@ -35,17 +35,13 @@ def seal_config(root: Path, **over) -> dict:
     raw["data"]["generate"].update({"count": 64, "size": 64, "workers": 1})
     raw["test_data"]["csv"] = str(root / "test" / "labels.csv")
     raw["test_data"]["generate"].update({"count": 24, "size": 64, "workers": 1})
-    for i, extra in enumerate(raw.get("extra_data") or []):  # 1.4.0's bolt-only render
-        extra["csv"] = str(root / f"extra{i}" / "labels.csv")
-        extra["generate"].update({"count": 16, "size": 64, "workers": 1})
     from training.seals.wide import PHOTO_BACKGROUNDS, photo_dir
     if not photo_dir().is_dir():
         # wide mode's texture photos are not shipped: without them, the procedural conditions only
-        extras = [x["generate"] for x in raw.get("extra_data") or []]
-        for block in (raw["data"]["generate"], raw["test_data"]["generate"], *extras):
+        for block in (raw["data"]["generate"], raw["test_data"]["generate"]):
             block["wide"] = False
-        for block in (raw["data"]["generate"], *extras):
-            block["backgrounds"] = [b for b in block["backgrounds"] if b not in PHOTO_BACKGROUNDS]
+        raw["data"]["generate"]["backgrounds"] = [b for b in raw["data"]["generate"]["backgrounds"]
+                                                  if b not in PHOTO_BACKGROUNDS]
     raw["split"] = {"val": 0.25, "test": 0.25}
     raw["input"] = {"size": 32}
     # The bundled recipe's shape (cut backbone + neck from scratch, no head stage, mask loss), tiny.
@@ -94,12 +90,7 @@ def test_the_bundled_config_holds_a_background_and_a_lighting_out_of_training():
     assert set(gen["lighting"]) == set(LIGHTING_NAMES) - {HELD_OUT_LIGHT}
     assert "backgrounds" not in test_gen and "lighting" not in test_gen  # the test render has them all
     assert test_gen["seed"] != gen["seed"]
-    assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("extra", "none"), ("test_data", "all")]
-    # 1.4.0: generator 1.3's bolt seals everywhere, plus a bolt-only render under the same hold-outs
-    bolt = cfg["extra_data"][0]["generate"]
-    assert gen["bolt13"] is True and test_gen["bolt13"] is True and bolt["bolt13"] is True
-    assert bolt["families"] == ["bolt"] and bolt["seed"] not in (gen["seed"], test_gen["seed"])
-    assert set(bolt["backgrounds"]) == set(gen["backgrounds"]) and set(bolt["lighting"]) == set(gen["lighting"])
+    assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("test_data", "all")]
     assert cfg["evaluation"]["unseen"] == ["background", "lighting"]
     assert cfg["evaluation"]["masks"]["column"] == "mask"
 
@@ -148,10 +139,9 @@ def test_test_side_is_exactly_the_separate_render(trained):
     assert {"source", "background", "lighting", "mask", "defect"} <= set(rows[0])
     test = [r for r in rows if r["side"] == "test"]
     trainval = [r for r in rows if r["side"] != "test"]
-    assert len(test) == 24 and len(trainval) == 64 + 16
+    assert len(test) == 24 and len(trainval) == 64
     assert all(r["source"] == "test_data" and r["id"].startswith("test_data:") for r in test)
-    assert {r["source"] for r in trainval} == {"data", "extra"}
-    assert {r["family"] for r in trainval if r["source"] == "extra"} == {"bolt"}
+    assert all(r["source"] == "data" for r in trainval)
     assert all(Path(r["path"]).is_relative_to(root / "data" / "test") for r in test)
     assert {r["side"] for r in trainval} == {"train", "val"}
     assert not {r["background"] for r in trainval} & {HELD_OUT_BG}
@@ -162,9 +152,8 @@ def test_test_side_is_exactly_the_separate_render(trained):
         if r["mask"]:
             assert Path(r["mask"]).is_file()
     summary = json.loads((run / "split_summary.json").read_text())
-    assert [(s["name"], s["holdout"]) for s in summary["sources"]] == [("data", "none"), ("extra", "none"),
-                                                                        ("test_data", "all")]
-    assert summary["sources"][2]["per_side"] == {"train": 0, "val": 0, "test": 24}
+    assert [(s["name"], s["holdout"]) for s in summary["sources"]] == [("data", "none"), ("test_data", "all")]
+    assert summary["sources"][1]["per_side"] == {"train": 0, "val": 0, "test": 24}
     # The generator recorded what it rendered; a second train with the same settings reuses it.
     stamp = json.loads((root / "data" / "test" / ".tilik-generate.json").read_text())
     assert stamp["seed"] == trained["cfg"]["test_data"]["generate"]["seed"] and stamp["count"] == 24
@@ -319,17 +308,15 @@ def test_retrain_mix_keeps_generated_data_for_training_and_tests_on_the_photos(t
             Image.new("RGB", (40, 40), (30 * i, 100, 50 if label == "intact" else 200)).save(photos / label / f"p{i}.jpg")
     cfg = apply_user_data(trained["cfg"], photos, mode="mix", version="2.0.0")
     assert cfg["version"] == "2.0.0" and cfg["test_data"] is None
-    # the config's own extra source (the bolt-only render) stays; the photos come after it
-    assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("extra1", "none"), ("extra2", "carve")]
+    assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("extra", "carve")]
     pools = load_pools(cfg)
     split = split_pools(pools, val=0.25, test=0.25, seed=1)
-    assert all(s.extra["source"] == "extra2" for s in split["test"]) and len(split["test"]) == 4
-    assert {s.extra["source"] for s in split["train"]} == {"data", "extra1", "extra2"}
+    assert all(s.extra["source"] == "extra" for s in split["test"]) and len(split["test"]) == 4
+    assert {s.extra["source"] for s in split["train"]} == {"data", "extra"}
     # test "config": the generated test render stays the test side; the photos only train.
     cfg = apply_user_data(trained["cfg"], photos, mode="mix", test="config")
     assert cfg["version"] == _next_minor(trained["cfg"]["version"])
-    assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("extra1", "none"), ("extra2", "none"),
-                                                         ("test_data", "all")]
+    assert [(n, h) for n, _, h in data_sources(cfg)] == [("data", "none"), ("extra", "none"), ("test_data", "all")]
 
 
 def test_the_attack_model_is_the_mirror_averaged_one_the_onnx_file_is(trained):
