@@ -156,7 +156,7 @@ def test_test_side_is_exactly_the_separate_render(trained):
     assert summary["sources"][1]["per_side"] == {"train": 0, "val": 0, "test": 24}
     # The generator recorded what it rendered; a second train with the same settings reuses it.
     stamp = json.loads((root / "data" / "test" / ".tilik-generate.json").read_text())
-    assert stamp["seed"] == 9191 and stamp["count"] == 24
+    assert stamp["seed"] == trained["cfg"]["test_data"]["generate"]["seed"] and stamp["count"] == 24
     assert any("generating 24 images" in m for m in trained["logs"])
 
 
@@ -222,7 +222,8 @@ def test_export_reports_unseen_conditions_heatmaps_and_a_contact_sheet(trained):
     assert "unseen background or lighting" in m["test_subsets"]
     assert {"blur_50", "noise_50"} <= set(m["robustness_accuracy"])
     assert "separate test source" in m["split"] and "defect" in m["test_breakdown"]
-    assert "test_source" in manifest["data"] and "9191" in manifest["data"]["test_source"]
+    test_seed = str(trained["cfg"]["test_data"]["generate"]["seed"])
+    assert "test_source" in manifest["data"] and test_seed in manifest["data"]["test_source"]
     card = (pack / "CARD.md").read_text()
     for needle in ("from a separate source", "conditions never seen in training", "Pointing game",
                    "chance (mask area)", "contact_sheet.png", "heatmap_examples.png",

@@ -2,7 +2,7 @@
 the named families, defects, backgrounds and lighting set-ups.
 
     python -m training seals generate --out DIR --count N --seed S [--size 256]
-        [--backgrounds LIST] [--lighting LIST] [--families LIST] [--defects LIST] [--paired] [--wide] [--workers K]
+        [--backgrounds LIST] [--lighting LIST] [--families LIST] [--defects LIST] [--paired] [--wide] [--bolt13] [--workers K]
     python -m training seals sheet --data DIR --out sheet.png [--cols 8] [--thumb 192] [--limit 48]
     python -m training seals list
 
@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="generator 1.2's wide mode: real-photo textures and backgrounds, hands/gloves, white "
                         "balance, glare, stronger blur, low JPEG, wider framing (needs TILIK_SEAL_PHOTOS or "
                         "../shared/data/imagenet-samples)")
+    g.add_argument("--bolt13", action="store_true",
+                   help="generator 1.3 bolt seals (cut shanks dropped or glued back, barrels fractured, crushed or pulled)")
     g.add_argument("--workers", type=int, default=1, help="worker processes (output is identical for any value)")
     g.add_argument("--jpeg-quality", type=int, default=95, help="quality of the written JPEG files (default 95)")
     g.add_argument("--quiet", action="store_true", help="no progress output")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rows = generate_dataset(args.out, args.count, args.seed, size=args.size, backgrounds=args.backgrounds,
                                 lighting=args.lighting, families=args.families, defects=args.defects,
-                                paired=args.paired, wide=args.wide, workers=args.workers, jpeg_quality=args.jpeg_quality,
+                                paired=args.paired, wide=args.wide, bolt13=args.bolt13, workers=args.workers, jpeg_quality=args.jpeg_quality,
                                 progress=progress)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -515,6 +515,10 @@ class Bolt:
 
     def draw(self, p: dict, sc: Scene, defect: str | None, drng: np.random.Generator) -> np.ndarray | None:
         """Draw catch and bolt seal (with ``defect`` applied); returns the defect mask or None."""
+        if p.get("bolt13"):  # generator 1.3's bolt (training/seals/bolt13.py); this drawing is 1.2's
+            from training.seals.bolt13 import draw13
+
+            return draw13(p, sc, defect, drng)
         u = sc.u
         frame = Frame(sc, p["tilt"])
         lugs = p["lugs"]

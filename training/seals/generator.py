@@ -35,7 +35,10 @@ from training.seals.wide import PHOTO_BACKGROUNDS, occlude, photo_background, te
 # 1.2: a fifth family (plastic_padlock); ``wide=True`` adds real-photo textures and backgrounds, white
 # balance, glare, stronger blur, low JPEG, wider framing and hands/gloves (training/seals/wide.py).
 # Without ``wide`` a render of the four 1.1 families is byte-identical to 1.1.
-GENERATOR_VERSION = "1.2"
+# 1.3: ``bolt13=True`` draws bolt seals the 1.3 way (training/seals/bolt13.py: cut shanks dropped or
+# glued back, barrels fractured across, crushed or pulled down the shank; longer visible shanks).
+# Without ``bolt13`` a render is byte-identical to 1.2.
+GENERATOR_VERSION = "1.3"
 LABELS: tuple[str, ...] = ("intact", "damaged")
 FAMILY_NAMES: tuple[str, ...] = tuple(FAMILIES)
 BACKGROUND_NAMES: tuple[str, ...] = BACKGROUNDS
@@ -51,10 +54,12 @@ CSV_COLUMNS: tuple[str, ...] = ("file", "label", "family", "defect", "serial", "
 _CHOICE_SALT = 0x5EA1
 _RENDER_SALT = 0x5EED
 _WIDE_SALT = 0x3D1DE
+_BOLT13_SALT = 0xB013
 
 
 def render_sample(rng: np.random.Generator, label: str, family: str, defect: str | None, background: str,
-                  lighting: str, size: int = 256, wide: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
+                  lighting: str, size: int = 256, wide: bool = False,
+                  bolt13: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Render one seal photo.
 
     ``label`` is "intact" (``defect`` must be "none" or None) or "damaged" (``defect`` one of the
@@ -64,7 +69,8 @@ def render_sample(rng: np.random.Generator, label: str, family: str, defect: str
 
     ``wide`` adds generator 1.2's wider conditions (see :mod:`training.seals.wide`); their random
     draws come from a stream of their own, derived from the camera seed, so an intact and a damaged
-    render of one scene still share them.
+    render of one scene still share them. ``bolt13`` draws bolt seals the generator 1.3 way
+    (:mod:`training.seals.bolt13`), from a plan stream of its own (the twins share it too).
     """
     if label not in LABELS:
         raise ValueError(f"label must be one of {LABELS}, not {label!r}")
@@ -97,6 +103,10 @@ def render_sample(rng: np.random.Generator, label: str, family: str, defect: str
         wide_camera(wrng, cam.params)
     light = sample_light(np.random.default_rng(seeds[1]), lighting)
     plan = fam.plan(np.random.default_rng(seeds[2]), background)
+    if bolt13 and family == "bolt":
+        from training.seals.bolt13 import plan13
+
+        plan13(np.random.default_rng([seeds[2], _BOLT13_SALT]), plan)
     x0, y0, x1, y1 = plan["extent"]
     # Render at about output resolution: the zoom decides how many canvas pixels a millimetre gets.
     u = cam.zoom * size / cam.rotated_extent(x1 - x0, y1 - y0)
@@ -132,6 +142,8 @@ def render_sample(rng: np.random.Generator, label: str, family: str, defect: str
                 fixture=(plan.get("fixture") or plan.get("lugs") or {"kind": "seam"}).get("kind", "lugs"),
                 style=("tape" if plan.get("tape") else "label") if family == "adhesive_label" else family,
                 occluded=occluded)
+    if plan.get("variant"):
+        meta["variant"] = plan["variant"]
     if defect is not None:
         ys, xs = np.nonzero(mask)
         meta["defect_area"] = int(len(xs))
@@ -200,10 +212,10 @@ def sample_spec(seed: int, index: int, families: list[str], backgrounds: list[st
 
 
 def _write_sample(job: tuple) -> dict:
-    out_dir, spec, size, quality, wide = job
+    out_dir, spec, size, quality, wide, bolt13 = job
     image, mask, meta = render_sample(np.random.default_rng(spec["seed"]), spec["label"], spec["family"],
                                       None if spec["defect"] == "none" else spec["defect"], spec["background"],
-                                      spec["lighting"], size, wide=wide)
+                                      spec["lighting"], size, wide=wide, bolt13=bolt13)
     out = Path(out_dir)
     stem = f"seal_{spec['index']:06d}"
     rel = f"{spec['label']}/{stem}.jpg"
@@ -242,7 +254,8 @@ def _prepare(out: Path) -> None:
 
 
 def generate_dataset(out_dir, count: int, seed: int, size: int = 256, backgrounds=None, lighting=None,
-                     families=None, *, defects=None, paired: bool = False, wide: bool = False, workers: int = 1,
+                     families=None, *, defects=None, paired: bool = False, wide: bool = False, bolt13: bool = False,
+                     workers: int = 1,
                      jpeg_quality: int = 95,
                      progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Write ``count`` samples (half intact, half damaged) to ``out_dir``; returns the labels.csv rows.
@@ -253,6 +266,7 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
     that many processes with identical output. ``paired`` renders each scene twice, intact and
     damaged (see :func:`sample_spec`); ``labels.csv``'s ``scene`` column names the pair. ``wide``
     renders generator 1.2's wider conditions; the real-photo backgrounds are then in the default list.
+    ``bolt13`` draws bolt seals the generator 1.3 way (:mod:`training.seals.bolt13`).
     """
     if count < 1:
         raise ValueError("count must be at least 1")
@@ -273,7 +287,7 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
     out = Path(out_dir)
     _prepare(out)
     specs = [sample_spec(seed, i, fams, bgs, lights, defs, paired=bool(paired)) for i in range(count)]
-    jobs = [(str(out), s, int(size), int(jpeg_quality), bool(wide)) for s in specs]
+    jobs = [(str(out), s, int(size), int(jpeg_quality), bool(wide), bool(bolt13)) for s in specs]
     rows: list[dict] = []
     if workers > 1 and count > 1:
         ctx = mp.get_context("spawn")
@@ -294,6 +308,6 @@ def generate_dataset(out_dir, count: int, seed: int, size: int = 256, background
         writer.writerows(rows)
     params = dict(generator="training.seals", version=GENERATOR_VERSION, count=count, seed=seed, size=size,
                   families=fams, backgrounds=bgs, lighting=lights, defects=defs, jpeg_quality=jpeg_quality,
-                  paired=bool(paired), wide=bool(wide))
+                  paired=bool(paired), wide=bool(wide), bolt13=bool(bolt13))
     (out / "generator.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return rows
