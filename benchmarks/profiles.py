@@ -147,6 +147,7 @@ def timing(folder: Path, store) -> dict:
 
 
 CARD_HEADING = "## Profiles (a site's own intact seals, issue 25)"
+CARD_BEGIN, CARD_END = "<!-- profiles:begin -->", "<!-- profiles:end -->"
 
 
 def _card_results(results: list[str]) -> list[str]:
@@ -206,17 +207,23 @@ def card_section(results: list[str], notes: list[str] | None = None) -> str:
         "thumbnails); one edited on disk is refused; `tilik profile remove` retires one (kept, so records made "
         "with it can still be checked). A profile is tied to the model it was enrolled with: after a new pack "
         "version, enrol again.", ""]
-    return "\n".join(line.replace("## Cost", "Cost:") for line in body) + "\n"
+    text = "\n".join(line.replace("## Cost", "Cost:") for line in body).rstrip("\n")
+    # Markers: a rebuild of the pack (training/pipeline/card.py) carries a marked section over.
+    return f"{CARD_BEGIN}\n{text}\n{CARD_END}\n"
 
 
 def write_card_section(card: Path, results: list[str], notes: list[str] | None = None) -> None:
-    """Replace the card's Profiles section (or add it before "What it was NOT tested on")."""
+    """Replace the card's Profiles section: the marked one, else (an older card) the one under its
+    heading; or add it before "What it was NOT tested on"."""
     text = card.read_text(encoding="utf-8")
     block = card_section(results, notes)
+    begin, end = text.find(CARD_BEGIN), text.find(CARD_END)
     start = text.find(CARD_HEADING)
-    if start >= 0:
-        end = text.find("\n## ", start + len(CARD_HEADING))
-        text = text[:start] + block + (text[end + 1:] if end >= 0 else "")
+    if 0 <= begin < end:
+        text = text[:begin] + block.rstrip("\n") + text[end + len(CARD_END):]
+    elif start >= 0:
+        stop = text.find("\n## ", start + len(CARD_HEADING))
+        text = text[:start] + block + ("\n" + text[stop + 1:] if stop >= 0 else "")
     else:
         anchor = text.find("## What it was NOT tested on")
         text = text + "\n" + block if anchor < 0 else text[:anchor] + block + "\n" + text[anchor:]
