@@ -202,24 +202,32 @@ def chroma_noise_floor_from_tensor(batch: np.ndarray, spec: InputSpec, patch: in
 def _chroma_floor(x: np.ndarray, m: np.ndarray, patch: int) -> np.ndarray:
     """The noise floor of NHWC pixels ``x`` (float32) seen through the 2×3 chroma matrix ``m``.
 
-    Both chroma planes come from one matrix product over the pixels' contiguous (R, G, B) triples,
-    straight into planes (2, N, H, W) (no NHWC→NCHW copy first, no per-channel passes); the
-    Laplacian then runs one plane at a time in float32 into preallocated buffers (``out=`` and
-    in-place operators), without the (N, H, W, 2) product's five full-size temporaries. Scores agree
-    with the plain matrix form to float32 rounding (a test pins them); 224 px, batch 16: about 25%
-    less CPU than the per-channel form before it, measured alternately on 2 busy cores.
+    Each chroma plane is made from the three channel views with in-place float32 arithmetic into
+    one preallocated (N, H, W) buffer, and its Laplacian runs into another (``out=`` and in-place
+    operators): no (N, H, W, 2) product and none of its full-size temporaries. The matrix product
+    this replaced (``m @ pixels.T``) went through a strided (3, N·H·W) operand: at 224 px, batch
+    16, it alone cost more than this whole function does now (0.48 vs 0.44–0.57 ms per image, CPU,
+    one process, load 9; the whole floor 0.9–1.6 → 0.44–0.57 ms). Scores agree with the matrix
+    form to float32 rounding (tests pin them; on HAM10000's 224-px images the largest relative
+    difference is a few 1e-6, no flag changes: benchmarks/PROFILE.md).
     """
     n, h, w, _ = x.shape
     m = np.asarray(m, np.float32)
-    planes = (m @ np.ascontiguousarray(x, np.float32).reshape(-1, 3).T).reshape(m.shape[0], n, h, w)
+    x = np.asarray(x, np.float32)
+    channels = (x[..., 0], x[..., 1], x[..., 2])
+    plane = np.empty((n, h, w), np.float32)
+    tmp = np.empty((n, h, w), np.float32)
     lap = np.empty((n, h - 2, w - 2), np.float32)
     acc = np.zeros((n, h - 2, w - 2), np.float32)
-    for c in planes:
-        np.multiply(c[:, 1:-1, 1:-1], np.float32(4.0), out=lap)
-        lap -= c[:, :-2, 1:-1]
-        lap -= c[:, 2:, 1:-1]
-        lap -= c[:, 1:-1, :-2]
-        lap -= c[:, 1:-1, 2:]
+    for row in m:
+        np.multiply(channels[0], row[0], out=plane)
+        plane += np.multiply(channels[1], row[1], out=tmp)
+        plane += np.multiply(channels[2], row[2], out=tmp)
+        np.multiply(plane[:, 1:-1, 1:-1], np.float32(4.0), out=lap)
+        lap -= plane[:, :-2, 1:-1]
+        lap -= plane[:, 2:, 1:-1]
+        lap -= plane[:, 1:-1, :-2]
+        lap -= plane[:, 1:-1, 2:]
         acc += np.abs(lap, out=lap)
     acc *= np.float32(1.0 / m.shape[0])
     return _tile_min(acc, patch).astype(np.float64)
@@ -372,6 +380,12 @@ class Guard:
             self._set_session(autoencoder_session)
         self.purifier = purifier_session
         self.classify = classify
+        # The JPEG reformer's short path from the uint8 pixels behind a tensor (the same bits).
+        self._pixel_path = None
+        if policy.reform and policy.reformer.get("kind") == "jpeg":
+            from inference.guard_pixels import PixelPath
+
+            self._pixel_path = PixelPath.for_spec(manifest.input)
         if purifier_session is not None:
             self._check_pixel_model(purifier_session, *self._purifier_names(), "purifier")
         elif policy.reformer.get("kind") == "purifier":
@@ -456,6 +470,11 @@ class Guard:
         return self.reconstruct(x01)
 
     @property
+    def takes_pixels(self) -> bool:
+        """Whether :meth:`reformed_tensors` can use the uint8 pixels behind the tensors."""
+        return self._pixel_path is not None
+
+    @property
     def pre_model(self) -> bool:
         """Whether every detector works on the model tensor alone (:data:`PRE_MODEL`): the images it
         flags are then known before the classifier runs, so their reformed copies can ride in the
@@ -473,9 +492,16 @@ class Guard:
             fired |= out[d.name] > d.threshold
         return out, np.flatnonzero(fired)
 
-    def reformed_tensors(self, batch: np.ndarray, idx: Sequence[int]) -> np.ndarray:
-        """The reformer's cleaned copies of ``batch[idx]``, as model tensors."""
+    def reformed_tensors(self, batch: np.ndarray, idx: Sequence[int],
+                         pixels: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """The reformer's cleaned copies of ``batch[idx]``, as model tensors. ``pixels``: the
+        model-size uint8 RGB images the whole batch's tensors were made from (``to_tensor``); with
+        them a JPEG reformer skips the float round trip (:mod:`inference.guard_pixels`, same bits)."""
         spec = self.manifest.input
+        if pixels is not None and self._pixel_path is not None:
+            r = self.policy.reformer
+            return self._pixel_path.jpeg_reform(np.stack([pixels[i] for i in idx]), int(r.get("quality", 20)),
+                                                bool(r.get("mirror")))
         return pixels_to_tensor(self.reform(tensor_to_pixels(batch[list(idx)], spec)), spec)
 
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
@@ -548,11 +574,13 @@ class Guard:
 
     def check(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
               ood: Sequence[tuple[float, float] | None] | None = None, *,
-              pre: tuple[Mapping[str, np.ndarray], Mapping[int, np.ndarray]] | None = None) -> list[GuardOutcome]:
+              pre: tuple[Mapping[str, np.ndarray], Mapping[int, np.ndarray]] | None = None,
+              pixels: Sequence[np.ndarray] | None = None) -> list[GuardOutcome]:
         """The trust verdict per image. ``ood`` gives (score, threshold) per image when the pack
         scores out-of-domain inputs, so the OOD detector joins the others. ``pre``: for a
         :attr:`pre_model` guard, its :meth:`pre_scores` and the classifier's probabilities on the
-        reformed copies already run (image index → probabilities), so nothing is computed twice."""
+        reformed copies already run (image index → probabilities), so nothing is computed twice.
+        ``pixels``: as for :meth:`reformed_tensors`."""
         if pre is not None:
             scores = dict(pre[0])
             recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
@@ -604,9 +632,7 @@ class Guard:
             todo = [i for i in adversarial if i not in already
                     and (self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any())]
             if todo:
-                spec = self.manifest.input
-                reformed = self.reform(tensor_to_pixels(batch[todo], spec))
-                probs = np.asarray(self.classify(pixels_to_tensor(reformed, spec))["probs"], np.float64)
+                probs = np.asarray(self.classify(self.reformed_tensors(batch, todo, pixels))["probs"], np.float64)
                 for k, i in enumerate(todo):
                     recon_probs[i] = probs[k]
             for i in adversarial:
