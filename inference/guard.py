@@ -146,11 +146,15 @@ def squeeze_bits(x01: np.ndarray, bits: int) -> np.ndarray:
 def squeeze_median(x01: np.ndarray, size: int) -> np.ndarray:
     """Median filter of ``size``×``size`` per channel (Pillow, on the 8-bit image)."""
     out = np.empty_like(x01, dtype=np.float32)
-    filt = ImageFilter.MedianFilter(size)
     for i, img in enumerate(x01):
-        u8 = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-        out[i] = np.asarray(Image.fromarray(u8).filter(filt), dtype=np.float32) / 255.0
+        out[i] = median_u8(np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)[None], size)[0] / np.float32(255.0)
     return out
+
+
+def median_u8(pixels: np.ndarray, size: int) -> np.ndarray:
+    """:func:`squeeze_median` on uint8 images (N, H, W, 3), giving uint8."""
+    filt = ImageFilter.MedianFilter(size)
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(img)).filter(filt)) for img in pixels])
 
 
 def apply_squeezer(x01: np.ndarray, squeezer: Mapping[str, Any]) -> np.ndarray:
@@ -380,12 +384,11 @@ class Guard:
             self._set_session(autoencoder_session)
         self.purifier = purifier_session
         self.classify = classify
-        # The JPEG reformer's short path from the uint8 pixels behind a tensor (the same bits).
-        self._pixel_path = None
-        if policy.reform and policy.reformer.get("kind") == "jpeg":
-            from inference.guard_pixels import PixelPath
+        # The short path from the uint8 pixels behind a tensor, for the JPEG reformer and median
+        # squeezers (the same bits; inference.guard_pixels).
+        from inference.guard_pixels import PixelPath
 
-            self._pixel_path = PixelPath.for_spec(manifest.input)
+        self._pixel_path = PixelPath.for_spec(manifest.input)
         if purifier_session is not None:
             self._check_pixel_model(purifier_session, *self._purifier_names(), "purifier")
         elif policy.reformer.get("kind") == "purifier":
@@ -471,7 +474,8 @@ class Guard:
 
     @property
     def takes_pixels(self) -> bool:
-        """Whether :meth:`reformed_tensors` can use the uint8 pixels behind the tensors."""
+        """Whether the uint8 pixels behind the tensors can be used (a JPEG reformer in
+        :meth:`reformed_tensors`, median squeezers in :meth:`scores`)."""
         return self._pixel_path is not None
 
     @property
@@ -498,20 +502,21 @@ class Guard:
         model-size uint8 RGB images the whole batch's tensors were made from (``to_tensor``); with
         them a JPEG reformer skips the float round trip (:mod:`inference.guard_pixels`, same bits)."""
         spec = self.manifest.input
-        if pixels is not None and self._pixel_path is not None:
-            r = self.policy.reformer
+        r = self.policy.reformer
+        if pixels is not None and self._pixel_path is not None and r.get("kind") == "jpeg":
             return self._pixel_path.jpeg_reform(np.stack([pixels[i] for i in idx]), int(r.get("quality", 20)),
                                                 bool(r.get("mirror")))
         return pixels_to_tensor(self.reform(tensor_to_pixels(batch[list(idx)], spec)), spec)
 
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
-               screen: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+               screen: bool = True, pixels: Sequence[np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Raw detector scores for a batch of model tensors whose classifier ``outputs`` are known.
 
         Returns ``(scores, reconstruction_probs)``. One classifier run covers the reconstructions
         and every squeezed copy together. With a screen in the policy (and ``screen=True``), that
         run covers only the images whose reconstruction error is above the screen; the others get
-        NaN for divergence and squeeze and no reconstruction probabilities (NaN rows).
+        NaN for divergence and squeeze and no reconstruction probabilities (NaN rows). ``pixels``:
+        as for :meth:`reformed_tensors` (median squeezers then start from them, the same bits).
         """
         spec = self.manifest.input
         p = self.policy
@@ -526,9 +531,12 @@ class Guard:
         gated = bool(div or squeeze)
         if not (rec or gated):
             return out, recon_probs
-        x01 = tensor_to_pixels(batch, spec)
         # The autoencoder runs only where a detector needs it (it is the guard's largest cost).
         use_screen = gated and screen and p.screen is not None
+        squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
+        from_pixels = (pixels is not None and self._pixel_path is not None and not (rec or div or use_screen)
+                       and all(sq["kind"] == "median" for sq in squeezers))
+        x01 = None if from_pixels else tensor_to_pixels(batch, spec)
         recon = recon_err = None
         if rec or div or use_screen:
             recon = self.reconstruct(x01)
@@ -548,11 +556,16 @@ class Guard:
         if len(idx) == 0:
             return out, recon_probs
         m = len(idx)
-        variants = [recon[idx]] if recon is not None else []
-        squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
-        for sq in squeezers:
-            variants.append(apply_squeezer(x01[idx], sq))
-        extra = self.classify(pixels_to_tensor(np.concatenate(variants), spec))
+        if from_pixels:  # median-filtered uint8 pixels straight to tensors
+            u8 = np.stack([pixels[i] for i in idx])
+            tensors = np.concatenate([self._pixel_path.tensors(median_u8(u8, int(sq.get("size", 3))))
+                                      for sq in squeezers])
+        else:
+            variants = [recon[idx]] if recon is not None else []
+            for sq in squeezers:
+                variants.append(apply_squeezer(x01[idx], sq))
+            tensors = pixels_to_tensor(np.concatenate(variants), spec)
+        extra = self.classify(tensors)
         probs_all = np.asarray(extra["probs"], np.float64)
         probs0 = np.asarray(outputs["probs"], np.float64)[idx]
         first = 0
@@ -586,7 +599,7 @@ class Guard:
             recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
             already = {int(i): np.asarray(p, np.float64) for i, p in pre[1].items()}
         else:
-            scores, recon_probs = self.scores(batch, outputs)
+            scores, recon_probs = self.scores(batch, outputs, pixels=pixels)
             already = {}
         results = []
         adversarial: list[int] = []  # images a detector other than OOD flagged
