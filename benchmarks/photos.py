@@ -3,19 +3,22 @@
 Every number is a ratio against a bare onnxruntime loop measured in the same run, on the same
 files (the issue's targets are ratios from one run on this machine):
 
-- **12-MP photos** (4000×3000 JPEGs made from a pack's samples): per-image latency in one process
+- **12-MP photos** (4000×3000 JPEGs, each upscaled from its own distinct photo,
+  :func:`distinct_sources`): per-image latency in one process
   (``Inspector.classify`` vs the bare loop's decode + preprocess + run); whole processes over a
   folder of them (``tilik classify --json DIR`` vs a bare script in its own process), giving
   throughput and the peak RSS of each;
 - **``--heatmap-dir``**: the same ``tilik classify`` process with overlays written;
-- **224-px images**: a folder through ``tilik classify`` (input guard on, as the app always runs
-  it) vs the bare script, whole processes;
+- **224-px images**: a folder of distinct photos (HAM10000, ImageNet samples, seal renders)
+  through ``tilik classify`` (input guard on, as the app always runs it) vs the bare script, whole
+  processes, with the share the guard flagged and the model images it added;
 - **``verify``** with 5 references: milliseconds per additional query (references already
   loaded), against one bare run of the signature CNN.
 
 The bare loop decodes JPEGs at reduced size (Pillow's ``draft``: DCT scaling to the smallest
 1/2, 1/4, 1/8 scale still at least the model's input), then resizes with the pack's own
-preprocessing and runs ``probs`` in batches of 16: what a careful user would write by hand.
+preprocessing and runs ``probs`` in batches of 16: what a careful user would write by hand. Its
+onnxruntime session gets the app's settings (``TILIK_THREADS``, ``SESSION_CONFIG``).
 ``python benchmarks/run.py --photos-only [--quick]`` runs only these sections.
 """
 
