@@ -399,9 +399,16 @@ class Guard:
 
     @property
     def takes_pixels(self) -> bool:
-        """Whether the uint8 pixels behind the tensors can be used (a JPEG reformer in
-        :meth:`reformed_tensors`, median squeezers in :meth:`scores`)."""
-        return self._pixel_path is not None
+        """Whether the uint8 pixels behind the tensors would be used (a JPEG reformer in
+        :meth:`reformed_tensors`, median squeezers in :meth:`scores`); the Inspector keeps them only then."""
+        if self._pixel_path is None:
+            return False
+        p = self.policy
+        squeeze = p.detector("squeeze")
+        medians = squeeze is not None and not (p.detector("reconstruction") or p.detector("divergence")
+                                               or p.screen is not None) and all(
+            sq["kind"] == "median" for sq in squeeze.options.get("squeezers", [{"kind": "median"}]))
+        return (p.reform and p.reformer.get("kind") == "jpeg") or medians
 
     @property
     def pre_model(self) -> bool:
