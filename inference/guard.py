@@ -39,6 +39,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from inference.errors import InferenceError, ManifestError
+from inference.guard_noise import (  # noqa: F401 - the noise detector's names are re-exported here
+    _CHROMA, _channel_params, _chroma_floor, _tile_min, chroma_noise_floor, chroma_noise_floor_from_tensor)
 from inference.manifest import DETECTORS, SQUEEZERS, InputSpec, Manifest
 from inference.results import GuardVerdict
 
@@ -104,12 +106,6 @@ def parse_guard(manifest: Manifest) -> GuardPolicy | None:
 # -- pixel space <-> model tensor ------------------------------------------------------------------
 
 
-def _channel_params(spec: InputSpec) -> tuple[np.ndarray, np.ndarray, float]:
-    mean = np.asarray(spec.mean, dtype=np.float32)
-    std = np.asarray(spec.std, dtype=np.float32)
-    return mean, std, float(spec.scale) * 255.0
-
-
 def tensor_to_pixels(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
     """Model tensors (N, …) → RGB in [0, 1], NHWC: the inverse of :func:`inference.preprocess.to_tensor`."""
     x = np.asarray(batch, dtype=np.float32)
@@ -146,11 +142,15 @@ def squeeze_bits(x01: np.ndarray, bits: int) -> np.ndarray:
 def squeeze_median(x01: np.ndarray, size: int) -> np.ndarray:
     """Median filter of ``size``×``size`` per channel (Pillow, on the 8-bit image)."""
     out = np.empty_like(x01, dtype=np.float32)
-    filt = ImageFilter.MedianFilter(size)
     for i, img in enumerate(x01):
-        u8 = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-        out[i] = np.asarray(Image.fromarray(u8).filter(filt), dtype=np.float32) / 255.0
+        out[i] = median_u8(np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)[None], size)[0] / np.float32(255.0)
     return out
+
+
+def median_u8(pixels: np.ndarray, size: int) -> np.ndarray:
+    """:func:`squeeze_median` on uint8 images (N, H, W, 3), giving uint8."""
+    filt = ImageFilter.MedianFilter(size)
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(img)).filter(filt)) for img in pixels])
 
 
 def apply_squeezer(x01: np.ndarray, squeezer: Mapping[str, Any]) -> np.ndarray:
@@ -160,69 +160,6 @@ def apply_squeezer(x01: np.ndarray, squeezer: Mapping[str, Any]) -> np.ndarray:
     if kind == "median":
         return squeeze_median(x01, int(squeezer.get("size", 3)))
     raise ValueError(f"unknown squeezer {kind!r}")
-
-
-def _tile_min(per_pixel: np.ndarray, patch: int) -> np.ndarray:
-    """Per image, the smallest mean over ``patch``×``patch`` tiles of an (N, H, W) map."""
-    n, h, w = per_pixel.shape
-    p = max(1, min(patch, h, w))
-    tiles = per_pixel[:, : h // p * p, : w // p * p].reshape(n, h // p, p, w // p, p).mean(axis=(2, 4))
-    return tiles.reshape(n, -1).min(axis=1)
-
-
-# RGB -> (Cb, Cr) rows of the JPEG (BT.601 full-range) colour transform.
-_CHROMA = np.array([[-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
-
-
-def chroma_noise_floor(x01: np.ndarray, patch: int = 16) -> np.ndarray:
-    """The ``noise`` detector's score per image (N, H, W, 3) in [0, 1]: the smallest mean absolute
-    5-point Laplacian of the chroma channels over ``patch``×``patch`` tiles (see the module doc)."""
-    return _chroma_floor(np.asarray(x01, np.float32), _CHROMA, patch)
-
-
-def chroma_noise_floor_from_tensor(batch: np.ndarray, spec: InputSpec, patch: int = 16) -> np.ndarray:
-    """:func:`chroma_noise_floor` of the pixels behind model tensors, without mapping them back.
-
-    The Laplacian ignores constant offsets, so the pack's per-channel normalisation (an affine map)
-    folds into the colour matrix: only the scale ``std / (scale·255)`` of each channel remains.
-    Grey tensors have no chroma (score 0).
-    """
-    x = np.asarray(batch, np.float32)
-    if spec.layout == "NCHW":
-        x = np.moveaxis(x, 1, -1)
-    if x.shape[-1] != 3 or spec.color == "GRAY":
-        return np.zeros(len(x))
-    _, std, unit = _channel_params(spec)
-    m = _CHROMA * np.broadcast_to(std / unit, (3,))[None, :]
-    if spec.color == "BGR":
-        m = m[:, ::-1]
-    return _chroma_floor(x, m, patch)
-
-
-def _chroma_floor(x: np.ndarray, m: np.ndarray, patch: int) -> np.ndarray:
-    """The noise floor of NHWC pixels ``x`` (float32) seen through the 2×3 chroma matrix ``m``.
-
-    Both chroma planes come from one matrix product over the pixels' contiguous (R, G, B) triples,
-    straight into planes (2, N, H, W) (no NHWC→NCHW copy first, no per-channel passes); the
-    Laplacian then runs one plane at a time in float32 into preallocated buffers (``out=`` and
-    in-place operators), without the (N, H, W, 2) product's five full-size temporaries. Scores agree
-    with the plain matrix form to float32 rounding (a test pins them); 224 px, batch 16: about 25%
-    less CPU than the per-channel form before it, measured alternately on 2 busy cores.
-    """
-    n, h, w, _ = x.shape
-    m = np.asarray(m, np.float32)
-    planes = (m @ np.ascontiguousarray(x, np.float32).reshape(-1, 3).T).reshape(m.shape[0], n, h, w)
-    lap = np.empty((n, h - 2, w - 2), np.float32)
-    acc = np.zeros((n, h - 2, w - 2), np.float32)
-    for c in planes:
-        np.multiply(c[:, 1:-1, 1:-1], np.float32(4.0), out=lap)
-        lap -= c[:, :-2, 1:-1]
-        lap -= c[:, 2:, 1:-1]
-        lap -= c[:, 1:-1, :-2]
-        lap -= c[:, 1:-1, 2:]
-        acc += np.abs(lap, out=lap)
-    acc *= np.float32(1.0 / m.shape[0])
-    return _tile_min(acc, patch).astype(np.float64)
 
 
 def jpeg_reform(x01: np.ndarray, quality: int) -> np.ndarray:
@@ -372,6 +309,11 @@ class Guard:
             self._set_session(autoencoder_session)
         self.purifier = purifier_session
         self.classify = classify
+        # The short path from the uint8 pixels behind a tensor, for the JPEG reformer and median
+        # squeezers (the same bits; inference.guard_pixels).
+        from inference.guard_pixels import PixelPath
+
+        self._pixel_path = PixelPath.for_spec(manifest.input)
         if purifier_session is not None:
             self._check_pixel_model(purifier_session, *self._purifier_names(), "purifier")
         elif policy.reformer.get("kind") == "purifier":
@@ -456,6 +398,19 @@ class Guard:
         return self.reconstruct(x01)
 
     @property
+    def takes_pixels(self) -> bool:
+        """Whether the uint8 pixels behind the tensors would be used (a JPEG reformer in
+        :meth:`reformed_tensors`, median squeezers in :meth:`scores`); the Inspector keeps them only then."""
+        if self._pixel_path is None:
+            return False
+        p = self.policy
+        squeeze = p.detector("squeeze")
+        medians = squeeze is not None and not (p.detector("reconstruction") or p.detector("divergence")
+                                               or p.screen is not None) and all(
+            sq["kind"] == "median" for sq in squeeze.options.get("squeezers", [{"kind": "median"}]))
+        return (p.reform and p.reformer.get("kind") == "jpeg") or medians
+
+    @property
     def pre_model(self) -> bool:
         """Whether every detector works on the model tensor alone (:data:`PRE_MODEL`): the images it
         flags are then known before the classifier runs, so their reformed copies can ride in the
@@ -473,19 +428,27 @@ class Guard:
             fired |= out[d.name] > d.threshold
         return out, np.flatnonzero(fired)
 
-    def reformed_tensors(self, batch: np.ndarray, idx: Sequence[int]) -> np.ndarray:
-        """The reformer's cleaned copies of ``batch[idx]``, as model tensors."""
+    def reformed_tensors(self, batch: np.ndarray, idx: Sequence[int],
+                         pixels: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """The reformer's cleaned copies of ``batch[idx]``, as model tensors. ``pixels``: the
+        model-size uint8 RGB images the whole batch's tensors were made from (``to_tensor``); with
+        them a JPEG reformer skips the float round trip (:mod:`inference.guard_pixels`, same bits)."""
         spec = self.manifest.input
+        r = self.policy.reformer
+        if pixels is not None and self._pixel_path is not None and r.get("kind") == "jpeg":
+            return self._pixel_path.jpeg_reform(np.stack([pixels[i] for i in idx]), int(r.get("quality", 20)),
+                                                bool(r.get("mirror")))
         return pixels_to_tensor(self.reform(tensor_to_pixels(batch[list(idx)], spec)), spec)
 
     def scores(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
-               screen: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+               screen: bool = True, pixels: Sequence[np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Raw detector scores for a batch of model tensors whose classifier ``outputs`` are known.
 
         Returns ``(scores, reconstruction_probs)``. One classifier run covers the reconstructions
         and every squeezed copy together. With a screen in the policy (and ``screen=True``), that
         run covers only the images whose reconstruction error is above the screen; the others get
-        NaN for divergence and squeeze and no reconstruction probabilities (NaN rows).
+        NaN for divergence and squeeze and no reconstruction probabilities (NaN rows). ``pixels``:
+        as for :meth:`reformed_tensors` (median squeezers then start from them, the same bits).
         """
         spec = self.manifest.input
         p = self.policy
@@ -500,9 +463,12 @@ class Guard:
         gated = bool(div or squeeze)
         if not (rec or gated):
             return out, recon_probs
-        x01 = tensor_to_pixels(batch, spec)
         # The autoencoder runs only where a detector needs it (it is the guard's largest cost).
         use_screen = gated and screen and p.screen is not None
+        squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
+        from_pixels = (pixels is not None and self._pixel_path is not None and not (rec or div or use_screen)
+                       and all(sq["kind"] == "median" for sq in squeezers))
+        x01 = None if from_pixels else tensor_to_pixels(batch, spec)
         recon = recon_err = None
         if rec or div or use_screen:
             recon = self.reconstruct(x01)
@@ -522,11 +488,16 @@ class Guard:
         if len(idx) == 0:
             return out, recon_probs
         m = len(idx)
-        variants = [recon[idx]] if recon is not None else []
-        squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
-        for sq in squeezers:
-            variants.append(apply_squeezer(x01[idx], sq))
-        extra = self.classify(pixels_to_tensor(np.concatenate(variants), spec))
+        if from_pixels:  # median-filtered uint8 pixels straight to tensors
+            u8 = np.stack([pixels[i] for i in idx])
+            tensors = np.concatenate([self._pixel_path.tensors(median_u8(u8, int(sq.get("size", 3))))
+                                      for sq in squeezers])
+        else:
+            variants = [recon[idx]] if recon is not None else []
+            for sq in squeezers:
+                variants.append(apply_squeezer(x01[idx], sq))
+            tensors = pixels_to_tensor(np.concatenate(variants), spec)
+        extra = self.classify(tensors)
         probs_all = np.asarray(extra["probs"], np.float64)
         probs0 = np.asarray(outputs["probs"], np.float64)[idx]
         first = 0
@@ -548,17 +519,19 @@ class Guard:
 
     def check(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
               ood: Sequence[tuple[float, float] | None] | None = None, *,
-              pre: tuple[Mapping[str, np.ndarray], Mapping[int, np.ndarray]] | None = None) -> list[GuardOutcome]:
+              pre: tuple[Mapping[str, np.ndarray], Mapping[int, np.ndarray]] | None = None,
+              pixels: Sequence[np.ndarray] | None = None) -> list[GuardOutcome]:
         """The trust verdict per image. ``ood`` gives (score, threshold) per image when the pack
         scores out-of-domain inputs, so the OOD detector joins the others. ``pre``: for a
         :attr:`pre_model` guard, its :meth:`pre_scores` and the classifier's probabilities on the
-        reformed copies already run (image index → probabilities), so nothing is computed twice."""
+        reformed copies already run (image index → probabilities), so nothing is computed twice.
+        ``pixels``: as for :meth:`reformed_tensors`."""
         if pre is not None:
             scores = dict(pre[0])
             recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
             already = {int(i): np.asarray(p, np.float64) for i, p in pre[1].items()}
         else:
-            scores, recon_probs = self.scores(batch, outputs)
+            scores, recon_probs = self.scores(batch, outputs, pixels=pixels)
             already = {}
         results = []
         adversarial: list[int] = []  # images a detector other than OOD flagged
@@ -604,9 +577,7 @@ class Guard:
             todo = [i for i in adversarial if i not in already
                     and (self.policy.reformer.get("kind") != "autoencoder" or np.isnan(recon_probs[i]).any())]
             if todo:
-                spec = self.manifest.input
-                reformed = self.reform(tensor_to_pixels(batch[todo], spec))
-                probs = np.asarray(self.classify(pixels_to_tensor(reformed, spec))["probs"], np.float64)
+                probs = np.asarray(self.classify(self.reformed_tensors(batch, todo, pixels))["probs"], np.float64)
                 for k, i in enumerate(todo):
                     recon_probs[i] = probs[k]
             for i in adversarial:

@@ -117,6 +117,9 @@ class _Prepared:
     preprocess_ms: float
     content_problem: str | None = None
     preview: np.ndarray | None = None
+    # The model-size uint8 pixels the tensor was made from (150 KB at 224 px), kept only for a
+    # guard whose JPEG reformer can start from them instead of mapping the tensor back.
+    fitted: np.ndarray | None = None
 
 
 def anomaly_heat(distances: np.ndarray, threshold: float) -> np.ndarray:
@@ -332,8 +335,9 @@ class Inspector:
         preview = preview_rgb(decoded.rgb, self.preview_px) if self.preview_px else None
         t2 = time.perf_counter()
         # Only the facts and the tensor are kept: the decoded pixels go now, not after the batch.
+        keep = fitted if self.guard is not None and self.guard.takes_pixels else None
         return _Prepared(_ImageFacts.of(decoded), tensor, geometry, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
-                         problem, preview)
+                         problem, preview, keep)
 
     def run_tensors(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run the model on a preprocessed batch; returns role → array (probs, cam, ...)."""
@@ -356,6 +360,8 @@ class Inspector:
         pre = None
         guard_ms = 0.0
         run_batch = batch
+        fitted = [p.fitted for p in prepared]
+        pixels = fitted if all(f is not None for f in fitted) else None
         if self.guard is not None and self.guard.pre_model and self.guard.policy.reform:
             # The guard's detectors need only the tensor: the images it flags are known now, and
             # their reformed copies join this classifier run instead of a second, small one
@@ -363,7 +369,7 @@ class Inspector:
             t_guard = time.perf_counter()
             scores, flagged = self.guard.pre_scores(batch)
             if len(flagged):
-                run_batch = np.concatenate([batch, self.guard.reformed_tensors(batch, flagged)])
+                run_batch = np.concatenate([batch, self.guard.reformed_tensors(batch, flagged, pixels)])
             pre = (scores, flagged)
             guard_ms = (time.perf_counter() - t_guard) * 1e3 / n
         t_run = time.perf_counter()
@@ -381,7 +387,7 @@ class Inspector:
             t_guard = time.perf_counter()
             thr = self.manifest.ood.threshold if self.manifest.ood is not None else None
             ood = None if ood_scores is None else [(float(v), thr) for v in ood_scores]
-            outcomes = self.guard.check(batch, out, ood, pre=pre)
+            outcomes = self.guard.check(batch, out, ood, pre=pre, pixels=pixels)
             guard_ms += (time.perf_counter() - t_guard) * 1e3 / n
         judged = maps = None
         if self.profile is not None:

@@ -138,6 +138,15 @@ class LoadedSession:
 
 _EXTERNAL_FOLDER = "session.model_external_initializers_file_folder_path"
 
+# onnxruntime session settings every Tilik session gets (benchmarks give their bare loops the same).
+# No spinning: by default onnxruntime's intra-op worker threads busy-wait for the next parallel
+# section, also while the app decodes, checks and words the next images between model runs.
+# Whole processes on a folder of 300 distinct 224-px photos (skin-ham7, 2 threads, 4 runs each,
+# loaded machine): spinning cost ~1 s of CPU in the bare loop and ~1.6 s in the app, 17-20% of each
+# (benchmarks/PROFILE.md); on a 2-core machine that CPU is the GUI's and the other threads' (the
+# overlay painter, the log writer).
+SESSION_CONFIG: dict[str, str] = {"session.intra_op.allow_spinning": "0"}
+
 
 def create_session(model: Path | bytes, preference: str | None = None, *, threads: int | None = None,
                    external_data: Mapping[str, bytes] | None = None, name: str | None = None) -> LoadedSession:
@@ -154,6 +163,8 @@ def create_session(model: Path | bytes, preference: str | None = None, *, thread
     threads = intra_op_threads() if threads is None else threads
     if threads:
         options.intra_op_num_threads = threads
+    for key, value in SESSION_CONFIG.items():
+        options.add_session_config_entry(key, value)
     shown = name or (Path(model).name if not isinstance(model, (bytes, bytearray, memoryview)) else "model")
     try:
         if isinstance(model, (bytes, bytearray, memoryview)):

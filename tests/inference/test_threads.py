@@ -70,3 +70,12 @@ def test_the_setting_wins_over_the_environment_and_keys_the_session_cache(monkey
     assert get_session(pack, "model") is one
     with pytest.raises(ProviderError):
         set_threads(providers.MAX_THREADS + 1)
+
+
+def test_sessions_do_not_spin_and_benchmarks_share_the_setting(tmp_path):
+    """Issue #28: onnxruntime's worker threads do not busy-wait between runs (providers.SESSION_CONFIG);
+    the benchmarks' bare loops read the same dictionary."""
+    assert providers.SESSION_CONFIG == {"session.intra_op.allow_spinning": "0"}
+    loaded = create_session(_model(tmp_path).model_path)
+    options = loaded.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"

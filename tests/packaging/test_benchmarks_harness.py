@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,6 +67,46 @@ def test_photo_fixtures_are_distinct_12_mp_jpegs(tmp_path):
     sys.path.insert(0, str(REPO / "benchmarks"))
     import photos
 
-    sample = next((REPO / "resources" / "samples" / "skin-binary").glob("*.jpg"))
-    files = photos.make_photos(sample, 2, tmp_path, size=(400, 300))
-    assert len({f.read_bytes() for f in files}) == 2 and Image.open(files[0]).size == (400, 300)
+    samples = sorted((REPO / "resources" / "samples" / "skin-binary").glob("*.jpg"))[:2]
+    files = photos.make_photos(samples, 3, tmp_path, size=(400, 300))
+    assert len({f.read_bytes() for f in files}) == 3 and Image.open(files[0]).size == (400, 300)
+    # each photo from its own source (the third cycles back to the first)
+    small = [np.asarray(Image.open(f).convert("RGB").resize((40, 30)), np.float64) for f in files]
+    assert np.abs(small[0] - small[1]).mean() > 2 * np.abs(small[0] - small[2]).mean()
+
+
+def test_distinct_sources_say_why_when_there_are_none(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import photos
+
+    fake_repo = tmp_path / "repo"  # no ../shared beside it
+    fake_repo.mkdir()
+    for pack_id in ("skin-binary", "imagenet-lite0", "no-such-pack"):
+        files, why = photos.distinct_sources(pack_id, 10, fake_repo)
+        assert files is None and why
+
+
+def test_distinct_sources_from_shared_data():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import photos
+
+    if not (REPO.parent / "shared" / "data" / "skin-ham10000" / "images").is_dir():
+        pytest.skip("../shared/data/skin-ham10000 is not in this checkout")
+    files, what = photos.distinct_sources("skin-ham7", 20, REPO)
+    assert len(files) == len(set(files)) == 20 and "HAM10000" in what
+    assert len({f.read_bytes() for f in files}) == 20
+
+
+def test_model_images_per_image_counts_the_squeezed_copies():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import photos
+
+    from inference.registry import PackRegistry
+
+    registry = PackRegistry([(REPO / "models", "bundled")])
+    packs = {p.id: p for p in registry.usable()}
+    if "skin-binary" in packs:
+        assert photos.model_images_per_image(packs["skin-binary"]) == 1  # noise detector only
+    seal = packs.get("seal-integrity")
+    if seal is not None and "squeeze" in ((seal.manifest.raw.get("guard") or {}).get("detectors") or {}):
+        assert photos.model_images_per_image(seal) == 2  # and a median-squeezed copy of every image
