@@ -70,3 +70,19 @@ def test_options_are_backbone_and_size():
     for bad in ("lite3:240", "lite0", "tiny-cnn:64", "lite1:20"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_option(bad)
+
+
+def test_lesion_subset_keeps_one_image_per_lesion_and_every_rare_lesion():
+    from training.pipeline.backbone_study import lesion_subset
+    from training.pipeline.datasets import Sample
+
+    samples = [Sample(id=f"I{i:03d}", path=None, label=("mel" if (i // 2) % 3 == 0 else "nv"),
+                      group=f"L{i // 2}")
+               for i in range(120)]
+    sub = lesion_subset(samples, nv_lesions=10, seed=3)
+    groups = [s.group for s in sub]
+    assert len(groups) == len(set(groups))  # one image per lesion
+    rare = {s.group for s in samples if s.label == "mel"}
+    assert rare == {s.group for s in sub if s.label == "mel"}  # every rare lesion, once
+    assert sum(s.label == "nv" for s in sub) == 10
+    assert sub == lesion_subset(samples, nv_lesions=10, seed=3)  # deterministic

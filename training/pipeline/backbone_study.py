@@ -8,7 +8,8 @@ For every ``backbone:size`` option:
 1. the backbone (ImageNet weights, no fine-tuning) with global average pooling is exported to ONNX
    (``DIR/<option>.onnx``); the same graph gives the inference cost (one thread, batch 1, median
    milliseconds per image; one more ONNX run per test-time view);
-2. every image of the config's data (all sides, so a later run can reuse them) is decoded and fitted
+2. every image of the config's data (all sides, so a later run can reuse them; ``--sides trainval``:
+   only the side the study scores) is decoded and fitted
    by the app's code (stretch to ``size`` x ``size``, the Lite weights' normalisation) and run through
    it once, in onnxruntime: ``DIR/feat_<option>.npz`` (image ids and float32 embeddings; an existing
    file with the same ids is reused). The pass's CPU time (user + sys of this process) is recorded;
@@ -109,6 +110,24 @@ def time_onnx(path: Path, size: int, runs: int = 40) -> float:
     return float(np.median(times) * 1000)
 
 
+def time_interleaved(models: dict[str, tuple[Path, int]], rounds: int = 5, runs: int = 20) -> dict[str, float]:
+    """Median ms per image (batch 1, one thread) of each model, timed in alternating rounds so that a
+    change in the machine's load falls on every model alike: the ratios are what to trust."""
+    sessions = {k: (_session(p, 1), np.random.default_rng(1).uniform(-1, 1, (1, s, s, 3)).astype(np.float32))
+                for k, (p, s) in models.items()}
+    per: dict[str, list[float]] = {k: [] for k in models}
+    for _ in range(rounds):
+        for k, (session, x) in sessions.items():
+            session.run(None, {"input": x})
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                session.run(None, {"input": x})
+                times.append(time.perf_counter() - t)
+            per[k].append(float(np.median(times) * 1000))
+    return {k: float(np.median(v)) for k, v in per.items()}
+
+
 def extract(path: Path, samples: list, spec, threads: int = 2, batch: int = 32, log=print) -> tuple[np.ndarray, dict]:
     """Pooled embeddings of ``samples`` (decoded and fitted by the app's code) and the pass's cost."""
     from training.pipeline.features import load_fitted, normalise
@@ -189,8 +208,22 @@ def split_trainval(cfg: dict) -> tuple[list, list]:
     return every, split["train"] + split["val"]
 
 
+def lesion_subset(samples: list, nv_lesions: int, seed: int = 0, common: str = "nv") -> list:
+    """One image per lesion (the first by image id); every lesion of the rarer diagnoses and
+    ``nv_lesions`` randomly drawn ``common`` lesions (a class-capped mix, as the issue's capped test)."""
+    first: dict[str, object] = {}
+    for s in sorted(samples, key=lambda x: x.id):
+        first.setdefault(s.group or s.id, s)
+    picked = [s for s in first.values() if s.label != common]
+    common_ones = sorted((s for s in first.values() if s.label == common), key=lambda x: x.id)
+    rng = np.random.default_rng(seed)
+    take = rng.choice(len(common_ones), size=min(nv_lesions, len(common_ones)), replace=False)
+    picked += [common_ones[i] for i in sorted(take)]
+    return sorted(picked, key=lambda x: x.id)
+
+
 def run(config: Path, options: list[tuple[str, int]], out: Path, folds: int = 5, threads: int = 2,
-        log=print) -> dict:
+        sides: str = "all", nv_lesions: int | None = None, log=print) -> dict:
     from training.pipeline.backbones import backbone_from_config
     from training.pipeline.config import load_config
     from training.pipeline.features import input_block, spec_from_block
@@ -198,12 +231,17 @@ def run(config: Path, options: list[tuple[str, int]], out: Path, folds: int = 5,
     cfg = load_config(config)
     every, trainval = split_trainval(cfg)
     classes = sorted({s.label for s in every})
+    if nv_lesions is not None:
+        trainval = lesion_subset(trainval, nv_lesions, seed=int(cfg["seed"]))
+        log(f"scored on a subset: one image per lesion, every non-nv lesion and {nv_lesions} nv lesions")
     log(f"{len(every)} images; training + validation side {len(trainval)} images of "
         f"{len({s.group for s in trainval})} lesions")
     out.mkdir(parents=True, exist_ok=True)
     result_path = out / "backbone_study.json"
     result = json.loads(result_path.read_text()) if result_path.is_file() else {"options": {}}
-    result.update({"config": str(config), "images": len(every), "classes": classes})
+    result.update({"config": str(config), "images": len(every), "classes": classes, "scored": {
+        "images": len(trainval), "nv_lesions": nv_lesions, "by_dx": {c: sum(s.label == c for s in trainval)
+                                                                      for c in classes}}})
     for variant, size in options:
         name = f"{variant}@{size}"
         log(f"{name}:")
@@ -214,17 +252,19 @@ def run(config: Path, options: list[tuple[str, int]], out: Path, folds: int = 5,
         entry["onnx_ms_1thread"] = time_onnx(onnx_path, size)
         entry["onnx_mb"] = onnx_path.stat().st_size / 1e6
         feat_path = out / f"feat_{variant}_{size}.npz"
-        ids = np.array([s.id for s in every])
-        if feat_path.is_file() and list(np.load(feat_path)["ids"]) == list(ids):
-            emb = np.load(feat_path)["embedding"]
+        todo = every if sides == "all" else trainval
+        cached = np.load(feat_path) if feat_path.is_file() else None
+        if cached is not None and {s.id for s in trainval} <= set(cached["ids"].tolist()):
+            ids, emb = cached["ids"], cached["embedding"]
         else:
             c = dict(cfg, input=dict(cfg["input"], size=size))
             spec = spec_from_block(input_block(c, backbone_from_config(dict(cfg, backbone=dict(
                 cfg["backbone"], name=variant)))))
-            emb, cost = extract(onnx_path, every, spec, threads=threads, log=log)
+            emb, cost = extract(onnx_path, todo, spec, threads=threads, log=log)
+            ids = np.array([s.id for s in todo])
             np.savez(feat_path, ids=ids, embedding=emb)
             entry["pass"] = cost
-        row = {s.id: i for i, s in enumerate(every)}
+        row = {str(i): k for k, i in enumerate(ids.tolist())}
         idx = np.array([row[s.id] for s in trainval])
         entry["cv"] = cross_validate(emb[idx].astype(np.float64), np.array([s.label for s in trainval]),
                                      np.array([s.group or s.id for s in trainval], dtype=object), classes,
@@ -239,6 +279,12 @@ def run(config: Path, options: list[tuple[str, int]], out: Path, folds: int = 5,
         result_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     if result["options"]:
         paired(result, next(iter(result["options"])))
+        ms = time_interleaved({f"{v}@{z}": (out / f"{v}_{z}.onnx", z) for v, z in options})
+        for name, value in ms.items():
+            result["options"][name]["onnx_ms_1thread"] = value
+        result["timing_load_avg"] = os.getloadavg()[0]
+        log("one thread, batch 1, interleaved: " + ", ".join(f"{k} {v:.1f} ms" for k, v in ms.items())
+            + f" (load average {result['timing_load_avg']:.1f})")
     result_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 
@@ -251,8 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--nv-lesions", type=int, default=None,
+                   help="score (and extract) only one image per lesion: every non-nv lesion of the "
+                        "training + validation side and this many nv lesions (when CPU is short)")
+    p.add_argument("--sides", choices=("all", "trainval"), default="all",
+                   help="images to extract: every one (reusable by a later training run) or only the "
+                        "training + validation side the study scores (cheaper)")
     a = p.parse_args(argv)
-    run(a.config, a.option, a.out, folds=a.folds, threads=a.threads)
+    run(a.config, a.option, a.out, folds=a.folds, threads=a.threads, sides=a.sides, nv_lesions=a.nv_lesions,
+        log=lambda text: print(text, flush=True))
     return 0
 
 
