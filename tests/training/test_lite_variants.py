@@ -130,3 +130,18 @@ def test_pipeline_backbone_chooses_the_variant():
     assert b.boundary_layer(base, 3) == "block6c_add"  # below the top 3 of 21 blocks (6d, 6e, 7a)
     trainable = b.unfreeze_top(model, 2)
     assert "block6e_expand_conv" in trainable and "block6d_expand_conv" not in trainable
+
+
+def test_config_takes_the_variants_and_names_a_wrong_one():
+    import yaml
+
+    from training.pipeline import config as cfgmod
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "training" / "configs" / "skin-ham7.yaml")
+                         .read_text(encoding="utf-8"))
+    for name in ("lite1", "lite2"):
+        raw["backbone"] = {"name": name, "weights": "imagenet", "output_stride": 16}
+        assert cfgmod.build_config(raw)["backbone"]["name"] == name
+    raw["backbone"] = {"name": "lite3", "weights": "imagenet"}
+    with pytest.raises(cfgmod.ConfigError, match="backbone.name"):
+        cfgmod.build_config(raw)
