@@ -254,14 +254,20 @@ def run(config: Path, options: list[tuple[str, int]], out: Path, folds: int = 5,
         feat_path = out / f"feat_{variant}_{size}.npz"
         todo = every if sides == "all" else trainval
         cached = np.load(feat_path) if feat_path.is_file() else None
-        if cached is not None and {s.id for s in trainval} <= set(cached["ids"].tolist()):
+        have = set(cached["ids"].tolist()) if cached is not None else set()
+        missing = [s for s in todo if s.id not in have]
+        if cached is not None and {s.id for s in trainval} <= have:
             ids, emb = cached["ids"], cached["embedding"]
         else:
+            # only the images not cached yet (a subset run's features are kept and extended)
             c = dict(cfg, input=dict(cfg["input"], size=size))
             spec = spec_from_block(input_block(c, backbone_from_config(dict(cfg, backbone=dict(
                 cfg["backbone"], name=variant)))))
-            emb, cost = extract(onnx_path, todo, spec, threads=threads, log=log)
-            ids = np.array([s.id for s in todo])
+            emb, cost = extract(onnx_path, missing, spec, threads=threads, log=log)
+            ids = np.array([s.id for s in missing])
+            if cached is not None:
+                ids = np.concatenate([cached["ids"], ids])
+                emb = np.concatenate([cached["embedding"], emb])
             np.savez(feat_path, ids=ids, embedding=emb)
             entry["pass"] = cost
         row = {str(i): k for k, i in enumerate(ids.tolist())}
