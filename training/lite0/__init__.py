@@ -1,4 +1,5 @@
-"""EfficientNet-Lite0 with ImageNet weights, ported from PyTorch to Keras without PyTorch.
+"""EfficientNet-Lite0 (and Lite1, Lite2: ``variant=``) with ImageNet weights, ported from PyTorch to
+Keras without PyTorch.
 
 - :mod:`training.lite0.torch_legacy`: reads the legacy ``torch.save`` checkpoint into NumPy.
 - :mod:`training.lite0.model`: the Keras builder (:func:`~training.lite0.model.build_lite0`,

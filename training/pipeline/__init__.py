@@ -14,7 +14,8 @@ Modules (nothing is imported here, so ``import training.pipeline`` does not load
 - :mod:`~training.pipeline.datasets`: samples from a folder tree or a CSV.
 - :mod:`~training.pipeline.splits`: grouped, stratified train/val/test splits.
 - :mod:`~training.pipeline.augment`: on-the-fly geometric and colour augmentation.
-- :mod:`~training.pipeline.backbones`: ``lite0`` (ImageNet EfficientNet-Lite0) and ``tiny-cnn``.
+- :mod:`~training.pipeline.backbones`: ``lite0`` / ``lite1`` / ``lite2`` (ImageNet EfficientNet-Lite) and ``tiny-cnn``;
+  :mod:`~training.pipeline.backbone_study` compares them (and input sizes) on frozen features.
 - :mod:`~training.pipeline.features`: image decoding and the on-disk feature cache.
 - :mod:`~training.pipeline.heads`: the training loop (head, then fine-tuning) with early stopping.
 - :mod:`~training.pipeline.thresholds`, :mod:`~training.pipeline.ood`: operating points, OOD scores.

