@@ -31,6 +31,7 @@ import numpy as np
 from training.seals.canvas import dilate, fill_poly, place_patch, polyline, rot, rounded_rect
 from training.seals.defects import draw_crack
 from training.seals.fixtures import Frame, Scene, draw_lug_back, draw_lugs, lug_spans
+from training.seals.families import fresh_colour, prised_barrel
 
 VARIANTS = {"cut": ("gap", "dropped", "reglued"), "crack": ("squiggle", "fracture", "crushed"),
             "prised": ("torn", "pulled"), "missing": ("missing",)}
@@ -215,8 +216,6 @@ def draw13(p: dict, sc: Scene, defect: str | None, drng: np.random.Generator) ->
     if variant == "dropped":
         hb.render_onto(sc.canvas, sc.light, 7 * u)
         return dilate(region, max(2.0, 1.2 * u))
-    from training.seals.families import fresh_colour
-
     bite = None
     if variant == "crushed":
         side = drng.choice([-1, 1])
@@ -271,7 +270,7 @@ def draw13(p: dict, sc: Scene, defect: str | None, drng: np.random.Generator) ->
             drng, (0.3, 0.6), core=(0.1, 0.1, 0.1), halo=fresh_colour(p["colour"]), halo_strength=0.5)
         region = cv2.max(dilate(cv2.max(bite, inner), max(2.0, 1.2 * u)), cr)
     elif variant == "torn":
-        region = _tear(hb, sc, frame, p, bm, cm, drng, fresh_colour)
+        region = prised_barrel(hb, sc, frame, p, bm, cm, drng)
     elif variant == "pulled":
         # the bared grooves and wherever the barrel's outline moved (where it was, where it is)
         was = cv2.max(fill_poly(sc.blank(), frame(rounded_rect(0, yb + p["bl"] / 2, p["bd"], p["bl"], 2.5))),
@@ -283,39 +282,3 @@ def draw13(p: dict, sc: Scene, defect: str | None, drng: np.random.Generator) ->
         return dilate(cv2.max(shank_cov, hb.coverage()), max(2.0, 1.2 * u))
     hb.render_onto(sc.canvas, sc.light, 7 * u)
     return region if defect else None
-
-
-def _tear(hb, sc: Scene, frame: Frame, p: dict, bm, cm, drng, fresh_colour) -> np.ndarray:
-    """1.2's prised barrel: the coating torn open at the collar, a dark separation, gouges."""
-    u, yb = sc.u, p["yb"]
-    y_top = yb + p["collar"]
-    xc = drng.uniform(-0.25, 0.25) * p["bd"]
-    tw, depth = drng.uniform(5, 10), drng.uniform(8, 18)
-    pts = [(xc - tw / 2, y_top)]
-    for k in range(1, 4):
-        f = k / 4
-        pts.append((xc - tw / 2 * (1 - f) + drng.uniform(-0.8, 0.8), y_top + depth * f))
-    pts.append((xc + drng.uniform(-1, 1), y_top + depth))
-    for k in range(3, 0, -1):
-        f = k / 4
-        pts.append((xc + tw / 2 * (1 - f) + drng.uniform(-0.8, 0.8), y_top + depth * f))
-    pts.append((xc + tw / 2, y_top))
-    tear = cv2.min(fill_poly(sc.blank(), frame(pts)), bm)
-    sep_w = drng.uniform(5, 9)
-    sep = cv2.min(fill_poly(sc.blank(), frame([(xc - sep_w, y_top), (xc + sep_w, y_top),
-                                               (xc + sep_w, y_top + drng.uniform(0.9, 1.6)),
-                                               (xc - sep_w, y_top + drng.uniform(0.9, 1.6))])), bm)
-    hb.paint(cv2.subtract(dilate(tear, max(1.5, 0.8 * u)), tear), fresh_colour(p["colour"]), 0.6)
-    hb.paint(tear, p["steel"] * 1.1, 1.0)
-    hb.set_surface(tear, 1.0, 50)
-    hb.carve(tear, 0.7 * u)
-    hb.paint(sep, (0.04, 0.04, 0.04), 1.0)
-    hb.carve(sep, 1.2 * u)
-    gouges = sc.blank()
-    for _ in range(int(drng.integers(2, 4))):
-        a = frame((xc + drng.uniform(-4, 4), yb + drng.uniform(0, p["collar"])))
-        ang = drng.uniform(0, np.pi)
-        tip = a + drng.uniform(2, 4) * u * np.array([np.cos(ang), np.sin(ang)])
-        polyline(gouges, [a, tip], max(1.0, 0.4 * u))
-    hb.paint(cv2.min(gouges, cm), (0.98, 0.98, 0.96), 0.9)
-    return dilate(cv2.max(cv2.max(tear, sep), cv2.min(gouges, cm)), max(2.0, 1.5 * u))

@@ -605,37 +605,7 @@ class Bolt:
                 hb.carve(cm2, 0.6 * u)
                 region = cv2.max(region, dilate(cm2, max(2.0, 1.2 * u)))
         elif defect == "prised":
-            y_top = yb + p["collar"]
-            xc = drng.uniform(-0.25, 0.25) * p["bd"]
-            tw, depth = drng.uniform(5, 10), drng.uniform(8, 18)
-            pts = [(xc - tw / 2, y_top)]
-            for k in range(1, 4):
-                f = k / 4
-                pts.append((xc - tw / 2 * (1 - f) + drng.uniform(-0.8, 0.8), y_top + depth * f))
-            pts.append((xc + drng.uniform(-1, 1), y_top + depth))
-            for k in range(3, 0, -1):
-                f = k / 4
-                pts.append((xc + tw / 2 * (1 - f) + drng.uniform(-0.8, 0.8), y_top + depth * f))
-            pts.append((xc + tw / 2, y_top))
-            tear = cv2.min(fill_poly(sc.blank(), frame(pts)), bm)
-            sep_w = drng.uniform(5, 9)
-            sep = cv2.min(fill_poly(sc.blank(), frame([(xc - sep_w, y_top), (xc + sep_w, y_top),
-                                                       (xc + sep_w, y_top + drng.uniform(0.9, 1.6)),
-                                                       (xc - sep_w, y_top + drng.uniform(0.9, 1.6))])), bm)
-            hb.paint(cv2.subtract(dilate(tear, max(1.5, 0.8 * u)), tear), fresh_colour(p["colour"]), 0.6)
-            hb.paint(tear, p["steel"] * 1.1, 1.0)
-            hb.set_surface(tear, 1.0, 50)
-            hb.carve(tear, 0.7 * u)
-            hb.paint(sep, (0.04, 0.04, 0.04), 1.0)
-            hb.carve(sep, 1.2 * u)
-            gouges = sc.blank()
-            for _ in range(int(drng.integers(2, 4))):
-                a = frame((xc + drng.uniform(-4, 4), yb + drng.uniform(0, p["collar"])))
-                ang = drng.uniform(0, np.pi)
-                tip = a + drng.uniform(2, 4) * u * np.array([np.cos(ang), np.sin(ang)])
-                polyline(gouges, [a, tip], max(1.0, 0.4 * u))
-            hb.paint(cv2.min(gouges, cm), (0.98, 0.98, 0.96), 0.9)
-            region = dilate(cv2.max(cv2.max(tear, sep), cv2.min(gouges, cm)), max(2.0, 1.5 * u))
+            region = prised_barrel(hb, sc, frame, p, bm, cm, drng)
         if missing:
             return dilate(cv2.max(shank_cov, hb.coverage()), max(2.0, 1.2 * u))
         hb.render_onto(sc.canvas, sc.light, 7 * u)
@@ -831,6 +801,43 @@ class Adhesive:
 
 def _mottle(drng: np.random.Generator, C: int, u: float) -> np.ndarray:
     return noise(drng, (C, C), 6 * u, 2)
+
+
+def prised_barrel(hb, sc: Scene, frame: Frame, p: dict, bm, cm, drng) -> np.ndarray:
+    """A bolt seal's prised barrel (generators 1.2 and 1.3): the coating torn open at the collar, a dark
+    separation, gouges; returns the defect's region."""
+    u, yb = sc.u, p["yb"]
+    y_top = yb + p["collar"]
+    xc = drng.uniform(-0.25, 0.25) * p["bd"]
+    tw, depth = drng.uniform(5, 10), drng.uniform(8, 18)
+    pts = [(xc - tw / 2, y_top)]
+    for k in range(1, 4):
+        f = k / 4
+        pts.append((xc - tw / 2 * (1 - f) + drng.uniform(-0.8, 0.8), y_top + depth * f))
+    pts.append((xc + drng.uniform(-1, 1), y_top + depth))
+    for k in range(3, 0, -1):
+        f = k / 4
+        pts.append((xc + tw / 2 * (1 - f) + drng.uniform(-0.8, 0.8), y_top + depth * f))
+    pts.append((xc + tw / 2, y_top))
+    tear = cv2.min(fill_poly(sc.blank(), frame(pts)), bm)
+    sep_w = drng.uniform(5, 9)
+    sep = cv2.min(fill_poly(sc.blank(), frame([(xc - sep_w, y_top), (xc + sep_w, y_top),
+                                               (xc + sep_w, y_top + drng.uniform(0.9, 1.6)),
+                                               (xc - sep_w, y_top + drng.uniform(0.9, 1.6))])), bm)
+    hb.paint(cv2.subtract(dilate(tear, max(1.5, 0.8 * u)), tear), fresh_colour(p["colour"]), 0.6)
+    hb.paint(tear, p["steel"] * 1.1, 1.0)
+    hb.set_surface(tear, 1.0, 50)
+    hb.carve(tear, 0.7 * u)
+    hb.paint(sep, (0.04, 0.04, 0.04), 1.0)
+    hb.carve(sep, 1.2 * u)
+    gouges = sc.blank()
+    for _ in range(int(drng.integers(2, 4))):
+        a = frame((xc + drng.uniform(-4, 4), yb + drng.uniform(0, p["collar"])))
+        ang = drng.uniform(0, np.pi)
+        tip = a + drng.uniform(2, 4) * u * np.array([np.cos(ang), np.sin(ang)])
+        polyline(gouges, [a, tip], max(1.0, 0.4 * u))
+    hb.paint(cv2.min(gouges, cm), (0.98, 0.98, 0.96), 0.9)
+    return dilate(cv2.max(cv2.max(tear, sep), cv2.min(gouges, cm)), max(2.0, 1.5 * u))
 
 
 from training.seals.padlock import PlasticPadlock  # noqa: E402  (it reuses helpers defined above)
