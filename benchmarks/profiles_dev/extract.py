@@ -1,9 +1,9 @@
 """Extract raw intermediate maps of a seal pack's ONNX for every photo of a dev set (cache, float16).
 
-    extract.py [--taps trunk|mirror|neck] PACK OUT SETS...
+    extract.py [--taps trunk|b6|mirror|neck] PACK OUT SETS...
 
-``trunk`` (default): blocks 2b, 3b, 4c, 5c, 6c; ``mirror``: the mirror image's trunk (6b, 6c);
-``neck``: the neck's two convolutions, the mirror average and block 6b."""
+``trunk`` (default): blocks 2b, 3b, 4c, 5c, 6c; ``b6``: block 6c alone (round 140); ``mirror``: the
+mirror image's trunk (6b, 6c); ``neck``: the neck's two convolutions, the mirror average and block 6b."""
 import csv, sys, time
 from pathlib import Path
 import numpy as np, onnx, onnxruntime as ort
@@ -15,6 +15,7 @@ from inference.preprocess import fit_to_input, to_tensor
 TAP_SETS = {
     "trunk": {"b2": "block2b_add_1/Add:0", "b3": "block3b_add_1/Add:0", "b4": "block4c_add_1/Add:0",
               "b5": "block5c_add_1/Add:0", "b6": "block6c_add_1/Add:0"},
+    "b6": {"b6": "block6c_add_1/Add:0"},
     "mirror": {"b6m": "mirror_trunk_1/block6c_add_1/Add:0", "b6bm": "mirror_trunk_1/block6b_add_1/Add:0"},
     "neck": {"n1": "neck_conv1_1/Relu:0", "n2": "neck_conv2_1/Relu:0", "nav": "mirror_average_1/truediv:0",
              "b6b": "block6b_add_1/Add:0"},
