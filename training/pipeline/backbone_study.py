@@ -96,18 +96,23 @@ def _session(path: Path, threads: int):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def time_onnx(path: Path, size: int, runs: int = 40) -> float:
-    """Median milliseconds per image, batch 1, one thread."""
-    session = _session(path, 1)
-    x = np.random.default_rng(1).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
-    for _ in range(5):
-        session.run(None, {"input": x})
+def _median_ms(session, x, runs: int) -> float:
+    """Median milliseconds of ``runs`` calls of an already warm session on ``x``."""
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         session.run(None, {"input": x})
         times.append(time.perf_counter() - t)
     return float(np.median(times) * 1000)
+
+
+def time_onnx(path: Path, size: int, runs: int = 40) -> float:
+    """Median milliseconds per image, batch 1, one thread."""
+    session = _session(path, 1)
+    x = np.random.default_rng(1).uniform(-1, 1, (1, size, size, 3)).astype(np.float32)
+    for _ in range(5):
+        session.run(None, {"input": x})
+    return _median_ms(session, x, runs)
 
 
 def time_interleaved(models: dict[str, tuple[Path, int]], rounds: int = 5, runs: int = 20) -> dict[str, float]:
@@ -119,12 +124,7 @@ def time_interleaved(models: dict[str, tuple[Path, int]], rounds: int = 5, runs:
     for _ in range(rounds):
         for k, (session, x) in sessions.items():
             session.run(None, {"input": x})
-            times = []
-            for _ in range(runs):
-                t = time.perf_counter()
-                session.run(None, {"input": x})
-                times.append(time.perf_counter() - t)
-            per[k].append(float(np.median(times) * 1000))
+            per[k].append(_median_ms(session, x, runs))
     return {k: float(np.median(v)) for k, v in per.items()}
 
 
