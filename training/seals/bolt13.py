@@ -31,7 +31,7 @@ import numpy as np
 from training.seals.canvas import dilate, fill_poly, place_patch, polyline, rot, rounded_rect
 from training.seals.defects import draw_crack
 from training.seals.fixtures import Frame, Scene, draw_lug_back, draw_lugs, lug_spans
-from training.seals.families import fresh_colour, prised_barrel
+from training.seals.families import bolt_print_band, fresh_colour, prised_barrel
 
 VARIANTS = {"cut": ("gap", "dropped", "reglued"), "crack": ("squiggle", "fracture", "crushed"),
             "prised": ("torn", "pulled"), "missing": ("missing",)}
@@ -105,8 +105,6 @@ def _barrel(hb, sc: Scene, frame: Frame, p: dict, drop: float = 0.0, tilt: float
     """Printed barrel and steel collar, ``drop`` mm further down the shank and turned by ``tilt``;
     ``bite`` (canvas mask) is removed from the barrel's outline. Returns barrel and collar masks and
     the barrel's top (mm)."""
-    from training.seals.families import printed_patch  # families imports this module lazily too
-
     u, yb = sc.u, p["yb"] + drop
     piv = np.array([dx, yb])
 
@@ -114,16 +112,7 @@ def _barrel(hb, sc: Scene, frame: Frame, p: dict, drop: float = 0.0, tilt: float
         return [tuple(piv + (np.asarray(q) - piv) @ rot(tilt).T) for q in pts]
 
     bc = frame(turn([(dx, yb + p["bl"] / 2)]))[0]
-    rows = [("text", p["serial"], 1.2, p["font"]), ("text", p["brand"], 0.8, p["font"])]
-    if p["has_barcode"]:
-        rows.insert(1, ("barcode", "", 0.9, 0))
-    patch, scale = printed_patch(u, p["bl"], p["bd"], p["colour"], p["ink"], rows, p["bar_seed"])
-    patch = np.ascontiguousarray(patch)
-    h = patch.shape[0]
-    band = patch.copy()
-    band[:] = np.asarray(p["colour"], np.float32)
-    band[int(h * 0.2):int(h * 0.8)] = cv2.resize(patch, (patch.shape[1], int(h * 0.8) - int(h * 0.2)),
-                                                interpolation=cv2.INTER_AREA)
+    band, scale = bolt_print_band(p, u)
     alb = place_patch(band, bc, frame.angle + np.pi / 2 + tilt, (sc.C, sc.C), scale)
     bm = fill_poly(sc.blank(), frame(turn(rounded_rect(dx, yb + p["bl"] / 2, p["bd"], p["bl"], 2.5))))
     if bite is not None:

@@ -571,17 +571,7 @@ class Bolt:
         hb.add(hm, hcol, base=4 * u, bevel=min(p["hd"], p["hh"]) * 0.5 * u, profile="round",
                spec=0.45 if p["head_coated"] else 0.9, shininess=30 if p["head_coated"] else 50)
         bc = frame((0.0, yb + p["bl"] / 2))
-        rows = [("text", p["serial"], 1.2, p["font"]), ("text", p["brand"], 0.8, p["font"])]
-        if p["has_barcode"]:
-            rows.insert(1, ("barcode", "", 0.9, 0))
-        patch, scale = printed_patch(u, p["bl"], p["bd"], p["colour"], p["ink"], rows, p["bar_seed"])
-        # Print sits on the front of the cylinder; squeeze it so the sides stay plain coating.
-        patch = np.ascontiguousarray(patch)
-        h = patch.shape[0]
-        band = patch.copy()
-        band[:] = np.asarray(p["colour"], np.float32)
-        band[int(h * 0.2):int(h * 0.8)] = cv2.resize(patch, (patch.shape[1], int(h * 0.8) - int(h * 0.2)),
-                                                    interpolation=cv2.INTER_AREA)
+        band, scale = bolt_print_band(p, u)
         alb = place_patch(band, bc, frame.angle + np.pi / 2, (sc.C, sc.C), scale)
         barrel_poly = frame(rounded_rect(0, yb + p["bl"] / 2, p["bd"], p["bl"], 2.5))
         bm = fill_poly(sc.blank(), barrel_poly)
@@ -801,6 +791,23 @@ class Adhesive:
 
 def _mottle(drng: np.random.Generator, C: int, u: float) -> np.ndarray:
     return noise(drng, (C, C), 6 * u, 2)
+
+
+def bolt_print_band(p: dict, u: float) -> tuple[np.ndarray, float]:
+    """A bolt seal's barrel print (serial, optional barcode, brand) and its scale, squeezed to the
+    middle 60% of the barrel's width: print sits on the front of the cylinder, the sides stay plain
+    coating (generators 1.2 and 1.3)."""
+    rows = [("text", p["serial"], 1.2, p["font"]), ("text", p["brand"], 0.8, p["font"])]
+    if p["has_barcode"]:
+        rows.insert(1, ("barcode", "", 0.9, 0))
+    patch, scale = printed_patch(u, p["bl"], p["bd"], p["colour"], p["ink"], rows, p["bar_seed"])
+    patch = np.ascontiguousarray(patch)
+    h = patch.shape[0]
+    band = patch.copy()
+    band[:] = np.asarray(p["colour"], np.float32)
+    band[int(h * 0.2):int(h * 0.8)] = cv2.resize(patch, (patch.shape[1], int(h * 0.8) - int(h * 0.2)),
+                                                interpolation=cv2.INTER_AREA)
+    return band, scale
 
 
 def prised_barrel(hb, sc: Scene, frame: Frame, p: dict, bm, cm, drng) -> np.ndarray:
