@@ -712,6 +712,9 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
                      f"the reconstruction error is above {scr['threshold']:.4g}, which {100 * scr['clean_pass_rate']:.0f}% "
                      f"of clean validation images are. A flagged result always needs review, and the classifier's answer "
                      f"on the reconstruction (the *reformer*) is shown beside the original.")
+    from training.guard.recalibrate_cmd import card_lines
+
+    lines += card_lines(results)
     c = results["cost"]
     lines.append(f"Single-image time here (indicative; see `benchmarks/results.md`): {c['without_guard_ms']:.1f} ms without, "
                  f"{c['with_guard_ms']:.1f} ms with the guard ({c['ratio']:.2f}×).")
