@@ -173,16 +173,12 @@ def test_a_pack_without_kept_weights_is_refused(trained, tmp_path, capsys):
     assert "no-run" in capsys.readouterr().err
 
 
-def test_recalibration_sets_the_noise_threshold_through_the_app_on_every_rendition(guarded, trained, tmp_path):
-    """``guard-recalibrate``: the noise threshold is the largest of the renditions' 95% quantiles of
-    the scores the app itself reports (Inspector.classify on the files), on validation groups only."""
+def _noisy_rendition(guarded, trained, tmp_path):
+    """A copy of the guarded pack with a noise detector, and a second rendition of its images (every
+    image with much more colour noise) as a CSV of file, group, label."""
     import csv
 
     from PIL import Image
-
-    from inference.inspector import Inspector
-    from inference.registry import check_pack
-    from training.cli import main
 
     models = tmp_path / "models"
     shutil.copytree(guarded.parent, models)
@@ -202,6 +198,17 @@ def test_recalibration_sets_the_noise_threshold_through_the_app_on_every_renditi
             img = np.asarray(Image.open(r["path"]).convert("RGB"), np.float32) + rng.normal(0, 60, (40, 48, 3))
             Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(tmp_path / "noisy" / f"{i}.png")
             w.writerow([f"noisy/{i}.png", r["group"], r["label"]])
+    return models, pack, rows
+
+
+def test_recalibration_sets_the_noise_threshold_through_the_app_on_every_rendition(guarded, trained, tmp_path):
+    """``guard-recalibrate``: the noise threshold is the largest of the renditions' 95% quantiles of
+    the scores the app itself reports (Inspector.classify on the files), on validation groups only."""
+    from inference.inspector import Inspector
+    from inference.registry import check_pack
+    from training.cli import main
+
+    models, pack, rows = _noisy_rendition(guarded, trained, tmp_path)
     code = main(["guard-recalibrate", "--pack", guarded.name, "--models-dir", str(models), "--run-dir", str(trained["run"]),
                  "--rendition", f"noisy={tmp_path / 'noisy.csv'}", "--group-column", "group", "--no-attacks",
                  "--max-val", "1000", "--max-test", "1000"])
@@ -228,3 +235,25 @@ def test_recalibration_sets_the_noise_threshold_through_the_app_on_every_renditi
     assert rec["test"]["pack"]["n"] == rec["test"]["noisy"]["n"] == n_test
     card = (pack / "CARD.md").read_text()
     assert "Noise threshold recalibrated on every rendition" in card and f"{thr:.4g}" in card
+
+
+def test_the_guard_command_hands_its_renditions_to_the_recalibration(guarded, trained, tmp_path):
+    """``guard ... --rendition NAME=CSV,GROUP``: after the guard, the same pack, folders, seed and
+    attacks go to guard-recalibrate (run here on the guard's own parsed arguments)."""
+    import argparse
+
+    from training.guard import guard_cmd
+    from training.guard.recalibrate_cmd import after_guard
+
+    models, pack, rows = _noisy_rendition(guarded, trained, tmp_path)
+    parser = argparse.ArgumentParser()
+    guard_cmd.add_arguments(parser)
+    args = parser.parse_args(["--pack", guarded.name, "--models-dir", str(models), "--run-dir", str(trained["run"]),
+                              "--rendition", f"noisy={tmp_path / 'noisy.csv'},group", "--max-test", "4",
+                              "--eps", "2", "--bim-steps", "1", "--no-grey-attack"])
+    assert after_guard(args) == 0
+    rec = json.loads((pack / "manifest.json").read_text())["metrics"]["guard"]["recalibration"]
+    assert set(rec["validation"]) == {"pack", "noisy"} and rec["old_threshold"] == 0.5
+    assert rec["test"]["pack"]["n"] == rec["test"]["noisy"]["n"] == 4
+    assert [(r["attack"], r["eps_255"], r["n"]) for r in rec["attacks"]["noisy"]] == [("FGSM", 2.0, 4)]
+    assert rec["attack_model"].startswith("run folder")  # the tiny pack's Keras weights are kept

@@ -264,6 +264,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def after_guard(guard_args: argparse.Namespace) -> int:
+    """``python -m training guard ... --rendition NAME=CSV[,GROUP_COLUMN]``: this command on the
+    pack the guard command just made, with its folders, seed, caps and attacks."""
+    groups = {s.rsplit(",", 1)[1] for s in guard_args.rendition if "," in s.split("=", 1)[1]}
+    if len(groups) > 1:
+        raise ValueError(f"--rendition: one group column for all renditions, not {sorted(groups)}")
+    argv = ["--pack", guard_args.pack, "--models-dir", str(guard_args.models_dir), "--seed", str(guard_args.seed),
+            "--max-train", str(guard_args.max_train), "--max-val", str(guard_args.max_val),
+            "--max-test", str(guard_args.max_test), "--eps", str(guard_args.eps),
+            "--bim-steps", str(guard_args.bim_steps), "--false-alarm-rate", str(guard_args.false_alarm_rate)]
+    if guard_args.run_dir is not None:
+        argv += ["--run-dir", str(guard_args.run_dir)]
+    if not guard_args.grey_attack:
+        argv.append("--no-grey-attack")
+    if groups:
+        argv += ["--group-column", groups.pop()]
+    for spec in guard_args.rendition:
+        argv += ["--rendition", spec.rsplit(",", 1)[0] if "," in spec.split("=", 1)[1] else spec]
+    parser = argparse.ArgumentParser(prog="python -m training guard-recalibrate")
+    add_arguments(parser)
+    _log("noise threshold on every rendition: python -m training guard-recalibrate " + " ".join(argv))
+    return run(parser.parse_args(argv))
+
+
 def _label_column(args) -> str:
     """The renditions' label column: the pack config's ``data.label_column`` (the run folder's
     resolved config first), else ``label``."""
