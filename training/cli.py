@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                           "small ε-bounded perturbations of the scan against the signature-verify pack"),
     "fgsm": ("training.guard.fgsm_cmd", "FGSM / BIM / PGD adversarial images against a pack's Keras model"),
     "guard": ("training.guard.guard_cmd", "train, calibrate and evaluate a pack's input guard (autoencoder + detectors)"),
+    "guard-recalibrate": ("training.guard.recalibrate_cmd",
+                          "re-set a pack's colour-noise threshold on every rendition of its images, and re-measure it"),
 }
 
 

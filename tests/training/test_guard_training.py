@@ -171,3 +171,89 @@ def test_a_pack_without_kept_weights_is_refused(trained, tmp_path, capsys):
                  "--run-dir", str(tmp_path / "no-run"), "--quick"])
     assert code == 2
     assert "no-run" in capsys.readouterr().err
+
+
+def _noisy_rendition(guarded, trained, tmp_path):
+    """A copy of the guarded pack with a noise detector, and a second rendition of its images (every
+    image with much more colour noise) as a CSV of file, group, label."""
+    import csv
+
+    from PIL import Image
+
+    models = tmp_path / "models"
+    shutil.copytree(guarded.parent, models)
+    pack = models / guarded.name
+    m = json.loads((pack / "manifest.json").read_text())
+    m["guard"]["detectors"]["noise"] = {"threshold": 0.5, "false_alarm_rate": 0.0, "patch": 16}
+    (pack / "manifest.json").write_text(json.dumps(m))
+    # A second rendition of the same groups: every image with much more colour noise.
+    with open(trained["run"] / "split.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rng = np.random.default_rng(3)
+    (tmp_path / "noisy").mkdir()
+    with open(tmp_path / "noisy.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "group", "label"])
+        for i, r in enumerate(rows):
+            img = np.asarray(Image.open(r["path"]).convert("RGB"), np.float32) + rng.normal(0, 60, (40, 48, 3))
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(tmp_path / "noisy" / f"{i}.png")
+            w.writerow([f"noisy/{i}.png", r["group"], r["label"]])
+    return models, pack, rows
+
+
+def test_recalibration_sets_the_noise_threshold_through_the_app_on_every_rendition(guarded, trained, tmp_path):
+    """``guard-recalibrate``: the noise threshold is the largest of the renditions' 95% quantiles of
+    the scores the app itself reports (Inspector.classify on the files), on validation groups only."""
+    from inference.inspector import Inspector
+    from inference.registry import check_pack
+    from training.cli import main
+
+    models, pack, rows = _noisy_rendition(guarded, trained, tmp_path)
+    code = main(["guard-recalibrate", "--pack", guarded.name, "--models-dir", str(models), "--run-dir", str(trained["run"]),
+                 "--rendition", f"noisy={tmp_path / 'noisy.csv'}", "--group-column", "group", "--no-attacks",
+                 "--max-val", "1000", "--max-test", "1000"])
+    assert code == 0
+    after = json.loads((pack / "manifest.json").read_text())
+    thr = after["guard"]["detectors"]["noise"]["threshold"]
+    insp = Inspector(check_pack(pack), None, use_guard=True)
+    val_groups = {r["group"] for r in rows if r["side"] == "val"}
+    own = [r["path"] for r in rows if r["side"] == "val"]
+    noisy = [str(tmp_path / "noisy" / f"{i}.png") for i, r in enumerate(rows) if r["group"] in val_groups]
+    scores = {k: np.array([insp.classify(p).guard.detectors["noise"] for p in paths])
+              for k, paths in (("pack", own), ("noisy", noisy))}
+    expected = max(float(np.quantile(s, 0.95, method="higher")) for s in scores.values())
+    assert thr == pytest.approx(expected, rel=1e-5)
+    assert scores["noisy"].mean() > scores["pack"].mean()  # the rendition that sets it is the noisier one
+    rec = after["metrics"]["guard"]["recalibration"]
+    assert rec["old_threshold"] == 0.5 and rec["new_threshold"] == thr
+    for k, s in scores.items():
+        assert rec["validation"][k]["n"] == len(s)
+        assert rec["validation"][k]["new"] == pytest.approx(float(np.mean(s > thr)), abs=1e-4)
+        assert rec["validation"][k]["new"] <= 0.05
+    # test-side groups only evaluate: the recorded test counts are the test rows of each rendition
+    n_test = sum(r["side"] == "test" for r in rows)
+    assert rec["test"]["pack"]["n"] == rec["test"]["noisy"]["n"] == n_test
+    card = (pack / "CARD.md").read_text()
+    assert "Noise threshold recalibrated on every rendition" in card and f"{thr:.4g}" in card
+
+
+def test_the_guard_command_hands_its_renditions_to_the_recalibration(guarded, trained, tmp_path):
+    """``guard ... --rendition NAME=CSV,GROUP``: after the guard, the same pack, folders, seed and
+    attacks go to guard-recalibrate (run here on the guard's own parsed arguments)."""
+    import argparse
+
+    from training.guard import guard_cmd
+    from training.guard.recalibrate_cmd import after_guard
+
+    models, pack, rows = _noisy_rendition(guarded, trained, tmp_path)
+    parser = argparse.ArgumentParser()
+    guard_cmd.add_arguments(parser)
+    args = parser.parse_args(["--pack", guarded.name, "--models-dir", str(models), "--run-dir", str(trained["run"]),
+                              "--rendition", f"noisy={tmp_path / 'noisy.csv'},group", "--max-test", "4",
+                              "--eps", "2", "--bim-steps", "1", "--no-grey-attack"])
+    assert after_guard(args) == 0
+    rec = json.loads((pack / "manifest.json").read_text())["metrics"]["guard"]["recalibration"]
+    assert set(rec["validation"]) == {"pack", "noisy"} and rec["old_threshold"] == 0.5
+    assert rec["test"]["pack"]["n"] == rec["test"]["noisy"]["n"] == 4
+    assert [(r["attack"], r["eps_255"], r["n"]) for r in rec["attacks"]["noisy"]] == [("FGSM", 2.0, 4)]
+    assert rec["attack_model"].startswith("run folder")  # the tiny pack's Keras weights are kept

@@ -80,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refresh", action="store_true",
                         help="keep the autoencoder, thresholds and attack results; measure the clean test "
                              "images and the cost again and rewrite the card")
+    parser.add_argument("--rendition", action="append", default=[], metavar="NAME=CSV[,GROUP_COLUMN]",
+                        help="then set the noise threshold on this copy of the images too (python -m training "
+                             "guard-recalibrate: validation-side groups calibrate, test-side ones evaluate); repeatable")
 
 
 @dataclass
@@ -562,6 +565,10 @@ def run(args: argparse.Namespace) -> int:
     write_manifest(pack_dir, manifest)
     write_card_section(pack_dir, manifest, results)
     _log(f"guard done in {time.perf_counter() - t_start:.0f} s")
+    if args.rendition and "noise" in manifest["guard"]["detectors"]:
+        from training.guard.recalibrate_cmd import after_guard
+
+        return after_guard(args)
     return 0
 
 
@@ -712,6 +719,9 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
                      f"the reconstruction error is above {scr['threshold']:.4g}, which {100 * scr['clean_pass_rate']:.0f}% "
                      f"of clean validation images are. A flagged result always needs review, and the classifier's answer "
                      f"on the reconstruction (the *reformer*) is shown beside the original.")
+    from training.guard.recalibrate_cmd import card_lines
+
+    lines += card_lines(results)
     c = results["cost"]
     lines.append(f"Single-image time here (indicative; see `benchmarks/results.md`): {c['without_guard_ms']:.1f} ms without, "
                  f"{c['with_guard_ms']:.1f} ms with the guard ({c['ratio']:.2f}×).")
