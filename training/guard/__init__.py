@@ -4,6 +4,9 @@
   or from the installed ImageNet weights, with the pack's preprocessing as a differentiable op.
 - :mod:`training.guard.attacks`: FGSM / BIM / PGD under an L∞ budget in [0, 1] pixel space.
 - :mod:`training.guard.fgsm_cmd`: ``python -m training fgsm`` (adversarial PNGs for a pack).
+- :mod:`training.guard.guard_cmd`: ``python -m training guard``, with its pieces in
+  :mod:`~training.guard.calibrate`, :mod:`~training.guard.train_steps`, :mod:`~training.guard.evaluate`,
+  :mod:`~training.guard.card` and :mod:`~training.guard.common`.
 
 Importing this package imports nothing heavy; TensorFlow is loaded by the functions that need it.
 """

@@ -17,6 +17,11 @@
    ``metrics.guard``, a section and a plot into ``CARD.md``.
 
 Run it after ``python -m training export`` (which rewrites the manifest and the card).
+
+The pieces live beside it: :mod:`training.guard.calibrate` (detector scores, detector and reformer
+choice), :mod:`training.guard.train_steps` (attacked training mix, purifier), :mod:`training.guard.evaluate`
+(the attack table, false alarms, cost), :mod:`training.guard.card` (the card section); this module
+holds the command's arguments, the image sets and the run itself.
 """
 
 from __future__ import annotations
@@ -31,12 +36,21 @@ from pathlib import Path
 import numpy as np
 
 from training.guard import kept_guard_record
+from training.guard.calibrate import (PURIFIER, PURIFIER_ROLE, REFORMER_MIN_CLEAN_KEPT, REFORMERS, SUBSETS,
+                                      _reformer_name, choose_detectors, choose_reformer, detector_scores,
+                                      purifier_reformer)
+from training.guard.card import CARD_BEGIN, CARD_END, write_card_section
+from training.guard.common import REPO_ROOT, _inspector, _log, _subsample, write_manifest
+from training.guard.evaluate import (GREY_ATTACK, _row_text, attack_row, clean_summary, guard_cost,
+                                     run_app)
+from training.guard.train_steps import PurifierError, attack_mix, pack_purifier
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CARD_BEGIN = "<!-- guard:begin -->"
-CARD_END = "<!-- guard:end -->"
-GREY_ATTACK = "FGSM, grey (no colour)"
-
+# Re-exported: tests and ``guard-recalibrate`` have imported these from here.
+__all__ = ["CARD_BEGIN", "CARD_END", "GREY_ATTACK", "PURIFIER", "PURIFIER_ROLE", "REFORMERS", "REFORMER_MIN_CLEAN_KEPT",
+           "REPO_ROOT", "SUBSETS", "PurifierError", "Sets", "_inspector", "_log", "_reformer_name", "_row_text",
+           "_subsample", "add_arguments", "attack_mix", "attack_row", "choose_detectors", "choose_reformer",
+           "clean_summary", "detector_scores", "guard_cost", "pack_purifier", "pack_sets", "purifier_reformer",
+           "refresh", "run", "run_app", "write_card_section", "write_manifest"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", required=True, help="pack id (models/<id>/)")
@@ -93,11 +107,6 @@ class Sets:
     test_labels: np.ndarray
     how: str
 
-
-def _log(msg: str) -> None:
-    print(msg, flush=True)
-
-
 def pack_sets(kp, args) -> Sets:
     """The clean images per side (see the module docstring)."""
     rng = np.random.default_rng(args.seed)
@@ -126,243 +135,6 @@ def pack_sets(kp, args) -> Sets:
     return Sets(tr, va, [Path(x.path) for x in te], np.array([index[x.label] for x in te]),
                 f"the training run's split ({run_dir.name}/split.csv): autoencoder on train, thresholds "
                 f"on validation, evaluation on test")
-
-
-def _subsample(items: list, labels: np.ndarray | None, k: int, rng) -> tuple[list, np.ndarray | None]:
-    if len(items) <= k:
-        return items, labels
-    idx = np.sort(rng.choice(len(items), k, replace=False))
-    return [items[i] for i in idx], (labels[idx] if labels is not None else None)
-
-
-def write_manifest(pack_dir: Path, data: dict) -> None:
-    from inference.manifest import validate_manifest
-
-    validate_manifest(data)
-    tmp = pack_dir / "manifest.json.tmp"
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(pack_dir / "manifest.json")
-
-
-def _inspector(pack_dir: Path, use_guard: bool):
-    from inference.inspector import Inspector, clear_session_cache
-    from inference.registry import check_pack
-
-    clear_session_cache()
-    return Inspector(check_pack(pack_dir), None, use_guard=use_guard)
-
-
-def detector_scores(inspector, images01: np.ndarray, batch: int = 16) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Every detector's raw score on pixel images, unscreened (calibration sees them all), and the
-    classifier's predicted class per image."""
-    from inference.guard import pixels_to_tensor
-
-    out: dict[str, list] = {}
-    preds = []
-    spec = inspector.manifest.input
-    for s in range(0, len(images01), batch):
-        t = pixels_to_tensor(images01[s:s + batch], spec)
-        o = inspector.run_tensors(t)
-        preds.append(np.argmax(o["probs"], axis=1))
-        sc, _ = inspector.guard.scores(t, o, screen=False)
-        for k, v in sc.items():
-            out.setdefault(k, []).append(v)
-    return {k: np.concatenate(v) for k, v in out.items()}, np.concatenate(preds)
-
-
-# Cheapest first: on a tie the earlier (cheaper) set wins.
-SUBSETS = (("noise",), ("reconstruction",), ("noise", "reconstruction"), ("noise", "squeeze"),
-           ("reconstruction", "divergence"), ("reconstruction", "squeeze"), ("noise", "reconstruction", "divergence"),
-           ("noise", "reconstruction", "squeeze"), ("reconstruction", "divergence", "squeeze"))
-# Reformer candidates: the autoencoder (the study's), JPEG re-compression at a few qualities, and
-# the strongest of those on the mirrored image (on 200 held-out ImageNet samples, FGSM 2/255: JPEG q20
-# gave back 64.0% correct answers, mirrored 69.0%, with 76% of clean answers right either way; on the
-# 200 validation images the calibration uses, the two tied at 62%).
-REFORMERS = ({"kind": "autoencoder"}, {"kind": "jpeg", "quality": 50}, {"kind": "jpeg", "quality": 30},
-             {"kind": "jpeg", "quality": 20}, {"kind": "jpeg", "quality": 20, "mirror": True})
-# The reformer answers only for flagged images (about 5% of clean ones), so one that changes a third
-# of clean answers costs under 2 points of clean accuracy; below that it is more noise than help.
-REFORMER_MIN_CLEAN_KEPT = 0.65
-PURIFIER_ROLE = "guard_purifier"
-PURIFIER = {"kind": "purifier", "model": PURIFIER_ROLE}
-
-
-def purifier_reformer(jpeg_quality: int) -> dict:
-    """The manifest's reformer entry for the purifier (with its JPEG pre-step when it has one)."""
-    return dict(PURIFIER, jpeg_quality=int(jpeg_quality)) if jpeg_quality else dict(PURIFIER)
-
-
-def choose_detectors(clean: dict, attacks: list[tuple[dict, np.ndarray]], target: float,
-                     screen: float | None) -> tuple:
-    """The detector subset that catches most successful validation attacks (mean over ``attacks``,
-    each ``(scores, success mask)``) with any-detector false alarms on clean validation images
-    within ``target``; ties go to the cheaper set. Returns ``(subset, thresholds, per-detector
-    rate, union, screen, table)``."""
-    from inference.guard import GATED, fired_any, joint_thresholds
-
-    table, best = [], None
-    for subset in SUBSETS:
-        if any(d not in clean for d in subset):
-            continue
-        gated = any(d in GATED for d in subset)
-        scr = screen if gated and "reconstruction" in subset else None
-        thr, rate, union = joint_thresholds({d: clean[d] for d in subset}, target, screen=scr)
-        rates = [float(fired_any({d: adv[d][ok] for d in subset}, thr, scr).mean()) if ok.any() else 0.0
-                 for adv, ok in attacks]
-        det = float(np.mean(rates))
-        table.append({"detectors": list(subset), "validation_detection": round(det, 4),
-                      "validation_detection_per_attack": [round(r, 4) for r in rates],
-                      "validation_false_alarms": round(union, 4)})
-        if best is None or det > best[0] + 1e-9:
-            best = (det, subset, thr, rate, union, scr)
-    _, subset, thr, rate, union, scr = best
-    return subset, thr, rate, union, scr, table
-
-
-def _reformer_name(r: dict) -> str:
-    mirror = "mirrored, " if r.get("mirror") else ""
-    if r["kind"] == "purifier":
-        first = f"JPEG quality {r['jpeg_quality']}, then " if r.get("jpeg_quality") else ""
-        return f"{mirror}{first}purifier (denoiser trained through the classifier)"
-    return mirror + ("autoencoder" if r["kind"] == "autoencoder" else f"JPEG quality {r['quality']}")
-
-
-class PurifierError(RuntimeError):
-    """No purifier to keep (exit code 2), or the exported one disagrees with Keras (1)."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def attack_mix(kp, x01: np.ndarray, labels: np.ndarray, rng, bim_share: float = 0.0) -> np.ndarray:
-    """Each image attacked at an ε drawn from 1, 2, 4, 8/255: FGSM, or BIM (5 steps) for
-    ``bim_share`` of them; quantized to 8 bits as a saved image would be."""
-    from training.guard import attacks
-
-    out = np.empty_like(x01)
-    eps = rng.choice([1, 2, 4, 8], len(x01))
-    steps = np.where(rng.random(len(x01)) < bim_share, 5, 1)
-    for e in (1, 2, 4, 8):
-        for k in (1, 5):
-            sel = np.flatnonzero((eps == e) & (steps == k))
-            if len(sel):
-                adv = attacks.fgsm(kp, x01[sel], labels[sel], e / 255, steps=k)
-                out[sel] = attacks.quantize01(adv, x01[sel], e / 255)
-    return out
-
-
-def pack_purifier(kp, x_train: np.ndarray, x_val: np.ndarray, path: Path, args) -> dict | None:
-    """Train (or keep) the pack's purifier and export it to ``path``; its facts for the manifest,
-    or None with ``--purifier-epochs 0``. Training inputs: ``--purifier-variants`` attacked copies
-    of each training image (FGSM or, for 30% of them, BIM with 5 steps; ε drawn from 1-8/255)
-    against the classifier's own answers; validation: FGSM 2/255 on up to 128 validation images."""
-    from training.guard import attacks, purifier
-
-    if args.keep_purifier:
-        info = kept_guard_record(path.parent, "purifier", path.name)
-        if not info:
-            raise PurifierError(f"{path.parent.name} has no purifier to keep: run without --keep-purifier", 2)
-        _log(f"  purifier kept ({path.name}, {info.get('weights')} weights)")
-        return dict(info, shipped=True)
-    path.unlink(missing_ok=True)
-    if args.purifier_epochs <= 0:
-        return None
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(args.seed + 11)
-    own = np.argmax(kp.logits(x_train), axis=1)
-    adv = np.stack([attack_mix(kp, x_train, own, rng, bim_share=0.3) for _ in range(args.purifier_variants)])
-    xv = x_val[:128]
-    adv_val = attacks.quantize01(attacks.fgsm(kp, xv, np.argmax(kp.logits(xv), axis=1), 2 / 255), xv, 2 / 255)
-    _log(f"  purifier: {args.purifier_variants} attacked copies of {len(x_train)} training images in "
-         f"{time.perf_counter() - t0:.0f} s")
-    from inference.guard import jpeg_reform
-
-    q = int(args.purifier_jpeg)
-    model, history = purifier.train_purifier(kp.model, kp.to_model_input, x_train, adv, xv, adv_val,
-                                             prepare=(lambda x: jpeg_reform(x, q)) if q else None,
-                                             epochs=args.purifier_epochs, seed=args.seed, log=_log)
-    train_s = time.perf_counter() - t0
-    purifier.export_purifier(model, path, (kp.spec.height, kp.spec.width))
-    par = purifier.parity(model, path, x_val[:8])
-    best = history["epochs"][history["best_epoch"] - 1]
-    _log(f"  purifier: {model.count_params()} weights, best epoch {history['best_epoch']}, {train_s:.0f} s; "
-         f"ONNX parity {par:.1e}")
-    if par > 1e-4:
-        raise PurifierError(f"purifier parity {par:.2e} above 1e-4", 1)
-    return {"weights": int(model.count_params()), "epochs": args.purifier_epochs, "best_epoch": history["best_epoch"],
-            "variants": args.purifier_variants, "jpeg_quality": q, "loss": purifier.DEFAULT_LOSS,
-            "parity_max_abs": par, "train_s": round(train_s, 1),
-            "validation_restored": round(best["val_attacked_restored"], 4),
-            "validation_clean_kept": round(best["val_clean_kept"], 4),
-            "validation_before": round(history["validation_before"], 4), "shipped": True}
-
-
-def choose_reformer(inspector, adv01: np.ndarray, success: np.ndarray, clean01: np.ndarray,
-                    clean_pred: np.ndarray, candidates=REFORMERS) -> tuple[dict, list]:
-    """The reformer that gives back the model's clean answer on most successful validation attacks,
-    among those that keep at least ``REFORMER_MIN_CLEAN_KEPT`` of the answers on clean images (the
-    reformer also runs on clean false alarms). Returns ``(reformer, table)``."""
-    from inference.guard import pixels_to_tensor
-
-    guard, spec = inspector.guard, inspector.manifest.input
-
-    def answers(x01, reformer):
-        out = []
-        for s in range(0, len(x01), 16):
-            o = inspector.run_tensors(pixels_to_tensor(guard.reform(x01[s:s + 16], reformer), spec))
-            out.append(np.argmax(o["probs"], axis=1))
-        return np.concatenate(out)
-
-    table, best = [], None
-    for r in candidates:
-        restored = float((answers(adv01[success], r) == clean_pred[success]).mean()) if success.any() else 0.0
-        kept = float((answers(clean01, r) == clean_pred).mean())
-        table.append({"reformer": dict(r), "restored": round(restored, 4), "clean_kept": round(kept, 4)})
-        if kept >= REFORMER_MIN_CLEAN_KEPT and (best is None or restored > best[0] + 1e-9):
-            best = (restored, dict(r))
-    return (best[1] if best else {"kind": "autoencoder"}), table
-
-
-def run_app(inspector, images01: np.ndarray) -> dict:
-    """The app's answers on pixel images (uint8 at the input size, so decoding is lossless)."""
-    u8 = [np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8) for x in images01]
-    names = list(inspector.manifest.class_names)
-    items = inspector.classify_batch(u8, batch_size=16)
-    labels, flagged, mitigated, reasons = [], [], [], []
-    for it in items:
-        r = it.result
-        labels.append(names.index(r.model_label or r.label))  # the policy's class, refused or not
-        g = r.guard
-        flagged.append(bool(g and g.flagged))
-        mitigated.append(names.index(r.mitigated.label) if r.mitigated else names.index(r.model_label or r.label))
-        reasons.append([x.split(":", 1)[0] for x in (g.reasons if g else ())])
-    return {"label": np.array(labels), "flagged": np.array(flagged), "mitigated": np.array(mitigated),
-            "reasons": reasons}
-
-
-def attack_row(name: str, eps: float, y: np.ndarray, clean: dict, adv: dict) -> dict:
-    clean_ok = clean["label"] == y
-    success = clean_ok & (adv["label"] != y)
-    detected = adv["flagged"] & success
-    final = np.where(adv["flagged"], adv["mitigated"], adv["label"])
-    by = {}
-    for rs, s in zip(adv["reasons"], success):
-        if s:
-            for k in rs:
-                by[k] = by.get(k, 0) + 1
-    return {
-        "attack": name, "eps_255": round(eps * 255, 3), "n": int(len(y)),
-        "clean_accuracy": float(clean_ok.mean()),
-        "attacked_accuracy": float((adv["label"] == y).mean()),
-        "mitigated_accuracy": float((final == y).mean()),
-        "successful_attacks": int(success.sum()),
-        "detected_successful": int(detected.sum()),
-        "detection_rate": float(detected.sum() / success.sum()) if success.sum() else None,
-        "flagged_all_attacked": float(adv["flagged"].mean()),
-        "detected_by": by,
-    }
-
 
 def run(args: argparse.Namespace) -> int:
     from training.guard import attacks, autoencoder, purifier
@@ -571,21 +343,6 @@ def run(args: argparse.Namespace) -> int:
         return after_guard(args)
     return 0
 
-
-def clean_summary(clean: dict, y: np.ndarray) -> dict:
-    """False alarms on clean test images: by any detector, by the adversarial detectors alone (the
-    pack's out-of-domain refusals, calibrated on their own at the pack's acceptance rate, apart)."""
-    by_detector = np.array([any(k != "ood" for k in rs) for rs in clean["reasons"]])
-    by_ood = np.array(["ood" in rs for rs in clean["reasons"]])
-    return {
-        "test_false_alarm_rate": round(float(clean["flagged"].mean()), 4),
-        "test_false_alarm_rate_detectors": round(float(by_detector.mean()), 4),
-        "test_ood_refusal_rate": round(float(by_ood.mean()), 4),
-        "test_clean_accuracy": float((clean["label"] == y).mean()),
-        "test_clean_mitigated_accuracy": float((np.where(clean["flagged"], clean["mitigated"], clean["label"]) == y).mean()),
-    }
-
-
 def refresh(pack_dir: Path, x_test: np.ndarray, y_test: np.ndarray) -> int:
     """Re-measure the clean test images and the cost with the current runtime; rewrite the card."""
     manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -599,179 +356,3 @@ def refresh(pack_dir: Path, x_test: np.ndarray, y_test: np.ndarray) -> int:
          f"(detectors {100 * results['test_false_alarm_rate_detectors']:.1f}%, out-of-domain "
          f"{100 * results['test_ood_refusal_rate']:.1f}%); cost {results['cost']}")
     return 0
-
-
-def _row_text(r: dict) -> str:
-    det = "n/a" if r["detection_rate"] is None else f"{100 * r['detection_rate']:.0f}%"
-    return (f"{r['attack']} ε={r['eps_255']:g}/255: accuracy clean {100 * r['clean_accuracy']:.1f}% → attacked "
-            f"{100 * r['attacked_accuracy']:.1f}% → mitigated {100 * r['mitigated_accuracy']:.1f}%; "
-            f"{r['successful_attacks']} successful, detected {det}")
-
-
-def guard_cost(pack_dir: Path, images01: np.ndarray, repeat: int = 10) -> dict:
-    """Median single-image time (ms) of the app's classify without and with the guard (indicative:
-    the benchmark measures it properly)."""
-    u8 = [np.clip(np.round(x * 255.0), 0, 255).astype(np.uint8) for x in images01]
-    out = {}
-    for label, use in (("without_guard_ms", False), ("with_guard_ms", True)):
-        insp = _inspector(pack_dir, use_guard=use)
-        for im in u8[:3]:
-            insp.classify(im)
-        ts = []
-        for k in range(repeat):
-            t = time.perf_counter()
-            insp.classify(u8[k % len(u8)])
-            ts.append((time.perf_counter() - t) * 1e3)
-        out[label] = round(float(np.median(ts)), 2)
-    out["ratio"] = round(out["with_guard_ms"] / out["without_guard_ms"], 3)
-    return out
-
-
-def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
-    """Replace (or append) the guard section of CARD.md, with an accuracy-vs-ε plot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    g = manifest["guard"]
-    fgsm_rows = [r for r in results["attacks"] if r["attack"] == "FGSM"]
-    if fgsm_rows:
-        fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=110)
-        e = [0] + [r["eps_255"] for r in fgsm_rows]
-        clean_acc = results["test_clean_accuracy"]
-        ax.plot(e, [clean_acc] * len(e), "k--", label="clean")
-        ax.plot(e, [clean_acc] + [r["attacked_accuracy"] for r in fgsm_rows], "r-o", label="attacked (FGSM)")
-        ax.plot(e, [results["test_clean_mitigated_accuracy"]] + [r["mitigated_accuracy"] for r in fgsm_rows],
-                "g-o", label="after mitigation")
-        ax.set_xlabel("ε (/255)")
-        ax.set_ylabel("accuracy")
-        ax.set_ylim(0, 1)
-        ax.legend(loc="lower left", fontsize=8)
-        ax.set_title(f"{manifest['id']}: FGSM and the guard", fontsize=9)
-        fig.tight_layout()
-        fig.savefig(pack_dir / "guard_accuracy_vs_eps.png")
-        plt.close(fig)
-    ae = results["autoencoder"]
-    lines = [CARD_BEGIN, "## Input guard (adversarial and unfamiliar inputs)", ""]
-    lines.append(
-        f"Every image is also checked by the pack's input guard (`guard_ae.onnx`, a {ae['weights']:,}-weight "
-        f"residual denoising autoencoder trained on clean training images, their noisy copies and FGSM versions "
-        f"of them made against {'the ' + ae['reused_from'] + ' classifier (shared with that pack)' if ae.get('reused_from') else 'this classifier'}, "
-        f"best of {ae['epochs']} epochs; ONNX parity "
-        f"{ae['parity_max_abs']:.1e}). Data: {results['data']}.")
-    pur = results.get("purifier")
-    if pur:
-        loss = ("cross-entropy of its answer to the classifier's softmax on the clean image"
-                if pur.get("loss", "l1") == "kl" else "L1 between its logits and the classifier's on the clean image")
-        first = f"JPEG quality {pur['jpeg_quality']} re-compression, then " if pur.get("jpeg_quality") else ""
-        lines += ["", (f"The reformer candidate *purifier* (`guard_purifier.onnx`): {first}a {pur['weights']:,}-weight "
-                       "residual U-Net trained through the frozen classifier (the guided denoiser of Liao et al. 2018; "
-                       f"loss: {loss}) on {pur['variants']} attacked copies of each training image (FGSM or BIM, "
-                       f"ε 1-8/255) and on the clean images, best of {pur['epochs']} epochs. On FGSM 2/255 validation "
-                       f"images it gives back the clean answer for {100 * pur['validation_restored']:.0f}% ("
-                       + ("the JPEG step alone" if pur.get("jpeg_quality") else "attacked as they are")
-                       + f": {100 * pur['validation_before']:.0f}%) and keeps "
-                       f"{100 * pur['validation_clean_kept']:.0f}% of the answers on clean ones; ONNX parity "
-                       f"{pur['parity_max_abs']:.1e}."
-                       + ("" if pur.get("shipped", True) else " It lost to the reformer below and is not shipped."))]
-    lines += ["", "| detector | what it measures | threshold | clean validation images flagged |", "|---|---|---|---|"]
-    what = {"reconstruction": "noise floor: the smallest mean absolute difference between image and reconstruction over 8×8 tiles",
-            "divergence": "Jensen-Shannon divergence of the verdict on the image vs on its reconstruction",
-            "squeeze": "L1 change of the probabilities under a 3×3 median filter (feature squeezing)",
-            "noise": "colour-noise floor: the smallest mean absolute Laplacian of the chroma (Cb, Cr) over 16×16 tiles (no model)"}
-    for name, d in g["detectors"].items():
-        lines.append(f"| {name} | {what[name]} | {d['threshold']:.4g} | {100 * d['false_alarm_rate']:.1f}% |")
-    if manifest.get("ood"):
-        lines.append(f"| ood | the pack's out-of-domain score | {manifest['ood']['threshold']:.4g} | "
-                     f"{100 * (1 - manifest['ood'].get('in_domain_acceptance', 0.95)):.0f}% (its own calibration) |")
-    sel = g.get("selection")
-    if sel:
-        lines += ["", f"Detectors shipped: chosen on {sel['attack']} ({sel['successful']} successful attacks), "
-                  "as the set that catches the most of them at the false-alarm target:", "",
-                  "| detectors | validation detection (mean) | per attack | validation false alarms |",
-                  "|---|---|---|---|"]
-        lines += [f"| {' + '.join(r['detectors'])} | {100 * r['validation_detection']:.0f}% | "
-                  + " / ".join(f"{100 * x:.0f}%" for x in r.get("validation_detection_per_attack", []))
-                  + f" | {100 * r['validation_false_alarms']:.1f}% |" for r in sel["subsets"]]
-        if sel.get("reformers"):
-            chosen = g.get("reformer") or {"kind": "autoencoder"}
-            lines += ["", "Reformer (what a flagged image is cleaned with before it is classified again): chosen on the "
-                      "successful validation attacks at 2/255 as the one that gives back the most clean answers, "
-                      f"among those that keep at least {100 * REFORMER_MIN_CLEAN_KEPT:.0f}% of the answers on clean images:", "",
-                      "| reformer | successful attacks restored | clean answers kept |", "|---|---|---|"]
-            lines += [f"| {_reformer_name(r['reformer'])}{' ← shipped' if r['reformer'] == chosen else ''} | "
-                      f"{100 * r['restored']:.0f}% | {100 * r['clean_kept']:.0f}% |" for r in sel["reformers"]]
-    uses_ae = any(d in g["detectors"] for d in ("reconstruction", "divergence")) or \
-        (g.get("reformer") or {"kind": "autoencoder"})["kind"] == "autoencoder"
-    if not uses_ae:
-        lines += ["", "The autoencoder ships with the pack and is measured above, but at the chosen operating point "
-                  "neither the detectors nor the reformer need it, so the app does not run it."]
-    scr = g.get("screen")
-    lines += ["", f"Thresholds: set together on clean validation images so that any of them flags at most "
-              f"{100 * results['target_false_alarm_rate']:.0f}% of them (measured {100 * results['validation_false_alarm_rate']:.1f}%; "
-              f"on the clean test images {100 * results['test_false_alarm_rate']:.1f}%"
-              + (f": {100 * results['test_false_alarm_rate_detectors']:.1f}% by these detectors, "
-                 f"{100 * results['test_ood_refusal_rate']:.1f}% refused as out-of-domain by the pack's own OOD check"
-                 if "test_false_alarm_rate_detectors" in results else "") + ")."]
-    if scr:
-        lines.append(f"Cost control: the divergence and squeeze detectors (which run the classifier again) run only when "
-                     f"the reconstruction error is above {scr['threshold']:.4g}, which {100 * scr['clean_pass_rate']:.0f}% "
-                     f"of clean validation images are. A flagged result always needs review, and the classifier's answer "
-                     f"on the reconstruction (the *reformer*) is shown beside the original.")
-    from training.guard.recalibrate_cmd import card_lines
-
-    lines += card_lines(results)
-    c = results["cost"]
-    lines.append(f"Single-image time here (indicative; see `benchmarks/results.md`): {c['without_guard_ms']:.1f} ms without, "
-                 f"{c['with_guard_ms']:.1f} ms with the guard ({c['ratio']:.2f}×).")
-    lines += ["", f"### Attacks on {results['n_test']} test images (white-box against the classifier only)", "",
-              "| attack | ε | accuracy clean | attacked | after mitigation | successful attacks | detected | all attacked images flagged |",
-              "|---|---|---|---|---|---|---|---|"]
-    for r in results["attacks"]:
-        det = "—" if r["detection_rate"] is None else f"{100 * r['detection_rate']:.0f}% ({r['detected_successful']}/{r['successful_attacks']})"
-        lines.append(f"| {r['attack']} | {r['eps_255']:g}/255 | {100 * r['clean_accuracy']:.1f}% | "
-                     f"{100 * r['attacked_accuracy']:.1f}% | {100 * r['mitigated_accuracy']:.1f}% | {r['successful_attacks']} | "
-                     f"{det} | {100 * r['flagged_all_attacked']:.0f}% |")
-    lines += ["", "Accuracy is the app's verdict against the true label; *after mitigation* takes the reformer's answer "
-              "for flagged images and the original answer otherwise. The study's anchor: MobileNet on ImageNet, "
-              "92.64% clean → 14.58% under FGSM → 91.67% after its autoencoder.", ""]
-    at2 = next((r for r in fgsm_rows if abs(r["eps_255"] - 2) < 1e-6), None)
-    if at2 is not None:
-        target = 0.9 * at2["clean_accuracy"]
-        if at2["mitigated_accuracy"] < target:
-            lines += [f"**Mitigation falls short here**: at ε = 2/255 the reformer brings accuracy from "
-                      f"{100 * at2['attacked_accuracy']:.1f}% to {100 * at2['mitigated_accuracy']:.1f}%, below 90% of clean "
-                      f"accuracy ({100 * target:.1f}%). Treat a flagged result as untrusted and look at the item itself; "
-                      "the reformer's answer is a hint, not a correction.", ""]
-        det = at2["detection_rate"]
-        if det is not None and det < 0.9:
-            lines += [f"**Detection falls short of 90% at ε = 2/255** ({100 * det:.0f}%): perturbations this small are "
-                      "caught only in part; from ε = 4/255 on see the table.", ""]
-    grey = [r for r in results["attacks"] if r["attack"] == GREY_ATTACK]
-    if grey:
-        txt = ", ".join(("n/a" if r["detection_rate"] is None else "%.0f%%" % (100 * r["detection_rate"]))
-                        + f" at {r['eps_255']:g}/255" for r in grey)
-        lines += [f"**Against an attacker who knows of the colour-noise floor** (*{GREY_ATTACK}*: the same step on "
-                  f"R, G and B, so the perturbation has no colour) the guard detects {txt} of the successful attacks: "
-                  "this is the white-box limit below, measured.", ""]
-    if fgsm_rows:
-        lines += ["![accuracy vs ε](guard_accuracy_vs_eps.png)", ""]
-    lines += ["**The white-box limit.** These attacks know the classifier but not the guard. An attacker who also "
-              "differentiates through the autoencoder and the detectors can craft images that pass them (MagNet's "
-              "authors concede this; Carlini & Wagner 2017 showed it). The colour-noise floor is the easiest to "
-              "evade for an attacker who knows of it: a perturbation kept out of the chroma (the same change in R, G "
-              "and B) or smoothed leaves it unmoved. It also assumes photos like the training ones: a lossless, "
-              "noisy-sensor or synthetic image with real fine colour detail can raise a false alarm (measured above "
-              "on clean test images). The guard raises the cost of an attack and "
-              "catches careless or transferred ones; it is not a proof of robustness.", CARD_END, ""]
-    section = "\n".join(lines)
-    card = pack_dir / "CARD.md"
-    text = card.read_text(encoding="utf-8") if card.exists() else f"# {manifest['id']}\n\n"
-    if CARD_BEGIN in text and CARD_END in text:
-        head, rest = text.split(CARD_BEGIN, 1)
-        tail = rest.split(CARD_END, 1)[1].lstrip("\n")
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    card.write_text(text, encoding="utf-8")

@@ -43,8 +43,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.guard.guard_cmd import (GREY_ATTACK, REPO_ROOT, _inspector, _log, _row_text, _subsample, attack_row,
-                                      clean_summary, run_app, write_card_section, write_manifest)
+from training.guard.card import write_card_section
+from training.guard.common import REPO_ROOT, _inspector, _log, _subsample, write_manifest
+from training.guard.evaluate import GREY_ATTACK, _row_text, attack_row, clean_summary, run_app
 
 OWN = "pack"  # the rendition name of the pack's own images
 
