@@ -382,6 +382,7 @@ def _profile_shots(w: Any, photos: Path, idle: Callable[[], None], wait: Callabl
     panel.set_active(None)
     wait(lambda: not panel.busy)
     idle()
+    w.statusBar().clearMessage()  # "no profile" is about Seal mode: not for the next mode's shots
 
 
 if __name__ == "__main__":
