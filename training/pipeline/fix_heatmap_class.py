@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from training.pipeline.patch_features import SurgeryError, _sample_batch, check_parity
+from training.pipeline.patch_features import SurgeryError, _sample_batch, check_parity, write_edited_pack
 
 __all__ = ["SurgeryError", "fix_cam_class", "run_fix", "main"]
 
@@ -129,7 +129,7 @@ def check_cam(old: bytes, new: bytes, index: int, batch: np.ndarray, input_name:
 
 def run_fix(pack: Path, class_name: str, *, version: str | None = None) -> dict:
     """Rewrite ``pack``'s model.onnx and manifest.json in place; returns the record written."""
-    from inference.manifest import load_manifest, validate_manifest
+    from inference.manifest import load_manifest
 
     pack = Path(pack)
     manifest = load_manifest(pack / "manifest.json")
@@ -160,18 +160,8 @@ def run_fix(pack: Path, class_name: str, *, version: str | None = None) -> dict:
     info["model_sha256_before"] = manifest.model.sha256
     info["built_by"] = " ".join(["python -m training.pipeline.fix_heatmap_class", f"--pack {pack}",
                                  f"--class {class_name}"] + ([f"--version {version}"] if version else []))
-    raw = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
-    raw["decision"]["heatmap_class"] = class_name
-    raw["model"]["sha256"] = hashlib.sha256(new).hexdigest()
-    if version:
-        raw["version"] = version
-    raw.setdefault("training", {})["heatmap_class"] = info
-    text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
-    validate_manifest(json.loads(text))
-    tmp = model_path.with_suffix(".onnx.tmp")
-    tmp.write_bytes(new)
-    tmp.replace(model_path)
-    (pack / "manifest.json").write_text(text, encoding="utf-8")
+    write_edited_pack(pack, model_path, new, version, "heatmap_class", info,
+                      lambda raw: raw["decision"].update(heatmap_class=class_name))
     return info
 
 

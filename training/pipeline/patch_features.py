@@ -22,7 +22,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -152,21 +152,31 @@ def run_surgery(pack: Path, tensors: Sequence[str], *, layout: str = "NCHW", ver
     info["parity"] = {"outputs": sorted(manifest.outputs), "images": int(len(batch)), "bit_identical": True}
     info["built_by"] = " ".join(["python -m training.pipeline.patch_features", f"--pack {pack}"]
                                 + [f"--tensor {t}" for t in tensors] + ([f"--version {version}"] if version else []))
+    write_edited_pack(pack, model_path, new, version, "patch_features", info,
+                      lambda raw: raw["outputs"].update(patch_features=name))
+    return info
+
+
+def write_edited_pack(pack: Path, model_path: Path, new: bytes, version: str | None, training_key: str,
+                      info: dict, edit: Callable[[dict], None]) -> None:
+    """Write an edited model and its manifest (this tool's and ``fix_heatmap_class``'s last step):
+    ``edit`` changes the manifest's own fields; the new SHA-256, the version and
+    ``training[training_key] = info`` are set here. The manifest is validated before anything is
+    written, and the model file is replaced in one rename."""
+    from inference.manifest import validate_manifest
+
     raw = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
-    raw["outputs"]["patch_features"] = name
+    edit(raw)
     raw["model"]["sha256"] = hashlib.sha256(new).hexdigest()
     if version:
         raw["version"] = version
-    raw.setdefault("training", {})["patch_features"] = info
+    raw.setdefault("training", {})[training_key] = info
     text = json.dumps(raw, indent=2, ensure_ascii=False) + "\n"
-    from inference.manifest import validate_manifest
-
     validate_manifest(json.loads(text))
     tmp = model_path.with_suffix(".onnx.tmp")
     tmp.write_bytes(new)
     tmp.replace(model_path)
     (pack / "manifest.json").write_text(text, encoding="utf-8")
-    return info
 
 
 def main(argv: Sequence[str] | None = None) -> int:
