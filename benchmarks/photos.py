@@ -174,7 +174,7 @@ def bytecode_env(env: dict[str, str], folder: Path, repo: Path) -> dict[str, str
     return env
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
     """User + system seconds of this process's finished children (0 where the platform cannot say)."""
     try:
         import resource
@@ -193,9 +193,9 @@ def processes(run_measured: Callable, commands: dict[str, list[str]], env: dict[
     peaks: dict[str, float] = {k: 0.0 for k in commands}
     for _ in range(runs):
         for name, cmd in commands.items():
-            c0 = _children_cpu()
+            c0 = children_cpu()
             rc, text, wall, peak = run_measured(cmd, env=env)
-            cpus[name].append(_children_cpu() - c0)
+            cpus[name].append(children_cpu() - c0)
             check(name, rc, text)
             walls[name].append(wall)
             peaks[name] = max(peaks[name], peak)

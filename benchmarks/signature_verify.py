@@ -28,16 +28,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _children_cpu() -> float:
-    """User + system seconds of the finished child processes (0 where the platform cannot say)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return 0.0
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its sibling photos.py
+from photos import children_cpu  # noqa: E402  (benchmarks/photos.py: stdlib-only at import)
 
 
 def main(argv=None) -> int:
@@ -130,10 +122,10 @@ def main(argv=None) -> int:
         for _ in range(3):
             for k, cmd in procs.items():
                 t0 = time.perf_counter()
-                c0 = _children_cpu()
+                c0 = children_cpu()
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False)
                 walls[k].append((time.perf_counter() - t0) * 1e3)
-                cpus[k].append((_children_cpu() - c0) * 1e3)
+                cpus[k].append((children_cpu() - c0) * 1e3)
                 if k == "cli":
                     cli = json.loads(proc.stdout.splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
     cli_ms = statistics.median(walls["cli"])

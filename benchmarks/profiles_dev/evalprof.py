@@ -143,15 +143,7 @@ def evaluate_fused(cfg, sets, ws=(0.0, 0.5, 1.0, 2.0), rules=("q0.98", "ms2")):
         pe = logit(d["probs"][intact][:, 1]); p["ce"] = pe; p["cj"] = logit(p["p"]); parts.append(p)
     for w in ws:
         for rule in rules:
-            ys, ss = [], []
-            for p in parts:
-                m, s = p["fs"].mean(), p["fs"].std(ddof=1) + 1e-9
-                cm, cs = p["ce"].mean(), p["ce"].std(ddof=1) + 1e-9
-                fe = (p["fs"] - m) / s + w * (p["ce"] - cm) / cs
-                fj = (p["s"] - m) / s + w * (p["cj"] - cm) / cs
-                t = thr_rule(fe, rule)
-                ys.append(p["y"]); ss.append(fj - t)
-            y = np.concatenate(ys); r = np.concatenate(ss); pred = r > 0
+            y, r = margins(parts, w, rule); pred = r > 0
             out[(w, rule)] = dict(acc=float((pred == y).mean()), auc=float(roc_auc_score(y, r)),
                                   far=float(pred[y == 0].mean()), miss=float((~pred[y == 1]).mean()))
     # classifier alone at its own threshold 0.5 and site-standardised
@@ -207,7 +199,9 @@ def run_set2(name, cfg, n_enrol=20):
     y = (lab[judged] == "damaged").astype(int)
     return dict(y=y, s=s, fs=fs, p=d["probs"][judged][:, 1], ce=logit(d["probs"][enr][:, 1]), cj=logit(d["probs"][judged][:, 1]))
 
-def summarize(parts, w=0.0, rule="q0.98"):
+def margins(parts, w, rule):
+    """Pooled labels and margins over the sets: each judged photo's fused score (patch distance and
+    w x classifier logit, each standardised on that set's enrolled folds) minus the set's threshold."""
     ys, ss = [], []
     for p in parts:
         m, s = p["fs"].mean(), p["fs"].std(ddof=1) + 1e-9
@@ -215,7 +209,11 @@ def summarize(parts, w=0.0, rule="q0.98"):
         fe = (p["fs"] - m) / s + w * (p["ce"] - cm) / cs
         fj = (p["s"] - m) / s + w * (p["cj"] - cm) / cs
         ys.append(p["y"]); ss.append(fj - thr_rule(fe, rule))
-    y = np.concatenate(ys); r = np.concatenate(ss); pred = r > 0
+    return np.concatenate(ys), np.concatenate(ss)
+
+
+def summarize(parts, w=0.0, rule="q0.98"):
+    y, r = margins(parts, w, rule); pred = r > 0
     oracle = max(((r > t) == y).mean() for t in np.unique(r))
     return f"acc {(pred == y).mean():.3f} auc {roc_auc_score(y, r):.3f} far {pred[y == 0].mean():.3f} miss {(~pred[y == 1]).mean():.3f} oracle {oracle:.3f}"
 
