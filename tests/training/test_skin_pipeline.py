@@ -107,6 +107,70 @@ def test_two_folders_with_one_test_only_folder_keep_its_lesions_out_of_training(
     assert {s.group for s in dropped} == reserved_lesions
 
 
+def test_only_shared_groups_keeps_lesions_outside_data_out_of_every_side(tmp_path):
+    """The 224-px folder as extra training data: only lesions of data's split; its lesions that data
+    lacks (reserved for an independent test elsewhere) never reach training or validation, and its
+    images of data's test lesions are left out too. data's own split does not change."""
+    lesions = _lesions(90, seed=3)
+    full = _ham_like(tmp_path / "full", lesions[:70], (20, 15))
+    subset = _ham_like(tmp_path / "subset", lesions[50:], (22, 22))  # 20 shared lesions, 20 not in full
+    base = {"id": "ham-like", "classes": ["bkl", "mel", "nv"], "seed": 4,
+            "data": {"format": "csv", "csv": str(full), "path_column": "file", "id_column": "image_id",
+                     "label_column": "dx", "group_column": "lesion_id"}}
+    cfg = build_config({**base, "extra_data": [{"csv": str(subset), "share_groups": True, "only_shared_groups": True}]})
+    dropped: list = []
+    unshared: list = []
+    split = split_pools(load_pools(cfg), val=0.2, test=0.2, seed=4, dropped=dropped, unshared=unshared)
+    outside = {les for les, _, _ in lesions[70:]}
+    placed = {s.group for side in SIDES for s in split[side]}
+    assert not outside & placed
+    assert {s.group for s in unshared} == outside and all(s.extra["source"] == "extra" for s in unshared)
+    side_of: dict[str, set] = {}
+    for side in SIDES:
+        for s in split[side]:
+            side_of.setdefault(s.group, set()).add(side)
+    assert all(len(v) == 1 for v in side_of.values())
+    assert not any(s.extra["source"] == "extra" for s in split["test"])
+    assert {s.group for s in dropped} <= {s.group for s in split["test"]}
+    extra_in = [s for side in ("train", "val") for s in split[side] if s.extra["source"] == "extra"]
+    assert extra_in  # shared lesions of the train / validation sides do come in
+    alone = split_pools(load_pools(build_config(base)), val=0.2, test=0.2, seed=4)
+    for side in SIDES:
+        assert [s.id for s in split[side] if s.extra["source"] == "data"] == [s.id for s in alone[side]]
+    # Without the flag the 20 outside lesions would be split into train / validation.
+    cfg["extra_data"][0]["only_shared_groups"] = False
+    loose = split_pools(load_pools(cfg), val=0.2, test=0.2, seed=4)
+    assert outside <= {s.group for side in ("train", "val") for s in loose[side]}
+
+
+def test_only_shared_groups_needs_shared_group_names(tmp_path):
+    cfg = _two_folder_config(tmp_path, "none")
+    cfg["extra_data"][0].update(share_groups=False, only_shared_groups=True)
+    with pytest.raises(ConfigError, match="only_shared_groups needs share_groups"):
+        load_pools(cfg)
+
+
+def test_the_skin_configs_add_the_224px_copies_of_their_own_lesions_only():
+    shared_data("skin-ham10000")
+    shared_data("skin-ham10000-full")
+    splits = {}
+    for pack in ("skin-ham7", "skin-binary"):
+        cfg = cfgmod.load_config(REPO / "training" / "configs" / f"{pack}.yaml")
+        unshared: list = []
+        splits[pack] = split_pools(load_pools(cfg), val=0.15, test=0.15, seed=int(cfg["seed"]), unshared=unshared)
+        assert not unshared
+    for side in SIDES:  # both packs: one split, so skin-binary reuses skin-ham7's cached features
+        assert [s.id for s in splits["skin-ham7"][side]] == [s.id for s in splits["skin-binary"][side]]
+    split = splits["skin-ham7"]
+    assert not any(s.extra["source"] == "extra" for s in split["test"])
+    side_of: dict[str, set] = {}
+    for side in SIDES:
+        for s in split[side]:
+            side_of.setdefault(s.group, set()).add(side)
+    assert len(side_of) == 6321 and all(len(v) == 1 for v in side_of.values())
+    assert sum(s.extra["source"] == "extra" for s in split["val"]) > 300
+
+
 def test_real_ham10000_folders_split_by_lesion_across_both():
     full = shared_data("skin-ham10000-full")
     subset = shared_data("skin-ham10000")

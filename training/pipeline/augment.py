@@ -7,6 +7,14 @@ flips and colour jitter (brightness, contrast, saturation, hue) are switched on 
 config: a dermoscopy image has no "up", a signature does. Optional photographic degradations for
 domains photographed by hand (``blur`` and ``noise``: the probability per image, with a sigma drawn
 from ``blur_sigma`` pixels at model size / ``noise_sigma`` x 255) come last.
+
+Format augmentation, for data that reaches the app in more than one rendition (HAM10000 as 200x150
+JPEGs at quality ~75 and as 224-px copies of the 600x450 originals at ~95): ``rescale`` (probability)
+shrinks the image by a factor drawn per axis from ``rescale_range`` (area interpolation) and enlarges
+it back (bilinear), as a low-resolution copy stretched to the model size looks; ``jpeg``
+(probability) re-encodes it at a quality drawn from ``jpeg_quality`` (integers, inclusive). They run
+after the colour jitter and before blur / noise, and draw from the random stream only when switched
+on, so configs without them produce the same images (and feature-cache keys) as before.
 """
 
 from __future__ import annotations
@@ -46,6 +54,10 @@ class Augmenter:
     blur_sigma: tuple = (0.5, 2.5)         # its sigma range, pixels at model size
     noise: float = 0.0                     # probability of Gaussian noise
     noise_sigma: tuple = (0.01, 0.1)       # its sigma range, fraction of 255
+    rescale: float = 0.0                   # probability of a shrink-and-enlarge (resolution loss)
+    rescale_range: tuple = (0.6, 1.0)      # its scale factor range, drawn per axis
+    jpeg: float = 0.0                      # probability of a JPEG re-encode
+    jpeg_quality: tuple = (60, 95)         # its quality range (inclusive)
 
     @classmethod
     def from_config(cls, params: dict) -> "Augmenter":
@@ -58,7 +70,17 @@ class Augmenter:
                 kw[k] = tuple(float(v) for v in kw[k])
                 if len(kw[k]) != 2 or not 0 <= kw[k][0] <= kw[k][1]:
                     raise ValueError(f"augment.{k} must be [low, high] with 0 <= low <= high")
-        for k in ("blur", "noise"):
+        if "rescale_range" in kw:
+            kw["rescale_range"] = tuple(float(v) for v in kw["rescale_range"])
+            lo_hi = kw["rescale_range"]
+            if len(lo_hi) != 2 or not 0 < lo_hi[0] <= lo_hi[1] <= 1:
+                raise ValueError("augment.rescale_range must be [low, high] with 0 < low <= high <= 1")
+        if "jpeg_quality" in kw:
+            q = tuple(kw["jpeg_quality"])
+            if len(q) != 2 or any(int(v) != v for v in q) or not 1 <= q[0] <= q[1] <= 100:
+                raise ValueError("augment.jpeg_quality must be [low, high] integers with 1 <= low <= high <= 100")
+            kw["jpeg_quality"] = (int(q[0]), int(q[1]))
+        for k in ("blur", "noise", "rescale", "jpeg"):
             if not 0 <= float(kw.get(k, 0.0)) <= 1:
                 raise ValueError(f"augment.{k} is a probability in [0, 1]")
         return cls(**kw)
@@ -66,8 +88,10 @@ class Augmenter:
     def describe(self) -> dict:
         # The degradations only enter the description (and so the feature-cache key) when used, so
         # configs without them keep the keys their caches were written under.
+        unused = {"blur": ("blur", "blur_sigma"), "noise": ("noise", "noise_sigma"),
+                  "rescale": ("rescale", "rescale_range"), "jpeg": ("jpeg", "jpeg_quality")}
         fields = [k for k in self.__dataclass_fields__
-                  if not (k in ("blur", "blur_sigma") and not self.blur) and not (k in ("noise", "noise_sigma") and not self.noise)]
+                  if not any(k in keys and not getattr(self, switch) for switch, keys in unused.items())]
         return {**{k: (list(getattr(self, k)) if isinstance(getattr(self, k), tuple) else getattr(self, k))
                    for k in fields}, "version": AUGMENT_VERSION}
 
@@ -105,6 +129,10 @@ class Augmenter:
             mask = None if mask is None else mask[::-1]
         if self.brightness or self.contrast or self.saturation or self.hue:
             out = self._colour(np.ascontiguousarray(out), rng)
+        if self.rescale and rng.random() < self.rescale:
+            out = self._rescale(np.ascontiguousarray(out), rng)
+        if self.jpeg and rng.random() < self.jpeg:
+            out = jpeg_roundtrip(np.ascontiguousarray(out), int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)))
         if self.blur and rng.random() < self.blur:
             sigma = max(float(rng.uniform(*self.blur_sigma)), 1e-3)
             out = cv2.GaussianBlur(np.ascontiguousarray(out), (0, 0), sigmaX=sigma, sigmaY=sigma,
@@ -116,6 +144,13 @@ class Augmenter:
         if mask is not None:
             return np.ascontiguousarray(out), np.ascontiguousarray(mask)
         return np.ascontiguousarray(out)
+
+    def _rescale(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Shrink by a factor per axis from ``rescale_range``, then back to the original size."""
+        h, w = img.shape[:2]
+        fx, fy = (float(rng.uniform(*self.rescale_range)) for _ in range(2))
+        small = cv2.resize(img, (max(1, round(w * fx)), max(1, round(h * fy))), interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _colour(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Hue shift, saturation, contrast and brightness, all in uint8 OpenCV ops (fast)."""
@@ -136,3 +171,11 @@ class Augmenter:
             mean = float(out.mean())
             out = cv2.addWeighted(out, b * c, out, 0.0, b * (1.0 - c) * mean)
         return out
+
+
+def jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
+    """``img`` (uint8 RGB) encoded as a baseline JPEG at ``quality`` and decoded again."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

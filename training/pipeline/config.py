@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
         # lesion_id in two folders of one collection): true keeps their names, so the split puts a
         # group's images from both folders on one side. False (default): groups are per source.
         "share_groups": False,
+        # An extra_data source with share_groups: keep only images whose group an earlier source put
+        # on a side (e.g. the 224-px copies of lesions in data's split); the rest are left out, so
+        # lesions reserved elsewhere (not in data) never reach training or validation.
+        "only_shared_groups": False,
     },
     # A separate test source (same keys as data; column settings default to data's). When set, the
     # test side is exactly these images and data is split into train/validation only: e.g. a render
@@ -96,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
         "copies": 4,             # augmented copies of the training set whose features are cached
         # Photographic degradations (probability per image; sigma ranges at model size / x 255).
         "blur": 0.0, "blur_sigma": [0.5, 2.5], "noise": 0.0, "noise_sigma": [0.01, 0.1],
+        # Format changes (probability per image): shrink-and-enlarge by a factor per axis, JPEG re-encode.
+        "rescale": 0.0, "rescale_range": [0.6, 1.0], "jpeg": 0.0, "jpeg_quality": [60, 95],
     },
     "schedule": {
         "batch_size": 32,

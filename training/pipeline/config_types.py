@@ -153,6 +153,7 @@ class DataSource:
     generate: Optional[Mapping]
     holdout: str
     share_groups: bool
+    only_shared_groups: bool
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,10 @@ class Augment:
     blur_sigma: list[float]
     noise: float
     noise_sigma: list[float]
+    rescale: float
+    rescale_range: list[float]
+    jpeg: float
+    jpeg_quality: list[int]
 
 
 @dataclass(frozen=True)

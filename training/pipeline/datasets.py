@@ -213,6 +213,7 @@ class Pool:
     name: str
     dataset: Dataset
     holdout: str
+    only_shared_groups: bool = False  # keep only images whose group an earlier source placed
 
 
 def load_pools(cfg: dict) -> list[Pool]:
@@ -239,7 +240,11 @@ def load_pools(cfg: dict) -> list[Pool]:
                 # share_groups: the same group name means the same thing (a lesion) in both sources.
                 group = x.group if x.group is None or src.get("share_groups") else f"{name}:{x.group}"
                 samples.append(Sample(f"{name}:{x.id}", x.path, x.label, group, x.stratum, extra))
-        pools.append(Pool(name, Dataset(samples, list(classes), ds.description), holdout))
+        only_shared = bool(src.get("only_shared_groups"))
+        if only_shared and not (src.get("share_groups") and holdout == "none"):
+            raise ConfigError(f"{name}: only_shared_groups needs share_groups: true on a train/validation-only "
+                              "(extra_data) source")
+        pools.append(Pool(name, Dataset(samples, list(classes), ds.description), holdout, only_shared))
     return pools
 
 

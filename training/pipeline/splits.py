@@ -142,7 +142,7 @@ _CLAIM_ORDER = {"all": 0, "carve": 1, "none": 2}
 
 
 def split_pools(pools: list, *, val: float, test: float, seed: int,
-                dropped: list[Sample] | None = None) -> dict[str, list[Sample]]:
+                dropped: list[Sample] | None = None, unshared: list[Sample] | None = None) -> dict[str, list[Sample]]:
     """Split every data source by its ``holdout`` (carve / none / all, see the module docstring).
     A single carved source gives exactly :func:`split_samples`.
 
@@ -161,6 +161,10 @@ def split_pools(pools: list, *, val: float, test: float, seed: int,
         samples = pool.dataset.samples
         free = [x for x in samples if x.group is None or x.group not in claimed]
         bound = [x for x in samples if x.group is not None and x.group in claimed]
+        if getattr(pool, "only_shared_groups", False):
+            if unshared is not None:
+                unshared.extend(free)
+            free = []
         part = _split_by_holdout(free, pool.holdout, pool.name, val=val, test=test, seed=seed)
         for x in bound:
             side = "test" if pool.holdout == "all" else claimed[x.group]

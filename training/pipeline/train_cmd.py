@@ -180,16 +180,22 @@ def train_pack(cfg: dict, run_dir: Path, *, cache_dir: Path | None, log=_log) ->
     _dump_yaml(cfg, run_dir / "config.yaml")
     index = {n: i for i, n in enumerate(names)}
     dropped: list = []
+    unshared: list = []
     split = split_pools(pools, val=float(cfg["split"]["val"]), test=float(cfg["split"]["test"]), seed=seed,
-                        dropped=dropped)
+                        dropped=dropped, unshared=unshared)
     if dropped:
         log(f"{len(dropped)} images of a train/validation-only source left out: their group (e.g. "
             f"{dropped[0].group}) is on the test side through another source")
+    if unshared:
+        log(f"{len(unshared)} images of an only_shared_groups source left out: their group (e.g. "
+            f"{unshared[0].group}) is in no earlier source")
     write_split(split, run_dir / "split.csv", split_columns(cfg, [x for side in split.values() for x in side]))
     summary = split_summary(split, names, pools)
     summary["group_key"] = cfg["data"].get("group_column") or cfg["data"].get("group_pattern")
     if dropped:
         summary["left_out_same_group_as_test"] = len(dropped)
+    if unshared:
+        summary["left_out_group_not_shared"] = len(unshared)
     if cfg.get("_user_data"):
         summary["user_data"] = cfg["_user_data"]
     (run_dir / "split_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
