@@ -257,3 +257,19 @@ def test_the_guard_command_hands_its_renditions_to_the_recalibration(guarded, tr
     assert rec["test"]["pack"]["n"] == rec["test"]["noisy"]["n"] == 4
     assert [(r["attack"], r["eps_255"], r["n"]) for r in rec["attacks"]["noisy"]] == [("FGSM", 2.0, 4)]
     assert rec["attack_model"].startswith("run folder")  # the tiny pack's Keras weights are kept
+
+
+def test_the_recalibration_s_own_rendition_is_the_main_data_source_only():
+    """A pack trained with extra_data (the skin packs' 224-px copies) has those images in its split;
+    the recalibration's "pack" rendition is its main source's images, the others are their own
+    --rendition."""
+    from pathlib import Path
+
+    from training.guard.recalibrate_cmd import own_rendition
+    from training.pipeline.datasets import Sample
+
+    items = [Sample("a", Path("a.jpg"), "nv", "L1", extra={"source": "data"}),
+             Sample("extra:a", Path("x/a.jpg"), "nv", "L1", extra={"source": "extra"}),
+             Sample("b", Path("b.jpg"), "mel", "L2", extra={}),            # one source: no column
+             Sample("c", Path("c.jpg"), "mel", "L3", extra={"source": ""})]
+    assert [s.id for s in own_rendition(items)] == ["a", "b", "c"]

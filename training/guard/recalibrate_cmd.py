@@ -95,6 +95,13 @@ def pack_split(pack_id: str, run_dir: Path | None, config: Path | None):
     return split, f"the split rebuilt from {config.name} (seed {cfg['seed']})"
 
 
+def own_rendition(samples: list) -> list:
+    """The samples of the pack's main data source: a pack trained with extra_data (e.g. skin 1.2.0 /
+    1.3.0 with the 224-px copies of its lesions) has other renditions in its split too, and those are
+    measured as their own ``--rendition``, not as the pack's own images."""
+    return [s for s in samples if s.extra.get("source") in (None, "", "data")]
+
+
 def rendition_sets(spec: str, split: dict, names: list[str], label_column: str, args) -> tuple[str, list, list, np.ndarray]:
     """NAME=CSV -> (name, validation paths, test paths, test labels), by the group's side."""
     if "=" not in spec:
@@ -190,8 +197,9 @@ def run(args: argparse.Namespace) -> int:
     # The same subsample as python -m training guard (one generator, drawn in the same order).
     rng = np.random.default_rng(args.seed)
     _subsample(split["train"], None, args.max_train, rng)
-    val, _ = _subsample([Path(s.path) for s in split["val"]], None, args.max_val, rng)
-    test, y_test = _subsample([Path(s.path) for s in split["test"]], np.array([index[s.label] for s in split["test"]]),
+    own_val, own_test = own_rendition(split["val"]), own_rendition(split["test"])
+    val, _ = _subsample([Path(s.path) for s in own_val], None, args.max_val, rng)
+    test, y_test = _subsample([Path(s.path) for s in own_test], np.array([index[s.label] for s in own_test]),
                               args.max_test, rng)
     sets = {OWN: (val, test, y_test)}
     label_column = _label_column(args)
