@@ -60,7 +60,10 @@ def test_bundled_skin_binary_cam_is_the_malignant_map_for_every_verdict():
         mine, other = _cam_map(feats[i], w[:, k], size), _cam_map(feats[i], w[:, 1 - k], size)
         # the graph's resize and the app's bilinear one differ a little at the borders only
         assert np.abs(cam[i] - mine).max() < 0.05, (i, top[i])
-        assert np.corrcoef(cam[i].ravel(), mine.ravel())[0, 1] > 0.999, (i, top[i])
+        if np.ptp(mine) > 0:
+            assert np.corrcoef(cam[i].ravel(), mine.ravel())[0, 1] > 0.999, (i, top[i])
+        else:  # no malignant evidence anywhere (a clearly benign lesion, pack 1.3.0): both maps are zero
+            assert np.abs(cam[i]).max() < 1e-6, (i, top[i])
         if top[i] != k:  # benign verdict: before 1.2.2 this image showed the benign map
             assert np.abs(cam[i] - other).max() > 0.3, (i, top[i], np.abs(cam[i] - other).max())
 
