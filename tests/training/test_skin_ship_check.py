@@ -1,0 +1,47 @@
+"""The skin packs' ship-rule check (training/pipeline/skin_ship_check.py): its metrics on hand-made
+numbers, and the paired lesion bootstrap (seeded; zero difference for identical packs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training.pipeline.skin_ship_check import H7, balanced_accuracy, metrics, paired_bootstrap, \
+    specificity_at_sensitivity
+
+
+def test_specificity_at_sensitivity_uses_the_threshold_that_reaches_it():
+    pos = np.array([1] * 10 + [0] * 10)
+    score = np.array([0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.1] + [0.95, 0.4, 0.3, 0.2, 0.05] * 2)
+    # 90% of 10 positives = 9: the threshold is the 9th highest positive score, 0.5; negatives below it: 8 of 10
+    assert specificity_at_sensitivity(pos, score, 0.90) == 0.8
+    # 100%: the threshold falls to 0.1, so only the two 0.05 negatives stay below it
+    assert specificity_at_sensitivity(pos, score, 1.0) == 0.2
+
+
+def test_balanced_accuracy_is_the_mean_recall_of_the_classes_present():
+    y = np.array([0, 0, 0, 0, 1, 1, 5])
+    pred = np.array([0, 0, 0, 1, 1, 0, 5])
+    assert balanced_accuracy(y, pred, 7) == (0.75 + 0.5 + 1.0) / 3
+
+
+def _packs(seed: int, n: int):
+    rng = np.random.default_rng(seed)
+    p7 = rng.dirichlet(np.ones(len(H7)), n)
+    return {"p7": p7, "pb": rng.random(n), "alarm": rng.random(n) > 0.5, "ood7": np.zeros(n, bool),
+            "oodb": np.zeros(n, bool)}
+
+
+def test_paired_bootstrap_is_seeded_and_zero_for_the_same_packs():
+    n = 120
+    rng = np.random.default_rng(1)
+    y7 = np.concatenate([np.arange(len(H7)), rng.integers(0, len(H7), n - len(H7))])
+    groups = np.array([f"L{i // 2}" for i in range(n)])  # two images per lesion
+    old, new = _packs(2, n), _packs(3, n)
+    same = paired_bootstrap(groups, old, old, y7, n=20)
+    assert all(v["mean"] == 0 and v["sd"] == 0 and v["p_not_higher"] == 1 for v in same.values())
+    a, b = paired_bootstrap(groups, old, new, y7, n=20), paired_bootstrap(groups, old, new, y7, n=20)
+    assert a == b
+    full = {k: metrics(y7, new["p7"], new["pb"], new["alarm"], new["ood7"], new["oodb"])[k]
+            - metrics(y7, old["p7"], old["pb"], old["alarm"], old["ood7"], old["oodb"])[k] for k in a}
+    for k in a:  # the resampled differences centre near the full-sample one
+        assert abs(a[k]["mean"] - full[k]) < 3 * a[k]["sd"] + 0.02, (k, a[k], full[k])
