@@ -95,6 +95,7 @@ def test_enrol_with_copies_records_them_and_still_flags_the_departure(pack):
     plain = enrol(inspector, "without copies", _photos(), copies=())
     c = done.profile.content
     assert c["enrol_copies"] == list(copies) and plain.profile.content["enrol_copies"] == []
+    assert done.profile.summary()["enrol_copies"] == list(copies)        # tilik profile show
     assert done.profile.bank.shape == plain.profile.bank.shape
     assert len(c["images"]) == len(c["enrol_scores"]) == 12      # copies are not enrolled photos
     inspector.use_profile(done.profile)
@@ -120,6 +121,7 @@ def test_a_profile_written_before_copies_existed_still_judges_and_verifies(pack)
     store = ProfileStore()
     old = store.get("old gate")
     assert "enrol_copies" not in old.content and old.sha256 == doc["sha256"] != profile.sha256
+    assert old.summary()["enrol_copies"] == []
     rng = np.random.default_rng(3)
     photo = with_red_blob(green_photo(rng))
     inspector.use_profile(profile)
