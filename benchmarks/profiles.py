@@ -167,7 +167,7 @@ def card_section(results: list[str], notes: list[str] | None = None) -> str:
     and cost lines of ``results`` (a run's output lines), and ``notes`` (paragraphs, e.g. the targets)."""
     from inference.inspector import Inspector
     from inference.profiles.bank import CORESET_RATIO, FUSION_WEIGHT
-    from inference.profiles.enrol import FALSE_ALARM_RATE, FOLDS
+    from inference.profiles.enrol import ENROL_COPIES, FALSE_ALARM_RATE, FOLDS
 
     m = Inspector.for_pack("seal-integrity").manifest
     pf = (m.raw.get("training") or {}).get("patch_features") or {}
@@ -179,8 +179,13 @@ def card_section(results: list[str], notes: list[str] | None = None) -> str:
         "(`tilik profile enrol --pack seal-integrity --name NAME PATH...`, or the app's Seal profiles panel) go "
         f"through this pack's own ONNX model (version {m.version}), whose `patch_features` output ({taps}, {shape}, "
         "averaged over 3×3 neighbours; added by `python -m training.pipeline.patch_features`, every other output "
-        "bit-identical) gives one feature vector per patch. They are L2-normalised, a greedy k-center coreset "
-        f"keeps {CORESET_RATIO:.0%} of them, and a photo's **patch distance** is its largest distance from a patch "
+        "bit-identical) gives one feature vector per patch. They are L2-normalised, "
+        + (f"each enrolled photo also enters as {len(ENROL_COPIES)} **enrolment copies** "
+           f"({', '.join(f'`{c}`' for c in ENROL_COPIES)}: mirrored, turned or zoomed, cut inside the photo so no "
+           "empty corner enters; `inference.profiles.augment`), " if ENROL_COPIES else "")
+        + f"a greedy k-center coreset keeps {CORESET_RATIO:.0%} of the photos' own patch count"
+        + (" (the copies change which patches are kept, not how many: judging costs the same)" if ENROL_COPIES else "")
+        + ", and a photo's **patch distance** is its largest distance from a patch "
         "to the nearest enrolled patch; the per-patch distances are the heatmap.",
         "",
         "The score that decides (profile format 2) **fuses** that distance with this pack's own classifier: "
