@@ -54,7 +54,7 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
     return float(roc_auc_score(y, s))
 
 
-def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
+def evaluate_set(name: str, folder: Path, n_enrol: int, store, copies: tuple[str, ...] | None = None) -> dict:
     from inference.inspector import Inspector
     from inference.profiles.enrol import enrol
 
@@ -65,7 +65,7 @@ def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
     judged = [r for r in rows if r not in enrolled and not (r["label"] == "damaged" and r.get("scene") in twins)]
     inspector = Inspector.for_pack("seal-integrity")
     t0 = time.perf_counter()
-    done = enrol(inspector, f"bench {name}", [folder / r["file"] for r in enrolled], store=store)
+    done = enrol(inspector, f"bench {name}", [folder / r["file"] for r in enrolled], store=store, copies=copies)
     enrol_s = time.perf_counter() - t0
     inspector.use_profile(done.profile)
     thr_alarm = inspector.manifest.decision.alarm_threshold
@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", action="append", default=[], metavar="NAME=DIR", help="a seal type's photos")
     ap.add_argument("--enrol", type=int, default=20)
+    ap.add_argument("--no-copies", action="store_true",
+                    help="enrol without the enrolment copies (the profiles made before them), for comparison")
     ap.add_argument("--timing", type=Path, default=None, metavar="DIR")
     ap.add_argument("--group", action="append", default=[], metavar="LABEL=NAME,NAME",
                     help="pool these sets under LABEL in the table (default: all sets together)")
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = {}
         for spec in args.set:
             name, folder = spec.split("=", 1)
-            parts[name] = evaluate_set(name, Path(folder), args.enrol, store)
+            parts[name] = evaluate_set(name, Path(folder), args.enrol, store, () if args.no_copies else None)
             print(f"{name}: done", file=sys.stderr, flush=True)
         groups = [g.split("=", 1) for g in args.group] or ([["all", ",".join(parts)]] if parts else [])
         if parts:
