@@ -1,5 +1,8 @@
 """Enrolling a seal profile: photos of intact seals → patch features → memory bank → threshold.
 
+Each photo also gives the bank its enrolment copies (:data:`ENROL_COPIES`, turned by ±15°;
+:mod:`inference.profiles.augment`); the threshold is set on the photos themselves, never on copies.
+
 Everything runs through the pack's Inspector (the same decoding, preprocessing and ONNX session
 as classifying), so a profile's features are exactly those a judged photo gets. A blank or noise
 frame is left out and reported, never enrolled; the pack's out-of-domain check is not applied
