@@ -54,7 +54,7 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
     return float(roc_auc_score(y, s))
 
 
-def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
+def evaluate_set(name: str, folder: Path, n_enrol: int, store, copies: tuple[str, ...] | None = None) -> dict:
     from inference.inspector import Inspector
     from inference.profiles.enrol import enrol
 
@@ -65,7 +65,7 @@ def evaluate_set(name: str, folder: Path, n_enrol: int, store) -> dict:
     judged = [r for r in rows if r not in enrolled and not (r["label"] == "damaged" and r.get("scene") in twins)]
     inspector = Inspector.for_pack("seal-integrity")
     t0 = time.perf_counter()
-    done = enrol(inspector, f"bench {name}", [folder / r["file"] for r in enrolled], store=store)
+    done = enrol(inspector, f"bench {name}", [folder / r["file"] for r in enrolled], store=store, copies=copies)
     enrol_s = time.perf_counter() - t0
     inspector.use_profile(done.profile)
     thr_alarm = inspector.manifest.decision.alarm_threshold
@@ -167,7 +167,7 @@ def card_section(results: list[str], notes: list[str] | None = None) -> str:
     and cost lines of ``results`` (a run's output lines), and ``notes`` (paragraphs, e.g. the targets)."""
     from inference.inspector import Inspector
     from inference.profiles.bank import CORESET_RATIO, FUSION_WEIGHT
-    from inference.profiles.enrol import FALSE_ALARM_RATE, FOLDS
+    from inference.profiles.enrol import ENROL_COPIES, FALSE_ALARM_RATE, FOLDS
 
     m = Inspector.for_pack("seal-integrity").manifest
     pf = (m.raw.get("training") or {}).get("patch_features") or {}
@@ -179,8 +179,13 @@ def card_section(results: list[str], notes: list[str] | None = None) -> str:
         "(`tilik profile enrol --pack seal-integrity --name NAME PATH...`, or the app's Seal profiles panel) go "
         f"through this pack's own ONNX model (version {m.version}), whose `patch_features` output ({taps}, {shape}, "
         "averaged over 3×3 neighbours; added by `python -m training.pipeline.patch_features`, every other output "
-        "bit-identical) gives one feature vector per patch. They are L2-normalised, a greedy k-center coreset "
-        f"keeps {CORESET_RATIO:.0%} of them, and a photo's **patch distance** is its largest distance from a patch "
+        "bit-identical) gives one feature vector per patch. They are L2-normalised, "
+        + (f"each enrolled photo also enters as {len(ENROL_COPIES)} **enrolment copies** "
+           f"({', '.join(f'`{c}`' for c in ENROL_COPIES)}: mirrored, turned or zoomed, cut inside the photo so no "
+           "empty corner enters; `inference.profiles.augment`), " if ENROL_COPIES else "")
+        + f"a greedy k-center coreset keeps {CORESET_RATIO:.0%} of the photos' own patch count"
+        + (" (the copies change which patches are kept, not how many: judging costs the same)" if ENROL_COPIES else "")
+        + ", and a photo's **patch distance** is its largest distance from a patch "
         "to the nearest enrolled patch; the per-patch distances are the heatmap.",
         "",
         "The score that decides (profile format 2) **fuses** that distance with this pack's own classifier: "
@@ -234,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", action="append", default=[], metavar="NAME=DIR", help="a seal type's photos")
     ap.add_argument("--enrol", type=int, default=20)
+    ap.add_argument("--no-copies", action="store_true",
+                    help="enrol without the enrolment copies (the profiles made before them), for comparison")
     ap.add_argument("--timing", type=Path, default=None, metavar="DIR")
     ap.add_argument("--group", action="append", default=[], metavar="LABEL=NAME,NAME",
                     help="pool these sets under LABEL in the table (default: all sets together)")
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = {}
         for spec in args.set:
             name, folder = spec.split("=", 1)
-            parts[name] = evaluate_set(name, Path(folder), args.enrol, store)
+            parts[name] = evaluate_set(name, Path(folder), args.enrol, store, () if args.no_copies else None)
             print(f"{name}: done", file=sys.stderr, flush=True)
         groups = [g.split("=", 1) for g in args.group] or ([["all", ",".join(parts)]] if parts else [])
         if parts:
@@ -274,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.timing is not None:
             t = timing(args.timing, store)
             lines += ["## Cost", "",
-                      f"- enrolling 50 photos: **{t['enrol_50_s']:.1f} s** wall, {t['enrol_50_cpu']:.1f} s CPU (all "
-                      f"threads; memory bank of {t['bank']} patches) — target < 30 s: "
+                      f"- enrolling 50 photos: **{t['enrol_50_s']:.1f} s** wall, {t['enrol_50_cpu']:.1f} s CPU (summed "
+                      f"over threads; memory bank of {t['bank']} patches) — target < 30 s: "
                       f"**{'met' if t['enrol_50_s'] < 30 else 'missed'}** on this machine at this load",
                       f"- judging 100 photos (decode + classify, batches of 8): {t['plain_ms']:.1f} ms per photo "
                       f"without a profile, {t['profile_ms']:.1f} ms with one (medians of 2, alternating): "

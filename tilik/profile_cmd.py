@@ -91,8 +91,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             else:
                 s = p.summary()
                 out.write(_line(p) + "\n")
-                out.write(f"  made {s['created_utc']} from {s['images']} photos; memory bank of {s['bank_patches']} "
-                          f"patches of {s['feature_shape'][-1]} features\n")
+                copies = f" and their copies ({', '.join(s['enrol_copies'])})" if s["enrol_copies"] else ""
+                out.write(f"  made {s['created_utc']} from {s['images']} photos{copies}; memory bank of "
+                          f"{s['bank_patches']} patches of {s['feature_shape'][-1]} features\n")
                 out.write(f"  threshold: {s['threshold_method']}\n")
                 out.write(f"  folder: {s['folder']}\n")
             return 0

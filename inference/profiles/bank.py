@@ -106,17 +106,28 @@ def score_maps(feature_maps: np.ndarray, bank: np.ndarray) -> Scored:
     return Scored(dist.reshape(n, -1).max(axis=1), dist)
 
 
-def build_bank(feature_maps: np.ndarray, ratio: float = CORESET_RATIO, *, seed: int = 0) -> np.ndarray:
-    """The memory bank (M×C float32) of N×H×W×C feature maps."""
+def build_bank(feature_maps: np.ndarray, ratio: float = CORESET_RATIO, *, seed: int = 0,
+               copies: np.ndarray | None = None) -> np.ndarray:
+    """The memory bank (M×C float32) of N×H×W×C feature maps.
+
+    ``copies`` (K×N×H×W×C: the enrolled photos' mirrored or turned copies, inference.profiles.augment)
+    join the pool, and the coreset keeps ``ratio`` × the photos' own patch count, so a bank with
+    copies is as large (and judging as fast) as one without: the copies change which patches are
+    kept, not how many."""
     maps = np.asarray(feature_maps, dtype=np.float32)
     pool = maps.reshape(-1, maps.shape[-1])
+    if copies is not None and len(copies):
+        extra = np.asarray(copies, dtype=np.float32)
+        ratio = ratio / (1 + len(extra))
+        pool = np.concatenate([pool, extra.reshape(-1, maps.shape[-1])])
     return np.ascontiguousarray(pool[coreset_indices(pool, ratio, seed=seed)])
 
 
 def fold_scores(feature_maps: np.ndarray, folds: int = 5, ratio: float = CORESET_RATIO, *,
-                seed: int = 0) -> np.ndarray:
+                seed: int = 0, copies: np.ndarray | None = None) -> np.ndarray:
     """Each photo's score against a bank built from the other folds (k-fold; leave-one-out when
-    ``folds`` ≥ the number of photos): what a new intact photo of the same seals would score."""
+    ``folds`` ≥ the number of photos): what a new intact photo of the same seals would score. With
+    ``copies`` (K×N×H×W×C), a held-out photo's own copies leave the bank with it."""
     maps = np.asarray(feature_maps, dtype=np.float32)
     n = len(maps)
     folds = max(2, min(folds, n))
@@ -125,7 +136,8 @@ def fold_scores(feature_maps: np.ndarray, folds: int = 5, ratio: float = CORESET
     for f in range(folds):
         held = order[f::folds]
         rest = np.setdiff1d(order, held)
-        bank = build_bank(maps[rest], ratio, seed=seed + f + 1)
+        bank = build_bank(maps[rest], ratio, seed=seed + f + 1,
+                          copies=None if copies is None else np.asarray(copies)[:, rest])
         out[held] = score_maps(maps[held], bank).scores
     return out
 

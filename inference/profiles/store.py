@@ -99,7 +99,8 @@ class Profile:
         c = self.content
         return {"name": self.name, "id": self.id, "sha256": self.sha256, "status": self.status,
                 "retired_utc": self.retired_utc, "pack": dict(c["pack"]), "created_utc": c["created_utc"],
-                "images": len(c["images"]), "bank_patches": int(self.bank.shape[0]),
+                "images": len(c["images"]), "enrol_copies": list(c.get("enrol_copies", [])),
+                "bank_patches": int(self.bank.shape[0]),
                 "feature_shape": list(c["feature_shape"]), "threshold": round(self.threshold, 6),
                 "false_alarm_rate": c["false_alarm_rate"], "threshold_method": c["threshold_method"],
                 "enrol_scores": c["enrol_scores"], "folder": str(self.folder)}
