@@ -206,7 +206,9 @@ def card_sections(report: dict, names: list[str], labels: dict[str, str]) -> lis
     table = report.get("operating_table") or []
     if table:
         names_m = [k for k in table[0] if k not in ("target_sensitivity", "threshold", "validation")]
-        lines = ["Alarm thresholds chosen on the validation lesions (natural mix) at three sensitivities; "
+        lines = ["Alarm thresholds chosen on the validation side of the split (every image of the validation "
+                 "lesions, in every rendition training used: the natural mix, plus any extra renditions of those "
+                 "lesions) at three sensitivities; "
                  "the pack ships the 90% one. Sensitivity / specificity / PPV / NPV / share of photos alarmed:", "",
                  "| target (validation) | threshold | " + " | ".join(names_m) + " |",
                  "|---|---|" + "---|" * len(names_m)]
