@@ -75,6 +75,8 @@ class GuardPolicy:
     # the median residual (:func:`median_residual`, a median filter of ``screen_size``: no model).
     screen_score: str = "reconstruction"
     screen_size: int = 3
+    screen_aggregate: str = "mean"  # median_residual: over the image, or its floor over tiles
+    screen_patch: int = 16
 
     @property
     def screen_needs_autoencoder(self) -> bool:
@@ -110,6 +112,8 @@ def parse_guard(manifest: Manifest) -> GuardPolicy | None:
         reformer=dict(raw.get("reformer") or {"kind": "autoencoder"}),
         screen_score=str((raw.get("screen") or {}).get("score", "reconstruction")),
         screen_size=int((raw.get("screen") or {}).get("size", 3)),
+        screen_aggregate=str((raw.get("screen") or {}).get("aggregate", "mean")),
+        screen_patch=int((raw.get("screen") or {}).get("patch", 16)),
     )
 
 
@@ -454,7 +458,8 @@ class Guard:
             # every image; only the images above the threshold go through the classifier again.
             u8 = np.stack(pixels) if from_pixels else _to_u8(x01)
             filtered[p.screen_size] = median_u8(u8, p.screen_size)
-            idx = np.flatnonzero(median_residual(u8, filtered[p.screen_size]) > p.screen)
+            idx = np.flatnonzero(median_residual(u8, filtered[p.screen_size], p.screen_aggregate,
+                                                        p.screen_patch) > p.screen)
         else:
             idx = np.flatnonzero(recon_err > p.screen) if use_screen else np.arange(n)
         if div:

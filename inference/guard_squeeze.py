@@ -61,11 +61,16 @@ def median3_u8(pixels: np.ndarray) -> np.ndarray:
     return v[4]
 
 
-def median_residual(pixels: np.ndarray, medians: np.ndarray) -> np.ndarray:
-    """Per image, the mean absolute difference between uint8 images (N, H, W, 3) and their median-
-    filtered copies, in [0, 1] units: how much fine, isolated detail the median squeezer removes.
-    Dense perturbations (the colourless attacks the noise detector cannot see among them) raise it."""
+def median_residual(pixels: np.ndarray, medians: np.ndarray, aggregate: str = "mean", patch: int = 16) -> np.ndarray:
+    """Per image, how far uint8 images (N, H, W, 3) are from their median-filtered copies, in [0, 1]
+    units: the mean absolute difference over the whole image (``mean``), or its smallest mean over
+    ``patch``×``patch`` tiles (``patch_min``: the image's floor; a dense perturbation such as a
+    colourless gradient-sign attack lifts it everywhere, where a clean photo keeps a flat tile)."""
+    from inference.guard_noise import _tile_min
+
     d = np.abs(np.asarray(pixels, np.int16) - np.asarray(medians, np.int16))
+    if aggregate == "patch_min":
+        return _tile_min(d.mean(axis=-1), patch) / 255.0
     return d.reshape(len(d), -1).mean(axis=1) / 255.0
 
 

@@ -83,7 +83,8 @@ def _screened_pack(tmp_path: Path, threshold: float) -> Path:
     folder = write_guarded_pack(tmp_path / "scr", "identity", {"squeeze": 0.5},
                                 reformer={"kind": "jpeg", "quality": 20})
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["guard"]["screen"] = {"score": "median_residual", "size": 3, "threshold": threshold}
+    manifest["guard"]["screen"] = {"score": "median_residual", "size": 3, "threshold": threshold,
+                                   "aggregate": "mean"}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -120,8 +121,8 @@ def test_screen_passes_everything_at_zero_like_no_screen(tmp_path):
 
 
 def test_bundled_seal_screen(monkeypatch):
-    """seal-integrity's own samples: none is squeezed a second time; the same photos with a ±2/255
-    colourless sign pattern (what the grey FGSM adds) all are."""
+    """seal-integrity's own samples: the flat one (a floor below the screen) is not squeezed a second
+    time; the same photos under a ±2/255 colourless sign pattern (the shape of the grey FGSM) all are."""
     from PIL import Image
 
     folder, samples = REPO / "models" / "seal-integrity", REPO / "resources" / "samples" / "seal-integrity"
@@ -130,16 +131,36 @@ def test_bundled_seal_screen(monkeypatch):
     insp = Inspector(check_pack(folder, "bundled"))
     if insp.guard.policy.screen is None:
         pytest.skip("this seal-integrity pack has no squeeze screen")
-    assert insp.guard.policy.screen_score == "median_residual"
-    images = [np.asarray(Image.open(p).convert("RGB").resize((224, 224))) for p in sorted(samples.glob("*.jpg"))]
+    p = insp.guard.policy
+    assert p.screen_score == "median_residual"
+    images = [np.asarray(Image.open(f).convert("RGB").resize((224, 224))) for f in sorted(samples.glob("*.jpg"))]
+    u8 = np.stack(images)
+    above = median_residual(u8, median3_u8(u8), p.screen_aggregate, p.screen_patch) > p.screen
+    assert not above.all(), "every sample passes the screen: this test checks nothing"
     runs = _Counting(insp.guard)
-    insp.classify_batch(images)
-    assert runs.sizes == []
+    out = insp.classify_batch(images)
+    assert sum(runs.sizes) == above.sum()
+    assert [("squeeze" in r.result.guard.detectors) for r in out] == above.tolist()
+    runs.sizes.clear()
     insp.classify_batch([_noisy(img, 2, i) for i, img in enumerate(images)])
-    assert runs.sizes and runs.sizes[0] == len(images)
+    assert runs.sizes == [len(images)]
 
 
 def test_parse_guard_defaults_to_the_reconstruction_screen(tmp_path):
     folder = write_guarded_pack(tmp_path / "ae", "identity", screen=0.01)
     policy = parse_guard(check_pack(folder).require_usable())
     assert policy.screen_score == "reconstruction" and policy.screen_needs_autoencoder
+
+
+def test_median_residual_floor_sees_only_dense_perturbations():
+    """``patch_min``: a photo with one flat tile has a floor near 0 however busy the rest is; the same
+    photo under a ±3/255 sign pattern everywhere does not."""
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
+    img[:, :16, :16] = 128  # one flat tile
+    dense = _noisy(img[0], 3, 5)[None]
+    for u8, low in ((img, True), (dense, False)):
+        floor = median_residual(u8, median3_u8(u8), "patch_min", 16)[0]
+        mean = median_residual(u8, median3_u8(u8))[0]
+        assert mean > 10 / 255  # the busy part dominates the mean either way
+        assert (floor == 0.0) if low else (floor > 1 / 255)
