@@ -150,14 +150,16 @@ def _table_tensor(fitted: np.ndarray, table: np.ndarray, spec: InputSpec) -> np.
     return out
 
 
-_TABLES: dict[InputSpec, np.ndarray | None] = {}
+_TABLES: dict[tuple, np.ndarray | None] = {}
 
 
 def _tensor_table(spec: InputSpec) -> np.ndarray | None:
     """(256, 3) float32: tensor channel k's value for byte v, made by :func:`to_tensor_float`
     itself; None (the float path is used) if the table does not reproduce it on a probe."""
-    if spec in _TABLES:
-        return _TABLES[spec]
+    # Keyed by what the tensor depends on (a spec made from JSON may hold lists: not hashable).
+    key = (spec.layout, spec.color, float(spec.scale), tuple(map(float, spec.mean)), tuple(map(float, spec.std)))
+    if key in _TABLES:
+        return _TABLES[key]
     v = np.arange(256, dtype=np.uint8)
     same = np.repeat(v[:, None, None], 3, axis=2)  # (256, 1, 3): byte v in every channel
     t = to_tensor_float(same, spec)
@@ -166,7 +168,7 @@ def _tensor_table(spec: InputSpec) -> np.ndarray | None:
     probe = np.stack([v, np.roll(v, 85), np.roll(v, 170)], axis=-1)[:, None, :]
     if not np.array_equal(_table_tensor(probe, table, spec), to_tensor_float(probe, spec)):
         table = None
-    _TABLES[spec] = table
+    _TABLES[key] = table
     return table
 
 

@@ -164,3 +164,12 @@ def test_median_residual_floor_sees_only_dense_perturbations():
         mean = median_residual(u8, median3_u8(u8))[0]
         assert mean > 10 / 255  # the busy part dominates the mean either way
         assert (floor == 0.0) if low else (floor > 1 / 255)
+
+
+def test_tensor_table_for_a_spec_made_from_json():
+    """A spec built from JSON holds lists (the benchmarks' bare loop makes one): not hashable, still tabled."""
+    spec = InputSpec(name="input", height=8, width=8, layout="NHWC", color="RGB", resize="stretch",
+                     scale=1 / 255, mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
+    img = np.random.default_rng(4).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    assert _tensor_table(spec) is not None
+    assert np.array_equal(to_tensor(img, spec), to_tensor_float(img, spec))
