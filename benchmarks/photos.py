@@ -143,12 +143,22 @@ def distinct_sources(pack_id: str, count: int, repo: Path) -> tuple[list[Path] |
 def model_images_per_image(pack: Any) -> int:
     """Images the app's guard puts through the classifier per input before any reform: 1, plus one
     per squeezer when an unscreened squeeze detector runs (seal-integrity 1.3.1: a median-filtered
-    copy of every image)."""
+    copy of every image). A screened squeeze detector's copies are counted in the app's output
+    instead (:class:`_GuardCount`: the images whose rows carry a squeeze score)."""
     guard = pack.manifest.raw.get("guard") or {}
     squeeze = (guard.get("detectors") or {}).get("squeeze")
     if squeeze is None or guard.get("screen") is not None:
         return 1
     return 1 + len(squeeze.get("squeezers") or [{"kind": "median", "size": 3}])
+
+
+def squeezers_of(pack: Any) -> int:
+    """How many squeezed copies a screened squeeze detector classifies per image it lets through."""
+    guard = pack.manifest.raw.get("guard") or {}
+    squeeze = (guard.get("detectors") or {}).get("squeeze")
+    if squeeze is None or guard.get("screen") is None:
+        return 0
+    return len(squeeze.get("squeezers") or [{"kind": "median", "size": 3}])
 
 
 def bare_load(path: Path | io.BytesIO, spec: Any) -> np.ndarray:
@@ -216,6 +226,7 @@ class _GuardCount:
         self.apps = apps
         self.flagged: list[int] = []
         self.reformed: list[int] = []
+        self.squeezed: list[int] = []  # rows with a squeeze score: the screened squeeze detector ran
 
     def __call__(self, name: str, rc: int, text: str) -> None:
         _check(name, rc, text)
@@ -223,10 +234,12 @@ class _GuardCount:
             rows = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
             self.flagged.append(sum(1 for r in rows if (r.get("guard") or {}).get("flagged")))
             self.reformed.append(sum(1 for r in rows if r.get("mitigated")))
+            self.squeezed.append(sum(1 for r in rows if "squeeze" in ((r.get("guard") or {}).get("detectors") or {})))
 
     def result(self) -> dict[str, int | None]:
         return {"flagged": max(self.flagged) if self.flagged else None,
-                "reformed": max(self.reformed) if self.reformed else None}
+                "reformed": max(self.reformed) if self.reformed else None,
+                "squeezed": max(self.squeezed) if self.squeezed else None}
 
 
 def _bare_cmd(script: Path, pack: Any, folder: Path, repo: Path) -> list[str]:
@@ -285,7 +298,7 @@ def photo_section(pack: Any, count: int, runs: int, repeat: int, h: dict[str, An
                         "max_side": max(max(Image.open(p).size) for p in overlays) if overlays else None,
                         "mean_kb": float(np.mean([p.stat().st_size for p in overlays]) / 1024) if overlays else None}
     return {"pack": pack.id, "images": count, "latency": lat, "procs": procs, "overlays": overlay_info, "runs": runs,
-            "sources": what, "per_image": model_images_per_image(pack), **counter.result()}
+            "sources": what, "per_image": model_images_per_image(pack), "squeezers": squeezers_of(pack), **counter.result()}
 
 
 def small_section(pack: Any, count: int, runs: int, h: dict[str, Any]) -> dict[str, Any]:
@@ -307,7 +320,7 @@ def small_section(pack: Any, count: int, runs: int, h: dict[str, Any]) -> dict[s
                 "tilik": [h["tilik_exe"](), "classify", "--pack", pack.id, "--json", str(tmp / "imgs")]}
         procs = processes(h["run_measured"], cmds, bytecode_env(h["app_env"](tmp), tmp, h["repo"]), runs, counter)
     return {"pack": pack.id, "images": count, "procs": procs, "runs": runs, "sources": what,
-            "per_image": model_images_per_image(pack), **counter.result()}
+            "per_image": model_images_per_image(pack), "squeezers": squeezers_of(pack), **counter.result()}
 
 
 def verify_section(registry: Any, queries: int, repeat: int, h: dict[str, Any]) -> dict[str, Any] | None:
@@ -414,7 +427,7 @@ def report(photo_rows: list[dict[str, Any]], small_rows: list[dict[str, Any]], v
                   "input guard flagged in the app's run; *reformed*: those the pack's reformer cleaned and "
                   "classified a second time (the second answer the app shows). *Model images*: images the app puts "
                   "through the classifier per input (one, plus a squeezed copy of every image for a squeeze "
-                  "detector, plus the reformed copies) — the bare loop's is 1.00; *per model image* divides the "
+                  "detector — of the images its screen lets through, where it has one — plus the reformed copies) — the bare loop's is 1.00; *per model image* divides the "
                   "wall ratio by it: the app's cost beyond the guard's own model work. Both sides run onnxruntime "
                   "with the same session settings (threads, `inference.providers.SESSION_CONFIG`).", "",
                   "| pack | images | flagged / reformed | model images | `tilik classify` | bare loop | "
@@ -430,7 +443,8 @@ def report(photo_rows: list[dict[str, Any]], small_rows: list[dict[str, Any]], v
             ratio = p["tilik"]["s"] / p["bare"]["s"]
             mk = checks.add(f"{r['pack']}: 224-px folder with guard / bare loop", ratio, t["small_vs_bare"],
                             f"{ratio:.2f}×", target_text="1.15×")
-            work = r["per_image"] + (r.get("reformed") or 0) / r["images"]
+            work = (r["per_image"] + (r.get("reformed") or 0) / r["images"]
+                    + r.get("squeezers", 0) * (r.get("squeezed") or 0) / r["images"])
             lines.append(f"| {r['pack']} | {r['images']} | {r.get('flagged')} "
                          f"({100 * (r.get('flagged') or 0) / r['images']:.0f}%) / {r.get('reformed')} | {work:.2f} | "
                          f"{p['tilik']['s']:.2f} s | {p['bare']['s']:.2f} s | {ratio:.2f}×{mk} | "

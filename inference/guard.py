@@ -31,16 +31,16 @@ guard needs no second decode.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 from inference.errors import InferenceError, ManifestError
 from inference.guard_noise import (  # noqa: F401 - the noise detector's names are re-exported here
     _CHROMA, _channel_params, _chroma_floor, _tile_min, chroma_noise_floor, chroma_noise_floor_from_tensor)
+from inference.guard_squeeze import (  # noqa: F401 - the squeezers' names are re-exported here
+    _to_u8, apply_squeezer, jpeg_reform, median_residual, median_u8, squeeze_bits, squeeze_median)
 from inference.manifest import DETECTORS, SQUEEZERS, InputSpec, Manifest
 from inference.results import GuardVerdict
 
@@ -69,8 +69,18 @@ class GuardPolicy:
     detectors: tuple[DetectorSpec, ...]
     false_alarm_rate: float | None
     reform: bool
-    screen: float | None = None  # reconstruction error above which the classifier-based detectors run
+    screen: float | None = None  # screen score above which the classifier-based detectors run
     reformer: Mapping[str, Any] = field(default_factory=lambda: {"kind": "autoencoder"})
+    # What the screen measures (inference.manifest.SCREEN_SCORES): the reconstruction error, or
+    # the median residual (:func:`median_residual`, a median filter of ``screen_size``: no model).
+    screen_score: str = "reconstruction"
+    screen_size: int = 3
+    screen_aggregate: str = "mean"  # median_residual: over the image, or its floor over tiles
+    screen_patch: int = 16
+
+    @property
+    def screen_needs_autoencoder(self) -> bool:
+        return self.screen is not None and self.screen_score == "reconstruction"
 
     def detector(self, name: str) -> DetectorSpec | None:
         for d in self.detectors:
@@ -100,6 +110,10 @@ def parse_guard(manifest: Manifest) -> GuardPolicy | None:
         reform=bool(raw.get("reform", True)),
         screen=None if raw.get("screen") is None else float(raw["screen"]["threshold"]),
         reformer=dict(raw.get("reformer") or {"kind": "autoencoder"}),
+        screen_score=str((raw.get("screen") or {}).get("score", "reconstruction")),
+        screen_size=int((raw.get("screen") or {}).get("size", 3)),
+        screen_aggregate=str((raw.get("screen") or {}).get("aggregate", "mean")),
+        screen_patch=int((raw.get("screen") or {}).get("patch", 16)),
     )
 
 
@@ -130,50 +144,7 @@ def pixels_to_tensor(x01: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
-# -- squeezers and scores ----------------------------------------------------------------------------
-
-
-def squeeze_bits(x01: np.ndarray, bits: int) -> np.ndarray:
-    """Reduce every channel to ``bits`` bits (Xu et al.'s colour-depth squeezer)."""
-    levels = float(2 ** bits - 1)
-    return (np.round(x01 * levels) / levels).astype(np.float32)
-
-
-def squeeze_median(x01: np.ndarray, size: int) -> np.ndarray:
-    """Median filter of ``size``×``size`` per channel (Pillow, on the 8-bit image)."""
-    out = np.empty_like(x01, dtype=np.float32)
-    for i, img in enumerate(x01):
-        out[i] = median_u8(np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)[None], size)[0] / np.float32(255.0)
-    return out
-
-
-def median_u8(pixels: np.ndarray, size: int) -> np.ndarray:
-    """:func:`squeeze_median` on uint8 images (N, H, W, 3), giving uint8."""
-    filt = ImageFilter.MedianFilter(size)
-    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(img)).filter(filt)) for img in pixels])
-
-
-def apply_squeezer(x01: np.ndarray, squeezer: Mapping[str, Any]) -> np.ndarray:
-    kind = squeezer["kind"]
-    if kind == "bits":
-        return squeeze_bits(x01, int(squeezer.get("bits", 5)))
-    if kind == "median":
-        return squeeze_median(x01, int(squeezer.get("size", 3)))
-    raise ValueError(f"unknown squeezer {kind!r}")
-
-
-def jpeg_reform(x01: np.ndarray, quality: int) -> np.ndarray:
-    """Re-compress each image as a JPEG of ``quality`` (Pillow) and decode it: a reformer that
-    discards most of the fine, dense perturbation an attack needs (Das et al. 2017)."""
-    out = np.empty_like(x01, dtype=np.float32)
-    for i, img in enumerate(x01):
-        u8 = np.clip(np.round(img * 255.0), 0, 255).astype(np.uint8)
-        buf = io.BytesIO()
-        Image.fromarray(u8).save(buf, format="JPEG", quality=int(quality))
-        buf.seek(0)
-        with Image.open(buf, formats=["JPEG"]) as decoded:  # our own bytes; never another format
-            out[i] = np.asarray(decoded.convert("RGB"), dtype=np.float32) / 255.0
-    return out
+# -- scores (the squeezers: inference.guard_squeeze) ------------------------------------------------
 
 
 def reconstruction_error(x01: np.ndarray, recon: np.ndarray, norm: str = "l1", aggregate: str = "mean",
@@ -324,7 +295,7 @@ class Guard:
         """Whether checking an image can run the autoencoder (a detector or the reformer uses it)."""
         p = self.policy
         gated = bool(p.detector("divergence") or p.detector("squeeze"))
-        return bool(p.detector("reconstruction") or p.detector("divergence") or (gated and p.screen is not None)
+        return bool(p.detector("reconstruction") or p.detector("divergence") or (gated and p.screen_needs_autoencoder)
                     or (p.reform and p.reformer.get("kind", "autoencoder") == "autoencoder"))
 
     def _set_session(self, session) -> None:
@@ -406,7 +377,7 @@ class Guard:
         p = self.policy
         squeeze = p.detector("squeeze")
         medians = squeeze is not None and not (p.detector("reconstruction") or p.detector("divergence")
-                                               or p.screen is not None) and all(
+                                               or p.screen_needs_autoencoder) and all(
             sq["kind"] == "median" for sq in squeeze.options.get("squeezers", [{"kind": "median"}]))
         return (p.reform and p.reformer.get("kind") == "jpeg") or medians
 
@@ -465,12 +436,13 @@ class Guard:
             return out, recon_probs
         # The autoencoder runs only where a detector needs it (it is the guard's largest cost).
         use_screen = gated and screen and p.screen is not None
+        ae_screen = use_screen and p.screen_score == "reconstruction"
         squeezers = list(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}])) if squeeze else []
-        from_pixels = (pixels is not None and self._pixel_path is not None and not (rec or div or use_screen)
+        from_pixels = (pixels is not None and self._pixel_path is not None and not (rec or div or ae_screen)
                        and all(sq["kind"] == "median" for sq in squeezers))
         x01 = None if from_pixels else tensor_to_pixels(batch, spec)
         recon = recon_err = None
-        if rec or div or use_screen:
+        if rec or div or ae_screen:
             recon = self.reconstruct(x01)
             opts = rec.options if rec else {}
             recon_err = reconstruction_error(x01, recon, opts.get("norm", "l1"), opts.get("aggregate", "mean"),
@@ -480,7 +452,16 @@ class Guard:
         if not gated:
             # Nothing needs the classifier again; the reformer (check) runs on flagged images only.
             return out, recon_probs
-        idx = np.flatnonzero(recon_err > p.screen) if use_screen else np.arange(n)
+        filtered: dict[int, np.ndarray] = {}  # median size → the batch's filtered uint8 images
+        if use_screen and not ae_screen:
+            # The median residual screen: the filter the median squeezer would run anyway, on
+            # every image; only the images above the threshold go through the classifier again.
+            u8 = np.stack(pixels) if from_pixels else _to_u8(x01)
+            filtered[p.screen_size] = median_u8(u8, p.screen_size)
+            idx = np.flatnonzero(median_residual(u8, filtered[p.screen_size], p.screen_aggregate,
+                                                        p.screen_patch) > p.screen)
+        else:
+            idx = np.flatnonzero(recon_err > p.screen) if use_screen else np.arange(n)
         if div:
             out["divergence"] = np.full(n, np.nan)
         if squeeze:
@@ -488,14 +469,19 @@ class Guard:
         if len(idx) == 0:
             return out, recon_probs
         m = len(idx)
+        def median_of(size: int) -> np.ndarray:  # the screened images' median-filtered uint8 copies
+            if size in filtered:
+                return filtered[size][idx]
+            return median_u8(np.stack([pixels[i] for i in idx]) if from_pixels else _to_u8(x01[idx]), size)
+
         if from_pixels:  # median-filtered uint8 pixels straight to tensors
-            u8 = np.stack([pixels[i] for i in idx])
-            tensors = np.concatenate([self._pixel_path.tensors(median_u8(u8, int(sq.get("size", 3))))
-                                      for sq in squeezers])
+            tensors = np.concatenate([self._pixel_path.tensors(median_of(int(sq.get("size", 3)))) for sq in squeezers])
         else:
             variants = [recon[idx]] if recon is not None else []
             for sq in squeezers:
-                variants.append(apply_squeezer(x01[idx], sq))
+                size = int(sq.get("size", 3))
+                variants.append(median_of(size) / np.float32(255.0) if sq["kind"] == "median" and size in filtered
+                                else apply_squeezer(x01[idx], sq))
             tensors = pixels_to_tensor(np.concatenate(variants), spec)
         extra = self.classify(tensors)
         probs_all = np.asarray(extra["probs"], np.float64)

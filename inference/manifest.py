@@ -53,6 +53,9 @@ _FILE_REF = {
 DETECTORS = ("reconstruction", "divergence", "squeeze", "noise")
 REFORMERS = ("autoencoder", "jpeg", "purifier")
 SQUEEZERS = ("bits", "median")
+# What a guard's screen measures: the autoencoder's reconstruction error, or the mean absolute
+# difference between the image and its median-filtered copy (no model; inference.guard).
+SCREEN_SCORES = ("reconstruction", "median_residual")
 
 # JSON schema of the manifest's ``guard`` block (typed by inference.guard.parse_guard).
 _DETECTOR = {
@@ -113,7 +116,15 @@ GUARD_SCHEMA: dict[str, Any] = {
                                     "(default: the autoencoder's reconstruction)"},
         "screen": {"type": ["object", "null"], "required": ["threshold"],
                    "properties": {"threshold": {"type": "number"},
-                                  "clean_pass_rate": {"type": "number", "minimum": 0, "maximum": 1}}},
+                                  "score": {"enum": list(SCREEN_SCORES),
+                                            "description": "what the threshold applies to (default reconstruction)"},
+                                  "size": {"type": "integer", "minimum": 3, "maximum": 7,
+                                           "description": "median_residual: the median filter's size"},
+                                  "aggregate": {"enum": ["mean", "patch_min"],
+                                                "description": "median_residual: over the image, or its floor over tiles"},
+                                  "patch": {"type": "integer", "minimum": 2, "maximum": 256},
+                                  "clean_pass_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                                  "calibration": {"type": "object"}}},
     },
     "additionalProperties": True,
 }

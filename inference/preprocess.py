@@ -111,7 +111,21 @@ def reduction_factor(width: int, height: int, spec: InputSpec, margin: float = 1
 
 
 def to_tensor(fitted: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """uint8 RGB (H, W, 3) at model size → float32 tensor (H, W, C) or (C, H, W), no batch axis."""
+    """uint8 RGB (H, W, 3) at model size → float32 tensor (H, W, C) or (C, H, W), no batch axis.
+
+    For colour specs the tensor comes from a 256-entry table per channel (:func:`_tensor_table`):
+    every step of :func:`to_tensor_float` is element-wise, so the table holds its exact bits for
+    every byte, and one look-up per value replaces three float passes and the layout copy."""
+    table = _tensor_table(spec) if spec.color in ("RGB", "BGR") else None
+    fitted = np.asarray(fitted)
+    if table is None or fitted.dtype != np.uint8 or fitted.ndim != 3 or fitted.shape[2] != 3:
+        return to_tensor_float(fitted, spec)
+    return _table_tensor(fitted, table, spec)
+
+
+def to_tensor_float(fitted: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """:func:`to_tensor` by float arithmetic: the definition the table path is built from and
+    checked against."""
     if spec.color == "GRAY":
         img = np.asarray(Image.fromarray(fitted).convert("L"))[:, :, None]
     elif spec.color == "BGR":
@@ -124,6 +138,38 @@ def to_tensor(fitted: np.ndarray, spec: InputSpec) -> np.ndarray:
     if spec.layout == "NCHW":
         x = np.transpose(x, (2, 0, 1))
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _table_tensor(fitted: np.ndarray, table: np.ndarray, spec: InputSpec) -> np.ndarray:
+    h, w = fitted.shape[:2]
+    nchw = spec.layout == "NCHW"
+    out = np.empty((3, h, w) if nchw else (h, w, 3), np.float32)
+    for k in range(3):  # tensor channel k is pixel channel k (RGB) or 2 - k (BGR)
+        src = fitted[..., 2 - k if spec.color == "BGR" else k]
+        np.take(table[:, k], src, out=out[k] if nchw else out[..., k])
+    return out
+
+
+_TABLES: dict[tuple, np.ndarray | None] = {}
+
+
+def _tensor_table(spec: InputSpec) -> np.ndarray | None:
+    """(256, 3) float32: tensor channel k's value for byte v, made by :func:`to_tensor_float`
+    itself; None (the float path is used) if the table does not reproduce it on a probe."""
+    # Keyed by what the tensor depends on (a spec made from JSON may hold lists: not hashable).
+    key = (spec.layout, spec.color, float(spec.scale), tuple(map(float, spec.mean)), tuple(map(float, spec.std)))
+    if key in _TABLES:
+        return _TABLES[key]
+    v = np.arange(256, dtype=np.uint8)
+    same = np.repeat(v[:, None, None], 3, axis=2)  # (256, 1, 3): byte v in every channel
+    t = to_tensor_float(same, spec)
+    table = np.ascontiguousarray((t[:, :, 0].T if spec.layout == "NCHW" else t[:, 0, :]), np.float32)
+    # Channel order and layout: distinct bytes per channel, every byte in every channel.
+    probe = np.stack([v, np.roll(v, 85), np.roll(v, 170)], axis=-1)[:, None, :]
+    if not np.array_equal(_table_tensor(probe, table, spec), to_tensor_float(probe, spec)):
+        table = None
+    _TABLES[key] = table
+    return table
 
 
 def preprocess(rgb: np.ndarray, spec: InputSpec) -> tuple[np.ndarray, Geometry]:

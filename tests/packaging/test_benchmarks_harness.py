@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -108,5 +109,15 @@ def test_model_images_per_image_counts_the_squeezed_copies():
     if "skin-binary" in packs:
         assert photos.model_images_per_image(packs["skin-binary"]) == 1  # noise detector only
     seal = packs.get("seal-integrity")
-    if seal is not None and "squeeze" in ((seal.manifest.raw.get("guard") or {}).get("detectors") or {}):
-        assert photos.model_images_per_image(seal) == 2  # and a median-squeezed copy of every image
+    guard = (seal.manifest.raw.get("guard") or {}) if seal is not None else {}
+    if "squeeze" in (guard.get("detectors") or {}):
+        if guard.get("screen") is None:
+            assert photos.model_images_per_image(seal) == 2  # and a median-squeezed copy of every image
+            assert photos.squeezers_of(seal) == 0
+        else:  # screened (1.3.2): the copies are counted in the app's rows, one per squeezer
+            assert photos.model_images_per_image(seal) == 1 and photos.squeezers_of(seal) == 1
+    counter = photos._GuardCount()
+    rows = [{"guard": {"flagged": True, "detectors": {"squeeze": 0.1, "noise": 0.0}}, "mitigated": {"label": "x"}},
+            {"guard": {"flagged": False, "detectors": {"noise": 0.0}}, "mitigated": None}]
+    counter("tilik", 0, "\n".join(json.dumps(r) for r in rows))
+    assert counter.result() == {"flagged": 1, "reformed": 1, "squeezed": 1}

@@ -74,3 +74,40 @@ def test_an_unsupported_operator_is_named(tmp_path):
     _graph(tmp_path / "m.onnx", extra_op="Sigmoid")
     with pytest.raises(OnnxGraphError, match="Sigmoid"):
         OnnxGraphModel(tmp_path / "m.onnx", "logits")
+
+
+def test_a_mirror_layer_as_tf2onnx_writes_it(tmp_path):
+    """tf.reverse along the width, as tf2onnx lowers it (Shape, Gather, Expand, ReverseSequence):
+    the same values as onnxruntime (a mirrored copy averaged with the input), and a gradient."""
+    import tensorflow as tf
+
+    from training.guard.onnx_tf import OnnxGraphModel
+
+    init = {"i_b": np.array(0, np.int64), "i_b1": np.array([0], np.int64)}
+    nodes = [
+        helper.make_node("Transpose", ["input"], ["t"], perm=[2, 0, 1, 3]),  # width first: (W, N, H, C)
+        helper.make_node("Shape", ["t"], ["st"]),
+        helper.make_node("Gather", ["st", "i_b"], ["w"]),  # W (time axis 0)
+        helper.make_node("Shape", ["input"], ["si"]),
+        helper.make_node("Gather", ["si", "i_b1"], ["n"]),  # [N] (batch axis 1), 1-D for Expand
+        helper.make_node("Expand", ["w", "n"], ["lens"]),  # one length per batch row
+        helper.make_node("ReverseSequence", ["t", "lens"], ["rt"], batch_axis=1, time_axis=0),
+        helper.make_node("Transpose", ["rt"], ["mirrored"], perm=[1, 2, 0, 3]),
+        helper.make_node("Add", ["input", "mirrored"], ["logits"]),
+    ]
+    graph = helper.make_graph(nodes, "m", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 4, 5, 3])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, 4, 5, 3])],
+                              [numpy_helper.from_array(v, k) for k, v in init.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    x = np.random.default_rng(2).normal(0, 1, (3, 4, 5, 3)).astype(np.float32)
+    ref = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(["logits"], {"input": x})[0]
+    assert np.allclose(ref, x + x[:, :, ::-1]), "the graph is not a mirror: this test checks nothing"
+    m = OnnxGraphModel(tmp_path / "m.onnx", "logits")
+    assert np.abs(np.asarray(m(x)) - ref).max() < 1e-6
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = tf.reduce_sum(m(xt)[:, :, 0])
+    assert np.abs(tape.gradient(y, xt).numpy()).sum() > 0

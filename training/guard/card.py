@@ -98,7 +98,11 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
               + (f": {100 * results['test_false_alarm_rate_detectors']:.1f}% by these detectors, "
                  f"{100 * results['test_ood_refusal_rate']:.1f}% refused as out-of-domain by the pack's own OOD check"
                  if "test_false_alarm_rate_detectors" in results else "") + ")."]
-    if scr:
+    if scr and scr.get("score") == "median_residual":
+        lines.append(f"Cost control: the squeeze detector (which runs the classifier again) runs only when the image's "
+                     f"median residual ({'its floor over tiles' if scr.get('aggregate') == 'patch_min' else 'mean'}) is "
+                     f"above {scr['threshold']:.4g} (see the squeeze screen below).")
+    elif scr:
         lines.append(f"Cost control: the divergence and squeeze detectors (which run the classifier again) run only when "
                      f"the reconstruction error is above {scr['threshold']:.4g}, which {100 * scr['clean_pass_rate']:.0f}% "
                      f"of clean validation images are. A flagged result always needs review, and the classifier's answer "

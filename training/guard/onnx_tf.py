@@ -5,7 +5,8 @@ from the training run folder (``runs/<pack id>``: config + weights). When that f
 pack shipped from another machine, a run folder cleaned up), the pack's own ONNX file still holds
 the exact network: this module evaluates the part of its graph that makes the ``logits`` output
 with TensorFlow ops (the few operators a tf2onnx export of a Lite0 classifier uses: Conv, Clip,
-Add, Mul, Sub, Div, Relu, Transpose, GlobalAveragePool, Squeeze, Reshape, MatMul, Gemm), so the
+Add, Mul, Sub, Div, Relu, Transpose, GlobalAveragePool, Squeeze, Reshape, MatMul, Gemm; and the
+Shape, Gather, Expand, ReverseSequence of a mirror layer), so the
 attack is made against the shipped model itself, not a copy of it. :func:`load_onnx_pack` checks
 the result against onnxruntime on the caller's images before it is used.
 
@@ -131,6 +132,29 @@ def _gemm(args, at):
     return y
 
 
+def _gather(args, at):
+    import tensorflow as tf
+
+    idx = args[1]
+    return tf.gather(args[0], idx if not isinstance(idx, np.ndarray) else idx.astype(np.int64), axis=int(at.get("axis", 0)))
+
+
+def _expand(args, at):
+    import tensorflow as tf
+
+    # ONNX Expand broadcasts both ways (the result has the larger of each dimension).
+    x = tf.convert_to_tensor(args[0])
+    shape = tf.cast(tf.convert_to_tensor(args[1]), tf.int64)
+    return tf.broadcast_to(x, tf.broadcast_dynamic_shape(tf.shape(x, out_type=tf.int64), shape))
+
+
+def _reverse_sequence(args, at):
+    import tensorflow as tf
+
+    return tf.reverse_sequence(args[0], tf.cast(args[1], tf.int64), seq_axis=int(at.get("time_axis", 0)),
+                               batch_axis=int(at.get("batch_axis", 1)))
+
+
 def _tf(name):
     import tensorflow as tf
 
@@ -151,6 +175,11 @@ _OPS = {
     "Reshape": lambda a, at: _tf("reshape")(a[0], [int(v) for v in np.asarray(a[1]).ravel()]),
     "MatMul": lambda a, at: _tf("matmul")(a[0], a[1]),
     "Gemm": _gemm,
+    # A Keras mirror layer (tf.reverse) exported by tf2onnx: Shape, Gather, Expand, ReverseSequence.
+    "Shape": lambda a, at: _tf("shape")(a[0], out_type=_tf("int64")),
+    "Gather": _gather,
+    "Expand": _expand,
+    "ReverseSequence": _reverse_sequence,
 }
 
 
