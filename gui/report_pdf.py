@@ -291,8 +291,9 @@ def _signature_html(rec: InspectionRecord, detail: Any, overlay_size: tuple[int,
 
 def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context, *,
                 image_size: tuple[int, int] | None = None, heat_size: tuple[int, int] | None = None,
-                detail: Any = None, overlay_size: tuple[int, int] | None = None) -> str:
-    """One inspection's section (it may run over several pages; the footer is drawn separately)."""
+                detail: Any = None, overlay_size: tuple[int, int] | None = None, heat_empty: bool = False) -> str:
+    """One inspection's section (it may run over several pages; the footer is drawn separately).
+    ``heat_empty``: the stored heatmap is zero everywhere (its caption says no evidence was found)."""
     say, lang = ctx.say, verdict_language(rec.pack_id, ctx.language)
     v = rec.decision
     probs = sorted(rec.probabilities.items(), key=lambda kv: -kv[1])[:8]
@@ -308,7 +309,8 @@ def detail_html(rec: InspectionRecord, reviews: Sequence[Review], ctx: _Context,
         flags.append(f"<b>{_e(say('guard_flagged'))}</b>")
     heat_name, heat_basis = _heatmap_class(rec)
     heat_caption = wording.heatmap_caption(class_label(rec.pack_id, heat_name, ctx.language) if heat_name else "",
-                                           lang, class_name=heat_name or "", verdict=v, basis=heat_basis)
+                                           lang, class_name=heat_name or "", verdict=v, basis=heat_basis,
+                                           empty=heat_empty)
     pictures = (_picture_cell("tilik://image", image_size, say("image", kind=say("kind_" + rec.image_kind) if rec.image_kind in ("original", "thumbnail")
                                                      else rec.image_kind), say("no_image"), ctx.box) +
                 _picture_cell("tilik://heat", heat_size, heat_caption, say("no_heatmap"), ctx.box))
@@ -537,7 +539,8 @@ def write_report(log: Any, records: Sequence[InspectionRecord], out: Path | str,
                 resources["tilik://overlay"] = _qimage(detail.overlay)
                 overlay_size = (detail.overlay.shape[1], detail.overlay.shape[0])
             return pages.document(detail_html(rec, log.reviews(rec.id), ctx, image_size=image_size,
-                                              heat_size=heat_size, detail=detail, overlay_size=overlay_size),
+                                              heat_size=heat_size, detail=detail, overlay_size=overlay_size,
+                                              heat_empty=wording.heatmap_is_empty(heat)),
                                   resources)
 
         # First count every page (for "page X of Y"), then draw; a section is laid out twice rather

@@ -65,6 +65,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "heatmap_of_top": "Peta panas {label}, kelas yang paling mungkin",
         "heatmap_signature": "Peta panas {label} dari tanda tangan ini saja",
         "heatmap_plain": "Peta panas",
+        "heatmap_empty": "{caption}: tidak ada bukti",
         "heatmap_profile": "Tempat foto menyimpang dari profil '{name}'",
         "no_verdict": "Tidak ada hasil untuk gambar ini.",
         "references_one": "1 referensi",
@@ -204,10 +205,11 @@ def class_word(pack_id: str | None, name: str, english_label: str) -> str:
 
 
 def heatmap_caption(pack_id: str | None, name: str, english_label: str, verdict: Any = None,
-                    basis: str = "fixed") -> str:
-    """inference.wording.heatmap_caption in the app's language (``basis``: what class the map is of)."""
+                    basis: str = "fixed", empty: bool = False) -> str:
+    """inference.wording.heatmap_caption in the app's language (``basis``: what class the map is of;
+    ``empty``: the map is zero everywhere)."""
     return wording.heatmap_caption(english_label or name, language_for(pack_id), class_name=name, verdict=verdict,
-                                   basis=basis)
+                                   basis=basis, empty=empty)
 
 
 def pct(value: float) -> str:

@@ -68,6 +68,7 @@ TEMPLATES: dict[str, str] = {
     "heatmap_of_top": "Heatmap of {label}, the most probable class",
     "heatmap_signature": "Heatmap of {label} from this signature alone",
     "heatmap_plain": "Heatmap",
+    "heatmap_empty": "{caption}: no evidence found",
     "heatmap_profile": "Where the photo departs from profile '{name}'",
     "no_verdict": "No verdict is given for this image.",
     "references_one": "1 reference",
@@ -234,12 +235,15 @@ HEATMAP_BASES = ("fixed", "most_probable", "signature")
 
 
 def heatmap_caption(class_label: str, lang: Language = ENGLISH, class_name: str = "",
-                    verdict: Verdict | None = None, basis: str = "fixed") -> str:
+                    verdict: Verdict | None = None, basis: str = "fixed", empty: bool = False) -> str:
     """What the heatmap shows: a seal profile's anomaly map when a profile judged ``verdict``;
     else the evidence for one class, by ``basis``: ``fixed`` (the pack's ``heatmap_class``, whatever
     the verdict), ``most_probable`` (each image's most probable class, which an alarm threshold can
     make differ from the verdict's), ``signature`` (the signature model's single-image class, not
-    the comparison with the references). No class (its pack is not installed here): "Heatmap"."""
+    the comparison with the references). No class (its pack is not installed here): "Heatmap".
+    ``empty``: the map is zero everywhere (a class activation map is clipped at zero, so the model
+    found no evidence for the class anywhere in the image — e.g. skin-binary's malignant map on a
+    clearly benign lesion); the caption says so, as a blank overlay alone reads like a fault."""
     if basis not in HEATMAP_BASES:
         raise ValueError(f"heatmap basis {basis!r} is not one of {HEATMAP_BASES}")
     judged = next((n for n in verdict.notes if n.code == "profile_judged"), None) if verdict is not None else None
@@ -248,7 +252,13 @@ def heatmap_caption(class_label: str, lang: Language = ENGLISH, class_name: str 
     if not (class_name or class_label):
         return say("heatmap_plain", lang)
     code = {"fixed": "heatmap_of", "most_probable": "heatmap_of_top", "signature": "heatmap_signature"}[basis]
-    return say(code, lang, label=lang.pack_word("class", class_name or class_label, class_label or class_name))
+    caption = say(code, lang, label=lang.pack_word("class", class_name or class_label, class_label or class_name))
+    return say("heatmap_empty", lang, caption=caption) if empty else caption
+
+
+def heatmap_is_empty(heat: Any) -> bool:
+    """True when a heatmap (float or uint8 array) is zero everywhere: nothing to show for its class."""
+    return heat is not None and getattr(heat, "size", 0) > 0 and float(heat.max()) <= 0.0
 
 
 def summary(v: Verdict, lang: Language = ENGLISH) -> str:
@@ -315,5 +325,6 @@ def reason_params_plain(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["ENGLISH", "Language", "SUBJECTS", "TEMPLATES", "english_pct", "headline", "heatmap_caption",
+           "heatmap_is_empty",
            "legacy_reason", "notes_text", "number_line", "reason_text", "reasons_text", "say", "subject_words", "summary",
            "verdict_words", "REFUSED"]

@@ -18,6 +18,7 @@ from gui.widgets.inspect_page import InspectPage
 from gui.workers import (ClassifyTask, Failure, InspectorCache, Inspection, LoadImageTask, colour_heat,
                          load_for_display)
 from inference.errors import TilikError
+from inference.wording import heatmap_is_empty
 
 SESSION_LIMIT = 50        # results kept for previous/next, per mode
 SESSION_IMAGES = 10       # of which this many keep their picture in memory
@@ -266,7 +267,8 @@ class InspectController(QObject):
             probs = getattr(r, "probabilities", None) or {}
             name, basis = (max(probs, key=probs.get) if probs else ""), "most_probable"
         label = next((c.label for c in m.classes if c.name == name), name)
-        return wording.heatmap_caption(insp.pack_id, name, label, verdict, basis)
+        return wording.heatmap_caption(insp.pack_id, name, label, verdict, basis,
+                                       empty=heatmap_is_empty(insp.heat))
 
     # -- previous / next -------------------------------------------------------------------------
     def _push_session(self, insp: Inspection, mode: str) -> None:

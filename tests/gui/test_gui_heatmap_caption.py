@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from gui_helpers import open_and_wait
 from gui_packs import image, save
 
@@ -51,12 +53,20 @@ def test_caption_per_heatmap_kind_in_english_and_indonesian(qtbot, window, tmp_p
     _show(w, replace(red, heat=None, heat_image=None))
     assert _heat_words(w) == "" and "Heatmap" not in w.caption.text()
 
+    # A map that is zero everywhere (a CAM is clipped at zero: no evidence for its class anywhere, as
+    # skin-binary's malignant map on a clearly benign lesion) is said to be empty, not left blank.
+    blank = replace(red, heat=np.zeros_like(red.heat), heat_image=None)
+    _show(w, blank)
+    assert _heat_words(w) == "Heatmap of Red, the most probable class: no evidence found"
+
     i18n.manager().install("id")
     try:
         _show(w, red)
         assert _heat_words(w) == "Peta panas Merah, kelas yang paling mungkin"  # the pack's Indonesian word
         _show(w, profiled)
         assert _heat_words(w) == "Tempat foto menyimpang dari profil 'Gate 3 green seals'"
+        _show(w, blank)
+        assert _heat_words(w) == "Peta panas Merah, kelas yang paling mungkin: tidak ada bukti"
         _show(w, gone)
         assert _heat_words(w) == "Peta panas"
     finally:

@@ -244,3 +244,28 @@ def test_the_heatmap_caption_names_the_class_the_map_is_of(make_log, tmp_path):
     text = " ".join(" ".join(pages_text(out)).split())
     assert f"Heatmap of {top.capitalize()}, the most probable class" in text
     assert _heatmap_class(replace(recs[0], pack_id="no-such-pack")) == (None, "fixed")
+
+
+def test_an_all_zero_heatmap_is_captioned_as_showing_no_evidence(packs_dir, tmp_path):
+    """A class activation map is clipped at zero: when the model found no evidence for the map's class
+    anywhere (skin-binary's malignant map on a clearly benign lesion), the stored map is blank, and
+    the PDF says so rather than showing an empty overlay under "Heatmap of ..." alone."""
+    import numpy as np
+
+    from gui.report_pdf import export_pdf
+    from inference.inspector import Inspector
+
+    rgb = np.full((24, 32, 3), 40, np.uint8)
+    rgb[:, :, 0] = 220
+    rgb[8:16, 8:24] = (200, 60, 60)
+    result = Inspector.for_pack("colour").classify(rgb, name="blank-map.png")
+    assert result.heatmap is not None
+    blank = replace(result, heatmap=np.zeros_like(result.heatmap))
+    db = tmp_path / "log.sqlite3"
+    with InspectionLog.open(db) as log:
+        log.record_result(blank, image=rgb, operator="ana", station="gate-3")
+    out = tmp_path / "report.pdf"
+    with InspectionLog.open(db, read_only=True) as log:
+        export_pdf(log, LogQuery(), out)
+    text = " ".join(" ".join(pages_text(out)).split())
+    assert "the most probable class: no evidence found" in text

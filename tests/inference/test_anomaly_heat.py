@@ -38,3 +38,15 @@ def test_the_caption_names_the_profile_when_one_judged():
         "Where the photo departs from profile 'Gate 3 bolt seals'"
     plain = Verdict(outcome="decided", label="damaged", words="", probability=0.9)
     assert heatmap_caption("Damaged / tampered", ENGLISH, "damaged", verdict=plain) == "Heatmap of Damaged / tampered"
+
+
+def test_an_all_zero_heatmap_is_said_to_show_no_evidence():
+    import numpy as np
+
+    from inference.wording import heatmap_is_empty
+
+    assert heatmap_is_empty(np.zeros((7, 7), np.float32)) and heatmap_is_empty(np.zeros((4, 4), np.uint8))
+    assert not heatmap_is_empty(np.eye(4, dtype=np.float32)) and not heatmap_is_empty(None)
+    assert not heatmap_is_empty(np.zeros((0, 0), np.float32))
+    assert heatmap_caption("Malignant", ENGLISH, "malignant", empty=True) == "Heatmap of Malignant: no evidence found"
+    assert heatmap_caption("Malignant", ENGLISH, "malignant") == "Heatmap of Malignant"
