@@ -1,0 +1,105 @@
+"""signature-verify 3.2 candidate (training side): the top-block fine-tune trains what it says and
+nothing else, the folds keep writers apart, and the ship rule is the one written down.
+
+A tiny randomly initialised Lite0 at 64×128 and synthetic trunk maps: no corpora, no ImageNet
+weights, runs on a clean clone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.signatures.cnn import grid_pool
+from training.signatures.corpora import dev_writers
+from training.signatures.v3_eval import make_rows
+from training.signatures.v3_train import folds_of
+from training.signatures.v32_finetune import TAPS, cv_table, fold_roles, paired, ship_rule, split_pooled
+
+pytest.importorskip("tensorflow")
+
+
+def test_fold_roles_keep_training_validation_and_scored_writers_apart():
+    folds = folds_of(dev_writers())
+    for i in range(5):
+        train_w, inner_w = fold_roles(folds, i)
+        assert not set(train_w) & set(inner_w)
+        assert not set(train_w) & set(folds[i]) and not set(inner_w) & set(folds[i])
+        assert sorted(train_w + inner_w + folds[i]) == sorted(dev_writers())
+        assert len(train_w) == 63 and len(inner_w) == 21
+
+
+def test_ship_rule_needs_both_corpora_lower_beyond_the_fold_spread():
+    def p(c, b):
+        return {"cedar": {"mean": float(np.mean(c)), "sd": float(np.std(c, ddof=1)), "folds": c},
+                "bengali": {"mean": float(np.mean(b)), "sd": float(np.std(b, ddof=1)), "folds": b}}
+
+    assert ship_rule(p([-0.02, -0.03, -0.02, -0.025, -0.02], [-0.01, -0.012, -0.011, -0.01, -0.013]))
+    # CEDAR clearly lower, Bengali a tie: no
+    assert not ship_rule(p([-0.02, -0.03, -0.02, -0.025, -0.02], [-0.01, 0.01, 0.0, -0.002, 0.003]))
+    # lower on average but within the spread: no
+    assert not ship_rule(p([-0.05, 0.03, -0.02, 0.01, -0.01], [-0.01, -0.012, -0.011, -0.01, -0.013]))
+    # fewer than 5 folds (the sizing run): never
+    assert not ship_rule(p([-0.02, -0.03], [-0.02, -0.03]))
+
+
+def _tiny_net():
+    from training.signatures import finetune as F
+    from training.signatures.cnn import build_backbone
+
+    bb = build_backbone(None, (64, 128))
+    return bb, F.TapNet(bb, "block6d_add", TAPS, embed_dims=32)
+
+
+def test_finetune_lowers_its_loss_and_leaves_frozen_layers_unchanged():
+    import keras
+
+    from training.signatures import finetune as F
+
+    keras.utils.set_random_seed(0)
+    bb, net = _tiny_net()
+    rng = np.random.default_rng(0)
+    writers = np.repeat(np.arange(1, 5), 6)
+    genuine = np.tile([True] * 3 + [False] * 3, 4)
+    centres = rng.normal(size=(8, 2, 4, 192)).astype(np.float32)
+    cls = 2 * (writers - 1) + (~genuine)
+    maps = centres[cls] + 0.3 * rng.normal(size=(len(cls), 2, 4, 192)).astype(np.float32)
+    before = {w.path: w.numpy().copy() for w in bb.weights}
+    labels, n_classes = F.class_labels(writers, genuine, writers <= 3)   # writer 4 not trained on
+    assert n_classes == 6 and (labels[writers == 4] == -1).all()
+    info = F.train_tapnet(net, [maps], labels, n_classes, epochs=6, lr=3e-3, batch_size=8, seed=0,
+                          log=lambda *a: None)
+    loss = info["history"]["loss"]
+    assert loss[-1] < 0.8 * loss[0]
+    after = {w.path: w.numpy() for w in bb.weights}
+    changed = {p for p in before if not np.array_equal(before[p], after[p])}
+    # what moved: block7a's convolutions only — not its BatchNorm, not the trunk, not the top
+    assert changed and all(p.startswith("block7a_") and "bn" not in p for p in changed)
+    assert any("block7a_expand_conv" in p for p in changed) and any("block7a_project_conv" in p for p in changed)
+
+
+def test_split_pooled_gives_the_trunk_tap_unchanged():
+    bb, net = _tiny_net()
+    maps = np.random.default_rng(1).normal(size=(3, 2, 4, 192)).astype(np.float32)
+    parts = split_pooled(net.pooled(maps))
+    np.testing.assert_allclose(parts["block6d_add"], grid_pool(maps, 2, 4), rtol=1e-5, atol=1e-6)
+    assert parts["block7a_project_bn"].shape == (3, 2 * 320)
+
+
+def test_cv_table_calibrates_each_fold_on_the_other_folds():
+    rng = np.random.default_rng(2)
+    per_fold = []
+    for i in range(5):
+        wr = np.repeat(np.arange(10 * i, 10 * i + 4), 14)
+        gen = np.tile([True] * 8 + [False] * 6, 4)
+        corpus = np.array(["cedar", "cedar", "bengali", "bengali"] * 1, dtype=object)[(wr - 10 * i)]
+        c = rng.normal(size=(4, 8))[wr - 10 * i]
+        emb = c + np.where(gen, 0.5, 1.2)[:, None] * rng.normal(size=(len(wr), 8))
+        rows = make_rows(emb, wr, gen, corpus, list(range(10 * i, 10 * i + 4)), 5, 2, i)
+        per_fold.append((rows, rows.cos, rng.normal(size=len(rows.y))))
+    t = cv_table(per_fold, 0.0)
+    assert t["calibration"] == "other folds"
+    assert len(t["cedar"]["folds"]) == 5 and all(0.0 <= v < 0.5 for v in t["cedar"]["folds"])
+    t1 = cv_table(per_fold[:1], 0.0)
+    assert t1["calibration"] == "in-fold"
+    d = paired(t, cv_table(per_fold, 0.8))
+    assert len(d["bengali"]["folds"]) == 5
