@@ -103,3 +103,42 @@ def test_cv_table_calibrates_each_fold_on_the_other_folds():
     assert t1["calibration"] == "in-fold"
     d = paired(t, cv_table(per_fold, 0.8))
     assert len(d["bengali"]["folds"]) == 5
+
+
+def test_pair_objective_pulls_genuine_together_and_pushes_forgeries_away():
+    """The hard-negative objective on the taps themselves (no head): its loss falls, only block7a's
+    convolutions move, and on the training writers genuine pairs end up closer than
+    genuine-forgery pairs by more than before."""
+    import keras
+
+    from training.signatures.v32_finetune import train_pairs
+
+    keras.utils.set_random_seed(0)
+    bb, net = _tiny_net()
+    rng = np.random.default_rng(3)
+    writers = np.repeat(np.arange(1, 5), 8)
+    genuine = np.tile([True] * 4 + [False] * 4, 4)
+    base = rng.normal(size=(4, 2, 4, 192)).astype(np.float32)
+    maps = base[writers - 1] + np.where(genuine, 0.0, 0.6)[:, None, None, None] * rng.normal(
+        size=(4, 2, 4, 192)).astype(np.float32)[writers - 1] + 0.3 * rng.normal(size=(32, 2, 4, 192)).astype(np.float32)
+
+    def gap():
+        x = split_pooled(net.pooled(maps))["block7a_project_bn"]
+        x = np.sign(x) * np.sqrt(np.abs(x))
+        e = x / np.linalg.norm(x, axis=1, keepdims=True)
+        c = e @ e.T
+        same = writers[:, None] == writers[None, :]
+        gg = same & genuine[:, None] & genuine[None, :] & ~np.eye(32, dtype=bool)
+        gf = same & genuine[:, None] & ~genuine[None, :]
+        return c[gg].mean() - c[gf].mean()
+
+    g0 = gap()
+    before = {w.path: w.numpy().copy() for w in bb.weights}
+    info = train_pairs(net, maps, writers, genuine, np.ones(32, bool), epochs=8, lr=3e-3, writers_per_batch=4,
+                       per_side=4, seed=0, log=lambda *a: None)
+    loss = info["history"]["loss"]
+    assert loss[-1] < loss[0]
+    assert gap() > g0
+    after = {w.path: w.numpy() for w in bb.weights}
+    changed = {p for p in before if not np.array_equal(before[p], after[p])}
+    assert changed and all(p.startswith("block7a_") and "bn" not in p for p in changed)

@@ -115,6 +115,8 @@ def train_fold(i: int, folds, maps, dev_idx, wr, gen, corpus, frozen_b7, args, l
 
     inner = (i + 1) % len(folds)
     train_w, inner_w = fold_roles(folds, i)
+    if args.fixed_epochs:   # no inner validation: all four other folds train, for a fixed number of epochs
+        train_w, inner = train_w + inner_w, None
     wd, gd, cd = wr[dev_idx], gen[dev_idx], corpus[dev_idx]
     train_mask = np.isin(wd, train_w)
     keras.utils.set_random_seed(SEED + i)
@@ -139,19 +141,119 @@ def train_fold(i: int, folds, maps, dev_idx, wr, gen, corpus, frozen_b7, args, l
         return v
 
     c0 = time.process_time()
-    info = F.train_tapnet(net, [maps], labels, n_classes, epochs=args.epochs, lr=args.lr, batch_size=32,
-                          margin=0.2, seed=SEED + i, evaluate=evaluate, eval_every=args.eval_every,
-                          patience=args.patience, head_epochs=args.head_epochs, head_lr=args.head_lr, log=log)
+    if args.fixed_epochs:
+        evaluate = None  # noqa: F811
+    if args.objective == "pairs":
+        info = train_pairs(net, maps, wd, gd, train_mask, epochs=args.epochs, lr=args.lr, seed=SEED + i,
+                           evaluate=evaluate, eval_every=args.eval_every, patience=args.patience, log=log)
+    else:
+        info = F.train_tapnet(net, [maps], labels, n_classes, epochs=args.epochs, lr=args.lr, batch_size=32,
+                              margin=0.2, seed=SEED + i, evaluate=evaluate, eval_every=args.eval_every,
+                              patience=args.patience, head_epochs=args.head_epochs, head_lr=args.head_lr, log=log)
     t = time.perf_counter()
     b7 = split_pooled(net.pooled(maps))[TAP_KEYS[1]]
     info.update({"fold": i, "inner_fold": inner, "train_writers": len(train_w), "parity_epoch0": parity,
                  "cpu_seconds": round(time.process_time() - c0, 1), "embed_seconds": round(time.perf_counter() - t, 1),
                  "load_average": list(os.getloadavg()),
-                 "config": {"lr": args.lr, "epochs": args.epochs, "patience": args.patience,
-                            "eval_every": args.eval_every, "head_epochs": args.head_epochs, "head_lr": args.head_lr}})
+                 "config": {"objective": args.objective, "lr": args.lr, "epochs": args.epochs, "patience": args.patience,
+                            "eval_every": args.eval_every, "fixed_epochs": args.fixed_epochs, "head_epochs": args.head_epochs, "head_lr": args.head_lr}})
     log(f"fold {i}: best epoch {info['best_epoch']} (inner EER {info['best_val_reference_eer']:.4f}); "
         f"{info['seconds']} s training, {info['cpu_seconds']} s CPU")
     return {"b7": b7.astype(np.float32), "info": info}
+
+
+def train_pairs(net, maps: np.ndarray, writers: np.ndarray, genuine: np.ndarray, train_mask: np.ndarray, *,
+                epochs: int, lr: float, writers_per_batch: int = 8, per_side: int = 4, gamma: float = 16.0,
+                margin: float = 0.1, seed: int = 0, evaluate=None, eval_every: int = 1, patience: int = 2,
+                log=print) -> dict:
+    """Skilled forgeries as hard negatives, on the embedding the scorer uses (the taps after signed
+    square root and L2, no head): batches of ``writers_per_batch`` training writers × ``per_side``
+    genuine + ``per_side`` forged signatures; for each genuine anchor, a soft-max margin loss
+    ``log(1 + Σ_neg Σ_pos exp(γ(cos_neg − cos_pos + m)))`` over its writer's other genuine
+    signatures (positives) and every other signature of the batch — its writer's forgeries first
+    among them — as negatives. ``evaluate(epoch)`` → validation EER; the best epoch's weights are kept
+    (epoch 0 = the frozen network)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    model = net.model
+    k0 = TAPS[0].rows * TAPS[0].cols * 192
+    variables = model.trainable_variables
+    opt = keras.optimizers.Adam(lr)
+    rng = np.random.default_rng(seed)
+    ws = np.unique(writers[train_mask])
+    g_of = {int(w): np.flatnonzero(train_mask & (writers == w) & genuine) for w in ws}
+    f_of = {int(w): np.flatnonzero(train_mask & (writers == w) & ~genuine) for w in ws}
+    ws = np.array([w for w in ws if len(g_of[int(w)]) >= 2 and len(f_of[int(w)]) >= 1])
+
+    def embed(pooled):
+        parts = []
+        for a, b in ((0, k0), (k0, None)):
+            x = pooled[:, a:b]
+            x = tf.sign(x) * tf.sqrt(tf.abs(x) + 1e-6)
+            parts.append(tf.math.l2_normalize(x, axis=1))
+        return tf.concat(parts, axis=1) / np.sqrt(2.0)
+
+    @tf.function(reduce_retracing=True)
+    def step(x, w, g):
+        with tf.GradientTape() as tape:
+            e = embed(model(x, training=True)["pooled"])
+            cos = tf.matmul(e, e, transpose_b=True)
+            same = tf.equal(w[:, None], w[None, :])
+            pos = tf.logical_and(tf.logical_and(same, g[None, :]), ~tf.eye(tf.shape(w)[0], dtype=tf.bool))
+            neg = ~tf.logical_and(same, g[None, :])
+            big = tf.constant(1e4)
+            lp = tf.reduce_logsumexp(tf.where(pos, -gamma * cos, -big), axis=1)
+            ln = tf.reduce_logsumexp(tf.where(neg, gamma * (cos + margin), -big), axis=1)
+            loss = tf.reduce_mean(tf.boolean_mask(tf.nn.softplus(lp + ln), g))
+        grads = tape.gradient(loss, variables)
+        opt.apply_gradients(zip(grads, variables))
+        return loss
+
+    history: dict = {"loss": [], "val_eer": {}}
+    t0 = time.perf_counter()
+    best = (np.inf, -1, None)
+    if evaluate is not None:
+        v = float(evaluate(0))
+        history["val_eer"][0] = v
+        best = (v, 0, [w.numpy() for w in model.weights])
+        log(f"    epoch  0 (frozen): validation EER {v:.4f}")
+    steps = max(1, int(train_mask.sum()) // (writers_per_batch * 2 * per_side))
+    stale = 0
+    for ep in range(1, epochs + 1):
+        losses = []
+        for _ in range(steps):
+            bw = rng.choice(ws, size=min(writers_per_batch, len(ws)), replace=False)
+            idx, wl, gl = [], [], []
+            for w in bw:
+                g = rng.choice(g_of[int(w)], size=min(per_side, len(g_of[int(w)])), replace=False)
+                f = rng.choice(f_of[int(w)], size=min(per_side, len(f_of[int(w)])), replace=False)
+                idx += list(g) + list(f)
+                wl += [int(w)] * (len(g) + len(f))
+                gl += [True] * len(g) + [False] * len(f)
+            losses.append(float(step(tf.constant(maps[np.array(idx)]), tf.constant(np.array(wl, np.int64)),
+                                     tf.constant(np.array(gl)))))
+        history["loss"].append(round(float(np.mean(losses)), 4))
+        msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
+        if evaluate is not None and (ep % eval_every == 0 or ep == epochs):
+            v = float(evaluate(ep))
+            history["val_eer"][ep] = v
+            msg += f"  validation EER {v:.4f}"
+            if v < best[0] - 1e-9:
+                best, stale = (v, ep, [w.numpy() for w in model.weights]), 0
+            else:
+                stale += 1
+        log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
+        if evaluate is not None and stale >= patience:
+            break
+    if best[2] is not None:
+        for w, v in zip(model.weights, best[2]):
+            w.assign(v)
+    return {"history": history, "best_epoch": int(best[1]), "best_val_reference_eer": float(best[0]),
+            "epochs_run": len(history["loss"]), "images": int(train_mask.sum()), "classes": int(len(ws)),
+            "trainable_weights": int(sum(int(np.prod(v.shape)) for v in variables)),
+            "seconds": round(time.perf_counter() - t0, 1)}
 
 
 # --- scoring: 3.1.0's scorer on per-fold features -------------------------------------------------
@@ -254,6 +356,10 @@ def main(argv=None) -> int:
     ap.add_argument("--head-epochs", type=int, default=0, help="epochs training only the head first")
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--score", action="store_true")
+    ap.add_argument("--fixed-epochs", action="store_true",
+                    help="train on all four other folds for --epochs epochs, no inner validation")
+    ap.add_argument("--objective", choices=("cosface", "pairs"), default="cosface",
+                    help="cosface: 2.x's genuine/forgery-of-w classes; pairs: forgeries as hard negatives")
     ap.add_argument("--tag", default="main", help="subfolder of --work for this configuration's folds")
     args = ap.parse_args(argv)
     out, work = Path(args.out), Path(args.work)
