@@ -142,3 +142,31 @@ def test_pair_objective_pulls_genuine_together_and_pushes_forgeries_away():
     after = {w.path: w.numpy() for w in bb.weights}
     changed = {p for p in before if not np.array_equal(before[p], after[p])}
     assert changed and all(p.startswith("block7a_") and "bn" not in p for p in changed)
+
+
+def test_card_section_is_rendered_from_the_results_and_replaced_in_place(tmp_path):
+    from training.signatures.v32_card import BEGIN, END, render, write
+
+    def arm(c, b):
+        return {"cedar": {"mean": c, "sd": 0.01, "folds": [c] * 5}, "bengali": {"mean": b, "sd": 0.02, "folds": [b] * 5},
+                "calibration": "other folds"}
+
+    def table(c0, b0, c1, b1):
+        t = {"frozen": arm(c0, b0), "finetuned": arm(c1, b1)}
+        t["paired_finetuned_minus_frozen"] = paired(t["frozen"], t["finetuned"])
+        return t
+
+    res = {"folds_scored": [0, 1, 2, 3, 4], "ships": False,
+           "5": {"beta0.0": table(0.11, 0.072, 0.105, 0.075), "beta0.8": table(0.101, 0.071, 0.097, 0.074)},
+           "10": {"beta0.0": table(0.103, 0.063, 0.1, 0.066), "beta0.8": table(0.08, 0.059, 0.078, 0.06)},
+           "training": [{"cpu_seconds": 50.0, "seconds": 100.0, "embed_seconds": 20.0, "load_average": [7.0, 7, 7],
+                         "images": 3843, "config": {"epochs": 3}}] * 5, "score_cpu_seconds": 60.0}
+    text = render(res, "sizing text")
+    assert "10.1 ± 1.0%" in text and "9.7 ± 1.0%" in text and "+0.3 ± 0.0 points (0 of 5 folds lower)" in text
+    assert "**not met**" in text and "3.1.0 stays" in text and "sizing text" in text
+    card = tmp_path / "CARD.md"
+    card.write_text("# card\n\nbody\n")
+    write(card, text)
+    write(card, render(dict(res, ships=True), ""))
+    out = card.read_text()
+    assert out.count(BEGIN) == 1 and out.count(END) == 1 and "**met**" in out and out.startswith("# card\n\nbody\n")
