@@ -161,12 +161,12 @@ def test_card_section_is_rendered_from_the_results_and_replaced_in_place(tmp_pat
            "10": {"beta0.0": table(0.103, 0.063, 0.1, 0.066), "beta0.8": table(0.08, 0.059, 0.078, 0.06)},
            "training": [{"cpu_seconds": 50.0, "seconds": 100.0, "embed_seconds": 20.0, "load_average": [7.0, 7, 7],
                          "images": 3843, "config": {"epochs": 3}}] * 5, "score_cpu_seconds": 60.0}
-    text = render(res, "sizing text")
+    text = render([("3 epochs", "python -m x", res)], "sizing text", "intro text")
     assert "10.1 ± 1.0%" in text and "9.7 ± 1.0%" in text and "+0.3 ± 0.0 points (0 of 5 folds lower)" in text
-    assert "**not met**" in text and "3.1.0 stays" in text and "sizing text" in text
+    assert "**not met**" in text and "sizing text" in text and "intro text" in text and "`python -m x`" in text
     card = tmp_path / "CARD.md"
     card.write_text("# card\n\nbody\n")
     write(card, text)
-    write(card, render(dict(res, ships=True), ""))
+    write(card, render([("3 epochs", "python -m x", dict(res, ships=True))]))
     out = card.read_text()
     assert out.count(BEGIN) == 1 and out.count(END) == 1 and "**met**" in out and out.startswith("# card\n\nbody\n")

@@ -396,9 +396,9 @@ def main(argv=None) -> int:
             r = train_fold(i, folds, maps, dev_idx, wr, gen, corpus, frozen_b7, args, log)
             np.savez(path, b7=r["b7"], info=json.dumps(r["info"]))
     if args.score:
-        c0 = time.process_time()
+        c0, t0 = time.process_time(), time.perf_counter()
         res = score(work / args.tag, feats31, dev_idx, wr, gen, corpus, folds, log)
-        res["score_seconds"] = round(time.perf_counter() - t_start, 1)
+        res["score_seconds"] = round(time.perf_counter() - t0, 1)
         res["score_cpu_seconds"] = round(time.process_time() - c0, 1)
         res["load_average"] = list(os.getloadavg())
         (work / args.tag / "results32.json").write_text(json.dumps(res, indent=1))
