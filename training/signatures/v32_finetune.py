@@ -4,6 +4,8 @@ the 3.x writer-grouped CV.
     python -m training.signatures.v32_finetune --folds 0          # one fold first: sizes the run
     python -m training.signatures.v32_finetune --folds 0,1,2,3,4  # the rest (cached folds are skipped)
     python -m training.signatures.v32_finetune --score            # the CV table, frozen vs fine-tuned
+    (each configuration under its own ``--tag``; the CV in the card: ``--objective pairs --lr 1e-4
+    --epochs 3 --fixed-epochs --tag pairs-e3``)
 
 The trunk (input → ``block6d_add``) stays ImageNet's and runs once per development canvas (cached,
 onnxruntime, one thread). Above it, ``block7a`` (expand, depthwise, project; BatchNorm frozen) is
@@ -17,7 +19,10 @@ Protocol (docs/training.md, "3.2 candidate"): for outer fold i of the 3.0 folds 
 on three of the other four folds; the fourth (``(i + 1) mod 5``) is the inner validation whose
 5-reference EER (mean of both corpora) picks the epoch, epoch 0 being the frozen network. Fold i is
 then scored by 3.1.0's scorer (:func:`fold_rows`, :func:`cv_table`) on the same rows as the frozen
-taps. Test writers are never loaded here.
+taps. ``--fixed-epochs`` (what the measured 5-fold CV used, for time): all four other folds train for
+``--epochs`` epochs and there is no inner validation. Objectives: ``cosface`` (2.x's, with a Dense
+head) or ``pairs`` (:func:`train_pairs`, skilled forgeries as hard negatives on the taps themselves).
+Test writers are never loaded here. The measured outcome: CARD.md, "Fine-tuning the top block".
 """
 
 from __future__ import annotations
