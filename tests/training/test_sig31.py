@@ -157,3 +157,32 @@ def test_the_classifier_is_used_from_the_smallest_count_that_helps_from_there_on
     assert first_helping({1: True, 3: False, 5: True, 10: True}) == 5
     assert first_helping({1: True, 3: True, 5: True, 10: True}) == 1
     assert first_helping({1: True, 3: True, 5: True, 10: False}) == 11
+
+
+def test_cv_cohorts_hold_development_writers_outside_the_scored_fold_only():
+    """Issue #23: the per-customer classifier's CV cohort (v31_wd, v31_train, v31_norm, v32) is drawn
+    with the scored fold excluded; the pool is the development writers only, so no test writer
+    (CEDAR 36–45, Bengali 71–80) and no scored-fold writer is ever in a CV cohort. The pack's cohort
+    (the test writers excluded) is the same draw from the same pool as 3.1.0's."""
+    from training.signatures.corpora import dev_writers, test_writers
+    from training.signatures.v3_train import folds_of
+    from training.signatures.v31_train import COHORT_SEED, NEGATIVES
+
+    rng = np.random.default_rng(3)
+    writers = dev_writers() + test_writers()
+    wr = np.repeat(writers, 6)                                   # 4 genuine + 2 forgeries each
+    gen = np.tile([True] * 4 + [False] * 2, len(writers))
+    e = _unit(rng.normal(size=(len(wr), 8)))
+    folds = folds_of(dev_writers())
+    dev, test = set(dev_writers()), set(test_writers())
+    for f in folds:
+        c = cohort_of(e, wr, gen, f, NEGATIVES, COHORT_SEED)
+        got = set(wr[c].tolist())
+        assert len(c) == NEGATIVES and gen[c].all()
+        assert not got & test, "a test writer in a CV cohort"
+        assert not got & set(f), "a scored-fold writer in its own CV cohort"
+        assert got <= dev and len(got) > 50                      # spread over the other folds' writers
+    pack = cohort_of(e, wr, gen, test_writers(), NEGATIVES, COHORT_SEED)
+    pool = np.flatnonzero(gen & ~np.isin(wr, test_writers()))   # 3.1.0's pool for the pack's cohort
+    old = np.sort(np.random.default_rng(COHORT_SEED).choice(pool, size=NEGATIVES, replace=False))
+    assert np.array_equal(pack, old)

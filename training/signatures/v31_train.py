@@ -167,6 +167,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", default="", help="an earlier results31.json of the same inputs: keep its fused-score "
                     "parts (grid, nested CV, choice, calibration, points and second look from min_references on) and "
                     "recompute only the parts below min_references (the plain score and its own calibration)")
+    ap.add_argument("--keep-second-look", default="", help="an earlier results31.json: copy its second look at the "
+                    "test writers instead of scoring them again (they are scored once; issue #23's re-run of the CV)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.reuse:
@@ -258,7 +260,13 @@ def main(argv=None) -> int:
     rec30 = Recipe(old["calibration"]["a"], old["calibration"]["b"], old["reference_normalization"]["lambda"],
                    old["reference_normalization"]["prior"], old["aggregate"], old["trim"])
     second = {}
-    for n in N_REFS:
+    if args.keep_second_look:
+        kept = json.loads(Path(args.keep_second_look).read_text())
+        res["second_look"] = kept["second_look"]
+        res["second_look_from"] = {"file": str(args.keep_second_look), "chosen": kept["chosen"],
+                                   "recipe": kept["recipe"], "operating_points": kept["operating_points"]}
+        log(f"second look not repeated: kept from {args.keep_second_look} (its own thresholds)")
+    for n in (() if args.keep_second_look else N_REFS):
         r = second_look_rows(emb, wr, gen, corpus, n)
         keys = [tuple(k) for k in r.refs]
         d = np.zeros(len(r.y))
@@ -276,7 +284,8 @@ def main(argv=None) -> int:
                      refs=r.refs, score=s31, score30=s30, corpus=r.corpus.astype(str))
         log(f"SECOND LOOK n={n}: 3.1 {json.dumps({c: round(v, 4) for c, v in entry['eer'].items()})} "
             f"3.0.0 {json.dumps({c: round(v, 4) for c, v in entry['eer_3_0_0'].items()})}")
-    res["second_look"] = second
+    if not args.keep_second_look:
+        res["second_look"] = second
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["cpu_seconds"] = round(time.process_time() - c0, 1)
     res["load_average"] = list(os.getloadavg())
