@@ -169,6 +169,9 @@ def main(argv=None) -> int:
                     "recompute only the parts below min_references (the plain score and its own calibration)")
     ap.add_argument("--keep-second-look", default="", help="an earlier results31.json: copy its second look at the "
                     "test writers instead of scoring them again (they are scored once; issue #23's re-run of the CV)")
+    ap.add_argument("--fixed-choice", default="", help="ridge,beta: score this configuration instead of the CV's pick "
+                    "(a measurement of a given scorer, e.g. the shipped one; never a way to choose)")
+    ap.add_argument("--results", default="results31.json", help="file name of the results, in --out")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.reuse:
@@ -205,7 +208,13 @@ def main(argv=None) -> int:
                 f"Bengali {g['bengali']['mean']:.4f} ± {g['bengali']['sd']:.4f}")
     best = min(grid, key=lambda rb: both(cv[CHOOSE_AT][f"ridge{rb[0]}|beta{rb[1]}"]))
     ridge, beta = best
-    log(f"chosen by CV at {CHOOSE_AT} references: ridge {ridge}, beta {beta}")
+    if args.fixed_choice:
+        ridge, beta = (float(v) for v in args.fixed_choice.split(","))
+        res["fixed_choice"] = {"ridge": ridge, "beta": beta, "cv_pick": list(best)}
+        log(f"chosen by CV at {CHOOSE_AT} references: ridge {best[0]}, beta {best[1]}; scoring the given ridge "
+            f"{ridge}, beta {beta} instead (--fixed-choice)")
+    else:
+        log(f"chosen by CV at {CHOOSE_AT} references: ridge {ridge}, beta {beta}")
     nested = {n: {"cedar": [], "bengali": [], "chosen": []} for n in (5, 10)}
     for i in range(len(folds)):
         inner = [j for j in range(len(folds)) if j != i]
@@ -289,8 +298,8 @@ def main(argv=None) -> int:
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["cpu_seconds"] = round(time.process_time() - c0, 1)
     res["load_average"] = list(os.getloadavg())
-    (out / "results31.json").write_text(json.dumps(res, indent=1, default=float))
-    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> results31.json")
+    (out / args.results).write_text(json.dumps(res, indent=1, default=float))
+    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> {args.results}")
     return 0
 
 
