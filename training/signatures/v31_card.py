@@ -68,7 +68,8 @@ def _wd_verdict(r: dict, shipped: bool = False) -> list[str]:
     if shipped:
         L += ["", ("It is better in both corpora at 5 and 10 references: the candidate for 3.1.0. "
                    if better else "It is not better in both corpora at 5 and 10 references. ")
-              + "Shipped as 3.1.0, with (ridge, β) re-chosen and checked by nested CV, the classifier's "
+              + "Shipped as 3.1.0 (as 3.1.1 after issue #23's correction, the same rule re-picking ridge 0.3, "
+              "β = 3.2), with (ridge, β) re-chosen and checked by nested CV, the classifier's "
               "min_references and the operating points chosen by CV on the fused score, and a second look at the "
               "test writers (sections above); the numbers here were measured first, in the session before, "
               "when these runs got 5–16% of one core. " + tail, ""]
@@ -97,11 +98,15 @@ def render(out: Path, shipped: bool = False) -> str:
          "other four folds' rows. Nothing here looked at the test writers (CEDAR 36–45, Bengali 71–80): "
          f"{status} CV EER at 5 "
          "references, mean ± sd over the folds. The rule fixed beforehand: ship 3.1.0 only if CV says it is "
-         "better in both corpora.", ""]
+         "better in both corpora.", "",
+         "Cohorts (the cohort norms, the two-point norm, the per-customer classifier) are drawn from the "
+         "development writers outside the scored fold. 3.1.0's runs drew them from every writer outside the fold, "
+         "the test writers' genuine signatures included (issue #23); every table here was measured again with "
+         "the corrected cohorts for 3.1.1 (the candidates without a cohort give the same numbers as before).", ""]
     if main:
         L += ["### Writer-dependent score normalisation (taps block6d + block7a, as shipped)", "",
               "From the customer's references only (no forgeries of the customer); the cohort candidates also use "
-              "400 genuine signatures of other (training-fold) writers that would ship with the pack. "
+              "400 genuine signatures of other (training-fold, development) writers that would ship with the pack. "
               "*One transform*: every per-reference cosine of a query goes through the same increasing "
               "function, so each per-reference score means the same thing whichever reference it is; the others "
               "normalise each reference by its own statistics (measured, not shippable as they are).", "",
@@ -406,7 +411,7 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
     L += [f"| {k} | {v} |" for k, v in timings.items()]
     L += ["", "The features come from the cache of `v31_features` (one Lite0 pass, "
           "timed in the candidates section below); 3.0.0's own runs are in its training-time table below.",
-          f"Self-test samples: {'re-picked with 3.1.0' if repicked else '3.0.0 samples, all still decided right by 3.1.0 without review'}.", ""]
+          f"Self-test samples: {f're-picked with {ver}' if repicked else f'3.0.0 samples, all still decided right by {ver} without review'}.", ""]
     return L
 
 

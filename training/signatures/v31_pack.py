@@ -168,7 +168,8 @@ def _timings(res: dict, info: dict) -> dict:
         r = res["reuse"]
         t["v31_train --reuse (below 5 references: the plain score's own calibration, points, second look)"] = (
             f"{r['seconds']:.0f} s wall, {r['cpu_seconds']:.0f} s CPU (load average {r['load_average'][0]:.1f})")
-    t["v31_pack (cohort through the app, manifest, samples, card)"] = f"{info['seconds']:.0f} s"
+    what = "manifest only, samples check, card" if info.get("corrected") else "cohort through the app, manifest, samples, card"
+    t[f"v31_pack ({what})"] = f"{info['seconds']:.0f} s"
     return t
 
 
@@ -216,7 +217,7 @@ def main(argv=None) -> int:
         repicked = True
     from training.signatures.v31_card import write_card31
 
-    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked}
+    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked, "corrected": bool(args.corrected)}
     (out / "pack31.json").write_text(json.dumps(info))
     write_card31(pack / "CARD.md", m, res, out, _timings(res, info), repicked)
     print(f"{m['version']} written; cohort {len(data) / 1e3:.0f} kB; samples re-picked: {repicked}")
