@@ -186,3 +186,32 @@ def test_cv_cohorts_hold_development_writers_outside_the_scored_fold_only():
     pool = np.flatnonzero(gen & ~np.isin(wr, test_writers()))   # 3.1.0's pool for the pack's cohort
     old = np.sort(np.random.default_rng(COHORT_SEED).choice(pool, size=NEGATIVES, replace=False))
     assert np.array_equal(pack, old)
+
+
+def test_the_corrected_pack_keeps_its_files_and_the_card_lists_every_moved_point():
+    """Issue #23's 3.1.1 is manifest data only: the model and cohort files are the ones the manifest
+    hashes (3.1.0's), the superseded scoring is kept, the test numbers say whose scorer they are, and
+    the card's correction note lists exactly the operating points that moved."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from training.signatures.v31_card import correction_note
+
+    pack = Path(__file__).resolve().parents[2] / "models" / "signature-verify"
+    m = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    fix = m["metrics"].get("correction")
+    if fix is None:
+        pytest.skip("the bundled signature pack carries no correction record")
+    assert hashlib.sha256((pack / "model.onnx").read_bytes()).hexdigest() == m["model"]["sha256"]
+    assert hashlib.sha256((pack / "cohort.npy").read_bytes()).hexdigest() == m["extra_files"]["cohort"]["sha256"]
+    old = fix["superseded_scoring"]
+    assert old["writer_classifier"]["ridge"] > 0 and fix["superseded_version"] != m["version"]
+    assert fix["superseded_version"] in m["metrics"]["test_status"] and "not scored" in m["metrics"]["test_status"]
+    text = "\n".join(correction_note(m))
+    for n, pts in m["verify"]["scoring"]["operating_points"].items():
+        for p, pt in pts.items():
+            q = old["operating_points"][n][p]
+            moved = max(abs(pt["threshold"] - q["threshold"]), *(abs(a - b) for a, b in zip(pt["review"], q["review"])))
+            row = f"| {n} | {p} | {q['threshold']:.4f} → {pt['threshold']:.4f}"
+            assert (row in text) == (moved >= 5e-7), (n, p)

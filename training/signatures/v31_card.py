@@ -260,7 +260,7 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
          "(`model.onnx`), the normalisation, the overlay and the domain check are 3.0.0's, unchanged. Decision "
          "support: a person decides.", ""]
     if fix:
-        L += correction_note(m, res)
+        L += correction_note(m)
     L += [f"**Status of the numbers.** Every choice of {ver} (ridge, β, from how many references the classifier is "
          "used, calibration, thresholds, review bands) was made by the 5-fold writer-grouped CV over the 105 "
          "development writers (CEDAR 1–35, Bengali 1–70)" + (" — with the cohort corrected (above)" if fix else "") + ". CEDAR 36–45 and Bengali 71–80 were 3.0.0's test "
@@ -415,12 +415,12 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
     return L
 
 
-def correction_note(m: dict, res: dict) -> list[str]:
+def correction_note(m: dict) -> list[str]:
     """Issue #23: what was wrong in 3.1.0's CV, what was measured again, and what changed."""
     fix, sc = m["metrics"]["correction"], m["verify"]["scoring"]
     old, wc, wc0 = fix["superseded_scoring"], sc["writer_classifier"], fix["superseded_scoring"]["writer_classifier"]
     by0, by = fix["superseded_cv_fusion"]["by_references"], m["metrics"]["cv_fusion"]["by_references"]
-    k0 = f"ridge{wc0['ridge']}|beta{wc0['beta']}"
+    fixed0 = fix["superseded_scorer_corrected_cv"]
 
     def ms2(v):  # two decimals: the two scorers differ by less than 0.1 point
         return f"{100 * v['mean']:.2f} ± {100 * v['sd']:.2f}%"
@@ -432,8 +432,7 @@ def correction_note(m: dict, res: dict) -> list[str]:
          "3.1.0's, byte for byte). CV EER at 5 references, CEDAR / Bengali:", "",
          "| scorer | 3.1.0's CV (cohort with test writers) | corrected CV |", "|---|---|---|",
          f"| 3.1.0 (ridge {wc0['ridge']}, β {wc0['beta']}) | {ms2(by0['5']['fused']['cedar'])} / "
-         f"{ms2(by0['5']['fused']['bengali'])} | {ms2(res['grid']['5'][k0]['cedar'])} / "
-         f"{ms2(res['grid']['5'][k0]['bengali'])} |",
+         f"{ms2(by0['5']['fused']['bengali'])} | {ms2(fixed0['5']['cedar'])} / {ms2(fixed0['5']['bengali'])} |",
          f"| {m['version']} (ridge {wc['ridge']}, β {wc['beta']}) | (not its pick) | "
          f"{ms2(by['5']['fused']['cedar'])} / {ms2(by['5']['fused']['bengali'])} |", "",
          "Threshold and review-band changes (probability; 1 and 3 references are unchanged, the score there has no "

@@ -145,6 +145,9 @@ def corrected(m: dict, old: dict, res: dict, version: str) -> dict:
         "superseded_scoring": sup,
         "superseded_cv_fusion": old["metrics"].get("cv_fusion"),
         "superseded_cv_operating_points": old["metrics"].get("cv_operating_points"),
+        "superseded_scorer_corrected_cv": {n: g[key] for n, g in res["grid"].items()
+                                           if (key := f"ridge{sup['writer_classifier']['ridge']}|"
+                                                      f"beta{sup['writer_classifier']['beta']}") in g},
     }
     return m
 
