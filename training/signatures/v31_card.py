@@ -446,6 +446,12 @@ def correction_note(m: dict) -> list[str]:
             L.append(f"| {n} | {p} | {q['threshold']:.4f} → {pt['threshold']:.4f} ({d[0]:+.4f}) | "
                      f"{q['review'][0]:.4f}–{q['review'][1]:.4f} → {pt['review'][0]:.4f}–{pt['review'][1]:.4f} "
                      f"({d[1]:+.4f}, {d[2]:+.4f}) |")
+    moved = max(abs(v) for n, pts in sc["operating_points"].items() for p, pt in pts.items()
+                for v in (pt["threshold"] - old["operating_points"][n][p]["threshold"],
+                          *(a - b for a, b in zip(pt["review"], old["operating_points"][n][p]["review"]))))
+    L += ["", f"The rule fixed before the re-run: keep 3.1.0's manifest if every threshold moves by less than 0.01 "
+          f"(probability), otherwise ship the re-chosen points as a data-only release. The largest move is "
+          f"{moved:.3f}: hence {m['version']}."]
     L += ["", "The test writers' numbers below (second look) are for **3.1.0's scorer and thresholds**; "
           f"{m['version']} was not scored on them.", ""]
     return L
