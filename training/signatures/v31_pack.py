@@ -8,6 +8,9 @@ through the app's own Verifier, so the app sees exactly these numbers) and the `
 scoring block with its operating points. The 3.0.0 scoring block and test numbers are kept under
 ``metrics.previous_version``. The self-test samples are checked with the new pack and re-picked
 only if one no longer passes. Then CARD.md is rewritten.
+
+``--corrected 3.1.1`` (issue #23): a manifest-only release from the corrected CV — ``model.onnx`` and
+``cohort.npy`` kept byte for byte, the superseded scoring kept under ``metrics.correction``.
 """
 
 from __future__ import annotations

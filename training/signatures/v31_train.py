@@ -21,6 +21,12 @@ layer per fold, 3 random reference sets per writer and per number of references.
    (:func:`training.signatures.v3_train.operating_points`).
 5. Second look at the test writers (CEDAR 36–45, Bengali 71–80; already scored once with 3.0.0), with
    the pack's cohort; 3.0.0's scores recomputed beside. ``results31.json`` records everything.
+   ``--keep-second-look`` skips it and copies an earlier run's (issue #23's re-run: the test writers
+   are not scored again).
+
+Every CV cohort comes from the development writers outside the scored fold
+(:func:`training.signatures.v31_norm.cohort_of`; until 3.1.1 it also held the test writers' genuine
+signatures).
 """
 
 from __future__ import annotations
