@@ -157,3 +157,61 @@ def test_the_classifier_is_used_from_the_smallest_count_that_helps_from_there_on
     assert first_helping({1: True, 3: False, 5: True, 10: True}) == 5
     assert first_helping({1: True, 3: True, 5: True, 10: True}) == 1
     assert first_helping({1: True, 3: True, 5: True, 10: False}) == 11
+
+
+def test_cv_cohorts_hold_development_writers_outside_the_scored_fold_only():
+    """Issue #23: the per-customer classifier's CV cohort (v31_wd, v31_train, v31_norm, v32) is drawn
+    with the scored fold excluded; the pool is the development writers only, so no test writer
+    (CEDAR 36–45, Bengali 71–80) and no scored-fold writer is ever in a CV cohort. The pack's cohort
+    (the test writers excluded) is the same draw from the same pool as 3.1.0's."""
+    from training.signatures.corpora import dev_writers, test_writers
+    from training.signatures.v3_train import folds_of
+    from training.signatures.v31_train import COHORT_SEED, NEGATIVES
+
+    rng = np.random.default_rng(3)
+    writers = dev_writers() + test_writers()
+    wr = np.repeat(writers, 6)                                   # 4 genuine + 2 forgeries each
+    gen = np.tile([True] * 4 + [False] * 2, len(writers))
+    e = _unit(rng.normal(size=(len(wr), 8)))
+    folds = folds_of(dev_writers())
+    dev, test = set(dev_writers()), set(test_writers())
+    for f in folds:
+        c = cohort_of(e, wr, gen, f, NEGATIVES, COHORT_SEED)
+        got = set(wr[c].tolist())
+        assert len(c) == NEGATIVES and gen[c].all()
+        assert not got & test, "a test writer in a CV cohort"
+        assert not got & set(f), "a scored-fold writer in its own CV cohort"
+        assert got <= dev and len(got) > 50                      # spread over the other folds' writers
+    pack = cohort_of(e, wr, gen, test_writers(), NEGATIVES, COHORT_SEED)
+    pool = np.flatnonzero(gen & ~np.isin(wr, test_writers()))   # 3.1.0's pool for the pack's cohort
+    old = np.sort(np.random.default_rng(COHORT_SEED).choice(pool, size=NEGATIVES, replace=False))
+    assert np.array_equal(pack, old)
+
+
+def test_the_corrected_pack_keeps_its_files_and_the_card_lists_every_moved_point():
+    """Issue #23's 3.1.1 is manifest data only: the model and cohort files are the ones the manifest
+    hashes (3.1.0's), the superseded scoring is kept, the test numbers say whose scorer they are, and
+    the card's correction note lists exactly the operating points that moved."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from training.signatures.v31_card import correction_note
+
+    pack = Path(__file__).resolve().parents[2] / "models" / "signature-verify"
+    m = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    fix = m["metrics"].get("correction")
+    if fix is None:
+        pytest.skip("the bundled signature pack carries no correction record")
+    assert hashlib.sha256((pack / "model.onnx").read_bytes()).hexdigest() == m["model"]["sha256"]
+    assert hashlib.sha256((pack / "cohort.npy").read_bytes()).hexdigest() == m["extra_files"]["cohort"]["sha256"]
+    old = fix["superseded_scoring"]
+    assert old["writer_classifier"]["ridge"] > 0 and fix["superseded_version"] != m["version"]
+    assert fix["superseded_version"] in m["metrics"]["test_status"] and "not scored" in m["metrics"]["test_status"]
+    text = "\n".join(correction_note(m))
+    for n, pts in m["verify"]["scoring"]["operating_points"].items():
+        for p, pt in pts.items():
+            q = old["operating_points"][n][p]
+            moved = max(abs(pt["threshold"] - q["threshold"]), *(abs(a - b) for a, b in zip(pt["review"], q["review"])))
+            row = f"| {n} | {p} | {q['threshold']:.4f} → {pt['threshold']:.4f}"
+            assert (row in text) == (moved >= 5e-7), (n, p)

@@ -176,10 +176,13 @@ class TapNet:
 def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n_classes: int, *, epochs: int,
                  lr: float, batch_size: int = 32, scale: float = 24.0, margin: float = 0.2, seed: int = 0,
                  evaluate: Callable[[int], float] | None = None, eval_every: int = 2, patience: int = 2,
-                 log=print) -> dict:
+                 head_epochs: int = 0, head_lr: float | None = None, log=print) -> dict:
     """CosFace training of ``net`` on cached trunk features (``feats``: a list of arrays of the same
     images, clean first; one copy drawn per image and step). ``labels`` -1 = not trained on.
-    ``evaluate(epoch)`` → validation EER; the best evaluation's weights are kept (epoch 0 = frozen)."""
+    ``evaluate(epoch)`` → validation EER; the best evaluation's weights are kept (epoch 0 = frozen).
+    ``head_epochs``: the first epochs train only the head (the Dense embedding and the class centres,
+    at ``head_lr``), so the backbone's first gradients do not come from a random head; they are not
+    evaluated (the backbone has not moved) and do not count towards ``patience``."""
     import keras
     import tensorflow as tf
 
@@ -189,19 +192,26 @@ def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n
     rng = np.random.default_rng(seed)
     W = tf.Variable(rng.normal(0, 0.05, size=(d, n_classes)).astype(np.float32), name="class_centres")
     variables = model.trainable_variables + [W]
+    head_vars = model.get_layer("ft_embed").trainable_variables + [W]
     opt = keras.optimizers.Adam(lr)
+    head_opt = keras.optimizers.Adam(head_lr if head_lr is not None else lr)
     train_idx = np.flatnonzero(labels >= 0)
 
-    @tf.function(reduce_retracing=True)
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            e = tf.math.l2_normalize(model(x, training=True)["embedding"], axis=1)
-            cos = tf.matmul(e, tf.math.l2_normalize(W, axis=0))
-            onehot = tf.one_hot(y, n_classes)
-            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(onehot, scale * (cos - margin * onehot)))
-        grads = tape.gradient(loss, variables)
-        opt.apply_gradients(zip(grads, variables))
-        return loss
+    def make_step(vs, optimizer):
+        @tf.function(reduce_retracing=True)
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                e = tf.math.l2_normalize(model(x, training=True)["embedding"], axis=1)
+                cos = tf.matmul(e, tf.math.l2_normalize(W, axis=0))
+                onehot = tf.one_hot(y, n_classes)
+                loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(onehot, scale * (cos - margin * onehot)))
+            grads = tape.gradient(loss, vs)
+            optimizer.apply_gradients(zip(grads, vs))
+            return loss
+        return step
+
+    full_step = make_step(variables, opt)
+    head_step = make_step(head_vars, head_opt) if head_epochs else None
 
     history: dict = {"loss": [], "val_eer": {}}
     t0 = time.perf_counter()
@@ -213,6 +223,7 @@ def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n
         log(f"    epoch  0 (frozen): validation EER {v:.4f}")
     stale = 0
     for ep in range(1, epochs + 1):
+        step = head_step if ep <= head_epochs else full_step
         order = rng.permutation(train_idx)
         losses = []
         for k in range(0, len(order), batch_size):
@@ -224,7 +235,7 @@ def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n
             losses.append(float(step(tf.constant(x), tf.constant(labels[b]))))
         history["loss"].append(round(float(np.mean(losses)), 4))
         msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
-        if evaluate is not None and (ep % eval_every == 0 or ep == epochs):
+        if evaluate is not None and ep > head_epochs and ((ep - head_epochs) % eval_every == 0 or ep == epochs):
             v = float(evaluate(ep))
             history["val_eer"][ep] = v
             msg += f"  validation EER {v:.4f}"

@@ -68,7 +68,8 @@ def _wd_verdict(r: dict, shipped: bool = False) -> list[str]:
     if shipped:
         L += ["", ("It is better in both corpora at 5 and 10 references: the candidate for 3.1.0. "
                    if better else "It is not better in both corpora at 5 and 10 references. ")
-              + "Shipped as 3.1.0, with (ridge, β) re-chosen and checked by nested CV, the classifier's "
+              + "Shipped as 3.1.0 (as 3.1.1 after issue #23's correction, the same rule re-picking ridge 0.3, "
+              "β = 3.2), with (ridge, β) re-chosen and checked by nested CV, the classifier's "
               "min_references and the operating points chosen by CV on the fused score, and a second look at the "
               "test writers (sections above); the numbers here were measured first, in the session before, "
               "when these runs got 5–16% of one core. " + tail, ""]
@@ -97,11 +98,15 @@ def render(out: Path, shipped: bool = False) -> str:
          "other four folds' rows. Nothing here looked at the test writers (CEDAR 36–45, Bengali 71–80): "
          f"{status} CV EER at 5 "
          "references, mean ± sd over the folds. The rule fixed beforehand: ship 3.1.0 only if CV says it is "
-         "better in both corpora.", ""]
+         "better in both corpora.", "",
+         "Cohorts (the cohort norms, the two-point norm, the per-customer classifier) are drawn from the "
+         "development writers outside the scored fold. 3.1.0's runs drew them from every writer outside the fold, "
+         "the test writers' genuine signatures included (issue #23); every table here was measured again with "
+         "the corrected cohorts for 3.1.1 (the candidates without a cohort give the same numbers as before).", ""]
     if main:
         L += ["### Writer-dependent score normalisation (taps block6d + block7a, as shipped)", "",
               "From the customer's references only (no forgeries of the customer); the cohort candidates also use "
-              "400 genuine signatures of other (training-fold) writers that would ship with the pack. "
+              "400 genuine signatures of other (training-fold, development) writers that would ship with the pack. "
               "*One transform*: every per-reference cosine of a query goes through the same increasing "
               "function, so each per-reference score means the same thing whichever reference it is; the others "
               "normalise each reference by its own statistics (measured, not shippable as they are).", "",
@@ -243,6 +248,7 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
     cvp, test, old_same = met["cv_operating_points"], met["test"], met["test_3_0_0_same_rows"]
     old_cv = prev.get("cv_operating_points") or {}
     cohort = met["cohort_parity"]
+    ver, fix = m["version"], met.get("correction")
     L = [f"# {m['name']} — `signature-verify` {m['version']}", "",
          "Compares a query signature with a customer's genuine reference signatures and says **genuine** or "
          "**forged** (a skilled forgery). Every per-reference score and the overall score are on one scale: the "
@@ -252,17 +258,23 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
          "people that ship with the pack) and its output moves *every* per-reference score by the same amount "
          "before calibration, so the scores keep their order and their coherence. The embedding model "
          "(`model.onnx`), the normalisation, the overlay and the domain check are 3.0.0's, unchanged. Decision "
-         "support: a person decides.", "",
-         "**Status of the numbers.** Every choice of 3.1.0 (ridge, β, from how many references the classifier is "
+         "support: a person decides.", ""]
+    if fix:
+        L += correction_note(m)
+    L += [f"**Status of the numbers.** Every choice of {ver} (ridge, β, from how many references the classifier is "
          "used, calibration, thresholds, review bands) was made by the 5-fold writer-grouped CV over the 105 "
-         "development writers (CEDAR 1–35, Bengali 1–70). CEDAR 36–45 and Bengali 71–80 were 3.0.0's test "
+         "development writers (CEDAR 1–35, Bengali 1–70)" + (" — with the cohort corrected (above)" if fix else "") + ". CEDAR 36–45 and Bengali 71–80 were 3.0.0's test "
          "writers and were scored once with 3.0.0: their numbers for 3.1.0 below are a **second look**, not an "
          "untouched test (3.1.0's candidate was chosen without them, but after their 3.0.0 results were known). "
-         "Nothing was changed after the second look. An untouched test needs writers nobody has scored.", "",
+         "Nothing was changed after the second look" + (f"; {ver}'s re-chosen configuration was not scored on them at "
+                                                       "all (no third look)" if fix else "") +
+         ". An untouched test needs writers nobody has scored.", "",
          "## Results at a glance (5 references)", "",
          "CV: mean ± sd over the 5 folds, the operating point chosen on the other four folds each time. Second "
          "look: 3 random reference sets per writer; queries: the writer's other genuine signatures and all skilled "
-         "forgeries of that writer; the shipped operating points. 3.0.0 on the same rows beside.", "",
+         "forgeries of that writer; " + ("3.1.0's operating points (the second look was not repeated for " + ver + ")"
+                                         if fix else "the shipped operating points") + ". 3.0.0 on the same rows beside.",
+         "",
          "| corpus | | EER | accuracy @ thr | FAR (skilled) | FRR | review rate (all / genuine) | accuracy on decided |",
          "|---|---|---|---|---|---|---|---|"]
     for c, name in CORPORA:
@@ -271,27 +283,34 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
             L.append(f"| {name} | 3.0.0 CV | {_ms(v['eer'])} | {_ms(v['accuracy'])} | {_ms(v['far'])} | "
                      f"{_ms(v['frr'])} | {_ms(v['review_rate'])} / {_ms(v['review_rate_genuine'])} | "
                      f"{_ms(v['accuracy_decided'])} |")
+        if fix and fix.get("superseded_cv_operating_points"):
+            v = fix["superseded_cv_operating_points"]["5"][c]
+            L.append(f"| {name} | ~~3.1.0 CV~~ (test writers in the cohort) | {_ms(v['eer'])} | {_ms(v['accuracy'])} | "
+                     f"{_ms(v['far'])} | {_ms(v['frr'])} | {_ms(v['review_rate'])} / {_ms(v['review_rate_genuine'])} | "
+                     f"{_ms(v['accuracy_decided'])} |")
         v = cvp["5"][c]
-        L.append(f"| {name} | 3.1.0 CV | {_ms(v['eer'])} | {_ms(v['accuracy'])} | {_ms(v['far'])} | {_ms(v['frr'])} | "
+        L.append(f"| {name} | **{ver} CV** | {_ms(v['eer'])} | {_ms(v['accuracy'])} | {_ms(v['far'])} | {_ms(v['frr'])} | "
                  f"{_ms(v['review_rate'])} / {_ms(v['review_rate_genuine'])} | {_ms(v['accuracy_decided'])} |")
         o = old_same["5"]
         L.append(f"| {name} | 3.0.0 test (once) | {_p(o['eer'][c])} | {_rate_cells(o['standard'][c])} |")
         t = test["5"]
-        L.append(f"| {name} | **3.1.0 second look** | **{_p(t['eer'][c])}** | {_rate_cells(t['standard'][c])} |")
+        L.append(f"| {name} | **3.1.0 second look**{' (3.1.0 scorer)' if fix else ''} | **{_p(t['eer'][c])}** | {_rate_cells(t['standard'][c])} |")
+    sc0 = fix["superseded_scoring"] if fix else sc
     L += ["", "The 3.0.0 rows on the test writers are recomputed here with 3.0.0's manifest as shipped (thresholds "
           "and calibration rounded to 6 decimals); 3.0.0's card, computed before that rounding, gave CEDAR review "
           "19.9% / 13.9% and decided accuracy 95.2% (a difference of ≤ 0.1 point, not traced further; the EERs "
           "agree).", "",
-          "What 3.1.0 changes at 5 references, measured: EER down in both corpora (CV and second look), accuracy at "
+          "What 3.1.0 changed at 5 references, measured: EER down in both corpora (CV and second look), accuracy at "
           "the threshold and on the decided up a little, but more queries go to review (second look: CEDAR "
           f"{_p(old_same['5']['standard']['cedar']['review_rate'])} → {_p(test['5']['standard']['cedar']['review_rate'])}, "
           f"Bengali {_p(old_same['5']['standard']['bengali']['review_rate'])} → "
           f"{_p(test['5']['standard']['bengali']['review_rate'])}): the fused score's standard band "
-          f"({_p(sc['operating_points']['5']['standard']['review'][0])}–"
-          f"{_p(sc['operating_points']['5']['standard']['review'][1])}) is the rule's fallback — in CV no band "
+          f"({_p(sc0['operating_points']['5']['standard']['review'][0])}–"
+          f"{_p(sc0['operating_points']['5']['standard']['review'][1])}) is the rule's fallback — in CV no band "
           "reached 97% accuracy on the decided while sending at most 20% of genuine signatures to review, so the "
           "band with the best decided accuracy within that limit was taken.", "",
-          "### Against the issue's targets (second look, 5 references)", "",
+          "### Against the issue's targets (second look, 5 references" + (", 3.1.0's scorer and thresholds"
+                                                                         if fix else "") + ")", "",
           "| target | measured | margin | |", "|---|---|---|---|"]
     L += [f"| {a} | {b} | {c} | {'**met**' if d else '**NOT met**'} |"
           for a, b, c, d in targets({"test": test, "baselines": met["baselines"]})]
@@ -302,7 +321,8 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
           f"classifier from {wc['min_references']} references on (chosen by this CV: it is used from the smallest "
           "n from which it lowers the mean of both corpora's CV EER at every larger n too); below that it scores "
           "exactly as 3.0.0.", "",
-          "| refs | corpus | CV without | CV fused | used by the pack | second look 3.0.0 | second look 3.1.0 |",
+          "| refs | corpus | CV without | CV fused | used by the pack | second look 3.0.0 | second look 3.1.0"
+          + (" (3.1.0's scorer)" if fix else "") + " |",
           "|---|---|---|---|---|---|---|"]
     for n in ("1", "3", "5", "10"):
         for c, name in CORPORA:
@@ -332,8 +352,9 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
           "limit); strict (`--strict`, high-value documents) = the lowest threshold with CV FAR ≤ 1%. Fewer than "
           f"{sc['min_references']} references also sends every check to review (a separate rule, not counted below). "
           "CV columns: out-of-fold scores of all development writers at the shipped point (slightly optimistic; "
-          "the first table re-chooses the point without each fold).", "",
-          "| refs | point | threshold | review band | corpus | FAR CV / second look | FRR CV / second look | "
+          "the first table re-chooses the point without each fold)." + (
+              f" Second-look columns: 3.1.0's scorer at 3.1.0's points (in brackets), not {ver}'s." if fix else ""), "",
+          "| refs | point | threshold" + (" (3.1.0's threshold; band)" if fix else "") + " | review band | corpus | FAR CV / second look | FRR CV / second look | "
           "review CV / second look | accuracy on decided CV / second look | 3.0.0 second-look accuracy on decided |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for n, pts in sc["operating_points"].items():
@@ -343,11 +364,15 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
                 a = cvp[n]["pooled_at_shipped_points"][p][c]
                 b = test[n][p][c]
                 o = old_same[n][p][c]
-                L.append(f"| {n} | {p} | {_p(pt['threshold'])} | {_p(pt['review'][0])}–{_p(pt['review'][1])} | "
+                was = ""
+                if fix:
+                    q = fix["superseded_scoring"]["operating_points"][n][p]
+                    was = f" ({_p(q['threshold'])}; {_p(q['review'][0])}–{_p(q['review'][1])})"
+                L.append(f"| {n} | {p} | {_p(pt['threshold'])}{was} | {_p(pt['review'][0])}–{_p(pt['review'][1])} | "
                          f"{name} | {_p(a['far'])} / {_p(b['far'])} | {_p(a['frr'])} / {_p(b['frr'])} | "
                          f"{_p(a['review_rate'])} / {_p(b['review_rate'])} | {_p(a['accuracy_decided'])} / "
                          f"{_p(b['accuracy_decided'])} | {_p(o['accuracy_decided'])} |")
-    L += ["", "## How 3.1.0 scores", "",
+    L += ["", f"## How {ver} scores", "",
           "1. Both corpora are normalised the same way by the app's own code: grey, median filter, Otsu "
           "binarisation, small specks removed, cropped to the ink, resized (aspect kept) onto a 192×384 canvas, "
           "binary ink on white.",
@@ -375,17 +400,60 @@ def head31(m: dict, res: dict, timings: dict, repicked: bool, bench: dict | None
         L += [f"Latency ({bench.get('where', '')}): {bench.get('text', '')}", ""]
     L += ["## What was not tested", "",
           "- Writers nobody has scored: CEDAR 36–45 and Bengali 71–80 are a second look (above); there is no "
-          "untouched test of 3.1.0.",
+          "untouched test of 3.1.0" + (f", and {ver}'s re-chosen scorer and points were not scored on any test "
+                                       "writer" if fix else "") + ".",
           "- The classifier's cohort is Latin (CEDAR) and Bengali signatures only; customers writing in another "
           "script are compared against other-script cohort signatures — not measured.",
           "- Random and disguised forgeries, other scanners and pens, phone photos (as for 3.0.0).",
           "- The perturbation study (below) was measured on 3.0.0's score and threshold, not rerun for 3.1.0.",
           "- The overlay and the domain check are unchanged from 3.0.0 (their numbers below are 3.0.0's).", "",
-          "## Compute (3.1.0, 2 shared CPU cores)", "", "| run | time |", "|---|---|"]
+          f"## Compute ({ver}, 2 shared CPU cores)", "", "| run | time |", "|---|---|"]
     L += [f"| {k} | {v} |" for k, v in timings.items()]
     L += ["", "The features come from the cache of `v31_features` (one Lite0 pass, "
           "timed in the candidates section below); 3.0.0's own runs are in its training-time table below.",
-          f"Self-test samples: {'re-picked with 3.1.0' if repicked else '3.0.0 samples, all still decided right by 3.1.0 without review'}.", ""]
+          f"Self-test samples: {f're-picked with {ver}' if repicked else f'3.0.0 samples, all still decided right by {ver} without review'}.", ""]
+    return L
+
+
+def correction_note(m: dict) -> list[str]:
+    """Issue #23: what was wrong in 3.1.0's CV, what was measured again, and what changed."""
+    fix, sc = m["metrics"]["correction"], m["verify"]["scoring"]
+    old, wc, wc0 = fix["superseded_scoring"], sc["writer_classifier"], fix["superseded_scoring"]["writer_classifier"]
+    by0, by = fix["superseded_cv_fusion"]["by_references"], m["metrics"]["cv_fusion"]["by_references"]
+    fixed0 = fix["superseded_scorer_corrected_cv"]
+
+    def ms2(v):  # two decimals: the two scorers differ by less than 0.1 point
+        return f"{100 * v['mean']:.2f} ± {100 * v['sd']:.2f}%"
+    L = [f"**Correction (issue #23), {m['version']}.** In 3.1.0's CV {fix['what_was_wrong']}. Re-measured: "
+         f"{fix['what_was_remeasured']} (`v31_train --keep-second-look`; the test writers were not scored again). "
+         f"The same rule (the lowest mean of both corpora's CV EER at 5 references) now picks ridge {wc['ridge']}, "
+         f"β = {wc['beta']} instead of ridge {wc0['ridge']}, β = {wc0['beta']}; {m['version']} ships that choice with "
+         f"its own calibrations and operating points (manifest data only: `model.onnx` and `cohort.npy` are "
+         "3.1.0's, byte for byte). CV EER at 5 references, CEDAR / Bengali:", "",
+         "| scorer | 3.1.0's CV (cohort with test writers) | corrected CV |", "|---|---|---|",
+         f"| 3.1.0 (ridge {wc0['ridge']}, β {wc0['beta']}) | {ms2(by0['5']['fused']['cedar'])} / "
+         f"{ms2(by0['5']['fused']['bengali'])} | {ms2(fixed0['5']['cedar'])} / {ms2(fixed0['5']['bengali'])} |",
+         f"| {m['version']} (ridge {wc['ridge']}, β {wc['beta']}) | (not its pick) | "
+         f"{ms2(by['5']['fused']['cedar'])} / {ms2(by['5']['fused']['bengali'])} |", "",
+         "Threshold and review-band changes (probability; 1 and 3 references are unchanged, the score there has no "
+         "classifier):", "", "| refs | point | threshold | review band |", "|---|---|---|---|"]
+    for n, pts in sc["operating_points"].items():
+        for p, pt in pts.items():
+            q = old["operating_points"][n][p]
+            d = [pt["threshold"] - q["threshold"], pt["review"][0] - q["review"][0], pt["review"][1] - q["review"][1]]
+            if max(abs(v) for v in d) < 5e-7:
+                continue
+            L.append(f"| {n} | {p} | {q['threshold']:.4f} → {pt['threshold']:.4f} ({d[0]:+.4f}) | "
+                     f"{q['review'][0]:.4f}–{q['review'][1]:.4f} → {pt['review'][0]:.4f}–{pt['review'][1]:.4f} "
+                     f"({d[1]:+.4f}, {d[2]:+.4f}) |")
+    moved = max(abs(v) for n, pts in sc["operating_points"].items() for p, pt in pts.items()
+                for v in (pt["threshold"] - old["operating_points"][n][p]["threshold"],
+                          *(a - b for a, b in zip(pt["review"], old["operating_points"][n][p]["review"]))))
+    L += ["", f"The rule fixed before the re-run: keep 3.1.0's manifest if every threshold moves by less than 0.01 "
+          f"(probability), otherwise ship the re-chosen points as a data-only release. The largest move is "
+          f"{moved:.3f}: hence {m['version']}."]
+    L += ["", "The test writers' numbers below (second look) are for **3.1.0's scorer and thresholds**; "
+          f"{m['version']} was not scored on them.", ""]
     return L
 
 
@@ -409,6 +477,12 @@ def per_writer31(rows_file: Path) -> list[str]:
 
 def write_card31(path: Path, m: dict, res: dict, out: Path, timings: dict, repicked: bool) -> None:
     text = path.read_text(encoding="utf-8")
+    from training.signatures import v32_card
+
+    tail = ""   # the fine-tune section (v32_card's) is kept as it is, at the end
+    if v32_card.BEGIN in text and v32_card.END in text:
+        a, b = text.index(v32_card.BEGIN), text.index(v32_card.END) + len(v32_card.END)
+        text, tail = text[:a] + text[b:], text[a:b]
     kept, pert = kept_30(text)
     bench_file = out / "bench31.json"
     bench = json.loads(bench_file.read_text()) if bench_file.is_file() else None
@@ -417,4 +491,5 @@ def write_card31(path: Path, m: dict, res: dict, out: Path, timings: dict, repic
     L += kept
     if pert:
         L += [pert, ""]
-    path.write_text("\n".join(L) + "\n" + render(out, shipped=True), encoding="utf-8")
+    body = "\n".join(L) + "\n" + render(out, shipped=True)
+    path.write_text(body + ("\n" + tail + "\n" if tail else ""), encoding="utf-8")

@@ -42,9 +42,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def cohort_of(e: np.ndarray, wr: np.ndarray, gen: np.ndarray, exclude, size: int = COHORT, seed: int = SEED) -> np.ndarray:
-    """Indices of ``size`` genuine signatures of writers not in ``exclude``, spread over writers."""
+    """Indices of ``size`` genuine signatures of *development* writers not in ``exclude``.
+
+    The pool is restricted to :func:`~training.signatures.corpora.dev_writers` whatever ``exclude``
+    says: a CV cohort (``exclude`` = the scored fold) must not hold the test writers' signatures
+    either (issue #23 — until 3.1.1 the CV cohorts drew from them, as negatives). For the pack's
+    cohort (``exclude`` = the test writers) the pool, and so the draw, is the same as before."""
     rng = np.random.default_rng(seed)
-    pool = np.flatnonzero(gen & ~np.isin(wr, list(exclude)))
+    pool = np.flatnonzero(gen & np.isin(wr, dev_writers()) & ~np.isin(wr, list(exclude)))
     return np.sort(rng.choice(pool, size=min(size, len(pool)), replace=False))
 
 

@@ -8,6 +8,9 @@ through the app's own Verifier, so the app sees exactly these numbers) and the `
 scoring block with its operating points. The 3.0.0 scoring block and test numbers are kept under
 ``metrics.previous_version``. The self-test samples are checked with the new pack and re-picked
 only if one no longer passes. Then CARD.md is rewritten.
+
+``--corrected 3.1.1`` (issue #23): a manifest-only release from the corrected CV — ``model.onnx`` and
+``cohort.npy`` kept byte for byte, the superseded scoring kept under ``metrics.correction``.
 """
 
 from __future__ import annotations
@@ -124,6 +127,34 @@ def manifest(old: dict, res: dict, cohort_sha: str, parity: dict) -> dict:
     return m
 
 
+def corrected(m: dict, old: dict, res: dict, version: str) -> dict:
+    """Issue #23's manifest-only release: ``m`` (the pack from the corrected CV) with the version, the
+    record of what was wrong and the superseded scoring block. ``model.onnx`` and ``cohort.npy`` are
+    unchanged; the test writers were not scored again, so ``metrics.test`` stays the second look at
+    the *superseded* scorer and thresholds, and says so."""
+    m["version"] = version
+    sup = old["verify"]["scoring"]
+    m["metrics"]["test_status"] = (
+        f"{SECOND_LOOK}. These numbers are for {old['version']}'s scorer and operating points (ridge "
+        f"{sup['writer_classifier']['ridge']}, beta {sup['writer_classifier']['beta']}, its calibration and thresholds); "
+        f"{version} (chosen again by the corrected CV, issue #23) was not scored on the test writers")
+    m["metrics"]["correction"] = {
+        "issue": 23, "superseded_version": old["version"],
+        "what_was_wrong": "the per-customer classifier's CV cohort (300 negatives per fold) was drawn from every writer "
+                          "outside the scored fold, the test writers' genuine signatures included (as negatives, never "
+                          "their labels); the shipped cohort.npy was not affected",
+        "what_was_remeasured": "the CV (ridge/beta grid and nested CV, min_references, calibrations, operating points) "
+                               "with the cohort drawn from the development writers outside the scored fold only",
+        "superseded_scoring": sup,
+        "superseded_cv_fusion": old["metrics"].get("cv_fusion"),
+        "superseded_cv_operating_points": old["metrics"].get("cv_operating_points"),
+        "superseded_scorer_corrected_cv": {n: g[key] for n, g in res["grid"].items()
+                                           if (key := f"ridge{sup['writer_classifier']['ridge']}|"
+                                                      f"beta{sup['writer_classifier']['beta']}") in g},
+    }
+    return m
+
+
 def samples_pass(verifier, samples: Path) -> bool:
     entries = json.loads((samples / "samples.json").read_text(encoding="utf-8"))
     for e in entries:
@@ -136,13 +167,15 @@ def samples_pass(verifier, samples: Path) -> bool:
 
 
 def _timings(res: dict, info: dict) -> dict:
-    t = {"v31_train (CV of 12 (ridge, β) × 4 reference counts, nested CV, operating points, second look)":
+    what = "no second look: kept from 3.1.0" if res.get("second_look_from") else "second look"
+    t = {f"v31_train (CV of 12 (ridge, β) × 4 reference counts, nested CV, operating points, {what})":
          f"{res['seconds']:.0f} s wall, {res['cpu_seconds']:.0f} s CPU (load average {res['load_average'][0]:.1f})"}
     if res.get("reuse"):
         r = res["reuse"]
         t["v31_train --reuse (below 5 references: the plain score's own calibration, points, second look)"] = (
             f"{r['seconds']:.0f} s wall, {r['cpu_seconds']:.0f} s CPU (load average {r['load_average'][0]:.1f})")
-    t["v31_pack (cohort through the app, manifest, samples, card)"] = f"{info['seconds']:.0f} s"
+    what = "manifest only, samples check, card" if info.get("corrected") else "cohort through the app, manifest, samples, card"
+    t[f"v31_pack ({what})"] = f"{info['seconds']:.0f} s"
     return t
 
 
@@ -151,7 +184,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="runs/sig3")
     ap.add_argument("--pack", default="models/signature-verify")
     ap.add_argument("--samples", default="resources/samples/signature-verify")
-    ap.add_argument("--card-only", action="store_true", help="rewrite CARD.md from the 3.1.0 manifest already written")
+    ap.add_argument("--card-only", action="store_true", help="rewrite CARD.md from the 3.1.x manifest already written")
+    ap.add_argument("--corrected", default="", help="VERSION: a manifest-only release from results31.json (issue #23): "
+                    "model.onnx and cohort.npy kept byte for byte, the test writers not scored again")
     args = ap.parse_args(argv)
     out, pack, samples = Path(args.out), Path(args.pack), Path(args.samples)
     t0 = time.perf_counter()
@@ -164,11 +199,18 @@ def main(argv=None) -> int:
                      json.loads((out / "pack31.json").read_text())["repicked"])
         return 0
     old = json.loads((pack / "manifest.json").read_text())
-    cohort, parity = cohort_embeddings(pack, res, out)
-    data = _npy(cohort)
-    parity["bytes"] = len(data)
-    (pack / COHORT_FILE).write_bytes(data)
-    m = manifest(old, res, hashlib.sha256(data).hexdigest(), parity)
+    if args.corrected:
+        data = (pack / COHORT_FILE).read_bytes()
+        # the corrected run draws the pack's cohort exactly as before: the shipped file still is its embedding
+        assert np.allclose(np.load(io.BytesIO(data)), np.load(out / "cohort31.npy"), atol=1e-4), "not the same cohort"
+        m = corrected(manifest(old, res, hashlib.sha256(data).hexdigest(), old["metrics"]["cohort_parity"]), old, res,
+                      args.corrected)
+    else:
+        cohort, parity = cohort_embeddings(pack, res, out)
+        data = _npy(cohort)
+        parity["bytes"] = len(data)
+        (pack / COHORT_FILE).write_bytes(data)
+        m = manifest(old, res, hashlib.sha256(data).hexdigest(), parity)
     (pack / "manifest.json").write_text(json.dumps(m, indent=1, default=float), encoding="utf-8")
     from inference.signature.verifier import Verifier
 
@@ -181,10 +223,10 @@ def main(argv=None) -> int:
         repicked = True
     from training.signatures.v31_card import write_card31
 
-    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked}
+    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked, "corrected": bool(args.corrected)}
     (out / "pack31.json").write_text(json.dumps(info))
     write_card31(pack / "CARD.md", m, res, out, _timings(res, info), repicked)
-    print(f"3.1.0 written; cohort {len(data) / 1e3:.0f} kB; samples re-picked: {repicked}")
+    print(f"{m['version']} written; cohort {len(data) / 1e3:.0f} kB; samples re-picked: {repicked}")
     return 0
 
 

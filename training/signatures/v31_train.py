@@ -21,6 +21,12 @@ layer per fold, 3 random reference sets per writer and per number of references.
    (:func:`training.signatures.v3_train.operating_points`).
 5. Second look at the test writers (CEDAR 36–45, Bengali 71–80; already scored once with 3.0.0), with
    the pack's cohort; 3.0.0's scores recomputed beside. ``results31.json`` records everything.
+   ``--keep-second-look`` skips it and copies an earlier run's (issue #23's re-run: the test writers
+   are not scored again).
+
+Every CV cohort comes from the development writers outside the scored fold
+(:func:`training.signatures.v31_norm.cohort_of`; until 3.1.1 it also held the test writers' genuine
+signatures).
 """
 
 from __future__ import annotations
@@ -167,6 +173,11 @@ def main(argv=None) -> int:
     ap.add_argument("--reuse", default="", help="an earlier results31.json of the same inputs: keep its fused-score "
                     "parts (grid, nested CV, choice, calibration, points and second look from min_references on) and "
                     "recompute only the parts below min_references (the plain score and its own calibration)")
+    ap.add_argument("--keep-second-look", default="", help="an earlier results31.json: copy its second look at the "
+                    "test writers instead of scoring them again (they are scored once; issue #23's re-run of the CV)")
+    ap.add_argument("--fixed-choice", default="", help="ridge,beta: score this configuration instead of the CV's pick "
+                    "(a measurement of a given scorer, e.g. the shipped one; never a way to choose)")
+    ap.add_argument("--results", default="results31.json", help="file name of the results, in --out")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.reuse:
@@ -203,7 +214,13 @@ def main(argv=None) -> int:
                 f"Bengali {g['bengali']['mean']:.4f} ± {g['bengali']['sd']:.4f}")
     best = min(grid, key=lambda rb: both(cv[CHOOSE_AT][f"ridge{rb[0]}|beta{rb[1]}"]))
     ridge, beta = best
-    log(f"chosen by CV at {CHOOSE_AT} references: ridge {ridge}, beta {beta}")
+    if args.fixed_choice:
+        ridge, beta = (float(v) for v in args.fixed_choice.split(","))
+        res["fixed_choice"] = {"ridge": ridge, "beta": beta, "cv_pick": list(best)}
+        log(f"chosen by CV at {CHOOSE_AT} references: ridge {best[0]}, beta {best[1]}; scoring the given ridge "
+            f"{ridge}, beta {beta} instead (--fixed-choice)")
+    else:
+        log(f"chosen by CV at {CHOOSE_AT} references: ridge {ridge}, beta {beta}")
     nested = {n: {"cedar": [], "bengali": [], "chosen": []} for n in (5, 10)}
     for i in range(len(folds)):
         inner = [j for j in range(len(folds)) if j != i]
@@ -258,7 +275,13 @@ def main(argv=None) -> int:
     rec30 = Recipe(old["calibration"]["a"], old["calibration"]["b"], old["reference_normalization"]["lambda"],
                    old["reference_normalization"]["prior"], old["aggregate"], old["trim"])
     second = {}
-    for n in N_REFS:
+    if args.keep_second_look:
+        kept = json.loads(Path(args.keep_second_look).read_text())
+        res["second_look"] = kept["second_look"]
+        res["second_look_from"] = {"file": str(args.keep_second_look), "chosen": kept["chosen"],
+                                   "recipe": kept["recipe"], "operating_points": kept["operating_points"]}
+        log(f"second look not repeated: kept from {args.keep_second_look} (its own thresholds)")
+    for n in (() if args.keep_second_look else N_REFS):
         r = second_look_rows(emb, wr, gen, corpus, n)
         keys = [tuple(k) for k in r.refs]
         d = np.zeros(len(r.y))
@@ -276,12 +299,13 @@ def main(argv=None) -> int:
                      refs=r.refs, score=s31, score30=s30, corpus=r.corpus.astype(str))
         log(f"SECOND LOOK n={n}: 3.1 {json.dumps({c: round(v, 4) for c, v in entry['eer'].items()})} "
             f"3.0.0 {json.dumps({c: round(v, 4) for c, v in entry['eer_3_0_0'].items()})}")
-    res["second_look"] = second
+    if not args.keep_second_look:
+        res["second_look"] = second
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["cpu_seconds"] = round(time.process_time() - c0, 1)
     res["load_average"] = list(os.getloadavg())
-    (out / "results31.json").write_text(json.dumps(res, indent=1, default=float))
-    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> results31.json")
+    (out / args.results).write_text(json.dumps(res, indent=1, default=float))
+    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> {args.results}")
     return 0
 
 
