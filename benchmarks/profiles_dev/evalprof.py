@@ -212,6 +212,24 @@ def margins(parts, w, rule):
     return np.concatenate(ys), np.concatenate(ss)
 
 
+def multi_margins(tap_parts, w, rule, weights=None):
+    """:func:`margins` for several taps per set (rounds 9 and 10): ``tap_parts`` holds, per set, one
+    part per tap; each tap's patch distance is standardised on the set's enrolled folds and summed
+    (``weights`` per tap, else 1), plus w x the first part's standardised classifier logit."""
+    ys, ms = [], []
+    for ps in tap_parts:
+        p0 = ps[0]
+        fe = np.zeros(len(p0["fs"])); fj = np.zeros(len(p0["s"]))
+        for i, p in enumerate(ps):
+            a = 1.0 if weights is None else weights[i]
+            m, s = p["fs"].mean(), p["fs"].std(ddof=1) + 1e-9
+            fe += a * (p["fs"] - m) / s; fj += a * (p["s"] - m) / s
+        cm, cs = p0["ce"].mean(), p0["ce"].std(ddof=1) + 1e-9
+        fe += w * (p0["ce"] - cm) / cs; fj += w * (p0["cj"] - cm) / cs
+        ys.append(p0["y"]); ms.append(fj - thr_rule(fe, rule))
+    return np.concatenate(ys), np.concatenate(ms)
+
+
 def summarize(parts, w=0.0, rule="q0.98"):
     y, r = margins(parts, w, rule); pred = r > 0
     oracle = max(((r > t) == y).mean() for t in np.unique(r))

@@ -8,7 +8,7 @@ import numpy as np
 sys.path.insert(0, 'benchmarks/profiles_dev'); sys.path.insert(0, '.')
 import evalprof
 evalprof.FEAT = Path('runs/feat130'); evalprof.FEATN = Path('runs/feat130n'); evalprof.FEATM = Path('runs/feat130m')
-from evalprof import load, logit, thr_rule, image_scores, ALT, OWN
+from evalprof import load, logit, multi_margins, image_scores, ALT, OWN
 from inference.profiles.bank import coreset_indices, nearest_distances
 from round9 import summ
 
@@ -59,18 +59,7 @@ def part(name, v):
 
 
 def margins(sets, vs, w, weights=None):
-    ys, ms = [], []
-    for n in sets:
-        ps = [part(n, v) for v in vs]; p0 = ps[0]
-        fe = np.zeros(len(p0["fs"])); fj = np.zeros(len(p0["s"]))
-        for i, p in enumerate(ps):
-            a = 1.0 if weights is None else weights[i]
-            m, s = p["fs"].mean(), p["fs"].std(ddof=1) + 1e-9
-            fe += a * (p["fs"] - m) / s; fj += a * (p["s"] - m) / s
-        cm, cs = p0["ce"].mean(), p0["ce"].std(ddof=1) + 1e-9
-        fe += w * (p0["ce"] - cm) / cs; fj += w * (p0["cj"] - cm) / cs
-        ys.append(p0["y"]); ms.append(fj - thr_rule(fe, "q0.98"))
-    return np.concatenate(ys), np.concatenate(ms)
+    return multi_margins([[part(n, v) for v in vs] for n in sets], w, "q0.98", weights)
 
 
 if __name__ == "__main__":

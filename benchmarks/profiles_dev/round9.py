@@ -9,7 +9,7 @@ import numpy as np
 sys.path.insert(0, 'benchmarks/profiles_dev'); sys.path.insert(0, '.')
 import evalprof
 evalprof.FEAT = Path('runs/feat130'); evalprof.FEATN = Path('runs/feat130n'); evalprof.FEATM = Path('runs/feat130m')
-from evalprof import run_set2, thr_rule, ALT, OWN
+from evalprof import run_set2, multi_margins, ALT, OWN
 from sklearn.metrics import roc_auc_score
 
 GROUPS = {"ALT": ALT, "ALT-bolt": ["alt6161_bolt", "alt6262_bolt"], "OWN": OWN}
@@ -24,19 +24,7 @@ def part(name, tap, **kw):
 
 
 def fused_margins(sets, taps, w, weights=None, rule="q0.98", **kw):
-    ys, ms = [], []
-    for n in sets:
-        ps = [part(n, t, **kw) for t in taps]
-        p0 = ps[0]
-        fe = np.zeros(len(p0["fs"])); fj = np.zeros(len(p0["s"]))
-        for i, p in enumerate(ps):
-            a = 1.0 if weights is None else weights[i]
-            m, s = p["fs"].mean(), p["fs"].std(ddof=1) + 1e-9
-            fe += a * (p["fs"] - m) / s; fj += a * (p["s"] - m) / s
-        cm, cs = p0["ce"].mean(), p0["ce"].std(ddof=1) + 1e-9
-        fe += w * (p0["ce"] - cm) / cs; fj += w * (p0["cj"] - cm) / cs
-        ys.append(p0["y"]); ms.append(fj - thr_rule(fe, rule))
-    return np.concatenate(ys), np.concatenate(ms)
+    return multi_margins([[part(n, t, **kw) for t in taps] for n in sets], w, rule, weights)
 
 
 def summ(y, r):
