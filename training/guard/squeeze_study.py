@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-ATTACKS = {"grey2": (2, 1, True), "grey4": (4, 1, True), "FGSM2": (2, 1, False), "BIM2": (2, 5, False)}
+ATTACKS = {"FGSM1": (1, 1, False), "grey2": (2, 1, True), "grey4": (4, 1, True), "FGSM2": (2, 1, False), "BIM2": (2, 5, False)}
 
 
 def _paths(args: argparse.Namespace, names: list[str]) -> tuple[list[Path], np.ndarray]:
@@ -86,6 +86,9 @@ def study(args: argparse.Namespace) -> None:
     paths, y = _paths(args, names)
     rng = np.random.default_rng(args.seed)
     keep = np.sort(rng.choice(len(paths), min(args.n, len(paths)), replace=False))
+    if args.rest:  # a second, disjoint sample: the photos the first draw left out (a confirmation round)
+        rest = np.setdiff1d(np.arange(len(paths)), keep)
+        keep = np.sort(np.random.default_rng(args.seed + 1).choice(rest, min(args.n, len(rest)), replace=False))
     paths, y = [paths[i] for i in keep], y[keep]
     spec = insp.manifest.input
     x = fitted01(paths, spec)
@@ -338,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--label-column", default="binary")
     s.add_argument("--n", type=int, default=200)
     s.add_argument("--seed", type=int, default=1234)
-    s.add_argument("--attacks", default="grey2,grey4,FGSM2,BIM2")
+    s.add_argument("--attacks", default="grey2,grey4,FGSM2,FGSM1")
+    s.add_argument("--rest", action="store_true", help="draw from the photos --seed's draw leaves out")
     s.add_argument("--out", required=True)
     c = sub.add_parser("choose")
     c.add_argument("files", nargs="+")
