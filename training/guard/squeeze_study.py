@@ -131,29 +131,34 @@ def study(args: argparse.Namespace) -> None:
               f"({time.time() - t0:.0f} s)", flush=True)
 
 
-def table(d: dict, screen: float, squeeze: float, noise: float) -> dict:
+def table(d: dict, screen: float, squeeze: float, noise: float, noise_new: float | None = None) -> dict:
     """Per condition: clean flags and screen pass, or detection of successful attacks, for the shipped
-    guard and with the screened squeeze detector. Clean flags count the detectors (``noise`` threshold,
-    screened squeeze); the app's flag (``noise_flag``: also the pack's out-of-domain refusals) is given
-    beside; detection counts the app's flag, as the card's attack tables do."""
+    guard (noise threshold ``noise``) and the candidate (noise threshold ``noise_new``, default the same,
+    or the screened squeeze). Clean flags count the detectors; the app's flag (``noise_flag``: also the
+    pack's out-of-domain refusals) is given beside; detection counts the app's flag, as the card's
+    attack tables do (the candidate's: the shipped flag's out-of-domain part, its noise, its squeeze)."""
     y = d["y"]
     ok = d["clean0/label"] == y
+    tn = noise if noise_new is None else noise_new
     out = {}
     for cond in sorted({k.split("/")[0] for k in d if "/" in k}, key=lambda c: (c != "clean0", c)):
         app = d[f"{cond}/noise_flag"].astype(bool)
+        det_old = d[f"{cond}/noise"] > noise
+        det = d[f"{cond}/noise"] > tn
         gate = d[f"{cond}/floor"] > screen
         sq = gate & (d[f"{cond}/squeeze"] > squeeze)
-        det = d[f"{cond}/noise"] > noise
+        new = (app & ~det_old) | det | sq
         r = {"n": int(len(y)), "screened_in": round(float(gate.mean()), 4)}
         if cond == "clean0":
-            r.update(accuracy=round(float(ok.mean()), 4), detectors_noise=round(float(det.mean()), 4),
+            r.update(accuracy=round(float(ok.mean()), 4), detectors_noise=round(float(det_old.mean()), 4),
                      detectors_with_squeeze=round(float((det | sq).mean()), 4), squeeze_alone=round(float(sq.mean()), 4),
-                     app_flagged=round(float(app.mean()), 4), app_flagged_with_squeeze=round(float((app | sq).mean()), 4))
+                     noise_alone=round(float(det.mean()), 4),
+                     app_flagged=round(float(app.mean()), 4), app_flagged_with_squeeze=round(float(new.mean()), 4))
         else:
             succ = ok & (d[f"{cond}/label"] != y)
             m = max(1, int(succ.sum()))
             r.update(successful=int(succ.sum()), detected_noise=round(float((app & succ).sum() / m), 4),
-                     detected_with_squeeze=round(float(((app | sq) & succ).sum() / m), 4),
+                     detected_with_squeeze=round(float((new & succ).sum() / m), 4),
                      successful_screened_in=round(float((gate & succ).sum() / m), 4))
         out[cond] = r
     return out
@@ -188,7 +193,8 @@ def choose(args: argparse.Namespace) -> None:
 def score(args: argparse.Namespace) -> None:
     noise = _noise_threshold(args.pack, args.models_dir)
     res = {"pack": args.pack, "screen_threshold": args.screen, "squeeze_threshold": args.squeeze, "noise_threshold": noise,
-           "tables": {Path(f).stem: table(dict(np.load(f)), args.screen, args.squeeze, noise) for f in args.files}}
+           "noise_threshold_new": args.noise if args.noise is not None else noise,
+           "tables": {Path(f).stem: table(dict(np.load(f)), args.screen, args.squeeze, noise, args.noise) for f in args.files}}
     Path(args.out).write_text(json.dumps(res, indent=1))
     _print(res)
 
@@ -206,10 +212,11 @@ def _print(res: dict) -> None:
                       f"{100 * r['detected_with_squeeze']:.1f}% (screened in {100 * r['successful_screened_in']:.1f}%)")
 
 
-COND_NAMES = {"grey2": "grey FGSM 2/255", "grey4": "grey FGSM 4/255", "FGSM2": "FGSM 2/255", "BIM2": "BIM 2/255"}
-RULE = ("fixed before any measurement: ship only if, on validation lesions in both renditions, grey FGSM 2/255 and "
-        "4/255 detection rises by at least 10 points, colour FGSM 2/255 stays at 100%, the detectors' clean false "
-        "flags stay at most 6% and at most 10% of clean photos pass the screen")
+RULE = ("round 1 (fixed before any measurement): the shipped noise threshold, the screen so that at most 10% of each "
+        "rendition's clean validation photos pass it, the squeeze threshold so that behind it the squeeze alone flags at "
+        "most 1% of them; ship only if, in both renditions, grey FGSM 2/255 and 4/255 detection rises by at least 10 "
+        "points, colour FGSM 2/255 stays at 100%, the detectors' clean flags stay at most 6% and at most 10% of clean "
+        "photos pass the screen")
 
 
 def _rows(tables: dict, side: str) -> list[str]:
@@ -220,7 +227,7 @@ def _rows(tables: dict, side: str) -> list[str]:
         cells = [f"{side}, {rend}", f"{c['n']}", f"{100 * c['screened_in']:.1f}%",
                  f"{100 * c['detectors_noise']:.1f}% → {100 * c['detectors_with_squeeze']:.1f}% "
                  f"({100 * c['app_flagged']:.1f}% → {100 * c['app_flagged_with_squeeze']:.1f}%)"]
-        for cond in ("grey2", "grey4", "FGSM2"):
+        for cond in ("grey2", "grey4", "FGSM2", "FGSM1"):
             r = t.get(cond)
             cells.append("not run" if r is None else
                          f"{100 * r['detected_noise']:.0f}% → **{100 * r['detected_with_squeeze']:.0f}%** of {r['successful']}")
@@ -229,42 +236,42 @@ def _rows(tables: dict, side: str) -> list[str]:
 
 
 def card_lines(study: dict) -> list[str]:
-    """The card's paragraph and table for a squeeze study (``metrics.guard.squeeze_study``), shipped
+    """The card's paragraph and tables for a squeeze study (``metrics.guard.squeeze_study``), shipped
     or only tried; called by the guard section writer (:mod:`training.guard.card`)."""
     if not study:
         return []
-    v, t = study["validation"], study.get("test")
     shipped = study.get("shipped", False)
-    head = (f"### Squeeze detector behind the median-residual screen ({study['version']}; the model and every other "
-            "threshold unchanged)" if shipped else "### Tried, not shipped: a squeeze detector behind the median-residual screen")
+    head = (f"### Squeeze detector behind the median-residual screen ({study['version']}; the model and the "
+            "classifier's thresholds unchanged)" if shipped
+            else "### Tried, not shipped: a squeeze detector behind the median-residual screen")
     lines = ["", head, "",
              "The colourless (grey) FGSM puts the same step on R, G and B, so the colour-noise floor barely moves. "
              "Feature squeezing is colour-blind: the squeeze detector classifies a 3×3-median-filtered copy of the "
-             f"photo and flags an L1 change of the probabilities above {v['squeeze_threshold']:.4g}. That second model "
-             "run happens only when the photo's median residual floor (the smallest mean |image − its 3×3 median| over "
-             f"16×16 tiles of the model-size pixels) is above {v['screen_threshold']:.4g} (`guard.screen`: "
-             "`median_residual`, `patch_min`): a dense perturbation lifts that floor everywhere, a clean photo nearly "
-             "always keeps a flat tile.",
+             "photo and flags an L1 change of the probabilities above its threshold. That second model run happens "
+             "only when the photo's median residual floor (the smallest mean |image − its 3×3 median| over 16×16 "
+             "tiles of the model-size pixels) is above the screen (`guard.screen`: `median_residual`, `patch_min`): "
+             "a dense perturbation lifts that floor everywhere, a clean photo nearly always keeps a flat tile.",
              "",
-             f"Rule ({RULE}). Both thresholds chosen on clean validation photos of both renditions: the screen so that at "
-             f"most {100 * v['pass_rate']:.0f}% of each rendition's pass it, the squeeze so that behind the screen it "
-             f"flags at most {100 * v['squeeze_rate']:.0f}% of each rendition's. Attacks made on validation (and, once, "
-             f"test) lesions against {study['attack_model']}, {study['n_per_set']} photos per set drawn with seed "
-             f"{study['seed']} (`python -m training.guard.squeeze_study`). Detection is of successful attacks "
-             "(clean answer right, attacked answer wrong), by the app's flag (noise, squeeze, or out-of-domain); clean "
-             "flags are the detectors' (in brackets: with the pack's out-of-domain refusals).",
-             "",
-             "| photos | n | clean passing the screen | clean flagged: noise only → with squeeze | grey FGSM 2/255 detected | grey FGSM 4/255 | FGSM 2/255 (colour) |",
-             "|---|---|---|---|---|---|---|"]
-    lines += _rows(v["tables"], "validation")
-    if t:
-        lines += _rows(t["tables"], "**test** (scored once)")
-    lines += ["", study["verdict"], ""]
+             f"Attacks made against {study['attack_model']}, on validation lesions (and, once, test lesions), up to "
+             f"{study['n_per_set']} photos per set drawn with seed {study['seed']} (`python -m "
+             "training.guard.squeeze_study`). Detection is of successful attacks (clean answer right, attacked answer "
+             "wrong), by the app's flag (noise, squeeze, or out-of-domain); clean flags are the detectors' (in "
+             "brackets: with the pack's out-of-domain refusals). Each cell: the guard before → with the candidate.",
+             "", study["rule"], ""]
+    for rd in study["rounds"]:
+        noise = rd.get("noise_threshold_new", rd["noise_threshold"])
+        lines += [f"**{rd['title']}**: screen > {rd['screen_threshold']:.4g}, squeeze > {rd['squeeze_threshold']:.4g}, "
+                  f"noise > {noise:.4g}" + ("" if abs(noise - rd["noise_threshold"]) < 1e-12
+                                            else f" (was {rd['noise_threshold']:.4g})") + ".", "",
+                  "| photos | n | clean passing the screen | clean flagged | grey FGSM 2/255 detected | grey FGSM 4/255 | FGSM 2/255 (colour) | FGSM 1/255 (colour) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += _rows(rd["tables"], rd["side"]) + [""]
+    lines += [study["verdict"], ""]
     return lines
 
 
 def rule_check(validation: dict) -> list[str]:
-    """The ship rule on a ``choose`` result: the lines it fails (empty: it passes)."""
+    """The ship rule on a ``choose``/``score`` result: the lines it fails (empty: it passes)."""
     fails = []
     for name, t in validation["tables"].items():
         c = t["clean0"]
@@ -277,47 +284,49 @@ def rule_check(validation: dict) -> list[str]:
             gain = r["detected_with_squeeze"] - r["detected_noise"]
             if gain < 0.10 - 1e-9:
                 fails.append(f"{name}: {cond} detection +{100 * gain:.1f} points (< 10)")
-        if t["FGSM2"]["detected_with_squeeze"] < 1.0:
-            fails.append(f"{name}: FGSM 2/255 detection {100 * t['FGSM2']['detected_with_squeeze']:.1f}% (< 100%)")
+        for cond in ("FGSM2", "FGSM1"):
+            if cond in t and t[cond]["detected_with_squeeze"] < 1.0:
+                fails.append(f"{name}: {cond} detection {100 * t[cond]['detected_with_squeeze']:.1f}% (< 100%)")
     return fails
 
 
 def apply(args: argparse.Namespace) -> None:
     """Ship (manifest guard block, version, metrics, card via the guard card writer) when the rule
-    passes on validation; otherwise only put the measured table into the card as tried."""
+    passes on the deciding round; otherwise only put the measured tables into the card as tried."""
     from training.guard.card import CARD_END, write_card_section
     from training.guard.common import write_manifest
 
     pack_dir = Path(args.models_dir) / args.pack
     manifest = json.loads((pack_dir / "manifest.json").read_text(encoding="utf-8"))
-    v = json.loads(Path(args.validation).read_text(encoding="utf-8"))
-    t = json.loads(Path(args.test).read_text(encoding="utf-8")) if args.test else None
-    fails = rule_check(v)
-    ship = not fails and not args.dry_run
-    study = {"version": args.version if ship else manifest["version"], "shipped": ship, "rule": RULE,
-             "attack_model": args.attack_model, "n_per_set": args.n, "seed": args.seed,
-             "validation": v, "test": t, "rule_fails": fails}
-    if ship:
-        study["verdict"] = (f"The rule passed on validation, so {args.version} ships this detector; the test rows were "
-                            "scored once, after that decision. The attack tables above were measured with the noise "
-                            "detector alone (before this version), and the thresholds paragraph describes the noise "
-                            "calibration; with the squeeze detector the clean flags are those of this table.")
-    else:
-        study["verdict"] = ("**Not shipped**: the rule failed on validation (" + "; ".join(fails) + "). The pack is "
-                            "unchanged" + ("; the test rows were scored once, for the record." if t else "."))
-    print(study["verdict"])
+    rounds = []
+    for spec in args.round:  # TITLE|SIDE|path.json
+        title, side, path = spec.split("|")
+        rounds.append({"title": title, "side": side, **json.loads(Path(path).read_text(encoding="utf-8"))})
+    decide = rounds[args.decide]
+    fails = rule_check(decide)
+    ship = not fails and not args.dry_run and not args.tried_only
+    study = {"version": args.version if ship else manifest["version"], "shipped": ship,
+             "rule": Path(args.rule).read_text(encoding="utf-8").strip() if args.rule else RULE,
+             "attack_model": args.attack_model, "n_per_set": args.n, "seed": args.seed, "rounds": rounds,
+             "decided_on": decide["title"], "rule_fails": fails}
+    study["verdict"] = Path(args.verdict).read_text(encoding="utf-8").strip() if args.verdict else (
+        f"{decide['title']}: the rule " + ("passed." if not fails else "failed (" + "; ".join(fails) + ")."))
+    print(study["verdict"], "SHIP" if ship else "NO SHIP")
     if args.dry_run:
         return
     if ship:
         g = manifest["guard"]
-        g["detectors"]["squeeze"] = {
-            "threshold": v["squeeze_threshold"],
-            "false_alarm_rate": max(x["clean0"]["squeeze_alone"] for x in v["tables"].values()),
-            "squeezers": [{"kind": "median", "size": 3}]}
+        per = decide["tables"].values()
+        g["detectors"]["squeeze"] = {"threshold": decide["squeeze_threshold"],
+                                     "false_alarm_rate": max(x["clean0"]["squeeze_alone"] for x in per),
+                                     "squeezers": [{"kind": "median", "size": 3}]}
+        new_noise = decide.get("noise_threshold_new", decide["noise_threshold"])
+        g["detectors"]["noise"]["threshold"] = new_noise
+        g["detectors"]["noise"]["false_alarm_rate"] = max(x["clean0"]["noise_alone"] for x in per)
         g["screen"] = {"score": "median_residual", "size": 3, "aggregate": "patch_min", "patch": 16,
-                       "threshold": v["screen_threshold"],
-                       "clean_pass_rate": max(x["clean0"]["screened_in"] for x in v["tables"].values())}
-        g["false_alarm_rate"] = max(x["clean0"]["detectors_with_squeeze"] for x in v["tables"].values())
+                       "threshold": decide["screen_threshold"],
+                       "clean_pass_rate": max(x["clean0"]["screened_in"] for x in per)}
+        g["false_alarm_rate"] = max(x["clean0"]["detectors_with_squeeze"] for x in per)
         manifest["version"] = args.version
         manifest["metrics"]["guard"]["squeeze_study"] = study
         write_manifest(pack_dir, manifest)
@@ -325,9 +334,8 @@ def apply(args: argparse.Namespace) -> None:
         return
     card = pack_dir / "CARD.md"
     text = card.read_text(encoding="utf-8")
-    section = "\n".join(card_lines(study))
     head, tail = text.split(CARD_END, 1)
-    card.write_text(head.rstrip("\n") + "\n" + section + "\n" + CARD_END + tail, encoding="utf-8")
+    card.write_text(head.rstrip("\n") + "\n" + "\n".join(card_lines(study)) + "\n" + CARD_END + tail, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -357,17 +365,21 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--models-dir", default="models")
     t.add_argument("--screen", type=float, required=True)
     t.add_argument("--squeeze", type=float, required=True)
+    t.add_argument("--noise", type=float, default=None, help="the candidate's noise threshold (default: the shipped one)")
     t.add_argument("--out", required=True)
     a = sub.add_parser("apply")
     a.add_argument("--pack", required=True)
     a.add_argument("--models-dir", default="models")
-    a.add_argument("--validation", required=True, help="the choose JSON")
-    a.add_argument("--test", default=None, help="the score JSON (test side)")
+    a.add_argument("--round", action="append", required=True, help="TITLE|SIDE|choose-or-score.json, in order")
+    a.add_argument("--decide", type=int, default=-1, help="index of the round the ship rule is checked on")
     a.add_argument("--version", required=True, help="the patch version to ship as")
     a.add_argument("--attack-model", required=True, help="what the attacks were made against (for the card)")
+    a.add_argument("--rule", default=None, help="a text file: the rule paragraph for the card")
+    a.add_argument("--verdict", default=None, help="a text file: the verdict paragraph for the card")
     a.add_argument("--n", type=int, default=200)
     a.add_argument("--seed", type=int, default=1234)
     a.add_argument("--dry-run", action="store_true")
+    a.add_argument("--tried-only", action="store_true", help="never ship: the card's 'tried' lines only")
     args = parser.parse_args(argv)
     {"study": study, "choose": choose, "score": score, "apply": apply}[args.cmd](args)
     return 0
