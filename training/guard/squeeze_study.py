@@ -252,7 +252,8 @@ def card_lines(study: dict) -> list[str]:
              "tiles of the model-size pixels) is above the screen (`guard.screen`: `median_residual`, `patch_min`): "
              "a dense perturbation lifts that floor everywhere, a clean photo nearly always keeps a flat tile.",
              "",
-             f"Attacks made against {study['attack_model']}, on validation lesions (and, once, test lesions), up to "
+             f"Attacks made against {study['attack_model']}, on validation lesions"
+             + (" (and, once, test lesions)" if any("test" in rd["side"] for rd in study["rounds"]) else "") + ", up to "
              f"{study['n_per_set']} photos per set drawn with seed {study['seed']} (`python -m "
              "training.guard.squeeze_study`). Detection is of successful attacks (clean answer right, attacked answer "
              "wrong), by the app's flag (noise, squeeze, or out-of-domain); clean flags are the detectors' (in "
