@@ -6,22 +6,21 @@ and slips under it. Feature squeezing (a 3×3 median, :mod:`inference.guard_sque
 colour-blind, but it costs a second classifier run, which the median-residual screen
 (``guard.screen``, ``score: median_residual``) limits to photos whose residual floor is high.
 
-1. ``study``: for one side of the pack's lesion split (``validation`` or ``test``) and one rendition
-   (``own``: the pack's own data; or a ``NAME=CSV[,GROUP]`` copy of the same lesions, as
-   ``python -m training guard --rendition``), clean images and attacked copies (grey FGSM 2 and
-   4/255, colour FGSM 2/255, BIM 2/255 × 5 steps) made against the pack's graph; per image: the
-   app's answer, the shipped guard's noise score, the *unscreened* median-3 squeeze score and the
-   median-residual floor. Saved as an ``.npz`` (resumed).
-2. ``choose``: from validation files only, the screen threshold (at most ``--pass-rate`` of clean
-   photos screened in, in every file), the squeeze threshold (the screened squeeze alone flags at
-   most ``--squeeze-rate`` of clean photos in every file) and the detection table, noise-only vs
-   noise + screened squeeze. Written as JSON.
-3. ``score``: the same table at fixed thresholds (the test side, scored once).
+1. ``study``: for one side of the pack's lesion split (``validation`` or ``test``; ``--rest``: the
+   photos the first draw left out, a confirmation round) and one rendition (``own``: the pack's own
+   data; or a ``NAME=CSV[,GROUP]`` copy of the same lesions, as ``python -m training guard
+   --rendition``), clean images and attacked copies (grey FGSM 2 and 4/255, colour FGSM 1 and 2/255)
+   made against the pack's graph; per image: the app's answer and flag, the shipped guard's noise
+   score, the *unscreened* median-3 squeeze score and the median-residual floor. Saved as an ``.npz``.
+2. ``choose``: from validation files, the screen threshold (at most ``--pass-rate`` of clean photos
+   screened in, in every file) and the squeeze threshold (the screened squeeze alone flags at most
+   ``--squeeze-rate`` of clean photos in every file), with the detection table. ``score``: the same
+   table at given thresholds (``--noise``: a candidate noise threshold).
+3. ``apply``: the ship rule (:func:`rule_check`) on the deciding round; if it passes, the manifest's
+   guard block, version and ``metrics.guard.squeeze_study``, and the card via the guard card writer;
+   if not, the card's *tried* lines only.
 
-The ship rule (fixed before any measurement, runs/sg/PLAN.md, 2026-12-07 18:53 UTC): a pack gets
-the squeeze detector only if, on validation, in both renditions, grey 2/255 and 4/255 detection
-rises by ≥ 10 points, colour FGSM/BIM 2/255 stay at 100%, clean false flags stay ≤ 6% and ≤ 10% of
-clean photos pass the screen.
+The rules used for the skin packs (issue 24) and their results: ``docs/training.md`` and the cards.
 """
 
 from __future__ import annotations
