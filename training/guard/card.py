@@ -110,6 +110,9 @@ def write_card_section(pack_dir: Path, manifest: dict, results: dict) -> None:
     from training.guard.recalibrate_cmd import card_lines
 
     lines += card_lines(results)
+    from training.guard.squeeze_study import card_lines as squeeze_lines
+
+    lines += squeeze_lines(results.get("squeeze_study") or {})
     c = results["cost"]
     lines.append(f"Single-image time here (indicative; see `benchmarks/results.md`): {c['without_guard_ms']:.1f} ms without, "
                  f"{c['with_guard_ms']:.1f} ms with the guard ({c['ratio']:.2f}×).")
