@@ -100,3 +100,17 @@ def test_card_lines_show_every_round():
     assert sq.card_lines({}) == []
     study.update(shipped=False)
     assert "Tried, not shipped" in "\n".join(sq.card_lines(study))
+
+
+def test_attacked_sets_yields_the_clean_images_as_uint8_and_skips_what_a_resumed_study_has():
+    """The shared attack loop of the screen and squeeze studies: "clean0" first, as the images
+    themselves in uint8; a condition already saved in the study's .npz is not made again."""
+    import numpy as np
+
+    from training.guard.screen_study import attacked_sets
+
+    x = np.linspace(0.0, 1.0, 2 * 4 * 4 * 3, dtype=np.float32).reshape(2, 4, 4, 3)
+    got = list(attacked_sets(None, x, np.array([0, 1]), [], {}, {}))
+    assert [c for c, _ in got] == ["clean0"]
+    assert got[0][1].dtype == np.uint8 and np.array_equal(got[0][1], np.round(x * 255).astype(np.uint8))
+    assert list(attacked_sets(None, x, np.array([0, 1]), ["grey2"], {}, {"clean0/label": [], "grey2/label": []})) == []

@@ -31,9 +31,25 @@ PLAN = {"grey2": (2, 1, True), "grey4": (4, 1, True), "FGSM1": (1, 1, False), "F
         "FGSM4": (4, 1, False), "FGSM8": (8, 1, False), "BIM2": (2, 5, False)}
 
 
+
+def attacked_sets(kp, x: np.ndarray, y: np.ndarray, conds: list[str], plan: dict, save: dict):
+    """Yield (condition, uint8 images) for the clean images ("clean0") and each attack in ``conds``
+    (``plan[cond]`` = (ε × 255, steps, grey)) made against ``kp``, skipping those already in ``save``
+    (a study resumed from its .npz). Shared by this study and training.guard.squeeze_study."""
+    from training.guard import attacks
+
+    for cond in ["clean0"] + list(conds):
+        if f"{cond}/label" in save:
+            continue
+        if cond == "clean0":
+            xa = x
+        else:
+            e, steps, grey = plan[cond]
+            xa = attacks.quantize01(attacks.fgsm(kp, x, y, e / 255.0, steps=steps, grey=grey), x, e / 255.0)
+        yield cond, np.clip(np.round(xa * 255.0), 0, 255).astype(np.uint8)
+
 def study(args: argparse.Namespace) -> None:
     from inference.guard import median_residual, median_u8
-    from training.guard import attacks
     from training.guard.common import _inspector
     from training.guard.keras_pack import fitted01
     from training.guard.recalibrate_cmd import load_attack_model
@@ -54,15 +70,7 @@ def study(args: argparse.Namespace) -> None:
     save = dict(np.load(args.out)) if os.path.exists(args.out) else {"y": y}
     assert np.array_equal(save["y"], y), "another image set is in --out"
     t0 = time.time()
-    for cond in ["clean0"] + [a for a in args.attacks.split(",") if a]:
-        if f"{cond}/label" in save:
-            continue
-        if cond == "clean0":
-            xa = x
-        else:
-            e, steps, grey = PLAN[cond]
-            xa = attacks.quantize01(attacks.fgsm(kp, x, y, e / 255.0, steps=steps, grey=grey), x, e / 255.0)
-        u8 = np.clip(np.round(xa * 255.0), 0, 255).astype(np.uint8)
+    for cond, u8 in attacked_sets(kp, x, y, [a for a in args.attacks.split(",") if a], PLAN, save):
         out = {"label": [], "flagged": [], "reasons": []}
         for it in insp.classify_batch(list(u8), batch_size=16):
             r, g = it.result, it.result.guard

@@ -73,10 +73,10 @@ def squeeze_policy(policy, squeeze_threshold: float = 1.0, screen: float | None 
 
 def study(args: argparse.Namespace) -> None:
     from inference.guard import median_residual, median_u8, pixels_to_tensor
-    from training.guard import attacks
     from training.guard.common import _inspector
     from training.guard.keras_pack import fitted01
     from training.guard.recalibrate_cmd import load_attack_model
+    from training.guard.screen_study import attacked_sets
 
     insp = _inspector(Path(args.models_dir) / args.pack, use_guard=True)
     insp.guard.policy = replace(insp.guard.policy, reform=False)
@@ -97,15 +97,7 @@ def study(args: argparse.Namespace) -> None:
     save = dict(np.load(args.out)) if os.path.exists(args.out) else {"y": y}
     assert np.array_equal(save["y"], y), "another image set is in --out"
     t0 = time.time()
-    for cond in ["clean0"] + [a for a in args.attacks.split(",") if a]:
-        if f"{cond}/label" in save:
-            continue
-        if cond == "clean0":
-            xa = x
-        else:
-            e, steps, grey = ATTACKS[cond]
-            xa = attacks.quantize01(attacks.fgsm(kp, x, y, e / 255.0, steps=steps, grey=grey), x, e / 255.0)
-        u8 = np.clip(np.round(xa * 255.0), 0, 255).astype(np.uint8)
+    for cond, u8 in attacked_sets(kp, x, y, [a for a in args.attacks.split(",") if a], ATTACKS, save):
         out = {"label": [], "noise_flag": []}
         insp.guard.policy = shipped
         for it in insp.classify_batch(list(u8), batch_size=16):

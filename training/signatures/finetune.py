@@ -173,6 +173,22 @@ class TapNet:
         return self.run(feats, batch_size)["pooled"]
 
 
+def early_stopping_step(v: float, ep: int, history: dict, best: tuple, stale: int, model) -> tuple[tuple, int]:
+    """Record epoch ``ep``'s validation EER ``v``; keep the weights when it is the lowest so far.
+    ``best`` is (EER, epoch, weights or None); returns the new ``best`` and the count of epochs since."""
+    history["val_eer"][ep] = v
+    if v < best[0] - 1e-9:
+        return (v, ep, [w.numpy() for w in model.weights]), 0
+    return best, stale + 1
+
+
+def restore_best(model, best: tuple) -> None:
+    """Put back the weights of the best epoch, when one was kept."""
+    if best[2] is not None:
+        for w, v in zip(model.weights, best[2]):
+            w.assign(v)
+
+
 def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n_classes: int, *, epochs: int,
                  lr: float, batch_size: int = 32, scale: float = 24.0, margin: float = 0.2, seed: int = 0,
                  evaluate: Callable[[int], float] | None = None, eval_every: int = 2, patience: int = 2,
@@ -236,19 +252,12 @@ def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n
         history["loss"].append(round(float(np.mean(losses)), 4))
         msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
         if evaluate is not None and ep > head_epochs and ((ep - head_epochs) % eval_every == 0 or ep == epochs):
-            v = float(evaluate(ep))
-            history["val_eer"][ep] = v
-            msg += f"  validation EER {v:.4f}"
-            if v < best[0] - 1e-9:
-                best, stale = (v, ep, [w.numpy() for w in model.weights]), 0
-            else:
-                stale += 1
+            best, stale = early_stopping_step(float(evaluate(ep)), ep, history, best, stale, model)
+            msg += f"  validation EER {history['val_eer'][ep]:.4f}"
         log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
         if evaluate is not None and stale >= patience:
             break
-    if best[2] is not None:
-        for w, v in zip(model.weights, best[2]):
-            w.assign(v)
+    restore_best(model, best)
     return {"history": history, "best_epoch": int(best[1]), "best_val_reference_eer": float(best[0]),
             "epochs_run": len(history["loss"]), "images": int(len(train_idx)), "classes": int(n_classes),
             "trainable_weights": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables)),

@@ -181,6 +181,8 @@ def train_pairs(net, maps: np.ndarray, writers: np.ndarray, genuine: np.ndarray,
     import keras
     import tensorflow as tf
 
+    from training.signatures.finetune import early_stopping_step, restore_best
+
     keras.utils.set_random_seed(seed)
     model = net.model
     k0 = TAPS[0].rows * TAPS[0].cols * 192
@@ -242,19 +244,12 @@ def train_pairs(net, maps: np.ndarray, writers: np.ndarray, genuine: np.ndarray,
         history["loss"].append(round(float(np.mean(losses)), 4))
         msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
         if evaluate is not None and (ep % eval_every == 0 or ep == epochs):
-            v = float(evaluate(ep))
-            history["val_eer"][ep] = v
-            msg += f"  validation EER {v:.4f}"
-            if v < best[0] - 1e-9:
-                best, stale = (v, ep, [w.numpy() for w in model.weights]), 0
-            else:
-                stale += 1
+            best, stale = early_stopping_step(float(evaluate(ep)), ep, history, best, stale, model)
+            msg += f"  validation EER {history['val_eer'][ep]:.4f}"
         log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
         if evaluate is not None and stale >= patience:
             break
-    if best[2] is not None:
-        for w, v in zip(model.weights, best[2]):
-            w.assign(v)
+    restore_best(model, best)
     return {"history": history, "best_epoch": int(best[1]), "best_val_reference_eer": float(best[0]),
             "epochs_run": len(history["loss"]), "images": int(train_mask.sum()), "classes": int(len(ws)),
             "trainable_weights": int(sum(int(np.prod(v.shape)) for v in variables)),
