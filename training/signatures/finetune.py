@@ -182,6 +182,30 @@ def early_stopping_step(v: float, ep: int, history: dict, best: tuple, stale: in
     return best, stale + 1
 
 
+def frozen_start(evaluate, model, log=print) -> tuple[dict, tuple]:
+    """The training history and ``best`` before the first epoch: with ``evaluate``, the frozen
+    network's validation EER as epoch 0 (its weights kept), else no best yet."""
+    history: dict = {"loss": [], "val_eer": {}}
+    best: tuple = (np.inf, -1, None)
+    if evaluate is not None:
+        best, _ = early_stopping_step(float(evaluate(0)), 0, history, best, 0, model)
+        log(f"    epoch  0 (frozen): validation EER {best[0]:.4f}")
+    return history, best
+
+
+def close_epoch(ep: int, losses: list, due: bool, evaluate, history: dict, best: tuple, stale: int, model,
+                patience: int, log, t0: float) -> tuple[tuple, int, bool]:
+    """End epoch ``ep``: record and log its mean loss, and (when ``due``) its validation EER through
+    :func:`early_stopping_step`. Returns the new ``best``, ``stale`` and whether to stop now."""
+    history["loss"].append(round(float(np.mean(losses)), 4))
+    msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
+    if evaluate is not None and due:
+        best, stale = early_stopping_step(float(evaluate(ep)), ep, history, best, stale, model)
+        msg += f"  validation EER {history['val_eer'][ep]:.4f}"
+    log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
+    return best, stale, evaluate is not None and stale >= patience
+
+
 def restore_best(model, best: tuple) -> None:
     """Put back the weights of the best epoch, when one was kept."""
     if best[2] is not None:
@@ -229,14 +253,8 @@ def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n
     full_step = make_step(variables, opt)
     head_step = make_step(head_vars, head_opt) if head_epochs else None
 
-    history: dict = {"loss": [], "val_eer": {}}
     t0 = time.perf_counter()
-    best = (np.inf, -1, None)
-    if evaluate is not None:
-        v = float(evaluate(0))
-        history["val_eer"][0] = v
-        best = (v, 0, [w.numpy() for w in model.weights])
-        log(f"    epoch  0 (frozen): validation EER {v:.4f}")
+    history, best = frozen_start(evaluate, model, log)
     stale = 0
     for ep in range(1, epochs + 1):
         step = head_step if ep <= head_epochs else full_step
@@ -249,13 +267,9 @@ def train_tapnet(net: TapNet, feats: Sequence[np.ndarray], labels: np.ndarray, n
             copy = rng.integers(0, len(feats), size=len(b))
             x = np.stack([feats[c][i] for c, i in zip(copy, b)]).astype(np.float32)
             losses.append(float(step(tf.constant(x), tf.constant(labels[b]))))
-        history["loss"].append(round(float(np.mean(losses)), 4))
-        msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
-        if evaluate is not None and ep > head_epochs and ((ep - head_epochs) % eval_every == 0 or ep == epochs):
-            best, stale = early_stopping_step(float(evaluate(ep)), ep, history, best, stale, model)
-            msg += f"  validation EER {history['val_eer'][ep]:.4f}"
-        log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
-        if evaluate is not None and stale >= patience:
+        best, stale, stop = close_epoch(ep, losses, ep > head_epochs and ((ep - head_epochs) % eval_every == 0 or ep == epochs), evaluate, history, best, stale, model,
+                                        patience, log, t0)
+        if stop:
             break
     restore_best(model, best)
     return {"history": history, "best_epoch": int(best[1]), "best_val_reference_eer": float(best[0]),

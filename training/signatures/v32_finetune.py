@@ -181,7 +181,7 @@ def train_pairs(net, maps: np.ndarray, writers: np.ndarray, genuine: np.ndarray,
     import keras
     import tensorflow as tf
 
-    from training.signatures.finetune import early_stopping_step, restore_best
+    from training.signatures.finetune import close_epoch, frozen_start, restore_best
 
     keras.utils.set_random_seed(seed)
     model = net.model
@@ -218,14 +218,8 @@ def train_pairs(net, maps: np.ndarray, writers: np.ndarray, genuine: np.ndarray,
         opt.apply_gradients(zip(grads, variables))
         return loss
 
-    history: dict = {"loss": [], "val_eer": {}}
     t0 = time.perf_counter()
-    best = (np.inf, -1, None)
-    if evaluate is not None:
-        v = float(evaluate(0))
-        history["val_eer"][0] = v
-        best = (v, 0, [w.numpy() for w in model.weights])
-        log(f"    epoch  0 (frozen): validation EER {v:.4f}")
+    history, best = frozen_start(evaluate, model, log)
     steps = max(1, int(train_mask.sum()) // (writers_per_batch * 2 * per_side))
     stale = 0
     for ep in range(1, epochs + 1):
@@ -241,13 +235,9 @@ def train_pairs(net, maps: np.ndarray, writers: np.ndarray, genuine: np.ndarray,
                 gl += [True] * len(g) + [False] * len(f)
             losses.append(float(step(tf.constant(maps[np.array(idx)]), tf.constant(np.array(wl, np.int64)),
                                      tf.constant(np.array(gl)))))
-        history["loss"].append(round(float(np.mean(losses)), 4))
-        msg = f"    epoch {ep:2d}: loss {history['loss'][-1]:.3f}"
-        if evaluate is not None and (ep % eval_every == 0 or ep == epochs):
-            best, stale = early_stopping_step(float(evaluate(ep)), ep, history, best, stale, model)
-            msg += f"  validation EER {history['val_eer'][ep]:.4f}"
-        log(msg + f"  ({time.perf_counter() - t0:.0f} s)")
-        if evaluate is not None and stale >= patience:
+        best, stale, stop = close_epoch(ep, losses, ep % eval_every == 0 or ep == epochs, evaluate, history, best, stale, model,
+                                        patience, log, t0)
+        if stop:
             break
     restore_best(model, best)
     return {"history": history, "best_epoch": int(best[1]), "best_val_reference_eer": float(best[0]),
