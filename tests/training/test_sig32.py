@@ -170,3 +170,33 @@ def test_card_section_is_rendered_from_the_results_and_replaced_in_place(tmp_pat
     write(card, render([("3 epochs", "python -m x", dict(res, ships=True))]))
     out = card.read_text()
     assert out.count(BEGIN) == 1 and out.count(END) == 1 and "**met**" in out and out.startswith("# card\n\nbody\n")
+
+
+def test_early_stopping_keeps_the_best_epoch_and_restores_its_weights():
+    """finetune.frozen_start / close_epoch / restore_best, shared by both signature fine-tunes: the
+    frozen network is epoch 0; training stops after ``patience`` epochs without a lower EER, and the
+    lowest epoch's weights are put back."""
+    import keras
+    import numpy as np
+
+    from training.signatures.finetune import close_epoch, frozen_start, restore_best
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    eers = {0: 0.30, 1: 0.25, 2: 0.20, 3: 0.22, 4: 0.21, 5: 0.10}
+    kept = {}
+    lines = []
+    history, best = frozen_start(lambda ep: eers[ep], model, lines.append)
+    assert best[:2] == (0.30, 0) and history["val_eer"] == {0: 0.30}
+    stale, last = 0, 0
+    for ep in range(1, 6):
+        model.layers[0].kernel.assign(np.full((3, 2), float(ep), np.float32))
+        kept[ep] = model.layers[0].kernel.numpy().copy()
+        best, stale, stop = close_epoch(ep, [1.0 / ep], True, lambda e: eers[e], history, best, stale, model,
+                                        2, lines.append, 0.0)
+        last = ep
+        if stop:
+            break
+    assert last == 4 and best[:2] == (0.20, 2)  # epochs 3 and 4 were no better: stop before 5
+    restore_best(model, best)
+    assert np.array_equal(model.layers[0].kernel.numpy(), kept[2])
+    assert history["loss"] == [1.0, 0.5, 0.3333, 0.25] and "validation EER 0.2000" in lines[2]
