@@ -101,6 +101,7 @@ def parse_guard(manifest: Manifest) -> GuardPolicy | None:
             continue
         options = {k: v for k, v in d.items() if k not in ("threshold", "false_alarm_rate")}
         dets.append(DetectorSpec(name, float(d["threshold"]), float(d["false_alarm_rate"]), options))
+    screen = raw.get("screen") or {}
     return GuardPolicy(
         autoencoder=raw["autoencoder"],
         autoencoder_input=raw.get("autoencoder_input", "input"),
@@ -108,12 +109,12 @@ def parse_guard(manifest: Manifest) -> GuardPolicy | None:
         detectors=tuple(dets),
         false_alarm_rate=raw.get("false_alarm_rate"),
         reform=bool(raw.get("reform", True)),
-        screen=None if raw.get("screen") is None else float(raw["screen"]["threshold"]),
+        screen=None if raw.get("screen") is None else float(screen["threshold"]),
         reformer=dict(raw.get("reformer") or {"kind": "autoencoder"}),
-        screen_score=str((raw.get("screen") or {}).get("score", "reconstruction")),
-        screen_size=int((raw.get("screen") or {}).get("size", 3)),
-        screen_aggregate=str((raw.get("screen") or {}).get("aggregate", "mean")),
-        screen_patch=int((raw.get("screen") or {}).get("patch", 16)),
+        screen_score=str(screen.get("score", "reconstruction")),
+        screen_size=int(screen.get("size", 3)),
+        screen_aggregate=str(screen.get("aggregate", "mean")),
+        screen_patch=int(screen.get("patch", 16)),
     )
 
 

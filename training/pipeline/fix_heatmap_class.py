@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from training.pipeline.patch_features import SurgeryError, _sample_batch, check_parity, write_edited_pack
+from training.pipeline.patch_features import SurgeryError, _sample_batch, check_parity, report, write_edited_pack
 
 __all__ = ["SurgeryError", "fix_cam_class", "run_fix", "main"]
 
@@ -172,13 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--class", dest="class_name", required=True, help="class the heatmap should show")
     parser.add_argument("--version", default=None, help="new pack version (e.g. 1.2.2)")
     args = parser.parse_args(argv)
-    try:
-        info = run_fix(args.pack, args.class_name, version=args.version)
-    except SurgeryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(info, indent=2))
-    return 0
+    return report(lambda: run_fix(args.pack, args.class_name, version=args.version))
 
 
 if __name__ == "__main__":

@@ -187,8 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layout", choices=("NCHW", "NHWC"), default="NCHW", help="layout of those tensors")
     parser.add_argument("--version", default=None, help="new pack version (e.g. 1.2.1)")
     args = parser.parse_args(argv)
+    return report(lambda: run_surgery(args.pack, args.tensor, layout=args.layout, version=args.version))
+
+
+def report(surgery) -> int:
+    """Run a pack surgery for a command line: its summary as JSON and exit status 0, or the
+    refusal on stderr and exit status 2 (shared by this tool and fix_heatmap_class)."""
     try:
-        info = run_surgery(args.pack, args.tensor, layout=args.layout, version=args.version)
+        info = surgery()
     except SurgeryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
