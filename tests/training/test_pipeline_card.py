@@ -64,3 +64,26 @@ def test_the_shipped_cards_come_back_whole(pack):
         stripped = stripped.replace(block, "")
     blank = re.compile(r"\n{2,}")
     assert blank.sub("\n\n", carry_marked_sections(card, stripped)).strip() == blank.sub("\n\n", card).strip()
+
+
+def test_reproduce_lists_the_after_export_steps_only_when_the_config_has_them():
+    from training.pipeline.card import reproduce_lines
+    from training.pipeline.config import load_config
+    from training.pipeline.config_types import ConfigTypeError, TrainingConfig
+
+    manifest = {"training": {"built_by": "python -m training train training/configs/x.yaml --export"}}
+    cfg = {"id": "x", "_path_rel": "training/configs/x.yaml", "card": {"after_export": []}}
+    plain = reproduce_lines(cfg, manifest)
+    assert plain == [manifest["training"]["built_by"], "# or in two steps:",
+                     "python -m training train training/configs/x.yaml --out runs/x", "python -m training export runs/x"]
+    cfg["card"]["after_export"] = ["python -m training guard --pack x", "python -m  training.guard.squeeze_study\n  apply"]
+    lines = reproduce_lines(cfg, manifest)
+    assert lines[:4] == plain and lines[-2:] == ["python -m training guard --pack x",
+                                                 "python -m training.guard.squeeze_study apply"]
+    # skin-ham7's config says how its shipped guard is made; a wrong type names the key
+    ham7 = load_config(REPO_ROOT / "training" / "configs" / "skin-ham7.yaml")
+    steps = TrainingConfig.from_dict(ham7).card.after_export
+    assert steps[0].startswith("python -m training guard --pack skin-ham7") and "--version 1.2.1" in steps[-1]
+    ham7["card"]["after_export"] = "guard"
+    with pytest.raises(ConfigTypeError, match="card.after_export"):
+        TrainingConfig.from_dict(ham7)

@@ -125,6 +125,20 @@ def _cm_table(m: dict) -> list[str]:
     return lines
 
 
+def reproduce_lines(cfg: dict, manifest: dict) -> list[str]:
+    """The card's Reproduce commands: the build, its two-step form, then the config's
+    ``card.after_export`` steps (what turns the export into the shipped version: the guard and its
+    studies), so a rebuild that stops at the export says what it left out."""
+    lines = [f"{manifest['training']['built_by']}", "# or in two steps:",
+             f"python -m training train {cfg.get('_path_rel', 'CONFIG')} --out runs/{cfg['id']}",
+             f"python -m training export runs/{cfg['id']}"]
+    after = (cfg.get("card") or {}).get("after_export") or []
+    if after:
+        lines += ["# then, for the shipped version (the export alone writes no input guard):"]
+        lines += [" ".join(str(step).split()) for step in after]
+    return lines
+
+
 def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict, previous: str | None = None) -> Path:
     """Write ``path`` from the export's numbers. The marked sections of ``previous`` (the card this
     one replaces; default: the file at ``path``, if any) are carried over (:func:`carry_marked_sections`)."""
@@ -423,9 +437,7 @@ def write_card(path: Path, *, cfg: dict, manifest: dict, report: dict, previous:
     for sec in c.get("sections") or []:
         L += [f"## {sec['title']}", "", str(sec["text"]).strip(), ""]
     L += ["## Limitations", "", " ".join(str(c.get("limitations", "")).split()), ""]
-    L += ["## Reproduce", "", "```", f"{manifest['training']['built_by']}",
-          "# or in two steps:", f"python -m training train {cfg.get('_path_rel', 'CONFIG')} --out runs/{cfg['id']}",
-          f"python -m training export runs/{cfg['id']}", "```", ""]
+    L += ["## Reproduce", "", "```"] + reproduce_lines(cfg, manifest) + ["```", ""]
     text = "\n".join(x for x in L if x is not None)
     path = Path(path)
     if previous is None and path.is_file():

@@ -167,7 +167,10 @@ DEFAULTS: dict[str, Any] = {
              "sections": [],
              # A contact sheet of the test images: {module: training.seals, limit: 32}; the module's
              # contact_sheet(data_dir, out_png, limit=...) draws it from the test source's folder.
-             "contact_sheet": None},
+             "contact_sheet": None,
+             # Commands run after the export to make the shipped version (the guard, its recalibration,
+             # guard studies), in order: listed in the card's Reproduce section (card.reproduce_lines).
+             "after_export": []},
     "quick": {"limit_per_class": 40, "copies": 1, "head_epochs": 5, "finetune_epochs": 1,
               "ood_limit": 20},
 }

@@ -315,6 +315,7 @@ class Card:
     notes: list[str]
     sections: list[Mapping]
     contact_sheet: Optional[Mapping]
+    after_export: list[str]
 
 
 @dataclass(frozen=True)
