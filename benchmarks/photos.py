@@ -201,7 +201,9 @@ def bytecode_env(env: dict[str, str], folder: Path, repo: Path) -> dict[str, str
     env = dict(env)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(repo / "inference"), str(repo / "tilik")],
+    # (benchmarks/: the bare loop's app-scale mode imports benchmarks.photos, compiled like the rest.)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(repo / "inference"), str(repo / "tilik"),
+                    str(repo / "benchmarks")],
                    env=env, check=False, stdout=subprocess.DEVNULL)
     return env
 
