@@ -79,7 +79,8 @@ def test_noise_floor_one_image_at_a_time_is_the_batch_form_bit_for_bit(kw):
 
 def test_noise_floor_of_single_images_and_odd_sizes():
     rng = np.random.default_rng(5)
-    for shape in ((1, 3, 3, 3), (2, 17, 40, 3), (4, 64, 48, 3)):
+    # (7, 120, 120): three images a chunk, then a last chunk of one.
+    for shape in ((1, 3, 3, 3), (2, 17, 40, 3), (4, 64, 48, 3), (7, 120, 120, 3)):
         x = rng.random(shape, dtype=np.float32)
         assert np.array_equal(chroma_noise_floor(x, 16), _batch_floor(x, _CHROMA, 16))
         one = [chroma_noise_floor(x[i:i + 1], 16)[0] for i in range(len(x))]
@@ -113,3 +114,10 @@ def test_median_residual_on_the_sample_photos_and_their_medians():
     assert np.array_equal(med, median_pillow(u8, 3))  # one image at a time: still Pillow's bytes
     d = np.abs(u8.astype(np.int16) - med.astype(np.int16))
     assert np.array_equal(median_residual(u8, med, "patch_min", 16), _tile_min(d.mean(axis=-1), 16) / 255.0)
+
+
+def test_median3_in_chunks_of_small_images_is_pillows():
+    rng = np.random.default_rng(11)
+    for shape in ((7, 120, 120, 3), (5, 30, 20, 3), (1, 224, 224, 3)):
+        u8 = rng.integers(0, 256, shape, dtype=np.uint8)
+        assert np.array_equal(median3_u8(u8), median_pillow(u8, 3))
