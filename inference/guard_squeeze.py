@@ -48,8 +48,22 @@ _MED9 = ((1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8),
 def median3_u8(pixels: np.ndarray) -> np.ndarray:
     """3×3 median per channel of uint8 images (N, H, W, C) with the edge pixels repeated, as Pillow's
     ``MedianFilter(3)`` does (it expands the image by one replicated pixel, then ranks): the median
-    of nine bytes is one of them, so the two agree exactly (a test pins it)."""
+    of nine bytes is one of them, so the two agree exactly (a test pins it).
+
+    One image at a time (a few small ones together): its ten shifted copies (1.5 MB at 224 px) stay
+    in the CPU's cache, where a batch's did not (16 images: 0.48 → 0.28 ms per image, CPU). The same
+    bytes either way."""
+    from inference.guard_noise import _chunk
+
     u8 = np.asarray(pixels, np.uint8)
+    out = np.empty_like(u8)
+    step = _chunk(len(u8), u8.shape[1], u8.shape[2]) if u8.ndim == 4 else 1
+    for i in range(0, len(u8), step):
+        out[i:i + step] = _median3_some(u8[i:i + step])
+    return out
+
+
+def _median3_some(u8: np.ndarray) -> np.ndarray:
     h, w = u8.shape[1:3]
     padded = np.pad(u8, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
     v = [np.array(padded[:, dy:dy + h, dx:dx + w]) for dy in range(3) for dx in range(3)]
@@ -61,6 +75,11 @@ def median3_u8(pixels: np.ndarray) -> np.ndarray:
     return v[4]
 
 
+# The mean of three channel differences (integers 0..255) for every possible sum: numpy's float64
+# mean over the last axis adds them exactly and divides by 3, so this table holds the same bits.
+_THIRDS = np.arange(3 * 255 + 1, dtype=np.float64) / 3.0
+
+
 def median_residual(pixels: np.ndarray, medians: np.ndarray, aggregate: str = "mean", patch: int = 16) -> np.ndarray:
     """Per image, how far uint8 images (N, H, W, 3) are from their median-filtered copies, in [0, 1]
     units: the mean absolute difference over the whole image (``mean``), or its smallest mean over
@@ -68,8 +87,16 @@ def median_residual(pixels: np.ndarray, medians: np.ndarray, aggregate: str = "m
     colourless gradient-sign attack lifts it everywhere, where a clean photo keeps a flat tile)."""
     from inference.guard_noise import _tile_min
 
-    d = np.abs(np.asarray(pixels, np.int16) - np.asarray(medians, np.int16))
+    pixels, medians = np.asarray(pixels), np.asarray(medians)
+    d = np.abs(pixels.astype(np.int16) - medians.astype(np.int16))
     if aggregate == "patch_min":
+        if pixels.dtype == medians.dtype == np.uint8 and d.ndim == 4 and d.shape[-1] == 3:
+            # The per-pixel mean of the three channels from a table of exact thirds instead of
+            # numpy's mean over a 3-long axis (0.86 of 0.97 ms per 224-px image): the same bits
+            # (the sum of three small integers is exact; the table is that sum divided by 3).
+            s = d[..., 0] + d[..., 1]
+            s += d[..., 2]
+            return _tile_min(_THIRDS[s], patch) / 255.0
         return _tile_min(d.mean(axis=-1), patch) / 255.0
     return d.reshape(len(d), -1).mean(axis=1) / 255.0
 

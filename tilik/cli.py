@@ -238,6 +238,7 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
     from inference.imageio import display_text, iter_image_paths
     from inference.inspector import Inspector
     from inference.results import HEATMAP_MAX_PX
+    from tilik.jsonrows import json_row
 
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1.")
@@ -304,7 +305,7 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
             row = {**result.to_json_dict(heatmap_path=heatmap_path), **numbers}
             if heatmap_error is not None:
                 row["heatmap_error"] = str(heatmap_error)
-            out.write(json.dumps(row) + "\n")
+            out.write(json_row(row) + "\n")
         else:
             from inference import wording
 

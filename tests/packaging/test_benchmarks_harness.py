@@ -121,3 +121,26 @@ def test_model_images_per_image_counts_the_squeezed_copies():
             {"guard": {"flagged": False, "detectors": {"noise": 0.0}}, "mitigated": None}]
     counter("tilik", 0, "\n".join(json.dumps(r) for r in rows))
     assert counter.result() == {"flagged": 1, "reformed": 1, "squeezed": 1}
+
+
+def test_bare_loops_app_scale_decode_is_the_apps(tmp_path):
+    """The bare loop's ``app-scale`` mode decodes each photo to the very pixels the app's decoder
+    makes for the pack (imagenet-lite0's centre crop: 1/4 of a 12-MP photo; a stretch pack: 1/8),
+    and its plain mode to the smallest DCT scale still at least the input size."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import photos
+
+    from inference.imageio import load_image
+    from inference.preprocess import reduction_factor
+    from inference.registry import PackRegistry
+
+    registry = PackRegistry([(REPO / "models", "bundled")])
+    sample = sorted((REPO / "resources" / "samples" / "skin-binary").glob("*.jpg"))[:1]
+    (photo,) = photos.make_photos(sample, 1, tmp_path, size=(4000, 3000))
+    sizes = {}
+    for pack_id in ("imagenet-lite0", "skin-binary"):
+        spec = registry.get(pack_id).manifest.input
+        app = load_image(photo, shrink=lambda w, h: reduction_factor(w, h, spec)).rgb
+        assert np.array_equal(photos.app_scale_load(photo, spec), app)
+        sizes[pack_id] = (app.shape[1], photos.bare_load(photo, spec).shape[1])
+    assert sizes == {"imagenet-lite0": (1000, 500), "skin-binary": (500, 500)}
