@@ -45,3 +45,24 @@ def test_paired_bootstrap_is_seeded_and_zero_for_the_same_packs():
             - metrics(y7, old["p7"], old["pb"], old["alarm"], old["ood7"], old["oodb"])[k] for k in a}
     for k in a:  # the resampled differences centre near the full-sample one
         assert abs(a[k]["mean"] - full[k]) < 3 * a[k]["sd"] + 0.02, (k, a[k], full[k])
+
+
+def _result(old: dict, new: dict, p_not_higher: dict) -> dict:
+    return {"shipped": {"all": old}, "candidate": {"all": new},
+            "paired_bootstrap_new_minus_old": {k: {"mean": 0.0, "sd": 0.0, "p_not_higher": p}
+                                               for k, p in p_not_higher.items()}}
+
+
+def test_rule_binary_ignores_skin_ham7_and_clear_needs_a_gain_outside_the_noise():
+    from training.pipeline.skin_ship_check import HEADLINE, RULES, rule_holds
+
+    old = {"ham7_balanced_accuracy": 0.70, "binary_roc_auc": 0.913, "binary_spec_at_sens90": 0.707}
+    new = {"ham7_balanced_accuracy": 0.70, "binary_roc_auc": 0.925, "binary_spec_at_sens90": 0.720}
+    res = _result(old, new, {"ham7_balanced_accuracy": 1.0, "binary_roc_auc": 0.01, "binary_spec_at_sens90": 0.3})
+    assert not rule_holds(res, HEADLINE)  # skin-ham7 unchanged: not higher
+    assert rule_holds(res, RULES["binary"])
+    assert rule_holds(res, RULES["binary"], clear=["binary_roc_auc"])
+    assert not rule_holds(res, RULES["binary"], clear=["binary_spec_at_sens90"])  # 30% of resamples not higher
+    assert rule_holds(res, RULES["binary"], clear=["binary_spec_at_sens90"], max_p=0.5)
+    lower_spec = _result(old, dict(new, binary_spec_at_sens90=0.70), {"binary_roc_auc": 0.0})
+    assert not rule_holds(lower_spec, RULES["binary"], clear=["binary_roc_auc"])

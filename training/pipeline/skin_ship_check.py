@@ -9,8 +9,11 @@ pair of packs (skin-ham7, skin-binary) it reports, pooled and per rendition: ski
 accuracy (most probable class), accuracy and top-3; skin-binary's ROC-AUC and specificity at 90%
 sensitivity (threshold at the score that reaches 90% of the malignant images on these images, for
 either pack alike) and its shipped alarm's sensitivity / specificity; and a paired lesion bootstrap
-of new minus old. The rule holds when all three headline numbers are higher for the candidates.
-A candidate exported with the stages up to the manifest only (no test stage) is enough.
+of new minus old. The rule holds when all three headline numbers are higher for the candidates
+(``--rule binary``: skin-binary's two alone, for a new skin-binary beside an unchanged skin-ham7;
+``--clear KEY``: that number's gain must also be outside the noise, at most ``--max-p`` of the
+bootstrap resamples with new <= old). A candidate exported with the stages up to the manifest only
+(no test stage) is enough.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 H7 = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 MALIGNANT = ("mel", "bcc", "akiec")
 HEADLINE = ("ham7_balanced_accuracy", "binary_roc_auc", "binary_spec_at_sens90")
+RULES = {"both": HEADLINE, "binary": ("binary_roc_auc", "binary_spec_at_sens90")}
 
 
 def balanced_accuracy(y: np.ndarray, pred: np.ndarray, k: int) -> float:
@@ -78,6 +82,14 @@ def paired_bootstrap(groups: np.ndarray, old: dict, new: dict, y7: np.ndarray, n
             for k, v in diffs.items()}
 
 
+def rule_holds(result: dict, keys=HEADLINE, clear=(), max_p: float = 0.05) -> bool:
+    """Every number in ``keys`` higher for the candidate (pooled), and for each of ``clear`` at most
+    ``max_p`` of the paired bootstrap resamples with new <= old (a gain outside the noise)."""
+    boot = result["paired_bootstrap_new_minus_old"]
+    return (all(result["candidate"]["all"][k] > result["shipped"]["all"][k] for k in keys)
+            and all(boot[k]["p_not_higher"] <= max_p for k in clear))
+
+
 def _run_packs(models_dir: Path, paths: list[str]) -> dict:
     from inference.inspector import Inspector
     from inference.registry import PackRegistry
@@ -111,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "training" / "configs" / "skin-ham7.yaml")
     parser.add_argument("--out", type=Path, required=True, help="result JSON")
     parser.add_argument("--resamples", type=int, default=500)
+    parser.add_argument("--rule", choices=sorted(RULES), default="both",
+                        help="headline numbers that must all be higher: both packs' (default) or skin-binary's")
+    parser.add_argument("--clear", action="append", default=[], choices=HEADLINE,
+                        help="a headline number whose gain must be outside the noise (repeatable)")
+    parser.add_argument("--max-p", type=float, default=0.05,
+                        help="with --clear: largest share of bootstrap resamples with new <= old (default 0.05)")
     args = parser.parse_args(argv)
 
     cfg = load_config(args.config)
@@ -129,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             result[tag][name] = metrics(y7[m], o["p7"][m], o["pb"][m], o["alarm"][m], o["ood7"][m], o["oodb"][m])
     result["paired_bootstrap_new_minus_old"] = paired_bootstrap(groups, runs["shipped"], runs["candidate"], y7,
                                                                 args.resamples)
-    result["rule_holds"] = all(result["candidate"]["all"][k] > result["shipped"]["all"][k] for k in HEADLINE)
+    result["rule"] = {"higher": list(RULES[args.rule]), "clear": list(args.clear), "max_p": args.max_p}
+    result["rule_holds"] = rule_holds(result, RULES[args.rule], args.clear, args.max_p)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     for tag in ("shipped", "candidate"):
         for name in subsets:
