@@ -74,7 +74,7 @@ def mixes_stage(c) -> None:
         p_val = c.val_probs[:, c.alarming_idx].sum(1)
         is_val = np.isin(c.y["val"], c.alarming_idx)
         probs = c.res["probs"]
-        per_mix = {name: (np.isin(yt[idx], c.alarming_idx), probs[idx][:, c.alarming_idx].sum(1))
+        per_mix = {name: (np.isin(yt[idx], c.alarming_idx), probs[idx][:, c.alarming_idx].sum(1), c.res["ood"][idx])
                    for name, idx in (("natural", natural), ("class-capped", capped))}
         out["operating_table"] = mx.operating_table(p_val, is_val, per_mix,
                                                     max_threshold=float(c.cfg["decision"]["max_alarm_threshold"]))
@@ -88,7 +88,8 @@ def mixes_stage(c) -> None:
         a = m.get("alarm") or {}
         c.log(f"  test {name} (n={m['n']}): ROC-AUC {m['most_probable'].get('roc_auc') or float('nan'):.3f}, "
               f"balanced accuracy {m['most_probable']['balanced_accuracy']:.3f}, app accuracy {m['app']['accuracy']:.3f}"
-              + (f", alarm sensitivity {a['sensitivity']:.3f} specificity {a['specificity']:.3f}" if a else ""))
+              + (f", alarm sensitivity {a['sensitivity']:.3f} specificity {a['specificity']:.3f}" if a else "")
+              + (f", alarmed in the app (not refused) {a['app']['sensitivity']:.3f}" if a.get("app") else ""))
 
 
 def enlarge(src: Path, dst: Path, width: int, height: int, quality: int) -> Path:

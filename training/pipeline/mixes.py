@@ -49,9 +49,18 @@ def capped_indices(values: Sequence[str], groups: Sequence[str | None], ids: Seq
 
 
 def operating_point(is_alarm: np.ndarray, p_alarm: np.ndarray, threshold: float,
-                    review: np.ndarray | None = None) -> dict:
+                    review: np.ndarray | None = None, refused: np.ndarray | None = None) -> dict:
     """Sensitivity, specificity, PPV, NPV and the alarm rate at ``threshold`` (alarm when
-    ``p_alarm >= threshold``), and the review rate when the app's review flags are given."""
+    ``p_alarm >= threshold``, whether or not the app refused the image), and the review rate when
+    the app's review flags are given.
+
+    With the app's refusal flags (``refused``: out of domain, blank, noise), also what the app
+    shows for the alarming classes' images: ``app``: alarmed (probability at or above the threshold
+    and not refused: the app raises the alarm), refused (no verdict at all, whatever the
+    probability; how many of those were at or above the threshold), and passed as calm (below the
+    threshold and not refused: a calm verdict, with or without a review flag); and the refusal rate
+    by true class. A refused image raises no alarm in the app, so the probability-based
+    sensitivity counts as alarmed images the app never alarmed on."""
     is_alarm = np.asarray(is_alarm, bool)
     flagged = np.asarray(p_alarm) >= threshold
     tp = int(np.sum(flagged & is_alarm))
@@ -68,6 +77,19 @@ def operating_point(is_alarm: np.ndarray, p_alarm: np.ndarray, threshold: float,
            "tp": tp, "fn": fn, "fp": fp, "tn": tn}
     if review is not None:
         out["review_rate"] = float(np.mean(review)) if len(review) else None
+    if refused is not None:
+        refused = np.asarray(refused, bool)
+        pos = int(is_alarm.sum())
+        calm = ~flagged & ~refused & is_alarm
+        app = {"alarmed": int(np.sum(flagged & ~refused & is_alarm)), "refused": int(np.sum(refused & is_alarm)),
+               "refused_above_threshold": int(np.sum(refused & flagged & is_alarm)), "passed_calm": int(calm.sum()),
+               "refused_other": int(np.sum(refused & ~is_alarm)), "other": int(np.sum(~is_alarm))}
+        if review is not None:
+            app["passed_calm_review"] = int(np.sum(calm & np.asarray(review, bool)))
+        app.update({"sensitivity": ratio(app["alarmed"], pos), "refused_rate": ratio(app["refused"], pos),
+                    "passed_calm_rate": ratio(app["passed_calm"], pos),
+                    "refused_rate_other": ratio(app["refused_other"], app["other"])})
+        out["app"] = app
     return out
 
 
@@ -132,7 +154,8 @@ def mix_metrics(y: np.ndarray, res: dict, idx: np.ndarray, names: list[str], ala
     if alarming_idx and threshold is not None:
         is_alarm = np.isin(y, alarming_idx)
         p_alarm = probs[:, alarming_idx].sum(1)
-        out["alarm"] = operating_point(is_alarm, p_alarm, threshold, res["review"][idx])
+        out["alarm"] = operating_point(is_alarm, p_alarm, threshold, res["review"][idx],
+                                       res["ood"][idx] if "ood" in res else None)
         out["calibration"] = calibration(is_alarm, p_alarm)
     else:
         conf = probs.max(1)
@@ -143,7 +166,8 @@ def mix_metrics(y: np.ndarray, res: dict, idx: np.ndarray, names: list[str], ala
 def operating_table(val_p_alarm: np.ndarray, val_is_alarm: np.ndarray, mixes: dict[str, tuple[np.ndarray, np.ndarray]],
                     sensitivities: Sequence[float] = (0.85, 0.90, 0.95), max_threshold: float = 1.0) -> list[dict]:
     """One row per target sensitivity: the threshold chosen on validation and what it gives on each
-    mix (``{name: (is_alarm, p_alarm)}``)."""
+    mix (``{name: (is_alarm, p_alarm)}``, or ``(is_alarm, p_alarm, refused)`` with the app's refusal
+    flags, which add what the app shows: see :func:`operating_point`)."""
     from training.pipeline.thresholds import alarm_threshold
 
     rows = []
@@ -151,8 +175,8 @@ def operating_table(val_p_alarm: np.ndarray, val_is_alarm: np.ndarray, mixes: di
         thr = alarm_threshold(val_p_alarm, val_is_alarm, float(target), max_threshold)
         row = {"target_sensitivity": float(target), "threshold": float(thr),
                "validation": operating_point(val_is_alarm, val_p_alarm, thr)}
-        for name, (is_alarm, p_alarm) in mixes.items():
-            row[name] = operating_point(is_alarm, p_alarm, thr)
+        for name, (is_alarm, p_alarm, *refused) in mixes.items():
+            row[name] = operating_point(is_alarm, p_alarm, thr, refused=refused[0] if refused else None)
         rows.append(row)
     return rows
 
@@ -184,7 +208,24 @@ def card_sections(report: dict, names: list[str], labels: dict[str, str]) -> lis
             for k in ("2", "3"):
                 row(f"top-{k}", lambda m, k=k: f"{(m['most_probable'].get('top_k') or {}).get(k, float('nan')):.3f}")
         if any("alarm" in m for m in mixes.values()):
-            row("alarm sensitivity", lambda m: _pct(m.get("alarm", {}).get("sensitivity")))
+            row("alarm sensitivity by probability (alarming-class images with P ≥ threshold, refused ones included)",
+                lambda m: _pct(m.get("alarm", {}).get("sensitivity")))
+            if any("app" in m.get("alarm", {}) for m in mixes.values()):
+                # What the app shows for the alarming classes' images: a refused image raises no alarm.
+                def app(m, key, count=None):
+                    a = m.get("alarm", {}).get("app")
+                    if not a:
+                        return "n/a"
+                    n = a["alarmed"] + a["refused"] + a["passed_calm"]
+                    return f"{_pct(a[key])} ({a[count]}/{n})" if count else _pct(a[key])
+                row("alarm sensitivity in the app (P ≥ threshold and not refused: the app alarms)",
+                    lambda m: app(m, "sensitivity", "alarmed"))
+                row("alarming-class images refused (no verdict, whatever P)", lambda m: app(m, "refused_rate", "refused"))
+                row("alarming-class images passed as calm (P < threshold, not refused)",
+                    lambda m: app(m, "passed_calm_rate", "passed_calm"))
+                row("other images refused", lambda m: "n/a" if not m.get("alarm", {}).get("app") else
+                    f"{_pct(m['alarm']['app']['refused_rate_other'])} ({m['alarm']['app']['refused_other']}"
+                    f"/{m['alarm']['app']['other']})")
             row("alarm specificity", lambda m: _pct(m.get("alarm", {}).get("specificity")))
             row("PPV", lambda m: _pct(m.get("alarm", {}).get("ppv")))
             row("NPV", lambda m: _pct(m.get("alarm", {}).get("npv")))
@@ -209,14 +250,18 @@ def card_sections(report: dict, names: list[str], labels: dict[str, str]) -> lis
         lines = ["Alarm thresholds chosen on the validation side of the split (every image of the validation "
                  "lesions, in every rendition training used: the natural mix, plus any extra renditions of those "
                  "lesions) at three sensitivities; "
-                 "the pack ships the 90% one. Sensitivity / specificity / PPV / NPV / share of photos alarmed:", "",
+                 "the pack ships the 90% one. Sensitivity (by probability, refused photos included) / specificity / "
+                 "PPV / NPV / share of photos alarmed"
+                 + (" / sensitivity in the app (alarmed and not refused)" if "app" in table[0][names_m[0]] else "")
+                 + ":", "",
                  "| target (validation) | threshold | " + " | ".join(names_m) + " |",
                  "|---|---|" + "---|" * len(names_m)]
         for r in table:
             cells = []
             for k in names_m:
                 op = r[k]
-                cells.append(" / ".join(_pct(op[x]) for x in ("sensitivity", "specificity", "ppv", "npv", "alarm_rate")))
+                cells.append(" / ".join([_pct(op[x]) for x in ("sensitivity", "specificity", "ppv", "npv", "alarm_rate")]
+                                        + ([_pct(op["app"]["sensitivity"])] if "app" in op else [])))
             lines.append(f"| {_pct(r['target_sensitivity'])} | {r['threshold']:.4f} | " + " | ".join(cells) + " |")
         sections.append({"title": "Operating points", "text": "\n".join(lines)})
     larger = report.get("larger_inputs")
