@@ -68,6 +68,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "heatmap_empty": "{caption}: tidak ada bukti",
         "heatmap_profile": "Tempat foto menyimpang dari profil '{name}'",
         "no_verdict": "Tidak ada hasil untuk gambar ini.",
+        "refused_not_reassurance": "Tidak dinilai — ini bukan hasil {calm} dan tidak menyingkirkan {alarm}: ambil "
+                                   "ulang fotonya; jika ditolak lagi, mintalah seseorang memeriksanya langsung.",
+        "quoted": "‘{text}’",
+        "list_last": "{head} atau {last}",
         "references_one": "1 referensi",
         "references_many": "{n} referensi",
         "risk_default": "Risiko ({labels})",

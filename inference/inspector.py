@@ -26,7 +26,7 @@ from inference.providers import LoadedSession, create_session, display_name, int
 from inference.registry import Pack, PackRegistry
 from inference.results import (DECIDED, REFUSED, REVIEW, ClassScore, InspectionResult, MitigatedVerdict,
                                ReviewReason, Timings, Verdict)
-from inference.wording import SUBJECTS, TEMPLATES, headline, reason_text
+from inference.wording import SUBJECTS, TEMPLATES, headline, reason_text, refusal_note
 
 _SESSION_CACHE: dict[tuple, LoadedSession] = {}
 _CACHE_LOCK = threading.Lock()
@@ -484,6 +484,10 @@ class Inspector:
             if self.guard is not None and self.guard.policy.reform and guard.reconstruction_probs is not None:
                 r_idx, _ = self._choose(guard.reconstruction_probs)
                 mitigated = MitigatedVerdict(names[r_idx], float(guard.reconstruction_probs[r_idx]))
+        if out_of_domain and policy.alarming:
+            # A refusal names no class, but on a pack that raises alarms its silence reads as the calm
+            # answer; the note says it is not, the same whatever the (untrusted) probabilities were.
+            notes.append(refusal_note(names, list(policy.alarming), m.class_label))
         k = min(policy.top_k, len(names))
         top = tuple(ClassScore(names[i], m.class_label(names[i]), float(probs[i])) for i in order[:k])
         outcome = REFUSED if out_of_domain else (REVIEW if reasons else DECIDED)

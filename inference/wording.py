@@ -71,10 +71,19 @@ TEMPLATES: dict[str, str] = {
     "heatmap_empty": "{caption}: no evidence found",
     "heatmap_profile": "Where the photo departs from profile '{name}'",
     "no_verdict": "No verdict is given for this image.",
+    # a refusal on a pack that raises alarms (the note "refused_not_reassurance"): said in place of
+    # "no verdict", as the silence of a refused photo otherwise reads as the calm answer
+    "refused_not_reassurance": "Not judged — this is not a {calm} result and does not rule out {alarm}: retake "
+                               "the photo; if it is refused again, have it looked at by a person.",
+    "quoted": "‘{text}’",
+    "list_last": "{head} or {last}",
     "references_one": "1 reference",
     "references_many": "{n} references",
     "risk_default": "Risk ({labels})",
 }
+
+# The note of a refusal on a pack with alarming classes (see refusal_note).
+NOT_REASSURANCE = "refused_not_reassurance"
 
 # Errors a person meets most, by code (inference.errors.TilikError.code): English words here, the
 # GUI translates by the same code.
@@ -169,9 +178,28 @@ def reason_text(reason: ReviewReason, lang: Language = ENGLISH) -> str:
         return say(code, lang, name=p.get("name", ""), what=what, p=pct(p["p"]), threshold=pct(p["threshold"]))
     if code == "profile_judged":
         return say(code, lang, name=p.get("name", ""))
+    if code == NOT_REASSURANCE:
+        return say(code, lang, calm=_label_list(list(p.get("calm_classes") or []), list(p.get("calm_labels") or []), lang),
+                   alarm=_label_list(list(p.get("classes") or []), list(p.get("labels") or []), lang))
     if code in TEMPLATES and code not in ("text",):
         return say(code, lang)
     return str(p.get("text") or code)
+
+
+def refusal_note(names: list[str], alarming: list[str], label: Callable[[str], str]) -> ReviewReason:
+    """The note a refusal carries on a pack with alarming classes: the calm and the alarming
+    classes (names and English labels), and nothing of the refused image's own numbers."""
+    calm = [n for n in names if n not in alarming]
+    return ReviewReason(NOT_REASSURANCE, {"classes": list(alarming), "labels": [label(n) for n in alarming],
+                                          "calm_classes": calm, "calm_labels": [label(n) for n in calm]})
+
+
+def _label_list(classes: list[str], labels: list[str], lang: Language) -> str:
+    """Class labels in this language, each quoted: "‘A’", "‘A’ or ‘B’", "‘A’, ‘B’ or ‘C’"."""
+    words = [say("quoted", lang, text=lang.pack_word("class", n, lbl)) for n, lbl in zip(classes or labels, labels)]
+    if len(words) < 2:
+        return "".join(words)
+    return say("list_last", lang, head=", ".join(words[:-1]), last=words[-1])
 
 
 def guard_detector_text(detail: str, lang: Language = ENGLISH) -> str:
@@ -207,7 +235,8 @@ def headline(v: Verdict, lang: Language = ENGLISH) -> str:
 def number_line(v: Verdict, lang: Language = ENGLISH) -> str:
     """The number that goes with the headline, saying what it is the probability of."""
     if v.refused:
-        return say("no_verdict", lang)
+        note = next((n for n in v.notes if n.code == NOT_REASSURANCE), None)
+        return reason_text(note, lang) if note is not None else say("no_verdict", lang)
     if v.basis == "alarm" and v.score is not None and v.threshold is not None:
         risk = lang.pack_word("risk", "", v.risk_label) if v.risk_label else v.risk_label
         return say("alarm", lang, risk=risk, score=lang.pct(v.score), threshold=lang.pct(v.threshold))
@@ -227,8 +256,8 @@ def reasons_text(v: Verdict, lang: Language = ENGLISH) -> list[str]:
 
 def notes_text(v: Verdict, lang: Language = ENGLISH) -> list[str]:
     """The verdict's notes in words: which seal profile judged it, or that the pack was trained on
-    generated photos only (issue 25)."""
-    return [reason_text(n, lang) for n in v.notes]
+    generated photos only (issue 25). (A refusal's "not reassurance" note is said by the number line.)"""
+    return [reason_text(n, lang) for n in v.notes if n.code != NOT_REASSURANCE]
 
 
 HEATMAP_BASES = ("fixed", "most_probable", "signature")
@@ -324,7 +353,7 @@ def reason_params_plain(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["ENGLISH", "Language", "SUBJECTS", "TEMPLATES", "english_pct", "headline", "heatmap_caption",
+__all__ = ["ENGLISH", "Language", "NOT_REASSURANCE", "SUBJECTS", "TEMPLATES", "english_pct", "headline", "heatmap_caption",
            "heatmap_is_empty",
-           "legacy_reason", "notes_text", "number_line", "reason_text", "reasons_text", "say", "subject_words", "summary",
+           "legacy_reason", "notes_text", "number_line", "reason_text", "reasons_text", "refusal_note", "say", "subject_words", "summary",
            "verdict_words", "REFUSED"]
