@@ -191,7 +191,10 @@ def card_sections(report: dict, names: list[str], labels: dict[str, str]) -> lis
     mixes = report.get("mixes") or {}
     if mixes:
         lines = ["Scored once, at the end, by the app's inspector (the pack's ONNX file and decision rule) on "
-                 "lesions that no part of training or any choice saw. " + report.get("description", ""), "",
+                 "lesions that no part of training or any choice saw. " + report.get("description", "")
+                 + (" The alarm rows count by probability (P ≥ threshold), refused images included, except the "
+                    "rows 'in the app', 'refused' and 'passed as calm': a refused image gets no verdict and raises "
+                    "no alarm in the app." if any("app" in m.get("alarm", {}) for m in mixes.values()) else ""), "",
                  "| | " + " | ".join(mixes) + " |", "|---|" + "---|" * len(mixes)]
 
         def row(label, fn):
