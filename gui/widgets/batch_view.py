@@ -13,6 +13,7 @@ from gui.widgets.common import ALARM, CALM, REFUSED, REVIEW, icon, row_table
 from gui import wording
 from gui.widgets.result_panel import pct
 from gui.workers import BatchProgress, BatchRow
+from inference.wording import NOT_REASSURANCE
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -66,6 +67,9 @@ class BatchModel(QStandardItemModel):
             verdict, conf, conf_key = wording.headline(r), pct(r.confidence), float(r.confidence)
         flag = r is None or r.needs_review
         reasons = [] if r is None else wording.reasons(r)
+        if refused and any(n.code == NOT_REASSURANCE for n in wording.verdict_of(r).notes):
+            # The row must not read as the calm answer: its note is the refusal's number line.
+            reasons.append(wording.number_line(r))
         notes = (row.error or "") if r is None else "; ".join(reasons)
         tip = row.error if r is None else ("\n".join(reasons) or None)
         cells = ((row.index + 1, row.index + 1, tip), (Path(row.source).name, row.source, row.source),

@@ -94,3 +94,17 @@ def test_the_csv_and_the_cli_say_it(refused, tmp_path):
     text = " ".join(out.getvalue().split())
     assert "Refused: not a skin-lesion photo" in text and "Not judged — this is not a ‘Benign’ result" in text
     assert "have it looked at by a person." in text
+
+
+def test_a_batch_row_says_it_too(qtbot, refused):
+    from gui.app import create_application
+    from gui.widgets.batch_view import BatchModel
+    from gui.workers import BatchRow
+
+    create_application([])
+    model = BatchModel()
+    model.mode = "skin"
+    model.add_rows([BatchRow(0, str(refused[2]), refused[0], None)])
+    notes = model.item(0, BatchModel.COLUMNS.index("Notes"))
+    assert notes.text() == EN and notes.toolTip() == EN
+    assert model.item(0, BatchModel.COLUMNS.index("Verdict")).text() == "Refused: not a skin-lesion photo"
