@@ -123,7 +123,8 @@ def test_skin_mode_banner_and_out_of_domain_refusal(qtbot, make_window, gui_pack
     open_and_wait(qtbot, w, save(tmp_path / "grey.png", image("grey")))
     panel = w.result_panel
     assert panel.verdict.text() == "Refused: the image is blank"  # a flat grey frame: blank, so refused
-    assert panel.confidence.text() == "No verdict is given for this image."
+    # not "no verdict": on a pack with an alarming class a refusal says it is not the calm answer
+    assert panel.confidence.text().startswith("Not judged — this is not a ‘Benign’ result and does not rule out ‘Malignant’")
     assert panel.ood_banner.isVisible() and "does not judge this image" in panel.ood_banner.text()
     assert bars(w) == {} and not panel.bars_box.isVisible()
     assert not w.image_view.overlay_visible()  # no heatmap dressing up a refused verdict
