@@ -47,9 +47,9 @@ import numpy as np
 
 from training.signatures.corpora import _key, dev_writers, load_corpora, normalize_all
 from training.signatures.handcrafted import FAMILIES, features
-from training.signatures.v3_eval import N_REFS, Rows, make_rows
+from training.signatures.v3_eval import N_REFS, eer_by_corpus, make_rows
 from training.signatures.v3_features import BENGALI, CEDAR, OPTIONS
-from training.signatures.v3_train import SEED, fold_layers, prep, spread
+from training.signatures.v3_train import PCA_DIMS, SEED, fit_layers, fold_layers, prep, spread
 from training.signatures.v31_norm import _unit, cohort_of, load_study
 from training.signatures.v31_train import COHORT_SEED, NEGATIVES, both, classifier_outputs, fold_eers
 
@@ -85,10 +85,36 @@ def handcrafted_cache(out: Path, canvas_key: str, dev: np.ndarray, canvas: np.nd
     return full
 
 
-def per_fold_units(x: np.ndarray, wr, gen, folds) -> list[np.ndarray]:
+def per_fold_units(x: np.ndarray, wr, gen, folds, pca_dims: int = PCA_DIMS) -> list[np.ndarray]:
     """Per fold: the unit whitened embedding (PCA fitted on the other folds)."""
-    layers = fold_layers(x, wr, gen, folds, (0,))[0]
+    if pca_dims == PCA_DIMS:
+        layers = fold_layers(x, wr, gen, folds, (0,))[0]
+    else:
+        all_w = [w for f in folds for w in f]
+        layers = {i: fit_layers(x, wr, gen, np.isin(wr, [w for w in all_w if w not in set(f)]), (0,), pca_dims)[0]
+                  for i, f in enumerate(folds)}
     return [_unit(layers[i](x)) for i in range(len(folds))]
+
+
+def stroke_width_probe(canvas: np.ndarray, wr, gen, corpus, folds, n: int = 5, draws: int = 3) -> dict:
+    """A confound check: EER per corpus (mean ± sd over the folds) of a score that sees only the mean
+    stroke width (2·ink area / ink edge pixels) or the ink fraction: −|value(query) − median over the
+    references|. A pen or scan cue rather than the hand; far from chance would mean the forgeries
+    differ from the genuine signatures in the pen."""
+    b = np.asarray(canvas) < 128
+    p = np.pad(b, ((0, 0), (1, 1), (1, 1)))
+    inner = p[:, :-2, 1:-1] & p[:, 2:, 1:-1] & p[:, 1:-1, :-2] & p[:, 1:-1, 2:]
+    area = b.sum(axis=(1, 2)).astype(np.float64)
+    width = 2 * area / np.maximum((b & ~inner).sum(axis=(1, 2)), 1)
+    out = {}
+    for name, v in (("stroke_width", width), ("ink_fraction", area / b[0].size)):
+        per = {"cedar": [], "bengali": []}
+        for i, f in enumerate(folds):
+            rows = make_rows(np.ones((len(v), 1)), wr, gen, corpus, f, n, draws, SEED + i)
+            for c, e in eer_by_corpus(rows, -np.abs(v[rows.query] - np.median(v[rows.refs], axis=1))).items():
+                per[c].append(e)
+        out[name] = {c: spread(e) for c, e in per.items()}
+    return out
 
 
 def config_rows(units_cnn, units_ch, w: float, wr, gen, corpus, folds, draws: int) -> dict:
@@ -151,6 +177,11 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--channels", default=",".join(CHANNELS))
     ap.add_argument("--results", default="channel-results.json")
+    ap.add_argument("--pca", type=int, default=PCA_DIMS, help="the channel's whitening PCA size (the bundle-size "
+                    "variants; the study's candidates use 256, as the shipped embedding)")
+    ap.add_argument("--weights", default=",".join(str(w) for w in WEIGHTS))
+    ap.add_argument("--extra", default="", help="more channel:pca variants, e.g. lbp:128,lbp:64 (smaller whitening "
+                    "PCAs: the bundle has 0.3 MB of headroom)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -168,9 +199,12 @@ def main(argv=None) -> int:
             FAMILIES[fam](sample[s:s + 32])
         cost[fam] = 1000 * (time.process_time() - c1) / len(sample)
     log(f"numpy CPU ms per canvas: {json.dumps({k: round(v, 2) for k, v in cost.items()})}")
+    res_probe = stroke_width_probe(cv.canvas, wr, gen, corpus, folds)
+    log("confound probe (EER at 5 references): " + json.dumps(
+        {k: {c: round(v[c]["mean"], 4) for c in v} for k, v in res_probe.items()}))
     units_cnn = per_fold_units(x, wr, gen, folds)
     res: dict = {"scorer": {"ridge": RIDGE, "beta": BETA, "min_references": MIN_REFS, "lambda": 0.5},
-                 "folds": folds, "numpy_ms_per_canvas": cost, "configs": {}}
+                 "folds": folds, "numpy_ms_per_canvas": cost, "confound_probe": res_probe, "configs": {}}
     per_fold: dict[str, dict] = {}
     rows_of: dict[str, tuple] = {}
     base_rows = config_rows(units_cnn, None, 1.0, wr, gen, corpus, folds, args.draws)
@@ -178,13 +212,15 @@ def main(argv=None) -> int:
     per_fold[BASE] = score(*rows_of[BASE])
     log(f"{BASE}: " + " ".join(f"n={n} {np.mean(v['cedar']):.4f}/{np.mean(v['bengali']):.4f}"
                                for n, v in per_fold[BASE].items()))
-    for ch in [c for c in args.channels.split(",") if c]:
+    variants = [(c, args.pca) for c in args.channels.split(",") if c]
+    variants += [(v.split(":")[0], int(v.split(":")[1])) for v in args.extra.split(",") if v]
+    for ch, pca in variants:
         h = prep(feats, CHANNELS[ch])
-        units_ch = per_fold_units(np.nan_to_num(h), wr, gen, folds)
+        units_ch = per_fold_units(np.nan_to_num(h), wr, gen, folds, pca)
         for i in range(len(folds)):
             units_ch[i][~dev] = np.nan
-        for w in WEIGHTS:
-            name = f"{ch}|w{w}"
+        for w in (float(v) for v in args.weights.split(",")):
+            name = f"{ch}|w{w}" + ("" if pca == PCA_DIMS else f"|pca{pca}")
             r = config_rows(units_cnn, units_ch, w, wr, gen, corpus, folds, args.draws)
             rows_of[name] = (r, prior_of(r))
             per_fold[name] = score(*rows_of[name])

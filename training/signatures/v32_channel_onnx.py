@@ -1,0 +1,142 @@
+"""The LBP channel of the issue #23 study as ONNX ops, so a pack computes it without per-pack Python.
+
+:func:`lbp_graph` builds, from the pack's own input tensor (NHWC, scaled to [−1, 1]: the canvas is
+binary, ink −1, paper +1), exactly what :func:`training.signatures.handcrafted.lbp_histograms` and
+:func:`training.signatures.v3_train.prep` compute in numpy, then the channel's whitening layer:
+
+    ink b = (x < 0)                      canvas < 128, as the numpy study binarises it
+    s = Conv(b, 2^i at neighbour i)      zero padding = paper outside the canvas
+    code = 255 − b·(255 − s)             bit i set iff neighbour i ≥ centre (binary: not paper-next-to-ink)
+    bin = Gather(uniform table, code)    −1 for the flat code 255 (never matches a bin)
+    onehot = Equal(bin, 0..57)           (N, 58, H, W)
+    lbp@1x1 = ReduceMean, lbp@2x4 = AveragePool(cell) → Sqrt, L2 each, concat / √2
+    z = (h − mean) @ matrix
+
+:func:`add_channel` splices it into a pack's ``model.onnx``: the ``embedding`` output becomes
+``[√w·e, √(1−w)·‖e‖·z/‖z‖]`` with ``e`` the shipped (whitened) embedding. Its unit vector is the
+study's ``[√w·u_cnn, √(1−w)·u_lbp]``, so the app's cosine is ``w·cos_cnn + (1−w)·cos_lbp``, and its
+squared norm is ``‖e‖²``: the domain check's embedding norm keeps its meaning and its limit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training.signatures.handcrafted import _NEIGHBOURS, LBP_BINS, LBP_TABLE
+
+PREFIX = "lbp_channel/"
+
+
+def _neighbour_kernel() -> np.ndarray:
+    k = np.zeros((1, 1, 3, 3), np.float32)
+    for i, (dy, dx) in enumerate(_NEIGHBOURS):
+        k[0, 0, 1 + dy, 1 + dx] = float(1 << i)
+    return k
+
+
+def lbp_nodes(input_name: str, size: tuple[int, int], mean: np.ndarray, matrix: np.ndarray,
+              grids=((1, 1), (2, 4))):
+    """(nodes, initializers, output name) computing the whitened channel z (N, k) from ``input_name``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    h, w = size
+    p = PREFIX
+    inits = [
+        numpy_helper.from_array(np.array([0], np.int64), p + "c0"),
+        numpy_helper.from_array(np.array([1], np.int64), p + "c1"),
+        numpy_helper.from_array(np.array([3], np.int64), p + "axis3"),
+        numpy_helper.from_array(np.array(0.0, np.float32), p + "zero"),
+        numpy_helper.from_array(np.array(255.0, np.float32), p + "v255"),
+        numpy_helper.from_array(np.array(1e-12, np.float32), p + "eps"),
+        numpy_helper.from_array(_neighbour_kernel(), p + "neighbours"),
+        numpy_helper.from_array(LBP_TABLE.astype(np.int64), p + "table"),
+        numpy_helper.from_array(np.arange(LBP_BINS, dtype=np.int64).reshape(1, LBP_BINS, 1, 1), p + "bins"),
+        numpy_helper.from_array(np.array([0, -1], np.int64), p + "flat"),
+        numpy_helper.from_array(np.array(1.0 / np.sqrt(len(grids)), np.float32), p + "blocks"),
+        numpy_helper.from_array(np.asarray(mean, np.float32), p + "mean"),
+        numpy_helper.from_array(np.asarray(matrix, np.float32), p + "matrix"),
+    ]
+    n = [
+        helper.make_node("Slice", [input_name, p + "c0", p + "c1", p + "axis3"], [p + "x0"]),
+        helper.make_node("Transpose", [p + "x0"], [p + "x0t"], perm=[0, 3, 1, 2]),
+        helper.make_node("Less", [p + "x0t", p + "zero"], [p + "inkb"]),
+        helper.make_node("Cast", [p + "inkb"], [p + "ink"], to=TensorProto.FLOAT),
+        helper.make_node("Conv", [p + "ink", p + "neighbours"], [p + "s"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sub", [p + "v255", p + "s"], [p + "d"]),
+        helper.make_node("Mul", [p + "ink", p + "d"], [p + "bd"]),
+        helper.make_node("Sub", [p + "v255", p + "bd"], [p + "codef"]),
+        helper.make_node("Cast", [p + "codef"], [p + "code"], to=TensorProto.INT64),
+        helper.make_node("Gather", [p + "table", p + "code"], [p + "bin"], axis=0),       # (N, 1, H, W)
+        helper.make_node("Equal", [p + "bin", p + "bins"], [p + "ohb"]),                  # (N, 58, H, W)
+        helper.make_node("Cast", [p + "ohb"], [p + "oh"], to=TensorProto.FLOAT),
+    ]
+    blocks = []
+    for r, c in grids:
+        t = f"{p}g{r}x{c}"
+        n.append(helper.make_node("AveragePool", [p + "oh"], [t + "_pool"], kernel_shape=[h // r, w // c],
+                                  strides=[h // r, w // c]))
+        n.append(helper.make_node("Flatten", [t + "_pool"], [t + "_flat"], axis=1))
+        n.append(helper.make_node("Sqrt", [t + "_flat"], [t + "_sqrt"]))
+        n.append(helper.make_node("ReduceL2", [t + "_sqrt"], [t + "_norm"], axes=[1], keepdims=1))
+        n.append(helper.make_node("Max", [t + "_norm", p + "eps"], [t + "_normc"]))
+        n.append(helper.make_node("Div", [t + "_sqrt", t + "_normc"], [t + "_unit"]))
+        blocks.append(t + "_unit")
+    n += [
+        helper.make_node("Concat", blocks, [p + "cat"], axis=1),
+        helper.make_node("Mul", [p + "cat", p + "blocks"], [p + "h"]),
+        # transform(): L2 again (a no-op up to rounding: the blocks are unit and scaled by 1/√blocks)
+        helper.make_node("ReduceL2", [p + "h"], [p + "hn"], axes=[1], keepdims=1),
+        helper.make_node("Max", [p + "hn", p + "eps"], [p + "hnc"]),
+        helper.make_node("Div", [p + "h", p + "hnc"], [p + "hu"]),
+        helper.make_node("Sub", [p + "hu", p + "mean"], [p + "hc"]),
+        helper.make_node("MatMul", [p + "hc", p + "matrix"], [p + "z"]),
+    ]
+    return n, inits, p + "z"
+
+
+def lbp_model(size: tuple[int, int], mean: np.ndarray, matrix: np.ndarray):
+    """A stand-alone model: ``input`` (N, H, W, 3) → ``z`` (N, k) (for the parity test and the timing)."""
+    from onnx import TensorProto, helper
+
+    nodes, inits, z = lbp_nodes("input", size, mean, matrix)
+    nodes.append(helper.make_node("Identity", [z], ["z"]))
+    g = helper.make_graph(nodes, "lbp_channel", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                                                              ["batch", size[0], size[1], 3])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", matrix.shape[1]])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def add_channel(model, mean: np.ndarray, matrix: np.ndarray, weight: float, size: tuple[int, int],
+                output: str = "embedding"):
+    """The pack's model with the channel fused into its ``output`` (see the module docstring)."""
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    producer = next(node for node in g.node if output in node.output)
+    old = PREFIX + "embedding_cnn"
+    producer.output[list(producer.output).index(output)] = old
+    nodes, inits, z = lbp_nodes(g.input[0].name, size, mean, matrix)
+    p = PREFIX
+    inits += [numpy_helper.from_array(np.array(np.sqrt(weight), np.float32), p + "wc"),
+              numpy_helper.from_array(np.array(np.sqrt(1.0 - weight), np.float32), p + "wl")]
+    nodes += [
+        helper.make_node("ReduceL2", [old], [p + "en"], axes=[1], keepdims=1),
+        helper.make_node("ReduceL2", [z], [p + "zn"], axes=[1], keepdims=1),
+        helper.make_node("Max", [p + "zn", p + "eps"], [p + "znc"]),
+        helper.make_node("Div", [z, p + "znc"], [p + "zu"]),
+        helper.make_node("Mul", [p + "zu", p + "en"], [p + "zs"]),
+        helper.make_node("Mul", [p + "zs", p + "wl"], [p + "zw"]),
+        helper.make_node("Mul", [old, p + "wc"], [p + "ew"]),
+        helper.make_node("Concat", [p + "ew", p + "zw"], [output], axis=1),
+    ]
+    g.node.extend(nodes)
+    g.initializer.extend(inits)
+    for o in g.output:
+        if o.name == output:
+            dims = o.type.tensor_type.shape.dim
+            if len(dims) == 2 and dims[1].HasField("dim_value"):
+                dims[1].dim_value = dims[1].dim_value + matrix.shape[1]
+    return model
+
+
+__all__ = ["add_channel", "lbp_model", "lbp_nodes"]
