@@ -106,3 +106,37 @@ def test_ship_rule_as_written():
     assert not ship_rule(cand(slight, slight), base, 3.0)["ship"]             # within the spread in both
     assert not ship_rule(cand(clear, slight, d10=0.02), base, 3.0)["ship"]    # worse at 10 references
     assert paired([0.1, 0.2], [0.2, 0.2])["lower_folds"] == 1
+
+
+def test_card_section_states_the_rule_the_verdict_and_that_no_test_writer_was_scored(tmp_path):
+    from training.signatures.v32_channel_card import BEGIN, END, main, section
+
+    def s(m):
+        return {"mean": m, "sd": 0.01, "folds": [m] * 5}
+
+    def p(m):
+        return {"mean": m, "sd": 0.005, "lower_folds": 5 if m < 0 else 0, "folds": [m] * 5}
+
+    cfg = {n: {"cedar": s(0.10), "bengali": s(0.07)} for n in ("1", "3", "5", "10")}
+    cand = {**{n: {"cedar": s(0.09), "bengali": s(0.05)} for n in ("1", "3", "5", "10")},
+            "paired_vs_base": {n: {"cedar": p(-0.01), "bengali": p(-0.02)} for n in ("1", "3", "5", "10")}}
+    res = {"configs": {"3.1.1": cfg, "lbp|w0.5|pca64": cand}, "plain_pick": "lbp|w0.5|pca64",
+           "nested": {"picks": ["lbp|w0.5|pca64"] * 5, **{n: cand[n] for n in ("1", "3", "5", "10")},
+                      "paired_vs_base": cand["paired_vs_base"]},
+           "rule": {"a_lower_at_5": True, "b_not_worse_at_10": True, "paired_5": cand["paired_vs_base"]["5"],
+                    "paired_10": cand["paired_vs_base"]["10"]},
+           "seconds": 10.0, "cpu_seconds": 5.0, "load_average": [1.0, 1.0, 1.0]}
+    text = section(res, None, None)
+    assert text.startswith(BEGIN) and text.endswith(END)
+    assert "SHIP RULE" in text and "were not scored" in text and "**yes**" in text
+    assert "| lbp|w0.5|pca64 | 9.0 ± 1.0% | 5.0 ± 1.0% | -1.0 ± 0.5 (5/5) | -2.0 ± 0.5 (5/5) |" in text
+    # written into a card once, replaced (not duplicated) on a second run
+    out = tmp_path / "runs"
+    out.mkdir()
+    import json
+    (out / "channel-final.json").write_text(json.dumps(res))
+    card = tmp_path / "CARD.md"
+    card.write_text("# card\n")
+    main(["--out", str(out), "--card", str(card)])
+    main(["--out", str(out), "--card", str(card)])
+    assert card.read_text().count(BEGIN) == 1 and card.read_text().startswith("# card\n")

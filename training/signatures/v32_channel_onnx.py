@@ -139,4 +139,73 @@ def add_channel(model, mean: np.ndarray, matrix: np.ndarray, weight: float, size
     return model
 
 
-__all__ = ["add_channel", "lbp_model", "lbp_nodes"]
+__all__ = ["add_channel", "lbp_model", "lbp_nodes", "main"]
+
+
+def main(argv=None) -> int:
+    """Splice the channel (its whitening fitted on all development writers) into the shipped
+    model.onnx under runs/ (not the pack) and time both graphs on one thread: rule (c)."""
+    import argparse
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    import onnx
+    import onnxruntime as ort
+
+    from training.signatures.corpora import dev_writers, load_corpora, normalize_all
+    from training.signatures.v3_features import BENGALI, CEDAR, OPTIONS
+    from training.signatures.v3_train import fit_layers, prep
+    from training.signatures.v32_channel import CHANNELS, handcrafted_cache
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="runs/sig3")
+    ap.add_argument("--pack", default="models/signature-verify")
+    ap.add_argument("--pca", type=int, default=64)
+    ap.add_argument("--weight", type=float, default=0.5)
+    ap.add_argument("--repeats", type=int, default=20)
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    items = load_corpora(CEDAR, BENGALI)
+    wr = np.array([it.writer for it in items])
+    gen = np.array([it.genuine for it in items])
+    dev = np.isin(wr, dev_writers())
+    cv = normalize_all(items, OPTIONS, out)
+    feats = handcrafted_cache(out, cv.key, dev, cv.canvas)
+    h = np.nan_to_num(prep(feats, CHANNELS["lbp"]))
+    layer = fit_layers(h, wr, gen, dev, (0,), args.pca)[0]
+    model = add_channel(onnx.load(str(Path(args.pack) / "model.onnx")), layer.mean, layer.matrix, args.weight,
+                        cv.canvas.shape[1:])
+    onnx.checker.check_model(model)
+    path = out / f"model-lbp-w{args.weight}-pca{args.pca}.onnx"
+    onnx.save(model, str(path))
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    x = np.repeat(((cv.canvas[np.flatnonzero(dev)[:5]].astype(np.float32) / 255 - 0.5) / 0.5)[..., None], 3, axis=3)
+    res = {"pca": args.pca, "weight": args.weight, "model_bytes": {}, "ms_per_image": {}}
+    for name, p in (("shipped", Path(args.pack) / "model.onnx"), ("with_channel", path)):
+        s = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
+        s.run(None, {"input": x[:1]})
+        times = []
+        for _ in range(args.repeats):
+            for i in range(len(x)):
+                t0 = time.process_time()
+                s.run(None, {"input": x[i:i + 1]})
+                times.append(time.process_time() - t0)
+        res["ms_per_image"][name] = {"median_cpu": 1000 * float(np.median(times)), "mean_cpu": 1000 * float(np.mean(times))}
+        res["model_bytes"][name] = p.stat().st_size
+    emb = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"]).run(["embedding"], {"input": x})[0]
+    z = layer(h[np.flatnonzero(dev)[:5]])
+    zu = z / np.linalg.norm(z, axis=1, keepdims=True)
+    got = emb[:, -args.pca:] / np.linalg.norm(emb[:, -args.pca:], axis=1, keepdims=True)
+    res["parity_min_cosine_channel"] = float(np.min(np.sum(zu * got, axis=1)))
+    res["added_ms"] = res["ms_per_image"]["with_channel"]["median_cpu"] - res["ms_per_image"]["shipped"]["median_cpu"]
+    res["load_average"] = list(os.getloadavg())
+    (out / f"channel-onnx-cost-pca{args.pca}.json").write_text(json.dumps(res, indent=1))
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
