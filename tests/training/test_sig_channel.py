@@ -129,7 +129,7 @@ def test_card_section_states_the_rule_the_verdict_and_that_no_test_writer_was_sc
     text = section(res, None, None)
     assert text.startswith(BEGIN) and text.endswith(END)
     assert "SHIP RULE" in text and "were not scored" in text and "**yes**" in text
-    assert "| lbp|w0.5|pca64 | 9.0 ± 1.0% | 5.0 ± 1.0% | -1.0 ± 0.5 (5/5) | -2.0 ± 0.5 (5/5) |" in text
+    assert "| lbp, w 0.5, pca64 | 9.0 ± 1.0% | 5.0 ± 1.0% | -1.0 ± 0.5 (5/5) | -2.0 ± 0.5 (5/5) |" in text
     # written into a card once, replaced (not duplicated) on a second run
     out = tmp_path / "runs"
     out.mkdir()

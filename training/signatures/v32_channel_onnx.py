@@ -8,8 +8,8 @@ binary, ink −1, paper +1), exactly what :func:`training.signatures.handcrafted
     s = Conv(b, 2^i at neighbour i)      zero padding = paper outside the canvas
     code = 255 − b·(255 − s)             bit i set iff neighbour i ≥ centre (binary: not paper-next-to-ink)
     bin = Gather(uniform table, code)    −1 for the flat code 255 (never matches a bin)
-    onehot = Equal(bin, 0..57)           (N, 58, H, W)
-    lbp@1x1 = ReduceMean, lbp@2x4 = AveragePool(cell) → Sqrt, L2 each, concat / √2
+    histogram per 2×4 cell           ScatterElements(add) of one per pixel at (image, cell, bin)
+    lbp@2x4, lbp@1x1 = mean of its cells → Sqrt, L2 each, concat / √2
     z = (h − mean) @ matrix
 
 :func:`add_channel` splices it into a pack's ``model.onnx``: the ``embedding`` output becomes
@@ -41,18 +41,22 @@ def lbp_nodes(input_name: str, size: tuple[int, int], mean: np.ndarray, matrix: 
 
     h, w = size
     p = PREFIX
+    R, C = max(g[0] for g in grids), max(g[1] for g in grids)      # the finest grid; the others sum its cells
+    if h % R or w % C or any(R % r or C % c for r, c in grids):
+        raise ValueError(f"grids {grids} do not nest on a {h}×{w} canvas")
+    B = LBP_BINS + 1                                                 # + one dump bin for the flat code
+    table = np.where(LBP_TABLE < 0, LBP_BINS, LBP_TABLE).astype(np.int64)
+    i64 = lambda v, name: numpy_helper.from_array(np.array(v, np.int64), p + name)  # noqa: E731
+    f32 = lambda v, name: numpy_helper.from_array(np.array(v, np.float32), p + name)  # noqa: E731
     inits = [
-        numpy_helper.from_array(np.array([0], np.int64), p + "c0"),
-        numpy_helper.from_array(np.array([1], np.int64), p + "c1"),
-        numpy_helper.from_array(np.array([3], np.int64), p + "axis3"),
-        numpy_helper.from_array(np.array(0.0, np.float32), p + "zero"),
-        numpy_helper.from_array(np.array(255.0, np.float32), p + "v255"),
-        numpy_helper.from_array(np.array(1e-12, np.float32), p + "eps"),
+        i64([0], "c0"), i64([1], "c1"), i64([3], "axis3"), i64(0, "s0"), i64(1, "s1"), i64(h, "sh"), i64(w, "sw"),
+        i64(h // R, "cellh"), i64(w // C, "cellw"), i64(C * B, "rowstride"), i64(B, "binstride"),
+        i64(R * C * B, "perimage"), i64([-1, 1, 1, 1], "bshape"), i64([-1], "flatshape"),
+        i64([-1, R * C, B], "cellbins"), i64([0], "b0"), i64([LBP_BINS], "b58"), i64([2], "axis2"),
+        f32(0.0, "zero"), f32(255.0, "v255"), f32(1e-12, "eps"), f32(1.0 / ((h // R) * (w // C)), "cellarea"),
+        f32(1.0 / np.sqrt(len(grids)), "blocks"),
         numpy_helper.from_array(_neighbour_kernel(), p + "neighbours"),
-        numpy_helper.from_array(LBP_TABLE.astype(np.int64), p + "table"),
-        numpy_helper.from_array(np.arange(LBP_BINS, dtype=np.int64).reshape(1, LBP_BINS, 1, 1), p + "bins"),
-        numpy_helper.from_array(np.array([0, -1], np.int64), p + "flat"),
-        numpy_helper.from_array(np.array(1.0 / np.sqrt(len(grids)), np.float32), p + "blocks"),
+        numpy_helper.from_array(table, p + "table"),
         numpy_helper.from_array(np.asarray(mean, np.float32), p + "mean"),
         numpy_helper.from_array(np.asarray(matrix, np.float32), p + "matrix"),
     ]
@@ -67,14 +71,44 @@ def lbp_nodes(input_name: str, size: tuple[int, int], mean: np.ndarray, matrix: 
         helper.make_node("Sub", [p + "v255", p + "bd"], [p + "codef"]),
         helper.make_node("Cast", [p + "codef"], [p + "code"], to=TensorProto.INT64),
         helper.make_node("Gather", [p + "table", p + "code"], [p + "bin"], axis=0),       # (N, 1, H, W)
-        helper.make_node("Equal", [p + "bin", p + "bins"], [p + "ohb"]),                  # (N, 58, H, W)
-        helper.make_node("Cast", [p + "ohb"], [p + "oh"], to=TensorProto.FLOAT),
+        # histogram by scatter-add (one update per pixel, not a 58-channel one-hot): index =
+        # image·R·C·B + cell·B + bin, cell = (y // cell height)·C + x // cell width
+        helper.make_node("Range", [p + "s0", p + "sh", p + "s1"], [p + "ys"]),
+        helper.make_node("Div", [p + "ys", p + "cellh"], [p + "yc"]),
+        helper.make_node("Mul", [p + "yc", p + "rowstride"], [p + "yo"]),
+        helper.make_node("Unsqueeze", [p + "yo", p + "c1"], [p + "yo2"]),                # (H, 1)
+        helper.make_node("Range", [p + "s0", p + "sw", p + "s1"], [p + "xs"]),
+        helper.make_node("Div", [p + "xs", p + "cellw"], [p + "xc"]),
+        helper.make_node("Mul", [p + "xc", p + "binstride"], [p + "xo"]),                # (W,)
+        helper.make_node("Add", [p + "yo2", p + "xo"], [p + "cellbase"]),                # (H, W)
+        helper.make_node("Shape", [p + "bin"], [p + "binshape"]),
+        helper.make_node("Gather", [p + "binshape", p + "s0"], [p + "nimg"], axis=0),    # scalar N
+        helper.make_node("Range", [p + "s0", p + "nimg", p + "s1"], [p + "imgs"]),
+        helper.make_node("Mul", [p + "imgs", p + "perimage"], [p + "imgo"]),
+        helper.make_node("Reshape", [p + "imgo", p + "bshape"], [p + "imgo4"]),          # (N, 1, 1, 1)
+        helper.make_node("Add", [p + "bin", p + "cellbase"], [p + "idx0"]),
+        helper.make_node("Add", [p + "idx0", p + "imgo4"], [p + "idx4"]),
+        helper.make_node("Reshape", [p + "idx4", p + "flatshape"], [p + "idx"]),
+        helper.make_node("Shape", [p + "idx"], [p + "idxshape"]),
+        helper.make_node("ConstantOfShape", [p + "idxshape"], [p + "ones"],
+                         value=helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])),
+        helper.make_node("Mul", [p + "nimg", p + "perimage"], [p + "total"]),
+        helper.make_node("Unsqueeze", [p + "total", p + "c0"], [p + "total1"]),
+        helper.make_node("ConstantOfShape", [p + "total1"], [p + "zeros"],
+                         value=helper.make_tensor("zero", TensorProto.FLOAT, [1], [0.0])),
+        helper.make_node("ScatterElements", [p + "zeros", p + "idx", p + "ones"], [p + "counts"], axis=0,
+                         reduction="add"),
+        helper.make_node("Reshape", [p + "counts", p + "cellbins"], [p + "cb"]),            # (N, R·C, B)
+        helper.make_node("Slice", [p + "cb", p + "b0", p + "b58", p + "axis2"], [p + "cb58"]),  # drop the dump bin
+        helper.make_node("Transpose", [p + "cb58"], [p + "bc"], perm=[0, 2, 1]),             # (N, 58, R·C)
+        helper.make_node("Mul", [p + "bc", p + "cellarea"], [p + "frac"]),
     ]
     blocks = []
     for r, c in grids:
         t = f"{p}g{r}x{c}"
-        n.append(helper.make_node("AveragePool", [p + "oh"], [t + "_pool"], kernel_shape=[h // r, w // c],
-                                  strides=[h // r, w // c]))
+        inits.append(i64([-1, LBP_BINS, r, R // r, c, C // c], f"g{r}x{c}_shape"))
+        n.append(helper.make_node("Reshape", [p + "frac", p + f"g{r}x{c}_shape"], [t + "_cells"]))
+        n.append(helper.make_node("ReduceMean", [t + "_cells"], [t + "_pool"], axes=[3, 5], keepdims=0))
         n.append(helper.make_node("Flatten", [t + "_pool"], [t + "_flat"], axis=1))
         n.append(helper.make_node("Sqrt", [t + "_flat"], [t + "_sqrt"]))
         n.append(helper.make_node("ReduceL2", [t + "_sqrt"], [t + "_norm"], axes=[1], keepdims=1))
