@@ -128,6 +128,20 @@ def test_card_section_states_the_rule_the_verdict_and_that_no_test_writer_was_sc
            "seconds": 10.0, "cpu_seconds": 5.0, "load_average": [1.0, 1.0, 1.0]}
     text = section(res, None, None)
     assert text.startswith(BEGIN) and text.endswith(END)
+    assert "the rule does not hold" in text          # no in-graph cost measured: rule (c) unproven
+    point = {c: {k: s(0.9) for k in ("eer", "accuracy", "far", "frr", "review_rate", "review_rate_genuine",
+                                      "accuracy_decided")} for c in ("cedar", "bengali")}
+    train = {"chosen": {"ridge": 1.0, "beta": 0.8, "min_references": 5},
+             "nested": {"5": {"cedar": s(0.09), "bengali": s(0.05), "chosen": [[1.0, 0.8]] * 5},
+                        "10": {"cedar": s(0.07), "bengali": s(0.04), "chosen": [[1.0, 0.8]] * 5}},
+             "cv_operating_points": {n: point for n in ("1", "3", "5", "10")},
+             "seconds": 1.0, "cpu_seconds": 1.0, "load_average": [1.0]}
+    cost = {"added_ms": 1.5, "pca": 64, "weight": 0.5, "load_average": [1.0],
+            "ms_per_image": {"shipped": {"median_cpu": 14.0}, "with_channel": {"median_cpu": 15.5}},
+            "model_bytes": {"shipped": 15_000_000, "with_channel": 15_100_000}, "parity_min_cosine_channel": 1.0}
+    full = section(res, cost, None, train, {"cv_operating_points": train["cv_operating_points"]})
+    assert "the rule holds" in full and "ridge 1.0, β = 0.8" in full
+    assert "| 5 | Bengali | candidate | 90.0 ± 1.0% |" in full and "| 5 | Bengali | 3.1.1 |" in full
     assert "SHIP RULE" in text and "were not scored" in text and "**yes**" in text
     assert "| lbp, w 0.5, pca64 | 9.0 ± 1.0% | 5.0 ± 1.0% | -1.0 ± 0.5 (5/5) | -2.0 ± 0.5 (5/5) |" in text
     # written into a card once, replaced (not duplicated) on a second run

@@ -41,7 +41,35 @@ def _rule_text() -> str:
     return "\n".join("> " + ln.strip() for ln in body.splitlines())
 
 
-def section(res: dict, cost: dict | None, first: dict | None) -> str:
+def _points_section(train: dict, base31: dict | None) -> list[str]:
+    """The fused candidate's scorer choices and CV operating points (standard point), 3.1.1's beside."""
+    ch = train["chosen"]
+    L = [f"### The candidate's scorer and operating points by the same CV (`v32_channel_train`)", "",
+         f"Re-chosen on the fused embedding by 3.1.1's steps: ridge {ch['ridge']}, β = {ch['beta']} (nested picks at "
+         f"5 references: {', '.join(f'({a}, {b})' for a, b in train['nested']['5']['chosen'])}), the classifier from "
+         f"{ch['min_references']} references on; nested EER at 5 references CEDAR "
+         f"{_ms(train['nested']['5']['cedar'])}, Bengali {_ms(train['nested']['5']['bengali'])}; at 10 "
+         f"{_ms(train['nested']['10']['cedar'])} / {_ms(train['nested']['10']['bengali'])}. Standard point (EER "
+         "threshold, review band by 3.0's rule), each fold's point chosen on the other four; mean ± sd over the "
+         "folds" + ("; 3.1.1's CV (corrected cohort) beside." if base31 else "."), "",
+         "| refs | corpus | | EER | accuracy @ thr | FAR (skilled) | FRR | review (all / genuine) | accuracy on decided |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    rows = [("candidate", train)] + ([("3.1.1", base31)] if base31 else [])
+    for n in NS:
+        for c, cname in (("cedar", "CEDAR"), ("bengali", "Bengali")):
+            for label, src in rows:
+                m = src["cv_operating_points"][n][c]
+                L.append(f"| {n} | {cname} | {label} | {_ms(m['eer'])} | {_ms(m['accuracy'])} | {_ms(m['far'])} | "
+                         f"{_ms(m['frr'])} | {_ms(m['review_rate'])} / {_ms(m['review_rate_genuine'])} | "
+                         f"{_ms(m['accuracy_decided'])} |")
+    L += ["", f"Time: {train['seconds']:.0f} s wall, {train['cpu_seconds']:.0f} s CPU (load average "
+          f"{train['load_average'][0]:.1f}). Command: `python -m training.signatures.v32_channel_train --out runs/sig3`.",
+          ""]
+    return L
+
+
+def section(res: dict, cost: dict | None, first: dict | None, train: dict | None = None,
+            base31: dict | None = None) -> str:
     base = res["configs"][v32_channel.BASE]
     L = [BEGIN, "## A hand-crafted second channel (issue #23, session 6): measured, 3.2.0 not yet built", ""]
     L += ["Question: does a hand-crafted descriptor computed on the *same* normalised canvas add what the frozen "
@@ -128,15 +156,19 @@ def section(res: dict, cost: dict | None, first: dict | None) -> str:
           f"{res['load_average'][0]:.1f}), one thread; the hand-crafted features of the 4,837 development canvases "
           "once, cached. Command: `python -m training.signatures.v32_channel --out runs/sig3 --extra lbp:128,lbp:64`; "
           "cost: `python -m training.signatures.v32_channel_onnx --out runs/sig3 --pca 64 --weight 0.5`.", ""]
+    if train:
+        L += _points_section(train, base31)
     ok = r["a_lower_at_5"] and r["b_not_worse_at_10"] and bool(cost) and cost["added_ms"] <= 10
     L += [f"**Decision: {'the rule holds' if ok else 'the rule does not hold'}"
           f"{' — 3.2.0 is to be built from ' + _name(res['plain_pick']) if ok else '; 3.1.1 stays'}. 3.1.1 stays shipped "
           "until 3.2.0 is built.** Building it needs (next session): the channel's whitening refitted on all "
           "development writers and spliced into `model.onnx` (done and timed under runs/, not in the pack), the "
-          "cohort re-embedded by the new graph, ridge/β, min_references, calibration and operating points re-chosen "
-          "by this CV on the fused embedding (`v31_train`'s steps; the study kept 3.1.1's ridge 0.3, β = 3.2), the "
-          "domain check's limits re-checked, the self-test samples, and the bundle size (0.3 MB of headroom). No "
-          "test-writer score exists for it and none can be honest: the independent evaluation is its only test.",
+          "cohort re-embedded by the new graph, the manifest from the choices and points above (`channel-train.json`; "
+          "the study itself kept 3.1.1's ridge 0.3, β = 3.2), the domain check's limits re-checked, self-test "
+          "samples not drawn from the test writers, this card's headline tables, and the bundle size (0.3 MB of "
+          "headroom). No "
+          "test writer was scored for it (a score there would be a third look, not a test): the independent "
+          "evaluation is its only test.",
           END]
     return "\n".join(L)
 
@@ -148,12 +180,16 @@ def main(argv=None) -> int:
     ap.add_argument("--first", default="channel-results.json")
     ap.add_argument("--cost", default="channel-onnx-cost-pca64.json")
     ap.add_argument("--card", default="models/signature-verify/CARD.md")
+    ap.add_argument("--train", default="channel-train.json")
+    ap.add_argument("--base31", default="results31.json", help="3.1.1's CV (v31_train, corrected cohort)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     res = json.loads((out / args.results).read_text())
     cost = json.loads((out / args.cost).read_text()) if (out / args.cost).is_file() else None
     first = json.loads((out / args.first).read_text()) if (out / args.first).is_file() else None
-    text = section(res, cost, first)
+    train = json.loads((out / args.train).read_text()) if (out / args.train).is_file() else None
+    base31 = json.loads((out / args.base31).read_text()) if (out / args.base31).is_file() else None
+    text = section(res, cost, first, train, base31)
     card = Path(args.card)
     old = card.read_text()
     if BEGIN in old:
