@@ -109,6 +109,10 @@ def main(argv=None) -> int:
     points, cv_points = operating_points(rows, recipes, folds, log)
     res["operating_points"] = {str(n): p for n, p in points.items()}
     res["cv_operating_points"] = {str(n): p for n, p in cv_points.items()}
+    # 3.0's rule for the reference-outlier floor (v3_train): the 0.5% quantile of the references'
+    # mean agreement over the out-of-fold rows with 3+ references — on the fused cosine's scale
+    res["reference_outlier_floor"] = float(np.nanquantile(
+        np.concatenate([r.level for n in N_REFS if n >= 3 for r, _ in per_n[n]]), 0.005))
     res["chosen"] = {"ridge": ridge, "beta": beta, "min_references": min_refs, "lambda": LAM, "prior": prior}
     res["seconds"] = round(time.perf_counter() - t0, 1)
     res["cpu_seconds"] = round(time.process_time() - c0, 1)
