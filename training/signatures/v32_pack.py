@@ -127,6 +127,18 @@ def precision_check(pack: Path, m: dict, app: np.ndarray, ctx, res: dict, out: P
     return report
 
 
+def sample_check(verifier, samples: Path) -> list[dict]:
+    """Every shipped self-test entry as this pack decides it (before any re-pick): what the card reports."""
+    entries = json.loads((samples / "samples.json").read_text(encoding="utf-8"))
+    got = []
+    for e in entries:
+        r = verifier.verify(samples / e["file"], [samples / x for x in e["references"]], overlay=False)
+        got.append({"file": e["file"], "source": e["source"], "expected": e["expected"], "label": r.label,
+                    "score": round(r.score, 4), "needs_review": bool(r.needs_review),
+                    "ok": r.label == e["expected"] and not r.needs_review})
+    return got
+
+
 def manifest32(old: dict, res: dict, cohort_sha: str, model_sha: str, parity: dict, extra: dict) -> dict:
     prev = {"version": old["version"], "scoring": old["verify"]["scoring"], "test": old["metrics"]["test"],
             "test_status": old["metrics"]["test_status"],
@@ -204,13 +216,15 @@ def main(argv=None) -> int:
     m = manifest32(old, res, hashlib.sha256(data).hexdigest(), model_sha, parity, {**extra, "precision": precision})
     (pack / "manifest.json").write_text(json.dumps(m, indent=1, default=float), encoding="utf-8")
     verifier = _verifier(pack)
+    before = sample_check(verifier, samples)
     repicked = False
     if not samples_pass(verifier, samples):
         from training.signatures.v3_pack import pick_samples
 
         pick_samples(load_corpora(CEDAR, BENGALI), verifier, samples)
         repicked = True
-    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked}
+    info = {"seconds": round(time.perf_counter() - t0, 1), "repicked": repicked, "before_repick": before,
+            "after": json.loads((samples / "samples.json").read_text(encoding="utf-8"))}
     (out / "pack32.json").write_text(json.dumps(info))
     from training.signatures.v32_pack_card import write_card32
 

@@ -31,6 +31,31 @@ def _cv_as_test(cv5: dict) -> dict:
                                                            "accuracy_decided")} for c, _ in CORPORA}}
 
 
+def verdict(target: str, ok: bool) -> str:
+    """The targets table's last cell: CV rows say CV; the baselines row is 3.0.0's measurement."""
+    where = "3.0.0's measurement" if target.startswith("background-only") else "CV"
+    return f"{'met' if ok else 'NOT met'} ({where})"
+
+
+def samples_note(info: dict) -> list[str]:
+    """Which writers the self-test samples come from, and any the new pack no longer decides right."""
+    after = info.get("after") or []
+    L = ["## Self-test samples", "",
+         f"{len(after)} entries (a genuine and a forged query per writer, 5 references each) from CEDAR writers 36–38 "
+         "and Bengali writer 72: writers outside the development set, the whitening, the CV and the cohort (3.0.0's "
+         "test writers, so not new to the project; none of them is in the independent evaluation, which uses writers "
+         "this project does not have). A self-test checks the install, not the model: each entry is one the pack "
+         "decides right without review."]
+    bad = [b for b in info.get("before_repick", []) if not b["ok"]]
+    for b in bad:
+        new = next((a for a in after if a["file"] == b["file"]), None)
+        L[-1] += (f" With 3.2.0, 3.1.1's `{b['file']}` ({b['source']}) scored {_p(b['score'])} "
+                  f"({b['label']}{', sent to review' if b['needs_review'] else ''}); it was replaced by the pack's "
+                  f"re-pick rule (v3_pack.pick_samples: the writer's next genuine signature decided without review)"
+                  + (f", {new['source']} ({_p(new['score'])})" if new else "") + ".")
+    return L + [""]
+
+
 def history(path: Path, out: Path) -> str:
     """3.1.1's card: from the pack the first time (kept under ``out``), from the kept copy after."""
     kept = out / "CARD_3.1.1.md"
@@ -75,7 +100,7 @@ def head32(m: dict, res: dict, out: Path) -> list[str]:
          "| corpus | | EER | accuracy @ thr | FAR (skilled) | FRR | review rate (all / genuine) | accuracy on decided |",
          "|---|---|---|---|---|---|---|---|"]
     for c, name in CORPORA:
-        for label, d in ((f"3.1.1 CV", cv_old["5"][c]), (f"**{m['version']} CV**", cv["5"][c])):
+        for label, d in (("3.1.1 CV", cv_old["5"][c]), (f"**{m['version']} CV**", cv["5"][c])):
             L.append(f"| {name} | {label} | {_ms(d['eer'])} | {_ms(d['accuracy'])} | {_ms(d['far'])} | "
                      f"{_ms(d['frr'])} | {_ms(d['review_rate'])} / {_ms(d['review_rate_genuine'])} | "
                      f"{_ms(d['accuracy_decided'])} |")
@@ -88,7 +113,7 @@ def head32(m: dict, res: dict, out: Path) -> list[str]:
           "These are its CV estimates, for the size of the gap:", "",
           "| target | CV estimate | gap | |", "|---|---|---|---|"]
     rows = targets({"test": {"5": _cv_as_test(cv["5"])}, "baselines": mt["baselines"]})
-    L += [f"| {a} | {b} | {c} | {'met (CV)' if d else 'NOT met (CV)'} |" for a, b, c, d in rows]
+    L += [f"| {a} | {b} | {c} | {verdict(a, d)} |" for a, b, c, d in rows]
     L += ["", "The baselines row is 3.0.0's measurement (background-only and corpus-only classifiers), not re-run: "
           "the blank-paper canvas has no ink, so the LBP channel of every blank canvas is the same vector.", "",
           "## EER by number of references (CV, mean ± sd over folds)", "",
@@ -156,11 +181,13 @@ def head32(m: dict, res: dict, out: Path) -> list[str]:
           "- Small-perturbation robustness, the writer-dependent study and the shortcut baselines below were "
           "measured on 3.0.0's embedding and not re-run.",
           "- The overlay is unchanged (it does not use the embedding).", ""]
+    info = out / "pack32.json"
+    if info.is_file():
+        L += samples_note(json.loads(info.read_text()))
     t = res
     L += [f"## Compute ({m['version']}, 2 shared CPU cores)", "", "| run | time |", "|---|---|",
           f"| v32_channel_train (3.1.1's CV steps on the fused embedding) | {t['seconds']:.0f} s wall, "
           f"{t['cpu_seconds']:.0f} s CPU (load average {t['load_average'][0]:.1f}) |"]
-    info = out / "pack32.json"
     if info.is_file():
         L.append(f"| v32_pack (cohort through the app, float16 check, manifest, samples) | "
                  f"{json.loads(info.read_text())['seconds']:.0f} s |")
