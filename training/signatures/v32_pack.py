@@ -195,7 +195,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     old = json.loads((pack / "manifest.json").read_text())
     if old["version"] == VERSION:
-        raise SystemExit(f"{pack} is already {VERSION}: rebuild from 3.1.1's files (git checkout main -- {pack})")
+        raise SystemExit(f"{pack} is already {VERSION}: rebuild from 3.1.1's files (git checkout main -- {pack} "
+                         f"{samples})")
     model = out / f"model-lbp-w{res['weight']}-pca{res['pca']}.onnx"
     shutil.copyfile(model, pack / "model.onnx")
     model_sha = hashlib.sha256((pack / "model.onnx").read_bytes()).hexdigest()
