@@ -43,14 +43,27 @@ def test_manifest_card_and_plots(pack):
     assert all(set(p) == {"standard", "strict"} for p in cfg.points.values())
     metrics = raw["metrics"]
     for n in ("1", "3", "5", "10"):
-        assert set(metrics["test"][n]["eer"]) == {"cedar", "bengali"}
         assert set(metrics["cv_operating_points"][n]) >= {"cedar", "bengali"}
-    # the card says plainly whether each target is met, and says the same as the manifest's numbers
     from training.signatures.v3_card import targets
 
-    for name, _, _, ok in targets({"test": metrics["test"], "baselines": metrics["baselines"]}):
-        assert f"| {name} |" in text and (f"| {name} |" + text.split(f"| {name} |")[1].split("\n")[0]).endswith(
-            "**met** |" if ok else "**NOT met** |")
+    if metrics["test"] is None:
+        # no test writers left (3.2.0 on): the manifest and the card say so, and the card gives the
+        # targets against the CV estimate, marked as CV, agreeing with the manifest's numbers
+        assert "the independent evaluation is the only test" in metrics["test_status"]
+        assert "the independent evaluation is the only test" in text
+        from training.signatures.v32_pack_card import _cv_as_test, verdict
+
+        cv5 = {"5": _cv_as_test(metrics["cv_operating_points"]["5"])}
+        for name, _, _, ok in targets({"test": cv5, "baselines": metrics["baselines"]}):
+            assert f"| {name} |" in text and (f"| {name} |" + text.split(f"| {name} |")[1].split("\n")[0]).endswith(
+                f"| {verdict(name, ok)} |")
+    else:
+        # the card says plainly whether each target is met, and says the same as the manifest's numbers
+        for n in ("1", "3", "5", "10"):
+            assert set(metrics["test"][n]["eer"]) == {"cedar", "bengali"}
+        for name, _, _, ok in targets({"test": metrics["test"], "baselines": metrics["baselines"]}):
+            assert f"| {name} |" in text and (f"| {name} |" + text.split(f"| {name} |")[1].split("\n")[0]).endswith(
+                "**met** |" if ok else "**NOT met** |")
     for c in ("cedar", "bengali"):
         assert abs(metrics["baselines"][c]["background_normalized"] - 0.5) <= 0.05
     assert "research" in raw["data"]["licence"] and "BHSig260" in raw["data"]["licence"]
