@@ -98,6 +98,86 @@ def both(e: list[dict[str, float]]) -> float:
     return float(np.mean([(v["cedar"] + v["bengali"]) / 2 for v in e]))
 
 
+def choose_scorer(per_n: dict[int, list[tuple[Rows, dict]]], prior: float, folds, res: dict, log,
+                  fixed_choice: str = "") -> tuple[dict, float, float]:
+    """Step 2 of the recipe: (ridge, β) by the CV EER at CHOOSE_AT references over the grid, and its
+    nested CV (chosen on four folds, the fifth scored). Fills ``res['grid']`` and ``res['nested']``;
+    returns the grid's per-fold EERs and the pick. ``fixed_choice`` ("ridge,beta") scores a given
+    scorer instead of the pick (a measurement, never a way to choose)."""
+    grid = [(r, b) for r in RIDGES for b in BETAS]
+    cv = {n: {f"ridge{r}|beta{b}": fold_eers(per_n[n], r, b, prior) for r, b in grid} for n in N_REFS}
+    res["grid"] = {str(n): {k: {c: spread([e[c] for e in v]) for c in ("cedar", "bengali")} for k, v in g.items()}
+                   for n, g in cv.items()}
+    for n in N_REFS:
+        for k in ("ridge1.0|beta0.0", "ridge1.0|beta0.8"):
+            g = res["grid"][str(n)][k]
+            log(f"n={n} {k}: CEDAR {g['cedar']['mean']:.4f} ± {g['cedar']['sd']:.4f} "
+                f"Bengali {g['bengali']['mean']:.4f} ± {g['bengali']['sd']:.4f}")
+    best = min(grid, key=lambda rb: both(cv[CHOOSE_AT][f"ridge{rb[0]}|beta{rb[1]}"]))
+    ridge, beta = best
+    if fixed_choice:
+        ridge, beta = (float(v) for v in fixed_choice.split(","))
+        res["fixed_choice"] = {"ridge": ridge, "beta": beta, "cv_pick": list(best)}
+        log(f"chosen by CV at {CHOOSE_AT} references: ridge {best[0]}, beta {best[1]}; scoring the given ridge "
+            f"{ridge}, beta {beta} instead (--fixed-choice)")
+    else:
+        log(f"chosen by CV at {CHOOSE_AT} references: ridge {ridge}, beta {beta}")
+    nested = {n: {"cedar": [], "bengali": [], "chosen": []} for n in (5, 10)}
+    for i in range(len(folds)):
+        inner = [j for j in range(len(folds)) if j != i]
+        pick = min(grid, key=lambda rb: both(fold_eers(per_n[CHOOSE_AT], rb[0], rb[1], prior, inner)))
+        for n in nested:
+            fr = [fused(r, d.get(pick[0]), pick[1]) for r, d in per_n[n]]
+            rec = fit_calibration(Rows.concat([fr[j] for j in inner]), Recipe(1.0, 0.0, LAM, prior, "trimmed_mean"))
+            ee = eer_by_corpus(fr[i], rec.overall(fr[i]))
+            nested[n]["cedar"].append(ee["cedar"])
+            nested[n]["bengali"].append(ee["bengali"])
+            nested[n]["chosen"].append(list(pick))
+        log(f"nested fold {i}: chose ridge {pick[0]} beta {pick[1]}")
+    res["nested"] = {str(n): {"cedar": spread(v["cedar"]), "bengali": spread(v["bengali"]), "chosen": v["chosen"]}
+                     for n, v in nested.items()}
+    for n, v in res["nested"].items():
+        log(f"nested n={n}: CEDAR {v['cedar']['mean']:.4f} ± {v['cedar']['sd']:.4f} "
+            f"Bengali {v['bengali']['mean']:.4f} ± {v['bengali']['sd']:.4f} picks {v['chosen']}")
+    return cv, ridge, beta
+
+
+def points_for(cv: dict, per_n: dict[int, list[tuple[Rows, dict]]], ridge: float, beta: float, prior: float,
+               folds, res: dict, log):
+    """Steps 3 and 4: from how many references the classifier is used (it lowers the CV EER there and
+    at every larger count), the two calibrations (the fused score's from min_references on, the plain
+    one's below it) and 3.0's operating points with their honest CV. Fills ``res``; returns
+    (recipes per n, points per n, beta used per n)."""
+    key0, key = f"ridge{ridge}|beta0.0", f"ridge{ridge}|beta{beta}"
+    helps = {n: both(cv[n][key]) < both(cv[n][key0]) for n in N_REFS}
+    min_refs = first_helping(helps)
+    res["classifier_helps"] = {str(n): v for n, v in helps.items()}
+    res["min_references"] = min_refs
+    log(f"classifier helps at {helps}: used from {min_refs} references")
+    use = {n: beta if n >= min_refs else 0.0 for n in N_REFS}
+    rows = {n: Rows.concat([fused(r, d[ridge], use[n]) for r, d in per_n[n]]) for n in N_REFS}
+    recipe = fit_calibration(rows[5], Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
+    plain = fit_calibration(Rows.concat([r for r, _ in per_n[5]]), Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
+    recipes = {n: recipe if n >= min_refs else plain for n in N_REFS}
+    res["recipe"], res["recipe_without_classifier"] = recipe.__dict__, plain.__dict__
+    log(f"calibration: fused {recipe.a:.6f}, {recipe.b:.6f}; without the classifier {plain.a:.6f}, {plain.b:.6f}")
+    points, cv_points = operating_points(rows, recipes, folds, log)
+    res["operating_points"] = {str(n): p for n, p in points.items()}
+    res["cv_operating_points"] = {str(n): p for n, p in cv_points.items()}
+    res["chosen"] = {"ridge": ridge, "beta": beta, "min_references": min_refs, "lambda": LAM, "prior": prior}
+    return recipes, points, use
+
+
+def write_results(res: dict, out: Path, name: str, t0: float, c0: float, log) -> int:
+    """The run's wall and CPU seconds and load average into ``res``, written as ``out/name``."""
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    res["cpu_seconds"] = round(time.process_time() - c0, 1)
+    res["load_average"] = list(os.getloadavg())
+    (out / name).write_text(json.dumps(res, indent=1, default=float))
+    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> {name}")
+    return 0
+
+
 def scoring_3_0_0(manifest: Path) -> dict:
     """3.0.0's ``verify.scoring`` (a 3.1 manifest keeps it under ``metrics.previous_version``)."""
     m = json.loads(manifest.read_text())
@@ -203,64 +283,10 @@ def main(argv=None) -> int:
     log(f"prior (mean reference level, out of fold) {prior:.6f}")
 
     # 2. (ridge, beta) by CV at 5 references, and nested
-    grid = [(r, b) for r in RIDGES for b in BETAS]
-    cv = {n: {f"ridge{r}|beta{b}": fold_eers(per_n[n], r, b, prior) for r, b in grid} for n in N_REFS}
-    res["grid"] = {str(n): {k: {c: spread([e[c] for e in v]) for c in ("cedar", "bengali")} for k, v in g.items()}
-                   for n, g in cv.items()}
-    for n in N_REFS:
-        for k in ("ridge1.0|beta0.0", "ridge1.0|beta0.8"):
-            g = res["grid"][str(n)][k]
-            log(f"n={n} {k}: CEDAR {g['cedar']['mean']:.4f} ± {g['cedar']['sd']:.4f} "
-                f"Bengali {g['bengali']['mean']:.4f} ± {g['bengali']['sd']:.4f}")
-    best = min(grid, key=lambda rb: both(cv[CHOOSE_AT][f"ridge{rb[0]}|beta{rb[1]}"]))
-    ridge, beta = best
-    if args.fixed_choice:
-        ridge, beta = (float(v) for v in args.fixed_choice.split(","))
-        res["fixed_choice"] = {"ridge": ridge, "beta": beta, "cv_pick": list(best)}
-        log(f"chosen by CV at {CHOOSE_AT} references: ridge {best[0]}, beta {best[1]}; scoring the given ridge "
-            f"{ridge}, beta {beta} instead (--fixed-choice)")
-    else:
-        log(f"chosen by CV at {CHOOSE_AT} references: ridge {ridge}, beta {beta}")
-    nested = {n: {"cedar": [], "bengali": [], "chosen": []} for n in (5, 10)}
-    for i in range(len(folds)):
-        inner = [j for j in range(len(folds)) if j != i]
-        pick = min(grid, key=lambda rb: both(fold_eers(per_n[CHOOSE_AT], rb[0], rb[1], prior, inner)))
-        for n in nested:
-            fr = [fused(r, d.get(pick[0]), pick[1]) for r, d in per_n[n]]
-            rec = fit_calibration(Rows.concat([fr[j] for j in inner]), Recipe(1.0, 0.0, LAM, prior, "trimmed_mean"))
-            ee = eer_by_corpus(fr[i], rec.overall(fr[i]))
-            nested[n]["cedar"].append(ee["cedar"])
-            nested[n]["bengali"].append(ee["bengali"])
-            nested[n]["chosen"].append(list(pick))
-        log(f"nested fold {i}: chose ridge {pick[0]} beta {pick[1]}")
-    res["nested"] = {str(n): {"cedar": spread(v["cedar"]), "bengali": spread(v["bengali"]), "chosen": v["chosen"]}
-                     for n, v in nested.items()}
-    for n, v in res["nested"].items():
-        log(f"nested n={n}: CEDAR {v['cedar']['mean']:.4f} ± {v['cedar']['sd']:.4f} "
-            f"Bengali {v['bengali']['mean']:.4f} ± {v['bengali']['sd']:.4f}")
+    cv, ridge, beta = choose_scorer(per_n, prior, folds, res, log, args.fixed_choice)
 
-    # 3. does the classifier help with few references? (the smallest n from which it is used)
-    key0, key = "ridge1.0|beta0.0".replace("1.0", str(ridge)), f"ridge{ridge}|beta{beta}"
-    helps = {n: both(cv[n][key]) < both(cv[n][key0]) for n in N_REFS}
-    min_refs = first_helping(helps)
-    res["classifier_helps"] = {str(n): v for n, v in helps.items()}
-    res["min_references"] = min_refs
-    log(f"classifier helps at {helps}: used from {min_refs} references")
-
-    # 4. calibration and operating points on the fused out-of-fold rows (3.0's rules)
-    def use(n):
-        return beta if n >= min_refs else 0.0
-    rows = {n: Rows.concat([fused(r, d[ridge], use(n)) for r, d in per_n[n]]) for n in N_REFS}
-    # two calibrations: the fused score's (used from min_refs on) and the plain one's (3.0's, below it)
-    recipe = fit_calibration(rows[5], Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
-    plain = fit_calibration(Rows.concat([r for r, _ in per_n[5]]), Recipe(10.0, 0.0, LAM, prior, "trimmed_mean"))
-    recipes = {n: recipe if n >= min_refs else plain for n in N_REFS}
-    res["recipe"], res["recipe_without_classifier"] = recipe.__dict__, plain.__dict__
-    log(f"calibration: fused {recipe.a:.6f}, {recipe.b:.6f}; without the classifier {plain.a:.6f}, {plain.b:.6f}")
-    points, cv_points = operating_points(rows, recipes, folds, log)
-    res["operating_points"] = {str(n): p for n, p in points.items()}
-    res["cv_operating_points"] = {str(n): p for n, p in cv_points.items()}
-    res["chosen"] = {"ridge": ridge, "beta": beta, "min_references": min_refs, "lambda": LAM, "prior": prior}
+    # 3-4. min_references, calibrations and operating points (3.0's rules)
+    recipes, points, use_beta = points_for(cv, per_n, ridge, beta, prior, folds, res, log)
 
     # 5. the final layer on all development writers, the pack's cohort; second look at the test writers
     final = fit_layers(x, wr, gen, np.isin(wr, dev_writers()), (0,))[0]
@@ -290,7 +316,7 @@ def main(argv=None) -> int:
             X = np.concatenate([e[list(k)], ec])
             yy = np.concatenate([np.ones(len(k)), -np.ones(len(ec))])
             d[m] = krr_score(krr_fit(X, yy, ridge), e[r.query[m]])
-        s31 = recipes[n].overall(fused(r, d, use(n)))
+        s31 = recipes[n].overall(fused(r, d, use_beta[n]))
         s30 = rec30.overall(r)
         entry = second_look_entry(r, s31, s30, points[n], old["operating_points"][str(n)])
         second[str(n)] = entry
@@ -301,12 +327,7 @@ def main(argv=None) -> int:
             f"3.0.0 {json.dumps({c: round(v, 4) for c, v in entry['eer_3_0_0'].items()})}")
     if not args.keep_second_look:
         res["second_look"] = second
-    res["seconds"] = round(time.perf_counter() - t0, 1)
-    res["cpu_seconds"] = round(time.process_time() - c0, 1)
-    res["load_average"] = list(os.getloadavg())
-    (out / args.results).write_text(json.dumps(res, indent=1, default=float))
-    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> {args.results}")
-    return 0
+    return write_results(res, out, args.results, t0, c0, log)
 
 
 if __name__ == "__main__":

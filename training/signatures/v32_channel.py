@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -51,7 +50,7 @@ from training.signatures.v3_eval import N_REFS, eer_by_corpus, make_rows
 from training.signatures.v3_features import BENGALI, CEDAR, OPTIONS
 from training.signatures.v3_train import PCA_DIMS, SEED, fit_layers, fold_layers, prep, spread
 from training.signatures.v31_norm import _unit, cohort_of, load_study
-from training.signatures.v31_train import COHORT_SEED, NEGATIVES, both, classifier_outputs, fold_eers
+from training.signatures.v31_train import COHORT_SEED, NEGATIVES, both, classifier_outputs, fold_eers, write_results
 
 RIDGE, BETA, MIN_REFS = 0.3, 3.2, 5          # 3.1.1's scorer, unchanged
 CHANNELS = {
@@ -262,12 +261,7 @@ def main(argv=None) -> int:
             f"(paired {p['cedar']['mean']:+.4f} ± {p['cedar']['sd']:.4f}) Bengali "
             f"{res['nested'][str(n)]['bengali']['mean']:.4f} ± {res['nested'][str(n)]['bengali']['sd']:.4f} "
             f"(paired {p['bengali']['mean']:+.4f} ± {p['bengali']['sd']:.4f})")
-    res["seconds"] = round(time.perf_counter() - t0, 1)
-    res["cpu_seconds"] = round(time.process_time() - c0, 1)
-    res["load_average"] = list(os.getloadavg())
-    (out / args.results).write_text(json.dumps(res, indent=1, default=float))
-    log(f"done in {res['seconds']} s ({res['cpu_seconds']} s CPU), load {res['load_average']} -> {args.results}")
-    return 0
+    return write_results(res, out, args.results, t0, c0, log)
 
 
 if __name__ == "__main__":
