@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -397,20 +398,22 @@ class BatchTask(_Task):
         last_emit = time.perf_counter()
         cancelled = self.cancel_event.is_set()
         if not cancelled:
-            for index, item in enumerate(inspector.iter_batch(files, batch_size=self.batch_size,
-                                                              names=[str(f) for f in files])):
-                error = None if item.error is None else str(item.error)
-                errors += error is not None
-                # The log keeps heatmaps up to 1024 px; the table keeps 256 px once the row is logged.
-                rows.append(BatchRow(index, item.source, slim_result(item.result, LOG_HEATMAP_SIDE), error))
-                done += 1
-                now = time.perf_counter()
-                if now - last_emit >= BATCH_EMIT_INTERVAL_S:
-                    self.hub.progress.emit(self.request_id, BatchProgress(done, total, now - start, rows))
-                    rows, last_emit = [], now
-                if self.cancel_event.is_set():
-                    cancelled = done < total
-                    break
+            # closing(): a cancelled run stops the prepare thread now, not when the generator is collected.
+            with closing(inspector.iter_batch(files, batch_size=self.batch_size,
+                                              names=[str(f) for f in files])) as items:
+                for index, item in enumerate(items):
+                    error = None if item.error is None else str(item.error)
+                    errors += error is not None
+                    # The log keeps heatmaps up to 1024 px; the table keeps 256 px once the row is logged.
+                    rows.append(BatchRow(index, item.source, slim_result(item.result, LOG_HEATMAP_SIDE), error))
+                    done += 1
+                    now = time.perf_counter()
+                    if now - last_emit >= BATCH_EMIT_INTERVAL_S:
+                        self.hub.progress.emit(self.request_id, BatchProgress(done, total, now - start, rows))
+                        rows, last_emit = [], now
+                    if self.cancel_event.is_set():
+                        cancelled = done < total
+                        break
         self.hub.progress.emit(self.request_id, BatchProgress(done, total, time.perf_counter() - start, rows))
         return BatchDone(done, total, time.perf_counter() - start, cancelled, errors)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
 
+from inference.batching import iter_prefetched, iter_serial, prefetch_enabled
 from inference.content import content_stats
 from inference.errors import ImageReadError, InferenceError, ManifestError, PackUnusableError, TilikError
 from inference.guard import Guard, GuardOutcome, parse_guard
@@ -280,33 +280,18 @@ class Inspector:
 
     def iter_batch(self, images: Iterable[ImageSource], *, batch_size: int = 16,
                    names: Sequence[str] | None = None) -> Iterator[BatchItem]:
-        """Yield a :class:`BatchItem` per input, in order, running the model ``batch_size`` at a time."""
+        """Yield a :class:`BatchItem` per input, in order, running the model ``batch_size`` at a time.
+
+        With prefetch on (:func:`prefetch_enabled`), one worker thread decodes and prepares the next
+        batch's images while this thread runs the model on the current one (Pillow and onnxruntime
+        release the GIL). Closing the iterator early stops the worker; it finishes at most the one
+        image it is preparing.
+        """
         # The pack may cap the batch (manifest runtime.max_batch) to keep peak memory down.
         cap = int((self.manifest.raw.get("runtime") or {}).get("max_batch") or batch_size)
         size = max(1, min(batch_size, cap)) if self._batchable else 1
-        pending: list[tuple[int, str, _Prepared]] = []
-        done: dict[int, BatchItem] = {}
-        next_out = 0
-        index = -1
-        # Not enumerate(): its reused result tuple would hold the previous image while the next
-        # one is decoded.
-        for image in images:
-            index += 1
-            label = names[index] if names is not None else _source_name(image)
-            try:
-                pending.append((index, label, self._prepare(image, label)))
-            except TilikError as exc:
-                done[index] = BatchItem(label, None, exc)
-            del image  # a decoded image given to us must not outlive its tensor here either
-            if len(pending) >= size:
-                self._flush(pending, done)
-            while next_out in done:
-                yield done.pop(next_out)
-                next_out += 1
-        self._flush(pending, done)
-        while next_out in done:
-            yield done.pop(next_out)
-            next_out += 1
+        run = iter_prefetched if prefetch_enabled() else iter_serial
+        return run(images, size, names, self._prepare, self._flush, _failed)
 
     # -- internals -----------------------------------------------------------------------------
     def _flush(self, pending: list[tuple[int, str, _Prepared]], done: dict[int, BatchItem]) -> None:
@@ -581,14 +566,8 @@ class Inspector:
         return chosen, p_alarm
 
 
-def _source_name(image: ImageSource) -> str:
-    if isinstance(image, DecodedImage):
-        return image.source
-    if isinstance(image, (str, Path)):
-        return str(image)
-    if isinstance(image, np.ndarray):
-        return "camera frame"
-    return "image"
+def _failed(label: str, exc: TilikError) -> BatchItem:
+    return BatchItem(label, None, exc)
 
 
 __all__ = ["BatchItem", "Inspector", "ImageReadError", "clear_session_cache", "get_session"]

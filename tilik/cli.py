@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections import deque
+from contextlib import closing
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TextIO
@@ -371,11 +372,13 @@ def cmd_classify(args: argparse.Namespace, out: TextIO) -> int:
 
     rows: list[Row] = []
     try:
-        for index, item in enumerate(inspector.iter_batch(files, batch_size=args.batch_size,
-                                                          names=[str(f) for f in files])):
-            wanted = painter is not None and item.error is None and item.result.heatmap is not None
-            drawing.append((item, painter.submit(draw, item, index) if wanted else None))
-            settle(keep=4)  # at most a few overlays (their preview pixels) wait at a time
+        # closing(): an error here stops the batch's prepare thread at once.
+        with closing(inspector.iter_batch(files, batch_size=args.batch_size,
+                                          names=[str(f) for f in files])) as items:
+            for index, item in enumerate(items):
+                wanted = painter is not None and item.error is None and item.result.heatmap is not None
+                drawing.append((item, painter.submit(draw, item, index) if wanted else None))
+                settle(keep=4)  # at most a few overlays (their preview pixels) wait at a time
         settle(keep=0)
         if rows:
             submit(rows)

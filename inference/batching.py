@@ -1,0 +1,122 @@
+"""Batch iteration for :meth:`Inspector.iter_batch`: prepare images, run them ``size`` at a time, yield in order.
+
+Two ways with the same results, order and per-item errors: serial (prepare a batch, run it, prepare
+the next), and prefetched, where one worker thread decodes and prepares the next batch's images while
+the calling thread runs the model on the current one (Pillow and onnxruntime release the GIL).
+``TILIK_PREFETCH=0`` picks serial (for measurement); prefetch is the default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+
+import numpy as np
+
+from inference.errors import TilikError
+from inference.imageio import DecodedImage, ImageSource
+
+PREFETCH_ENV = "TILIK_PREFETCH"
+
+P = TypeVar("P")  # a prepared image
+T = TypeVar("T")  # what is yielded per input
+
+Prepare = Callable[[ImageSource, str], P]
+# Runs the pending prepared images, puts an item per index into `done`, and empties `pending`.
+Flush = Callable[[list[tuple[int, str, P]], dict[int, T]], None]
+Fail = Callable[[str, TilikError], T]
+
+
+def prefetch_enabled() -> bool:
+    """Whether batches prepare the next images in a worker thread (``TILIK_PREFETCH=0`` turns it off)."""
+    return os.environ.get(PREFETCH_ENV, "1").strip().lower() not in ("0", "off", "false", "no")
+
+
+def source_name(image: ImageSource) -> str:
+    if isinstance(image, DecodedImage):
+        return image.source
+    if isinstance(image, (str, Path)):
+        return str(image)
+    if isinstance(image, np.ndarray):
+        return "camera frame"
+    return "image"
+
+
+def iter_serial(images: Iterable[ImageSource], size: int, names: Sequence[str] | None,
+                prepare: Prepare, flush: Flush, fail: Fail) -> Iterator[T]:
+    pending: list[tuple[int, str, P]] = []
+    done: dict[int, T] = {}
+    next_out = 0
+    index = -1
+    # Not enumerate(): its reused result tuple would hold the previous image while the next
+    # one is decoded.
+    for image in images:
+        index += 1
+        label = names[index] if names is not None else source_name(image)
+        try:
+            pending.append((index, label, prepare(image, label)))
+        except TilikError as exc:
+            done[index] = fail(label, exc)
+        del image  # a decoded image given to us must not outlive its tensor here either
+        if len(pending) >= size:
+            flush(pending, done)
+        while next_out in done:
+            yield done.pop(next_out)
+            next_out += 1
+    flush(pending, done)
+    while next_out in done:
+        yield done.pop(next_out)
+        next_out += 1
+
+
+def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[str] | None,
+                    prepare: Prepare, flush: Flush, fail: Fail) -> Iterator[T]:
+    # The same batches as iter_serial (a batch is the next `size` images that prepared without
+    # error), but up to `size` images beyond the pending ones are prepared by the worker in the
+    # meantime: one batch ahead at most, so memory stays bounded. Inputs are drawn from `images`
+    # on the calling thread, as lazily as before apart from that look-ahead.
+    source = iter(images)
+    ahead: deque[tuple[int, str, Future]] = deque()
+    pending: list[tuple[int, str, P]] = []
+    done: dict[int, T] = {}
+    next_out = 0
+    index = -1
+    exhausted = False
+    worker = ThreadPoolExecutor(1, thread_name_prefix="tilik-prepare")
+    try:
+        while True:
+            while not exhausted and len(ahead) < size:
+                try:
+                    image = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                index += 1
+                label = names[index] if names is not None else source_name(image)
+                ahead.append((index, label, worker.submit(prepare, image, label)))
+                del image  # the work item holds it until it is prepared, then lets it go
+            if not ahead:
+                break
+            item_index, label, future = ahead.popleft()
+            try:
+                # An unexpected exception propagates from here, as it would from prepare().
+                pending.append((item_index, label, future.result()))
+            except TilikError as exc:
+                done[item_index] = fail(label, exc)
+            del future
+            if len(pending) >= size:
+                flush(pending, done)
+            while next_out in done:
+                yield done.pop(next_out)
+                next_out += 1
+        flush(pending, done)
+        while next_out in done:
+            yield done.pop(next_out)
+            next_out += 1
+    finally:
+        # Closed early or failed: queued images are dropped, the one being prepared finishes.
+        ahead.clear()
+        worker.shutdown(wait=True, cancel_futures=True)
