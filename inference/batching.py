@@ -72,6 +72,17 @@ def iter_serial(images: Iterable[ImageSource], size: int, names: Sequence[str] |
         next_out += 1
 
 
+def _prepared_now(prepare: Prepare, image: ImageSource, label: str) -> Future:
+    """``prepare(image, label)`` on this thread, as a finished Future: its result, or its exception
+    raised where the worker's would be (when the item's turn comes)."""
+    future: Future = Future()
+    try:
+        future.set_result(prepare(image, label))
+    except Exception as exc:  # re-raised by future.result() in order, as from the worker
+        future.set_exception(exc)
+    return future
+
+
 def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[str] | None,
                     prepare: Prepare, flush: Flush, fail: Fail) -> Iterator[T]:
     # The same batches as iter_serial (a batch is the next `size` images that prepared without
@@ -96,7 +107,13 @@ def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[st
                     break
                 index += 1
                 label = names[index] if names is not None else source_name(image)
-                ahead.append((index, label, worker.submit(prepare, image, label)))
+                if isinstance(image, (DecodedImage, np.ndarray)):
+                    # Pixels handed to us are prepared here, at once: what the worker overlaps is
+                    # decoding, and a decoded photo must not wait in the queue beside the next one
+                    # (each is gone before the next is read, as in iter_serial).
+                    ahead.append((index, label, _prepared_now(prepare, image, label)))
+                else:
+                    ahead.append((index, label, worker.submit(prepare, image, label)))
                 del image  # the work item holds it until it is prepared, then lets it go
             if not ahead:
                 break
