@@ -161,8 +161,22 @@ def examples_sheet(items: Sequence[tuple[np.ndarray, str]], path, cols: int = 4,
                     (230, 230, 230), 1, cv2.LINE_AA)
     from pathlib import Path
 
+    return save_sheet_png(path, sheet)
+
+
+def save_sheet_png(path, rgb: np.ndarray):
+    """A card's picture sheet (RGB uint8) written as a 256-colour PNG: these sheets ship inside every
+    bundle, and a palette PNG of photo thumbnails and heatmaps is about a third of the size of a
+    true-colour one (seal-integrity's two sheets: 2.2 MB -> 0.67 MB) with no visible loss at their size."""
+    from pathlib import Path
+
+    from PIL import Image
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(sheet[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise RuntimeError(f"could not write {path}")
+    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    try:
+        img.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, format="PNG", optimize=True)
+    except OSError as exc:
+        raise RuntimeError(f"could not write {path}: {exc}") from exc
     return path

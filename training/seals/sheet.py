@@ -57,6 +57,6 @@ def contact_sheet(data_dir, out_png, cols: int = 8, thumb: int = 192, limit: int
             cv2.putText(sheet, text, (x + 10, int(y + thumb + lh * (i + 0.8))), font, fs, col, 1, cv2.LINE_AA)
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), sheet, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise RuntimeError(f"could not write {out}")
-    return out
+    from training.pipeline.heatmaps import save_sheet_png
+
+    return save_sheet_png(out, np.ascontiguousarray(sheet[..., ::-1]))  # the sheet is drawn in BGR
