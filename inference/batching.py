@@ -47,29 +47,8 @@ def source_name(image: ImageSource) -> str:
 
 def iter_serial(images: Iterable[ImageSource], size: int, names: Sequence[str] | None,
                 prepare: Prepare, flush: Flush, fail: Fail) -> Iterator[T]:
-    pending: list[tuple[int, str, P]] = []
-    done: dict[int, T] = {}
-    next_out = 0
-    index = -1
-    # Not enumerate(): its reused result tuple would hold the previous image while the next
-    # one is decoded.
-    for image in images:
-        index += 1
-        label = names[index] if names is not None else source_name(image)
-        try:
-            pending.append((index, label, prepare(image, label)))
-        except TilikError as exc:
-            done[index] = fail(label, exc)
-        del image  # a decoded image given to us must not outlive its tensor here either
-        if len(pending) >= size:
-            flush(pending, done)
-        while next_out in done:
-            yield done.pop(next_out)
-            next_out += 1
-    flush(pending, done)
-    while next_out in done:
-        yield done.pop(next_out)
-        next_out += 1
+    """Prepare an image, run a batch when ``size`` are pending, yield in order; nothing ahead."""
+    return _iter(images, size, names, prepare, flush, fail, None)
 
 
 def _prepared_now(prepare: Prepare, image: ImageSource, label: str) -> Future:
@@ -85,10 +64,21 @@ def _prepared_now(prepare: Prepare, image: ImageSource, label: str) -> Future:
 
 def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[str] | None,
                     prepare: Prepare, flush: Flush, fail: Fail) -> Iterator[T]:
-    # The same batches as iter_serial (a batch is the next `size` images that prepared without
-    # error), but up to `size` images beyond the pending ones are prepared by the worker in the
-    # meantime: one batch ahead at most, so memory stays bounded. Inputs are drawn from `images`
-    # on the calling thread, as lazily as before apart from that look-ahead.
+    """As :func:`iter_serial`, with one worker thread preparing up to a batch ahead."""
+    worker = ThreadPoolExecutor(1, thread_name_prefix="tilik-prepare")
+    try:
+        yield from _iter(images, size, names, prepare, flush, fail, worker)
+    finally:
+        # Closed early or failed: queued images are dropped, the one being prepared finishes.
+        worker.shutdown(wait=True, cancel_futures=True)
+
+
+def _iter(images: Iterable[ImageSource], size: int, names: Sequence[str] | None,
+          prepare: Prepare, flush: Flush, fail: Fail, worker: ThreadPoolExecutor | None) -> Iterator[T]:
+    # A batch is the next `size` images that prepared without error. With a worker, up to `size`
+    # images beyond the pending ones are prepared in the meantime (one batch ahead at most, so
+    # memory stays bounded); without one, each image is prepared as it is drawn and nothing waits
+    # ahead. Inputs are drawn from `images` on the calling thread, lazily apart from that look-ahead.
     source = iter(images)
     ahead: deque[tuple[int, str, Future]] = deque()
     pending: list[tuple[int, str, P]] = []
@@ -96,10 +86,10 @@ def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[st
     next_out = 0
     index = -1
     exhausted = False
-    worker = ThreadPoolExecutor(1, thread_name_prefix="tilik-prepare")
+    look_ahead = size if worker is not None else 1
     try:
         while True:
-            while not exhausted and len(ahead) < size:
+            while not exhausted and len(ahead) < look_ahead:
                 try:
                     image = next(source)
                 except StopIteration:
@@ -107,10 +97,10 @@ def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[st
                     break
                 index += 1
                 label = names[index] if names is not None else source_name(image)
-                if isinstance(image, (DecodedImage, np.ndarray)):
+                if worker is None or isinstance(image, (DecodedImage, np.ndarray)):
                     # Pixels handed to us are prepared here, at once: what the worker overlaps is
                     # decoding, and a decoded photo must not wait in the queue beside the next one
-                    # (each is gone before the next is read, as in iter_serial).
+                    # (each is gone before the next is read).
                     ahead.append((index, label, _prepared_now(prepare, image, label)))
                 else:
                     ahead.append((index, label, worker.submit(prepare, image, label)))
@@ -134,6 +124,4 @@ def iter_prefetched(images: Iterable[ImageSource], size: int, names: Sequence[st
             yield done.pop(next_out)
             next_out += 1
     finally:
-        # Closed early or failed: queued images are dropped, the one being prepared finishes.
         ahead.clear()
-        worker.shutdown(wait=True, cancel_futures=True)
