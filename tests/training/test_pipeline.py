@@ -388,3 +388,35 @@ def test_refresh_config_takes_training_data_from_the_config_as_it_is_now(trained
     raw["training_data"] = "synthetic"
     source.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert st.load_stage(run, refresh_config=True, **quiet).cfg["training_data"] == "mixed"
+
+
+def test_export_until_manifest_stage_writes_a_loadable_pack_without_reading_the_test_side(trained, tmp_path):
+    """``--until manifest_stage``: a candidate for a ship check. The pack loads and gives the full
+    export's decision, but no test stage ran: no card, no report, no test predictions written."""
+    from training.pipeline import export_cmd
+    from training.pipeline.export import export_run
+
+    run = trained["run"]
+    before = (run / "test_predictions.npz").stat().st_mtime_ns
+    models = tmp_path / "models"
+    out = export_run(run, models_dir=models, samples_dir=tmp_path / "samples", log=lambda m: None,
+                     until="manifest_stage")
+    assert out == {"stopped_after": "manifest_stage"}
+    pack = models / "tiny-colours"
+    manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["decision"] == trained["report"]["decision"] and manifest["metrics"] == {}
+    assert not (pack / "CARD.md").exists() and not (tmp_path / "samples").exists()
+    assert (run / "test_predictions.npz").stat().st_mtime_ns == before
+    from inference.inspector import Inspector
+    from inference.registry import check_pack
+
+    result = Inspector(check_pack(pack), "cpu").classify(next(trained["data"].rglob("*.png")))
+    assert set(result.probabilities) == {"red", "blue"}
+    with pytest.raises(ValueError, match="not an export stage"):
+        export_run(run, models_dir=tmp_path / "m2", samples_dir=tmp_path / "s2", log=lambda m: None, until="nope")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    export_cmd.add_arguments(parser)
+    assert export_cmd.run(parser.parse_args([str(run), "--models-dir", str(tmp_path / "m3"), "--until", "nope"])) == 2
+    assert not (tmp_path / "m3").exists()

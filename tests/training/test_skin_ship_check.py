@@ -66,3 +66,32 @@ def test_rule_binary_ignores_skin_ham7_and_clear_needs_a_gain_outside_the_noise(
     assert rule_holds(res, RULES["binary"], clear=["binary_spec_at_sens90"], max_p=0.5)
     lower_spec = _result(old, dict(new, binary_spec_at_sens90=0.70), {"binary_roc_auc": 0.0})
     assert not rule_holds(lower_spec, RULES["binary"], clear=["binary_roc_auc"])
+
+
+def test_macro_f1_is_the_mean_f1_over_all_seven_classes():
+    from training.pipeline.skin_ship_check import macro_f1
+
+    y = np.array([0, 0, 1, 1, 5, 5])
+    pred = np.array([0, 1, 1, 1, 5, 0])
+    # class 0: tp 1 fp 1 fn 1 -> 0.5; class 1: tp 2 fp 1 fn 0 -> 0.8; class 5: tp 1 fp 0 fn 1 -> 2/3;
+    # the four classes neither present nor predicted count 0
+    assert macro_f1(y, pred, 7) == (0.5 + 0.8 + 2 / 3) / 7
+    assert metrics(y, np.eye(7)[pred], np.zeros(6), np.zeros(6, bool), np.zeros(6, bool),
+                   np.zeros(6, bool))["ham7_macro_f1"] == macro_f1(y, pred, 7)
+
+
+def test_rule_ham7_needs_balanced_accuracy_and_macro_f1_higher():
+    from training.pipeline.skin_ship_check import BOOTSTRAPPED, RULES, paired_bootstrap, rule_holds
+
+    old = {"ham7_balanced_accuracy": 0.688, "ham7_macro_f1": 0.63, "binary_roc_auc": 0.913, "binary_spec_at_sens90": 0.707}
+    both_up = dict(old, ham7_balanced_accuracy=0.70, ham7_macro_f1=0.64)
+    res = _result(old, both_up, {"ham7_balanced_accuracy": 0.03, "ham7_macro_f1": 0.2})
+    assert rule_holds(res, RULES["ham7"], clear=["ham7_balanced_accuracy"])
+    assert not rule_holds(res, RULES["ham7"], clear=["ham7_macro_f1"])  # 20% of resamples not higher
+    f1_down = _result(old, dict(both_up, ham7_macro_f1=0.62), {"ham7_balanced_accuracy": 0.0})
+    assert not rule_holds(f1_down, RULES["ham7"], clear=["ham7_balanced_accuracy"])
+    assert "ham7_macro_f1" in BOOTSTRAPPED
+    n = 60
+    y7 = np.arange(n) % len(H7)
+    boot = paired_bootstrap(np.array([f"L{i}" for i in range(n)]), _packs(4, n), _packs(5, n), y7, n=10)
+    assert set(boot) == set(BOOTSTRAPPED)

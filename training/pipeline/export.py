@@ -247,17 +247,17 @@ REFRESHABLE = ("decision", "ood", "evaluation", "card")
 
 def export_run(run_dir: Path, *, models_dir: Path = REPO_ROOT / "models",
                samples_dir: Path = REPO_ROOT / "resources" / "samples", refresh_config: bool = False,
-               log=print) -> dict:
+               log=print, until: str | None = None) -> dict:
     """Export ``run_dir`` to ``models_dir/<id>/``; returns the export report. With
     ``refresh_config`` the blocks that play no part in training (decision, ood, evaluation, card,
     training_data) come from the source config as it is now, not as it was when the run was trained, and so does
     its version when it is the later one. The work is done by the stages of
-    :mod:`training.pipeline.export_stages`, in order."""
+    :mod:`training.pipeline.export_stages`, in order (with ``until``, up to and including that stage)."""
     from training.pipeline.export_stages import load_stage, run_stages
 
     ctx = load_stage(run_dir, models_dir=Path(models_dir), samples_dir=Path(samples_dir),
                      refresh_config=refresh_config, log=log)
-    return run_stages(ctx)
+    return run_stages(ctx, until=until)
 
 
 def _kept_guard_records(pack_dir: Path) -> dict:
@@ -581,5 +581,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:  # used by export_cm
                         help="take decision, ood, evaluation, card and training_data from the source config as it is now "
                              "(they play no part in training), not from the run's copy; and its version "
                              "when it is later than the run's")
+    parser.add_argument("--until", default=None, metavar="STAGE",
+                        help="stop after this export stage, e.g. manifest_stage: a candidate pack for a ship "
+                             "check, its test side not read (no card, report or samples)")
     parser.add_argument("--card-only", action="store_true",
                         help="only rewrite CARD.md from the run's export_report.json and the config's card texts")

@@ -28,6 +28,13 @@ def run(args: argparse.Namespace) -> int:
 
         rewrite_card(run_dir, models_dir=resolve_models_dir(args))
         return 0
+    until = getattr(args, "until", None)
+    if until is not None:
+        from training.pipeline.export_stages import STAGES
+
+        if until not in STAGES:
+            print(f"error: --until {until}: not an export stage ({', '.join(STAGES)})", file=sys.stderr)
+            return 2
     missing = [f for f in ("config.yaml", "split.csv", "weights.npz", "outputs.npz", "train_summary.json")
                if not (run_dir / f).is_file()]
     if missing:
@@ -39,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
         models_dir = resolve_models_dir(args)
         export_run(run_dir, models_dir=models_dir, samples_dir=default_samples_dir(models_dir, args.samples_dir),
-                   refresh_config=args.refresh_config)
+                   refresh_config=args.refresh_config, until=until)
     except (ExportError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -587,13 +587,21 @@ STAGES = ("model_stage", "ood_selection_stage", "onnx_stage", "calibration_stage
           "mixes_stage", "larger_inputs_stage", "robustness_stage", "ood_report_stage", "artifacts_stage")
 
 
-def run_stages(c: ExportContext) -> dict:
-    """Every stage after :func:`load_stage`, in order; returns the export report."""
+def run_stages(c: ExportContext, until: str | None = None) -> dict:
+    """Every stage after :func:`load_stage`, in order; returns the export report. With ``until`` (a
+    name in :data:`STAGES`) it stops after that stage and returns ``{"stopped_after": until}``:
+    ``until="manifest_stage"`` is a candidate pack for a ship check whose test side is not read (no
+    card, no report, no samples)."""
     from training.pipeline import calibration, export_eval
 
+    if until is not None and until not in STAGES:
+        raise ValueError(f"until: {until!r} is not an export stage ({', '.join(STAGES)})")
     for name in STAGES:
         fn = globals().get(name) or getattr(export_eval, name, None) or getattr(calibration, name)
         fn(c)
+        if name == until:
+            c.log(f"  stopped after {name} (no test stage, card or report)")
+            return {"stopped_after": name}
     return finish_stage(c)
 
 
