@@ -102,3 +102,34 @@ def test_the_ship_rule_is_the_docstring_s():
     slow = (COST_LIMIT_MS - COST_BASE_MS) / 5 + 0.1
     assert not ship_rule(better, base, slow)["d_cost"]
     assert not ship_rule(better, base, None)["ship"]
+
+
+def test_the_card_section_renders_the_study_s_numbers():
+    from training.signatures import v33_pairwise as study
+    from training.signatures.v33_pairwise_card import BEGIN, END, section
+
+    sp = lambda m: {"mean": m, "sd": 0.01, "folds": [m] * 5}  # noqa: E731
+    pd = {"mean": -0.004, "sd": 0.003, "lower_folds": 4, "folds": [-0.004] * 5}
+    cfg = lambda c, b: {n: {"cedar": sp(c), "bengali": sp(b)} for n in ("1", "3", "5", "10")}  # noqa: E731
+    configs = {study.BASE: cfg(0.086, 0.047)}
+    for v in ("pose", "grid9"):
+        for f in study.PAIR_FEATURES:
+            for g in study.GAMMAS:
+                configs[f"{v}|{f}|g{g}"] = cfg(0.08, 0.045)
+    res = {"configs": configs, "pair_ms": {"pose": 1.4, "grid9": 2.6},
+           "alone": {"pose|cov2": {"cedar": sp(0.2), "bengali": sp(0.15)}},
+           "nested": {"picks": ["pose|cov2|g0.1"] * 5, "paired_vs_base": {n: {"cedar": pd, "bengali": pd}
+                                                                            for n in ("1", "3", "5", "10")},
+                      **cfg(0.082, 0.044)},
+           "plain_pick": "pose|cov2|g0.1",
+           "rule": study.ship_rule({5: {"cedar": [0.08] * 5, "bengali": [0.04] * 5},
+                                    10: {"cedar": [0.07] * 5, "bengali": [0.04] * 5}},
+                                   {5: {"cedar": [0.09] * 5, "bengali": [0.04] * 5},
+                                    10: {"cedar": [0.07] * 5, "bengali": [0.04] * 5}}, 1.4),
+           "seconds": 100.0, "cpu_seconds": 50.0, "load_average": [3.0, 3.0, 3.0], "decision_note": "Decision: x."}
+    text = section(res)
+    assert text.startswith(BEGIN) and text.endswith(END)
+    assert "SHIP RULE" in text and "8.6 ± 1.0%" in text and "pose, cov2, γ 0.1" in text
+    assert "`pose` 1.40 ms" in text and "predicted warm query 37.1 ms" in text and "Decision: x." in text
+    # one row per (variant, feature), one column per γ
+    assert sum(1 for ln in text.splitlines() if ln.startswith("| pose, ") or ln.startswith("| grid9, ")) == 6
