@@ -133,3 +133,35 @@ def test_the_card_section_renders_the_study_s_numbers():
     assert "`pose` 1.40 ms" in text and "predicted warm query 37.1 ms" in text and "Decision: x." in text
     # one row per (variant, feature), one column per γ
     assert sum(1 for ln in text.splitlines() if ln.startswith("| pose, ") or ln.startswith("| grid9, ")) == 6
+
+
+def _fake_parts(seed: int, n: int = 5, folds: int = 5):
+    from training.signatures.v3_eval import Rows
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for f in range(folds):
+        m = 120
+        y = (np.arange(m) % 2).astype(float)
+        corpus = np.array(["cedar" if i < m // 2 else "bengali" for i in range(m)], dtype=object)
+        cos = 0.5 + 0.1 * y[:, None] + 0.08 * rng.standard_normal((m, n))
+        level = 0.55 + 0.03 * rng.standard_normal(m)
+        rows = Rows(n, y, cos, level, np.full(m, f), corpus, np.arange(m), np.zeros((m, n), int))
+        parts.append((rows, {1.0: 0.05 * y + 0.05 * rng.standard_normal(m)}))
+    return parts
+
+
+def test_the_memoised_fold_scorer_gives_fold_eers_numbers():
+    from training.signatures.v31_train import both, fold_eers
+    from training.signatures.v33_pairwise import BETA, RIDGE, FoldScorer
+
+    parts = _fake_parts(3)
+    fs = FoldScorer(0.55)
+    want = fold_eers(parts, RIDGE, BETA, 0.55)
+    got = fs.per_fold("x", parts, 5)
+    assert got["cedar"] == [w["cedar"] for w in want] and got["bengali"] == [w["bengali"] for w in want]
+    for outer in range(5):
+        inner = [j for j in range(5) if j != outer]
+        assert fs.inner_both("x", parts, outer) == both(fold_eers(parts, RIDGE, BETA, 0.55, inner))
+    # 5 plain + 10 distinct (outer, inner) calibrations, not 5 + 20
+    assert len(fs._cal) == 15

@@ -47,11 +47,12 @@ from pathlib import Path
 import numpy as np
 
 from training.signatures.corpora import dev_writers, load_corpora, normalize_all
-from training.signatures.v3_eval import N_REFS, Rows, eer_by_corpus, make_rows
+from training.signatures.v3_eval import N_REFS, Recipe, Rows, eer_by_corpus, fit_calibration, make_rows
 from training.signatures.v3_features import BENGALI, CEDAR, OPTIONS
 from training.signatures.v3_train import SEED, prep, spread
 from training.signatures.v31_norm import cohort_of, load_study
-from training.signatures.v31_train import COHORT_SEED, NEGATIVES, both, classifier_outputs, fold_eers, write_results
+from training.signatures.v31_train import (LAM, COHORT_SEED, NEGATIVES, both, classifier_outputs, fold_eers, fused,
+                                           write_results)
 from training.signatures.v32_channel import CHANNELS, handcrafted_cache, paired, per_fold_units
 from training.signatures.v33_pairs import VARIANTS, PairLookup, chamfer, features, pair_cache, pair_target
 
@@ -89,7 +90,46 @@ def with_channel(per_n, look: PairLookup, variant: str, feature: str, gamma: flo
     return out
 
 
+class FoldScorer:
+    """:func:`training.signatures.v31_train.fold_eers`, memoised: a fold's EER with the calibration fitted
+    on a given tuple of other folds (the same rows in the same order as ``fold_eers`` concatenates them,
+    so the same numbers). The nested choice refits on folds ∖ {outer, inner}, a set that two (outer,
+    inner) orders share: each calibration is fitted once, not twice, and n = 1, 3, 10 only for the
+    configurations that are reported at them."""
+
+    def __init__(self, prior: float):
+        self.prior = prior
+        self._cal: dict = {}
+        self._eer: dict = {}
+
+    def eer(self, name: str, parts: list, n: int, fold: int, train: tuple[int, ...]) -> dict[str, float]:
+        key = (name, n, fold, train)
+        if key not in self._eer:
+            beta = BETA if n >= MIN_REFS else 0.0
+            fr = lambda j: fused(parts[j][0], parts[j][1].get(RIDGE), beta)  # noqa: E731
+            ck = (name, n, train)
+            if ck not in self._cal:
+                self._cal[ck] = fit_calibration(Rows.concat([fr(j) for j in train]),
+                                                Recipe(1.0, 0.0, LAM, self.prior, "trimmed_mean"))
+            rows = fr(fold)
+            self._eer[key] = eer_by_corpus(rows, self._cal[ck].overall(rows))
+        return self._eer[key]
+
+    def per_fold(self, name: str, parts: list, n: int) -> dict[str, list[float]]:
+        k = len(parts)
+        e = [self.eer(name, parts, n, i, tuple(j for j in range(k) if j != i)) for i in range(k)]
+        return {c: [v[c] for v in e] for c in ("cedar", "bengali")}
+
+    def inner_both(self, name: str, parts: list, outer: int) -> float:
+        """The nested choice's criterion: the mean of both corpora's EER over the inner folds, each
+        calibrated on the other inner folds (``both(fold_eers(..., inner))``)."""
+        inner = [j for j in range(len(parts)) if j != outer]
+        return both([self.eer(name, parts, 5, i, tuple(j for j in inner if j != i)) for i in inner])
+
+
 def scored(per_n, prior: float) -> dict:
+    """{n: {corpus: [EER per fold]}} by ``fold_eers`` itself (the reference the memoised scorer is
+    tested against)."""
     out = {}
     for n in N_REFS:
         e = fold_eers(per_n[n], RIDGE, BETA if n >= MIN_REFS else 0.0, prior)
@@ -153,7 +193,8 @@ def main(argv=None) -> int:
     res: dict = {"scorer": {"ridge": RIDGE, "beta": BETA, "min_references": MIN_REFS, "lambda": 0.5,
                             "prior": prior}, "folds": folds, "pair_ms": cost, "configs": {}, "alone": {},
                  "units": {}}
-    per_fold = {BASE: scored(per_n, prior)}
+    fs = FoldScorer(prior)
+    per_fold = {BASE: {n: fs.per_fold(BASE, per_n[n], n) for n in N_REFS}}
     rows_of = {BASE: per_n}
     log(f"{BASE}: " + " ".join(f"n={n} {np.mean(v['cedar']):.4f}/{np.mean(v['bengali']):.4f}"
                                for n, v in per_fold[BASE].items()))
@@ -172,27 +213,25 @@ def main(argv=None) -> int:
             for g in GAMMAS:
                 name = f"{v}|{feat}|g{g}"
                 rows_of[name] = with_channel(per_n, look, v, feat, g, unit)
-                per_fold[name] = scored(rows_of[name], prior)
-                log(f"{name}: " + " ".join(f"n={n} {np.mean(e['cedar']):.4f}/{np.mean(e['bengali']):.4f}"
-                                          for n, e in per_fold[name].items()))
-    for name, pf in per_fold.items():
-        res["configs"][name] = {str(n): {c: spread(v) for c, v in pf[n].items()} for n in N_REFS}
-        if name != BASE:
-            res["configs"][name]["paired_vs_base"] = {
-                str(n): {c: paired(pf[n][c], per_fold[BASE][n][c]) for c in ("cedar", "bengali")} for n in N_REFS}
+                per_fold[name] = {5: fs.per_fold(name, rows_of[name][5], 5)}
+                log(f"{name}: n=5 {np.mean(per_fold[name][5]['cedar']):.4f}/{np.mean(per_fold[name][5]['bengali']):.4f}")
     names = list(per_fold)
     plain_pick = min(names, key=lambda k: np.mean([(a + b) / 2 for a, b in zip(per_fold[k][5]["cedar"],
                                                                                per_fold[k][5]["bengali"])]))
-    nested = {n: {"cedar": [], "bengali": []} for n in N_REFS}
     picks = []
     for i in range(len(folds)):
-        inner = [j for j in range(len(folds)) if j != i]
-        pick = min(names, key=lambda k: both(fold_eers(rows_of[k][5], RIDGE, BETA, prior, inner)))
+        pick = min(names, key=lambda k: fs.inner_both(k, rows_of[k][5], i))
         picks.append(pick)
-        for n in N_REFS:
-            for c in ("cedar", "bengali"):
-                nested[n][c].append(per_fold[pick][n][c][i])
         log(f"nested outer fold {i}: picked {pick}")
+    for name in dict.fromkeys([plain_pick] + picks):   # the reported ones at every n
+        per_fold[name].update({n: fs.per_fold(name, rows_of[name][n], n) for n in N_REFS if n not in per_fold[name]})
+    nested = {n: {c: [per_fold[p][n][c][i] for i, p in enumerate(picks)] for c in ("cedar", "bengali")}
+              for n in N_REFS}
+    for name, pf in per_fold.items():
+        res["configs"][name] = {str(n): {c: spread(v) for c, v in pf[n].items()} for n in pf}
+        if name != BASE:
+            res["configs"][name]["paired_vs_base"] = {
+                str(n): {c: paired(pf[n][c], per_fold[BASE][n][c]) for c in ("cedar", "bengali")} for n in pf}
     res["plain_pick"] = plain_pick
     res["nested"] = {"picks": picks, **{str(n): {c: spread(v) for c, v in nested[n].items()} for n in N_REFS},
                      "paired_vs_base": {str(n): {c: paired(nested[n][c], per_fold[BASE][n][c])
