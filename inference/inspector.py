@@ -282,10 +282,10 @@ class Inspector:
                    names: Sequence[str] | None = None) -> Iterator[BatchItem]:
         """Yield a :class:`BatchItem` per input, in order, running the model ``batch_size`` at a time.
 
-        With prefetch on (:func:`prefetch_enabled`), one worker thread decodes and prepares the next
-        batch's images while this thread runs the model on the current one (Pillow and onnxruntime
-        release the GIL). Closing the iterator early stops the worker; it finishes at most the one
-        image it is preparing.
+        With prefetch on (:func:`prefetch_enabled`), worker threads (two on a two-core machine) decode
+        and prepare the next batch's images while this thread runs the model on the current one
+        (Pillow and onnxruntime release the GIL). Closing the iterator early stops the workers; they
+        finish at most the images they are preparing.
         """
         # The pack may cap the batch (manifest runtime.max_batch) to keep peak memory down.
         cap = int((self.manifest.raw.get("runtime") or {}).get("max_batch") or batch_size)
