@@ -160,6 +160,11 @@ def create_session(model: Path | bytes, preference: str | None = None, *, thread
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; a CUDA fallback is reported through get_providers()
+    # No memory pattern: with it, the run after the first allocates the whole plan as one block
+    # while the arena keeps the first run's chunks, so the peak doubles (seal-integrity, batch 8:
+    # 284 -> 465 MB; without it 286 MB flat), and every new batch size (the guard's copies ride in
+    # the batch's run) plans again. CPU per image the same within 0-2% (benchmarks/PROFILE.md).
+    options.enable_mem_pattern = False
     threads = intra_op_threads() if threads is None else threads
     if threads:
         options.intra_op_num_threads = threads
