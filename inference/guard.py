@@ -37,8 +37,6 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from inference.errors import InferenceError, ManifestError
-from inference.guard_calibration import (  # noqa: F401 - calibration's helpers, re-exported here
-    GATED, fired_any, joint_thresholds, threshold_at_false_alarm_rate)
 from inference.guard_noise import (  # noqa: F401 - the noise detector's names are re-exported here
     _CHROMA, _channel_params, _chroma_floor, _tile_min, chroma_noise_floor, chroma_noise_floor_from_tensor)
 from inference.guard_squeeze import (  # noqa: F401 - the squeezers' names are re-exported here
@@ -46,6 +44,8 @@ from inference.guard_squeeze import (  # noqa: F401 - the squeezers' names are r
 from inference.manifest import DETECTORS, SQUEEZERS, InputSpec, Manifest
 from inference.results import GuardVerdict
 
+# Detectors that need extra classifier runs; with a screen they run only on screened images.
+GATED = ("divergence", "squeeze")
 # Detectors computed from the model tensor alone (no classifier output, no autoencoder).
 PRE_MODEL = ("noise",)
 
@@ -186,6 +186,58 @@ def l1_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.sum(np.abs(np.asarray(p, np.float64) - np.asarray(q, np.float64)), axis=-1)
 
 
+# -- calibration (used by training, tested here because the runtime trusts its output) --------------
+
+
+def threshold_at_false_alarm_rate(clean_scores: Sequence[float], rate: float) -> float:
+    """The threshold that lets ``rate`` of the clean scores exceed it (MagNet's convention).
+
+    A score fires when it is strictly above the threshold; the threshold is the ``1 - rate``
+    empirical quantile ("higher" interpolation, so at most ``rate`` of the clean scores exceed it).
+    """
+    s = np.asarray(clean_scores, dtype=np.float64)
+    if s.size == 0:
+        raise ValueError("no clean scores to calibrate on")
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError("rate must be in [0, 1]")
+    return float(np.quantile(s, 1.0 - rate, method="higher"))
+
+
+def fired_any(scores: Mapping[str, np.ndarray], thresholds: Mapping[str, float],
+              screen: float | None = None) -> np.ndarray:
+    """Which images any detector flags. With a ``screen`` threshold, the classifier-based detectors
+    (divergence, squeeze) only count where the reconstruction error exceeds it — as at run time,
+    where they are not even computed elsewhere."""
+    n = len(next(iter(scores.values())))
+    fired = np.zeros(n, bool)
+    gate = np.ones(n, bool)
+    if screen is not None and "reconstruction" in scores:
+        gate = np.asarray(scores["reconstruction"]) > screen
+    for name, thr in thresholds.items():
+        hit = np.asarray(scores[name]) > thr
+        fired |= hit & gate if name in GATED else hit
+    return fired
+
+
+def joint_thresholds(clean: Mapping[str, Sequence[float]], target_rate: float, *, screen: float | None = None,
+                     steps: int = 200) -> tuple[dict[str, float], float, float]:
+    """Thresholds for several detectors so that *any* of them fires on at most ``target_rate`` of
+    the clean images: every detector gets the same per-detector rate r, the largest r whose union
+    stays within the target. Returns ``(thresholds, r, union rate)``."""
+    arrays = {n: np.asarray(v, np.float64) for n, v in clean.items()}
+    best: tuple[dict[str, float], float, float] | None = None
+    for r in np.linspace(target_rate / len(arrays), target_rate, steps):
+        thr = {n: threshold_at_false_alarm_rate(a, float(r)) for n, a in arrays.items()}
+        union = float(fired_any(arrays, thr, screen).mean())
+        if union <= target_rate + 1e-12:
+            best = (thr, float(r), union)
+    if best is None:
+        r = target_rate / len(arrays)
+        thr = {n: threshold_at_false_alarm_rate(a, r) for n, a in arrays.items()}
+        best = (thr, r, float(fired_any(arrays, thr, screen).mean()))
+    return best
+
+
 # -- the runtime guard --------------------------------------------------------------------------------
 
 
@@ -195,16 +247,6 @@ class GuardOutcome:
 
     verdict: GuardVerdict
     reconstruction_probs: np.ndarray | None  # the classifier's probabilities on the reconstruction
-
-
-@dataclass(frozen=True)
-class GatedRun:
-    """The classifier run a batch's gated detectors need: which images, and their copies'
-    tensors (the reconstructions first when ``recon``, then each squeezer's copies)."""
-
-    idx: np.ndarray
-    tensors: np.ndarray
-    recon: bool
 
 
 _WORDS = {
@@ -347,15 +389,6 @@ class Guard:
         same classifier run as the batch (:meth:`pre_scores`, :meth:`reformed_tensors`)."""
         return all(d.name in PRE_MODEL for d in self.policy.detectors)
 
-    @property
-    def folds_into_run(self) -> bool:
-        """Whether every copy the guard has the classifier run is known before it runs (a
-        :attr:`pre_model` guard, or noise and squeeze detectors with no autoencoder screen), so the
-        copies can ride in the batch's own run (:mod:`inference.guard_fold`)."""
-        names = {d.name for d in self.policy.detectors}
-        return self.pre_model or ("squeeze" in names and names <= {"noise", "squeeze"}
-                                  and not self.policy.screen_needs_autoencoder)
-
     def pre_scores(self, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """For a :attr:`pre_model` guard: the detectors' scores on a batch of model tensors, and the
         indices of the images they flag (those the reformer cleans)."""
@@ -389,17 +422,6 @@ class Guard:
         NaN for divergence and squeeze and no reconstruction probabilities (NaN rows). ``pixels``:
         as for :meth:`reformed_tensors` (median squeezers then start from them, the same bits).
         """
-        out, gated = self.gated_inputs(batch, screen, pixels)
-        recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
-        if gated is not None:
-            self.gated_scores(out, recon_probs, gated, outputs, self.classify(gated.tensors))
-        return out, recon_probs
-
-    def gated_inputs(self, batch: np.ndarray, screen: bool = True, pixels: Sequence[np.ndarray] | None = None
-                     ) -> tuple[dict[str, np.ndarray], "GatedRun | None"]:
-        """The half of :meth:`scores` that needs no classifier output: every score it can give
-        now (divergence and squeeze NaN until :meth:`gated_scores`), and the tensors the classifier
-        must run for the gated detectors (None when nothing needs it)."""
         spec = self.manifest.input
         p = self.policy
         n = len(batch)
@@ -409,9 +431,10 @@ class Guard:
             out["noise"] = chroma_noise_floor_from_tensor(batch, spec, int(noise.options.get("patch", 16)))
         rec = p.detector("reconstruction")
         div, squeeze = p.detector("divergence"), p.detector("squeeze")
+        recon_probs = np.full(np.shape(outputs["probs"]), np.nan)
         gated = bool(div or squeeze)
         if not (rec or gated):
-            return out, None
+            return out, recon_probs
         # The autoencoder runs only where a detector needs it (it is the guard's largest cost).
         use_screen = gated and screen and p.screen is not None
         ae_screen = use_screen and p.screen_score == "reconstruction"
@@ -429,7 +452,7 @@ class Guard:
                 out["reconstruction"] = recon_err
         if not gated:
             # Nothing needs the classifier again; the reformer (check) runs on flagged images only.
-            return out, None
+            return out, recon_probs
         filtered: dict[int, np.ndarray] = {}  # median size → the batch's filtered uint8 images
         if use_screen and not ae_screen:
             # The median residual screen: the filter the median squeezer would run anyway, on
@@ -445,7 +468,8 @@ class Guard:
         if squeeze:
             out["squeeze"] = np.full(n, np.nan)
         if len(idx) == 0:
-            return out, None
+            return out, recon_probs
+        m = len(idx)
         def median_of(size: int) -> np.ndarray:  # the screened images' median-filtered uint8 copies
             if size in filtered:
                 return filtered[size][idx]
@@ -460,19 +484,11 @@ class Guard:
                 variants.append(median_of(size) / np.float32(255.0) if sq["kind"] == "median" and size in filtered
                                 else apply_squeezer(x01[idx], sq))
             tensors = pixels_to_tensor(np.concatenate(variants), spec)
-        return out, GatedRun(idx, tensors, recon is not None)
-
-    def gated_scores(self, out: dict[str, np.ndarray], recon_probs: np.ndarray, gated: "GatedRun",
-                     outputs: Mapping[str, np.ndarray], extra: Mapping[str, np.ndarray]) -> None:
-        """The other half of :meth:`scores`: divergence, squeeze and the reconstructions'
-        probabilities (into ``out`` and ``recon_probs``) from the classifier's ``extra`` outputs on
-        ``gated.tensors``, in order, beside its ``outputs`` on the batch."""
-        div, squeeze = self.policy.detector("divergence"), self.policy.detector("squeeze")
-        idx, m = gated.idx, len(gated.idx)
+        extra = self.classify(tensors)
         probs_all = np.asarray(extra["probs"], np.float64)
         probs0 = np.asarray(outputs["probs"], np.float64)[idx]
         first = 0
-        if gated.recon:
+        if recon is not None:
             recon_probs[idx] = probs_all[:m]
             first = m
         if div:
@@ -484,9 +500,9 @@ class Guard:
                 pa, pb = probs0, probs_all[:m]
             out["divergence"][idx] = js_divergence(pa, pb)
         if squeeze:
-            k = len(squeeze.options.get("squeezers", [{"kind": "median", "size": 3}]))
-            dists = [l1_distance(probs0, probs_all[first + j * m:first + (j + 1) * m]) for j in range(k)]
+            dists = [l1_distance(probs0, probs_all[first + k * m:first + (k + 1) * m]) for k in range(len(squeezers))]
             out["squeeze"][idx] = np.max(np.stack(dists), axis=0)
+        return out, recon_probs
 
     def check(self, batch: np.ndarray, outputs: Mapping[str, np.ndarray],
               ood: Sequence[tuple[float, float] | None] | None = None, *,

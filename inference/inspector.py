@@ -347,23 +347,24 @@ class Inspector:
         run_batch = batch
         fitted = [p.fitted for p in prepared]
         pixels = fitted if all(f is not None for f in fitted) else None
-        folded = None
-        if self.guard is not None and self.guard.folds_into_run:
-            # What the guard has the classifier run (squeezed copies, the reformed copies of the
-            # images its noise detector flags) is known now: it joins this run instead of one or
-            # two small ones after it (inference.guard_fold; outputs per image do not depend on
-            # the batch: tests pin the results equal to the separate runs).
-            from inference.guard_fold import fold
-
+        if self.guard is not None and self.guard.pre_model and self.guard.policy.reform:
+            # The guard's detectors need only the tensor: the images it flags are known now, and
+            # their reformed copies join this classifier run instead of a second, small one
+            # (onnxruntime's outputs per image do not depend on the batch: a test pins it).
             t_guard = time.perf_counter()
-            folded = fold(self.guard, batch, pixels)
-            if folded.extra is not None:
-                run_batch = np.concatenate([batch, folded.extra])
+            scores, flagged = self.guard.pre_scores(batch)
+            if len(flagged):
+                run_batch = np.concatenate([batch, self.guard.reformed_tensors(batch, flagged, pixels)])
+            pre = (scores, flagged)
             guard_ms = (time.perf_counter() - t_guard) * 1e3 / n
         t_run = time.perf_counter()
         out = self.run_tensors(run_batch)
-        if folded is not None:
-            out, pre = folded.split(self.guard, out)
+        if len(run_batch) > n:
+            extra_probs = out["probs"][n:]
+            out = {k: v[:n] for k, v in out.items()}
+            pre = (pre[0], {int(i): extra_probs[k] for k, i in enumerate(pre[1])})
+        elif pre is not None:
+            pre = (pre[0], {})
         run_ms = (time.perf_counter() - t_run) * 1e3 / n
         ood_scores = self._ood_scores(out)
         outcomes: list[GuardOutcome | None] = [None] * n
