@@ -32,22 +32,24 @@ _SESSION_CACHE: dict[tuple, LoadedSession] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_session(pack: Pack, role: str = "model", provider: str | None = None) -> LoadedSession:
+def get_session(pack: Pack, role: str = "model", provider: str | None = None, *,
+                low_memory: bool = False) -> LoadedSession:
     """A cached onnxruntime session for the pack's ONNX file ``role`` ("model" or an extra_files key).
 
     A new session gets the bytes read and hashed once (never the path): a file swapped after the
     pack was checked fails its hash here instead of running. A cached one ran bytes with these hashes.
+    ``low_memory``: see :func:`inference.providers.create_session`.
     """
     ref = pack.file_ref(role)
     threads = intra_op_threads()  # part of the key: a changed setting gets a new session
     key = (str(pack.file_path(ref.file).resolve()), ref.sha256, tuple(e.sha256 for e in ref.external_data), provider,
-           threads)
+           threads, low_memory)
     with _CACHE_LOCK:
         loaded = _SESSION_CACHE.get(key)
         if loaded is None:
             data = pack.read_model(role)
             loaded = create_session(data.model, provider, external_data=data.external_data, name=data.name,
-                                    threads=threads)
+                                    threads=threads, low_memory=low_memory)
             _SESSION_CACHE[key] = loaded
         return loaded
 
@@ -148,7 +150,9 @@ class Inspector:
             raise PackUnusableError(
                 f"Pack '{pack.id}' is a '{self.manifest.task}' pack; it cannot classify single images."
             )
-        self.loaded = get_session(pack, "model", provider)
+        # A pack that caps its batch (runtime.max_batch) does so for memory: its session also runs
+        # without onnxruntime's memory pattern, which doubles the peak from the second run on.
+        self.loaded = get_session(pack, "model", provider, low_memory=bool(self._runtime().get("max_batch")))
         self._check_signature()
         self._batchable = self._input_batch_dim_is_dynamic()
         self.guard: Guard | None = self._load_guard(provider) if use_guard else None
@@ -253,6 +257,9 @@ class Inspector:
             raise InferenceError(f"The model '{self.manifest.id}' failed to run: {exc}") from exc
         return dict(zip(roles, arrays))
 
+    def _runtime(self) -> dict:
+        return self.manifest.raw.get("runtime") or {}
+
     def _input_batch_dim_is_dynamic(self) -> bool:
         for i in self.loaded.session.get_inputs():
             if i.name == self.manifest.input.name:
@@ -282,13 +289,13 @@ class Inspector:
                    names: Sequence[str] | None = None) -> Iterator[BatchItem]:
         """Yield a :class:`BatchItem` per input, in order, running the model ``batch_size`` at a time.
 
-        With prefetch on (:func:`prefetch_enabled`), one worker thread decodes and prepares the next
-        batch's images while this thread runs the model on the current one (Pillow and onnxruntime
-        release the GIL). Closing the iterator early stops the worker; it finishes at most the one
-        image it is preparing.
+        With prefetch on (:func:`prefetch_enabled`), worker threads (two on a two-core machine) decode
+        and prepare the next batch's images while this thread runs the model on the current one
+        (Pillow and onnxruntime release the GIL). Closing the iterator early stops the workers; they
+        finish at most the images they are preparing.
         """
         # The pack may cap the batch (manifest runtime.max_batch) to keep peak memory down.
-        cap = int((self.manifest.raw.get("runtime") or {}).get("max_batch") or batch_size)
+        cap = int(self._runtime().get("max_batch") or batch_size)
         size = max(1, min(batch_size, cap)) if self._batchable else 1
         run = iter_prefetched if prefetch_enabled() else iter_serial
         return run(images, size, names, self._prepare, self._flush, _failed)

@@ -149,17 +149,24 @@ SESSION_CONFIG: dict[str, str] = {"session.intra_op.allow_spinning": "0"}
 
 
 def create_session(model: Path | bytes, preference: str | None = None, *, threads: int | None = None,
-                   external_data: Mapping[str, bytes] | None = None, name: str | None = None) -> LoadedSession:
+                   external_data: Mapping[str, bytes] | None = None, name: str | None = None,
+                   low_memory: bool = False) -> LoadedSession:
     """Create a session on the best provider and report what is really used.
 
     ``model`` is the ONNX file's bytes (a pack's checked bytes, with ``external_data``: file name →
     bytes for every external-data file the manifest lists; ``name`` names it in errors) or, for
-    benchmarks and tools, a path.
+    benchmarks and tools, a path. ``low_memory``: no memory pattern (a lower peak, a little more CPU).
     """
     providers = resolve_preference(preference)
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only; a CUDA fallback is reported through get_providers()
+    # With the memory pattern (onnxruntime's default), the run after the first allocates its whole
+    # plan as one block while the arena keeps the first run's chunks: the peak doubles
+    # (seal-integrity, batch 8: 284 -> 465 MB; without it 286 MB flat). Without it, 4-5% more CPU
+    # per image at batch 16 (imagenet-lite0, skin-ham7), so only a caller that asks for low memory
+    # gets it (a pack that caps its batch for memory: Inspector, benchmarks/PROFILE.md).
+    options.enable_mem_pattern = not low_memory
     threads = intra_op_threads() if threads is None else threads
     if threads:
         options.intra_op_num_threads = threads

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.batching import PREFETCH_ENV, iter_prefetched, iter_serial, prefetch_enabled
+from inference.batching import PREFETCH_ENV, iter_prefetched, iter_serial, prefetch_enabled, prefetch_workers
 from inference.errors import ImageReadError, TilikError
 from inference.inspector import Inspector
 from inference.registry import check_pack
@@ -51,7 +51,23 @@ def test_the_switch_reads_the_environment(monkeypatch):
         monkeypatch.setenv(PREFETCH_ENV, off)
         assert not prefetch_enabled()
     monkeypatch.setenv(PREFETCH_ENV, "1")
-    assert prefetch_enabled()
+    assert prefetch_enabled() and prefetch_workers() == 1
+
+
+def test_the_worker_count(monkeypatch):
+    """Unset or "on": two workers where there are two cores (decoding two photos at once), one on a
+    single core; a number is that many workers, at most 8."""
+    import os
+
+    two = 2 if (os.cpu_count() or 1) >= 2 else 1
+    monkeypatch.delenv(PREFETCH_ENV, raising=False)
+    assert prefetch_workers() == two
+    for value, want in (("on", two), ("yes", two), ("3", 3), ("64", 8), ("0", 0)):
+        monkeypatch.setenv(PREFETCH_ENV, value)
+        assert prefetch_workers() == want
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.delenv(PREFETCH_ENV, raising=False)
+    assert prefetch_workers() == 1
 
 
 @pytest.mark.parametrize("as_generator", [False, True])
@@ -59,20 +75,21 @@ def test_prefetch_on_and_off_give_identical_items(tmp_path, monkeypatch, as_gene
     inspector = _inspector(tmp_path)
     paths = _folder(tmp_path)
     runs = {}
-    for mode in ("0", "1"):
+    for mode in ("0", "1", "2", "3"):  # serial; one, two and three workers
         monkeypatch.setenv(PREFETCH_ENV, mode)
         images = (p for p in paths) if as_generator else paths
         runs[mode] = inspector.classify_batch(images, batch_size=3)
-    serial, prefetched = runs["0"], runs["1"]
-    assert [i.source for i in prefetched] == [i.source for i in serial] == [str(p) for p in paths]
+    serial = runs["0"]
     assert [i.ok for i in serial] == [i != 5 for i in range(len(paths))]
-    for a, b in zip(serial, prefetched):
+    for a, b in ((a, b) for mode in ("1", "2", "3") for a, b in zip(serial, runs[mode])):
         if a.ok:
             assert b.ok and b.result.label == a.result.label
             assert b.result.probabilities == a.result.probabilities  # equal, not close
             np.testing.assert_array_equal(b.result.heatmap, a.result.heatmap)
         else:
             assert type(b.error) is type(a.error) is ImageReadError and str(b.error) == str(a.error)
+    for mode in ("1", "2", "3"):
+        assert [i.source for i in runs[mode]] == [i.source for i in serial] == [str(p) for p in paths]
     assert not _prepare_threads()
 
 
@@ -82,10 +99,11 @@ def _counting(images, pulled):
         yield image
 
 
-def test_the_look_ahead_is_one_batch(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_look_ahead_is_one_batch(tmp_path, monkeypatch, workers):
     inspector = _inspector(tmp_path)
     pulled: list[int] = []
-    monkeypatch.setenv(PREFETCH_ENV, "1")
+    monkeypatch.setenv(PREFETCH_ENV, workers)
     items = inspector.iter_batch(_counting(itertools.repeat(solid("red"), 50), pulled), batch_size=4)
     first = next(items)
     assert first.ok and first.result.label == "red"
@@ -95,9 +113,10 @@ def test_the_look_ahead_is_one_batch(tmp_path, monkeypatch):
     assert len(pulled) <= 8 and not _prepare_threads()
 
 
-def test_closing_early_stops_the_worker(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_closing_early_stops_the_worker(tmp_path, monkeypatch, workers):
     inspector = _inspector(tmp_path)
-    monkeypatch.setenv(PREFETCH_ENV, "1")
+    monkeypatch.setenv(PREFETCH_ENV, workers)
     pulled: list[int] = []
     endless = _counting(itertools.cycle([solid("red"), solid("blue")]), pulled)
     seen = []
@@ -112,9 +131,10 @@ def test_closing_early_stops_the_worker(tmp_path, monkeypatch):
     assert next(endless) is not None and len(pulled) == drawn + 1  # nothing else draws from it now
 
 
-def test_an_exception_in_the_consumer_stops_the_worker(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_exception_in_the_consumer_stops_the_worker(tmp_path, monkeypatch, workers):
     inspector = _inspector(tmp_path)
-    monkeypatch.setenv(PREFETCH_ENV, "1")
+    monkeypatch.setenv(PREFETCH_ENV, workers)
     items = inspector.iter_batch(itertools.repeat(solid("green"), 100), batch_size=3)
     with pytest.raises(RuntimeError, match="consumer"):
         for item in items:
@@ -149,8 +169,8 @@ def test_same_batches_and_errors_for_any_size(size):
     images = [1, 2, "bad", 3, 4, "bad", "bad", 5, 6, 7]
     names = [f"n{i}" for i in range(len(images))]
     serial = list(iter_serial(images, size, names, _prepare, _flush, _fail))
-    prefetched = list(iter_prefetched(iter(images), size, names, _prepare, _flush, _fail))
-    assert prefetched == serial
+    for workers in (1, 2, 3):
+        assert list(iter_prefetched(iter(images), size, names, _prepare, _flush, _fail, workers)) == serial
     assert [s[0] for s in serial] == names
 
 

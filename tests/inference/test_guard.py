@@ -419,8 +419,8 @@ def test_an_autoencoder_no_detector_or_reformer_uses_is_not_loaded(tmp_path, mon
                                 reformer={"kind": "jpeg", "quality": 20})
     roles = []
     real = inspector_module.get_session
-    monkeypatch.setattr(inspector_module, "get_session", lambda pack, role="model", provider=None:
-                        roles.append(role) or real(pack, role, provider))
+    monkeypatch.setattr(inspector_module, "get_session", lambda pack, role="model", provider=None, **kw:
+                        roles.append(role) or real(pack, role, provider, **kw))
     lean = _inspector(folder)
     assert roles == ["model"] and not lean.guard.needs_autoencoder
     eager = _inspector(folder)
