@@ -3,7 +3,7 @@
     python -m training.signatures.v33_pairwise_card --out runs/sig33 [--card models/signature-verify/CARD.md]
 
 Writes (or replaces) the section between ``<!-- pairwise33:begin -->`` and ``<!-- pairwise33:end -->``,
-placed before 3.1.1's card (the history) the first time.
+appended at the end of the card (after the other studies) the first time.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from training.signatures import v33_pairwise as study
 
 BEGIN, END = "<!-- pairwise33:begin -->", "<!-- pairwise33:end -->"
-HISTORY = "<!-- 3.1.1's card below, kept unchanged -->"
 NS = ("1", "3", "5", "10")
 
 
@@ -128,9 +127,9 @@ def main(argv=None) -> int:
     old = card.read_text()
     if BEGIN in old:
         new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: text, old, flags=re.S)
-    elif HISTORY in old:
-        new = old.replace(HISTORY, text + "\n\n" + HISTORY, 1)
     else:
+        # At the end, after the other studies: a marked section needs a heading before it that the
+        # export's carry (training.pipeline.card.carry_marked_sections) can anchor it to.
         new = old.rstrip("\n") + "\n\n" + text + "\n"
     card.write_text(new)
     print(f"{card}: pairwise section written ({len(text)} characters)")
