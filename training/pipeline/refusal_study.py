@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     cvp.add_argument("--alarm-acceptance", type=float, default=None)
     cvp.add_argument("--basis", choices=("probability", "app"), default="app")
     cvp.add_argument("--out", type=Path, required=True)
+    cvp.add_argument("--config", type=Path, default=None,
+                     help="the pack's training config: its decision.target_sensitivity and review (default 0.90 and "
+                          "0.98 / 0.90 / 25%%)")
     args = ap.parse_args(argv)
     if args.cmd == "collect":
         collect(args.models, args.pack, args.config, args.ood_config or args.config, args.out)
@@ -201,11 +204,18 @@ def main(argv: list[str] | None = None) -> int:
         print(decompose(args.data, manifest, labels))
         return 0
     st = Study(args.data, manifest, labels)
-    result = {"pack": args.pack, "alarm_acceptance": args.alarm_acceptance, "basis": args.basis,
-              "cv": summarise(st.cv(alarm_acceptance=args.alarm_acceptance, basis=args.basis)),
-              "cv_probability_basis": summarise(st.cv(alarm_acceptance=args.alarm_acceptance, basis="probability")),
-              "cv_shipped_rule": summarise(st.cv())}
-    final = st.fit(np.arange(len(st.label)), alarm_acceptance=args.alarm_acceptance, basis=args.basis)
+    point: dict = {}
+    if args.config is not None:
+        from training.pipeline.config import load_config
+
+        dec = load_config(args.config)["decision"]
+        point = {"sensitivity": float(dec["target_sensitivity"]), "review": dict(dec["review"])}
+    result = {"pack": args.pack, "alarm_acceptance": args.alarm_acceptance, "basis": args.basis, "point": point,
+              "cv": summarise(st.cv(alarm_acceptance=args.alarm_acceptance, basis=args.basis, **point)),
+              "cv_probability_basis": summarise(st.cv(alarm_acceptance=args.alarm_acceptance, basis="probability",
+                                                      **point)),
+              "cv_shipped_rule": summarise(st.cv(**point))}
+    final = st.fit(np.arange(len(st.label)), alarm_acceptance=args.alarm_acceptance, basis=args.basis, **point)
     result["final"] = {"ood_threshold": final["T"], "ood_alarm_threshold": final["Ta"], "alarm_threshold": final["alarm"],
                        "review_band": list(final["band"]), "in_sample": st.score(final, np.arange(len(st.label)))}
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
