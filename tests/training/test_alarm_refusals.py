@@ -127,3 +127,23 @@ def test_the_refusal_study_folds_keep_a_group_on_one_side_and_fit_as_the_pipelin
     assert rule["Ta"] >= rule["T"]
     assert st.score(rule, np.arange(n))["app_sensitivity"] >= 0.9
     json.dumps(st.score(rule, np.arange(n)))  # plain numbers
+
+
+def test_the_ship_step_writes_a_valid_manifest_and_refuses_another_validation_side():
+    from inference.manifest import validate_manifest
+    from training.pipeline.config import REPO_ROOT
+    from training.pipeline.refusal_ship import apply
+
+    manifest = json.loads((REPO_ROOT / "models" / "skin-binary" / "manifest.json").read_text(encoding="utf-8"))
+    t = float(manifest["ood"]["threshold"])
+    study = {"alarm_acceptance": 0.98, "final": {"ood_threshold": t, "ood_alarm_threshold": t + 1.0,
+                                                 "alarm_threshold": 0.31234, "review_band": [0.1, 0.45]}}
+    new = apply(manifest, study, "9.9.9")
+    m = validate_manifest(new)
+    assert m.version == "9.9.9" and m.decision.alarm_threshold == 0.3123 and m.decision.review_band == (0.1, 0.45)
+    assert m.ood.alarm_threshold == t + 1.0 and new["decision"]["alarm_basis"] == "app"
+    assert m.model.sha256 == manifest["model"]["sha256"]  # manifest only: the model bytes stay
+    no_rule = apply(manifest, {"alarm_acceptance": None, "final": {**study["final"], "ood_alarm_threshold": None}}, "9.9.8")
+    assert validate_manifest(no_rule).ood.alarm_threshold is None
+    with pytest.raises(ValueError, match="another validation side"):
+        apply(manifest, {"alarm_acceptance": 0.98, "final": {**study["final"], "ood_threshold": t + 0.5}}, "9.9.7")
