@@ -377,8 +377,8 @@ class Inspector:
         outcomes: list[GuardOutcome | None] = [None] * n
         if self.guard is not None:
             t_guard = time.perf_counter()
-            thr = self.manifest.ood.threshold if self.manifest.ood is not None else None
-            ood = None if ood_scores is None else [(float(v), thr) for v in ood_scores]
+            ood = None if ood_scores is None else [(float(v), self._ood_threshold(out["probs"][i]))
+                                                   for i, v in enumerate(ood_scores)]
             outcomes = self.guard.check(batch, out, ood, pre=pre, pixels=pixels)
             guard_ms += (time.perf_counter() - t_guard) * 1e3 / n
         judged = maps = None
@@ -457,11 +457,12 @@ class Inspector:
         if content_problem is not None:
             # Feature-space scores cannot see this (a grey frame can sit next to a class mean).
             refusal = ReviewReason(content_problem)
-        elif profile is None and ood_score is not None and m.ood is not None and ood_score > m.ood.threshold:
+        elif profile is None and ood_score is not None and m.ood is not None and ood_score > self._ood_threshold(probs):
             # (With a seal profile the site's own enrolled seals define the domain, and the profile
             # judges departures from them: the pack's check, fitted to its training renders,
             # refused 30-45% of another renderer's seal photos (benchmarks/profiles.py).)
-            refusal = ReviewReason("out_of_domain", {"score": float(ood_score), "threshold": float(m.ood.threshold)})
+            refusal = ReviewReason("out_of_domain", {"score": float(ood_score),
+                                                     "threshold": float(self._ood_threshold(probs))})
         if refusal is not None:
             # A refusal names no class, so reasons about class probabilities do not apply to it.
             reasons = [refusal]
@@ -555,6 +556,17 @@ class Inspector:
         notes = [ReviewReason("profile_judged", {**ident, "score": profile.anomaly_score,
                                                  "threshold": profile.threshold})]
         return chosen, reasons, notes
+
+    def _ood_threshold(self, probs: np.ndarray) -> float | None:
+        """The out-of-domain threshold for this image: the manifest's ``alarm_threshold`` when the
+        decision policy sends it to an alarming class (and the manifest has one), else ``threshold``."""
+        policy = self.manifest.ood
+        if policy is None:
+            return None
+        if policy.alarm_threshold is None:
+            return policy.threshold
+        chosen, _ = self._choose(probs)
+        return policy.threshold_for(self.manifest.class_names[chosen] in self.manifest.decision.alarming)
 
     def _choose(self, probs: np.ndarray) -> tuple[int, float]:
         """The class the decision policy picks, and the summed probability of the alarming classes."""

@@ -226,6 +226,9 @@ SCHEMA: dict[str, Any] = {
             "properties": {
                 "score": {"enum": ["output", "energy", "max_softmax"]},
                 "threshold": {"type": "number"},
+                "alarm_threshold": {"type": "number",
+                                    "description": "the threshold for images the decision sends to an alarming "
+                                                   "class (default: threshold); never below threshold"},
                 "temperature": {"type": "number", "exclusiveMinimum": 0},
                 "in_domain_acceptance": {"type": "number"},
                 "method": {"type": "string"},
@@ -373,11 +376,21 @@ class DecisionPolicy:
 
 @dataclass(frozen=True)
 class OodPolicy:
-    """Out-of-domain scoring: which score, and above which value an input is refused."""
+    """Out-of-domain scoring: which score, and above which value an input is refused.
+
+    ``alarm_threshold`` (optional, at or above ``threshold``) applies to the images whose decision is
+    an alarming class: a refusal gives no verdict, so on such a pack it silences an alarm, and rare
+    alarming diagnoses sit further from the training images than the common calm ones (issue 24).
+    """
 
     score: str
     threshold: float
     temperature: float = 1.0
+    alarm_threshold: float | None = None
+
+    def threshold_for(self, alarming: bool) -> float:
+        """The threshold for an image whose decision is (``alarming``) or is not an alarming class."""
+        return self.alarm_threshold if alarming and self.alarm_threshold is not None else self.threshold
 
 
 @dataclass(frozen=True)
@@ -531,6 +544,12 @@ def validate_manifest(data: Any) -> Manifest:
             raise ManifestError("The manifest is invalid at ood.score: 'output' needs outputs.ood_score.")
         if ood["score"] == "energy" and "logits" not in data["outputs"]:
             raise ManifestError("The manifest is invalid at ood.score: 'energy' needs outputs.logits.")
+        if ood.get("alarm_threshold") is not None:
+            if not dec.get("alarming"):
+                raise ManifestError("The manifest is invalid at ood.alarm_threshold: the pack has no alarming classes.")
+            if ood["alarm_threshold"] < ood["threshold"]:
+                raise ManifestError("The manifest is invalid at ood.alarm_threshold: it is below ood.threshold "
+                                    "(an alarm would be refused more readily than a calm answer).")
 
     guard = data.get("guard")
     if guard and guard["autoencoder"] not in data.get("extra_files", {}):
@@ -581,7 +600,8 @@ def validate_manifest(data: Any) -> Manifest:
             verdict_words=dict(dec.get("verdict_words", {})),
             heatmap_class=dec.get("heatmap_class"),
         ),
-        ood=OodPolicy(ood["score"], float(ood["threshold"]), float(ood.get("temperature", 1.0))) if ood else None,
+        ood=OodPolicy(ood["score"], float(ood["threshold"]), float(ood.get("temperature", 1.0)),
+                      None if ood.get("alarm_threshold") is None else float(ood["alarm_threshold"])) if ood else None,
         metrics=data["metrics"],
         data=data["data"],
         intended_use=data["intended_use"],

@@ -160,6 +160,9 @@ class ModelCardDialog(QDialog):
         if m.ood is not None:
             policy.append(self.tr("Out-of-domain check: {score} above {t}").format(score=m.ood.score,
                                                                                  t=m.ood.threshold))
+            if m.ood.alarm_threshold is not None:
+                policy.append(self.tr("When the answer would be an alarm: refused above {t}").format(
+                    t=m.ood.alarm_threshold))
         if policy:
             parts.append(f"<h3>{e(t['policy'])}</h3><p>" + "<br>".join(e(p) for p in policy) + "</p>")
         self.facts.setHtml("".join(parts))

@@ -1789,6 +1789,11 @@ Paket ini tidak memiliki kartu model. Faktanya ada di sebelah kanan.</translatio
         <source>Out-of-domain check: {score} above {t}</source>
         <translation>Pemeriksaan di luar domain: {score} di atas {t}</translation>
     </message>
+    <message>
+        <location line="+3"/>
+        <source>When the answer would be an alarm: refused above {t}</source>
+        <translation>Bila jawabannya berupa peringatan: ditolak di atas {t}</translation>
+    </message>
 </context>
 <context>
     <name>Modes</name>

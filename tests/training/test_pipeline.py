@@ -420,3 +420,28 @@ def test_export_until_manifest_stage_writes_a_loadable_pack_without_reading_the_
     export_cmd.add_arguments(parser)
     assert export_cmd.run(parser.parse_args([str(run), "--models-dir", str(tmp_path / "m3"), "--until", "nope"])) == 2
     assert not (tmp_path / "m3").exists()
+
+
+def test_export_with_the_alarm_aware_keys_writes_them_into_the_manifest_blocks(trained, tmp_path):
+    """Issue 24, opt-in: ``ood.alarm_acceptance`` gives the validation images decided alarming their own
+    OOD threshold (never below the calm one) and ``decision.alarm_basis: app`` chooses the alarm line
+    so that the app itself (refused = not alarmed) reaches the target on validation."""
+    from training.pipeline import export_stages as st
+    from training.pipeline.thresholds import ood_refusals
+
+    c = st.load_stage(trained["run"], models_dir=tmp_path / "models", samples_dir=tmp_path / "samples", log=lambda m: None)
+    c.cfg["ood"]["alarm_acceptance"] = 1.0
+    c.cfg["decision"]["alarm_basis"] = "app"
+    st.model_stage(c)
+    st.ood_selection_stage(c)
+    st.onnx_stage(c)
+    st.thresholds_stage(c)
+    assert c.ood_block["alarm_threshold"] >= c.ood_block["threshold"] and c.ood_block["alarm_acceptance"] == 1.0
+    assert c.decision["alarm_basis"] == "app"
+    low, high = c.decision["review_band"]
+    assert low <= c.decision["alarm_threshold"] <= high
+    p = c.val_probs[:, c.alarming_idx].sum(1)
+    decided = p >= c.decision["alarm_threshold"]
+    alarmed = decided & ~ood_refusals(c.val_ood, decided, c.ood_block["threshold"], c.ood_block["alarm_threshold"])
+    pos = np.isin(c.y["val"], c.alarming_idx)
+    assert alarmed[pos].mean() >= 0.9 or c.decision["alarm_threshold"] == pytest.approx(np.floor(p[pos].min() * 1e4) / 1e4)

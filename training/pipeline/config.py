@@ -133,9 +133,16 @@ DEFAULTS: dict[str, Any] = {
         # "temperature": probs = softmax(logits / T) inside the exported graph, T fitted on the
         # validation images' logits (training/pipeline/calibration.py) before any threshold is chosen.
         "calibrate": None,
+        # "probability": the alarm threshold reaches target_sensitivity by probability alone;
+        # "app": on what the app shows, a refused image counted as not alarmed (issue 24: refusals
+        # silenced alarms), and the review band likewise (thresholds.app_alarm_threshold).
+        "alarm_basis": "probability",
     },
     "ood": {
         "acceptance": 0.95,
+        # A share, e.g. 0.98: ood.alarm_threshold accepts it of the validation images whose decision is
+        # an alarming class (calm decisions keep `acceptance`); null: one threshold for all (as before).
+        "alarm_acceptance": None,
         "methods": ["energy", "mahalanobis"],
         "mahalanobis": {"shrinkage": "ledoit-wolf"},
         "sets": [],
@@ -384,6 +391,14 @@ def typed_config(cfg: dict, source: str = "<dict>"):
     if bad or len(set(typed.decision.tta)) != len(typed.decision.tta):
         raise ConfigError(f"{source}: decision.tta lists views from {', '.join(TTA_VIEW_NAMES)}, each once; got "
                           f"{typed.decision.tta}")
+    if typed.decision.alarm_basis not in ("probability", "app"):
+        raise ConfigError(f"{source}: decision.alarm_basis is 'probability' or 'app', not {typed.decision.alarm_basis!r}")
+    alarm_acc = typed.ood.alarm_acceptance
+    if alarm_acc is not None:
+        if not typed.decision.alarming:
+            raise ConfigError(f"{source}: ood.alarm_acceptance needs decision.alarming (a class that raises an alarm)")
+        if not typed.ood.acceptance <= alarm_acc <= 1:
+            raise ConfigError(f"{source}: ood.alarm_acceptance must be between ood.acceptance and 1, got {alarm_acc}")
     if typed.decision.calibrate not in (None, "temperature"):
         raise ConfigError(f"{source}: decision.calibrate is null or 'temperature', not {typed.decision.calibrate!r}")
     if typed.decision.mirror_average and "hflip" in typed.decision.tta:

@@ -274,11 +274,13 @@ class Decision:
     mirror_average: bool
     tta: list[str]
     calibrate: Optional[str]
+    alarm_basis: str
 
 
 @dataclass(frozen=True)
 class Ood:
     acceptance: float
+    alarm_acceptance: Optional[float]
     methods: list[str]
     mahalanobis: Mapping
     sets: list[Mapping]

@@ -286,7 +286,8 @@ def thresholds_stage(c: ExportContext) -> ExportContext:
     from training.pipeline.evaluate import classification_metrics
     from training.pipeline.export import onnx_outputs, preprocess_items
     from training.pipeline.ood import energy_score, max_softmax_score
-    from training.pipeline.thresholds import acceptance_threshold, alarm_decisions, alarm_threshold, review_band
+    from training.pipeline.thresholds import (acceptance_threshold, alarm_aware, alarm_decisions, alarm_threshold,
+                                              review_band)
 
     t0 = time.perf_counter()
     names, alarming_idx, y = c.names, c.alarming_idx, c.y
@@ -328,6 +329,7 @@ def thresholds_stage(c: ExportContext) -> ExportContext:
         ood_block = {"score": score_kind, "threshold": float(ood_thr), "temperature": 1.0,
                      "in_domain_acceptance": acceptance, "method": method}
         c.val_ood = val_ood
+        alarm_aware(c.cfg, decision, ood_block, val_ood, val_probs, alarming_idx, y["val"])
     c.val_decided = alarm_decisions(val_probs, alarming_idx, decision.get("alarm_threshold"))
     c.val_metrics_app = classification_metrics(y["val"], c.val_decided, val_probs, names)
     c.decision, c.ood_block, c.val_probs = decision, ood_block, val_probs
