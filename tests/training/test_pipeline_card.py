@@ -83,9 +83,7 @@ def test_reproduce_lists_the_after_export_steps_only_when_the_config_has_them():
     # skin-ham7's config says how its shipped guard is made; a wrong type names the key
     ham7 = load_config(REPO_ROOT / "training" / "configs" / "skin-ham7.yaml")
     steps = TrainingConfig.from_dict(ham7).card.after_export
-    assert steps[0].startswith("python -m training guard --pack skin-ham7")
-    assert any("squeeze_study apply" in s and "--version 1.2.1" in s for s in steps)
-    assert "refusal_ship skin-ham7" in steps[-1] and "--version 1.2.2" in steps[-1]  # issue 24, after the guard
+    assert steps[0].startswith("python -m training guard --pack skin-ham7") and "--version 1.2.1" in steps[-1]
     ham7["card"]["after_export"] = "guard"
     with pytest.raises(ConfigTypeError, match="card.after_export"):
         TrainingConfig.from_dict(ham7)

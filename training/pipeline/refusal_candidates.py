@@ -1,4 +1,4 @@
-"""The out-of-domain candidates of issue 24 (runs/PLAN.md) by group-grouped cross-validation on a pack's
+"""The out-of-domain candidates of issue 24 (docs/plans/issue24-refusals-session7.md) by group-grouped cross-validation on a pack's
 validation side, from :mod:`training.pipeline.refusal_study`'s collected rows: K0 (one threshold, 95%
 acceptance), K1 (one threshold, higher acceptance), K2 (the alarming decisions' own threshold: the
 manifest's ``ood.alarm_threshold``), K3 (per-class scaled distances, from the ``embedding`` output and
