@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.pipeline.decision_study import macro_f1  # one definition (skin-ham7's decision study)
+
 H7 = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 MALIGNANT = ("mel", "bcc", "akiec")
 HEADLINE = ("ham7_balanced_accuracy", "binary_roc_auc", "binary_spec_at_sens90")
@@ -46,17 +48,6 @@ def roc_auc(pos: np.ndarray, score: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(pos, score))
-
-
-def macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
-    """Mean F1 over all ``k`` classes (a class never predicted and absent scores 0, as sklearn's)."""
-    f1 = []
-    for c in range(k):
-        tp = np.sum((pred == c) & (y == c))
-        fp = np.sum((pred == c) & (y != c))
-        fn = np.sum((pred != c) & (y == c))
-        f1.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(f1))
 
 
 def specificity_at_sensitivity(pos: np.ndarray, score: np.ndarray, sensitivity: float = 0.90) -> float:

@@ -14,17 +14,10 @@ import re
 from pathlib import Path
 
 from training.signatures import v33_pairwise as study
+from training.signatures.v32_channel_card import _ms, _pc  # the channel study's cell formats
 
 BEGIN, END = "<!-- pairwise33:begin -->", "<!-- pairwise33:end -->"
 NS = ("1", "3", "5", "10")
-
-
-def _pc(v: float) -> str:
-    return f"{100 * v:.1f}"
-
-
-def _ms(s: dict) -> str:
-    return f"{_pc(s['mean'])} ± {_pc(s['sd'])}%"
 
 
 def _pd(p: dict) -> str:
