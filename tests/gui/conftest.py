@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -13,6 +14,18 @@ pytest.importorskip("PySide6.QtWidgets")
 pytest.importorskip("pytestqt")
 
 from gui_packs import build_gui_packs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _collect_the_test_s_garbage():
+    """Collect each GUI test's dead windows and widgets at its end (set up first, so torn down after
+    qtbot's own teardown), when no worker thread is running, instead of whenever Python's cyclic
+    collector happens to run in a later test. A collected PySide receiver disconnects its signals on
+    the GUI thread and may need the GIL while holding one of Qt's signal-slot mutexes; a worker of
+    that later test (a PDF export building QTextDocuments, which holds the GIL while it takes such
+    a mutex) then deadlocked with it once in a clean-clone run."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
