@@ -45,6 +45,19 @@ def _loose(heading: str) -> str:
     return re.sub(r"\d+(?:[.,]\d+)*", "#", heading)
 
 
+def write_marked_section(card: Path, section: str, begin: str, end: str) -> None:
+    """Put ``section`` (which starts with ``begin`` and ends with ``end``) into ``card``: in place of
+    the card's own ``begin`` ... ``end`` block, or at the card's end when it has none (after the
+    other sections, so :func:`carry_marked_sections` anchors it to the heading before it)."""
+    text = card.read_text()
+    if begin in text and end in text:
+        a, b = text.index(begin), text.index(end) + len(end)
+        text = text[:a] + section + text[b:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    card.write_text(text)
+
+
 def carry_marked_sections(old: str, new: str) -> str:
     """``new`` (a freshly generated card) with every marked section of ``old`` that ``new`` does not
     already have, in ``old``'s order, each at the end of the section whose heading it followed in

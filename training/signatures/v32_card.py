@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from training.pipeline.card import write_marked_section
+
 BEGIN, END = "<!-- finetune32:begin -->", "<!-- finetune32:end -->"
 
 
@@ -85,13 +87,7 @@ def render(runs: list[tuple[str, str, dict]], sizing: str = "", intro: str = "")
 
 
 def write(card: Path, section: str) -> None:
-    text = card.read_text()
-    if BEGIN in text and END in text:
-        a, b = text.index(BEGIN), text.index(END) + len(END)
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    card.write_text(text)
+    write_marked_section(card, section, BEGIN, END)
 
 
 def main(argv=None) -> int:

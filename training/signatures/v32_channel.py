@@ -170,6 +170,16 @@ def ship_rule(nested: dict, base: dict, cost_ms: float | None) -> dict:
             "paired_5": d5, "paired_10": d10}
 
 
+def log_nested(res: dict, log) -> None:
+    """One log line per reference count: the nested CV EER per corpus and its paired change."""
+    for n in N_REFS:
+        p = res["nested"]["paired_vs_base"][str(n)]
+        log(f"nested n={n}: CEDAR {res['nested'][str(n)]['cedar']['mean']:.4f} ± {res['nested'][str(n)]['cedar']['sd']:.4f} "
+            f"(paired {p['cedar']['mean']:+.4f} ± {p['cedar']['sd']:.4f}) Bengali "
+            f"{res['nested'][str(n)]['bengali']['mean']:.4f} ± {res['nested'][str(n)]['bengali']['sd']:.4f} "
+            f"(paired {p['bengali']['mean']:+.4f} ± {p['bengali']['sd']:.4f})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="runs/sig3")
@@ -255,12 +265,7 @@ def main(argv=None) -> int:
     res["rule"]["note"] = ("cost: the numpy features' CPU ms per canvas (an upper bound of the ONNX graph's), "
                            "measured here; the ONNX cost is measured only when the rule's (a) and (b) hold")
     log(f"plain pick {plain_pick}; nested picks {picks}; rule {json.dumps({k: v for k, v in res['rule'].items() if not k.startswith('paired')})}")
-    for n in N_REFS:
-        p = res["nested"]["paired_vs_base"][str(n)]
-        log(f"nested n={n}: CEDAR {res['nested'][str(n)]['cedar']['mean']:.4f} ± {res['nested'][str(n)]['cedar']['sd']:.4f} "
-            f"(paired {p['cedar']['mean']:+.4f} ± {p['cedar']['sd']:.4f}) Bengali "
-            f"{res['nested'][str(n)]['bengali']['mean']:.4f} ± {res['nested'][str(n)]['bengali']['sd']:.4f} "
-            f"(paired {p['bengali']['mean']:+.4f} ± {p['bengali']['sd']:.4f})")
+    log_nested(res, log)
     return write_results(res, out, args.results, t0, c0, log)
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
+from training.pipeline.card import write_marked_section
 from training.signatures import v32_channel
 
 BEGIN, END = "<!-- channel32:begin -->", "<!-- channel32:end -->"
@@ -191,12 +191,7 @@ def main(argv=None) -> int:
     base31 = json.loads((out / args.base31).read_text()) if (out / args.base31).is_file() else None
     text = section(res, cost, first, train, base31)
     card = Path(args.card)
-    old = card.read_text()
-    if BEGIN in old:
-        new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: text, old, flags=re.S)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    card.write_text(new)
+    write_marked_section(card, text, BEGIN, END)
     print(f"{card}: channel section written ({len(text)} characters)")
     return 0
 

@@ -53,7 +53,7 @@ from training.signatures.v3_train import SEED, prep, spread
 from training.signatures.v31_norm import cohort_of, load_study
 from training.signatures.v31_train import (LAM, COHORT_SEED, NEGATIVES, both, classifier_outputs, fold_eers, fused,
                                            write_results)
-from training.signatures.v32_channel import CHANNELS, handcrafted_cache, paired, per_fold_units
+from training.signatures.v32_channel import CHANNELS, handcrafted_cache, log_nested, paired, per_fold_units
 from training.signatures.v33_pairs import VARIANTS, PairLookup, chamfer, features, pair_cache, pair_target
 
 RIDGE, BETA, MIN_REFS = 1.0, 0.8, 5          # 3.2.0's scorer, unchanged
@@ -240,12 +240,7 @@ def main(argv=None) -> int:
     res["rule"] = ship_rule(nested, per_fold[BASE], None if ship_variant is None else cost[ship_variant])
     log(f"plain pick {plain_pick}; nested picks {picks}; rule "
         f"{json.dumps({k: v for k, v in res['rule'].items() if not k.startswith('paired')})}")
-    for n in N_REFS:
-        p = res["nested"]["paired_vs_base"][str(n)]
-        log(f"nested n={n}: CEDAR {res['nested'][str(n)]['cedar']['mean']:.4f} ± {res['nested'][str(n)]['cedar']['sd']:.4f} "
-            f"(paired {p['cedar']['mean']:+.4f} ± {p['cedar']['sd']:.4f}) Bengali "
-            f"{res['nested'][str(n)]['bengali']['mean']:.4f} ± {res['nested'][str(n)]['bengali']['sd']:.4f} "
-            f"(paired {p['bengali']['mean']:+.4f} ± {p['bengali']['sd']:.4f})")
+    log_nested(res, log)
     return write_results(res, out, args.results, t0, c0, log)
 
 

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from training.pipeline.card import write_marked_section
 from training.signatures import v33_pairwise as study
 from training.signatures.v32_channel_card import _ms, _pc  # the channel study's cell formats
 
@@ -117,14 +118,7 @@ def main(argv=None) -> int:
     res["decision_note"] = args.decision
     text = section(res)
     card = Path(args.card)
-    old = card.read_text()
-    if BEGIN in old:
-        new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: text, old, flags=re.S)
-    else:
-        # At the end, after the other studies: a marked section needs a heading before it that the
-        # export's carry (training.pipeline.card.carry_marked_sections) can anchor it to.
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    card.write_text(new)
+    write_marked_section(card, text, BEGIN, END)
     print(f"{card}: pairwise section written ({len(text)} characters)")
     return 0
 
